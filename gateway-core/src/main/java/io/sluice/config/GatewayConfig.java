@@ -1,0 +1,41 @@
+package io.sluice.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+
+/**
+ * The whole, validated configuration of one gateway instance (CONTRACT §2).
+ *
+ * <p>Instances come only from {@link ConfigLoader}; every list is immutable and every reference
+ * (a route's upstream, an allow list's consumer) has been checked.
+ *
+ * @param ioThreads event-loop threads serving listeners and upstream connections (0 = one per core)
+ * @param redacted the config as written, with every secret replaced by {@code "<redacted>"}, for
+ *     {@code GET /admin/config}
+ */
+public record GatewayConfig(
+    List<ListenerConfig> listeners,
+    AdminConfig admin,
+    LimitsConfig limits,
+    ShutdownConfig shutdown,
+    int ioThreads,
+    List<UpstreamConfig> upstreams,
+    List<ConsumerConfig> consumers,
+    List<RouteConfig> routes,
+    JsonNode redacted) {
+
+  public GatewayConfig {
+    listeners = List.copyOf(listeners);
+    upstreams = List.copyOf(upstreams);
+    consumers = List.copyOf(consumers);
+    routes = List.copyOf(routes);
+  }
+
+  /** The upstream with this name; validation guarantees that routes only name existing ones. */
+  public UpstreamConfig upstream(String name) {
+    return upstreams.stream()
+        .filter(u -> u.name().equals(name))
+        .findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no upstream " + name));
+  }
+}

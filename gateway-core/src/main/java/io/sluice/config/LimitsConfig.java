@@ -1,0 +1,28 @@
+package io.sluice.config;
+
+import java.time.Duration;
+
+/**
+ * Per-listener protection limits ({@code limits}); every field has the contract's default.
+ *
+ * @param maxConnectionsPerIp 0 = unlimited
+ */
+public record LimitsConfig(
+    long maxRequestBody,
+    int maxHeaderSize,
+    int maxUriLength,
+    Duration requestHeaderTimeout,
+    int maxConnections,
+    int maxConnectionsPerIp,
+    Duration idleTimeout) {
+
+  public static final LimitsConfig DEFAULTS =
+      new LimitsConfig(
+          10L * 1024 * 1024,
+          16 * 1024,
+          8 * 1024,
+          Duration.ofSeconds(10),
+          100_000,
+          0,
+          Duration.ofMinutes(5));
+}

@@ -1,0 +1,53 @@
+package io.sluice.config;
+
+import java.time.Duration;
+
+/**
+ * One route ({@code routes[]}): which requests it takes and how they are forwarded.
+ *
+ * @param api null when not configured: it is then chosen per request from the path received
+ * @param rewritePath null = forward the normalised path unchanged
+ * @param timeout whole exchange including the stream; {@link Duration#ZERO} = none
+ */
+public record RouteConfig(
+    String name,
+    MatchConfig match,
+    String upstream,
+    Api api,
+    String rewritePath,
+    HeaderOps requestHeaders,
+    HeaderOps responseHeaders,
+    Duration timeout) {
+
+  /** The model API a route speaks; it decides how usage is read (token issue). */
+  public enum Api {
+    OPENAI_CHAT("openai-chat"),
+    OPENAI_RESPONSES("openai-responses"),
+    ANTHROPIC_MESSAGES("anthropic-messages"),
+    PASSTHROUGH("passthrough");
+
+    private final String yamlName;
+
+    Api(String yamlName) {
+      this.yamlName = yamlName;
+    }
+
+    public String yamlName() {
+      return yamlName;
+    }
+
+    /** The default for a route without {@code api}: from the request path as received. */
+    public static Api forPath(String path) {
+      if (path.startsWith("/v1/chat/completions")) {
+        return OPENAI_CHAT;
+      }
+      if (path.startsWith("/v1/responses")) {
+        return OPENAI_RESPONSES;
+      }
+      if (path.startsWith("/v1/messages")) {
+        return ANTHROPIC_MESSAGES;
+      }
+      return PASSTHROUGH;
+    }
+  }
+}

@@ -1,0 +1,2 @@
+/** The YAML config: immutable records, loaded and validated all at once with path-qualified errors. */
+package io.sluice.config;
