@@ -1,0 +1,130 @@
+package io.sluice.exchange;
+
+import java.util.Arrays;
+
+/**
+ * One request and its response as they cross the gateway: identity, the route taken, the
+ * endpoint used, the status and byte counts, and a timeline of {@link Moment}s.
+ *
+ * <p>Threading: confined to the client channel's event loop.
+ */
+public final class Exchange {
+  private final String requestId;
+  private final String clientIp;
+  private final String method;
+  private final String path;
+  private final long[] timeline = new long[Moment.values().length];
+  private final long startNanos;
+  private String routeName = "none";
+  private String upstreamName;
+  private String endpointUrl;
+  private int status;
+  private long bytesIn;
+  private long bytesOut;
+  private boolean streaming;
+  private String outcome = "ok";
+
+  public Exchange(String requestId, String clientIp, String method, String path, long startNanos) {
+    this.requestId = requestId;
+    this.clientIp = clientIp;
+    this.method = method;
+    this.path = path;
+    this.startNanos = startNanos;
+    Arrays.fill(timeline, -1);
+    timeline[Moment.IN_REQ_HEADERS_RECEIVED.ordinal()] = startNanos;
+  }
+
+  /** Records a moment once; later calls for the same moment are ignored. */
+  public void mark(Moment moment, long nanos) {
+    if (timeline[moment.ordinal()] < 0) {
+      timeline[moment.ordinal()] = nanos;
+    }
+  }
+
+  /** @return the moment's time in nanos, or -1 when it did not happen */
+  public long at(Moment moment) {
+    return timeline[moment.ordinal()];
+  }
+
+  public long startNanos() {
+    return startNanos;
+  }
+
+  public String requestId() {
+    return requestId;
+  }
+
+  public String clientIp() {
+    return clientIp;
+  }
+
+  public String method() {
+    return method;
+  }
+
+  public String path() {
+    return path;
+  }
+
+  public String routeName() {
+    return routeName;
+  }
+
+  public void routeName(String routeName) {
+    this.routeName = routeName;
+  }
+
+  public String upstreamName() {
+    return upstreamName;
+  }
+
+  public void upstream(String upstreamName, String endpointUrl) {
+    this.upstreamName = upstreamName;
+    this.endpointUrl = endpointUrl;
+  }
+
+  public String endpointUrl() {
+    return endpointUrl;
+  }
+
+  public int status() {
+    return status;
+  }
+
+  public void status(int status) {
+    this.status = status;
+  }
+
+  public long bytesIn() {
+    return bytesIn;
+  }
+
+  public void addBytesIn(long n) {
+    bytesIn += n;
+  }
+
+  public long bytesOut() {
+    return bytesOut;
+  }
+
+  public void addBytesOut(long n) {
+    bytesOut += n;
+  }
+
+  public boolean streaming() {
+    return streaming;
+  }
+
+  public void streaming(boolean streaming) {
+    this.streaming = streaming;
+  }
+
+  /** How the exchange ended: {@code ok}, {@code client_closed}, {@code upstream_failed}, … */
+  public String outcome() {
+    return outcome;
+  }
+
+  public void outcome(String outcome) {
+    this.outcome = outcome;
+  }
+}

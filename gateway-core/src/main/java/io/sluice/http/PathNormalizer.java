@@ -1,0 +1,73 @@
+package io.sluice.http;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Locale;
+
+/**
+ * Normalises a request path before route matching (CONTRACT §3): collapses {@code //}, resolves
+ * {@code .} and {@code ..}, and refuses encoded slashes, dots and backslashes, so that a path can
+ * never reach a route (or the admin listener) other than the one it visibly names.
+ */
+public final class PathNormalizer {
+  private PathNormalizer() {}
+
+  /** Thrown for a path that must be refused with 400 {@code bad_path}. */
+  public static final class BadPathException extends Exception {
+    public BadPathException(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /**
+   * @param rawPath the request-target's path (no query), as received
+   * @return the normalised path, always starting with {@code /}
+   */
+  public static String normalize(String rawPath) throws BadPathException {
+    if (rawPath.isEmpty() || rawPath.charAt(0) != '/') {
+      throw new BadPathException("the request path must start with '/'");
+    }
+    String lower = rawPath.toLowerCase(Locale.ROOT);
+    if (lower.contains("%2f") || lower.contains("%2e") || lower.contains("%5c")
+        || rawPath.indexOf('\\') >= 0) {
+      throw new BadPathException("encoded slashes, dots or backslashes are not allowed in the path");
+    }
+    for (int i = 0; i < rawPath.length(); i++) {
+      char c = rawPath.charAt(i);
+      if (c <= 0x20 || c == 0x7f || c == '#') {
+        throw new BadPathException("the path contains a character that is not allowed");
+      }
+    }
+    Deque<String> segments = new ArrayDeque<>();
+    int start = 1;
+    while (start <= rawPath.length()) {
+      int end = rawPath.indexOf('/', start);
+      if (end < 0) {
+        end = rawPath.length();
+      }
+      String segment = rawPath.substring(start, end);
+      if (segment.equals("..")) {
+        if (segments.isEmpty()) {
+          throw new BadPathException("the path climbs above the root");
+        }
+        segments.removeLast();
+      } else if (!segment.isEmpty() && !segment.equals(".")) {
+        segments.addLast(segment);
+      }
+      start = end + 1;
+    }
+    boolean trailingSlash = rawPath.length() > 1
+        && (rawPath.endsWith("/") || rawPath.endsWith("/.") || rawPath.endsWith("/.."));
+    StringBuilder out = new StringBuilder(rawPath.length());
+    for (String segment : segments) {
+      out.append('/').append(segment);
+    }
+    if (out.length() == 0) {
+      return "/";
+    }
+    if (trailingSlash) {
+      out.append('/');
+    }
+    return out.toString();
+  }
+}

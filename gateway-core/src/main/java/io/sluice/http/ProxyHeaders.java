@@ -1,0 +1,87 @@
+package io.sluice.http;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The header rules of a reverse proxy (CONTRACT §3): hop-by-hop headers never cross the gateway,
+ * {@code X-Forwarded-*} are added, {@code X-Request-Id} is kept when valid or generated.
+ */
+public final class ProxyHeaders {
+  public static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
+  public static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
+  public static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
+  public static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
+  public static final AsciiString X_ACCEL_BUFFERING = AsciiString.cached("x-accel-buffering");
+
+  /** RFC 9110 §7.6.1 connection-specific headers, plus the legacy ones proxies still see. */
+  private static final List<AsciiString> HOP_BY_HOP = List.of(
+      HttpHeaderNames.CONNECTION,
+      HttpHeaderNames.KEEP_ALIVE,
+      HttpHeaderNames.PROXY_CONNECTION,
+      HttpHeaderNames.PROXY_AUTHENTICATE,
+      HttpHeaderNames.PROXY_AUTHORIZATION,
+      HttpHeaderNames.TE,
+      HttpHeaderNames.TRAILER,
+      HttpHeaderNames.TRANSFER_ENCODING,
+      HttpHeaderNames.UPGRADE);
+
+  private ProxyHeaders() {}
+
+  /** Removes hop-by-hop headers, including every header the {@code Connection} header names. */
+  public static void removeHopByHop(HttpHeaders headers) {
+    List<String> named = new ArrayList<>();
+    for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
+      for (String token : value.split(",")) {
+        String name = token.trim();
+        if (!name.isEmpty()) {
+          named.add(name);
+        }
+      }
+    }
+    for (String name : named) {
+      headers.remove(name);
+    }
+    for (AsciiString name : HOP_BY_HOP) {
+      headers.remove(name);
+    }
+  }
+
+  /** The client's request id when it is 1–128 chars of {@code [A-Za-z0-9._-]}, else null. */
+  public static String validRequestId(String candidate) {
+    if (candidate == null || candidate.isEmpty() || candidate.length() > 128) {
+      return null;
+    }
+    for (int i = 0; i < candidate.length(); i++) {
+      char c = candidate.charAt(i);
+      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || c == '.' || c == '_' || c == '-';
+      if (!ok) {
+        return null;
+      }
+    }
+    return candidate;
+  }
+
+  /** A fresh 128-bit random request id, 32 hex digits. */
+  public static String newRequestId() {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    return String.format("%016x%016x", random.nextLong(), random.nextLong());
+  }
+
+  /** Appends the client address to {@code X-Forwarded-For} and records protocol and host. */
+  public static void addForwarded(HttpHeaders headers, String clientIp, String proto, String clientHost) {
+    String existing = headers.get(X_FORWARDED_FOR);
+    headers.set(X_FORWARDED_FOR, existing == null || existing.isBlank() ? clientIp : existing + ", " + clientIp);
+    headers.set(X_FORWARDED_PROTO, proto);
+    if (clientHost != null) {
+      headers.set(X_FORWARDED_HOST, clientHost);
+    } else {
+      headers.remove(X_FORWARDED_HOST);
+    }
+  }
+}

@@ -1,0 +1,2 @@
+/** HTTP details shared by both legs: error bodies, path normalisation, proxy headers. */
+package io.sluice.http;

@@ -1,0 +1,93 @@
+package io.sluice.observe;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.netty4.NettyAllocatorMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.sluice.server.Transport;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The gateway's Prometheus metrics (CONTRACT §5). Meters are looked up once per label set and
+ * cached, so recording on the hot path is a map lookup and an atomic add.
+ */
+public final class GatewayMetrics {
+  /** Buckets up to 300 s: a streamed completion can run for minutes. */
+  private static final Duration[] DURATION_BUCKETS = {
+      Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+      Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+      Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30),
+      Duration.ofSeconds(60), Duration.ofSeconds(120), Duration.ofSeconds(300), Duration.ofSeconds(600)};
+
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final ConcurrentHashMap<Tags, Counter> requests = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Timer> durations = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Tags, AtomicInteger> activeStreams = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Tags, Counter> upstreamRequests = new ConcurrentHashMap<>();
+
+  public GatewayMetrics() {
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    new FileDescriptorMetrics().bindTo(registry);
+    if (Transport.ALLOCATOR instanceof ByteBufAllocatorMetricProvider provider) {
+      new NettyAllocatorMetrics(provider).bindTo(registry);
+    }
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /** The Prometheus text exposition of every meter. */
+  public String scrape() {
+    return registry.scrape();
+  }
+
+  /** One exchange ended with this status ({@code route} is "none" when no route matched). */
+  public void requestCompleted(String route, int status, long durationNanos) {
+    requests.computeIfAbsent(Tags.of("route", route, "status", Integer.toString(status)),
+        tags -> Counter.builder("sluice.requests").tags(tags)
+            .description("Requests answered, by route and status").register(registry))
+        .increment();
+    durations.computeIfAbsent(route, r -> Timer.builder("sluice.request.duration").tag("route", r)
+            .description("Whole exchange, from request received to the last byte sent")
+            .serviceLevelObjectives(DURATION_BUCKETS).register(registry))
+        .record(durationNanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** The gauge of streams open now on a route; the caller increments and decrements it. */
+  public AtomicInteger activeStreams(String route, String transport) {
+    return activeStreams.computeIfAbsent(Tags.of("route", route, "transport", transport), tags -> {
+      AtomicInteger value = new AtomicInteger();
+      Gauge.builder("sluice.active.streams", value, AtomicInteger::get).tags(tags)
+          .description("Streamed responses in progress").register(registry);
+      return value;
+    });
+  }
+
+  /** One attempt at an upstream endpoint ended with this outcome. */
+  public void upstreamRequest(String upstream, String endpoint, String outcome) {
+    upstreamRequests.computeIfAbsent(Tags.of("upstream", upstream, "endpoint", endpoint, "outcome", outcome),
+        tags -> Counter.builder("sluice.upstream.requests").tags(tags)
+            .description("Attempts at upstream endpoints, by outcome").register(registry))
+        .increment();
+  }
+}

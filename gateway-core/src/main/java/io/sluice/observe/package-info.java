@@ -1,0 +1,2 @@
+/** Observability: Prometheus metrics derived from each exchange's timeline. */
+package io.sluice.observe;

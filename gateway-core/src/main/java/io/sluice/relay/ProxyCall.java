@@ -1,0 +1,534 @@
+package io.sluice.relay;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.config.HeaderOps;
+import io.sluice.exchange.Exchange;
+import io.sluice.exchange.Moment;
+import io.sluice.http.ErrorKind;
+import io.sluice.http.GatewayErrors;
+import io.sluice.http.ProxyHeaders;
+import io.sluice.observe.GatewayMetrics;
+import io.sluice.upstream.ConnectionPool;
+import io.sluice.upstream.Endpoint;
+import io.sluice.upstream.Upstream;
+import io.sluice.upstream.UpstreamHandler;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The upstream leg of one exchange and the relay of its response to the client.
+ *
+ * <pre>
+ *   start → choose endpoint → acquire connection → send request ─┬─ response headers → relay → end
+ *              ↑                                                 │
+ *              └──── retry (connect failure, reset before any response byte) ┘
+ * </pre>
+ *
+ * <p>Threading: every method runs on the client channel's event loop; the upstream connection is
+ * taken from that loop's pool, so both legs share one thread and need no locks.
+ *
+ * <p>Backpressure: the upstream connection reads only while the client is writable. When the
+ * client's outbound buffer passes its high-water mark, upstream auto-read is switched off (so
+ * TCP flow control slows the model server down); when it drains below the low-water mark, reading
+ * resumes. Memory per stream is therefore bounded by the watermarks plus one read.
+ *
+ * <p>Streaming: {@code text/event-stream} bodies go through an {@link SseFramer} and are written
+ * event by event; every upstream read batch is flushed as soon as it is processed, so no event
+ * ever waits for a later one. Other bodies are relayed chunk by chunk the same way.
+ *
+ * <p>Failure: before the response started, a failure becomes an error response (a connect
+ * failure or a reset before any response byte is retried on another endpoint, up to
+ * {@code retries}). After it started, an SSE client gets {@code event: error} and a clean end; any
+ * other client gets an aborted connection — never a clean end of a truncated body.
+ */
+public final class ProxyCall implements UpstreamHandler.Listener {
+  private static final Logger log = LoggerFactory.getLogger(ProxyCall.class);
+  /** An SSE event larger than this is relayed in fragments rather than held whole. */
+  private static final int MAX_HELD_EVENT = 256 * 1024;
+
+  /** What the relay needs from the client side of the exchange. */
+  public interface ClientLeg {
+    /** The client pipeline's context, for writes that must pass through the HTTP encoder. */
+    ChannelHandlerContext context();
+
+    /** Answers with a gateway error (the response has not started) and ends the exchange. */
+    void sendError(ErrorKind kind, String message);
+
+    /** The response was written completely. */
+    void responseComplete(boolean keepAlive);
+
+    /** The response cannot be completed; the connection must be closed. */
+    void responseAborted();
+  }
+
+  /** What to send upstream, fixed for the whole exchange. */
+  public record Request(
+      HttpMethod method,
+      String pathAndQuery,
+      HttpHeaders headers,
+      ByteBuf body,
+      boolean clientKeepAlive,
+      HttpVersion clientVersion,
+      HeaderOps responseHeaders) {}
+
+  private final ClientLeg client;
+  private final ChannelHandlerContext clientCtx;
+  private final EventLoop loop;
+  private final Exchange exchange;
+  private final Upstream upstream;
+  private final Request request;
+  private final GatewayMetrics metrics;
+  private final Duration routeTimeout;
+  private final Set<Endpoint> tried = new HashSet<>(2);
+
+  private int attemptsLeft;
+  private Endpoint endpoint;
+  private boolean attemptOpen;
+  private Channel upstreamChannel;
+  private ConnectionPool pool;
+  private boolean responseStarted; // upstream response headers arrived
+  private boolean sse;
+  private boolean chunkedToClient;
+  private boolean keepAliveToClient;
+  private boolean done;
+  private boolean wroteSinceFlush;
+  private SseFramer framer;
+  private AtomicInteger activeStreams;
+  private ScheduledFuture<?> firstByteTimer;
+  private ScheduledFuture<?> idleTimer;
+  private ScheduledFuture<?> routeTimer;
+  private long lastUpstreamReadNanos;
+
+  public ProxyCall(ClientLeg client, Exchange exchange, Upstream upstream, Request request,
+      Duration routeTimeout, GatewayMetrics metrics) {
+    this.client = client;
+    this.clientCtx = client.context();
+    this.loop = clientCtx.channel().eventLoop();
+    this.exchange = exchange;
+    this.upstream = upstream;
+    this.request = request;
+    this.routeTimeout = routeTimeout;
+    this.metrics = metrics;
+    this.attemptsLeft = 1 + upstream.config().retries();
+  }
+
+  /** Starts the first attempt. */
+  public void start() {
+    if (!routeTimeout.isZero()) {
+      routeTimer = loop.schedule(this::onRouteTimeout, routeTimeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+    attempt(null);
+  }
+
+  private void attempt(String previousFailure) {
+    Endpoint next = upstream.choose(tried);
+    if (next == null || attemptsLeft-- <= 0) {
+      if (tried.isEmpty()) {
+        fail(ErrorKind.NO_HEALTHY_UPSTREAM, "no healthy endpoint in upstream '" + upstream.name() + "'");
+      } else {
+        fail(ErrorKind.UPSTREAM_FAILED, "upstream '" + upstream.name() + "' failed: " + previousFailure);
+      }
+      return;
+    }
+    endpoint = next;
+    tried.add(next);
+    next.activeRequests().incrementAndGet();
+    attemptOpen = true;
+    exchange.upstream(upstream.name(), next.url());
+    pool = upstream.pool(next);
+    Endpoint attempted = next;
+    pool.acquire(loop, this).addListener((Future<Channel> f) -> {
+      if (done) {
+        if (f.isSuccess()) {
+          pool.discard(f.getNow());
+        }
+        return;
+      }
+      if (f.isSuccess()) {
+        send(f.getNow());
+      } else {
+        endAttempt("connect_error");
+        if (!(f.cause() instanceof ConnectionPool.PoolExhaustedException)) {
+          attempted.recordFailure("connect: " + f.cause().getMessage());
+        }
+        log.debug("connect to {} failed: {}", attempted, f.cause().toString());
+        attempt("connect to " + attempted.url() + " failed (" + f.cause().getMessage() + ")");
+      }
+    });
+  }
+
+  private void send(Channel channel) {
+    upstreamChannel = channel;
+    exchange.mark(Moment.UPSTREAM_CONNECTED, System.nanoTime());
+    HttpHeaders headers = request.headers().copy();
+    headers.set(HttpHeaderNames.HOST, endpoint.config().hostHeader());
+    FullHttpRequest out = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, request.method(),
+        endpoint.config().basePath() + request.pathAndQuery(), request.body().retainedDuplicate(),
+        headers, EmptyHttpHeaders.INSTANCE);
+    channel.writeAndFlush(out).addListener((ChannelFutureListener) f -> {
+      if (f.isSuccess()) {
+        exchange.mark(Moment.UPSTREAM_REQ_SENT, System.nanoTime());
+      }
+    });
+    long firstByte = upstream.config().firstByteTimeout().toNanos();
+    firstByteTimer = loop.schedule(this::onFirstByteTimeout, firstByte, TimeUnit.NANOSECONDS);
+    if (!clientCtx.channel().isWritable()) {
+      channel.config().setAutoRead(false);
+    }
+  }
+
+  // ---- upstream events ------------------------------------------------------------------------
+
+  @Override
+  public void onUpstreamMessage(HttpObject msg) {
+    if (done) {
+      io.netty.util.ReferenceCountUtil.release(msg);
+      return;
+    }
+    lastUpstreamReadNanos = System.nanoTime();
+    if (msg instanceof HttpResponse response) {
+      if (response.status().code() < 200 && response.status().code() != 101) {
+        return; // an interim 1xx answer: the real one follows
+      }
+      onResponseHeaders(response);
+    }
+    if (msg instanceof HttpContent content) {
+      if (!responseStarted) {
+        content.release();
+        return;
+      }
+      onContent(content);
+    }
+  }
+
+  private void onResponseHeaders(HttpResponse response) {
+    cancel(firstByteTimer);
+    responseStarted = true;
+    long now = System.nanoTime();
+    exchange.mark(Moment.UPSTREAM_RESP_HEADERS_RECEIVED, now);
+    int status = response.status().code();
+    exchange.status(status);
+    if (status == 502 || status == 503 || status == 504) {
+      endpoint.recordFailure("answered " + status);
+    } else {
+      endpoint.recordSuccess(false);
+    }
+    metrics.upstreamRequest(upstream.name(), endpoint.url(), status >= 500 ? "http_5xx" : "success");
+
+    HttpHeaders upstreamHeaders = response.headers();
+    sse = contentTypeIs(upstreamHeaders.get(HttpHeaderNames.CONTENT_TYPE), "text/event-stream");
+    boolean upstreamChunked = HttpUtil.isTransferEncodingChunked(response);
+    long contentLength = upstreamChunked ? -1 : HttpUtil.getContentLength(response, -1L);
+
+    HttpResponse out = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status());
+    HttpHeaders h = out.headers();
+    h.set(upstreamHeaders);
+    ProxyHeaders.removeHopByHop(h);
+    HeaderOps ops = request.responseHeaders();
+    ops.remove().forEach(h::remove);
+    for (Map.Entry<String, String> e : ops.set().entrySet()) {
+      h.set(e.getKey(), e.getValue());
+    }
+    h.set(ProxyHeaders.X_REQUEST_ID, exchange.requestId());
+    if (sse) {
+      h.set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
+      h.set(ProxyHeaders.X_ACCEL_BUFFERING, "no");
+    }
+    boolean bodyless = request.method().equals(HttpMethod.HEAD) || status == 204 || status == 304;
+    keepAliveToClient = request.clientKeepAlive();
+    if (!bodyless && contentLength < 0) {
+      if (request.clientVersion().equals(HttpVersion.HTTP_1_1)) {
+        h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        h.remove(HttpHeaderNames.CONTENT_LENGTH);
+        chunkedToClient = true;
+      } else {
+        keepAliveToClient = false; // an HTTP/1.0 client reads the body until the connection closes
+      }
+    }
+    HttpUtil.setKeepAlive(out, keepAliveToClient);
+    if (sse) {
+      framer = new SseFramer(clientCtx.alloc(), MAX_HELD_EVENT);
+      exchange.streaming(true);
+      activeStreams = metrics.activeStreams(exchange.routeName(), "sse");
+      activeStreams.incrementAndGet();
+    }
+    clientCtx.writeAndFlush(out, clientCtx.voidPromise());
+    exchange.mark(Moment.OUT_RESP_HEADERS_SENT, now);
+    if (sse || chunkedToClient) {
+      scheduleIdleCheck(upstream.config().streamIdleTimeout().toNanos());
+    }
+  }
+
+  private static boolean contentTypeIs(String contentType, String expected) {
+    if (contentType == null) {
+      return false;
+    }
+    int semi = contentType.indexOf(';');
+    String base = (semi < 0 ? contentType : contentType.substring(0, semi)).trim();
+    return base.equalsIgnoreCase(expected);
+  }
+
+  private void onContent(HttpContent content) {
+    ByteBuf bytes = content.content();
+    boolean last = content instanceof LastHttpContent;
+    if (bytes.isReadable()) {
+      if (framer != null) {
+        framer.feed(bytes.retain(), this::writeEvent);
+      } else {
+        writeToClient(bytes.retain());
+      }
+    }
+    content.release();
+    if (last) {
+      onUpstreamComplete();
+    }
+  }
+
+  private void writeEvent(ByteBuf event) {
+    if (exchange.at(Moment.OUT_FIRST_EVENT_SENT) < 0) {
+      exchange.mark(Moment.OUT_FIRST_EVENT_SENT, System.nanoTime());
+    }
+    writeToClient(event);
+  }
+
+  private void writeToClient(ByteBuf bytes) {
+    exchange.addBytesOut(bytes.readableBytes());
+    clientCtx.write(new DefaultHttpContent(bytes), clientCtx.voidPromise());
+    wroteSinceFlush = true;
+    if (!clientCtx.channel().isWritable() && upstreamChannel != null) {
+      upstreamChannel.config().setAutoRead(false);
+    }
+  }
+
+  @Override
+  public void onUpstreamReadComplete() {
+    if (wroteSinceFlush) {
+      wroteSinceFlush = false;
+      clientCtx.flush();
+    }
+  }
+
+  @Override
+  public void onUpstreamWritabilityChanged(boolean writable) {
+    // The request body is written in one go from memory; nothing to pause on this side.
+  }
+
+  private void onUpstreamComplete() {
+    long now = System.nanoTime();
+    exchange.mark(Moment.UPSTREAM_RESP_COMPLETE, now);
+    if (framer != null) {
+      ByteBuf rest = framer.drainRemainder();
+      if (rest != null) {
+        writeToClient(rest); // an unterminated last event is passed on as received
+      }
+    }
+    Channel finished = upstreamChannel;
+    upstreamChannel = null;
+    if (finished != null) {
+      pool.release(finished);
+    }
+    endAttempt(null);
+    clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, clientCtx.voidPromise());
+    exchange.mark(Moment.OUT_RESP_COMPLETE, now);
+    finish();
+    client.responseComplete(keepAliveToClient);
+  }
+
+  @Override
+  public void onUpstreamClosed(Throwable cause) {
+    if (done) {
+      return;
+    }
+    Channel lost = upstreamChannel;
+    upstreamChannel = null;
+    String reason = cause == null ? "connection closed" : cause.toString();
+    if (!responseStarted) {
+      cancel(firstByteTimer);
+      endAttempt("reset");
+      endpoint.recordFailure("reset before response: " + reason);
+      if (lost != null) {
+        lost.close();
+      }
+      // No byte of the response was seen: inference has not produced anything we would repeat.
+      attempt("endpoint " + endpoint.url() + " closed the connection before responding (" + reason + ")");
+      return;
+    }
+    endAttempt(null);
+    log.debug("upstream {} failed mid-response: {}", endpoint, reason);
+    failMidStream(ErrorKind.UPSTREAM_FAILED, "the upstream connection failed mid-response");
+  }
+
+  // ---- client events --------------------------------------------------------------------------
+
+  /** The client's writability changed: resume or pause reading from the upstream. */
+  public void clientWritabilityChanged(boolean writable) {
+    if (upstreamChannel != null) {
+      upstreamChannel.config().setAutoRead(writable);
+      if (writable) {
+        upstreamChannel.read();
+      }
+    }
+  }
+
+  /** The client went away: stop the generation (closing the upstream connection cancels it). */
+  public void clientClosed() {
+    if (done) {
+      return;
+    }
+    exchange.outcome("client_closed");
+    exchange.status(499);
+    if (upstreamChannel != null) {
+      metrics.upstreamRequest(upstream.name(), endpoint.url(), "cancelled");
+      pool.discard(upstreamChannel);
+      upstreamChannel = null;
+    }
+    endAttempt(null);
+    finish();
+  }
+
+  // ---- timeouts -------------------------------------------------------------------------------
+
+  private void onFirstByteTimeout() {
+    if (done || responseStarted) {
+      return;
+    }
+    metrics.upstreamRequest(upstream.name(), endpoint.url(), "timeout");
+    dropUpstream();
+    endAttempt(null);
+    fail(ErrorKind.UPSTREAM_TIMEOUT, "the upstream did not answer within "
+        + upstream.config().firstByteTimeout().toMillis() + "ms");
+  }
+
+  private void scheduleIdleCheck(long delayNanos) {
+    idleTimer = loop.schedule(this::onIdleCheck, delayNanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** One timer per stream that re-arms itself for the remaining time (cheaper than one per chunk). */
+  private void onIdleCheck() {
+    if (done) {
+      return;
+    }
+    long limit = upstream.config().streamIdleTimeout().toNanos();
+    long silent = System.nanoTime() - lastUpstreamReadNanos;
+    if (silent < limit) {
+      scheduleIdleCheck(limit - silent);
+      return;
+    }
+    metrics.upstreamRequest(upstream.name(), endpoint.url(), "timeout");
+    dropUpstream();
+    endAttempt(null);
+    failMidStream(ErrorKind.UPSTREAM_TIMEOUT, "the upstream sent nothing for "
+        + upstream.config().streamIdleTimeout().toMillis() + "ms");
+  }
+
+  private void onRouteTimeout() {
+    if (done) {
+      return;
+    }
+    dropUpstream();
+    endAttempt(null);
+    String message = "the route's timeout of " + routeTimeout.toMillis() + "ms was reached";
+    if (responseStarted) {
+      failMidStream(ErrorKind.UPSTREAM_TIMEOUT, message);
+    } else {
+      fail(ErrorKind.UPSTREAM_TIMEOUT, message);
+    }
+  }
+
+  // ---- endings --------------------------------------------------------------------------------
+
+  /** Ends the exchange with an error response; only before the response started. */
+  private void fail(ErrorKind kind, String message) {
+    exchange.outcome(kind.code());
+    finish();
+    client.sendError(kind, message);
+  }
+
+  private void failMidStream(ErrorKind kind, String message) {
+    exchange.outcome(kind.code());
+    dropUpstream();
+    if (sse) {
+      ByteBuf rest = framer.drainRemainder();
+      if (rest != null) {
+        rest.release(); // half an event the client never saw: it cannot be completed
+      }
+      ByteBuf error = GatewayErrors.sseEvent(clientCtx.alloc(), kind, message);
+      exchange.addBytesOut(error.readableBytes());
+      clientCtx.write(new DefaultHttpContent(error), clientCtx.voidPromise());
+      clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, clientCtx.voidPromise());
+      finish();
+      client.responseComplete(keepAliveToClient);
+    } else {
+      finish();
+      client.responseAborted();
+    }
+  }
+
+  private void dropUpstream() {
+    if (upstreamChannel != null) {
+      pool.discard(upstreamChannel);
+      upstreamChannel = null;
+    }
+  }
+
+  /** Ends the current attempt's bookkeeping; {@code outcome} is recorded when not yet counted. */
+  private void endAttempt(String outcome) {
+    if (!attemptOpen) {
+      return;
+    }
+    attemptOpen = false;
+    endpoint.activeRequests().decrementAndGet();
+    if (outcome != null) {
+      metrics.upstreamRequest(upstream.name(), endpoint.url(), outcome);
+    }
+  }
+
+  private void finish() {
+    if (done) {
+      return;
+    }
+    done = true;
+    cancel(firstByteTimer);
+    cancel(idleTimer);
+    cancel(routeTimer);
+    if (framer != null) {
+      framer.release();
+    }
+    if (activeStreams != null) {
+      activeStreams.decrementAndGet();
+    }
+  }
+
+  private static void cancel(ScheduledFuture<?> timer) {
+    if (timer != null) {
+      timer.cancel(false);
+    }
+  }
+}

@@ -1,0 +1,127 @@
+package io.sluice.relay;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.ByteToMessageDecoder;
+
+/**
+ * Splits a {@code text/event-stream} byte stream into whole events, whatever the network reads'
+ * boundaries are (LESSONS: gateways that assumed one read = one event corrupted tokens).
+ *
+ * <p>An event ends with an empty line; lines end with CRLF, LF or CR (WHATWG HTML §9.2.5), and a
+ * CRLF may be split across two reads. Each event is emitted with its terminating blank line, as
+ * the exact bytes received, so relaying events is byte-for-byte transparent. A lone LF that
+ * completes a CRLF after an event was already emitted at its CR starts the next event's bytes.
+ *
+ * <p>Memory: pending bytes are bounded by {@code maxEventSize}. A longer event is passed on in
+ * fragments (nothing is lost, nothing grows), and {@link Sink#fragment} tells the caller it is not
+ * a whole event.
+ *
+ * <p>Threading: not thread-safe; one framer per stream, used on that stream's event loop.
+ */
+public final class SseFramer {
+  /** Receives the framer's output; it owns (and must release) every buffer passed to it. */
+  public interface Sink {
+    void event(ByteBuf event);
+
+    default void fragment(ByteBuf part) {
+      event(part);
+    }
+  }
+
+  private final ByteBufAllocator alloc;
+  private final int maxEventSize;
+  private ByteBuf pending;
+  private int scanned; // bytes of pending already scanned (relative to readerIndex)
+  private boolean atLineStart = true;
+  private boolean lastWasCr;
+  private boolean inOversizedEvent;
+
+  public SseFramer(ByteBufAllocator alloc, int maxEventSize) {
+    this.alloc = alloc;
+    this.maxEventSize = maxEventSize;
+  }
+
+  /** Feeds the next bytes of the stream (ownership passes to the framer) and emits whole events. */
+  public void feed(ByteBuf in, Sink sink) {
+    if (!in.isReadable()) {
+      in.release();
+      return;
+    }
+    pending = pending == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, pending, in);
+    int start = pending.readerIndex();
+    int end = pending.writerIndex();
+    for (int i = start + scanned; i < end; i++) {
+      byte b = pending.getByte(i);
+      boolean lineEnd;
+      if (b == '\n') {
+        lineEnd = !lastWasCr;
+        lastWasCr = false;
+      } else if (b == '\r') {
+        lineEnd = true;
+        lastWasCr = true;
+      } else {
+        lineEnd = false;
+        lastWasCr = false;
+        atLineStart = false;
+      }
+      if (lineEnd) {
+        if (atLineStart) {
+          // An empty line: the event is complete. Take a CRLF's LF along when it is already here.
+          int last = i;
+          if (b == '\r' && i + 1 < end && pending.getByte(i + 1) == '\n') {
+            last = i + 1;
+            lastWasCr = false;
+          }
+          ByteBuf event = pending.readRetainedSlice(last + 1 - pending.readerIndex());
+          if (inOversizedEvent) {
+            inOversizedEvent = false;
+            sink.fragment(event);
+          } else {
+            sink.event(event);
+          }
+          i = last;
+          atLineStart = true;
+        } else {
+          atLineStart = true;
+        }
+      }
+    }
+    scanned = pending.readableBytes();
+    if (scanned >= maxEventSize) {
+      inOversizedEvent = true;
+      sink.fragment(pending.readRetainedSlice(scanned));
+      scanned = 0;
+    }
+    if (!pending.isReadable()) {
+      pending.release();
+      pending = null;
+      scanned = 0;
+    }
+  }
+
+  /** At the end of the stream: the bytes of an unterminated last event, or null. */
+  public ByteBuf drainRemainder() {
+    ByteBuf rest = pending;
+    pending = null;
+    scanned = 0;
+    if (rest != null && !rest.isReadable()) {
+      rest.release();
+      return null;
+    }
+    return rest;
+  }
+
+  /** Bytes held waiting for the end of an event. */
+  public int pendingBytes() {
+    return pending == null ? 0 : pending.readableBytes();
+  }
+
+  /** Frees what is held; the framer must not be used afterwards. */
+  public void release() {
+    if (pending != null) {
+      pending.release();
+      pending = null;
+    }
+  }
+}

@@ -1,0 +1,103 @@
+package io.sluice.route;
+
+import io.sluice.config.RouteConfig;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * Picks the route for a request (CONTRACT §2 {@code routes[].match}): the longest path match
+ * wins; among equally long ones, the first in the file whose headers and models match. A path
+ * that matches but whose method does not gives 405 with the allowed methods.
+ *
+ * <p>Immutable and shared by every event loop.
+ */
+public final class Router {
+  private final List<Route> routes;
+
+  public Router(List<RouteConfig> configs) {
+    List<Route> compiled = new ArrayList<>();
+    for (RouteConfig c : configs) {
+      compiled.add(new Route(c));
+    }
+    this.routes = List.copyOf(compiled);
+  }
+
+  public List<Route> routes() {
+    return routes;
+  }
+
+  /** The outcome of matching one request. */
+  public sealed interface Match {
+    /** The request takes this route. */
+    record Found(Route route) implements Match {}
+
+    /** Some route takes the path, but not with this method. */
+    record MethodNotAllowed(List<String> allowed) implements Match {}
+
+    /** No route takes the path (with these headers and model). */
+    record NotFound() implements Match {}
+  }
+
+  /** True when no route could ever take this path: the body need not be read to answer 404. */
+  public boolean noRouteForPath(String path) {
+    for (Route r : routes) {
+      if (r.pathScore(path) >= 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** True when a route that takes this path matches on the body's {@code model}. */
+  public boolean needsModel(String path) {
+    for (Route r : routes) {
+      if (r.pathScore(path) >= 0 && r.needsModel()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * @param header a request header's first value by (lower-case) name, or null
+   * @param model the JSON body's {@code model}, computed only if a candidate route needs it
+   */
+  public Match match(String method, String path, Function<String, String> header, Supplier<String> model) {
+    List<Route> candidates = new ArrayList<>();
+    for (Route r : routes) {
+      if (r.pathScore(path) >= 0) {
+        candidates.add(r);
+      }
+    }
+    candidates.sort(Comparator.comparingInt((Route r) -> r.pathScore(path)).reversed());
+    TreeSet<String> allowed = new TreeSet<>();
+    String resolvedModel = null;
+    boolean modelResolved = false;
+    for (Route r : candidates) {
+      if (!r.headersMatch(header)) {
+        continue;
+      }
+      if (r.needsModel()) {
+        if (!modelResolved) {
+          resolvedModel = model.get();
+          modelResolved = true;
+        }
+        if (!r.modelMatches(resolvedModel)) {
+          continue;
+        }
+      }
+      if (r.methodAllowed(method)) {
+        return new Match.Found(r);
+      }
+      allowed.addAll(r.methods());
+    }
+    if (!allowed.isEmpty()) {
+      return new Match.MethodNotAllowed(List.copyOf(allowed));
+    }
+    return new Match.NotFound();
+  }
+}

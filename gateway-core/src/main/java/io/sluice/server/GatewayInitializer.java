@@ -1,0 +1,60 @@
+package io.sluice.server;
+
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.sluice.config.LimitsConfig;
+import io.sluice.exchange.ExchangeHandler;
+import io.sluice.exchange.GatewayContext;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * Builds a client connection's pipeline; reads as the request flow:
+ * connection limits → timeouts → HTTP codec → exchange (route, relay).
+ */
+final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
+  /** Room for the method and version around the URI on the request line. */
+  private static final int REQUEST_LINE_SLACK = 64;
+
+  private final ConnectionLimiter limiter;
+  private final LimitsConfig limits;
+  private final Supplier<GatewayContext> contexts;
+
+  GatewayInitializer(ConnectionLimiter limiter, LimitsConfig limits, Supplier<GatewayContext> contexts) {
+    this.limiter = limiter;
+    this.limits = limits;
+    this.contexts = contexts;
+  }
+
+  @Override
+  protected void initChannel(SocketChannel ch) {
+    ChannelPipeline p = ch.pipeline();
+    addConnectionHandlers(p);
+    addHttpHandlers(p);
+    addGatewayHandlers(p);
+  }
+
+  private void addConnectionHandlers(ChannelPipeline p) {
+    p.addLast(PipelineNames.CONNECTION_LIMIT, limiter);
+    if (!limits.idleTimeout().isZero()) {
+      p.addLast(PipelineNames.IDLE_TIMEOUT,
+          new IdleStateHandler(0, 0, limits.idleTimeout().toNanos(), TimeUnit.NANOSECONDS));
+    }
+    p.addLast(PipelineNames.HEADER_TIMEOUT, new RequestHeaderTimeoutHandler(limits.requestHeaderTimeout()));
+  }
+
+  private void addHttpHandlers(ChannelPipeline p) {
+    p.addLast(PipelineNames.HTTP_CODEC, new HttpServerCodec(new HttpDecoderConfig()
+        .setMaxInitialLineLength(limits.maxUriLength() + REQUEST_LINE_SLACK)
+        .setMaxHeaderSize(limits.maxHeaderSize())
+        .setMaxChunkSize(64 * 1024)));
+  }
+
+  private void addGatewayHandlers(ChannelPipeline p) {
+    p.addLast(PipelineNames.EXCHANGE, new ExchangeHandler(contexts, "http"));
+  }
+}

@@ -1,0 +1,95 @@
+package io.sluice.server;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.http.ErrorKind;
+import io.sluice.http.GatewayErrors;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Answers 408 and closes when a request's headers are not complete within
+ * {@code request-header-timeout} (slowloris). The clock starts when the connection opens and, on
+ * a kept-alive connection, at the first byte of the next request; an idle kept-alive connection
+ * is left to {@code idle-timeout}.
+ *
+ * <p>Pipeline: sits before the HTTP codec so it sees raw bytes; the exchange handler tells it
+ * when headers were decoded ({@link #headersReceived}) and when a response ended
+ * ({@link #awaitNextRequest}).
+ */
+public final class RequestHeaderTimeoutHandler extends ChannelInboundHandlerAdapter {
+  private final long timeoutNanos;
+  private ChannelHandlerContext ctx;
+  private ScheduledFuture<?> timer;
+  private boolean waitingForFirstByte;
+  private boolean inExchange;
+
+  public RequestHeaderTimeoutHandler(Duration timeout) {
+    this.timeoutNanos = timeout.toNanos();
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    arm();
+    ctx.fireChannelActive();
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (waitingForFirstByte && !inExchange && msg instanceof ByteBuf buf && buf.isReadable()) {
+      waitingForFirstByte = false;
+      arm();
+    }
+    ctx.fireChannelRead(msg);
+  }
+
+  /** A request's headers were decoded in time. */
+  public void headersReceived() {
+    inExchange = true;
+    cancel();
+  }
+
+  /** The response ended; the next request's clock starts at its first byte. */
+  public void awaitNextRequest() {
+    inExchange = false;
+    waitingForFirstByte = true;
+  }
+
+  private void arm() {
+    cancel();
+    if (timeoutNanos > 0) {
+      timer = ctx.executor().schedule(this::expire, timeoutNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void expire() {
+    if (inExchange || !ctx.channel().isActive()) {
+      return;
+    }
+    // Written from the tail so it passes through the HTTP encoder.
+    ctx.channel().writeAndFlush(GatewayErrors.response(ctx.alloc(), ErrorKind.REQUEST_TIMEOUT,
+            "the request headers were not received within " + timeoutNanos / 1_000_000 + "ms"))
+        .addListener(ChannelFutureListener.CLOSE);
+  }
+
+  private void cancel() {
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    cancel();
+    ctx.fireChannelInactive();
+  }
+}

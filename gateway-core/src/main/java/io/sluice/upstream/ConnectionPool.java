@@ -1,0 +1,134 @@
+package io.sluice.upstream;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.net.ConnectException;
+import java.util.ArrayDeque;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Keep-alive connections to one endpoint, kept per event loop so that a connection is always used
+ * on the loop of the client it serves (no cross-thread hand-off, no locks on the hot path).
+ *
+ * <p>Netty's {@code SimpleChannelPool} is per pool instance; the contract's
+ * {@code max-connections-per-endpoint} counts the whole gateway, so this small pool pairs per-loop
+ * idle stacks with one atomic counter per endpoint.
+ *
+ * <p>Failure: when the limit is reached, acquiring fails at once like a connect failure (the call
+ * may retry another endpoint) rather than queueing without bound.
+ */
+public final class ConnectionPool {
+  static final String CODEC = "http-client-codec";
+  static final String IDLE = "idle";
+  static final String HANDLER = "upstream";
+  private static final int IDLE_POOLED_SECONDS = 60;
+
+  private final Endpoint endpoint;
+  private final Bootstrap bootstrap;
+  private final int maxConnections;
+  private final ConcurrentHashMap<EventLoop, ArrayDeque<Channel>> idle = new ConcurrentHashMap<>();
+
+  ConnectionPool(Endpoint endpoint, Bootstrap template, int maxConnections) {
+    this.endpoint = endpoint;
+    this.maxConnections = maxConnections;
+    this.bootstrap = template.clone().handler(new ChannelInitializer<Channel>() {
+      @Override
+      protected void initChannel(Channel ch) {
+        ChannelPipeline p = ch.pipeline();
+        p.addLast(CODEC, new HttpClientCodec(new HttpDecoderConfig()
+            .setMaxInitialLineLength(8192)
+            .setMaxHeaderSize(64 * 1024)
+            .setMaxChunkSize(64 * 1024), false, false));
+        p.addLast(IDLE, new IdleStateHandler(0, 0, IDLE_POOLED_SECONDS, TimeUnit.SECONDS));
+        p.addLast(HANDLER, new UpstreamHandler());
+      }
+    });
+  }
+
+  /** Thrown (as a failed future) when the endpoint already has {@code max-connections-per-endpoint}. */
+  public static final class PoolExhaustedException extends ConnectException {
+    PoolExhaustedException(String message) {
+      super(message);
+    }
+  }
+
+  /** A connection on {@code loop}, reused when one is idle; the listener receives its traffic. */
+  public Future<Channel> acquire(EventLoop loop, UpstreamHandler.Listener listener) {
+    Promise<Channel> promise = loop.newPromise();
+    ArrayDeque<Channel> stack = idle.computeIfAbsent(loop, l -> new ArrayDeque<>());
+    Channel reused;
+    while ((reused = stack.pollLast()) != null) {
+      if (reused.isActive()) {
+        reused.pipeline().get(UpstreamHandler.class).attach(listener);
+        reused.config().setAutoRead(true);
+        return promise.setSuccess(reused);
+      }
+    }
+    if (endpoint.openConnections().incrementAndGet() > maxConnections) {
+      endpoint.openConnections().decrementAndGet();
+      return promise.setFailure(new PoolExhaustedException(
+          "endpoint " + endpoint.url() + " has max-connections-per-endpoint (" + maxConnections + ") open"));
+    }
+    ChannelFuture connect = bootstrap.clone(loop)
+        .connect(endpoint.config().host(), endpoint.config().port());
+    Channel channel = connect.channel();
+    channel.closeFuture().addListener(f -> {
+      endpoint.openConnections().decrementAndGet();
+      ArrayDeque<Channel> idleHere = idle.get(channel.eventLoop());
+      if (idleHere != null) {
+        idleHere.remove(channel); // runs on the channel's loop, the stack's only user
+      }
+    });
+    connect.addListener(f -> {
+      if (f.isSuccess()) {
+        channel.pipeline().get(UpstreamHandler.class).attach(listener);
+        promise.setSuccess(channel);
+      } else {
+        promise.setFailure(f.cause());
+      }
+    });
+    return promise;
+  }
+
+  /** Returns a connection whose exchange ended cleanly, on its own loop. */
+  public void release(Channel channel) {
+    UpstreamHandler handler = channel.pipeline().get(UpstreamHandler.class);
+    if (handler != null) {
+      handler.detach();
+    }
+    if (!channel.isActive()) {
+      return;
+    }
+    channel.config().setAutoRead(true); // notice a close by the server while idle
+    idle.computeIfAbsent(channel.eventLoop(), l -> new ArrayDeque<>()).addLast(channel);
+  }
+
+  /** Drops a connection that cannot be reused. */
+  public void discard(Channel channel) {
+    UpstreamHandler handler = channel.pipeline().get(UpstreamHandler.class);
+    if (handler != null) {
+      handler.detach();
+    }
+    channel.close();
+  }
+
+  /** Closes every idle connection (shutdown). */
+  public void closeIdle() {
+    idle.forEach((loop, stack) -> loop.execute(() -> {
+      Channel c;
+      while ((c = stack.pollLast()) != null) {
+        c.close();
+      }
+    }));
+  }
+}

@@ -1,0 +1,69 @@
+package io.sluice.upstream;
+
+import io.netty.bootstrap.Bootstrap;
+import io.sluice.config.EndpointConfig;
+import io.sluice.config.UpstreamConfig;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.LongSupplier;
+
+/**
+ * A running upstream: its endpoints with their pools and health, and the balancer over them.
+ * Shared by all event loops.
+ */
+public final class Upstream {
+  private final UpstreamConfig config;
+  private final List<Endpoint> endpoints;
+  private final Map<Endpoint, ConnectionPool> pools = new IdentityHashMap<>();
+  private final Balancer balancer;
+
+  Upstream(UpstreamConfig config, Bootstrap bootstrap, LongSupplier nanoClock) {
+    this.config = config;
+    List<Endpoint> list = new ArrayList<>();
+    for (EndpointConfig ec : config.endpoints()) {
+      Endpoint e = new Endpoint(config.name(), ec, config.healthCheck(), nanoClock);
+      list.add(e);
+      pools.put(e, new ConnectionPool(e, bootstrap, config.maxConnectionsPerEndpoint()));
+    }
+    this.endpoints = List.copyOf(list);
+    this.balancer = Balancer.of(config.balancer());
+  }
+
+  public String name() {
+    return config.name();
+  }
+
+  public UpstreamConfig config() {
+    return config;
+  }
+
+  public List<Endpoint> endpoints() {
+    return endpoints;
+  }
+
+  public ConnectionPool pool(Endpoint endpoint) {
+    return pools.get(endpoint);
+  }
+
+  /**
+   * The endpoint for the next attempt, or null when none is available.
+   *
+   * @param tried endpoints this exchange already failed on (a retry goes elsewhere)
+   */
+  public Endpoint choose(Set<Endpoint> tried) {
+    List<Endpoint> candidates = new ArrayList<>(endpoints.size());
+    for (Endpoint e : endpoints) {
+      if (e.available() && !tried.contains(e)) {
+        candidates.add(e);
+      }
+    }
+    return candidates.isEmpty() ? null : balancer.pick(candidates);
+  }
+
+  void closeIdle() {
+    pools.values().forEach(ConnectionPool::closeIdle);
+  }
+}
