@@ -694,7 +694,10 @@ public final class MockModelServer implements AutoCloseable {
         return chunk;
       }
 
-      /** Writes and flushes one SSE event, so each token leaves the server on its own. */
+      /**
+       * Writes and flushes one SSE event, so each token leaves the server on its own. No
+       * writability check: a whole reply is a few KiB, so buffering it for a slow reader is harmless.
+       */
       private void event(JsonNode data) {
         byte[] json = toBytes(data);
         ByteBuf buf = ctx.alloc().buffer(json.length + 8);
