@@ -1,0 +1,402 @@
+package io.sluice.server.demo;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Talks to a real {@link MockModelServer} over real sockets. */
+class MockModelServerTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final HttpClient CLIENT =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1) // no h2c upgrade attempt: the mock speaks HTTP/1.1
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
+
+  private MockModelServer server;
+
+  @AfterEach
+  void stop() {
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  private MockModelServer start(Duration interval, String reply) {
+    server = MockModelServer.start("127.0.0.1", 0, new MockModelServer.Options(interval, reply));
+    return server;
+  }
+
+  private URI uri(String path) {
+    return URI.create("http://127.0.0.1:" + server.port() + path);
+  }
+
+  private HttpRequest post(String body) {
+    return HttpRequest.newBuilder(uri("/v1/chat/completions"))
+        .timeout(Duration.ofSeconds(10))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body))
+        .build();
+  }
+
+  private static String chatBody(String extra) {
+    return "{\"model\":\"gpt-test\",\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
+        + "{\"role\":\"user\",\"content\":\"say hello to the world\"}]" + extra + "}";
+  }
+
+  /** A received SSE data line and the time it arrived. */
+  private record Event(String data, long arrivedNanos) {
+    JsonNode json() {
+      try {
+        return JSON.readTree(data);
+      } catch (Exception e) {
+        throw new AssertionError("not JSON: " + data, e);
+      }
+    }
+  }
+
+  private List<Event> stream(String extra) throws Exception {
+    HttpResponse<Stream<String>> res = CLIENT.send(post(chatBody(extra)), HttpResponse.BodyHandlers.ofLines());
+    assertThat(res.statusCode()).isEqualTo(200);
+    assertThat(res.headers().firstValue("content-type")).hasValue("text/event-stream");
+    List<Event> events = new ArrayList<>();
+    try (Stream<String> lines = res.body()) {
+      // Lines are handed over as they arrive, so the arrival time is the time the event came in.
+      lines.forEach(line -> {
+        if (line.startsWith("data: ")) {
+          events.add(new Event(line.substring("data: ".length()), System.nanoTime()));
+        } else {
+          assertThat(line).as("only data lines and blank separators").isEmpty();
+        }
+      });
+    }
+    return events;
+  }
+
+  private static String content(List<Event> events) {
+    return events.stream()
+        .filter(e -> !e.data().equals("[DONE]"))
+        .map(Event::json)
+        .filter(j -> j.path("choices").size() == 1)
+        .map(j -> j.path("choices").path(0).path("delta").path("content").asText(""))
+        .collect(Collectors.joining());
+  }
+
+  @Test
+  void streamedResponseHasRoleChunkTokensFinishAndDone() throws Exception {
+    start(Duration.ofMillis(5), "Hello world from Sluice.");
+
+    List<Event> events = stream(",\"stream\":true");
+
+    assertThat(events).extracting(Event::data).last().isEqualTo("[DONE]");
+    List<JsonNode> chunks = events.subList(0, events.size() - 1).stream().map(Event::json).toList();
+    assertThat(chunks).hasSize(1 + 4 + 1);
+    String id = chunks.get(0).path("id").asText();
+    assertThat(id).startsWith("chatcmpl-");
+    for (JsonNode chunk : chunks) {
+      assertThat(chunk.path("id").asText()).isEqualTo(id);
+      assertThat(chunk.path("object").asText()).isEqualTo("chat.completion.chunk");
+      assertThat(chunk.path("model").asText()).isEqualTo("gpt-test");
+      assertThat(chunk.path("created").isIntegralNumber()).isTrue();
+      assertThat(chunk.has("usage")).as("no usage without include_usage").isFalse();
+      assertThat(chunk.path("choices")).hasSize(1);
+    }
+    JsonNode first = chunks.get(0).path("choices").path(0);
+    assertThat(first.path("delta").path("role").asText()).isEqualTo("assistant");
+    assertThat(first.path("delta").path("content").asText()).isEmpty();
+    assertThat(first.path("finish_reason").isNull()).isTrue();
+
+    assertThat(chunks.subList(1, 5))
+        .extracting(c -> c.path("choices").path(0).path("delta").path("content").asText())
+        .containsExactly("Hello", " world", " from", " Sluice.");
+    assertThat(chunks.subList(1, 5))
+        .allSatisfy(c -> assertThat(c.path("choices").path(0).path("finish_reason").isNull()).isTrue());
+
+    JsonNode last = chunks.get(5).path("choices").path(0);
+    assertThat(last.path("finish_reason").asText()).isEqualTo("stop");
+    assertThat(last.path("delta").isObject()).isTrue();
+    assertThat(last.path("delta").size()).isZero();
+  }
+
+  @Test
+  void tokensArrivePaced() throws Exception {
+    String reply = "one two three four five six seven eight nine ten eleven twelve";
+    start(Duration.ofMillis(20), reply);
+
+    long before = System.nanoTime();
+    List<Event> events = stream(",\"stream\":true");
+
+    assertThat(content(events)).isEqualTo(reply);
+    List<Event> tokens = events.subList(1, 13);
+    long distinctMillis = tokens.stream().mapToLong(e -> e.arrivedNanos() / 1_000_000).distinct().count();
+    // Paced tokens arrive at (at least roughly) distinct times; one burst would share a millisecond
+    // or two. Loose on purpose: CI machines stall.
+    assertThat(distinctMillis).isGreaterThanOrEqualTo(6);
+    // A lower bound only: timers never fire early, but may fire late.
+    long spanMillis = (events.get(events.size() - 1).arrivedNanos() - before) / 1_000_000;
+    assertThat(spanMillis).isGreaterThanOrEqualTo(11 * 20 / 2);
+  }
+
+  @Test
+  void usageChunkOnlyWithIncludeUsage() throws Exception {
+    start(Duration.ZERO, "Hello world from Sluice.");
+
+    List<Event> events = stream(",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
+
+    assertThat(events).extracting(Event::data).last().isEqualTo("[DONE]");
+    List<JsonNode> chunks = events.subList(0, events.size() - 1).stream().map(Event::json).toList();
+    assertThat(chunks).hasSize(1 + 4 + 1 + 1);
+    JsonNode usageChunk = chunks.get(chunks.size() - 1);
+    assertThat(usageChunk.path("object").asText()).isEqualTo("chat.completion.chunk");
+    assertThat(usageChunk.path("choices").isArray()).isTrue();
+    assertThat(usageChunk.path("choices")).isEmpty();
+    JsonNode usage = usageChunk.path("usage");
+    assertThat(usage.path("prompt_tokens").asInt()).isEqualTo(7); // "be brief" + "say hello to the world"
+    assertThat(usage.path("completion_tokens").asInt()).isEqualTo(4);
+    assertThat(usage.path("total_tokens").asInt()).isEqualTo(11);
+    // Like OpenAI: every other chunk carries "usage": null.
+    assertThat(chunks.subList(0, chunks.size() - 1))
+        .allSatisfy(c -> assertThat(c.get("usage").isNull()).isTrue());
+    assertThat(chunks.get(chunks.size() - 2).path("choices").path(0).path("finish_reason").asText())
+        .isEqualTo("stop");
+
+    // include_usage false: no usage chunk at all.
+    List<Event> without = stream(",\"stream\":true,\"stream_options\":{\"include_usage\":false}");
+    assertThat(without).hasSize(1 + 4 + 1 + 1);
+    assertThat(without.subList(0, without.size() - 1))
+        .allSatisfy(e -> assertThat(e.json().has("usage")).isFalse());
+  }
+
+  @Test
+  void nonStreamedCompletionIsOneJsonObjectWithUsage() throws Exception {
+    start(Duration.ofSeconds(10), "Hello world from Sluice."); // pacing must not apply here
+
+    HttpResponse<String> res = CLIENT.send(post(chatBody("")), HttpResponse.BodyHandlers.ofString());
+
+    assertThat(res.statusCode()).isEqualTo(200);
+    assertThat(res.headers().firstValue("content-type")).hasValue("application/json");
+    JsonNode body = JSON.readTree(res.body());
+    assertThat(body.path("id").asText()).startsWith("chatcmpl-");
+    assertThat(body.path("object").asText()).isEqualTo("chat.completion");
+    assertThat(body.path("created").isIntegralNumber()).isTrue();
+    assertThat(body.path("model").asText()).isEqualTo("gpt-test");
+    JsonNode choice = body.path("choices").path(0);
+    assertThat(body.path("choices")).hasSize(1);
+    assertThat(choice.path("index").asInt()).isZero();
+    assertThat(choice.path("message").path("role").asText()).isEqualTo("assistant");
+    assertThat(choice.path("message").path("content").asText()).isEqualTo("Hello world from Sluice.");
+    assertThat(choice.path("finish_reason").asText()).isEqualTo("stop");
+    assertThat(body.path("usage").path("prompt_tokens").asInt()).isEqualTo(7);
+    assertThat(body.path("usage").path("completion_tokens").asInt()).isEqualTo(4);
+    assertThat(body.path("usage").path("total_tokens").asInt()).isEqualTo(11);
+  }
+
+  @Test
+  void modelDefaultsToTheMockModel() throws Exception {
+    start(Duration.ZERO, "Hi.");
+
+    HttpResponse<String> res = CLIENT.send(
+        HttpRequest.newBuilder(uri("/v1/chat/completions"))
+            .POST(HttpRequest.BodyPublishers.ofString("{\"messages\":[]}"))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+
+    assertThat(res.statusCode()).isEqualTo(200);
+    assertThat(JSON.readTree(res.body()).path("model").asText()).isEqualTo("sluice-mock-1");
+  }
+
+  @Test
+  void maxTokensStopsEarlyWithFinishReasonLength() throws Exception {
+    start(Duration.ZERO, "Hello world from Sluice.");
+
+    JsonNode body = JSON.readTree(
+        CLIENT.send(post(chatBody(",\"max_tokens\":2")), HttpResponse.BodyHandlers.ofString()).body());
+    assertThat(body.path("choices").path(0).path("message").path("content").asText()).isEqualTo("Hello world");
+    assertThat(body.path("choices").path(0).path("finish_reason").asText()).isEqualTo("length");
+    assertThat(body.path("usage").path("completion_tokens").asInt()).isEqualTo(2);
+
+    List<Event> events = stream(",\"stream\":true,\"max_tokens\":3,\"stream_options\":{\"include_usage\":true}");
+    assertThat(content(events)).isEqualTo("Hello world from");
+    List<JsonNode> chunks = events.subList(0, events.size() - 1).stream().map(Event::json).toList();
+    assertThat(chunks).hasSize(1 + 3 + 1 + 1);
+    assertThat(chunks.get(4).path("choices").path(0).path("finish_reason").asText()).isEqualTo("length");
+    assertThat(chunks.get(5).path("usage").path("completion_tokens").asInt()).isEqualTo(3);
+
+    // A limit above the reply's length changes nothing.
+    JsonNode all = JSON.readTree(
+        CLIENT.send(post(chatBody(",\"max_tokens\":100")), HttpResponse.BodyHandlers.ofString()).body());
+    assertThat(all.path("choices").path(0).path("finish_reason").asText()).isEqualTo("stop");
+    assertThat(all.path("usage").path("completion_tokens").asInt()).isEqualTo(4);
+  }
+
+  @Test
+  void listsTheMockModel() throws Exception {
+    start(Duration.ZERO, "Hi.");
+
+    HttpResponse<String> res = CLIENT.send(
+        HttpRequest.newBuilder(uri("/v1/models")).build(), HttpResponse.BodyHandlers.ofString());
+
+    assertThat(res.statusCode()).isEqualTo(200);
+    JsonNode body = JSON.readTree(res.body());
+    assertThat(body.path("object").asText()).isEqualTo("list");
+    assertThat(body.path("data")).hasSize(1);
+    JsonNode model = body.path("data").path(0);
+    assertThat(model.path("id").asText()).isEqualTo("sluice-mock-1");
+    assertThat(model.path("object").asText()).isEqualTo("model");
+    assertThat(model.path("owned_by").asText()).isEqualTo("sluice");
+  }
+
+  @Test
+  void healthIsOk() throws Exception {
+    start(Duration.ZERO, "Hi.");
+
+    HttpResponse<String> res = CLIENT.send(
+        HttpRequest.newBuilder(uri("/health")).build(), HttpResponse.BodyHandlers.ofString());
+
+    assertThat(res.statusCode()).isEqualTo(200);
+    assertThat(JSON.readTree(res.body())).isEqualTo(JSON.readTree("{\"status\":\"ok\"}"));
+  }
+
+  @Test
+  void unknownPathIsAnOpenAiStyle404() throws Exception {
+    start(Duration.ZERO, "Hi.");
+
+    HttpResponse<String> res = CLIENT.send(
+        HttpRequest.newBuilder(uri("/v1/nope?x=1")).build(), HttpResponse.BodyHandlers.ofString());
+
+    assertThat(res.statusCode()).isEqualTo(404);
+    assertThat(res.headers().firstValue("content-type")).hasValue("application/json");
+    JsonNode error = JSON.readTree(res.body()).path("error");
+    assertThat(error.path("message").asText()).contains("/v1/nope");
+    assertThat(error.path("type").asText()).isEqualTo("not_found_error");
+    assertThat(error.path("code").asText()).isEqualTo("not_found");
+  }
+
+  @Test
+  void badJsonIsAnOpenAiStyle400() throws Exception {
+    start(Duration.ZERO, "Hi.");
+
+    for (String bad : List.of("{not json", "", "[1,2]", "{\"messages\":[]} trailing",
+        "{\"model\":\"m\"}", "{\"messages\":[],\"max_tokens\":0}", "{\"messages\":[],\"stream\":\"yes\"}")) {
+      HttpResponse<String> res = CLIENT.send(post(bad), HttpResponse.BodyHandlers.ofString());
+      assertThat(res.statusCode()).as(bad).isEqualTo(400);
+      JsonNode error = JSON.readTree(res.body()).path("error");
+      assertThat(error.path("message").asText()).as(bad).isNotEmpty();
+      assertThat(error.path("type").asText()).as(bad).isEqualTo("invalid_request_error");
+      assertThat(error.path("code").asText()).as(bad).isNotEmpty();
+    }
+  }
+
+  @Test
+  void wrongMethodIs405() throws Exception {
+    start(Duration.ZERO, "Hi.");
+
+    HttpResponse<String> res = CLIENT.send(
+        HttpRequest.newBuilder(uri("/v1/chat/completions")).build(), HttpResponse.BodyHandlers.ofString());
+
+    assertThat(res.statusCode()).isEqualTo(405);
+    assertThat(res.headers().firstValue("allow")).hasValue("POST");
+    assertThat(JSON.readTree(res.body()).path("error").path("type").asText()).isEqualTo("invalid_request_error");
+  }
+
+  @Test
+  void keepAliveServesPipelinedRequestsInOrderOnOneConnection() throws Exception {
+    start(Duration.ofMillis(5), "Hello world from Sluice.");
+    String body = chatBody(",\"stream\":true");
+
+    try (Socket socket = new Socket("127.0.0.1", server.port())) {
+      socket.setSoTimeout(5000);
+      OutputStream out = socket.getOutputStream();
+      // Both requests in one write: the second arrives while the first is still streaming.
+      out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          + "Content-Length: " + body.getBytes(UTF_8).length + "\r\n\r\n" + body
+          + "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").getBytes(UTF_8));
+      out.flush();
+
+      String all = readUntilClosed(socket.getInputStream());
+      int done = all.indexOf("data: [DONE]");
+      int health = all.indexOf("{\"status\":\"ok\"}");
+      assertThat(done).as(all).isPositive();
+      assertThat(health).as(all).isGreaterThan(done);
+      assertThat(all.toLowerCase(java.util.Locale.ROOT)).contains("transfer-encoding: chunked").contains("text/event-stream");
+    }
+  }
+
+  @Test
+  void clientDisconnectStopsTheStream() throws Exception {
+    start(Duration.ofMillis(50), String.join(" ", java.util.Collections.nCopies(200, "word")));
+    String body = chatBody(",\"stream\":true");
+
+    try (Socket socket = new Socket("127.0.0.1", server.port())) {
+      socket.setSoTimeout(5000);
+      socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+          + "Content-Length: " + body.getBytes(UTF_8).length + "\r\n\r\n" + body).getBytes(UTF_8));
+      InputStream in = socket.getInputStream();
+      assertThat(in.read()).isNotEqualTo(-1); // the stream has started
+      assertThat(server.activeStreams()).isEqualTo(1);
+    }
+
+    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (server.activeStreams() != 0 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertThat(server.activeStreams()).isZero();
+    // The server is still fine for the next client.
+    HttpResponse<String> res = CLIENT.send(
+        HttpRequest.newBuilder(uri("/health")).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(res.statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void tokensKeepTheirLeadingSpaceAndRoundTrip() {
+    assertThat(MockModelServer.tokenize("Hello world")).containsExactly("Hello", " world");
+    assertThat(MockModelServer.tokenize("  a\n b  ")).containsExactly("  a", "\n b  ");
+    assertThat(MockModelServer.tokenize("")).isEmpty();
+    String reply = MockModelServer.Options.DEFAULTS.reply();
+    assertThat(String.join("", MockModelServer.tokenize(reply))).isEqualTo(reply);
+    assertThat(MockModelServer.tokenize(reply)).hasSizeBetween(30, 60);
+    assertThat(MockModelServer.Options.DEFAULTS.tokenInterval()).isEqualTo(Duration.ofMillis(60));
+  }
+
+  @Test
+  void portInUseIsReported() {
+    start(Duration.ZERO, "Hi.");
+    assertThatThrownBy(() -> MockModelServer.start("127.0.0.1", server.port(), MockModelServer.Options.DEFAULTS))
+        .isInstanceOf(UncheckedIOException.class)
+        .hasMessageContaining(String.valueOf(server.port()));
+  }
+
+  private static String readUntilClosed(InputStream in) throws Exception {
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    byte[] chunk = new byte[4096];
+    try {
+      for (int n; (n = in.read(chunk)) != -1; ) {
+        buf.write(chunk, 0, n);
+      }
+    } catch (SocketTimeoutException e) {
+      throw new AssertionError("connection not closed; got: " + buf.toString(UTF_8), e);
+    }
+    return buf.toString(UTF_8);
+  }
+}
