@@ -1,2 +1,2 @@
 /** The embedded mock OpenAI-compatible model server behind {@code --demo} and {@code --mock-upstream PORT}. */
-package io.sluice.server.demo;
+package io.sluice.demo;

@@ -1,4 +1,4 @@
-package io.sluice.server.demo;
+package io.sluice.demo;
 
 import static io.netty.handler.codec.http.HttpVersion.HTTP_1_1;
 import static java.nio.charset.StandardCharsets.UTF_8;

@@ -1,4 +1,4 @@
-package io.sluice.server.demo;
+package io.sluice.demo;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
