@@ -1,0 +1,233 @@
+package io.sluice.testing;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A model server the test drives step by step: every request it receives waits in a queue until
+ * the test takes it ({@link #next}) and says what to answer, event by event. Nothing is timed:
+ * the next event goes out when the test sends it, so tests never race a pacing interval.
+ */
+public final class FakeUpstream implements AutoCloseable {
+  private static final Duration WAIT = Duration.ofSeconds(10);
+
+  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+  private final BlockingQueue<Call> calls = new LinkedBlockingQueue<>();
+  private final AtomicInteger connections = new AtomicInteger();
+  private final Channel server;
+
+  private FakeUpstream() throws InterruptedException {
+    server = new ServerBootstrap()
+        .group(group)
+        .channel(NioServerSocketChannel.class)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            connections.incrementAndGet();
+            ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(16 * 1024 * 1024),
+                new SimpleChannelInboundHandler<FullHttpRequest>() {
+                  @Override
+                  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+                    calls.add(new Call(ctx.channel(), req.method().name(), req.uri(), req.headers().copy(),
+                        req.content().toString(StandardCharsets.UTF_8)));
+                  }
+                });
+          }
+        })
+        .bind("127.0.0.1", 0).sync().channel();
+  }
+
+  public static FakeUpstream start() throws InterruptedException {
+    return new FakeUpstream();
+  }
+
+  public int port() {
+    return ((java.net.InetSocketAddress) server.localAddress()).getPort();
+  }
+
+  public String url() {
+    return "http://127.0.0.1:" + port();
+  }
+
+  /** Connections accepted so far. */
+  public int connections() {
+    return connections.get();
+  }
+
+  /** The next request that arrived (waits up to 10 s). */
+  public Call next() throws InterruptedException {
+    Call call = calls.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    if (call == null) {
+      throw new AssertionError("no request reached the fake upstream within " + WAIT);
+    }
+    return call;
+  }
+
+  /** A request that arrived and did not get any other, or null. */
+  public Call poll() {
+    return calls.poll();
+  }
+
+  @Override
+  public void close() {
+    server.close().syncUninterruptibly();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  /** One request the fake received, and the means to answer it. */
+  public static final class Call {
+    private final Channel channel;
+    public final String method;
+    public final String uri;
+    public final HttpHeaders headers;
+    public final String body;
+    private final AtomicLong bytesWritten = new AtomicLong();
+
+    Call(Channel channel, String method, String uri, HttpHeaders headers, String body) {
+      this.channel = channel;
+      this.method = method;
+      this.uri = uri;
+      this.headers = headers;
+      this.body = body;
+    }
+
+    /** Starts a chunked {@code text/event-stream} response (headers only). */
+    public Call startSse() {
+      return start(200, Map.of(HttpHeaderNames.CONTENT_TYPE.toString(), "text/event-stream"));
+    }
+
+    /** Starts a chunked response with these headers. */
+    public Call start(int status, Map<String, String> headers) {
+      HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status));
+      headers.forEach(response.headers()::set);
+      response.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+      await(channel.writeAndFlush(response));
+      return this;
+    }
+
+    /** Sends bytes of the body and waits until they are on the wire. */
+    public Call send(String text) {
+      ByteBuf bytes = Unpooled.copiedBuffer(text, StandardCharsets.UTF_8);
+      int n = bytes.readableBytes();
+      await(channel.writeAndFlush(new DefaultHttpContent(bytes)));
+      bytesWritten.addAndGet(n);
+      return this;
+    }
+
+    /** Ends the chunked body. */
+    public void end() {
+      await(channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT));
+    }
+
+    /** A complete response with a {@code Content-Length}. */
+    public void respond(int status, String contentType, String body) {
+      byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+      FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+          HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(bytes));
+      response.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType)
+          .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+      await(channel.writeAndFlush(response));
+    }
+
+    /** Kills the connection with a TCP reset. */
+    public void reset() {
+      channel.config().setOption(ChannelOption.SO_LINGER, 0);
+      await(channel.close());
+    }
+
+    /** Closes the connection (FIN) without ending the response. */
+    public void close() {
+      await(channel.close());
+    }
+
+    /** True once the gateway closed this connection (waits up to {@code timeout}). */
+    public boolean awaitClosed(Duration timeout) {
+      return channel.closeFuture().awaitUninterruptibly(timeout.toMillis());
+    }
+
+    /**
+     * Offers {@code total} bytes of SSE events as fast as the connection takes them: an event is
+     * written only while the channel is writable, so what {@link #bytesWritten} counts is what
+     * the gateway really read (plus the socket buffers), not what piled up in this process.
+     */
+    public CompletableFuture<Void> flood(long total, int eventSize) {
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      byte[] payload = ("data: " + "x".repeat(eventSize - 8) + "\n\n").getBytes(StandardCharsets.US_ASCII);
+      Runnable pump = new Runnable() {
+        @Override
+        public void run() {
+          while (channel.isActive() && channel.isWritable() && bytesWritten.get() < total) {
+            bytesWritten.addAndGet(payload.length);
+            channel.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(payload)));
+          }
+          if (bytesWritten.get() >= total) {
+            channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT)
+                .addListener(f -> done.complete(null));
+          } else if (!channel.isActive()) {
+            done.complete(null);
+          }
+        }
+      };
+      channel.eventLoop().execute(() -> {
+        channel.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
+          @Override
+          public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (ctx.channel().isWritable()) {
+              pump.run();
+            }
+            ctx.fireChannelWritabilityChanged();
+          }
+        });
+        pump.run();
+      });
+      return done;
+    }
+
+    /** Body bytes handed to the connection so far. */
+    public long bytesWritten() {
+      return bytesWritten.get();
+    }
+
+    private static void await(ChannelFuture f) {
+      if (!f.awaitUninterruptibly(WAIT.toMillis())) {
+        throw new AssertionError("write did not complete within " + WAIT);
+      }
+    }
+  }
+}
