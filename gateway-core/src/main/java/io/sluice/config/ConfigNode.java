@@ -98,7 +98,8 @@ final class ConfigNode {
   private String expanded() {
     Substitutor.Result r = substitutor.expand(node.textValue());
     if (!r.problems().isEmpty()) {
-      r.problems().forEach(p -> problems.addAndPoison(path, p));
+      r.problems().forEach(p -> problems.add(path, p));
+      problems.poison(path);
       return null;
     }
     return r.value();

@@ -22,9 +22,8 @@ final class Problems {
     }
   }
 
-  /** Reports a problem and silences any further ones at this path. */
-  void addAndPoison(String path, String problem) {
-    add(path, problem);
+  /** Silences any further problems at this path (its value could not be produced at all). */
+  void poison(String path) {
     poisoned.add(path);
   }
 
