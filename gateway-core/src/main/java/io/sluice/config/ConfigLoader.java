@@ -1,14 +1,18 @@
 package io.sluice.config;
 
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import io.sluice.config.RouteConfig.Api;
 import io.sluice.config.UpstreamConfig.Balancer;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.CharacterCodingException;
@@ -31,6 +35,7 @@ import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /**
  * Loads the YAML config (CONTRACT §2) into a validated {@link GatewayConfig}.
@@ -113,9 +118,15 @@ public final class ConfigLoader {
   public GatewayConfig parse(String yaml, Path baseDir) throws ConfigException {
     JsonNode tree;
     try {
+      String structural = structuralProblem(yaml);
+      if (structural != null) {
+        throw new ConfigException(List.of(structural));
+      }
       tree = MAPPER.readTree(yaml);
     } catch (JsonProcessingException e) {
       throw new ConfigException(List.of(syntaxProblem(e)));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // reading from a String: cannot happen
     }
     if (tree == null || tree.isMissingNode() || tree.isNull()) {
       tree = JsonNodeFactory.instance.objectNode(); // an empty file: report what is missing
@@ -132,17 +143,59 @@ public final class ConfigLoader {
     return new ConfigException(List.of(file + ": cannot read the config file (" + reason + ")"));
   }
 
+  /**
+   * Finds what Jackson's tree reading would silently get wrong: it does not expand YAML aliases
+   * ({@code b: *x} reads as the string {@code "x"}) and reads only the first of several documents.
+   * Both are refused, with their place, rather than loaded as something the user did not write.
+   */
+  private static String structuralProblem(String yaml) throws IOException {
+    try (JsonParser p = MAPPER.createParser(yaml)) {
+      int depth = 0;
+      boolean rootDone = false;
+      for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+        if (rootDone) {
+          return at(p.currentTokenLocation()) + ": invalid YAML: only one document is allowed in a config file";
+        }
+        if (p instanceof YAMLParser y && y.isCurrentAlias()) {
+          return at(p.currentTokenLocation())
+              + ": YAML aliases are not supported (*"
+              + p.getText()
+              + "): write the value out";
+        }
+        if (t.isStructStart()) {
+          depth++;
+        } else if (t.isStructEnd()) {
+          depth--;
+        }
+        rootDone = depth == 0;
+      }
+      return null;
+    }
+  }
+
   private static String syntaxProblem(JsonProcessingException e) {
+    // SnakeYAML's own exception says what is wrong and where, without the multi-line excerpt that
+    // Jackson's message carries.
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (c instanceof MarkedYAMLException m && m.getProblemMark() != null) {
+        String context =
+            m.getContext() == null || m.getContextMark() == null
+                ? ""
+                : " (" + m.getContext() + " started at line " + (m.getContextMark().getLine() + 1)
+                    + ", column " + (m.getContextMark().getColumn() + 1) + ")";
+        return "line " + (m.getProblemMark().getLine() + 1) + ", column " + (m.getProblemMark().getColumn() + 1)
+            + ": invalid YAML: " + m.getProblem() + context;
+      }
+    }
     String problem = e.getOriginalMessage();
-    // SnakeYAML appends a multi-line excerpt ("in 'reader', line 3, column 7: ..."); the location is
-    // given separately, so keep the one line that says what is wrong.
     problem = problem == null ? "invalid YAML" : problem.strip().lines().findFirst().orElse("invalid YAML");
-    JsonLocation loc = e.getLocation();
-    String where =
-        loc != null && loc.getLineNr() > 0
-            ? "line " + loc.getLineNr() + ", column " + loc.getColumnNr()
-            : "(root)";
-    return where + ": invalid YAML: " + problem;
+    return at(e.getLocation()) + ": invalid YAML: " + problem;
+  }
+
+  private static String at(JsonLocation loc) {
+    return loc != null && loc.getLineNr() > 0
+        ? "line " + loc.getLineNr() + ", column " + loc.getColumnNr()
+        : "(root)";
   }
 
   /** One pass over one tree; holds the problems and what later sections cross-check. */

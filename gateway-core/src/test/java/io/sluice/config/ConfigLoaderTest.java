@@ -251,8 +251,10 @@ class ConfigLoaderTest {
         catchThrowableOfType(
             ConfigException.class, () -> loader.parse("listeners:\n  - name: a\n    port: [8080\n", null));
 
-    assertThat(e.errors()).hasSize(1);
-    assertThat(e.errors().get(0)).matches("line \\d+, column \\d+: invalid YAML: .+");
+    assertThat(e.errors())
+        .containsExactly(
+            "line 4, column 1: invalid YAML: expected ',' or ']', but got <stream end>"
+                + " (while parsing a flow sequence started at line 3, column 11)");
   }
 
   @Test
@@ -262,8 +264,33 @@ class ConfigLoaderTest {
             ConfigException.class,
             () -> loader.parse("listeners: [ { name: a, port: 1 } ]\nlisteners: []\n", null));
 
+    assertThat(e.errors()).containsExactly("line 2, column 10: invalid YAML: Duplicate field 'listeners'");
+  }
+
+  @Test
+  void refusesAliasesWhichJacksonWouldReadAsPlainStrings() {
+    String yaml = "listeners: [ { name: a, host: &h 127.0.0.1, port: 1 }, { name: b, host: *h, port: 2 } ]\n";
+
+    ConfigException e = catchThrowableOfType(ConfigException.class, () -> loader.parse(yaml, null));
+
+    assertThat(e.errors())
+        .containsExactly("line 1, column 73: YAML aliases are not supported (*h): write the value out");
+  }
+
+  @Test
+  void refusesASecondDocument() {
+    ConfigException e =
+        catchThrowableOfType(ConfigException.class, () -> loader.parse(MINIMAL + "---\nio-threads: 2\n", null));
+
     assertThat(e.errors()).hasSize(1);
-    assertThat(e.errors().get(0)).startsWith("line 2, column ").contains("listeners");
+    assertThat(e.errors().get(0)).matches("line 4, column \\d+: invalid YAML: only one document is allowed in a config file");
+  }
+
+  @Test
+  void readsYaml11BooleansAsBooleans() throws Exception {
+    // Jackson follows YAML 1.1 here: an unquoted yes/no is a boolean, so a name must be quoted.
+    assertThat(loader.parse("listeners: [ { name: 'no', port: 1, http2: no } ]\n", null).listeners())
+        .containsExactly(new ListenerConfig("no", "0.0.0.0", 1));
   }
 
   @Test
