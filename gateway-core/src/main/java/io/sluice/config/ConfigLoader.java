@@ -1,0 +1,822 @@
+package io.sluice.config;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
+import io.sluice.config.RouteConfig.Api;
+import io.sluice.config.UpstreamConfig.Balancer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+
+/**
+ * Loads the YAML config (CONTRACT §2) into a validated {@link GatewayConfig}.
+ *
+ * <p>The YAML is parsed by Jackson into a tree, and the tree is then walked by hand rather than
+ * bound to classes: that is what lets every problem carry its full path
+ * ({@code routes[1].match.path-prefix}) and lets all of them be reported together, instead of
+ * the first one Jackson's data binding would stop at. A {@link ConfigException} holds the list;
+ * nothing is built unless the whole config is valid.
+ *
+ * <p>String values may use {@code ${ENV_VAR}}, {@code ${ENV_VAR:-default}} and
+ * {@code ${file:/path}} (relative paths resolve against the config file's folder; {@code $${} is a
+ * literal {@code ${}). Values that came from such a reference are secrets: they are never echoed in
+ * messages, and {@link GatewayConfig#redacted()} hides them.
+ *
+ * <p>Keys whose feature is not built yet ({@code tls}, {@code sse}, {@code plugins}, …) are
+ * recognised and refused with "not supported yet", never ignored: a config asking for TLS must not
+ * quietly serve plaintext.
+ *
+ * <p>Instances are immutable and thread-safe; one may serve every reload.
+ */
+public final class ConfigLoader {
+  private static final YAMLMapper MAPPER =
+      YAMLMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+
+  private static final String URL_FORM = "an http:// URL such as http://127.0.0.1:9000";
+
+  /** RFC 9110 {@code token}: what header names and methods are made of. */
+  private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+
+  private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9._-]+");
+
+  private final Function<String, String> env;
+
+  /**
+   * @param env looks up environment variables for {@code ${ENV_VAR}} (null = unset); tests pass a
+   *     map's {@code get} so they never depend on the machine
+   */
+  public ConfigLoader(Function<String, String> env) {
+    this.env = Objects.requireNonNull(env, "env");
+  }
+
+  /** A loader that reads the process environment. */
+  public static ConfigLoader withSystemEnv() {
+    return new ConfigLoader(System::getenv);
+  }
+
+  /**
+   * Reads and validates a config file; {@code ${file:…}} paths are relative to its folder.
+   *
+   * @throws ConfigException with every problem found, or one naming the file when it cannot be read
+   */
+  public GatewayConfig load(Path file) throws ConfigException {
+    Path absolute = file.toAbsolutePath().normalize();
+    String yaml;
+    try {
+      if (Files.isDirectory(absolute)) {
+        throw fileProblem(absolute, "it is a directory");
+      }
+      yaml = Files.readString(absolute, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      throw fileProblem(absolute, "no such file");
+    } catch (AccessDeniedException e) {
+      throw fileProblem(absolute, "permission denied");
+    } catch (CharacterCodingException e) {
+      throw fileProblem(absolute, "not UTF-8 text");
+    } catch (IOException e) {
+      throw fileProblem(absolute, e.getClass().getSimpleName() + ": " + e.getMessage());
+    }
+    return parse(yaml, absolute.getParent());
+  }
+
+  /**
+   * Parses and validates config text.
+   *
+   * @param baseDir folder that relative {@code ${file:…}} paths resolve against; null = the
+   *     working directory
+   * @throws ConfigException with every problem found, each as {@code <path>: <problem>}
+   */
+  public GatewayConfig parse(String yaml, Path baseDir) throws ConfigException {
+    JsonNode tree;
+    try {
+      String structural = structuralProblem(yaml);
+      if (structural != null) {
+        throw new ConfigException(List.of(structural));
+      }
+      tree = MAPPER.readTree(yaml);
+    } catch (JsonProcessingException e) {
+      throw new ConfigException(List.of(syntaxProblem(e)));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // reading from a String: cannot happen
+    }
+    if (tree == null || tree.isMissingNode() || tree.isNull()) {
+      tree = JsonNodeFactory.instance.objectNode(); // an empty file: report what is missing
+    }
+    Walk walk = new Walk(new Substitutor(env, baseDir));
+    GatewayConfig config = walk.gateway(tree);
+    if (!walk.problems.isEmpty() || config == null) {
+      throw new ConfigException(walk.problems.messages());
+    }
+    return config;
+  }
+
+  private static ConfigException fileProblem(Path file, String reason) {
+    return new ConfigException(List.of(file + ": cannot read the config file (" + reason + ")"));
+  }
+
+  /**
+   * Finds what Jackson's tree reading would silently get wrong: it does not expand YAML aliases
+   * ({@code b: *x} reads as the string {@code "x"}) and reads only the first of several documents.
+   * Both are refused, with their place, rather than loaded as something the user did not write.
+   */
+  private static String structuralProblem(String yaml) throws IOException {
+    try (JsonParser p = MAPPER.createParser(yaml)) {
+      int depth = 0;
+      boolean rootDone = false;
+      for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+        if (rootDone) {
+          return at(p.currentTokenLocation()) + ": invalid YAML: only one document is allowed in a config file";
+        }
+        if (p instanceof YAMLParser y && y.isCurrentAlias()) {
+          return at(p.currentTokenLocation())
+              + ": YAML aliases are not supported (*"
+              + p.getText()
+              + "): write the value out";
+        }
+        if (t.isStructStart()) {
+          depth++;
+        } else if (t.isStructEnd()) {
+          depth--;
+        }
+        rootDone = depth == 0;
+      }
+      return null;
+    }
+  }
+
+  private static String syntaxProblem(JsonProcessingException e) {
+    // SnakeYAML's own exception says what is wrong and where, without the multi-line excerpt that
+    // Jackson's message carries.
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (c instanceof MarkedYAMLException m && m.getProblemMark() != null) {
+        String context =
+            m.getContext() == null || m.getContextMark() == null
+                ? ""
+                : " (" + m.getContext() + " started at line " + (m.getContextMark().getLine() + 1)
+                    + ", column " + (m.getContextMark().getColumn() + 1) + ")";
+        return "line " + (m.getProblemMark().getLine() + 1) + ", column " + (m.getProblemMark().getColumn() + 1)
+            + ": invalid YAML: " + m.getProblem() + context;
+      }
+    }
+    String problem = e.getOriginalMessage();
+    problem = problem == null ? "invalid YAML" : problem.strip().lines().findFirst().orElse("invalid YAML");
+    return at(e.getLocation()) + ": invalid YAML: " + problem;
+  }
+
+  private static String at(JsonLocation loc) {
+    return loc != null && loc.getLineNr() > 0
+        ? "line " + loc.getLineNr() + ", column " + loc.getColumnNr()
+        : "(root)";
+  }
+
+  /** One pass over one tree; holds the problems and what later sections cross-check. */
+  private static final class Walk {
+    final Problems problems = new Problems();
+    final Substitutor substitutor;
+    /** Bound addresses, to name two listeners (or a listener and admin) fighting over a port. */
+    final List<Bind> binds = new ArrayList<>();
+    final Set<String> upstreamNames = new LinkedHashSet<>();
+
+    record Bind(String host, int port, String path) {}
+
+    Walk(Substitutor substitutor) {
+      this.substitutor = substitutor;
+    }
+
+    GatewayConfig gateway(JsonNode tree) {
+      MapReader top = new ConfigNode(tree, "", problems, substitutor).map();
+      if (top == null) {
+        return null;
+      }
+      List<ListenerConfig> listeners = listeners(top.get("listeners"));
+      AdminConfig admin = admin(top.get("admin"));
+      LimitsConfig limits = limits(top.get("limits"));
+      ShutdownConfig shutdown = shutdown(top.get("shutdown"));
+      Integer ioThreads = or(top.get("io-threads").integer(0, Integer.MAX_VALUE, null), 0);
+      List<UpstreamConfig> upstreams = upstreams(top.get("upstreams"));
+      List<ConsumerConfig> consumers = consumers(top.get("consumers"));
+      List<RouteConfig> routes = routes(top.get("routes"));
+      top.finish();
+      if (!problems.isEmpty() || admin == null || limits == null || shutdown == null) {
+        return null;
+      }
+      return new GatewayConfig(
+          listeners, admin, limits, shutdown, ioThreads, upstreams, consumers, routes, Redactor.redact(tree));
+    }
+
+    // ---------------------------------------------------------------- listeners, admin, limits
+
+    List<ListenerConfig> listeners(ConfigNode node) {
+      List<ConfigNode> items = nonEmptyList(node.required());
+      List<ListenerConfig> out = new ArrayList<>();
+      Map<String, String> names = new HashMap<>();
+      for (ConfigNode item : items) {
+        MapReader m = mapItem(item);
+        if (m == null) {
+          continue;
+        }
+        String name = unique(m.get("name").required(), names, "listener name");
+        String host = or(m.get("host").nonEmptyString(), "0.0.0.0");
+        ConfigNode portNode = m.get("port").required();
+        Integer port = portNode.integer(0, 65535, "a port 0..65535");
+        m.reject("tls", "TLS listeners are not built yet");
+        m.rejectIfTrue("http2", "HTTP/2 is not built yet");
+        m.rejectIfTrue("proxy-protocol", "the PROXY protocol is not built yet");
+        m.reject("trusted-proxies", "X-Forwarded-For trust is not built yet");
+        m.finish();
+        if (port != null) {
+          bind(host, port, portNode);
+        }
+        if (name != null && port != null) {
+          out.add(new ListenerConfig(name, host, port));
+        }
+      }
+      return out;
+    }
+
+    AdminConfig admin(ConfigNode node) {
+      MapReader m = node.map();
+      if (m == null) {
+        if (!node.present()) {
+          bind("127.0.0.1", 9901, node);
+          return new AdminConfig("127.0.0.1", 9901, null);
+        }
+        return null;
+      }
+      String host = or(m.get("host").nonEmptyString(), "127.0.0.1");
+      ConfigNode portNode = m.get("port");
+      Integer port = or(portNode.integer(0, 65535, "a port 0..65535"), portNode.present() ? null : 9901);
+      ConfigNode tokenNode = m.get("token");
+      String token = tokenNode.nonEmptyString();
+      m.finish();
+      if (!tokenNode.present() && !isLoopback(host)) {
+        tokenNode.problem("required when admin.host is not a loopback address");
+      }
+      if (port == null) {
+        return null;
+      }
+      bind(host, port, portNode.present() ? portNode : node);
+      return new AdminConfig(host, port, token == null ? null : new Secret(token));
+    }
+
+    LimitsConfig limits(ConfigNode node) {
+      LimitsConfig d = LimitsConfig.DEFAULTS;
+      MapReader m = node.map();
+      if (m == null) {
+        return node.present() ? null : d;
+      }
+      Long body = positiveSize(m.get("max-request-body"), Long.MAX_VALUE);
+      Long header = positiveSize(m.get("max-header-size"), Integer.MAX_VALUE);
+      Long uri = positiveSize(m.get("max-uri-length"), Integer.MAX_VALUE);
+      Duration headerTimeout = m.get("request-header-timeout").positiveDuration();
+      Integer conns = m.get("max-connections").integer(1, Integer.MAX_VALUE, null);
+      Integer perIp = m.get("max-connections-per-ip").integer(0, Integer.MAX_VALUE, null);
+      Duration idle = m.get("idle-timeout").positiveDuration();
+      m.finish();
+      return new LimitsConfig(
+          or(body, d.maxRequestBody()),
+          header == null ? d.maxHeaderSize() : header.intValue(),
+          uri == null ? d.maxUriLength() : uri.intValue(),
+          or(headerTimeout, d.requestHeaderTimeout()),
+          or(conns, d.maxConnections()),
+          or(perIp, d.maxConnectionsPerIp()),
+          or(idle, d.idleTimeout()));
+    }
+
+    ShutdownConfig shutdown(ConfigNode node) {
+      MapReader m = node.map();
+      if (m == null) {
+        return node.present() ? null : ShutdownConfig.DEFAULTS;
+      }
+      // 0s is allowed: stop at once, without draining.
+      Duration drain = m.get("drain-timeout").duration();
+      m.finish();
+      return new ShutdownConfig(or(drain, ShutdownConfig.DEFAULTS.drainTimeout()));
+    }
+
+    // ---------------------------------------------------------------- upstreams
+
+    List<UpstreamConfig> upstreams(ConfigNode node) {
+      List<UpstreamConfig> out = new ArrayList<>();
+      Map<String, String> names = new HashMap<>();
+      for (ConfigNode item : orEmpty(node.list())) {
+        MapReader m = mapItem(item);
+        if (m == null) {
+          continue;
+        }
+        String name = unique(m.get("name").required(), names, "upstream name");
+        if (name != null) {
+          upstreamNames.add(name);
+        }
+        List<EndpointConfig> endpoints = endpoints(m.get("endpoints"));
+        Balancer balancer = choice(m.get("balancer"), Balancer.values(), Balancer::yamlName);
+        Duration connect = m.get("connect-timeout").positiveDuration();
+        Duration firstByte = m.get("first-byte-timeout").positiveDuration();
+        Duration streamIdle = m.get("stream-idle-timeout").positiveDuration();
+        Integer maxConns = m.get("max-connections-per-endpoint").integer(1, Integer.MAX_VALUE, null);
+        Integer retries = m.get("retries").integer(0, 10, null);
+        HealthCheckConfig health = healthCheck(m.get("health-check"));
+        Duration dns = m.get("dns-refresh").positiveDuration();
+        Map<String, Secret> headers = upstreamHeaders(m.get("headers"));
+        m.reject("tls", "upstream TLS is not built yet");
+        m.finish();
+        if (name != null && endpoints != null && health != null) {
+          out.add(
+              new UpstreamConfig(
+                  name,
+                  endpoints,
+                  or(balancer, Balancer.ROUND_ROBIN),
+                  or(connect, Duration.ofSeconds(2)),
+                  or(firstByte, Duration.ofSeconds(120)),
+                  or(streamIdle, Duration.ofSeconds(300)),
+                  or(maxConns, 1024),
+                  or(retries, 1),
+                  health,
+                  or(dns, Duration.ofSeconds(30)),
+                  headers));
+        }
+      }
+      return out;
+    }
+
+    List<EndpointConfig> endpoints(ConfigNode node) {
+      List<ConfigNode> items = nonEmptyList(node.required());
+      List<EndpointConfig> out = new ArrayList<>();
+      boolean complete = node.present();
+      for (ConfigNode item : items) {
+        MapReader m = mapItem(item);
+        if (m == null) {
+          complete = false;
+          continue;
+        }
+        ConfigNode urlNode = m.get("url").required();
+        Integer weight = m.get("weight").integer(1, 1000, null);
+        m.finish();
+        EndpointConfig e = endpoint(urlNode, or(weight, 1));
+        if (e == null) {
+          complete = false;
+        } else {
+          out.add(e);
+        }
+      }
+      return complete && !out.isEmpty() ? out : null;
+    }
+
+    /**
+     * Parses an endpoint URL by hand after {@link URI} has split it: {@code URI.getHost()} returns
+     * null for names with an underscore, which Docker Compose service names often have.
+     */
+    EndpointConfig endpoint(ConfigNode node, int weight) {
+      String url = node.nonEmptyString();
+      if (url == null) {
+        return null;
+      }
+      String shown = node.isSubstituted() ? "a substituted value" : "'" + Redactor.hideUrlPassword(url) + "'";
+      URI uri;
+      try {
+        uri = new URI(url);
+      } catch (URISyntaxException e) {
+        node.problem("expected " + URL_FORM + " (got " + shown + ")");
+        return null;
+      }
+      String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+      if (scheme.equals("https")) {
+        node.problem(MapReader.notSupported("upstream TLS is not built yet"));
+        return null;
+      }
+      String authority = uri.getRawAuthority();
+      if (!scheme.equals("http") || uri.isOpaque() || authority == null) {
+        node.problem("expected " + URL_FORM + " (got " + shown + ")");
+        return null;
+      }
+      if (authority.contains("@")) {
+        node.problem("must not contain user info (set credentials in upstreams[].headers)");
+        return null;
+      }
+      if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
+        node.problem("must not have a query or fragment (got " + shown + ")");
+        return null;
+      }
+      String host;
+      String portText = null;
+      if (authority.startsWith("[")) {
+        int close = authority.indexOf(']');
+        host = close < 0 ? "" : authority.substring(1, close);
+        String rest = close < 0 ? "" : authority.substring(close + 1);
+        if (!rest.isEmpty()) {
+          portText = rest.startsWith(":") ? rest.substring(1) : "x";
+        }
+      } else {
+        int colon = authority.lastIndexOf(':');
+        host = colon < 0 ? authority : authority.substring(0, colon);
+        portText = colon < 0 ? null : authority.substring(colon + 1);
+        if (!HOST_NAME.matcher(host).matches()) {
+          host = "";
+        }
+      }
+      if (host.isEmpty()) {
+        node.problem("expected " + URL_FORM + " with a valid host (got " + shown + ")");
+        return null;
+      }
+      int port = 80;
+      if (portText != null) {
+        port = portText.matches("[0-9]{1,5}") ? Integer.parseInt(portText) : -1;
+        if (port < 1 || port > 65535) {
+          node.problem("expected " + URL_FORM + " with a port 1..65535 (got " + shown + ")");
+          return null;
+        }
+      }
+      String basePath = uri.getRawPath() == null ? "" : uri.getRawPath();
+      while (basePath.endsWith("/")) {
+        basePath = basePath.substring(0, basePath.length() - 1);
+      }
+      return new EndpointConfig(url, "http", host, port, basePath, weight);
+    }
+
+    HealthCheckConfig healthCheck(ConfigNode node) {
+      HealthCheckConfig d = HealthCheckConfig.PASSIVE_ONLY;
+      MapReader m = node.map();
+      if (m == null) {
+        return node.present() ? null : d;
+      }
+      String path = absolutePath(m.get("path"));
+      Duration interval = m.get("interval").positiveDuration();
+      Duration timeout = m.get("timeout").positiveDuration();
+      Integer unhealthy = m.get("unhealthy-after").integer(1, Integer.MAX_VALUE, null);
+      Integer healthy = m.get("healthy-after").integer(1, Integer.MAX_VALUE, null);
+      m.finish();
+      return new HealthCheckConfig(
+          path,
+          or(interval, d.interval()),
+          or(timeout, d.timeout()),
+          or(unhealthy, d.unhealthyAfter()),
+          or(healthy, d.healthyAfter()));
+    }
+
+    Map<String, Secret> upstreamHeaders(ConfigNode node) {
+      Map<String, Secret> out = new LinkedHashMap<>();
+      Map<String, ConfigNode> entries = node.entries();
+      if (entries == null) {
+        return out;
+      }
+      entries.forEach(
+          (name, value) -> {
+            checkHeaderName(name, value);
+            String v = headerValue(value);
+            if (v != null && v.isEmpty()) {
+              value.problem("must not be empty");
+            } else if (v != null) {
+              out.put(name, new Secret(v));
+            }
+          });
+      return out;
+    }
+
+    // ---------------------------------------------------------------- consumers
+
+    List<ConsumerConfig> consumers(ConfigNode node) {
+      List<ConsumerConfig> out = new ArrayList<>();
+      Map<String, String> names = new HashMap<>();
+      Map<String, String> keys = new HashMap<>();
+      Map<String, String> claims = new HashMap<>();
+      for (ConfigNode item : orEmpty(node.list())) {
+        MapReader m = mapItem(item);
+        if (m == null) {
+          continue;
+        }
+        String name = unique(m.get("name").required(), names, "consumer name");
+        List<Secret> apiKeys = new ArrayList<>();
+        for (ConfigNode keyNode : orEmpty(m.get("api-keys").list())) {
+          if (!keyNode.present()) {
+            keyNode.problem("expected a string");
+            continue;
+          }
+          String key = keyNode.nonEmptyString();
+          if (key == null) {
+            continue;
+          }
+          // The key itself is never echoed: only where it was seen first.
+          String first = keys.putIfAbsent(key, keyNode.path());
+          if (first != null) {
+            keyNode.problem("duplicate API key (also " + first + ")");
+          } else {
+            apiKeys.add(new Secret(key));
+          }
+        }
+        String claim = unique(m.get("jwt-claim-value"), claims, "jwt-claim-value");
+        m.finish();
+        if (name != null) {
+          out.add(new ConsumerConfig(name, apiKeys, claim));
+        }
+      }
+      return out;
+    }
+
+    // ---------------------------------------------------------------- routes
+
+    List<RouteConfig> routes(ConfigNode node) {
+      List<RouteConfig> out = new ArrayList<>();
+      Map<String, String> names = new HashMap<>();
+      for (ConfigNode item : orEmpty(node.list())) {
+        MapReader m = mapItem(item);
+        if (m == null) {
+          continue;
+        }
+        String name = unique(m.get("name").required(), names, "route name");
+        MatchConfig match = match(m.get("match").required());
+        String upstream = upstreamRef(m.get("upstream").required());
+        Api api = choice(m.get("api"), Api.values(), Api::yamlName);
+        String rewrite = absolutePath(m.get("rewrite-path"));
+        HeaderOps requestHeaders = headerOps(m.get("request-headers"));
+        HeaderOps responseHeaders = headerOps(m.get("response-headers"));
+        Duration timeout = or(m.get("timeout").duration(), Duration.ZERO);
+        m.reject("compression", "response compression is not built yet");
+        m.reject("sse", "resilient streams are not built yet");
+        m.reject("plugins", "plugins are not built yet");
+        m.reject("websocket", "WebSocket relaying is not built yet");
+        m.finish();
+        if (name != null && match != null && upstream != null) {
+          out.add(new RouteConfig(name, match, upstream, api, rewrite, requestHeaders, responseHeaders, timeout));
+        }
+      }
+      return out;
+    }
+
+    MatchConfig match(ConfigNode node) {
+      MapReader m = node.map();
+      if (m == null) {
+        return null;
+      }
+      ConfigNode pathNode = m.get("path");
+      ConfigNode prefixNode = m.get("path-prefix");
+      String path = absolutePath(pathNode);
+      String prefix = absolutePath(prefixNode);
+      List<String> methods = new ArrayList<>();
+      for (ConfigNode methodNode : orEmpty(m.get("methods").list())) {
+        String method = methodNode.present() ? methodNode.nonEmptyString() : null;
+        if (!methodNode.present()) {
+          methodNode.problem("expected a string");
+        } else if (method != null && !TOKEN.matcher(method).matches()) {
+          methodNode.problem("not a valid HTTP method (got " + methodNode.got() + ")");
+        } else if (method != null && !methods.contains(method.toUpperCase(Locale.ROOT))) {
+          methods.add(method.toUpperCase(Locale.ROOT));
+        }
+      }
+      Map<String, String> headers = new LinkedHashMap<>();
+      Map<String, ConfigNode> headerNodes = m.get("headers").entries();
+      if (headerNodes != null) {
+        headerNodes.forEach(
+            (name, value) -> {
+              checkHeaderName(name, value);
+              String v = headerValue(value);
+              if (v != null) {
+                headers.put(name.toLowerCase(Locale.ROOT), v);
+              }
+            });
+      }
+      List<String> models = new ArrayList<>();
+      for (ConfigNode modelNode : orEmpty(m.get("models").list())) {
+        String model = modelNode.present() ? modelNode.nonEmptyString() : null;
+        if (!modelNode.present()) {
+          modelNode.problem("expected a string");
+        } else if (model != null) {
+          models.add(model);
+        }
+      }
+      m.finish();
+      if (pathNode.present() && prefixNode.present()) {
+        node.problem("path and path-prefix cannot be combined (use one)");
+        return null;
+      }
+      if (!pathNode.present() && !prefixNode.present()) {
+        node.problem("requires path or path-prefix");
+        return null;
+      }
+      if (path == null && prefix == null) {
+        return null;
+      }
+      return new MatchConfig(path, prefix, methods, headers, models);
+    }
+
+    String upstreamRef(ConfigNode node) {
+      String name = node.nonEmptyString();
+      if (name == null) {
+        return null;
+      }
+      if (!upstreamNames.contains(name)) {
+        node.problem(
+            node.got()
+                + " is not defined ("
+                + (upstreamNames.isEmpty()
+                    ? "no upstreams are defined"
+                    : "expected one of: " + String.join(", ", upstreamNames))
+                + ")");
+        return null;
+      }
+      return name;
+    }
+
+    HeaderOps headerOps(ConfigNode node) {
+      MapReader m = node.map();
+      if (m == null) {
+        return HeaderOps.NONE;
+      }
+      Map<String, String> set = new LinkedHashMap<>();
+      Map<String, ConfigNode> setNodes = m.get("set").entries();
+      if (setNodes != null) {
+        setNodes.forEach(
+            (name, value) -> {
+              checkHeaderName(name, value);
+              String v = headerValue(value);
+              if (v != null) {
+                set.put(name, v);
+              }
+            });
+      }
+      List<String> remove = new ArrayList<>();
+      for (ConfigNode nameNode : orEmpty(m.get("remove").list())) {
+        String name = nameNode.present() ? nameNode.string() : null;
+        if (!nameNode.present()) {
+          nameNode.problem("expected a string");
+        } else if (name != null && !TOKEN.matcher(name).matches()) {
+          nameNode.problem("not a valid header name (got " + nameNode.got() + ")");
+        } else if (name != null) {
+          remove.add(name);
+        }
+      }
+      m.finish();
+      return new HeaderOps(set, remove);
+    }
+
+    // ---------------------------------------------------------------- shared checks
+
+    /** A required-non-empty list; "must not be empty" for {@code []}. Never null. */
+    List<ConfigNode> nonEmptyList(ConfigNode node) {
+      List<ConfigNode> items = node.list();
+      if (items != null && items.isEmpty()) {
+        node.problem("must not be empty");
+      }
+      return orEmpty(items);
+    }
+
+    /** A list item that must be a map; a bare {@code -} is reported too. */
+    MapReader mapItem(ConfigNode item) {
+      if (!item.present()) {
+        item.problem("expected a map");
+        return null;
+      }
+      return item.map();
+    }
+
+    /** A non-empty string that no earlier sibling used; {@code seen} maps value to first path. */
+    String unique(ConfigNode node, Map<String, String> seen, String what) {
+      String value = node.nonEmptyString();
+      if (value == null) {
+        return null;
+      }
+      String first = seen.putIfAbsent(value, node.path());
+      if (first != null) {
+        node.problem("duplicate " + what + " " + node.got() + " (also " + first + ")");
+        return null;
+      }
+      return value;
+    }
+
+    /** A path that must start with '/' (match paths, rewrite-path, health-check path). */
+    String absolutePath(ConfigNode node) {
+      String s = node.string();
+      if (s != null && !s.startsWith("/")) {
+        node.problem("must start with '/' (got " + node.got() + ")");
+        return null;
+      }
+      return s;
+    }
+
+    <E> E choice(ConfigNode node, E[] values, Function<E, String> yamlName) {
+      String s = node.string();
+      if (s == null) {
+        return null;
+      }
+      for (E v : values) {
+        if (yamlName.apply(v).equals(s)) {
+          return v;
+        }
+      }
+      node.problem(
+          "expected one of: "
+              + Arrays.stream(values).map(yamlName).collect(Collectors.joining(", "))
+              + " (got "
+              + node.got()
+              + ")");
+      return null;
+    }
+
+    Long positiveSize(ConfigNode node, long max) {
+      Long size = node.size();
+      if (size == null) {
+        return null;
+      }
+      if (size <= 0) {
+        // There is no "unlimited": 0 would refuse everything, which is never what was meant.
+        node.problem("must be larger than 0B");
+        return null;
+      }
+      if (size > max) {
+        node.problem("must be at most " + Units.formatSize(max) + " (got " + node.got() + ")");
+        return null;
+      }
+      return size;
+    }
+
+    void checkHeaderName(String name, ConfigNode value) {
+      if (!TOKEN.matcher(name).matches()) {
+        value.problem("not a valid header name");
+      }
+    }
+
+    /** A header value; CR and LF would let a value inject further headers. */
+    String headerValue(ConfigNode node) {
+      String v = node.string();
+      if (!node.present()) {
+        node.problem("expected a string");
+        return null;
+      }
+      if (v != null && (v.indexOf('\r') >= 0 || v.indexOf('\n') >= 0)) {
+        node.problem("must not contain line breaks");
+        return null;
+      }
+      return v;
+    }
+
+    /** Records an address and names the earlier user of the same port, if any. */
+    void bind(String host, int port, ConfigNode at) {
+      if (port == 0) {
+        return; // ephemeral: never conflicts
+      }
+      for (Bind b : binds) {
+        boolean overlap = b.host().equals(host) || isWildcard(b.host()) || isWildcard(host);
+        if (b.port() == port && overlap) {
+          at.problem("port " + port + " is already used by " + b.path());
+          return;
+        }
+      }
+      binds.add(new Bind(host, port, at.path().isEmpty() ? "admin" : at.path()));
+    }
+
+    static boolean isWildcard(String host) {
+      return host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]");
+    }
+
+    /**
+     * Whether the admin host only accepts local connections. Decided from the text alone, without
+     * DNS: a hostname other than {@code localhost} is treated as reachable from outside.
+     */
+    static boolean isLoopback(String host) {
+      String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+      if (h.equalsIgnoreCase("localhost")) {
+        return true;
+      }
+      if (h.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}")) {
+        return h.startsWith("127.");
+      }
+      return h.equals("::1") || h.equals("0:0:0:0:0:0:0:1");
+    }
+
+    static <T> T or(T value, T fallback) {
+      return value != null ? value : fallback;
+    }
+
+    static <T> List<T> orEmpty(List<T> list) {
+      return list != null ? list : List.of();
+    }
+  }
+}

@@ -1,0 +1,282 @@
+package io.sluice.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One value of the YAML tree together with its path ({@code routes[1].match.path-prefix}).
+ *
+ * <p>Every typed read reports its own problem to {@link Problems} under this path and returns null,
+ * so callers never stop at the first mistake: they simply skip building what could not be read.
+ * Absent keys and explicit YAML nulls ({@code key:} with nothing after it) both read as null
+ * without a problem; {@link #required()} turns that into one.
+ *
+ * <p>String values are expanded ({@link Substitutor}) when read, not beforehand, so a reference in a
+ * section that is rejected anyway produces no second, confusing error.
+ */
+final class ConfigNode {
+  private final JsonNode node;
+  private final String path;
+  private final Problems problems;
+  private final Substitutor substitutor;
+
+  ConfigNode(JsonNode node, String path, Problems problems, Substitutor substitutor) {
+    this.node = node;
+    this.path = path;
+    this.problems = problems;
+    this.substitutor = substitutor;
+  }
+
+  String path() {
+    return path;
+  }
+
+  boolean present() {
+    return node != null && !node.isNull() && !node.isMissingNode();
+  }
+
+  void problem(String message) {
+    problems.add(path, message);
+  }
+
+  /** Reports "required" when the value is absent; returns this for chaining. */
+  ConfigNode required() {
+    if (!present()) {
+      problem("required");
+    }
+    return this;
+  }
+
+  /** Whether this string value holds a {@code ${…}} reference, which makes it a secret. */
+  boolean isSubstituted() {
+    return node != null && node.isTextual() && Substitutor.hasReference(node.textValue());
+  }
+
+  /** The value as shown in messages: secrets are never echoed. */
+  String got() {
+    if (node == null || node.isNull()) {
+      return "nothing";
+    }
+    if (node.isTextual()) {
+      return isSubstituted() ? "a substituted value" : "'" + node.textValue() + "'";
+    }
+    if (node.isArray()) {
+      return "a list";
+    }
+    if (node.isObject()) {
+      return "a map";
+    }
+    return node.asText();
+  }
+
+  /** A string, expanded; null when absent, of the wrong type, or when a reference failed. */
+  String string() {
+    if (!present()) {
+      return null;
+    }
+    if (!node.isTextual()) {
+      problem("expected a string");
+      return null;
+    }
+    return expanded();
+  }
+
+  /** A string that must not be empty (names, keys, tokens). */
+  String nonEmptyString() {
+    String s = string();
+    if (s != null && s.isEmpty()) {
+      problem("must not be empty");
+      return null;
+    }
+    return s;
+  }
+
+  private String expanded() {
+    Substitutor.Result r = substitutor.expand(node.textValue());
+    if (!r.problems().isEmpty()) {
+      r.problems().forEach(p -> problems.add(path, p));
+      problems.poison(path);
+      return null;
+    }
+    return r.value();
+  }
+
+  /**
+   * An integer in {@code min..max}. A substituted string ({@code port: ${PORT:-8080}}) is accepted
+   * too, since references can only live in strings.
+   *
+   * @param form what to ask for when out of range, e.g. "a port 0..65535"; null for the generic
+   *     "an integer min..max" / "an integer >= min"
+   */
+  Integer integer(long min, long max, String form) {
+    if (!present()) {
+      return null;
+    }
+    String rangeForm =
+        form != null
+            ? form
+            : max >= Integer.MAX_VALUE ? "an integer >= " + min : "an integer " + min + ".." + max;
+    Long value = null;
+    if (node.isIntegralNumber()) {
+      value = node.canConvertToLong() ? node.longValue() : null;
+      if (value == null) { // a BigInteger: out of any range we accept
+        problem("expected " + rangeForm + " (got " + got() + ")");
+        return null;
+      }
+    } else if (isSubstituted()) {
+      String s = expanded();
+      if (s == null) {
+        return null;
+      }
+      try {
+        value = Long.parseLong(s.trim());
+      } catch (NumberFormatException e) {
+        problem("expected an integer (got a substituted value)");
+        return null;
+      }
+    } else {
+      problem("expected an integer");
+      return null;
+    }
+    if (value < min || value > max) {
+      problem("expected " + rangeForm + " (got " + (isSubstituted() ? "a substituted value" : value) + ")");
+      return null;
+    }
+    return value.intValue();
+  }
+
+  /** True or false; a substituted string "true"/"false" is accepted too. */
+  Boolean bool() {
+    if (!present()) {
+      return null;
+    }
+    if (node.isBoolean()) {
+      return node.booleanValue();
+    }
+    if (isSubstituted()) {
+      String s = expanded();
+      if (s == null) {
+        return null;
+      }
+      if (s.equals("true") || s.equals("false")) {
+        return Boolean.valueOf(s);
+      }
+    }
+    problem("expected true or false");
+    return null;
+  }
+
+  /** A duration in the {@link Units} grammar. */
+  Duration duration() {
+    if (!present()) {
+      return null;
+    }
+    String s = node.isTextual() ? expanded() : null;
+    if (node.isTextual() && s == null) {
+      return null; // the reference problem was reported
+    }
+    try {
+      return Units.parseDuration(s);
+    } catch (IllegalArgumentException e) {
+      problem("expected " + Units.DURATION_FORM + " (got " + got() + ")");
+      return null;
+    }
+  }
+
+  /** A duration that must be longer than zero (timeouts whose absence would hang forever). */
+  Duration positiveDuration() {
+    Duration d = duration();
+    if (d != null && d.isZero()) {
+      problem("must be longer than 0s");
+      return null;
+    }
+    return d;
+  }
+
+  /** A size in bytes in the {@link Units} grammar. */
+  Long size() {
+    if (!present()) {
+      return null;
+    }
+    String s = node.isTextual() ? expanded() : null;
+    if (node.isTextual() && s == null) {
+      return null;
+    }
+    try {
+      return Units.parseSize(s);
+    } catch (IllegalArgumentException e) {
+      problem("expected " + Units.SIZE_FORM + " (got " + got() + ")");
+      return null;
+    }
+  }
+
+  /** A map with known keys; null (and "expected a map") when the value is something else. */
+  MapReader map() {
+    if (!present()) {
+      return null;
+    }
+    if (!node.isObject()) {
+      problem("expected a map");
+      return null;
+    }
+    return new MapReader(node, path, problems, substitutor);
+  }
+
+  /** A map with free keys (header names), in document order. */
+  Map<String, ConfigNode> entries() {
+    if (!present()) {
+      return null;
+    }
+    if (!node.isObject()) {
+      problem("expected a map");
+      return null;
+    }
+    Map<String, ConfigNode> out = new LinkedHashMap<>();
+    node.fields()
+        .forEachRemaining(
+            e ->
+                out.put(
+                    e.getKey(),
+                    new ConfigNode(e.getValue(), Problems.child(path, e.getKey()), problems, substitutor)));
+    return out;
+  }
+
+  /** The items of a list; null (and "expected a list") when the value is something else. */
+  List<ConfigNode> list() {
+    if (!present()) {
+      return null;
+    }
+    if (!node.isArray()) {
+      problem("expected a list");
+      return null;
+    }
+    List<ConfigNode> out = new ArrayList<>(node.size());
+    for (int i = 0; i < node.size(); i++) {
+      out.add(new ConfigNode(node.get(i), Problems.index(path, i), problems, substitutor));
+    }
+    return out;
+  }
+
+  /** A list of strings; items that are not strings are reported and left out. */
+  List<String> strings() {
+    List<ConfigNode> items = list();
+    if (items == null) {
+      return null;
+    }
+    List<String> out = new ArrayList<>();
+    for (ConfigNode item : items) {
+      String s = item.present() ? item.string() : null;
+      if (!item.present()) {
+        item.problem("expected a string");
+      }
+      if (s != null) {
+        out.add(s);
+      }
+    }
+    return out;
+  }
+}

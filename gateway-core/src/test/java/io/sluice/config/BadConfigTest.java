@@ -1,0 +1,266 @@
+package io.sluice.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
+
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Every kind of config mistake, with the exact message the user sees (CONTRACT §2). */
+class BadConfigTest {
+  private static final Map<String, String> ENV = Map.of("PROVIDER_KEY", "sk-test", "NOT_A_NUMBER", "hunter2");
+
+  /** A valid config that the cases below append to. */
+  private static final String UPSTREAM =
+      "upstreams: [ { name: chat-pool, endpoints: [ { url: 'http://127.0.0.1:9000' } ] } ]\n";
+  private static final String LISTENER = "listeners: [ { name: public, port: 8080 } ]\n";
+  private static final String BASE = LISTENER + UPSTREAM;
+
+  private static final String ROUTE_KEYS =
+      "name, match, upstream, api, rewrite-path, request-headers, response-headers, timeout";
+
+  static Stream<Arguments> badConfigs() {
+    return Stream.of(
+        // ---- document shape
+        arguments("- just\n- a list\n", List.of("(root): expected a map")),
+        arguments("", List.of("listeners: required")),
+        arguments(
+            BASE + "listenrs: []\n",
+            List.of("listenrs: unknown key (expected one of: listeners, admin, limits, shutdown, io-threads, upstreams, consumers, routes)")),
+        // ---- listeners
+        arguments(UPSTREAM, List.of("listeners: required")),
+        arguments("listeners: []\n", List.of("listeners: must not be empty")),
+        arguments("listeners: { name: public }\n", List.of("listeners: expected a list")),
+        arguments("listeners: [ 8080 ]\n", List.of("listeners[0]: expected a map")),
+        arguments("listeners: [ { name: public } ]\n", List.of("listeners[0].port: required")),
+        arguments("listeners: [ { port: 8080 } ]\n", List.of("listeners[0].name: required")),
+        arguments("listeners: [ { name: '', port: 8080 } ]\n", List.of("listeners[0].name: must not be empty")),
+        arguments("listeners: [ { name: [a], port: 8080 } ]\n", List.of("listeners[0].name: expected a string")),
+        arguments(
+            "listeners: [ { name: public, port: 70000 } ]\n",
+            List.of("listeners[0].port: expected a port 0..65535 (got 70000)")),
+        arguments("listeners: [ { name: public, port: '8080' } ]\n", List.of("listeners[0].port: expected an integer")),
+        arguments("listeners: [ { name: public, port: 80.5 } ]\n", List.of("listeners[0].port: expected an integer")),
+        arguments(
+            "listeners: [ { name: public, port: '${NOT_A_NUMBER}' } ]\n",
+            List.of("listeners[0].port: expected an integer (got a substituted value)")),
+        arguments(
+            "listeners: [ { name: public, port: 8080 }, { name: public, port: 8081 } ]\n",
+            List.of("listeners[1].name: duplicate listener name 'public' (also listeners[0].name)")),
+        arguments(
+            "listeners: [ { name: a, port: 8080 }, { name: b, host: 127.0.0.1, port: 8080 } ]\n",
+            List.of("listeners[1].port: port 8080 is already used by listeners[0].port")),
+        arguments(
+            "listeners: [ { name: a, port: 9901 } ]\n",
+            List.of("admin: port 9901 is already used by listeners[0].port")),
+        arguments(
+            "listeners: [ { name: a, port: 8080, hots: x } ]\n",
+            List.of("listeners[0].hots: unknown key (expected one of: name, host, port)")),
+        arguments(
+            "listeners: [ { name: a, port: 8443, tls: { certificate: a.crt, private-key: a.key } } ]\n",
+            List.of("listeners[0].tls: not supported yet in this version (TLS listeners are not built yet)")),
+        arguments(
+            "listeners: [ { name: a, port: 8080, http2: true } ]\n",
+            List.of("listeners[0].http2: not supported yet in this version (HTTP/2 is not built yet)")),
+        arguments("listeners: [ { name: a, port: 8080, http2: 'maybe' } ]\n", List.of("listeners[0].http2: expected true or false")),
+        arguments(
+            "listeners: [ { name: a, port: 8080, proxy-protocol: true } ]\n",
+            List.of("listeners[0].proxy-protocol: not supported yet in this version (the PROXY protocol is not built yet)")),
+        arguments(
+            "listeners: [ { name: a, port: 8080, trusted-proxies: [10.0.0.0/8] } ]\n",
+            List.of("listeners[0].trusted-proxies: not supported yet in this version (X-Forwarded-For trust is not built yet)")),
+        // ---- admin
+        arguments(
+            LISTENER + "admin: { host: 0.0.0.0 }\n",
+            List.of("admin.token: required when admin.host is not a loopback address")),
+        arguments(LISTENER + "admin: { token: '' }\n", List.of("admin.token: must not be empty")),
+        arguments(LISTENER + "admin: { port: -1 }\n", List.of("admin.port: expected a port 0..65535 (got -1)")),
+        arguments(LISTENER + "admin: [ 9901 ]\n", List.of("admin: expected a map")),
+        // ---- limits, shutdown, io-threads
+        arguments(
+            LISTENER + "limits: { max-request-body: 10MB }\n",
+            List.of("limits.max-request-body: expected a size such as 256B, 64KiB, 10MiB, 1GiB (got '10MB')")),
+        arguments(
+            LISTENER + "limits: { max-header-size: 4GiB }\n",
+            List.of("limits.max-header-size: must be at most 2147483647B (got '4GiB')")),
+        arguments(LISTENER + "limits: { max-uri-length: 0B }\n", List.of("limits.max-uri-length: must be larger than 0B")),
+        arguments(
+            LISTENER + "limits: { request-header-timeout: 10 }\n",
+            List.of("limits.request-header-timeout: expected a duration such as 250ms, 30s, 5m, 1h (got 10)")),
+        arguments(LISTENER + "limits: { idle-timeout: 0s }\n", List.of("limits.idle-timeout: must be longer than 0s")),
+        arguments(
+            LISTENER + "limits: { max-connections: 0 }\n",
+            List.of("limits.max-connections: expected an integer >= 1 (got 0)")),
+        arguments(
+            LISTENER + "limits: { max-body: 1MiB }\n",
+            List.of("limits.max-body: unknown key (expected one of: max-request-body, max-header-size, max-uri-length, "
+                + "request-header-timeout, max-connections, max-connections-per-ip, idle-timeout)")),
+        arguments(
+            LISTENER + "shutdown: { drain-timeout: 1.5s }\n",
+            List.of("shutdown.drain-timeout: expected a duration such as 250ms, 30s, 5m, 1h (got '1.5s')")),
+        arguments(LISTENER + "io-threads: -1\n", List.of("io-threads: expected an integer >= 0 (got -1)")),
+        // ---- upstreams
+        arguments(LISTENER + "upstreams: [ { name: p } ]\n", List.of("upstreams[0].endpoints: required")),
+        arguments(LISTENER + "upstreams: [ { name: p, endpoints: [] } ]\n", List.of("upstreams[0].endpoints: must not be empty")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ 'http://a:1' ] } ]\n",
+            List.of("upstreams[0].endpoints[0]: expected a map")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'https://models.internal:443' } ] } ]\n",
+            List.of("upstreams[0].endpoints[0].url: not supported yet in this version (upstream TLS is not built yet)")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://user:pw@a:1' } ] } ]\n",
+            List.of("upstreams[0].endpoints[0].url: must not contain user info (set credentials in upstreams[].headers)")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'ftp://a:1' } ] } ]\n",
+            List.of("upstreams[0].endpoints[0].url: expected an http:// URL such as http://127.0.0.1:9000 (got 'ftp://a:1')")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a:99999' } ] } ]\n",
+            List.of("upstreams[0].endpoints[0].url: expected an http:// URL such as http://127.0.0.1:9000 with a port 1..65535 (got 'http://a:99999')")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a/x?y=1' } ] } ]\n",
+            List.of("upstreams[0].endpoints[0].url: must not have a query or fragment (got 'http://a/x?y=1')")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a', weight: 0 } ] } ]\n",
+            List.of("upstreams[0].endpoints[0].weight: expected an integer 1..1000 (got 0)")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a' } ], balancer: fastest } ]\n",
+            List.of("upstreams[0].balancer: expected one of: round-robin, least-requests, random (got 'fastest')")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a' } ], stream-idle-timeout: 0s } ]\n",
+            List.of("upstreams[0].stream-idle-timeout: must be longer than 0s")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a' } ], retries: 11 } ]\n",
+            List.of("upstreams[0].retries: expected an integer 0..10 (got 11)")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a' } ], max-connections-per-endpoint: 0 } ]\n",
+            List.of("upstreams[0].max-connections-per-endpoint: expected an integer >= 1 (got 0)")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a' } ], health-check: { path: health } } ]\n",
+            List.of("upstreams[0].health-check.path: must start with '/' (got 'health')")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a' } ], tls: { verify: true } } ]\n",
+            List.of("upstreams[0].tls: not supported yet in this version (upstream TLS is not built yet)")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a' } ], headers: { Authorization: 'Bearer ${MISSING_KEY}' } } ]\n",
+            List.of("upstreams[0].headers.Authorization: environment variable MISSING_KEY is not set")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a' } ], headers: [ x ] } ]\n",
+            List.of("upstreams[0].headers: expected a map")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a' } ], headers: { 'X Bad': v } } ]\n",
+            List.of("upstreams[0].headers.X Bad: not a valid header name")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a' } ], headers: { X-Key: '' } } ]\n",
+            List.of("upstreams[0].headers.X-Key: must not be empty")),
+        arguments(
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a' } ] }, { name: p, endpoints: [ { url: 'http://b' } ] } ]\n",
+            List.of("upstreams[1].name: duplicate upstream name 'p' (also upstreams[0].name)")),
+        // ---- consumers
+        arguments(BASE + "consumers: [ { name: alice, api-keys: [ '' ] } ]\n", List.of("consumers[0].api-keys[0]: must not be empty")),
+        arguments(BASE + "consumers: [ { name: alice, api-keys: 'k1' } ]\n", List.of("consumers[0].api-keys: expected a list")),
+        arguments(
+            BASE + "consumers: [ { name: alice, api-keys: [ k1 ] }, { name: bob, api-keys: [ k1 ] } ]\n",
+            List.of("consumers[1].api-keys[0]: duplicate API key (also consumers[0].api-keys[0])")),
+        arguments(
+            BASE + "consumers: [ { name: alice, jwt-claim-value: x }, { name: bob, jwt-claim-value: x } ]\n",
+            List.of("consumers[1].jwt-claim-value: duplicate jwt-claim-value 'x' (also consumers[0].jwt-claim-value)")),
+        arguments(BASE + "consumers: [ { api-keys: [ k1 ] } ]\n", List.of("consumers[0].name: required")),
+        // ---- routes
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path-prefix: /v1 }, upstream: chat-pol } ]\n",
+            List.of("routes[0].upstream: 'chat-pol' is not defined (expected one of: chat-pool)")),
+        arguments(
+            LISTENER + "routes: [ { name: chat, match: { path-prefix: /v1 }, upstream: chat-pool } ]\n",
+            List.of("routes[0].upstream: 'chat-pool' is not defined (no upstreams are defined)")),
+        arguments(BASE + "routes: [ { name: chat, upstream: chat-pool } ]\n", List.of("routes[0].match: required")),
+        arguments(BASE + "routes: [ { name: chat, match: { path-prefix: /v1 } } ]\n", List.of("routes[0].upstream: required")),
+        arguments(BASE + "routes: [ { name: chat, match: /v1, upstream: chat-pool } ]\n", List.of("routes[0].match: expected a map")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /a, path-prefix: /b }, upstream: chat-pool } ]\n",
+            List.of("routes[0].match: path and path-prefix cannot be combined (use one)")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { methods: [GET] }, upstream: chat-pool } ]\n",
+            List.of("routes[0].match: requires path or path-prefix")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path-prefix: v1 }, upstream: chat-pool } ]\n",
+            List.of("routes[0].match.path-prefix: must start with '/' (got 'v1')")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: v1 }, upstream: chat-pool } ]\n",
+            List.of("routes[0].match.path: must start with '/' (got 'v1')")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1, methods: [ 'GE T' ] }, upstream: chat-pool } ]\n",
+            List.of("routes[0].match.methods[0]: not a valid HTTP method (got 'GE T')")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1, methods: GET }, upstream: chat-pool } ]\n",
+            List.of("routes[0].match.methods: expected a list")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1, headers: { x-tenant: [a] } }, upstream: chat-pool } ]\n",
+            List.of("routes[0].match.headers.x-tenant: expected a string")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1, models: [ 4 ] }, upstream: chat-pool } ]\n",
+            List.of("routes[0].match.models[0]: expected a string")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, api: grpc } ]\n",
+            List.of("routes[0].api: expected one of: openai-chat, openai-responses, anthropic-messages, passthrough (got 'grpc')")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, rewrite-path: v2 } ]\n",
+            List.of("routes[0].rewrite-path: must start with '/' (got 'v2')")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, request-headers: { set: [a] } } ]\n",
+            List.of("routes[0].request-headers.set: expected a map")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, response-headers: { drop: [a] } } ]\n",
+            List.of("routes[0].response-headers.drop: unknown key (expected one of: set, remove)")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, request-headers: { set: { x-a: \"a\\r\\nx-b: b\" } } } ]\n",
+            List.of("routes[0].request-headers.set.x-a: must not contain line breaks")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, timeout: 10 minutes } ]\n",
+            List.of("routes[0].timeout: expected a duration such as 250ms, 30s, 5m, 1h (got '10 minutes')")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, foo: 1 } ]\n",
+            List.of("routes[0].foo: unknown key (expected one of: " + ROUTE_KEYS + ")")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, sse: { heartbeat: 15s } } ]\n",
+            List.of("routes[0].sse: not supported yet in this version (resilient streams are not built yet)")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, websocket: { enabled: true } } ]\n",
+            List.of("routes[0].websocket: not supported yet in this version (WebSocket relaying is not built yet)")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, plugins: { key-auth: {} } } ]\n",
+            List.of("routes[0].plugins: not supported yet in this version (plugins are not built yet)")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, compression: { gzip: true } } ]\n",
+            List.of("routes[0].compression: not supported yet in this version (response compression is not built yet)")),
+        arguments(
+            BASE + "routes: [ { name: a, match: { path: /v1 }, upstream: chat-pool }, { name: a, match: { path: /v2 }, upstream: chat-pool } ]\n",
+            List.of("routes[1].name: duplicate route name 'a' (also routes[0].name)")),
+        // ---- substitution syntax
+        arguments(
+            BASE + "admin: { token: '${NOT CLOSED' }\n",
+            List.of("admin.token: unterminated '${' (expected ${ENV_VAR}, ${ENV_VAR:-default} or ${file:/path})")),
+        arguments(
+            BASE + "admin: { token: '${A B}' }\n",
+            List.of("admin.token: invalid reference '${A B}' (expected ${ENV_VAR}, ${ENV_VAR:-default} or ${file:/path})")),
+        arguments(
+            BASE + "admin: { token: '${MISSING_A}-${MISSING_B}' }\n",
+            List.of(
+                "admin.token: environment variable MISSING_A is not set",
+                "admin.token: environment variable MISSING_B is not set")));
+  }
+
+  @ParameterizedTest
+  @MethodSource("badConfigs")
+  void reportsExactly(String yaml, List<String> expected) {
+    ConfigException e =
+        catchThrowableOfType(ConfigException.class, () -> new ConfigLoader(ENV::get).parse(yaml, null));
+    assertThat(e).as("config should be refused:%n%s", yaml).isNotNull();
+    assertThat(e.errors()).containsExactlyElementsOf(expected);
+  }
+}
