@@ -260,23 +260,4 @@ final class ConfigNode {
     }
     return out;
   }
-
-  /** A list of strings; items that are not strings are reported and left out. */
-  List<String> strings() {
-    List<ConfigNode> items = list();
-    if (items == null) {
-      return null;
-    }
-    List<String> out = new ArrayList<>();
-    for (ConfigNode item : items) {
-      String s = item.present() ? item.string() : null;
-      if (!item.present()) {
-        item.problem("expected a string");
-      }
-      if (s != null) {
-        out.add(s);
-      }
-    }
-    return out;
-  }
 }

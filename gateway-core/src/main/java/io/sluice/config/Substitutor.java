@@ -140,8 +140,9 @@ final class Substitutor {
       problems.add("cannot read file " + file + " (no such file)");
     } catch (AccessDeniedException e) {
       problems.add("cannot read file " + file + " (permission denied)");
+    } catch (java.nio.charset.CharacterCodingException e) {
+      problems.add("cannot read file " + file + " (not UTF-8 text)");
     } catch (IOException e) {
-      // Includes MalformedInputException: a secret file that is not UTF-8 text.
       problems.add("cannot read file " + file + " (" + e.getClass().getSimpleName() + ")");
     }
     return null;
