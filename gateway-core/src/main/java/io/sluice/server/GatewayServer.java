@@ -38,7 +38,7 @@ public final class GatewayServer implements AutoCloseable {
 
   /** Binds every listener; throws when a port cannot be bound. */
   public void start(List<ListenerConfig> listeners, LimitsConfig limits, Supplier<GatewayContext> contexts)
-      throws InterruptedException {
+      throws InterruptedException, ListenException {
     try {
       for (ListenerConfig l : listeners) {
         ConnectionLimiter limiter = new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp());
@@ -53,7 +53,11 @@ public final class GatewayServer implements AutoCloseable {
             .childOption(ChannelOption.SO_KEEPALIVE, true)
             .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, CLIENT_WATERMARK)
             .childHandler(new GatewayInitializer(limiter, limits, contexts));
-        Channel channel = b.bind(l.host(), l.port()).sync().channel();
+        io.netty.channel.ChannelFuture bind = b.bind(l.host(), l.port()).await();
+        if (!bind.isSuccess()) {
+          throw new ListenException("listener '" + l.name() + "'", l.host(), l.port(), bind.cause());
+        }
+        Channel channel = bind.channel();
         bound.put(l.name(), channel);
         log.info("listener '{}' on http://{}:{} ({})", l.name(), l.host(), port(l.name()), transport.name());
       }

@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.sluice.config.GatewayConfig;
 import io.sluice.observe.GatewayMetrics;
+import io.sluice.server.ListenException;
 import io.sluice.server.Transport;
 import io.sluice.upstream.Upstreams;
 import java.net.InetSocketAddress;
@@ -30,7 +31,7 @@ public final class AdminServer implements AutoCloseable {
     this.handler = new AdminHandler(config, metrics, upstreams, ready);
   }
 
-  public void start() throws InterruptedException {
+  public void start() throws InterruptedException, ListenException {
     ServerBootstrap b = new ServerBootstrap()
         .group(transport.acceptors(), transport.workers())
         .channel(transport.serverChannelType())
@@ -44,7 +45,11 @@ public final class AdminServer implements AutoCloseable {
             ch.pipeline().addLast(handler);
           }
         });
-    channel = b.bind(config.admin().host(), config.admin().port()).sync().channel();
+    io.netty.channel.ChannelFuture bind = b.bind(config.admin().host(), config.admin().port()).await();
+    if (!bind.isSuccess()) {
+      throw new ListenException("the admin listener", config.admin().host(), config.admin().port(), bind.cause());
+    }
+    channel = bind.channel();
   }
 
   public int port() {

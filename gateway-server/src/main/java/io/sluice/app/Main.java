@@ -4,7 +4,7 @@ import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.GatewayConfig;
 import io.sluice.demo.MockModelServer;
-import java.net.BindException;
+import io.sluice.server.ListenException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -116,8 +116,8 @@ public final class Main implements Callable<Integer> {
     Sluice sluice;
     try {
       sluice = Sluice.start(config);
-    } catch (BindException e) {
-      System.err.println("sluice: cannot listen: " + e.getMessage());
+    } catch (ListenException e) {
+      System.err.println("sluice: " + e.getMessage());
       return FAILURE;
     }
     awaitStopSignal();
