@@ -231,7 +231,11 @@ class RouterTest {
       "/openai, /, /openai/v1/models, /v1/models",
       "/openai, /, /openai, /",
       "/openai, /api/, /openai/v1, /api/v1",
-      "/openai/, /api/, /openai/v1, /api/v1"})
+      "/openai/, /api/, /openai/v1, /api/v1",
+      "/openai/, /api, /openai/v1, /api/v1",
+      "/, /base, /v1/x, /base/v1/x",
+      "/, /base/, /v1/x, /base/v1/x",
+      "/, /, /v1/x, /v1/x"})
   void rewriteReplacesTheMatchedPrefix(String prefix, String target, String path, String expected) {
     Route route = new Route(route("r", new MatchConfig(null, prefix, List.of(), Map.of(), List.of()), target));
     assertThat(route.rewrite(path)).isEqualTo(expected);
