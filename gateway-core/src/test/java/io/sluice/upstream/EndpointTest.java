@@ -129,4 +129,16 @@ class EndpointTest {
     e.recordSuccess(true);
     assertThat(e.healthy()).isTrue();
   }
+
+  @Test
+  void withActiveProbesOnlyProbesBringItBack() {
+    Endpoint e = endpoint(ACTIVE);
+    fail(e, 3);
+    // Requests that were in flight when it was ejected still finish; they are not probes.
+    e.recordSuccess(false);
+    e.recordSuccess(false);
+    e.recordSuccess(false);
+    assertThat(e.healthy()).isFalse();
+    assertThat(e.available()).isFalse();
+  }
 }
