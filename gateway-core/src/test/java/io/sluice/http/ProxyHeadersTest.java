@@ -108,6 +108,16 @@ class ProxyHeadersTest {
   }
 
   @Test
+  void appendsToEveryXForwardedForLineInOrder() {
+    // RFC 9110 §5.3: several field lines are one comma-separated list; none may be lost.
+    HttpHeaders h = new DefaultHttpHeaders()
+        .add("X-Forwarded-For", "198.51.100.1")
+        .add("X-Forwarded-For", "10.0.0.2, 10.0.0.3");
+    ProxyHeaders.addForwarded(h, "203.0.113.7", "http", null);
+    assertThat(h.getAll("X-Forwarded-For")).containsExactly("198.51.100.1, 10.0.0.2, 10.0.0.3, 203.0.113.7");
+  }
+
+  @Test
   void replacesAnEmptyXForwardedFor() {
     HttpHeaders h = new DefaultHttpHeaders().add("X-Forwarded-For", "");
     ProxyHeaders.addForwarded(h, "203.0.113.7", "http", null);
