@@ -75,8 +75,15 @@ public final class ProxyHeaders {
 
   /** Appends the client address to {@code X-Forwarded-For} and records protocol and host. */
   public static void addForwarded(HttpHeaders headers, String clientIp, String proto, String clientHost) {
-    String existing = headers.get(X_FORWARDED_FOR);
-    headers.set(X_FORWARDED_FOR, existing == null || existing.isBlank() ? clientIp : existing + ", " + clientIp);
+    // Several X-Forwarded-For lines are one list (RFC 9110 §5.3): keep every hop, in order.
+    List<String> hops = new ArrayList<>();
+    for (String line : headers.getAll(X_FORWARDED_FOR)) {
+      if (!line.isBlank()) {
+        hops.add(line.trim());
+      }
+    }
+    hops.add(clientIp);
+    headers.set(X_FORWARDED_FOR, String.join(", ", hops));
     headers.set(X_FORWARDED_PROTO, proto);
     if (clientHost != null) {
       headers.set(X_FORWARDED_HOST, clientHost);

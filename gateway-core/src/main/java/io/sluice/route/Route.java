@@ -113,7 +113,13 @@ public final class Route {
     if (m.path() != null) {
       return target;
     }
-    String rest = path.substring(m.pathPrefix().length());
+    // A prefix's trailing slash is a segment separator, not part of what it names: "/" or "/v1/"
+    // rewritten to "/base" must give "/base/v1/x", not "/basev1/x".
+    String prefix = m.pathPrefix();
+    if (prefix.endsWith("/")) {
+      prefix = prefix.substring(0, prefix.length() - 1);
+    }
+    String rest = path.substring(prefix.length());
     if (target.endsWith("/") && rest.startsWith("/")) {
       rest = rest.substring(1);
     }

@@ -82,6 +82,9 @@ public final class Endpoint {
     if (healthy) {
       return;
     }
+    if (health.activeProbes() && !probe) {
+      return; // with active probes only probes bring it back, not requests still in flight
+    }
     if (!health.activeProbes() || ++consecutiveSuccesses >= health.healthyAfter()) {
       healthy = true;
       consecutiveSuccesses = 0;

@@ -1,0 +1,43 @@
+package io.sluice.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.sluice.http.PathNormalizer.BadPathException;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class PathNormalizerTest {
+
+  @ParameterizedTest(name = "{0} -> {1}")
+  @CsvSource(delimiter = '|', textBlock = """
+      /                       | /
+      //                      | /
+      /v1/chat/completions    | /v1/chat/completions
+      /a//b                   | /a/b
+      /a///b//                | /a/b/
+      /a/./b/../c             | /a/c
+      /a/b/                   | /a/b/
+      /a/b/.                  | /a/b/
+      /a/b/..                 | /a/
+      /a/..                   | /
+      /./a                    | /a
+      /a/b/../../c            | /c
+      /v1/models/gpt-4o%3Amini | /v1/models/gpt-4o%3Amini
+      /a/..b/.c               | /a/..b/.c
+      """)
+  void normalisesDotSegmentsAndRepeatedSlashes(String raw, String expected) throws BadPathException {
+    assertThat(PathNormalizer.normalize(raw)).isEqualTo(expected);
+  }
+
+  @ParameterizedTest(name = "[{index}] \"{0}\"")
+  @ValueSource(strings = {
+      "/v1%2Fchat", "/v1%2fchat", "/v1/%2E%2E/admin", "/v1/%2e%2e/admin", "/v1/%2E/x",
+      "/v1%5Cadmin", "/v1%5cadmin", "/v1\\admin", "/..", "/../x", "/a/../../x", "/a/./../..",
+      "", "v1/chat", "*", "/v1/chat completions", "/v1/\tx", "/v1/\u0000x", "/v1/\u007fx",
+      "/v1/chat\r\nx", "/v1#frag"})
+  void refusesPathsThatCouldReachAnotherRoute(String raw) {
+    assertThatThrownBy(() -> PathNormalizer.normalize(raw)).isInstanceOf(BadPathException.class);
+  }
+}

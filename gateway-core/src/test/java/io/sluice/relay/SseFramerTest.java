@@ -1,0 +1,273 @@
+package io.sluice.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class SseFramerTest {
+  private static final ByteBufAllocator ALLOC = PooledByteBufAllocator.DEFAULT;
+  private static final int LARGE = 64 * 1024;
+
+  /** A realistic chat-completion stream with {@code \n} line endings, as lines of one event each. */
+  private static final List<String> EVENTS_LF = List.of(
+      "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o\","
+          + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n",
+      ": ping\n: still thinking\n\n",
+      "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Héllo 👋\"}}]}\n\n",
+      "event: x\ndata: first line\ndata:second line\ndata\nid: 42\n\n",
+      "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
+      "data: [DONE]\n\n");
+
+  private static final List<SseEvent> PARSED = List.of(
+      new SseEvent(null, "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o\","
+          + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}", null),
+      new SseEvent(null, null, null),
+      new SseEvent(null, "{\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Héllo 👋\"}}]}", null),
+      new SseEvent("x", "first line\nsecond line\n", "42"),
+      new SseEvent(null, "{\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}", null),
+      new SseEvent(null, "[DONE]", null));
+
+  /** Ends with an empty line, whatever the line endings ({@code \r\n\r} when split inside the last CRLF). */
+  private static final Pattern ENDS_WITH_BLANK_LINE = Pattern.compile("(\r\n|\n|\r)(\r\n|\n|\r)$");
+
+  static Stream<Arguments> lineEndings() {
+    return Stream.of(Arguments.of("LF", "\n"), Arguments.of("CRLF", "\r\n"), Arguments.of("CR", "\r"));
+  }
+
+  private static byte[] stream(String eol) {
+    return String.join("", EVENTS_LF).replace("\n", eol).getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** Collects what the framer emits as byte arrays, releasing every buffer it receives. */
+  private static final class Collector implements SseFramer.Sink {
+    final List<byte[]> events = new ArrayList<>();
+    final List<byte[]> fragments = new ArrayList<>();
+    final ByteArrayOutputStream all = new ByteArrayOutputStream();
+
+    @Override
+    public void event(ByteBuf event) {
+      try {
+        byte[] bytes = ByteBufUtil.getBytes(event);
+        events.add(bytes);
+        all.writeBytes(bytes);
+      } finally {
+        event.release();
+      }
+    }
+
+    @Override
+    public void fragment(ByteBuf part) {
+      try {
+        byte[] bytes = ByteBufUtil.getBytes(part);
+        fragments.add(bytes);
+        all.writeBytes(bytes);
+      } finally {
+        part.release();
+      }
+    }
+
+    void drain(SseFramer framer) {
+      ByteBuf rest = framer.drainRemainder();
+      if (rest != null) {
+        try {
+          all.writeBytes(ByteBufUtil.getBytes(rest));
+        } finally {
+          rest.release();
+        }
+      }
+    }
+  }
+
+  private static ByteBuf buf(byte[] bytes, int from, int to) {
+    ByteBuf b = ALLOC.buffer(to - from);
+    b.writeBytes(bytes, from, to - from);
+    return b;
+  }
+
+  private static void assertWholeEvents(Collector out, byte[] input) {
+    assertThat(out.all.toByteArray()).isEqualTo(input);
+    assertThat(out.fragments).isEmpty();
+    assertThat(out.events).hasSize(PARSED.size());
+    List<SseEvent> parsed = new ArrayList<>();
+    for (byte[] e : out.events) {
+      String text = new String(e, StandardCharsets.UTF_8);
+      assertThat(ENDS_WITH_BLANK_LINE.matcher(text).find()).as("ends with a blank line: %s", text).isTrue();
+      parsed.add(SseEvent.parse(Unpooled.wrappedBuffer(e)));
+    }
+    assertThat(parsed).containsExactlyElementsOf(PARSED);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("lineEndings")
+  void emitsEachEventOnceWhateverTheSplitIntoTwoReads(String name, String eol) {
+    byte[] input = stream(eol);
+    for (int split = 0; split <= input.length; split++) {
+      SseFramer framer = new SseFramer(ALLOC, LARGE);
+      Collector out = new Collector();
+      framer.feed(buf(input, 0, split), out);
+      framer.feed(buf(input, split, input.length), out);
+      out.drain(framer);
+      framer.release();
+      assertWholeEvents(out, input);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("lineEndings")
+  void emitsEachEventOnceWhenFedByteByByte(String name, String eol) {
+    byte[] input = stream(eol);
+    SseFramer framer = new SseFramer(ALLOC, LARGE);
+    Collector out = new Collector();
+    for (int i = 0; i < input.length; i++) {
+      framer.feed(buf(input, i, i + 1), out);
+    }
+    out.drain(framer);
+    framer.release();
+    assertWholeEvents(out, input);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("lineEndings")
+  void emitsEachEventWithItsExactBytesWhenReadAtOnce(String name, String eol) {
+    byte[] input = stream(eol);
+    SseFramer framer = new SseFramer(ALLOC, LARGE);
+    Collector out = new Collector();
+    framer.feed(buf(input, 0, input.length), out);
+    assertThat(framer.drainRemainder()).isNull();
+    framer.release();
+    List<String> expected = EVENTS_LF.stream().map(e -> e.replace("\n", eol)).toList();
+    assertThat(out.events).extracting(e -> new String(e, StandardCharsets.UTF_8))
+        .containsExactlyElementsOf(expected);
+  }
+
+  @Test
+  void crlfSplitBetweenReadsStillEndsTheEvent() {
+    SseFramer framer = new SseFramer(ALLOC, LARGE);
+    Collector out = new Collector();
+    byte[] input = "data: a\r\n\r\ndata: b\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+    framer.feed(buf(input, 0, 8), out); // "data: a\r"
+    assertThat(out.events).isEmpty();
+    framer.feed(buf(input, 8, 10), out); // "\n\r"
+    assertThat(out.events).extracting(String::new).containsExactly("data: a\r\n\r");
+    framer.feed(buf(input, 10, input.length), out); // "\ndata: b\r\n\r\n"
+    assertThat(out.events).extracting(String::new).containsExactly("data: a\r\n\r", "\ndata: b\r\n\r\n");
+    assertThat(framer.drainRemainder()).isNull();
+    framer.release();
+    assertThat(out.events).extracting(e -> SseEvent.parse(Unpooled.wrappedBuffer(e)).data())
+        .containsExactly("a", "b");
+  }
+
+  @Test
+  void returnsTheUnterminatedLastEventFromDrainRemainder() {
+    SseFramer framer = new SseFramer(ALLOC, LARGE);
+    Collector out = new Collector();
+    byte[] input = "data: one\n\nevent: usage\ndata: {\"total\":3}".getBytes(StandardCharsets.US_ASCII);
+    framer.feed(buf(input, 0, input.length), out);
+    assertThat(out.events).extracting(String::new).containsExactly("data: one\n\n");
+    assertThat(framer.pendingBytes()).isEqualTo("event: usage\ndata: {\"total\":3}".length());
+
+    ByteBuf rest = framer.drainRemainder();
+    try {
+      assertThat(rest.toString(StandardCharsets.US_ASCII)).isEqualTo("event: usage\ndata: {\"total\":3}");
+      assertThat(SseEvent.parse(rest)).isEqualTo(new SseEvent("usage", "{\"total\":3}", null));
+      assertThat(rest.readableBytes()).as("parse does not consume").isEqualTo(30);
+    } finally {
+      rest.release();
+    }
+    assertThat(framer.pendingBytes()).isZero();
+    assertThat(framer.drainRemainder()).isNull();
+    framer.release();
+  }
+
+  @Test
+  void passesAnOversizedEventOnInFragmentsWithBoundedMemory() {
+    int max = 64;
+    String big = "data: " + "x".repeat(1000) + "\n\n";
+    byte[] input = (big + "data: small\n\n" + big + "data: [DONE]\n\n").getBytes(StandardCharsets.US_ASCII);
+    SseFramer framer = new SseFramer(ALLOC, max);
+    Collector out = new Collector();
+    int chunk = 10;
+    for (int i = 0; i < input.length; i += chunk) {
+      framer.feed(buf(input, i, Math.min(input.length, i + chunk)), out);
+      assertThat(framer.pendingBytes()).isLessThan(max);
+    }
+    out.drain(framer);
+    framer.release();
+
+    assertThat(out.all.toByteArray()).isEqualTo(input);
+    assertThat(out.events).extracting(String::new).containsExactly("data: small\n\n", "data: [DONE]\n\n");
+    ByteArrayOutputStream fragments = new ByteArrayOutputStream();
+    out.fragments.forEach(fragments::writeBytes);
+    assertThat(fragments.toString(StandardCharsets.US_ASCII)).isEqualTo(big + big);
+    assertThat(out.fragments).allSatisfy(f -> assertThat(f.length).isLessThan(max + chunk));
+  }
+
+  @Test
+  void passesAnOversizedEventOnInFragmentsWhenFedByteByByte() {
+    int max = 16;
+    byte[] input = ("data: " + "y".repeat(100) + "\r\n\r\ndata: ok\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+    SseFramer framer = new SseFramer(ALLOC, max);
+    Collector out = new Collector();
+    for (int i = 0; i < input.length; i++) {
+      framer.feed(buf(input, i, i + 1), out);
+      assertThat(framer.pendingBytes()).isLessThan(max);
+    }
+    out.drain(framer);
+    framer.release();
+    assertThat(out.all.toByteArray()).isEqualTo(input);
+    // Fed byte by byte, each event is emitted at the CR of its blank line; the LF starts the next one.
+    assertThat(out.events).extracting(String::new).containsExactly("\ndata: ok\r\n\r");
+    assertThat(SseEvent.parse(Unpooled.wrappedBuffer(out.events.get(0)))).isEqualTo(new SseEvent(null, "ok", null));
+  }
+
+  @Test
+  void holdsNoReferenceToTheInputOnceEverythingWasEmittedAndReleased() {
+    ByteBuf in = Unpooled.copiedBuffer("data: a\n\ndata: b\n\n", StandardCharsets.US_ASCII);
+    SseFramer framer = new SseFramer(ALLOC, LARGE);
+    framer.feed(in, new Collector());
+    assertThat(in.refCnt()).isZero();
+    assertThat(framer.pendingBytes()).isZero();
+    framer.release();
+  }
+
+  @Test
+  void releaseFreesThePendingBytes() {
+    ByteBuf first = Unpooled.copiedBuffer("data: a\n\ndata: par", StandardCharsets.US_ASCII);
+    ByteBuf second = Unpooled.copiedBuffer("tial event", StandardCharsets.US_ASCII);
+    SseFramer framer = new SseFramer(ALLOC, LARGE);
+    Collector out = new Collector();
+    framer.feed(first, out);
+    framer.feed(second, out);
+    assertThat(framer.pendingBytes()).isEqualTo("data: partial event".length());
+    framer.release();
+    assertThat(first.refCnt()).isZero();
+    assertThat(second.refCnt()).isZero();
+    assertThat(framer.pendingBytes()).isZero();
+  }
+
+  @Test
+  void releasesAnEmptyRead() {
+    ByteBuf empty = Unpooled.buffer(8);
+    SseFramer framer = new SseFramer(ALLOC, LARGE);
+    Collector out = new Collector();
+    framer.feed(empty, out);
+    assertThat(empty.refCnt()).isZero();
+    assertThat(out.events).isEmpty();
+    assertThat(framer.drainRemainder()).isNull();
+    framer.release();
+  }
+}
