@@ -35,6 +35,10 @@ final class ConfigNode {
     return path;
   }
 
+  Problems problems() {
+    return problems;
+  }
+
   boolean present() {
     return node != null && !node.isNull() && !node.isMissingNode();
   }
@@ -147,6 +151,23 @@ final class ConfigNode {
       return null;
     }
     return value.intValue();
+  }
+
+  /** A whole number in {@code min..max} that may exceed an int (token budgets). */
+  Long longValue(long min, long max) {
+    if (!present()) {
+      return null;
+    }
+    if (!node.isIntegralNumber() || !node.canConvertToLong()) {
+      problem("expected an integer");
+      return null;
+    }
+    long value = node.longValue();
+    if (value < min || value > max) {
+      problem("expected an integer " + (max == Long.MAX_VALUE ? ">= " + min : min + ".." + max) + " (got " + value + ")");
+      return null;
+    }
+    return value;
   }
 
   /** True or false; a substituted string "true"/"false" is accepted too. */

@@ -1,0 +1,42 @@
+package io.sluice.plugin;
+
+import java.util.concurrent.CompletionStage;
+
+/**
+ * One configured plugin on one route. The hooks form an onion around the upstream call:
+ *
+ * <pre>
+ *   request ─► ACCESS plugins ─► AUTHN plugins ─► TRAFFIC plugins ─► upstream
+ *                                                                      │
+ *   client  ◄─ onResponseHeaders / onComplete in reverse order  ◄──────┘
+ * </pre>
+ *
+ * <p>Every hook has a no-op default. A request hook returns a stage: completed at once for a
+ * decision made in memory, or completed later when the plugin waited for I/O (Redis, a JWKS
+ * fetch) — the event loop is never blocked. Instances are shared by all requests of their route
+ * and all event loops, so they must be thread-safe.
+ */
+public interface Plugin {
+  /** Decides about a request, in phase order. */
+  default CompletionStage<Decision> onRequest(RequestContext request) {
+    return Decision.proceed();
+  }
+
+  /**
+   * The response's headers are about to be sent (also for rejections and gateway errors);
+   * called in reverse order.
+   */
+  default void onResponseHeaders(RequestContext request, int status, ResponseHeaders headers) {}
+
+  /** The exchange ended; called in reverse order, exactly once per request that reached the plugin. */
+  default void onComplete(RequestContext request, ExchangeSummary summary) {}
+
+  /** Response headers a plugin may add or remove. */
+  interface ResponseHeaders {
+    String get(String name);
+
+    void set(String name, String value);
+
+    void remove(String name);
+  }
+}

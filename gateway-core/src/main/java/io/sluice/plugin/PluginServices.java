@@ -1,0 +1,30 @@
+package io.sluice.plugin;
+
+import io.sluice.config.ConsumerConfig;
+import java.time.Clock;
+import java.util.List;
+import java.util.function.LongSupplier;
+
+/**
+ * What core offers plugins: time (injectable in tests), the declared consumers, and counters.
+ * Heavier services (an async Redis client, an HTTP fetcher for JWKS) are added here by core so
+ * plugins never open their own sockets or threads.
+ */
+public interface PluginServices {
+  /** Wall-clock time (token expiry, aligned rate-limit windows). */
+  Clock clock();
+
+  /** Monotonic nanoseconds (token buckets). */
+  LongSupplier nanoTime();
+
+  List<ConsumerConfig> consumers();
+
+  /** Counts an authentication failure: {@code sluice_auth_failures_total{route,plugin,reason}}. */
+  void authFailure(String route, String plugin, String reason);
+
+  /** Counts a rate-limit rejection: {@code sluice_ratelimit_rejections_total{route,plugin}}. */
+  void rateLimitRejection(String route, String plugin);
+
+  /** Fetches a URL's body asynchronously (JWKS); completes exceptionally on any failure. */
+  java.util.concurrent.CompletionStage<String> fetch(String url, java.time.Duration timeout);
+}

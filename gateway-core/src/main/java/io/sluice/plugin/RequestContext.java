@@ -1,0 +1,54 @@
+package io.sluice.plugin;
+
+import java.util.List;
+
+/**
+ * A plugin's view of one request: plain strings, no Netty types, so a plugin is unit-tested with
+ * a fake. All methods are called on the request's event loop; a plugin that waits for I/O returns
+ * an incomplete stage and must not call back into the context from another thread.
+ */
+public interface RequestContext {
+  /** The route's name. */
+  String route();
+
+  String method();
+
+  /** The normalised path, without the query. */
+  String path();
+
+  /** A request header's first value by (case-insensitive) name, or null. */
+  String header(String name);
+
+  /** All values of a request header. */
+  List<String> headers(String name);
+
+  /** A query parameter's first (decoded) value, or null. */
+  String queryParam(String name);
+
+  /** A cookie's value, or null. */
+  String cookie(String name);
+
+  /** The client's address, after PROXY protocol and trusted {@code X-Forwarded-For}. */
+  String clientIp();
+
+  /** True when this request asks to upgrade to WebSocket. */
+  boolean isWebSocketUpgrade();
+
+  /** The consumer an AUTHN plugin named, or null (anonymous). */
+  String consumer();
+
+  /** Names the consumer (AUTHN plugins). */
+  void consumer(String name);
+
+  /** Removes a header before the request goes upstream (credentials the upstream must not see). */
+  void removeRequestHeader(String name);
+
+  /** Removes a query parameter before the request goes upstream. */
+  void removeQueryParam(String name);
+
+  /** Adds a header to the response, whether it comes from the upstream or from a rejection. */
+  void addResponseHeader(String name, String value);
+
+  /** The request body, when the route reads it before the TRAFFIC phase (else null). */
+  byte[] body();
+}
