@@ -17,6 +17,7 @@ public enum ErrorKind {
   URI_TOO_LONG(414, "invalid_request_error", "uri_too_long"),
   HEADERS_TOO_LARGE(431, "invalid_request_error", "headers_too_large"),
   UNAUTHORIZED(401, "authentication_error", "missing_credentials"),
+  INVALID_TOKEN(401, "authentication_error", "invalid_token"),
   UPSTREAM_FAILED(502, "upstream_error", "upstream_failed"),
   NO_HEALTHY_UPSTREAM(503, "upstream_error", "no_healthy_upstream"),
   OVERLOADED(503, "upstream_error", "too_many_connections"),

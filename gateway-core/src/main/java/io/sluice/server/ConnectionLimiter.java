@@ -8,6 +8,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.AttributeKey;
 import io.sluice.http.ErrorKind;
 import io.sluice.http.GatewayErrors;
+import io.sluice.http.ProxyHeaders;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -56,7 +57,8 @@ public final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
           overListener ? "too many connections" : "too many connections from this address");
       byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
       String head = "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
-          + "content-length: " + bytes.length + "\r\nconnection: close\r\n\r\n";
+          + "content-length: " + bytes.length + "\r\nx-request-id: " + ProxyHeaders.newRequestId()
+          + "\r\nconnection: close\r\n\r\n";
       ctx.writeAndFlush(Unpooled.wrappedBuffer(head.getBytes(StandardCharsets.US_ASCII), bytes))
           .addListener(ChannelFutureListener.CLOSE);
       ctx.channel().config().setAutoRead(false);

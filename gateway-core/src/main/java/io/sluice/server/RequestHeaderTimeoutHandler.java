@@ -4,9 +4,12 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.http.ErrorKind;
 import io.sluice.http.GatewayErrors;
+import io.sluice.http.ProxyHeaders;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
@@ -74,10 +77,13 @@ public final class RequestHeaderTimeoutHandler extends ChannelInboundHandlerAdap
     if (inExchange || !ctx.channel().isActive()) {
       return;
     }
+    FullHttpResponse response = GatewayErrors.response(ctx.alloc(), ErrorKind.REQUEST_TIMEOUT,
+        "the request headers were not received within " + timeoutNanos / 1_000_000 + "ms");
+    // No request id was read: every gateway answer still carries one (CONTRACT §3).
+    response.headers().set(ProxyHeaders.X_REQUEST_ID, ProxyHeaders.newRequestId());
+    HttpUtil.setKeepAlive(response, false);
     // Written from the tail so it passes through the HTTP encoder.
-    ctx.channel().writeAndFlush(GatewayErrors.response(ctx.alloc(), ErrorKind.REQUEST_TIMEOUT,
-            "the request headers were not received within " + timeoutNanos / 1_000_000 + "ms"))
-        .addListener(ChannelFutureListener.CLOSE);
+    ctx.channel().writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
   }
 
   private void cancel() {

@@ -75,8 +75,11 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     boolean get = request.method().equals(HttpMethod.GET) || request.method().equals(HttpMethod.HEAD);
     if (path.startsWith("/admin/") && !authorized(request)) {
-      FullHttpResponse denied = GatewayErrors.response(ctx.alloc(), ErrorKind.UNAUTHORIZED,
-          "the admin API needs 'Authorization: Bearer <admin token>'");
+      boolean sent = request.headers().contains(HttpHeaderNames.AUTHORIZATION);
+      FullHttpResponse denied = sent
+          ? GatewayErrors.response(ctx.alloc(), ErrorKind.INVALID_TOKEN, "the admin token is not valid")
+          : GatewayErrors.response(ctx.alloc(), ErrorKind.UNAUTHORIZED,
+              "the admin API needs 'Authorization: Bearer <admin token>'");
       denied.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"sluice-admin\"");
       return denied;
     }
