@@ -117,6 +117,7 @@ public final class ProxyCall implements UpstreamHandler.Listener {
   private boolean sse;
   private boolean chunkedToClient;
   private boolean keepAliveToClient;
+  private boolean upstreamKeepAlive; // the upstream's response allows reusing its connection
   private boolean done;
   private boolean wroteSinceFlush;
   private SseFramer framer;
@@ -242,6 +243,7 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     }
     metrics.upstreamRequest(upstream.name(), endpoint.url(), status >= 500 ? "http_5xx" : "success");
 
+    upstreamKeepAlive = HttpUtil.isKeepAlive(response);
     HttpHeaders upstreamHeaders = response.headers();
     sse = contentTypeIs(upstreamHeaders.get(HttpHeaderNames.CONTENT_TYPE), "text/event-stream");
     boolean upstreamChunked = HttpUtil.isTransferEncodingChunked(response);
@@ -352,7 +354,11 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     Channel finished = upstreamChannel;
     upstreamChannel = null;
     if (finished != null) {
-      pool.release(finished);
+      if (upstreamKeepAlive) {
+        pool.release(finished);
+      } else {
+        pool.discard(finished); // "Connection: close" (or HTTP/1.0): the upstream is done with it
+      }
     }
     endAttempt(null);
     clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, clientCtx.voidPromise());
