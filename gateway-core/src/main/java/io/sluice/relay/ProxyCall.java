@@ -117,6 +117,7 @@ public final class ProxyCall implements UpstreamHandler.Listener {
   private boolean sse;
   private boolean chunkedToClient;
   private boolean keepAliveToClient;
+  private boolean upstreamKeepAlive; // the upstream's response allows reusing its connection
   private boolean done;
   private boolean wroteSinceFlush;
   private SseFramer framer;
@@ -212,6 +213,12 @@ public final class ProxyCall implements UpstreamHandler.Listener {
       io.netty.util.ReferenceCountUtil.release(msg);
       return;
     }
+    if (msg.decoderResult().isFailure()) {
+      Throwable cause = msg.decoderResult().cause();
+      io.netty.util.ReferenceCountUtil.release(msg);
+      onUpstreamProtocolError(cause);
+      return;
+    }
     lastUpstreamReadNanos = System.nanoTime();
     if (msg instanceof HttpResponse response) {
       if (response.status().code() < 200 && response.status().code() != 101) {
@@ -242,6 +249,7 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     }
     metrics.upstreamRequest(upstream.name(), endpoint.url(), status >= 500 ? "http_5xx" : "success");
 
+    upstreamKeepAlive = HttpUtil.isKeepAlive(response);
     HttpHeaders upstreamHeaders = response.headers();
     sse = contentTypeIs(upstreamHeaders.get(HttpHeaderNames.CONTENT_TYPE), "text/event-stream");
     boolean upstreamChunked = HttpUtil.isTransferEncodingChunked(response);
@@ -352,7 +360,11 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     Channel finished = upstreamChannel;
     upstreamChannel = null;
     if (finished != null) {
-      pool.release(finished);
+      if (upstreamKeepAlive) {
+        pool.release(finished);
+      } else {
+        pool.discard(finished); // "Connection: close" (or HTTP/1.0): the upstream is done with it
+      }
     }
     endAttempt(null);
     clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, clientCtx.voidPromise());
@@ -383,6 +395,23 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     endAttempt(null);
     log.debug("upstream {} failed mid-response: {}", endpoint, reason);
     failMidStream(ErrorKind.UPSTREAM_FAILED, "the upstream connection failed mid-response");
+  }
+
+  /** The upstream sent something that is not valid HTTP (the decoder gave up on it). */
+  private void onUpstreamProtocolError(Throwable cause) {
+    String reason = "invalid HTTP response: " + (cause == null ? "undecodable" : cause.getMessage());
+    log.debug("upstream {} sent an {}", endpoint, reason);
+    endpoint.recordFailure(reason);
+    if (!responseStarted) {
+      cancel(firstByteTimer);
+      dropUpstream();
+      endAttempt("protocol_error");
+      // The request reached the endpoint, which may be generating already: not retried.
+      fail(ErrorKind.UPSTREAM_FAILED, "endpoint " + endpoint.url() + " sent an " + reason);
+      return;
+    }
+    endAttempt(null);
+    failMidStream(ErrorKind.UPSTREAM_FAILED, "the upstream sent an invalid HTTP message mid-response");
   }
 
   // ---- client events --------------------------------------------------------------------------

@@ -117,6 +117,11 @@ public final class RawHttp implements AutoCloseable {
     return bodyDone;
   }
 
+  /** True when response bytes are waiting to be read (never blocks). */
+  public boolean hasData() throws IOException {
+    return body.length() > 0 || in.available() > 0;
+  }
+
   /** True when the gateway closed the connection (EOF) within the read timeout. */
   public boolean closedByPeer() throws IOException {
     try {
