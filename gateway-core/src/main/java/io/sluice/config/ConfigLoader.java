@@ -33,6 +33,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
+import io.sluice.plugin.ConfiguredPlugin;
+import io.sluice.plugin.PluginFactory;
+import io.sluice.plugin.PluginRegistry;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
@@ -69,13 +72,20 @@ public final class ConfigLoader {
   private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9._-]+");
 
   private final Function<String, String> env;
+  private final PluginRegistry plugins;
 
   /**
    * @param env looks up environment variables for {@code ${ENV_VAR}} (null = unset); tests pass a
    *     map's {@code get} so they never depend on the machine
    */
   public ConfigLoader(Function<String, String> env) {
+    this(env, PluginRegistry.load());
+  }
+
+  /** A loader that knows exactly these plugins. */
+  public ConfigLoader(Function<String, String> env, PluginRegistry plugins) {
     this.env = Objects.requireNonNull(env, "env");
+    this.plugins = Objects.requireNonNull(plugins, "plugins");
   }
 
   /** A loader that reads the process environment. */
@@ -131,7 +141,7 @@ public final class ConfigLoader {
     if (tree == null || tree.isMissingNode() || tree.isNull()) {
       tree = JsonNodeFactory.instance.objectNode(); // an empty file: report what is missing
     }
-    Walk walk = new Walk(new Substitutor(env, baseDir));
+    Walk walk = new Walk(new Substitutor(env, baseDir), plugins);
     GatewayConfig config = walk.gateway(tree);
     if (!walk.problems.isEmpty() || config == null) {
       throw new ConfigException(walk.problems.messages());
@@ -208,8 +218,12 @@ public final class ConfigLoader {
 
     record Bind(String host, int port, String path) {}
 
-    Walk(Substitutor substitutor) {
+    final PluginRegistry plugins;
+    final Set<String> consumerNames = new LinkedHashSet<>();
+
+    Walk(Substitutor substitutor, PluginRegistry plugins) {
       this.substitutor = substitutor;
+      this.plugins = plugins;
     }
 
     GatewayConfig gateway(JsonNode tree) {
@@ -250,14 +264,33 @@ public final class ConfigLoader {
         Integer port = portNode.integer(0, 65535, "a port 0..65535");
         m.reject("tls", "TLS listeners are not built yet");
         m.rejectIfTrue("http2", "HTTP/2 is not built yet");
-        m.rejectIfTrue("proxy-protocol", "the PROXY protocol is not built yet");
-        m.reject("trusted-proxies", "X-Forwarded-For trust is not built yet");
+        boolean proxyProtocol = or(m.get("proxy-protocol").bool(), false);
+        List<String> trusted = cidrs(m.get("trusted-proxies"));
         m.finish();
         if (port != null) {
           bind(host, port, portNode);
         }
         if (name != null && port != null) {
-          out.add(new ListenerConfig(name, host, port));
+          out.add(new ListenerConfig(name, host, port, proxyProtocol, trusted));
+        }
+      }
+      return out;
+    }
+
+    /** A list of IPv4/IPv6 networks, each checked. */
+    List<String> cidrs(ConfigNode node) {
+      List<String> out = new ArrayList<>();
+      for (ConfigNode item : orEmpty(node.list())) {
+        String cidr = item.present() ? item.nonEmptyString() : null;
+        if (!item.present()) {
+          item.problem("expected a string");
+        } else if (cidr != null) {
+          String problem = io.sluice.net.CidrSet.problem(cidr);
+          if (problem != null) {
+            item.problem(problem);
+          } else {
+            out.add(cidr);
+          }
         }
       }
       return out;
@@ -536,6 +569,7 @@ public final class ConfigLoader {
         m.finish();
         if (name != null) {
           out.add(new ConsumerConfig(name, apiKeys, claim));
+          consumerNames.add(name);
         }
       }
       return out;
@@ -561,11 +595,37 @@ public final class ConfigLoader {
         Duration timeout = or(m.get("timeout").duration(), Duration.ZERO);
         m.reject("compression", "response compression is not built yet");
         m.reject("sse", "resilient streams are not built yet");
-        m.reject("plugins", "plugins are not built yet");
+        List<ConfiguredPlugin> plugins = plugins(m.get("plugins"));
         m.reject("websocket", "WebSocket relaying is not built yet");
         m.finish();
         if (name != null && match != null && upstream != null) {
-          out.add(new RouteConfig(name, match, upstream, api, rewrite, requestHeaders, responseHeaders, timeout));
+          out.add(new RouteConfig(name, match, upstream, api, rewrite, requestHeaders, responseHeaders, timeout,
+              plugins));
+        }
+      }
+      return out;
+    }
+
+    /**
+     * {@code routes[].plugins}: each key names a plugin; its factory validates its own settings
+     * with the same path-qualified problems as the rest of the file.
+     */
+    List<ConfiguredPlugin> plugins(ConfigNode node) {
+      List<ConfiguredPlugin> out = new ArrayList<>();
+      Map<String, ConfigNode> entries = node.entries();
+      if (entries == null) {
+        return out;
+      }
+      for (Map.Entry<String, ConfigNode> e : entries.entrySet()) {
+        PluginFactory<?> factory = plugins.find(e.getKey());
+        if (factory == null) {
+          e.getValue().problem(plugins.names().isEmpty() ? "unknown plugin (no plugins are installed)"
+              : "unknown plugin (expected one of: " + String.join(", ", plugins.names()) + ")");
+          continue;
+        }
+        Object settings = factory.parse(new PluginSettings(e.getValue(), consumerNames));
+        if (settings != null) {
+          out.add(new ConfiguredPlugin(factory, settings));
         }
       }
       return out;

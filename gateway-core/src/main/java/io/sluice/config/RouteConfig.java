@@ -1,6 +1,8 @@
 package io.sluice.config;
 
+import io.sluice.plugin.ConfiguredPlugin;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * One route ({@code routes[]}): which requests it takes and how they are forwarded.
@@ -8,6 +10,8 @@ import java.time.Duration;
  * @param api null when not configured: it is then chosen per request from the path received
  * @param rewritePath null = forward the normalised path unchanged
  * @param timeout whole exchange including the stream; {@link Duration#ZERO} = none
+ * @param plugins the route's plugins with validated settings, in the order written (the chain
+ *     orders them by phase)
  */
 public record RouteConfig(
     String name,
@@ -17,7 +21,18 @@ public record RouteConfig(
     String rewritePath,
     HeaderOps requestHeaders,
     HeaderOps responseHeaders,
-    Duration timeout) {
+    Duration timeout,
+    List<ConfiguredPlugin> plugins) {
+
+  public RouteConfig {
+    plugins = List.copyOf(plugins);
+  }
+
+  /** A route without plugins. */
+  public RouteConfig(String name, MatchConfig match, String upstream, Api api, String rewritePath,
+      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout) {
+    this(name, match, upstream, api, rewritePath, requestHeaders, responseHeaders, timeout, List.of());
+  }
 
   /** The model API a route speaks; it decides how usage is read (token issue). */
   public enum Api {

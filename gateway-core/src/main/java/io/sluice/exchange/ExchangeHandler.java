@@ -27,14 +27,16 @@ import io.sluice.http.ErrorKind;
 import io.sluice.http.GatewayErrors;
 import io.sluice.http.PathNormalizer;
 import io.sluice.http.ProxyHeaders;
+import io.sluice.net.ClientIdentity;
+import io.sluice.plugin.Decision;
+import io.sluice.plugin.ExchangeSummary;
+import io.sluice.plugin.PluginChain;
 import io.sluice.relay.ProxyCall;
 import io.sluice.route.ModelExtractor;
 import io.sluice.route.Route;
 import io.sluice.route.Router;
 import io.sluice.server.RequestHeaderTimeoutHandler;
 import io.sluice.upstream.Upstream;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -43,9 +45,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Last handler of the client pipeline: turns each HTTP request into an {@link Exchange}, checks
- * it, reads its body (capped), routes it, and hands it to a {@link ProxyCall}.
+ * it, routes it, runs the route's plugins, reads its body (capped), and hands it to a
+ * {@link ProxyCall}.
  *
  * <p>Pipeline: {@code … → HttpServerCodec → ExchangeHandler}.
+ *
+ * <p>Order: path checks → route (on the headers, unless the route depends on the body's
+ * {@code model}) → plugins (ACCESS → AUTHN → TRAFFIC), while the body keeps arriving → once both
+ * the plugins proceeded and the body is complete, the upstream call. A request a plugin refuses
+ * never opens an upstream connection; {@code Expect: 100-continue} is only answered once the
+ * plugins let the request through.
  *
  * <p>One exchange at a time per connection. The connection keeps reading while a response
  * streams, so a client that goes away is noticed at once and its generation stopped; a pipelined
@@ -54,10 +63,11 @@ import org.slf4j.LoggerFactory;
 public final class ExchangeHandler extends ChannelInboundHandlerAdapter implements ProxyCall.ClientLeg {
   private static final Logger log = LoggerFactory.getLogger(ExchangeHandler.class);
 
-  private enum State { IDLE, READING_BODY, PROXYING, CLOSING }
+  private enum State { IDLE, READING, PROXYING, DISCARDING, CLOSING }
 
   private final Supplier<GatewayContext> contexts;
   private final String scheme;
+  private final ClientIdentity identity;
   private final ArrayDeque<Object> held = new ArrayDeque<>();
 
   private ChannelHandlerContext ctx;
@@ -68,12 +78,22 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   private String path;
   private String query;
   private CompositeByteBuf body;
+  private boolean bodyComplete;
+  private Route route;
+  private PluginChain chain = PluginChain.empty();
+  private PluginRequest pluginRequest;
+  private int pluginsReached;
+  private boolean pluginsPassed;
   private ProxyCall call;
 
-  /** @param contexts the current gateway snapshot (read once per request) */
-  public ExchangeHandler(Supplier<GatewayContext> contexts, String scheme) {
+  /**
+   * @param contexts the current gateway snapshot (read once per request)
+   * @param identity how the client's address is found (peer, PROXY protocol, trusted proxies)
+   */
+  public ExchangeHandler(Supplier<GatewayContext> contexts, String scheme, ClientIdentity identity) {
     this.contexts = contexts;
     this.scheme = scheme;
+    this.identity = identity;
   }
 
   @Override
@@ -88,11 +108,12 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (state == State.PROXYING || state == State.CLOSING || !held.isEmpty()) {
-      if (state == State.CLOSING) {
-        ReferenceCountUtil.release(msg);
-        return;
-      }
+    if (state == State.CLOSING) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    if (state == State.PROXYING || !held.isEmpty()
+        || (msg instanceof HttpRequest && state != State.IDLE)) {
       held.add(msg); // pipelined: answered after the current response
       ctx.channel().config().setAutoRead(false);
       return;
@@ -107,6 +128,8 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     }
   }
 
+  // ---- request ----------------------------------------------------------------------------------
+
   private void onRequest(HttpRequest req) {
     RequestHeaderTimeoutHandler headerTimeout = ctx.pipeline().get(RequestHeaderTimeoutHandler.class);
     if (headerTimeout != null) {
@@ -115,9 +138,12 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     long now = System.nanoTime();
     gateway = contexts.get();
     request = req;
+    bodyComplete = false;
     String requestId = ProxyHeaders.validRequestId(req.headers().get(ProxyHeaders.X_REQUEST_ID));
-    exchange = new Exchange(requestId != null ? requestId : ProxyHeaders.newRequestId(), clientIp(),
+    exchange = new Exchange(requestId != null ? requestId : ProxyHeaders.newRequestId(),
+        identity.clientIp(ctx.channel(), req.headers().getAll(ProxyHeaders.X_FORWARDED_FOR)),
         req.method().name(), rawPath(req.uri()), now);
+    state = State.READING;
 
     DecoderResult result = req.decoderResult();
     if (result.isFailure()) {
@@ -144,30 +170,38 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     try {
       path = PathNormalizer.normalize(q < 0 ? target : target.substring(0, q));
     } catch (PathNormalizer.BadPathException e) {
-      rejectAndClose(ErrorKind.BAD_PATH, e.getMessage());
+      reject(ErrorKind.BAD_PATH, e.getMessage());
       return;
     }
     query = q < 0 ? "" : target.substring(q);
-    if (gateway.router().noRouteForPath(path)) {
-      rejectAndClose(ErrorKind.ROUTE_NOT_FOUND, "no route for " + path);
-      return;
-    }
     long declared = HttpUtil.getContentLength(req, -1L);
     if (declared > gateway.limits().maxRequestBody()) {
       rejectAndClose(ErrorKind.BODY_TOO_LARGE, "the request body is larger than "
           + gateway.limits().maxRequestBody() + " bytes");
       return;
     }
-    if (HttpUtil.is100ContinueExpected(req)) {
-      ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
-          Unpooled.EMPTY_BUFFER), ctx.voidPromise());
+    if (gateway.router().noRouteForPath(path)) {
+      reject(ErrorKind.ROUTE_NOT_FOUND, "no route for " + path);
+      return;
     }
     body = ctx.alloc().compositeBuffer(64);
-    state = State.READING_BODY;
+    if (!gateway.router().needsModel(path)) {
+      resolveRoute();
+    } else if (HttpUtil.is100ContinueExpected(req)) {
+      sendContinue(); // the route depends on the body: it must be read first
+    }
   }
 
   private void onBody(HttpContent content) {
-    if (state != State.READING_BODY) {
+    if (state == State.DISCARDING) {
+      boolean last = content instanceof LastHttpContent;
+      content.release();
+      if (last) {
+        nextRequest();
+      }
+      return;
+    }
+    if (state != State.READING || body == null) {
       content.release();
       return;
     }
@@ -188,40 +222,98 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     }
     boolean last = content instanceof LastHttpContent;
     content.release();
-    if (last) {
-      exchange.mark(Moment.IN_REQ_BODY_RECEIVED, System.nanoTime());
-      exchange.addBytesIn(body.readableBytes());
+    if (!last) {
+      return;
+    }
+    bodyComplete = true;
+    exchange.mark(Moment.IN_REQ_BODY_RECEIVED, System.nanoTime());
+    exchange.addBytesIn(body.readableBytes());
+    if (route == null) {
+      resolveRoute();
+    } else if (pluginsPassed) {
       dispatch();
     }
   }
 
-  private void dispatch() {
+  /** Matches the route; on the headers when possible, else once the body (its model) is here. */
+  private void resolveRoute() {
     HttpHeaders headers = request.headers();
     Router.Match match = gateway.router().match(request.method().name(), path,
-        name -> headers.get(name), () -> ModelExtractor.model(body));
+        headers::get, () -> ModelExtractor.model(body));
     if (match instanceof Router.Match.MethodNotAllowed m) {
       FullHttpResponse response = GatewayErrors.response(ctx.alloc(), ErrorKind.METHOD_NOT_ALLOWED,
           request.method().name() + " is not allowed on " + path);
       response.headers().set(HttpHeaderNames.ALLOW, String.join(", ", m.allowed()));
-      respond(response, false);
+      respond(response);
       return;
     }
     if (!(match instanceof Router.Match.Found found)) {
-      respond(GatewayErrors.response(ctx.alloc(), ErrorKind.ROUTE_NOT_FOUND, "no route for " + path), false);
+      reject(ErrorKind.ROUTE_NOT_FOUND, "no route for " + path);
       return;
     }
-    Route route = found.route();
+    route = found.route();
     exchange.routeName(route.name());
+    chain = gateway.chain(route.name());
+    pluginRequest = new PluginRequest(route.name(), request, path, query, exchange.clientIp());
+    if (bodyComplete) {
+      pluginRequest.body(body);
+    }
+    runPlugins();
+  }
+
+  private void runPlugins() {
+    if (chain.isEmpty()) {
+      onPluginsDecided(Decision.PROCEED);
+      return;
+    }
+    Exchange current = exchange;
+    chain.runRequest(pluginRequest, 0, chain.size(), ctx.executor(), i -> pluginsReached = Math.max(pluginsReached, i))
+        .whenComplete((decision, error) -> {
+          if (exchange != current || state != State.READING) {
+            return; // the client went away while a plugin waited
+          }
+          onPluginsDecided(error != null
+              ? new Decision.Reject(500, "server_error", "plugin_failed", "a plugin failed", Map.of())
+              : decision);
+        });
+  }
+
+  private void onPluginsDecided(Decision decision) {
+    if (decision instanceof Decision.Reject r) {
+      FullHttpResponse response = GatewayErrors.response(ctx.alloc(), r.status(), r.type(), r.code(), r.message());
+      r.headers().forEach(response.headers()::set);
+      exchange.outcome(r.code());
+      respond(response);
+      return;
+    }
+    if (decision instanceof Decision.Respond own) {
+      FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+          HttpResponseStatus.valueOf(own.status()), Unpooled.EMPTY_BUFFER);
+      own.headers().forEach(response.headers()::set);
+      response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
+      respond(response);
+      return;
+    }
+    pluginsPassed = true;
+    if (bodyComplete) {
+      dispatch();
+    } else if (HttpUtil.is100ContinueExpected(request)) {
+      sendContinue();
+    }
+  }
+
+  private void dispatch() {
     Upstream upstream = gateway.upstreams().get(route.upstreamName());
-    ProxyCall.Request forward = new ProxyCall.Request(request.method(), route.rewrite(path) + query,
-        forwardHeaders(route, upstream), body, HttpUtil.isKeepAlive(request), request.protocolVersion(),
+    String forwardQuery = pluginRequest.query();
+    ProxyCall.Request forward = new ProxyCall.Request(request.method(), route.rewrite(path) + forwardQuery,
+        forwardHeaders(upstream), body, HttpUtil.isKeepAlive(request), request.protocolVersion(),
         route.responseHeaders());
     state = State.PROXYING;
     call = new ProxyCall(this, exchange, upstream, forward, route.timeout(), gateway.metrics());
     call.start();
   }
 
-  private HttpHeaders forwardHeaders(Route route, Upstream upstream) {
+  private HttpHeaders forwardHeaders(Upstream upstream) {
     HttpHeaders h = request.headers().copy();
     String clientHost = h.get(HttpHeaderNames.HOST);
     ProxyHeaders.removeHopByHop(h);
@@ -243,11 +335,24 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     return h;
   }
 
+  private void sendContinue() {
+    ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
+        Unpooled.EMPTY_BUFFER), ctx.voidPromise());
+  }
+
   // ---- ProxyCall.ClientLeg ----------------------------------------------------------------------
 
   @Override
+  public void prepareResponseHeaders(int status, HttpHeaders headers) {
+    if (pluginRequest != null) {
+      pluginRequest.applyResponseHeaders(headers);
+      chain.runResponseHeaders(pluginRequest, pluginsReached, status, pluginRequest.responseView(headers));
+    }
+  }
+
+  @Override
   public void sendError(ErrorKind kind, String message) {
-    respond(GatewayErrors.response(ctx.alloc(), kind, message), false);
+    respond(GatewayErrors.response(ctx.alloc(), kind, message));
   }
 
   @Override
@@ -283,10 +388,15 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   public void channelInactive(ChannelHandlerContext ctx) {
     if (call != null) {
       call.clientClosed();
-      endExchange();
-    } else {
-      releaseBody();
     }
+    if (exchange != null) {
+      if (exchange.status() == 0) {
+        exchange.status(499);
+        exchange.outcome("client_closed");
+      }
+      endExchange();
+    }
+    releaseBody();
     state = State.CLOSING;
     held.forEach(ReferenceCountUtil::release);
     held.clear();
@@ -309,26 +419,45 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     ctx.close();
   }
 
-  // ---- helpers ----------------------------------------------------------------------------------
+  // ---- answers ----------------------------------------------------------------------------------
 
-  /** Answers a request whose body will not be read; the connection cannot be reused. */
-  private void rejectAndClose(ErrorKind kind, String message) {
-    respond(GatewayErrors.response(ctx.alloc(), kind, message), true);
+  /** An error about a request that may still be kept alive if it has no body to skip. */
+  private void reject(ErrorKind kind, String message) {
+    respond(GatewayErrors.response(ctx.alloc(), kind, message));
   }
 
-  private void respond(FullHttpResponse response, boolean close) {
-    boolean keepAlive = !close && request != null && HttpUtil.isKeepAlive(request);
+  /** An error after which the connection cannot be trusted or reused. */
+  private void rejectAndClose(ErrorKind kind, String message) {
+    send(GatewayErrors.response(ctx.alloc(), kind, message), false);
+  }
+
+  /**
+   * Answers the request from the gateway itself. The connection stays open when the client wants
+   * it and no unread body stands in the way (a bodyless request's end is skipped when it comes).
+   */
+  private void respond(FullHttpResponse response) {
+    boolean reusable = HttpUtil.isKeepAlive(request) && (bodyComplete || !hasBody(request));
+    send(response, reusable);
+  }
+
+  private void send(FullHttpResponse response, boolean keepAlive) {
     response.headers().set(ProxyHeaders.X_REQUEST_ID, exchange.requestId());
+    prepareResponseHeaders(response.status().code(), response.headers());
     HttpUtil.setKeepAlive(response, keepAlive);
     exchange.status(response.status().code());
     exchange.addBytesOut(response.content().readableBytes());
-    if (exchange.outcome().equals("ok")) {
+    if (exchange.outcome().equals("ok") && response.status().code() >= 400) {
       exchange.outcome("rejected"); // answered by the gateway itself
     }
     if (keepAlive) {
       ctx.writeAndFlush(response, ctx.voidPromise());
+      boolean skipBody = !bodyComplete;
       endExchange();
-      nextRequest();
+      if (skipBody) {
+        state = State.DISCARDING;
+      } else {
+        nextRequest();
+      }
     } else {
       state = State.CLOSING;
       ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
@@ -336,14 +465,26 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     }
   }
 
+  private static boolean hasBody(HttpRequest request) {
+    return HttpUtil.getContentLength(request, 0L) > 0 || HttpUtil.isTransferEncodingChunked(request);
+  }
+
   private void endExchange() {
     if (exchange != null) {
-      gateway.metrics().requestCompleted(exchange.routeName(), exchange.status(),
-          System.nanoTime() - exchange.startNanos());
+      long duration = System.nanoTime() - exchange.startNanos();
+      gateway.metrics().requestCompleted(exchange.routeName(), exchange.status(), duration);
+      if (pluginRequest != null && pluginsReached > 0) {
+        chain.runComplete(pluginRequest, pluginsReached,
+            new ExchangeSummary(exchange.status(), exchange.outcome(), duration));
+      }
     }
     exchange = null;
     call = null;
-    request = null;
+    route = null;
+    chain = PluginChain.empty();
+    pluginRequest = null;
+    pluginsReached = 0;
+    pluginsPassed = false;
     releaseBody();
   }
 
@@ -357,25 +498,20 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   /** Back to waiting for a request; replays one that was pipelined meanwhile. */
   private void nextRequest() {
     state = State.IDLE;
+    request = null;
     RequestHeaderTimeoutHandler headerTimeout = ctx.pipeline().get(RequestHeaderTimeoutHandler.class);
     if (headerTimeout != null) {
       headerTimeout.awaitNextRequest();
     }
-    while (!held.isEmpty() && state != State.PROXYING && state != State.CLOSING) {
-      Object msg = held.poll();
-      channelRead(ctx, msg);
+    while (!held.isEmpty() && state == State.IDLE) {
+      channelRead(ctx, held.poll());
+    }
+    while (!held.isEmpty() && state == State.READING && !(held.peek() instanceof HttpRequest)) {
+      channelRead(ctx, held.poll()); // the rest of the replayed request's body
     }
     if (held.isEmpty() && state != State.CLOSING) {
       ctx.channel().config().setAutoRead(true);
     }
-  }
-
-  private String clientIp() {
-    SocketAddress remote = ctx.channel().remoteAddress();
-    if (remote instanceof InetSocketAddress inet && inet.getAddress() != null) {
-      return inet.getAddress().getHostAddress();
-    }
-    return "unknown";
   }
 
   /** The path-and-query of an origin-form or absolute-form target, or null for anything else. */

@@ -18,16 +18,27 @@ public final class GatewayErrors {
 
   /** {@code {"error": {"message": ..., "type": ..., "code": ...}}} */
   public static String json(ErrorKind kind, String message) {
-    return "{\"error\":{\"message\":\"" + escape(message) + "\",\"type\":\"" + kind.type()
-        + "\",\"code\":\"" + kind.code() + "\"}}";
+    return json(kind.type(), kind.code(), message);
+  }
+
+  /** The same shape for any type and code. */
+  public static String json(String type, String code, String message) {
+    return "{\"error\":{\"message\":\"" + escape(message) + "\",\"type\":\"" + escape(type)
+        + "\",\"code\":\"" + escape(code) + "\"}}";
   }
 
   /** A complete error response; the caller decides about keep-alive and extra headers. */
   public static FullHttpResponse response(ByteBufAllocator alloc, ErrorKind kind, String message) {
-    byte[] body = json(kind, message).getBytes(StandardCharsets.UTF_8);
+    return response(alloc, kind.status().code(), kind.type(), kind.code(), message);
+  }
+
+  /** A complete error response for a status, type and code named elsewhere (plugins). */
+  public static FullHttpResponse response(ByteBufAllocator alloc, int status, String type, String code,
+      String message) {
+    byte[] body = json(type, code, message).getBytes(StandardCharsets.UTF_8);
     ByteBuf content = alloc.buffer(body.length).writeBytes(body);
-    FullHttpResponse response =
-        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, kind.status(), content);
+    FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+        io.netty.handler.codec.http.HttpResponseStatus.valueOf(status), content);
     response.headers()
         .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
         .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);

@@ -38,6 +38,8 @@ public final class GatewayMetrics {
   private final ConcurrentHashMap<String, Timer> durations = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, AtomicInteger> activeStreams = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> upstreamRequests = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Tags, Counter> authFailures = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Tags, Counter> rateLimitRejections = new ConcurrentHashMap<>();
 
   public GatewayMetrics() {
     new JvmMemoryMetrics().bindTo(registry);
@@ -81,6 +83,22 @@ public final class GatewayMetrics {
           .description("Streamed responses in progress").register(registry);
       return value;
     });
+  }
+
+  /** A request was refused by an authentication plugin. */
+  public void authFailure(String route, String plugin, String reason) {
+    authFailures.computeIfAbsent(Tags.of("route", route, "plugin", plugin, "reason", reason),
+        tags -> Counter.builder("sluice.auth.failures").tags(tags)
+            .description("Requests refused by authentication plugins").register(registry))
+        .increment();
+  }
+
+  /** A request was refused by a rate-limit plugin. */
+  public void rateLimitRejection(String route, String plugin) {
+    rateLimitRejections.computeIfAbsent(Tags.of("route", route, "plugin", plugin),
+        tags -> Counter.builder("sluice.ratelimit.rejections").tags(tags)
+            .description("Requests refused by rate-limit plugins").register(registry))
+        .increment();
   }
 
   /** One attempt at an upstream endpoint ended with this outcome. */

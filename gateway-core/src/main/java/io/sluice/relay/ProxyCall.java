@@ -78,6 +78,9 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     /** The client pipeline's context, for writes that must pass through the HTTP encoder. */
     ChannelHandlerContext context();
 
+    /** Last changes to the response headers (plugins' response hooks) before they are sent. */
+    void prepareResponseHeaders(int status, HttpHeaders headers);
+
     /** Answers with a gateway error (the response has not started) and ends the exchange. */
     void sendError(ErrorKind kind, String message);
 
@@ -287,6 +290,7 @@ public final class ProxyCall implements UpstreamHandler.Listener {
       activeStreams = metrics.activeStreams(exchange.routeName(), "sse");
       activeStreams.incrementAndGet();
     }
+    client.prepareResponseHeaders(status, h);
     clientCtx.writeAndFlush(out, clientCtx.voidPromise());
     exchange.mark(Moment.OUT_RESP_HEADERS_SENT, now);
     if (sse || chunkedToClient) {

@@ -6,7 +6,11 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.sluice.config.LimitsConfig;
+import io.sluice.config.ListenerConfig;
+import io.sluice.net.CidrSet;
+import io.sluice.net.ClientIdentity;
 import io.sluice.exchange.ExchangeHandler;
 import io.sluice.exchange.GatewayContext;
 import java.util.concurrent.TimeUnit;
@@ -20,14 +24,19 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   /** Room for the method and version around the URI on the request line. */
   private static final int REQUEST_LINE_SLACK = 64;
 
+  private final ListenerConfig listener;
   private final ConnectionLimiter limiter;
   private final LimitsConfig limits;
   private final Supplier<GatewayContext> contexts;
+  private final ClientIdentity identity;
 
-  GatewayInitializer(ConnectionLimiter limiter, LimitsConfig limits, Supplier<GatewayContext> contexts) {
+  GatewayInitializer(ListenerConfig listener, ConnectionLimiter limiter, LimitsConfig limits,
+      Supplier<GatewayContext> contexts) {
+    this.listener = listener;
     this.limiter = limiter;
     this.limits = limits;
     this.contexts = contexts;
+    this.identity = new ClientIdentity(CidrSet.of(listener.trustedProxies()));
   }
 
   @Override
@@ -40,6 +49,10 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
 
   private void addConnectionHandlers(ChannelPipeline p) {
     p.addLast(PipelineNames.CONNECTION_LIMIT, limiter);
+    if (listener.proxyProtocol()) {
+      p.addLast(PipelineNames.PROXY_PROTOCOL_DECODER, new HAProxyMessageDecoder());
+      p.addLast(PipelineNames.PROXY_PROTOCOL, new ProxyProtocolHandler());
+    }
     if (!limits.idleTimeout().isZero()) {
       p.addLast(PipelineNames.IDLE_TIMEOUT,
           new IdleStateHandler(0, 0, limits.idleTimeout().toNanos(), TimeUnit.NANOSECONDS));
@@ -55,6 +68,6 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   }
 
   private void addGatewayHandlers(ChannelPipeline p) {
-    p.addLast(PipelineNames.EXCHANGE, new ExchangeHandler(contexts, "http"));
+    p.addLast(PipelineNames.EXCHANGE, new ExchangeHandler(contexts, "http", identity));
   }
 }

@@ -52,7 +52,7 @@ public final class GatewayServer implements AutoCloseable {
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childOption(ChannelOption.SO_KEEPALIVE, true)
             .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, CLIENT_WATERMARK)
-            .childHandler(new GatewayInitializer(limiter, limits, contexts));
+            .childHandler(new GatewayInitializer(l, limiter, limits, contexts));
         io.netty.channel.ChannelFuture bind = b.bind(l.host(), l.port()).await();
         if (!bind.isSuccess()) {
           throw new ListenException("listener '" + l.name() + "'", l.host(), l.port(), bind.cause());

@@ -3,6 +3,8 @@ package io.sluice.server;
 /** Names of the client pipeline's handlers, in order, so that tests and later stages find them. */
 public final class PipelineNames {
   public static final String CONNECTION_LIMIT = "connection-limit";
+  public static final String PROXY_PROTOCOL_DECODER = "proxy-protocol-decoder";
+  public static final String PROXY_PROTOCOL = "proxy-protocol";
   public static final String IDLE_TIMEOUT = "idle-timeout";
   public static final String HEADER_TIMEOUT = "request-header-timeout";
   public static final String HTTP_CODEC = "http-codec";

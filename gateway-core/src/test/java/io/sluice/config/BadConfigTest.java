@@ -22,7 +22,7 @@ class BadConfigTest {
   private static final String BASE = LISTENER + UPSTREAM;
 
   private static final String ROUTE_KEYS =
-      "name, match, upstream, api, rewrite-path, request-headers, response-headers, timeout";
+      "name, match, upstream, api, rewrite-path, request-headers, response-headers, timeout, plugins";
 
   static Stream<Arguments> badConfigs() {
     return Stream.of(
@@ -60,7 +60,7 @@ class BadConfigTest {
             List.of("admin: port 9901 is already used by listeners[0].port")),
         arguments(
             "listeners: [ { name: a, port: 8080, hots: x } ]\n",
-            List.of("listeners[0].hots: unknown key (expected one of: name, host, port)")),
+            List.of("listeners[0].hots: unknown key (expected one of: name, host, port, proxy-protocol, trusted-proxies)")),
         arguments(
             "listeners: [ { name: a, port: 8443, tls: { certificate: a.crt, private-key: a.key } } ]\n",
             List.of("listeners[0].tls: not supported yet in this version (TLS listeners are not built yet)")),
@@ -69,11 +69,14 @@ class BadConfigTest {
             List.of("listeners[0].http2: not supported yet in this version (HTTP/2 is not built yet)")),
         arguments("listeners: [ { name: a, port: 8080, http2: 'maybe' } ]\n", List.of("listeners[0].http2: expected true or false")),
         arguments(
-            "listeners: [ { name: a, port: 8080, proxy-protocol: true } ]\n",
-            List.of("listeners[0].proxy-protocol: not supported yet in this version (the PROXY protocol is not built yet)")),
+            "listeners: [ { name: a, port: 8080, proxy-protocol: 'yes please' } ]\n",
+            List.of("listeners[0].proxy-protocol: expected true or false")),
         arguments(
-            "listeners: [ { name: a, port: 8080, trusted-proxies: [10.0.0.0/8] } ]\n",
-            List.of("listeners[0].trusted-proxies: not supported yet in this version (X-Forwarded-For trust is not built yet)")),
+            "listeners: [ { name: a, port: 8080, trusted-proxies: [10.0.0.0/8, 10.1.2.3/33, not-an-ip, '::1/129'] } ]\n",
+            List.of(
+                "listeners[0].trusted-proxies[1]: the prefix length must be 0..32 (got '10.1.2.3/33')",
+                "listeners[0].trusted-proxies[2]: expected an IPv4 or IPv6 network such as 10.0.0.0/8 or 2001:db8::/32 (got 'not-an-ip')",
+                "listeners[0].trusted-proxies[3]: the prefix length must be 0..128 (got '::1/129')")),
         // ---- admin
         arguments(
             LISTENER + "admin: { host: 0.0.0.0 }\n",
@@ -233,8 +236,11 @@ class BadConfigTest {
             BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, websocket: { enabled: true } } ]\n",
             List.of("routes[0].websocket: not supported yet in this version (WebSocket relaying is not built yet)")),
         arguments(
-            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, plugins: { key-auth: {} } } ]\n",
-            List.of("routes[0].plugins: not supported yet in this version (plugins are not built yet)")),
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, plugins: { frobnicate: {} } } ]\n",
+            List.of("routes[0].plugins.frobnicate: unknown plugin (no plugins are installed)")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, plugins: [ key-auth ] } ]\n",
+            List.of("routes[0].plugins: expected a map")),
         arguments(
             BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, compression: { gzip: true } } ]\n",
             List.of("routes[0].compression: not supported yet in this version (response compression is not built yet)")),

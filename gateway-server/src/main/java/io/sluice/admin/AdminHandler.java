@@ -26,7 +26,9 @@ import io.sluice.upstream.Upstream;
 import io.sluice.upstream.Upstreams;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import io.sluice.plugin.PluginChain;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 
 /**
  * Answers the admin endpoints (CONTRACT §5): {@code /healthz}, {@code /readyz}, {@code /metrics},
@@ -44,11 +46,14 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private final GatewayMetrics metrics;
   private final Upstreams upstreams;
   private final BooleanSupplier ready;
+  private final Function<String, PluginChain> chains;
 
-  AdminHandler(GatewayConfig config, GatewayMetrics metrics, Upstreams upstreams, BooleanSupplier ready) {
+  AdminHandler(GatewayConfig config, GatewayMetrics metrics, Upstreams upstreams,
+      Function<String, PluginChain> chains, BooleanSupplier ready) {
     this.config = config;
     this.metrics = metrics;
     this.upstreams = upstreams;
+    this.chains = chains;
     this.ready = ready;
   }
 
@@ -113,7 +118,13 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       node.set("match", JSON.valueToTree(r.match()));
       node.put("upstream", r.upstream());
       node.put("api", r.api() == null ? "auto" : r.api().yamlName());
-      node.putArray("plugins"); // the resolved plugin order, once plugins exist
+      ArrayNode plugins = node.putArray("plugins"); // in the order they run
+      for (PluginChain.Entry e : chains.apply(r.name()).entries()) {
+        ObjectNode p = plugins.addObject();
+        p.put("name", e.name());
+        p.put("phase", e.phase().name());
+        p.put("priority", e.priority());
+      }
     }
     return out;
   }

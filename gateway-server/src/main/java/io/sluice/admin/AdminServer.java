@@ -13,7 +13,9 @@ import io.sluice.server.ListenException;
 import io.sluice.server.Transport;
 import io.sluice.upstream.Upstreams;
 import java.net.InetSocketAddress;
+import io.sluice.plugin.PluginChain;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 
 /** The admin listener ({@code admin.host}:{@code admin.port}); requests are small and aggregated. */
 public final class AdminServer implements AutoCloseable {
@@ -25,10 +27,10 @@ public final class AdminServer implements AutoCloseable {
   private Channel channel;
 
   public AdminServer(Transport transport, GatewayConfig config, GatewayMetrics metrics,
-      Upstreams upstreams, BooleanSupplier ready) {
+      Upstreams upstreams, Function<String, PluginChain> chains, BooleanSupplier ready) {
     this.transport = transport;
     this.config = config;
-    this.handler = new AdminHandler(config, metrics, upstreams, ready);
+    this.handler = new AdminHandler(config, metrics, upstreams, chains, ready);
   }
 
   public void start() throws InterruptedException, ListenException {

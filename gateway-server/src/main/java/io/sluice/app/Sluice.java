@@ -2,6 +2,12 @@ package io.sluice.app;
 
 import io.sluice.admin.AdminServer;
 import io.sluice.config.GatewayConfig;
+import io.sluice.config.RouteConfig;
+import io.sluice.plugin.DefaultPluginServices;
+import io.sluice.plugin.PluginChain;
+import io.sluice.plugin.PluginServices;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import io.sluice.exchange.GatewayContext;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.route.Router;
@@ -33,9 +39,24 @@ public final class Sluice implements AutoCloseable {
     this.transport = Transport.create(config.ioThreads());
     this.metrics = new GatewayMetrics();
     this.upstreams = new Upstreams(config.upstreams(), transport);
-    this.context = new GatewayContext(new Router(config.routes()), upstreams, config.limits(), metrics);
+    this.context = new GatewayContext(new Router(config.routes()), pluginChains(config, metrics), upstreams,
+        config.limits(), metrics);
     this.server = new GatewayServer(transport);
-    this.admin = new AdminServer(transport, config, metrics, upstreams, ready::get);
+    this.admin = new AdminServer(transport, config, metrics, upstreams, name -> context.chain(name), ready::get);
+  }
+
+  /** Builds every route's plugins and logs the order they run in. */
+  private static Map<String, PluginChain> pluginChains(GatewayConfig config, GatewayMetrics metrics) {
+    PluginServices services = new DefaultPluginServices(config.consumers(), metrics);
+    Map<String, PluginChain> chains = new LinkedHashMap<>();
+    for (RouteConfig route : config.routes()) {
+      PluginChain chain = PluginChain.of(route.plugins(), services);
+      chains.put(route.name(), chain);
+      if (!chain.isEmpty()) {
+        log.info("route '{}' plugins: {}", route.name(), chain.entries());
+      }
+    }
+    return chains;
   }
 
   /** Starts a gateway; on failure everything already started is stopped again. */

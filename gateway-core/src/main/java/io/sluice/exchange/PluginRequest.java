@@ -1,0 +1,180 @@
+package io.sluice.exchange;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.cookie.Cookie;
+import io.netty.handler.codec.http.cookie.ServerCookieDecoder;
+import io.sluice.plugin.Plugin;
+import io.sluice.plugin.RequestContext;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Adapts one Netty request to the plugins' plain {@link RequestContext}, and remembers what the
+ * plugins asked for (removed headers and query parameters, response headers, the consumer) so
+ * the exchange can apply it. Confined to the request's event loop.
+ */
+final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
+  private final String route;
+  private final HttpRequest request;
+  private final String path;
+  private final String clientIp;
+  private String query; // raw, with the leading '?', or ""
+  private Map<String, List<String>> decodedQuery;
+  private final List<String[]> responseHeaders = new ArrayList<>(2);
+  private String consumer;
+  private ByteBuf body;
+  private HttpHeaders responseView;
+
+  PluginRequest(String route, HttpRequest request, String path, String query, String clientIp) {
+    this.route = route;
+    this.request = request;
+    this.path = path;
+    this.query = query;
+    this.clientIp = clientIp;
+  }
+
+  /** Makes the request body visible to plugins that run after it was read. */
+  void body(ByteBuf body) {
+    this.body = body;
+  }
+
+  /** The query to forward, without the parameters plugins removed. */
+  String query() {
+    return query;
+  }
+
+  @Override
+  public String route() {
+    return route;
+  }
+
+  @Override
+  public String method() {
+    return request.method().name();
+  }
+
+  @Override
+  public String path() {
+    return path;
+  }
+
+  @Override
+  public String header(String name) {
+    return request.headers().get(name);
+  }
+
+  @Override
+  public List<String> headers(String name) {
+    return request.headers().getAll(name);
+  }
+
+  @Override
+  public String queryParam(String name) {
+    if (decodedQuery == null) {
+      decodedQuery = query.isEmpty() ? Map.of() : new QueryStringDecoder(query, StandardCharsets.UTF_8, false).parameters();
+    }
+    List<String> values = decodedQuery.get(name);
+    return values == null || values.isEmpty() ? null : values.get(0);
+  }
+
+  @Override
+  public String cookie(String name) {
+    for (String header : request.headers().getAll(HttpHeaderNames.COOKIE)) {
+      for (Cookie c : ServerCookieDecoder.LAX.decode(header)) {
+        if (c.name().equals(name)) {
+          return c.value();
+        }
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public String clientIp() {
+    return clientIp;
+  }
+
+  @Override
+  public boolean isWebSocketUpgrade() {
+    return request.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true);
+  }
+
+  @Override
+  public String consumer() {
+    return consumer;
+  }
+
+  @Override
+  public void consumer(String name) {
+    this.consumer = name;
+  }
+
+  @Override
+  public void removeRequestHeader(String name) {
+    request.headers().remove(name);
+  }
+
+  @Override
+  public void removeQueryParam(String name) {
+    if (query.isEmpty()) {
+      return;
+    }
+    StringBuilder kept = new StringBuilder();
+    for (String pair : query.substring(1).split("&")) {
+      int eq = pair.indexOf('=');
+      String rawName = eq < 0 ? pair : pair.substring(0, eq);
+      if (QueryStringDecoder.decodeComponent(rawName, StandardCharsets.UTF_8).equals(name)) {
+        continue;
+      }
+      kept.append(kept.length() == 0 ? '?' : '&').append(pair);
+    }
+    query = kept.toString();
+    decodedQuery = null;
+  }
+
+  @Override
+  public void addResponseHeader(String name, String value) {
+    responseHeaders.add(new String[] {name, value});
+  }
+
+  @Override
+  public byte[] body() {
+    return body == null ? null : ByteBufUtil.getBytes(body);
+  }
+
+  /** Applies the headers plugins added to a response about to be sent. */
+  void applyResponseHeaders(HttpHeaders headers) {
+    for (String[] h : responseHeaders) {
+      headers.add(h[0], h[1]);
+    }
+  }
+
+  /** The response headers plugins may edit in {@code onResponseHeaders}. */
+  Plugin.ResponseHeaders responseView(HttpHeaders headers) {
+    this.responseView = headers;
+    return this;
+  }
+
+  @Override
+  public String get(String name) {
+    return responseView.get(name);
+  }
+
+  @Override
+  public void set(String name, String value) {
+    responseView.set(name, value);
+  }
+
+  @Override
+  public void remove(String name) {
+    responseView.remove(name);
+  }
+}

@@ -1,0 +1,2 @@
+/** Network addresses: CIDR sets and the client identity rules (PROXY protocol, trusted proxies). */
+package io.sluice.net;

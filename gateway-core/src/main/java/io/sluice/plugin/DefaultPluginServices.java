@@ -1,0 +1,94 @@
+package io.sluice.plugin;
+
+import io.sluice.config.ConsumerConfig;
+import io.sluice.observe.GatewayMetrics;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.LongSupplier;
+
+/**
+ * The services of a running gateway for its plugins: the system clocks, the declared consumers,
+ * the gateway's metrics and an asynchronous HTTP client (the JDK's, on its own threads, so a
+ * fetch never blocks an event loop; {@link PluginChain} hops back to the loop when it completes).
+ */
+public final class DefaultPluginServices implements PluginServices {
+  private final List<ConsumerConfig> consumers;
+  private final GatewayMetrics metrics;
+  private final Clock clock;
+  private final LongSupplier nanoTime;
+  private volatile HttpClient http;
+
+  public DefaultPluginServices(List<ConsumerConfig> consumers, GatewayMetrics metrics) {
+    this(consumers, metrics, Clock.systemUTC(), System::nanoTime);
+  }
+
+  public DefaultPluginServices(List<ConsumerConfig> consumers, GatewayMetrics metrics, Clock clock,
+      LongSupplier nanoTime) {
+    this.consumers = List.copyOf(consumers);
+    this.metrics = metrics;
+    this.clock = clock;
+    this.nanoTime = nanoTime;
+  }
+
+  @Override
+  public Clock clock() {
+    return clock;
+  }
+
+  @Override
+  public LongSupplier nanoTime() {
+    return nanoTime;
+  }
+
+  @Override
+  public List<ConsumerConfig> consumers() {
+    return consumers;
+  }
+
+  @Override
+  public void authFailure(String route, String plugin, String reason) {
+    metrics.authFailure(route, plugin, reason);
+  }
+
+  @Override
+  public void rateLimitRejection(String route, String plugin) {
+    metrics.rateLimitRejection(route, plugin);
+  }
+
+  @Override
+  public CompletionStage<String> fetch(String url, Duration timeout) {
+    HttpRequest request;
+    try {
+      request = HttpRequest.newBuilder(URI.create(url)).timeout(timeout).GET().build();
+    } catch (IllegalArgumentException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return client().sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenApply(r -> {
+      if (r.statusCode() / 100 != 2) {
+        throw new IllegalStateException("GET " + url + " answered " + r.statusCode());
+      }
+      return r.body();
+    });
+  }
+
+  private HttpClient client() {
+    HttpClient c = http;
+    if (c == null) {
+      synchronized (this) {
+        if (http == null) {
+          http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+              .followRedirects(HttpClient.Redirect.NORMAL).build();
+        }
+        c = http;
+      }
+    }
+    return c;
+  }
+}
