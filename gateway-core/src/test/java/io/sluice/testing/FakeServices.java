@@ -1,0 +1,93 @@
+package io.sluice.testing;
+
+import io.sluice.config.ConsumerConfig;
+import io.sluice.plugin.PluginServices;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.LongSupplier;
+
+/**
+ * {@link PluginServices} for plugin unit tests: a clock the test moves by hand (wall and
+ * monotonic time move together), recorded metrics, and canned fetch answers.
+ */
+public final class FakeServices implements PluginServices {
+  private long nanos = 1_000_000_000L;
+  private Instant wall = Instant.parse("2026-01-01T00:00:00Z");
+  private final List<ConsumerConfig> consumers = new ArrayList<>();
+  public final List<String> authFailures = new ArrayList<>();
+  public final List<String> rateLimitRejections = new ArrayList<>();
+  public final Map<String, CompletionStage<String>> fetchAnswers = new HashMap<>();
+  public final List<String> fetched = new ArrayList<>();
+
+  public FakeServices consumers(List<ConsumerConfig> list) {
+    consumers.clear();
+    consumers.addAll(list);
+    return this;
+  }
+
+  /** Moves both clocks forward. */
+  public void advance(Duration d) {
+    nanos += d.toNanos();
+    wall = wall.plus(d);
+  }
+
+  public FakeServices wallClock(Instant now) {
+    this.wall = now;
+    return this;
+  }
+
+  @Override
+  public Clock clock() {
+    return new Clock() {
+      @Override
+      public java.time.ZoneId getZone() {
+        return ZoneOffset.UTC;
+      }
+
+      @Override
+      public Clock withZone(java.time.ZoneId zone) {
+        return this;
+      }
+
+      @Override
+      public Instant instant() {
+        return wall;
+      }
+    };
+  }
+
+  @Override
+  public LongSupplier nanoTime() {
+    return () -> nanos;
+  }
+
+  @Override
+  public List<ConsumerConfig> consumers() {
+    return consumers;
+  }
+
+  @Override
+  public void authFailure(String route, String plugin, String reason) {
+    authFailures.add(route + "/" + plugin + "/" + reason);
+  }
+
+  @Override
+  public void rateLimitRejection(String route, String plugin) {
+    rateLimitRejections.add(route + "/" + plugin);
+  }
+
+  @Override
+  public CompletionStage<String> fetch(String url, Duration timeout) {
+    fetched.add(url);
+    CompletionStage<String> answer = fetchAnswers.get(url);
+    return answer != null ? answer : CompletableFuture.failedFuture(new IllegalStateException("no answer for " + url));
+  }
+}
