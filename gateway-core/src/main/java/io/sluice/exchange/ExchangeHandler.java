@@ -319,7 +319,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     ProxyHeaders.removeHopByHop(h);
     h.remove(HttpHeaderNames.EXPECT);
     h.remove(HttpHeaderNames.HOST);
-    ProxyHeaders.addForwarded(h, exchange.clientIp(), scheme, clientHost);
+    ProxyHeaders.addForwarded(h, ClientIdentity.peer(ctx.channel()), scheme, clientHost);
     h.set(ProxyHeaders.X_REQUEST_ID, exchange.requestId());
     HeaderOps ops = route.requestHeaders();
     ops.remove().forEach(h::remove);

@@ -27,11 +27,17 @@ public final class ClientIdentity {
 
   /** The client address of a request on this channel. */
   public String clientIp(Channel channel, List<String> forwardedFor) {
-    String peer = channel.attr(PROXIED_SOURCE).get();
-    if (peer == null) {
-      peer = peerAddress(channel.remoteAddress());
-    }
-    return resolve(peer, forwardedFor);
+    return resolve(peer(channel), forwardedFor);
+  }
+
+  /**
+   * The address of whoever opened the connection: the PROXY protocol source when there is one,
+   * else the TCP peer. This, not the resolved client, is what a proxy appends to
+   * {@code X-Forwarded-For}.
+   */
+  public static String peer(Channel channel) {
+    String proxied = channel.attr(PROXIED_SOURCE).get();
+    return proxied != null ? proxied : peerAddress(channel.remoteAddress());
   }
 
   /** The rule itself, on plain strings. */
