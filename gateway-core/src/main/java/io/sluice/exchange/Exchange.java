@@ -23,6 +23,10 @@ public final class Exchange {
   private long bytesOut;
   private boolean streaming;
   private String outcome = "ok";
+  private String consumer;
+  private Long tokensIn;
+  private Long tokensOut;
+  private boolean tokensEstimated;
 
   public Exchange(String requestId, String clientIp, String method, String path, long startNanos) {
     this.requestId = requestId;
@@ -117,6 +121,36 @@ public final class Exchange {
 
   public void streaming(boolean streaming) {
     this.streaming = streaming;
+  }
+
+  /** The consumer an authentication plugin named, or null. */
+  public String consumer() {
+    return consumer;
+  }
+
+  public void consumer(String consumer) {
+    this.consumer = consumer;
+  }
+
+  /** Prompt tokens, when known. */
+  public Long tokensIn() {
+    return tokensIn;
+  }
+
+  /** Generated tokens, when known. */
+  public Long tokensOut() {
+    return tokensOut;
+  }
+
+  /** True when {@link #tokensOut} was estimated from the text rather than reported. */
+  public boolean tokensEstimated() {
+    return tokensEstimated;
+  }
+
+  public void tokens(Long in, Long out, boolean estimated) {
+    this.tokensIn = in;
+    this.tokensOut = out;
+    this.tokensEstimated = estimated;
   }
 
   /** How the exchange ended: {@code ok}, {@code client_closed}, {@code upstream_failed}, … */

@@ -85,6 +85,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   private int pluginsReached;
   private boolean pluginsPassed;
   private ProxyCall call;
+  private boolean draining;
 
   /**
    * @param contexts the current gateway snapshot (read once per request)
@@ -306,7 +307,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     Upstream upstream = gateway.upstreams().get(route.upstreamName());
     String forwardQuery = pluginRequest.query();
     ProxyCall.Request forward = new ProxyCall.Request(request.method(), route.rewrite(path) + forwardQuery,
-        forwardHeaders(upstream), body, HttpUtil.isKeepAlive(request), request.protocolVersion(),
+        forwardHeaders(upstream), body, HttpUtil.isKeepAlive(request) && !draining, request.protocolVersion(),
         route.responseHeaders());
     state = State.PROXYING;
     call = new ProxyCall(this, exchange, upstream, forward, route.timeout(), gateway.metrics());
@@ -358,7 +359,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   @Override
   public void responseComplete(boolean keepAlive) {
     endExchange();
-    if (!keepAlive) {
+    if (!keepAlive || draining) {
       state = State.CLOSING;
       // Close only once everything written so far has reached the socket.
       ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
@@ -372,6 +373,31 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     endExchange();
     state = State.CLOSING;
     ctx.close();
+  }
+
+  // ---- shutdown ---------------------------------------------------------------------------------
+
+  /**
+   * The gateway stops: an idle connection is closed now; a busy one finishes its exchange and
+   * is closed after it ({@code Connection: close}). Call on the channel's event loop.
+   */
+  public void beginDrain() {
+    draining = true;
+    if (state == State.IDLE && exchange == null) {
+      state = State.CLOSING;
+      ctx.close();
+    }
+  }
+
+  /** The drain timeout is over: end the exchange now (an SSE client gets {@code event: error}). */
+  public void endDrain() {
+    draining = true;
+    if (call != null) {
+      call.drainNow();
+    } else if (state != State.CLOSING) {
+      state = State.CLOSING;
+      ctx.close();
+    }
   }
 
   // ---- connection events ------------------------------------------------------------------------
@@ -436,7 +462,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
    * it and no unread body stands in the way (a bodyless request's end is skipped when it comes).
    */
   private void respond(FullHttpResponse response) {
-    boolean reusable = HttpUtil.isKeepAlive(request) && (bodyComplete || !hasBody(request));
+    boolean reusable = !draining && HttpUtil.isKeepAlive(request) && (bodyComplete || !hasBody(request));
     send(response, reusable);
   }
 
@@ -471,8 +497,13 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
 
   private void endExchange() {
     if (exchange != null) {
-      long duration = System.nanoTime() - exchange.startNanos();
+      long end = System.nanoTime();
+      long duration = end - exchange.startNanos();
+      if (pluginRequest != null) {
+        exchange.consumer(pluginRequest.consumer());
+      }
       gateway.metrics().requestCompleted(exchange.routeName(), exchange.status(), duration);
+      gateway.accessLog().log(exchange, end);
       if (pluginRequest != null && pluginsReached > 0) {
         chain.runComplete(pluginRequest, pluginsReached,
             new ExchangeSummary(exchange.status(), exchange.outcome(), duration));

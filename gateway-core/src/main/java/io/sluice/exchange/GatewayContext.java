@@ -1,6 +1,7 @@
 package io.sluice.exchange;
 
 import io.sluice.config.LimitsConfig;
+import io.sluice.observe.AccessLog;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.plugin.PluginChain;
 import io.sluice.route.Router;
@@ -13,9 +14,10 @@ import java.util.Map;
  * it to the end, so a later config swap never changes a stream in flight.
  *
  * @param chains each route's plugins, by route name
+ * @param accessLog where each exchange's line goes when it ends
  */
 public record GatewayContext(Router router, Map<String, PluginChain> chains, Upstreams upstreams,
-    LimitsConfig limits, GatewayMetrics metrics) {
+    LimitsConfig limits, GatewayMetrics metrics, AccessLog accessLog) {
 
   public GatewayContext {
     chains = Map.copyOf(chains);

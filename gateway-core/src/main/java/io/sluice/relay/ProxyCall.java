@@ -446,6 +446,27 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     finish();
   }
 
+  /**
+   * The gateway is shutting down and the drain timeout is over: end the exchange now, never
+   * silently — an SSE client gets {@code event: error} with code {@code draining}.
+   */
+  public void drainNow() {
+    if (done) {
+      return;
+    }
+    String message = "the gateway is shutting down";
+    if (upstreamChannel != null && endpoint != null) {
+      metrics.upstreamRequest(upstream.name(), endpoint.url(), "cancelled");
+    }
+    dropUpstream();
+    endAttempt(null);
+    if (responseStarted) {
+      failMidStream(ErrorKind.DRAINING, message);
+    } else {
+      fail(ErrorKind.DRAINING, message);
+    }
+  }
+
   // ---- timeouts -------------------------------------------------------------------------------
 
   private void onFirstByteTimeout() {

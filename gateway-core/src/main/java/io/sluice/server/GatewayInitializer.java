@@ -6,6 +6,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.sluice.config.LimitsConfig;
 import io.sluice.config.ListenerConfig;
@@ -29,10 +30,12 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   private final LimitsConfig limits;
   private final Supplier<GatewayContext> contexts;
   private final ClientIdentity identity;
+  private final ChannelGroup clients;
 
   GatewayInitializer(ListenerConfig listener, ConnectionLimiter limiter, LimitsConfig limits,
-      Supplier<GatewayContext> contexts) {
+      Supplier<GatewayContext> contexts, ChannelGroup clients) {
     this.listener = listener;
+    this.clients = clients;
     this.limiter = limiter;
     this.limits = limits;
     this.contexts = contexts;
@@ -41,6 +44,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
 
   @Override
   protected void initChannel(SocketChannel ch) {
+    clients.add(ch); // removed by the group when it closes; drained on shutdown
     ChannelPipeline p = ch.pipeline();
     addConnectionHandlers(p);
     addHttpHandlers(p);

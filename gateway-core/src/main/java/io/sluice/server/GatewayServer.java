@@ -2,26 +2,39 @@ package io.sluice.server;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.config.LimitsConfig;
 import io.sluice.config.ListenerConfig;
+import io.sluice.exchange.ExchangeHandler;
 import io.sluice.exchange.GatewayContext;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The client-facing listeners. Binding is all-or-nothing: if one port cannot be bound, the ones
- * already bound are closed and the failure is thrown.
+ * The client-facing listeners and their connections.
+ *
+ * <p>Binding is all-or-nothing at start: if one port cannot be bound, the ones already bound are
+ * closed and the failure is thrown. A reload ({@link #reconcile}) opens and closes only the
+ * listeners whose config changed; connections already accepted are never touched by it.
  *
  * <p>Backpressure: client channels use a 32–64 KiB write-buffer watermark; above it the relay
  * stops reading from the upstream (see {@code ProxyCall}).
+ *
+ * <p>Shutdown ({@link #drain}): stop accepting, close idle connections, let running exchanges
+ * finish up to the drain timeout, then end the rest with an error event (never a silent cut).
  */
 public final class GatewayServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(GatewayServer.class);
@@ -29,8 +42,10 @@ public final class GatewayServer implements AutoCloseable {
   public static final WriteBufferWaterMark CLIENT_WATERMARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
 
   private final Transport transport;
-  private final Map<String, Channel> bound = new LinkedHashMap<>();
-  private final List<ConnectionLimiter> limiters = new ArrayList<>();
+  private final Map<String, Bound> bound = new LinkedHashMap<>();
+  private final ChannelGroup clients = new DefaultChannelGroup("sluice-clients", GlobalEventExecutor.INSTANCE);
+
+  private record Bound(ListenerConfig config, LimitsConfig limits, Channel channel) {}
 
   public GatewayServer(Transport transport) {
     this.transport = transport;
@@ -41,41 +56,111 @@ public final class GatewayServer implements AutoCloseable {
       throws InterruptedException, ListenException {
     try {
       for (ListenerConfig l : listeners) {
-        ConnectionLimiter limiter = new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp());
-        limiters.add(limiter);
-        ServerBootstrap b = new ServerBootstrap()
-            .group(transport.acceptors(), transport.workers())
-            .channel(transport.serverChannelType())
-            .option(ChannelOption.SO_BACKLOG, 1024)
-            .option(ChannelOption.SO_REUSEADDR, true)
-            .childOption(ChannelOption.ALLOCATOR, Transport.ALLOCATOR)
-            .childOption(ChannelOption.TCP_NODELAY, true)
-            .childOption(ChannelOption.SO_KEEPALIVE, true)
-            .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, CLIENT_WATERMARK)
-            .childHandler(new GatewayInitializer(l, limiter, limits, contexts));
-        io.netty.channel.ChannelFuture bind = b.bind(l.host(), l.port()).await();
-        if (!bind.isSuccess()) {
-          throw new ListenException("listener '" + l.name() + "'", l.host(), l.port(), bind.cause());
-        }
-        Channel channel = bind.channel();
-        bound.put(l.name(), channel);
-        log.info("listener '{}' on http://{}:{} ({})", l.name(), l.host(), port(l.name()), transport.name());
+        bind(l, limits, contexts);
       }
-    } catch (Exception e) {
+    } catch (InterruptedException | ListenException e) {
       close();
       throw e;
     }
   }
 
+  private void bind(ListenerConfig l, LimitsConfig limits, Supplier<GatewayContext> contexts)
+      throws InterruptedException, ListenException {
+    ConnectionLimiter limiter = new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp());
+    ServerBootstrap b = new ServerBootstrap()
+        .group(transport.acceptors(), transport.workers())
+        .channel(transport.serverChannelType())
+        .option(ChannelOption.SO_BACKLOG, 1024)
+        .option(ChannelOption.SO_REUSEADDR, true)
+        .childOption(ChannelOption.ALLOCATOR, Transport.ALLOCATOR)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.SO_KEEPALIVE, true)
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, CLIENT_WATERMARK)
+        .childHandler(new GatewayInitializer(l, limiter, limits, contexts, clients));
+    ChannelFuture bind = b.bind(l.host(), l.port()).await();
+    if (!bind.isSuccess()) {
+      throw new ListenException("listener '" + l.name() + "'", l.host(), l.port(), bind.cause());
+    }
+    bound.put(l.name(), new Bound(l, limits, bind.channel()));
+    log.info("listener '{}' on http://{}:{} ({})", l.name(), l.host(), port(l.name()), transport.name());
+  }
+
+  /**
+   * Applies a reloaded config's listeners: unchanged ones keep listening; removed or changed ones
+   * stop accepting (their open connections run on); new or changed ones are bound.
+   */
+  public void reconcile(List<ListenerConfig> listeners, LimitsConfig limits, Supplier<GatewayContext> contexts)
+      throws InterruptedException, ListenException {
+    Map<String, ListenerConfig> wanted = new LinkedHashMap<>();
+    listeners.forEach(l -> wanted.put(l.name(), l));
+    for (String name : new ArrayList<>(bound.keySet())) {
+      Bound b = bound.get(name);
+      if (!b.config().equals(wanted.get(name)) || !b.limits().equals(limits)) {
+        b.channel().close().syncUninterruptibly();
+        bound.remove(name);
+        log.info("listener '{}' closed by reload (open connections continue)", name);
+      }
+    }
+    for (ListenerConfig l : listeners) {
+      if (!bound.containsKey(l.name())) {
+        bind(l, limits, contexts);
+      }
+    }
+  }
+
   /** The port a listener is bound to (useful when it was configured as 0). */
   public int port(String listener) {
-    return ((InetSocketAddress) bound.get(listener).localAddress()).getPort();
+    return ((InetSocketAddress) bound.get(listener).channel().localAddress()).getPort();
+  }
+
+  /** Client connections open now. */
+  public int openConnections() {
+    return clients.size();
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, close idle connections, wait up to {@code timeout} for the
+   * running exchanges, then end those still running and close everything.
+   *
+   * @return the number of exchanges that had to be cut at the timeout
+   */
+  public int drain(Duration timeout) throws InterruptedException {
+    close();
+    eachHandler(ExchangeHandler::beginDrain);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!clients.isEmpty() && System.nanoTime() < deadline) {
+      Thread.sleep(50); // the main thread waits for connections to finish; no event loop blocks
+    }
+    int cut = clients.size();
+    if (cut > 0) {
+      log.warn("drain timeout of {} reached: ending {} connection(s)", timeout, cut);
+      eachHandler(ExchangeHandler::endDrain);
+      long grace = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+      while (!clients.isEmpty() && System.nanoTime() < grace) {
+        Thread.sleep(20); // lets the final error events reach the sockets
+      }
+      clients.close().awaitUninterruptibly(2000);
+    }
+    return cut;
+  }
+
+  private void eachHandler(Consumer<ExchangeHandler> action) {
+    for (Channel c : clients) {
+      c.eventLoop().execute(() -> {
+        ExchangeHandler h = c.pipeline().get(ExchangeHandler.class);
+        if (h != null) {
+          action.accept(h);
+        } else {
+          c.close();
+        }
+      });
+    }
   }
 
   /** Stops accepting; open connections are not touched. */
   @Override
   public void close() {
-    bound.values().forEach(c -> c.close().syncUninterruptibly());
+    bound.values().forEach(b -> b.channel().close().syncUninterruptibly());
     bound.clear();
   }
 }

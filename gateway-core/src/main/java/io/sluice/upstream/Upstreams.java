@@ -19,29 +19,71 @@ import java.util.Map;
  * record is picked up by the next new connection.
  */
 public final class Upstreams implements AutoCloseable {
+  private final Transport transport;
   private final Map<String, Upstream> byName = new LinkedHashMap<>();
-  private final List<DnsAddressResolverGroup> resolvers = new ArrayList<>();
+  private final Map<String, DnsAddressResolverGroup> resolvers = new LinkedHashMap<>();
   private final HealthChecker healthChecker;
 
   public Upstreams(List<UpstreamConfig> configs, Transport transport) {
+    this(configs, transport, null);
+  }
+
+  private Upstreams(List<UpstreamConfig> configs, Transport transport, Upstreams previous) {
+    this.transport = transport;
     for (UpstreamConfig c : configs) {
-      int maxTtl = (int) Math.max(1, c.dnsRefresh().toSeconds());
-      DnsAddressResolverGroup resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
-          .datagramChannelType(transport.datagramChannelType())
-          .socketChannelType(transport.socketChannelType())
-          .ttl(0, maxTtl)
-          .negativeTtl(Math.min(5, maxTtl)));
-      resolvers.add(resolver);
-      Bootstrap bootstrap = new Bootstrap()
-          .channel(transport.socketChannelType())
-          .resolver(resolver)
-          .option(ChannelOption.ALLOCATOR, Transport.ALLOCATOR)
-          .option(ChannelOption.TCP_NODELAY, true)
-          .option(ChannelOption.SO_KEEPALIVE, true)
-          .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) c.connectTimeout().toMillis());
-      byName.put(c.name(), new Upstream(c, bootstrap, System::nanoTime));
+      Upstream kept = previous == null ? null : previous.byName.get(c.name());
+      if (kept != null && kept.config().equals(c)) {
+        byName.put(c.name(), kept); // same config: keep its pools, health and resolver
+        resolvers.put(c.name(), previous.resolvers.get(c.name()));
+      } else {
+        build(c);
+      }
     }
     this.healthChecker = new HealthChecker(List.copyOf(byName.values()), transport);
+  }
+
+  private void build(UpstreamConfig c) {
+    int maxTtl = (int) Math.max(1, c.dnsRefresh().toSeconds());
+    DnsAddressResolverGroup resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
+        .datagramChannelType(transport.datagramChannelType())
+        .socketChannelType(transport.socketChannelType())
+        .ttl(0, maxTtl)
+        .negativeTtl(Math.min(5, maxTtl)));
+    resolvers.put(c.name(), resolver);
+    Bootstrap bootstrap = new Bootstrap()
+        .channel(transport.socketChannelType())
+        .resolver(resolver)
+        .option(ChannelOption.ALLOCATOR, Transport.ALLOCATOR)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.SO_KEEPALIVE, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) c.connectTimeout().toMillis());
+    byName.put(c.name(), new Upstream(c, bootstrap, System::nanoTime));
+  }
+
+  /**
+   * The upstreams of a reloaded config. An upstream whose config did not change is carried over
+   * as it is — pools, endpoint health, DNS cache — so a reload costs it nothing; the others are
+   * built anew. Call {@link #retire} on this (the old) set once the new one serves.
+   */
+  public Upstreams reconcile(List<UpstreamConfig> configs) {
+    return new Upstreams(configs, transport, this);
+  }
+
+  /**
+   * Stops this set's probes and frees what {@code next} does not use. Exchanges still running on
+   * a retired upstream finish on it; its connections close when they end or idle out.
+   */
+  public void retire(Upstreams next) {
+    healthChecker.close();
+    byName.forEach((name, u) -> {
+      if (next.byName.get(name) != u) {
+        u.closeIdle();
+        DnsAddressResolverGroup r = resolvers.get(name);
+        if (r != null) {
+          r.close();
+        }
+      }
+    });
   }
 
   public Upstream get(String name) {
@@ -61,6 +103,6 @@ public final class Upstreams implements AutoCloseable {
   public void close() {
     healthChecker.close();
     byName.values().forEach(Upstream::closeIdle);
-    resolvers.forEach(DnsAddressResolverGroup::close);
+    resolvers.values().forEach(DnsAddressResolverGroup::close);
   }
 }

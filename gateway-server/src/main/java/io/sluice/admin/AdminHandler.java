@@ -20,15 +20,11 @@ import io.sluice.config.GatewayConfig;
 import io.sluice.config.RouteConfig;
 import io.sluice.http.ErrorKind;
 import io.sluice.http.GatewayErrors;
-import io.sluice.observe.GatewayMetrics;
 import io.sluice.upstream.Endpoint;
 import io.sluice.upstream.Upstream;
-import io.sluice.upstream.Upstreams;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import io.sluice.plugin.PluginChain;
-import java.util.function.BooleanSupplier;
-import java.util.function.Function;
 
 /**
  * Answers the admin endpoints (CONTRACT §5): {@code /healthz}, {@code /readyz}, {@code /metrics},
@@ -42,19 +38,10 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
-  private final GatewayConfig config;
-  private final GatewayMetrics metrics;
-  private final Upstreams upstreams;
-  private final BooleanSupplier ready;
-  private final Function<String, PluginChain> chains;
+  private final AdminView view;
 
-  AdminHandler(GatewayConfig config, GatewayMetrics metrics, Upstreams upstreams,
-      Function<String, PluginChain> chains, BooleanSupplier ready) {
-    this.config = config;
-    this.metrics = metrics;
-    this.upstreams = upstreams;
-    this.chains = chains;
-    this.ready = ready;
+  AdminHandler(AdminView view) {
+    this.view = view;
   }
 
   @Override
@@ -64,8 +51,17 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     if (q >= 0) {
       path = path.substring(0, q);
     }
-    FullHttpResponse response = answer(ctx, request, path);
     boolean keepAlive = HttpUtil.isKeepAlive(request);
+    if (path.equals("/admin/reload") && request.method().equals(HttpMethod.POST) && authorized(request)) {
+      // A reload reads files and binds ports: it runs off the event loop, the answer comes back to it.
+      java.util.concurrent.CompletableFuture.supplyAsync(view::reload).whenComplete((result, error) ->
+          ctx.executor().execute(() -> send(ctx, reloadAnswer(ctx, result, error), keepAlive)));
+      return;
+    }
+    send(ctx, answer(ctx, request, path), keepAlive);
+  }
+
+  private static void send(ChannelHandlerContext ctx, FullHttpResponse response, boolean keepAlive) {
     HttpUtil.setKeepAlive(response, keepAlive);
     if (keepAlive) {
       ctx.writeAndFlush(response, ctx.voidPromise());
@@ -90,11 +86,12 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     return switch (path) {
       case "/healthz" -> get ? json(ctx, HttpResponseStatus.OK, "{\"status\":\"ok\"}") : notAllowed(ctx, "GET");
-      case "/readyz" -> !get ? notAllowed(ctx, "GET") : ready.getAsBoolean()
+      case "/readyz" -> !get ? notAllowed(ctx, "GET") : view.ready()
           ? json(ctx, HttpResponseStatus.OK, "{\"status\":\"ready\"}")
           : json(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"status\":\"not ready\"}");
-      case "/metrics" -> get ? text(ctx, metrics.scrape()) : notAllowed(ctx, "GET");
-      case "/admin/config" -> get ? json(ctx, HttpResponseStatus.OK, write(config.redacted())) : notAllowed(ctx, "GET");
+      case "/metrics" -> get ? text(ctx, view.metrics().scrape()) : notAllowed(ctx, "GET");
+      case "/admin/config" -> get ? json(ctx, HttpResponseStatus.OK, write(view.config().redacted())) : notAllowed(ctx, "GET");
+      case "/admin/reload" -> notAllowed(ctx, "POST");
       case "/admin/routes" -> get ? json(ctx, HttpResponseStatus.OK, write(routes())) : notAllowed(ctx, "GET");
       case "/admin/upstreams" -> get ? json(ctx, HttpResponseStatus.OK, write(upstreamHealth())) : notAllowed(ctx, "GET");
       default -> GatewayErrors.response(ctx.alloc(), ErrorKind.NOT_FOUND, "no admin endpoint " + path);
@@ -102,6 +99,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   }
 
   private boolean authorized(FullHttpRequest request) {
+    GatewayConfig config = view.config();
     if (config.admin().token() == null) {
       return true;
     }
@@ -112,14 +110,14 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   private ArrayNode routes() {
     ArrayNode out = JSON.createArrayNode();
-    for (RouteConfig r : config.routes()) {
+    for (RouteConfig r : view.config().routes()) {
       ObjectNode node = out.addObject();
       node.put("name", r.name());
       node.set("match", JSON.valueToTree(r.match()));
       node.put("upstream", r.upstream());
       node.put("api", r.api() == null ? "auto" : r.api().yamlName());
       ArrayNode plugins = node.putArray("plugins"); // in the order they run
-      for (PluginChain.Entry e : chains.apply(r.name()).entries()) {
+      for (PluginChain.Entry e : view.chain(r.name()).entries()) {
         ObjectNode p = plugins.addObject();
         p.put("name", e.name());
         p.put("phase", e.phase().name());
@@ -131,7 +129,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   private ArrayNode upstreamHealth() {
     ArrayNode out = JSON.createArrayNode();
-    for (Upstream u : upstreams.all()) {
+    for (Upstream u : view.upstreams().all()) {
       ObjectNode node = out.addObject();
       node.put("name", u.name());
       node.put("balancer", u.config().balancer().yamlName());
@@ -146,6 +144,24 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       }
     }
     return out;
+  }
+
+  /**
+   * {@code POST /admin/reload}: 200 {@code {"status":"applied"}}, or 400
+   * {@code {"status":"rejected","errors":[…]}} with the old config still serving.
+   */
+  private static FullHttpResponse reloadAnswer(ChannelHandlerContext ctx, AdminView.ReloadResult result,
+      Throwable error) {
+    if (error != null) {
+      result = AdminView.ReloadResult.rejected(java.util.List.of("reload failed: " + error.getMessage()));
+    }
+    ObjectNode body = JSON.createObjectNode();
+    body.put("status", result.applied() ? "applied" : "rejected");
+    if (!result.applied()) {
+      ArrayNode errors = body.putArray("errors");
+      result.errors().forEach(errors::add);
+    }
+    return json(ctx, result.applied() ? HttpResponseStatus.OK : HttpResponseStatus.BAD_REQUEST, write(body));
   }
 
   private static String write(Object node) {

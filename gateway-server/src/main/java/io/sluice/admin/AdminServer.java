@@ -8,14 +8,9 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.sluice.config.GatewayConfig;
-import io.sluice.observe.GatewayMetrics;
 import io.sluice.server.ListenException;
 import io.sluice.server.Transport;
-import io.sluice.upstream.Upstreams;
 import java.net.InetSocketAddress;
-import io.sluice.plugin.PluginChain;
-import java.util.function.BooleanSupplier;
-import java.util.function.Function;
 
 /** The admin listener ({@code admin.host}:{@code admin.port}); requests are small and aggregated. */
 public final class AdminServer implements AutoCloseable {
@@ -26,11 +21,10 @@ public final class AdminServer implements AutoCloseable {
   private final AdminHandler handler;
   private Channel channel;
 
-  public AdminServer(Transport transport, GatewayConfig config, GatewayMetrics metrics,
-      Upstreams upstreams, Function<String, PluginChain> chains, BooleanSupplier ready) {
+  public AdminServer(Transport transport, GatewayConfig config, AdminView view) {
     this.transport = transport;
     this.config = config;
-    this.handler = new AdminHandler(config, metrics, upstreams, chains, ready);
+    this.handler = new AdminHandler(view);
   }
 
   public void start() throws InterruptedException, ListenException {

@@ -66,7 +66,7 @@ final class Demo {
 
         """, url, mock.port(), ADMIN_PORT, ADMIN_PORT, url);
     try {
-      return Main.serve(config);
+      return Main.serve(config, null, null);
     } finally {
       mock.close();
     }

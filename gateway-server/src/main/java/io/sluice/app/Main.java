@@ -96,8 +96,9 @@ public final class Main implements Callable<Integer> {
       return Demo.run();
     }
     GatewayConfig loaded;
+    ConfigLoader loader = ConfigLoader.withSystemEnv();
     try {
-      loaded = ConfigLoader.withSystemEnv().load(config);
+      loaded = loader.load(config);
     } catch (ConfigException e) {
       System.err.println("sluice: " + config + " is not a valid config (" + e.errors().size() + " error"
           + (e.errors().size() == 1 ? "" : "s") + "):");
@@ -108,27 +109,42 @@ public final class Main implements Callable<Integer> {
       System.out.println(config + ": OK");
       return OK;
     }
-    return serve(loaded);
+    return serve(loaded, config, loader);
   }
 
-  /** Runs the gateway until the process is stopped. */
-  static int serve(GatewayConfig config) throws Exception {
+  /**
+   * Runs the gateway until SIGTERM or SIGINT, then drains and exits 0. SIGHUP and changes in the
+   * config file's folder reload the config.
+   *
+   * @param configFile null when the config did not come from a file (the demo)
+   */
+  static int serve(GatewayConfig config, Path configFile, ConfigLoader loader) throws Exception {
     Sluice sluice;
     try {
-      sluice = Sluice.start(config);
+      sluice = Sluice.start(config, configFile, loader);
     } catch (ListenException e) {
       System.err.println("sluice: " + e.getMessage());
       return FAILURE;
     }
+    if (configFile != null) {
+      sluice.watchConfig(RELOAD_DEBOUNCE);
+      sun.misc.Signal.handle(new sun.misc.Signal("HUP"), s -> sluice.reload());
+    }
     awaitStopSignal();
-    LoggerFactory.getLogger(Main.class).info("stopping");
+    Logger log = LoggerFactory.getLogger(Main.class);
+    log.info("stop signal received");
+    sluice.drain();
     sluice.close();
+    log.info("stopped");
     return OK;
   }
 
+  /** Bursts of file events (an editor's save, a ConfigMap swap) become one reload. */
+  static final java.time.Duration RELOAD_DEBOUNCE = java.time.Duration.ofMillis(300);
+
   /**
    * Blocks until SIGTERM or SIGINT. The signals are handled here rather than by shutdown hooks
-   * so the process can stop in order and exit 0 (the JVM's default for SIGTERM is 143).
+   * so the process can drain in order and exit 0 (the JVM's default for SIGTERM is 143).
    */
   static void awaitStopSignal() throws InterruptedException {
     CountDownLatch stop = new CountDownLatch(1);

@@ -1,67 +1,94 @@
 package io.sluice.app;
 
 import io.sluice.admin.AdminServer;
+import io.sluice.admin.AdminView;
+import io.sluice.config.ConfigException;
+import io.sluice.config.ConfigLoader;
 import io.sluice.config.GatewayConfig;
 import io.sluice.config.RouteConfig;
+import io.sluice.exchange.GatewayContext;
+import io.sluice.observe.AccessLog;
+import io.sluice.observe.GatewayMetrics;
 import io.sluice.plugin.DefaultPluginServices;
 import io.sluice.plugin.PluginChain;
 import io.sluice.plugin.PluginServices;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import io.sluice.exchange.GatewayContext;
-import io.sluice.observe.GatewayMetrics;
 import io.sluice.route.Router;
 import io.sluice.server.GatewayServer;
+import io.sluice.server.ListenException;
 import io.sluice.server.Transport;
 import io.sluice.upstream.Upstreams;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One running gateway: event loops, upstreams, client listeners and the admin listener, wired
- * from a validated {@link GatewayConfig}. {@link #close} stops everything.
+ * from a validated {@link GatewayConfig}.
+ *
+ * <p>Reload ({@link #reload}): the new config is validated first; a bad one is refused and the old
+ * one keeps serving. A good one is swapped in as a new {@link GatewayContext} snapshot — requests
+ * already running keep the snapshot they started with, so no stream is cut. Unchanged upstreams
+ * keep their pools and health; unchanged routes keep their plugin instances (and so their rate
+ * limit buckets); only listeners whose config changed are closed and re-bound. The admin listener
+ * and {@code io-threads} take effect at the next start (a warning says so).
+ *
+ * <p>Shutdown ({@link #drain}): readiness off, stop accepting, running exchanges finish for up to
+ * {@code shutdown.drain-timeout}, the rest end with an error event; then {@link #close}.
+ *
+ * <p>Threading: reloads are serialised on this object; the context is published through a
+ * volatile field that event loops read once per request.
  */
-public final class Sluice implements AutoCloseable {
+public final class Sluice implements AutoCloseable, AdminView {
   private static final Logger log = LoggerFactory.getLogger(Sluice.class);
 
-  private final GatewayConfig config;
   private final Transport transport;
   private final GatewayMetrics metrics;
-  private final Upstreams upstreams;
   private final GatewayServer server;
   private final AdminServer admin;
+  private final Path configFile;
+  private final ConfigLoader loader;
   private final AtomicBoolean ready = new AtomicBoolean();
+  private final AccessLog accessLog = AccessLog.fromSystemProperty();
+  private volatile GatewayConfig config;
+  private volatile Upstreams upstreams;
   private volatile GatewayContext context;
+  private PluginServices pluginServices;
+  private ConfigWatcher watcher;
 
-  private Sluice(GatewayConfig config) {
+  private Sluice(GatewayConfig config, Path configFile, ConfigLoader loader) {
     this.config = config;
+    this.configFile = configFile;
+    this.loader = loader;
     this.transport = Transport.create(config.ioThreads());
     this.metrics = new GatewayMetrics();
+    CountingAsyncAppender.register(metrics.registry());
     this.upstreams = new Upstreams(config.upstreams(), transport);
-    this.context = new GatewayContext(new Router(config.routes()), pluginChains(config, metrics), upstreams,
-        config.limits(), metrics);
+    this.pluginServices = new DefaultPluginServices(config.consumers(), metrics);
+    this.context = new GatewayContext(new Router(config.routes()), pluginChains(config, Map.of(), List.of()),
+        upstreams, config.limits(), metrics, accessLog);
     this.server = new GatewayServer(transport);
-    this.admin = new AdminServer(transport, config, metrics, upstreams, name -> context.chain(name), ready::get);
+    this.admin = new AdminServer(transport, config, this);
   }
 
-  /** Builds every route's plugins and logs the order they run in. */
-  private static Map<String, PluginChain> pluginChains(GatewayConfig config, GatewayMetrics metrics) {
-    PluginServices services = new DefaultPluginServices(config.consumers(), metrics);
-    Map<String, PluginChain> chains = new LinkedHashMap<>();
-    for (RouteConfig route : config.routes()) {
-      PluginChain chain = PluginChain.of(route.plugins(), services);
-      chains.put(route.name(), chain);
-      if (!chain.isEmpty()) {
-        log.info("route '{}' plugins: {}", route.name(), chain.entries());
-      }
-    }
-    return chains;
-  }
-
-  /** Starts a gateway; on failure everything already started is stopped again. */
+  /** Starts a gateway without a config file (tests, the demo): {@link #reload} is refused. */
   public static Sluice start(GatewayConfig config) throws Exception {
-    Sluice sluice = new Sluice(config);
+    return start(config, null, null);
+  }
+
+  /**
+   * Starts a gateway; on failure everything already started is stopped again.
+   *
+   * @param configFile re-read by {@link #reload}; null when there is none
+   * @param loader the loader that read it (so reloads know the same plugins)
+   */
+  public static Sluice start(GatewayConfig config, Path configFile, ConfigLoader loader) throws Exception {
+    Sluice sluice = new Sluice(config, configFile, loader);
     try {
       sluice.admin.start();
       sluice.server.start(config.listeners(), config.limits(), () -> sluice.context);
@@ -77,12 +104,128 @@ public final class Sluice implements AutoCloseable {
     }
   }
 
+  /**
+   * Builds every route's plugins and logs the order they run in. A route whose config did not
+   * change keeps its running chain, so its plugins' state (rate-limit buckets) survives a reload.
+   */
+  private Map<String, PluginChain> pluginChains(GatewayConfig next, Map<String, PluginChain> previous,
+      List<RouteConfig> previousRoutes) {
+    Map<String, PluginChain> chains = new LinkedHashMap<>();
+    for (RouteConfig route : next.routes()) {
+      PluginChain kept = previousRoutes.contains(route) ? previous.get(route.name()) : null;
+      PluginChain chain = kept != null ? kept : PluginChain.of(route.plugins(), pluginServices);
+      chains.put(route.name(), chain);
+      if (!chain.isEmpty() && kept == null) {
+        log.info("route '{}' plugins: {}", route.name(), chain.entries());
+      }
+    }
+    return chains;
+  }
+
+  // ---- reload -----------------------------------------------------------------------------------
+
+  /** Re-reads the config file and applies it, or keeps the running config. */
+  @Override
+  public synchronized ReloadResult reload() {
+    if (configFile == null) {
+      return ReloadResult.rejected(List.of("this gateway was started without a config file"));
+    }
+    GatewayConfig next;
+    try {
+      next = loader.load(configFile);
+    } catch (ConfigException e) {
+      log.warn("reload of {} rejected; the running config keeps serving:", configFile);
+      e.errors().forEach(err -> log.warn("  {}", err));
+      return ReloadResult.rejected(e.errors());
+    }
+    return apply(next);
+  }
+
+  /** Swaps in an already validated config. */
+  public synchronized ReloadResult apply(GatewayConfig next) {
+    GatewayConfig previous = config;
+    if (!previous.admin().equals(next.admin()) || previous.ioThreads() != next.ioThreads()) {
+      log.warn("admin and io-threads changes take effect at the next start");
+    }
+    Upstreams previousUpstreams = upstreams;
+    Upstreams nextUpstreams = previousUpstreams.reconcile(next.upstreams());
+    boolean sameConsumers = previous.consumers().equals(next.consumers());
+    if (!sameConsumers) {
+      pluginServices = new DefaultPluginServices(next.consumers(), metrics); // every chain is rebuilt
+    }
+    GatewayContext nextContext = new GatewayContext(new Router(next.routes()),
+        pluginChains(next, sameConsumers ? context.chains() : Map.of(), previous.routes()), nextUpstreams,
+        next.limits(), metrics, accessLog);
+    context = nextContext; // new requests take the new snapshot; running ones keep theirs
+    upstreams = nextUpstreams;
+    config = next;
+    previousUpstreams.retire(nextUpstreams);
+    nextUpstreams.startHealthChecks();
+    List<String> errors = new ArrayList<>();
+    try {
+      server.reconcile(next.listeners(), next.limits(), () -> context);
+    } catch (ListenException e) {
+      errors.add(e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      errors.add("interrupted while binding listeners");
+    }
+    if (!errors.isEmpty()) {
+      log.error("reload applied, but: {}", errors);
+      return new ReloadResult(false, errors);
+    }
+    log.info("config reloaded: {} listener(s), {} route(s), {} upstream(s)",
+        next.listeners().size(), next.routes().size(), next.upstreams().size());
+    return ReloadResult.success();
+  }
+
+  /** Reloads whenever the config file's folder changes (debounced), until {@link #close}. */
+  public void watchConfig(Duration debounce) {
+    if (configFile != null && watcher == null) {
+      watcher = ConfigWatcher.start(configFile, debounce, this::reload);
+    }
+  }
+
+  // ---- shutdown ---------------------------------------------------------------------------------
+
+  /**
+   * Graceful shutdown (CONTRACT §6): {@code /readyz} turns 503, listeners stop accepting, running
+   * exchanges finish for up to {@code shutdown.drain-timeout}, the rest are ended with an error
+   * event. The admin listener stays up until {@link #close}.
+   */
+  public void drain() throws InterruptedException {
+    ready.set(false);
+    Duration timeout = config.shutdown().drainTimeout();
+    log.info("draining: {} open connection(s), up to {}", server.openConnections(), timeout);
+    int cut = server.drain(timeout);
+    log.info("drained ({} exchange(s) ended at the timeout)", cut);
+  }
+
+  // ---- AdminView --------------------------------------------------------------------------------
+
+  @Override
   public GatewayConfig config() {
     return config;
   }
 
+  @Override
+  public Upstreams upstreams() {
+    return upstreams;
+  }
+
+  @Override
+  public PluginChain chain(String route) {
+    return context.chain(route);
+  }
+
+  @Override
   public GatewayMetrics metrics() {
     return metrics;
+  }
+
+  @Override
+  public boolean ready() {
+    return ready.get();
   }
 
   /** The port a client listener is bound to. */
@@ -97,6 +240,9 @@ public final class Sluice implements AutoCloseable {
   @Override
   public void close() {
     ready.set(false);
+    if (watcher != null) {
+      watcher.close();
+    }
     server.close();
     admin.close();
     upstreams.close();

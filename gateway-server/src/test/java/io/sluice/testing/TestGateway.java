@@ -39,6 +39,18 @@ public final class TestGateway implements AutoCloseable {
     return new TestGateway(Sluice.start(config));
   }
 
+  /** A gateway that reads (and reloads) this config file. */
+  public static TestGateway startFromFile(java.nio.file.Path file) throws Exception {
+    ConfigLoader loader = new ConfigLoader(name -> null);
+    return new TestGateway(Sluice.start(loader.load(file), file, loader));
+  }
+
+  /** POST on the admin listener. */
+  public HttpResponse<String> adminPost(String path) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort() + path))
+        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
   public int port() {
     return sluice.port("public");
   }

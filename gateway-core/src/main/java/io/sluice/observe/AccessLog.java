@@ -1,0 +1,92 @@
+package io.sluice.observe;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.exchange.Exchange;
+import io.sluice.exchange.Moment;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One line per exchange when it ends (CONTRACT §5), to the logger {@code sluice.access}: flat JSON
+ * with {@code --log-format json}, {@code key=value} pairs otherwise. Never a query string, key or
+ * token: the path is logged without its query and no header is logged at all.
+ *
+ * <p>Threading: called on event loops, so the logger must not block — the shipped logback.xml
+ * puts it behind an asynchronous appender that never blocks and counts what it drops.
+ */
+public final class AccessLog {
+  private static final Logger ACCESS = LoggerFactory.getLogger("sluice.access");
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final boolean json;
+
+  /** @param json one flat JSON object per line instead of key=value pairs */
+  public AccessLog(boolean json) {
+    this.json = json;
+  }
+
+  /** The format the process was started with ({@code --log-format}). */
+  public static AccessLog fromSystemProperty() {
+    return new AccessLog("JSON".equalsIgnoreCase(System.getProperty("sluice.log.format")));
+  }
+
+  public void log(Exchange e, long endNanos) {
+    if (!ACCESS.isInfoEnabled()) {
+      return;
+    }
+    ACCESS.info(format(e, endNanos, Instant.now()));
+  }
+
+  /** The line for an exchange (visible for tests). */
+  public String format(Exchange e, long endNanos, Instant now) {
+    long firstEvent = e.at(Moment.OUT_FIRST_EVENT_SENT);
+    Map<String, Object> f = new LinkedHashMap<>();
+    f.put("ts", now.toString());
+    f.put("request_id", e.requestId());
+    f.put("route", e.routeName());
+    f.put("consumer", e.consumer());
+    f.put("client_ip", e.clientIp());
+    f.put("method", e.method());
+    f.put("path", e.path());
+    f.put("status", e.status());
+    f.put("upstream", e.upstreamName());
+    f.put("ttft_ms", firstEvent < 0 ? null : (firstEvent - e.startNanos()) / 1_000_000);
+    f.put("duration_ms", (endNanos - e.startNanos()) / 1_000_000);
+    f.put("tokens_in", e.tokensIn());
+    f.put("tokens_out", e.tokensOut());
+    f.put("tokens_estimated", e.tokensEstimated());
+    f.put("bytes_in", e.bytesIn());
+    f.put("bytes_out", e.bytesOut());
+    f.put("outcome", e.outcome());
+    return json ? toJson(f) : toText(f);
+  }
+
+  private static String toJson(Map<String, Object> fields) {
+    try {
+      return JSON.writeValueAsString(fields);
+    } catch (JsonProcessingException ex) {
+      throw new IllegalStateException(ex);
+    }
+  }
+
+  private static String toText(Map<String, Object> fields) {
+    StringBuilder b = new StringBuilder(256);
+    fields.forEach((k, v) -> {
+      if (b.length() > 0) {
+        b.append(' ');
+      }
+      String s = v == null ? "-" : v.toString();
+      b.append(k).append('=');
+      if (s.isEmpty() || s.indexOf(' ') >= 0 || s.indexOf('"') >= 0) {
+        b.append('"').append(s.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+      } else {
+        b.append(s);
+      }
+    });
+    return b.toString();
+  }
+}
