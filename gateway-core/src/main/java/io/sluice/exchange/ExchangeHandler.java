@@ -84,6 +84,8 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   private PluginRequest pluginRequest;
   private int pluginsReached;
   private boolean pluginsPassed;
+  private boolean pluginsRunning;
+  private int pluginsDone; // plugins [0, pluginsDone) let the request through
   private ProxyCall call;
   private boolean draining;
 
@@ -233,6 +235,9 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
       resolveRoute();
     } else if (pluginsPassed) {
       dispatch();
+    } else if (!pluginsRunning && pluginsDone < chain.size()) {
+      pluginRequest.body(body);
+      runPlugins(pluginsDone, chain.size()); // the plugins that waited for the body
     }
   }
 
@@ -259,27 +264,33 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     if (bodyComplete) {
       pluginRequest.body(body);
     }
-    runPlugins();
+    runPlugins(0, bodyComplete ? chain.size() : chain.firstNeedingBody());
   }
 
-  private void runPlugins() {
-    if (chain.isEmpty()) {
-      onPluginsDecided(Decision.PROCEED);
+  /**
+   * Runs plugins {@code [from, to)}: on the headers, those that do not need the body; once the
+   * body is here, the rest.
+   */
+  private void runPlugins(int from, int to) {
+    if (from >= to) {
+      onPluginsDecided(Decision.PROCEED, to);
       return;
     }
+    pluginsRunning = true;
     Exchange current = exchange;
-    chain.runRequest(pluginRequest, 0, chain.size(), ctx.executor(), i -> pluginsReached = Math.max(pluginsReached, i))
+    chain.runRequest(pluginRequest, from, to, ctx.executor(), i -> pluginsReached = Math.max(pluginsReached, i))
         .whenComplete((decision, error) -> {
           if (exchange != current || state != State.READING) {
             return; // the client went away while a plugin waited
           }
+          pluginsRunning = false;
           onPluginsDecided(error != null
               ? new Decision.Reject(500, "server_error", "plugin_failed", "a plugin failed", Map.of())
-              : decision);
+              : decision, to);
         });
   }
 
-  private void onPluginsDecided(Decision decision) {
+  private void onPluginsDecided(Decision decision, int ranTo) {
     if (decision instanceof Decision.Reject r) {
       FullHttpResponse response = GatewayErrors.response(ctx.alloc(), r.status(), r.type(), r.code(), r.message());
       r.headers().forEach(response.headers()::set);
@@ -293,6 +304,16 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
       own.headers().forEach(response.headers()::set);
       response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
       respond(response);
+      return;
+    }
+    pluginsDone = ranTo;
+    if (pluginsDone < chain.size()) {
+      if (bodyComplete) {
+        pluginRequest.body(body);
+        runPlugins(pluginsDone, chain.size());
+      } else if (HttpUtil.is100ContinueExpected(request)) {
+        sendContinue(); // the remaining plugins need the body
+      }
       return;
     }
     pluginsPassed = true;
@@ -516,6 +537,8 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     pluginRequest = null;
     pluginsReached = 0;
     pluginsPassed = false;
+    pluginsRunning = false;
+    pluginsDone = 0;
     releaseBody();
   }
 

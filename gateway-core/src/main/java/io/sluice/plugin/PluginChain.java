@@ -32,7 +32,7 @@ public final class PluginChain {
   private static final String MISSING_CREDENTIALS = "missing_credentials";
 
   /** One plugin in its place. */
-  public record Entry(String name, Phase phase, int priority, Plugin plugin) {
+  public record Entry(String name, Phase phase, int priority, boolean needsBody, Plugin plugin) {
     @Override
     public String toString() {
       return phase + ":" + name + "(" + priority + ")";
@@ -54,7 +54,7 @@ public final class PluginChain {
     List<Entry> entries = new ArrayList<>();
     for (ConfiguredPlugin c : configured) {
       PluginFactory<?> f = c.factory();
-      entries.add(new Entry(f.name(), f.phase(), f.priority(), c.create(services)));
+      entries.add(new Entry(f.name(), f.phase(), f.priority(), f.needsBody(), c.create(services)));
     }
     entries.sort(Comparator.comparing(Entry::phase)
         .thenComparing(Comparator.comparingInt(Entry::priority).reversed())
@@ -71,6 +71,16 @@ public final class PluginChain {
   }
 
   public int size() {
+    return entries.size();
+  }
+
+  /** The index of the first plugin that needs the request body ({@link #size()} when none does). */
+  public int firstNeedingBody() {
+    for (int i = 0; i < entries.size(); i++) {
+      if (entries.get(i).needsBody()) {
+        return i;
+      }
+    }
     return entries.size();
   }
 

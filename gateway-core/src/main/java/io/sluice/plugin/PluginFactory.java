@@ -29,6 +29,15 @@ public interface PluginFactory<S> {
    */
   S parse(PluginSettings settings);
 
+  /**
+   * True when the plugin's request hook needs the request body ({@link RequestContext#body()}),
+   * e.g. to estimate a prompt's tokens. Such plugins run once the body is read; the others run on
+   * the headers, before it.
+   */
+  default boolean needsBody() {
+    return false;
+  }
+
   /** The running plugin for one route. */
   Plugin create(S settings, PluginServices services);
 }
