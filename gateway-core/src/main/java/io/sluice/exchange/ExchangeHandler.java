@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
@@ -62,6 +63,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ExchangeHandler extends ChannelInboundHandlerAdapter implements ProxyCall.ClientLeg {
   private static final Logger log = LoggerFactory.getLogger(ExchangeHandler.class);
+  /** The plugin that answers CORS preflights (its name is fixed by CONTRACT §2). */
+  private static final String CORS_PLUGIN = "cors";
 
   private enum State { IDLE, READING, PROXYING, DISCARDING, CLOSING }
 
@@ -244,8 +247,10 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   /** Matches the route; on the headers when possible, else once the body (its model) is here. */
   private void resolveRoute() {
     HttpHeaders headers = request.headers();
-    Router.Match match = gateway.router().match(request.method().name(), path,
-        headers::get, () -> ModelExtractor.model(body));
+    Router.Match match = preflightMatch(headers);
+    if (match == null) {
+      match = gateway.router().match(request.method().name(), path, headers::get, () -> ModelExtractor.model(body));
+    }
     if (match instanceof Router.Match.MethodNotAllowed m) {
       FullHttpResponse response = GatewayErrors.response(ctx.alloc(), ErrorKind.METHOD_NOT_ALLOWED,
           request.method().name() + " is not allowed on " + path);
@@ -265,6 +270,23 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
       pluginRequest.body(body);
     }
     runPlugins(0, bodyComplete ? chain.size() : chain.firstNeedingBody());
+  }
+
+  /**
+   * A CORS preflight is answered "before method matching" (CONTRACT §4): an {@code OPTIONS} with
+   * {@code Origin} and {@code Access-Control-Request-Method} takes the route the announced method
+   * would take, when that route has the {@code cors} plugin to answer it. Otherwise (no such
+   * route, or no {@code cors} on it) null: the {@code OPTIONS} is matched like any request.
+   */
+  private Router.Match preflightMatch(HttpHeaders headers) {
+    String requested = headers.get(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD);
+    if (!HttpMethod.OPTIONS.equals(request.method()) || requested == null
+        || !headers.contains(HttpHeaderNames.ORIGIN)) {
+      return null;
+    }
+    Route preflight = gateway.router().preflightRoute(requested.trim(), path, headers::get);
+    return preflight != null && gateway.chain(preflight.name()).has(CORS_PLUGIN)
+        ? new Router.Match.Found(preflight) : null;
   }
 
   /**

@@ -84,6 +84,16 @@ public final class PluginChain {
     return entries.size();
   }
 
+  /** True when the chain holds the plugin of this name. */
+  public boolean has(String plugin) {
+    for (Entry e : entries) {
+      if (e.name().equals(plugin)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /**
    * Runs the request hooks of {@code entries[from, to)}.
    *

@@ -67,6 +67,20 @@ public final class Router {
    * @param model the JSON body's {@code model}, computed only if a candidate route needs it
    */
   public Match match(String method, String path, Function<String, String> header, Supplier<String> model) {
+    return match(method, path, header, model, false);
+  }
+
+  /**
+   * The route a CORS preflight is for: matched as if the request had the method it announces in
+   * {@code Access-Control-Request-Method}, with {@code models} treated as matching (a preflight
+   * carries no body; the real request is matched in full). Null when no route takes it.
+   */
+  public Route preflightRoute(String requestedMethod, String path, Function<String, String> header) {
+    return match(requestedMethod, path, header, () -> null, true) instanceof Match.Found f ? f.route() : null;
+  }
+
+  private Match match(String method, String path, Function<String, String> header, Supplier<String> model,
+      boolean anyModel) {
     List<Route> candidates = new ArrayList<>();
     for (Route r : routes) {
       if (r.pathScore(path) >= 0) {
@@ -81,7 +95,7 @@ public final class Router {
       if (!r.headersMatch(header)) {
         continue;
       }
-      if (r.needsModel()) {
+      if (r.needsModel() && !anyModel) {
         if (!modelResolved) {
           resolvedModel = model.get();
           modelResolved = true;

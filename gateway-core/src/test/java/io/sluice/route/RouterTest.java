@@ -254,4 +254,30 @@ class RouterTest {
     assertThat(route.rewrite("/v1/chat/completions")).isEqualTo("/v1/chat/completions");
     assertThat(route.upstreamName()).isEqualTo("up-r");
   }
+
+  @Test
+  void matchesAPreflightAsTheMethodItAnnounces() {
+    Router router = new Router(List.of(
+        route("tenant", new MatchConfig(null, "/v1/chat/completions", List.of("POST"), Map.of("x-tenant", "acme"),
+            List.of()), null),
+        prefix("chat", "/v1/chat/completions", List.of("POST")),
+        prefix("events", "/v1/events", List.of("GET"))));
+    // As OPTIONS, the path is a 405; as the announced method, it is the route.
+    assertThat(router.match("OPTIONS", "/v1/chat/completions", NO_HEADERS, NO_MODEL))
+        .isInstanceOf(Match.MethodNotAllowed.class);
+    assertThat(router.preflightRoute("POST", "/v1/chat/completions", NO_HEADERS).name()).isEqualTo("chat");
+    assertThat(router.preflightRoute("GET", "/v1/events/x", NO_HEADERS).name()).isEqualTo("events");
+    assertThat(router.preflightRoute("POST", "/v1/chat/completions", h -> h.equals("x-tenant") ? "acme" : null)
+        .name()).isEqualTo("tenant");
+    assertThat(router.preflightRoute("PUT", "/v1/chat/completions", NO_HEADERS)).isNull();
+    assertThat(router.preflightRoute("POST", "/v2", NO_HEADERS)).isNull();
+  }
+
+  @Test
+  void aPreflightMatchesAModelRouteWithoutABody() {
+    Router router = new Router(List.of(
+        route("qwen", new MatchConfig(null, "/v1", List.of("POST"), Map.of(), List.of("qwen-*")), null)));
+    assertThat(router.match("POST", "/v1/x", NO_HEADERS, NO_MODEL)).isInstanceOf(Match.NotFound.class);
+    assertThat(router.preflightRoute("POST", "/v1/x", NO_HEADERS).name()).isEqualTo("qwen");
+  }
 }
