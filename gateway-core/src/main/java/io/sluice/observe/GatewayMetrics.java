@@ -35,12 +35,22 @@ public final class GatewayMetrics {
       Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30),
       Duration.ofSeconds(60), Duration.ofSeconds(120), Duration.ofSeconds(300), Duration.ofSeconds(600)};
 
+  /** Gaps between tokens: milliseconds to tens of seconds. */
+  private static final Duration[] TOKEN_GAP_BUCKETS = {
+      Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(20),
+      Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(200), Duration.ofMillis(500),
+      Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10),
+      Duration.ofSeconds(30)};
+
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final ConcurrentHashMap<Tags, Counter> requests = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Timer> durations = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, AtomicInteger> activeStreams = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> upstreamRequests = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> authFailures = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Tags, Timer> firstToken = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Tags, Timer> tokenGaps = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Tags, Counter> tokens = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> rateLimitRejections = new ConcurrentHashMap<>();
 
   public GatewayMetrics() {
@@ -109,6 +119,35 @@ public final class GatewayMetrics {
           .description("Streamed responses in progress").register(registry);
       return value;
     });
+  }
+
+  /** Request received → first event carrying generated content. */
+  public void timeToFirstToken(String route, String model, long nanos) {
+    firstToken.computeIfAbsent(Tags.of("route", route, "model", model),
+        tags -> Timer.builder("sluice.time.to.first.token").tags(tags)
+            .description("Request received to the first event carrying generated content")
+            .serviceLevelObjectives(DURATION_BUCKETS).register(registry))
+        .record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Time between two consecutive content events of a stream. */
+  public void interTokenLatency(String route, String model, long nanos) {
+    tokenGaps.computeIfAbsent(Tags.of("route", route, "model", model),
+        tags -> Timer.builder("sluice.inter.token.latency").tags(tags)
+            .description("Time between consecutive content events of a stream")
+            .serviceLevelObjectives(TOKEN_GAP_BUCKETS).register(registry))
+        .record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Tokens used, by type {@code input} or {@code output}. */
+  public void tokens(String route, String consumer, String model, String type, long count) {
+    if (count <= 0) {
+      return;
+    }
+    tokens.computeIfAbsent(Tags.of("route", route, "consumer", consumer, "model", model, "type", type),
+        tags -> Counter.builder("sluice.tokens").tags(tags)
+            .description("LLM tokens used, by route, consumer, model and type").register(registry))
+        .increment(count);
   }
 
   /** A request was refused by an authentication plugin. */
