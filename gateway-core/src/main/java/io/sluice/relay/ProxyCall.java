@@ -129,6 +129,7 @@ public final class ProxyCall implements UpstreamHandler.Listener {
   private ScheduledFuture<?> idleTimer;
   private ScheduledFuture<?> routeTimer;
   private long lastUpstreamReadNanos;
+  private boolean staleRetryDone;
 
   public ProxyCall(ClientLeg client, Exchange exchange, Upstream upstream, Request request,
       Duration routeTimeout, GatewayMetrics metrics) {
@@ -387,6 +388,33 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     String reason = cause == null ? "connection closed" : cause.toString();
     if (!responseStarted) {
       cancel(firstByteTimer);
+      if (lost != null && Boolean.TRUE.equals(lost.attr(ConnectionPool.REUSED).get()) && !staleRetryDone
+          && attemptsLeft > 0) {
+        // Most likely a kept-alive connection the server closed while it sat idle: not the
+        // endpoint's fault. Within the retry budget, once, try the same endpoint on a new
+        // connection (a plain retry would go to another endpoint, or fail when there is none).
+        staleRetryDone = true;
+        attemptsLeft--;
+        lost.close();
+        endAttempt("stale_connection");
+        Endpoint same = endpoint;
+        same.activeRequests().incrementAndGet();
+        attemptOpen = true;
+        pool.acquire(loop, this, true).addListener((Future<Channel> f) -> {
+          if (done) {
+            if (f.isSuccess()) {
+              pool.discard(f.getNow());
+            }
+          } else if (f.isSuccess()) {
+            send(f.getNow());
+          } else {
+            endAttempt("connect_error");
+            same.recordFailure("connect: " + f.cause().getMessage());
+            attempt("connect to " + same.url() + " failed (" + f.cause().getMessage() + ")");
+          }
+        });
+        return;
+      }
       endAttempt("reset");
       endpoint.recordFailure("reset before response: " + reason);
       if (lost != null) {

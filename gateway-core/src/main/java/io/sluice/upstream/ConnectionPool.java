@@ -62,13 +62,24 @@ public final class ConnectionPool {
     }
   }
 
+  /** Marks a connection taken from the idle stack (it may have been closed by the server meanwhile). */
+  public static final io.netty.util.AttributeKey<Boolean> REUSED = io.netty.util.AttributeKey.valueOf("sluice.reused");
+
   /** A connection on {@code loop}, reused when one is idle; the listener receives its traffic. */
   public Future<Channel> acquire(EventLoop loop, UpstreamHandler.Listener listener) {
+    return acquire(loop, listener, false);
+  }
+
+  /**
+   * @param fresh always open a new connection (a retry after a reused one turned out stale)
+   */
+  public Future<Channel> acquire(EventLoop loop, UpstreamHandler.Listener listener, boolean fresh) {
     Promise<Channel> promise = loop.newPromise();
     ArrayDeque<Channel> stack = idle.computeIfAbsent(loop, l -> new ArrayDeque<>());
     Channel reused;
-    while ((reused = stack.pollLast()) != null) {
+    while (!fresh && (reused = stack.pollLast()) != null) {
       if (reused.isActive()) {
+        reused.attr(REUSED).set(Boolean.TRUE);
         reused.pipeline().get(UpstreamHandler.class).attach(listener);
         reused.config().setAutoRead(true);
         return promise.setSuccess(reused);

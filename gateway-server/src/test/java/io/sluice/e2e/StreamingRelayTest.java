@@ -147,6 +147,24 @@ class StreamingRelayTest {
     }
   }
 
+  @Test
+  void retriesOnANewConnectionWhenAKeptAliveOneTurnsOutDead() throws Exception {
+    try (RawHttp client = RawHttp.connect(gateway.port())) {
+      client.post("/v1/chat/completions", "{}");
+      upstream.next().respond(200, "application/json", "{\"n\":1}");
+      assertThat(client.readHead().status()).isEqualTo(200);
+      client.readToEnd();
+      // The second request goes out on the pooled connection, which the server then drops
+      // before answering: the gateway tries once more on a new connection.
+      client.post("/v1/chat/completions", "{}");
+      upstream.next().reset();
+      upstream.next().respond(200, "application/json", "{\"n\":2}");
+      assertThat(client.readHead().status()).isEqualTo(200);
+      assertThat(client.readToEnd()).isEqualTo("{\"n\":2}");
+      assertThat(upstream.connections()).isEqualTo(2);
+    }
+  }
+
   /** Waits until the upstream's written count stops growing, and returns it. */
   private static long awaitPlateau(FakeUpstream.Call call) throws InterruptedException {
     long last = -1;
