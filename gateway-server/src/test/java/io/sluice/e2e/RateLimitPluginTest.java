@@ -33,6 +33,9 @@ class RateLimitPluginTest {
   void start() throws Exception {
     upstream = FakeUpstream.start();
     gateway = TestGateway.start("""
+        consumers:
+          - { name: alice, api-keys: [ "${ALICE_KEY}" ] }
+          - { name: bob, api-keys: [ "${BOB_KEY}" ] }
         upstreams:
           - name: models
             endpoints: [ { url: "%s" } ]
@@ -45,7 +48,13 @@ class RateLimitPluginTest {
             match: { path-prefix: /v1/users }
             upstream: models
             plugins: { rate-limit: { limit-by: "header:x-user", requests-per-second: 0.01, burst: 1 } }
-        """.formatted(upstream.url()));
+          - name: keyed
+            match: { path-prefix: /v1/keyed }
+            upstream: models
+            plugins:
+              key-auth: {}
+              rate-limit: { limit-by: consumer, requests-per-second: 0.01, burst: 1 }
+        """.formatted(upstream.url()), Map.of("ALICE_KEY", "sk-alice-rl", "BOB_KEY", "sk-bob-rl"));
   }
 
   @AfterEach
@@ -121,5 +130,18 @@ class RateLimitPluginTest {
     admitted(get("/v1/users"));
     limited(get("/v1/users")); // leaving the header out does not escape the limit
     assertThat(header(limited(get("/v1/users", "x-user", "ann")), "x-ratelimit-limit-requests")).isEqualTo("1");
+  }
+
+  @Test
+  void limitsEachConsumerKeyAuthNamedAndSpendsNothingOnRefusedCredentials() throws Exception {
+    HttpResponse<String> unauthenticated = HTTP.send(get("/v1/keyed", "x-api-key", "sk-wrong"),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(unauthenticated.statusCode()).isEqualTo(401);
+    assertThat(unauthenticated.headers().firstValue("x-ratelimit-limit-requests")).isEmpty();
+    admitted(get("/v1/keyed", "x-api-key", "sk-alice-rl"));
+    limited(get("/v1/keyed", "Authorization", "Bearer sk-alice-rl"));
+    admitted(get("/v1/keyed?api_key=sk-bob-rl"));
+    limited(get("/v1/keyed", "x-api-key", "sk-bob-rl"));
+    assertThat(upstream.poll()).isNull();
   }
 }
