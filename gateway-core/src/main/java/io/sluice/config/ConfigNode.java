@@ -170,6 +170,36 @@ final class ConfigNode {
     return value;
   }
 
+  /**
+   * A number greater than zero, fractions allowed (rates such as {@code requests-per-second: 0.5});
+   * a substituted string is accepted too.
+   */
+  Double positiveNumber() {
+    if (!present()) {
+      return null;
+    }
+    Double value = null;
+    if (node.isNumber()) {
+      value = node.doubleValue();
+    } else if (isSubstituted()) {
+      String s = expanded();
+      if (s == null) {
+        return null;
+      }
+      try {
+        value = Double.parseDouble(s.trim());
+      } catch (NumberFormatException e) {
+        problem("expected a number > 0 (got a substituted value)");
+        return null;
+      }
+    }
+    if (value == null || !(value > 0) || value.isInfinite()) {
+      problem("expected a number > 0 (got " + got() + ")");
+      return null;
+    }
+    return value;
+  }
+
   /** True or false; a substituted string "true"/"false" is accepted too. */
   Boolean bool() {
     if (!present()) {

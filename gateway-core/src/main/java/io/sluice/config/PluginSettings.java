@@ -102,6 +102,11 @@ public final class PluginSettings {
     return node.longValue(min, max);
   }
 
+  /** A number greater than zero; fractions allowed (rates). */
+  public Double positiveNumber() {
+    return node.positiveNumber();
+  }
+
   public Boolean bool() {
     return node.bool();
   }
