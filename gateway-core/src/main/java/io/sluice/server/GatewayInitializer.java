@@ -18,7 +18,7 @@ import java.util.function.Supplier;
 
 /**
  * Builds a client connection's pipeline; reads as the request flow:
- * connection limits → timeouts → HTTP codec → exchange (route, relay).
+ * connection limits → PROXY protocol → TLS → timeouts → HTTP codec → exchange (route, relay).
  */
 final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   /** Room for the method and version around the URI on the request line. */
@@ -29,9 +29,11 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   private final LimitsConfig limits;
   private final Supplier<GatewayContext> contexts;
   private final ClientIdentity identity;
+  private final ServerTls tls;
 
   GatewayInitializer(ListenerConfig listener, ConnectionLimiter limiter, LimitsConfig limits,
-      Supplier<GatewayContext> contexts) {
+      Supplier<GatewayContext> contexts, ServerTls tls) {
+    this.tls = tls;
     this.listener = listener;
     this.limiter = limiter;
     this.limits = limits;
@@ -43,6 +45,8 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   protected void initChannel(SocketChannel ch) {
     ChannelPipeline p = ch.pipeline();
     addConnectionHandlers(p);
+    addTlsHandlers(p);
+    addTimeoutHandlers(p);
     addHttpHandlers(p);
     addGatewayHandlers(p);
   }
@@ -53,6 +57,17 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
       p.addLast(PipelineNames.PROXY_PROTOCOL_DECODER, new HAProxyMessageDecoder());
       p.addLast(PipelineNames.PROXY_PROTOCOL, new ProxyProtocolHandler());
     }
+  }
+
+  /** TLS sits after the PROXY header (sent in clear by the balancer) and before everything HTTP. */
+  private void addTlsHandlers(ChannelPipeline p) {
+    if (tls != null) {
+      p.addLast(PipelineNames.TLS, tls.newHandler(p.channel().alloc()));
+      p.addLast(PipelineNames.TLS_HANDSHAKE_LOG, TlsHandshakeLogger.INSTANCE);
+    }
+  }
+
+  private void addTimeoutHandlers(ChannelPipeline p) {
     if (!limits.idleTimeout().isZero()) {
       p.addLast(PipelineNames.IDLE_TIMEOUT,
           new IdleStateHandler(0, 0, limits.idleTimeout().toNanos(), TimeUnit.NANOSECONDS));
@@ -68,6 +83,6 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   }
 
   private void addGatewayHandlers(ChannelPipeline p) {
-    p.addLast(PipelineNames.EXCHANGE, new ExchangeHandler(contexts, "http", identity));
+    p.addLast(PipelineNames.EXCHANGE, new ExchangeHandler(contexts, tls == null ? "http" : "https", identity));
   }
 }

@@ -5,6 +5,8 @@ public final class PipelineNames {
   public static final String CONNECTION_LIMIT = "connection-limit";
   public static final String PROXY_PROTOCOL_DECODER = "proxy-protocol-decoder";
   public static final String PROXY_PROTOCOL = "proxy-protocol";
+  public static final String TLS = "tls";
+  public static final String TLS_HANDSHAKE_LOG = "tls-handshake-log";
   public static final String IDLE_TIMEOUT = "idle-timeout";
   public static final String HEADER_TIMEOUT = "request-header-timeout";
   public static final String HTTP_CODEC = "http-codec";

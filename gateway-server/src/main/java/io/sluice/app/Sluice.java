@@ -90,6 +90,11 @@ public final class Sluice implements AutoCloseable {
     return server.port(listener);
   }
 
+  /** Looks for changed TLS certificate or key files now (they are also polled every few seconds). */
+  public boolean reloadTls() {
+    return server.reloadTls();
+  }
+
   public int adminPort() {
     return admin.port();
   }
