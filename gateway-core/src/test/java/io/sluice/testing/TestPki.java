@@ -72,14 +72,24 @@ public final class TestPki {
 
   /** A server certificate with the given validity (an expired one for negative tests). */
   public Issued issue(String commonName, Instant notBefore, Instant notAfter) {
+    return issue(commonName, notBefore, notAfter, new GeneralName[] {
+        new GeneralName(GeneralName.dNSName, "localhost"), new GeneralName(GeneralName.iPAddress, "127.0.0.1")});
+  }
+
+  /** A server certificate for one DNS name only (hostname-mismatch tests). */
+  public Issued issueForName(String dnsName) {
+    Instant now = Instant.now();
+    return issue(dnsName, now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(30)),
+        new GeneralName[] {new GeneralName(GeneralName.dNSName, dnsName)});
+  }
+
+  private Issued issue(String commonName, Instant notBefore, Instant notAfter, GeneralName[] names) {
     try {
       KeyPair keys = ecKeys();
       var builder = new JcaX509v3CertificateBuilder(caCert, serial(), Date.from(notBefore), Date.from(notAfter),
           new X500Name("CN=" + commonName), keys.getPublic())
           .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
-          .addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
-              new GeneralName(GeneralName.dNSName, "localhost"),
-              new GeneralName(GeneralName.iPAddress, "127.0.0.1")}));
+          .addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names));
       return new Issued(sign(builder, caKeys.getPrivate()), keys.getPrivate(), caCert);
     } catch (Exception e) {
       throw new IllegalStateException(e);
