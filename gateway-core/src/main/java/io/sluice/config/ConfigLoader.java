@@ -54,7 +54,7 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
  * literal {@code ${}). Values that came from such a reference are secrets: they are never echoed in
  * messages, and {@link GatewayConfig#redacted()} hides them.
  *
- * <p>Keys whose feature is not built yet ({@code http2: true}, {@code sse}, …) are
+ * <p>Keys whose feature is not built yet ({@code sse}, {@code websocket}, …) are
  * recognised and refused with "not supported yet", never ignored: a config asking for TLS must not
  * quietly serve plaintext.
  *
@@ -264,11 +264,8 @@ public final class ConfigLoader {
         Integer port = portNode.integer(0, 65535, "a port 0..65535");
         ConfigNode tlsNode = m.get("tls");
         TlsConfig tls = listenerTls(tlsNode);
-        ConfigNode http2Node = m.get("http2");
-        Boolean http2 = http2Node.bool();
-        if (Boolean.TRUE.equals(http2)) {
-          http2Node.problem(MapReader.notSupported("HTTP/2 is not built yet"));
-        }
+        // Default: h2 by ALPN on TLS listeners; h2c (prior knowledge) only when asked for.
+        Boolean http2 = or(m.get("http2").bool(), tlsNode.present());
         boolean proxyProtocol = or(m.get("proxy-protocol").bool(), false);
         List<String> trusted = cidrs(m.get("trusted-proxies"));
         m.finish();
@@ -276,7 +273,7 @@ public final class ConfigLoader {
           bind(host, port, portNode);
         }
         if (name != null && port != null && (tls != null || !tlsNode.present())) {
-          out.add(new ListenerConfig(name, host, port, proxyProtocol, trusted, tls, false));
+          out.add(new ListenerConfig(name, host, port, proxyProtocol, trusted, tls, http2));
         }
       }
       return out;

@@ -1,6 +1,9 @@
 package io.sluice.server;
 
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -47,8 +50,51 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     addConnectionHandlers(p);
     addTlsHandlers(p);
     addTimeoutHandlers(p);
-    addHttpHandlers(p);
-    addGatewayHandlers(p);
+    if (!listener.http2()) {
+      addHttpHandlers(p);
+      addGatewayHandlers(p);
+    } else if (tls != null) {
+      p.addLast(PipelineNames.PROTOCOL_SELECT, new AlpnHandler());
+    } else {
+      p.addLast(PipelineNames.PROTOCOL_SELECT, new PriorKnowledgeDetector(new PriorKnowledgeDetector.Choice() {
+        @Override
+        public void http1(ChannelPipeline pipeline) {
+          addHttpHandlers(pipeline);
+          addGatewayHandlers(pipeline);
+        }
+
+        @Override
+        public void http2(ChannelPipeline pipeline) {
+          addHttp2Handlers(pipeline);
+        }
+      }));
+    }
+  }
+
+  /** On TLS listeners with {@code http2}: the protocol the client chose by ALPN ({@code h2} or HTTP/1.1). */
+  private final class AlpnHandler extends ApplicationProtocolNegotiationHandler {
+    AlpnHandler() {
+      super(ApplicationProtocolNames.HTTP_1_1);
+    }
+
+    @Override
+    protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+      if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+        addHttp2Handlers(ctx.pipeline());
+      } else {
+        addHttpHandlers(ctx.pipeline());
+        addGatewayHandlers(ctx.pipeline());
+      }
+    }
+
+    @Override
+    protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close(); // logged by the handshake logger
+    }
+  }
+
+  private void addHttp2Handlers(ChannelPipeline p) {
+    Http2Pipeline.configure(p, limits.maxHeaderSize(), contexts, tls == null ? "http" : "https", identity);
   }
 
   private void addConnectionHandlers(ChannelPipeline p) {

@@ -77,9 +77,6 @@ class BadConfigTest {
             List.of("listeners[0].tls.ciphers: unknown key (expected one of: certificate, private-key, protocols)",
                 "listeners[0].tls.certificate: cannot read /a (no such file)",
                 "listeners[0].tls.private-key: cannot read /b (no such file)")),
-        arguments(
-            "listeners: [ { name: a, port: 8080, http2: true } ]\n",
-            List.of("listeners[0].http2: not supported yet in this version (HTTP/2 is not built yet)")),
         arguments("listeners: [ { name: a, port: 8080, http2: 'maybe' } ]\n", List.of("listeners[0].http2: expected true or false")),
         arguments(
             "listeners: [ { name: a, port: 8080, proxy-protocol: 'yes please' } ]\n",

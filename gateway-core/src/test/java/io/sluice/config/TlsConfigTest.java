@@ -33,6 +33,11 @@ class TlsConfigTest {
     TestPki.Files2 f = pki.issue("gw").write(dir, "gw");
     ListenerConfig l = loader.parse(listener(f.certificate(), f.key(), ""), dir).listeners().get(0);
     assertThat(l.tls()).isEqualTo(new TlsConfig(f.certificate(), f.key(), List.of("TLSv1.3")));
+    assertThat(l.http2()).isTrue(); // ALPN h2 by default on TLS listeners
+    assertThat(loader.parse(listener(f.certificate(), f.key(), "").replace("} } ]", "}, http2: false } ]"), dir)
+        .listeners().get(0).http2()).isFalse();
+    assertThat(loader.parse("listeners: [ { name: p, port: 1, http2: true } ]\n", dir).listeners().get(0).http2())
+        .isTrue();
     assertThat(loader.parse(listener(f.certificate(), f.key(), ", protocols: [TLSv1.3, TLSv1.2]"), dir)
         .listeners().get(0).tls().protocols()).containsExactly("TLSv1.3", "TLSv1.2");
   }

@@ -101,7 +101,7 @@ class TlsListenerTest {
   @Test
   void servesTheJdkHttpClientWithAlpnHttp11() throws Exception {
     startGateway("[TLSv1.3, TLSv1.2]");
-    HttpClient http = HttpClient.newBuilder().sslContext(pki.clientContext()).build();
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).sslContext(pki.clientContext()).build();
     var pending = http.sendAsync(HttpRequest.newBuilder(URI.create("https://localhost:" + gateway.port()
             + "/v1/chat/completions")).POST(HttpRequest.BodyPublishers.ofString(CHAT)).build(),
         HttpResponse.BodyHandlers.ofString());
