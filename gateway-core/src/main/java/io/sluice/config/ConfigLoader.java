@@ -54,7 +54,7 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
  * literal {@code ${}). Values that came from such a reference are secrets: they are never echoed in
  * messages, and {@link GatewayConfig#redacted()} hides them.
  *
- * <p>Keys whose feature is not built yet ({@code tls}, {@code sse}, {@code plugins}, …) are
+ * <p>Keys whose feature is not built yet ({@code sse}, {@code websocket}, …) are
  * recognised and refused with "not supported yet", never ignored: a config asking for TLS must not
  * quietly serve plaintext.
  *
@@ -64,7 +64,7 @@ public final class ConfigLoader {
   private static final YAMLMapper MAPPER =
       YAMLMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
-  private static final String URL_FORM = "an http:// URL such as http://127.0.0.1:9000";
+  private static final String URL_FORM = "an http:// or https:// URL such as http://127.0.0.1:9000";
 
   /** RFC 9110 {@code token}: what header names and methods are made of. */
   private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
@@ -262,19 +262,117 @@ public final class ConfigLoader {
         String host = or(m.get("host").nonEmptyString(), "0.0.0.0");
         ConfigNode portNode = m.get("port").required();
         Integer port = portNode.integer(0, 65535, "a port 0..65535");
-        m.reject("tls", "TLS listeners are not built yet");
-        m.rejectIfTrue("http2", "HTTP/2 is not built yet");
+        ConfigNode tlsNode = m.get("tls");
+        TlsConfig tls = listenerTls(tlsNode);
+        // Default: h2 by ALPN on TLS listeners; h2c (prior knowledge) only when asked for.
+        Boolean http2 = or(m.get("http2").bool(), tlsNode.present());
         boolean proxyProtocol = or(m.get("proxy-protocol").bool(), false);
         List<String> trusted = cidrs(m.get("trusted-proxies"));
         m.finish();
         if (port != null) {
           bind(host, port, portNode);
         }
-        if (name != null && port != null) {
-          out.add(new ListenerConfig(name, host, port, proxyProtocol, trusted));
+        if (name != null && port != null && (tls != null || !tlsNode.present())) {
+          out.add(new ListenerConfig(name, host, port, proxyProtocol, trusted, tls, http2));
         }
       }
       return out;
+    }
+
+    /**
+     * {@code listeners[].tls}: the files are read and checked now, so {@code --check} reports an
+     * unreadable file, a key that does not match, or an expired certificate. Relative paths resolve
+     * against the working directory, like the contract's example {@code config/tls/server.crt}.
+     */
+    TlsConfig listenerTls(ConfigNode node) {
+      MapReader m = node.map();
+      if (m == null) {
+        return null;
+      }
+      ConfigNode certNode = m.get("certificate").required();
+      ConfigNode keyNode = m.get("private-key").required();
+      String cert = certNode.nonEmptyString();
+      String key = keyNode.nonEmptyString();
+      ConfigNode protocolsNode = m.get("protocols");
+      List<String> protocols = new ArrayList<>();
+      for (ConfigNode p : orEmpty(protocolsNode.list())) {
+        String name = p.present() ? p.nonEmptyString() : null;
+        if (!p.present()) {
+          p.problem("expected a string");
+        } else if (name != null && !TlsConfig.ALLOWED_PROTOCOLS.contains(name)) {
+          p.problem("expected one of: " + String.join(", ", TlsConfig.ALLOWED_PROTOCOLS) + " (got " + p.got()
+              + "; older protocols are refused)");
+        } else if (name != null && !protocols.contains(name)) {
+          protocols.add(name);
+        }
+      }
+      List<ConfigNode> listed = protocolsNode.list();
+      if (listed != null && listed.isEmpty()) {
+        protocolsNode.problem("must not be empty");
+      }
+      m.finish();
+      if (cert == null || key == null) {
+        return null;
+      }
+      Path certPath = Path.of(cert).toAbsolutePath().normalize();
+      Path keyPath = Path.of(key).toAbsolutePath().normalize();
+      boolean filesOk = true;
+      try {
+        PemFiles.certificates(certPath);
+      } catch (PemFiles.PemException e) {
+        certNode.problem(e.getMessage());
+        filesOk = false;
+      }
+      try {
+        PemFiles.privateKey(keyPath);
+      } catch (PemFiles.PemException e) {
+        keyNode.problem(e.getMessage());
+        filesOk = false;
+      }
+      if (filesOk) {
+        try {
+          PemFiles.checkPair(certPath, keyPath, java.time.Instant.now());
+        } catch (PemFiles.PemException e) {
+          node.problem(e.getMessage());
+          filesOk = false;
+        }
+      }
+      return filesOk ? new TlsConfig(certPath, keyPath, protocols.isEmpty() ? List.of("TLSv1.3") : protocols) : null;
+    }
+
+    /** {@code upstreams[].tls}. */
+    UpstreamTlsConfig upstreamTls(ConfigNode node) {
+      MapReader m = node.map();
+      if (m == null) {
+        return node.present() ? null : UpstreamTlsConfig.DEFAULT;
+      }
+      ConfigNode caNode = m.get("ca");
+      String ca = caNode.nonEmptyString();
+      Boolean verify = m.get("verify").bool();
+      m.finish();
+      Path caPath = null;
+      if (ca != null) {
+        caPath = Path.of(ca).toAbsolutePath().normalize();
+        try {
+          PemFiles.certificates(caPath);
+        } catch (PemFiles.PemException e) {
+          caNode.problem(e.getMessage());
+          return null;
+        }
+      }
+      return new UpstreamTlsConfig(caPath, or(verify, true));
+    }
+
+    /** {@code routes[].compression}. */
+    CompressionConfig compression(ConfigNode node) {
+      MapReader m = node.map();
+      if (m == null) {
+        return CompressionConfig.OFF;
+      }
+      Boolean gzip = m.get("gzip").bool();
+      Long minSize = m.get("min-size").size();
+      m.finish();
+      return new CompressionConfig(or(gzip, false), or(minSize, CompressionConfig.OFF.minSize()));
     }
 
     /** A list of IPv4/IPv6 networks, each checked. */
@@ -380,9 +478,9 @@ public final class ConfigLoader {
         HealthCheckConfig health = healthCheck(m.get("health-check"));
         Duration dns = m.get("dns-refresh").positiveDuration();
         Map<String, Secret> headers = upstreamHeaders(m.get("headers"));
-        m.reject("tls", "upstream TLS is not built yet");
+        UpstreamTlsConfig tls = upstreamTls(m.get("tls"));
         m.finish();
-        if (name != null && endpoints != null && health != null) {
+        if (name != null && endpoints != null && health != null && tls != null) {
           out.add(
               new UpstreamConfig(
                   name,
@@ -395,7 +493,8 @@ public final class ConfigLoader {
                   or(retries, 1),
                   health,
                   or(dns, Duration.ofSeconds(30)),
-                  headers));
+                  headers,
+                  tls));
         }
       }
       return out;
@@ -442,12 +541,8 @@ public final class ConfigLoader {
         return null;
       }
       String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-      if (scheme.equals("https")) {
-        node.problem(MapReader.notSupported("upstream TLS is not built yet"));
-        return null;
-      }
       String authority = uri.getRawAuthority();
-      if (!scheme.equals("http") || uri.isOpaque() || authority == null) {
+      if (!(scheme.equals("http") || scheme.equals("https")) || uri.isOpaque() || authority == null) {
         node.problem("expected " + URL_FORM + " (got " + shown + ")");
         return null;
       }
@@ -480,7 +575,7 @@ public final class ConfigLoader {
         node.problem("expected " + URL_FORM + " with a valid host (got " + shown + ")");
         return null;
       }
-      int port = 80;
+      int port = scheme.equals("https") ? 443 : 80;
       if (portText != null) {
         port = portText.matches("[0-9]{1,5}") ? Integer.parseInt(portText) : -1;
         if (port < 1 || port > 65535) {
@@ -492,7 +587,7 @@ public final class ConfigLoader {
       while (basePath.endsWith("/")) {
         basePath = basePath.substring(0, basePath.length() - 1);
       }
-      return new EndpointConfig(url, "http", host, port, basePath, weight);
+      return new EndpointConfig(url, scheme, host, port, basePath, weight);
     }
 
     HealthCheckConfig healthCheck(ConfigNode node) {
@@ -593,14 +688,14 @@ public final class ConfigLoader {
         HeaderOps requestHeaders = headerOps(m.get("request-headers"));
         HeaderOps responseHeaders = headerOps(m.get("response-headers"));
         Duration timeout = or(m.get("timeout").duration(), Duration.ZERO);
-        m.reject("compression", "response compression is not built yet");
+        CompressionConfig compression = compression(m.get("compression"));
         m.reject("sse", "resilient streams are not built yet");
         List<ConfiguredPlugin> plugins = plugins(m.get("plugins"));
         m.reject("websocket", "WebSocket relaying is not built yet");
         m.finish();
         if (name != null && match != null && upstream != null) {
           out.add(new RouteConfig(name, match, upstream, api, rewrite, requestHeaders, responseHeaders, timeout,
-              plugins));
+              plugins, compression));
         }
       }
       return out;

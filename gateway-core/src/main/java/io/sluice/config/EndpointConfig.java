@@ -3,7 +3,7 @@ package io.sluice.config;
 /**
  * One endpoint of an upstream, parsed from its {@code url}.
  *
- * @param scheme {@code http} (https is rejected until the transport issue lands)
+ * @param scheme {@code http} or {@code https}
  * @param basePath the URL's path without a trailing slash ({@code ""} when none); it is prefixed
  *     to every forwarded path
  * @param url the URL as configured, without user info, for logs and metrics labels

@@ -12,6 +12,7 @@ import java.util.List;
  * @param timeout whole exchange including the stream; {@link Duration#ZERO} = none
  * @param plugins the route's plugins with validated settings, in the order written (the chain
  *     orders them by phase)
+ * @param compression response compression ({@link CompressionConfig#OFF} when not configured)
  */
 public record RouteConfig(
     String name,
@@ -22,10 +23,18 @@ public record RouteConfig(
     HeaderOps requestHeaders,
     HeaderOps responseHeaders,
     Duration timeout,
-    List<ConfiguredPlugin> plugins) {
+    List<ConfiguredPlugin> plugins,
+    CompressionConfig compression) {
 
   public RouteConfig {
     plugins = List.copyOf(plugins);
+  }
+
+  /** A route without compression. */
+  public RouteConfig(String name, MatchConfig match, String upstream, Api api, String rewritePath,
+      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, List<ConfiguredPlugin> plugins) {
+    this(name, match, upstream, api, rewritePath, requestHeaders, responseHeaders, timeout, plugins,
+        CompressionConfig.OFF);
   }
 
   /** A route without plugins. */

@@ -10,6 +10,7 @@ import java.util.Map;
  * @param retries further attempts, each to another endpoint, only after a connect failure or a
  *     reset before any response byte
  * @param headers set on every request to this upstream (provider credentials); values are secrets
+ * @param tls how {@code https://} endpoints are verified
  */
 public record UpstreamConfig(
     String name,
@@ -22,11 +23,20 @@ public record UpstreamConfig(
     int retries,
     HealthCheckConfig healthCheck,
     Duration dnsRefresh,
-    Map<String, Secret> headers) {
+    Map<String, Secret> headers,
+    UpstreamTlsConfig tls) {
 
   public UpstreamConfig {
     endpoints = List.copyOf(endpoints);
     headers = Map.copyOf(headers);
+  }
+
+  /** An upstream with the default TLS settings (JDK trust store, verification on). */
+  public UpstreamConfig(String name, List<EndpointConfig> endpoints, Balancer balancer, Duration connectTimeout,
+      Duration firstByteTimeout, Duration streamIdleTimeout, int maxConnectionsPerEndpoint, int retries,
+      HealthCheckConfig healthCheck, Duration dnsRefresh, Map<String, Secret> headers) {
+    this(name, endpoints, balancer, connectTimeout, firstByteTimeout, streamIdleTimeout, maxConnectionsPerEndpoint,
+        retries, healthCheck, dnsRefresh, headers, UpstreamTlsConfig.DEFAULT);
   }
 
   /** How requests are spread over healthy endpoints. */

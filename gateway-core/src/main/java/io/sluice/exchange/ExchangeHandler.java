@@ -346,6 +346,28 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     }
   }
 
+  /** {@code Accept-Encoding} lists gzip (or *) without {@code q=0}. */
+  static boolean acceptsGzip(io.netty.handler.codec.http.HttpHeaders headers) {
+    for (String value : headers.getAll(HttpHeaderNames.ACCEPT_ENCODING)) {
+      for (String part : value.split(",")) {
+        String[] fields = part.trim().split(";");
+        String coding = fields[0].trim().toLowerCase(java.util.Locale.ROOT);
+        if (!coding.equals("gzip") && !coding.equals("*")) {
+          continue;
+        }
+        boolean refused = false;
+        for (int i = 1; i < fields.length; i++) {
+          String q = fields[i].trim().toLowerCase(java.util.Locale.ROOT);
+          refused |= q.startsWith("q=") && q.substring(2).trim().matches("0(\\.0{0,3})?");
+        }
+        if (!refused) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   private void dispatch() {
     Upstream upstream = gateway.upstreams().get(route.upstreamName());
     String forwardQuery = pluginRequest.query();
@@ -354,6 +376,10 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
         route.responseHeaders());
     state = State.PROXYING;
     call = new ProxyCall(this, exchange, upstream, forward, route.timeout(), gateway.metrics());
+    io.sluice.config.CompressionConfig compression = route.config().compression();
+    if (compression.gzip() && acceptsGzip(request.headers())) {
+      call.gzipResponse(compression.minSize());
+    }
     call.start();
   }
 

@@ -130,6 +130,8 @@ public final class ProxyCall implements UpstreamHandler.Listener {
   private ScheduledFuture<?> routeTimer;
   private long lastUpstreamReadNanos;
   private boolean staleRetryDone;
+  private long gzipMinSize = -1; // -1: the route or the client does not want gzip
+  private GzipStream gzip;
 
   public ProxyCall(ClientLeg client, Exchange exchange, Upstream upstream, Request request,
       Duration routeTimeout, GatewayMetrics metrics) {
@@ -142,6 +144,15 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     this.routeTimeout = routeTimeout;
     this.metrics = metrics;
     this.attemptsLeft = 1 + upstream.config().retries();
+  }
+
+  /**
+   * Gzip the response when it is not encoded already: always for streams (flushed per event),
+   * for other bodies when their length is unknown or at least {@code minSize}. Call before
+   * {@link #start}, only when the route enables gzip and the client accepts it.
+   */
+  public void gzipResponse(long minSize) {
+    this.gzipMinSize = minSize;
   }
 
   /** Starts the first attempt. */
@@ -274,6 +285,14 @@ public final class ProxyCall implements UpstreamHandler.Listener {
       h.set(ProxyHeaders.X_ACCEL_BUFFERING, "no");
     }
     boolean bodyless = request.method().equals(HttpMethod.HEAD) || status == 204 || status == 304;
+    if (gzipMinSize >= 0 && !bodyless && !h.contains(HttpHeaderNames.CONTENT_ENCODING)
+        && (sse || contentLength < 0 || contentLength >= gzipMinSize)) {
+      gzip = new GzipStream(clientCtx.alloc());
+      h.set(HttpHeaderNames.CONTENT_ENCODING, HttpHeaderValues.GZIP);
+      h.add(HttpHeaderNames.VARY, HttpHeaderNames.ACCEPT_ENCODING);
+      h.remove(HttpHeaderNames.CONTENT_LENGTH);
+      contentLength = -1;
+    }
     keepAliveToClient = request.clientKeepAlive();
     if (!bodyless && contentLength < 0) {
       if (request.clientVersion().equals(HttpVersion.HTTP_1_1)) {
@@ -332,6 +351,9 @@ public final class ProxyCall implements UpstreamHandler.Listener {
   }
 
   private void writeToClient(ByteBuf bytes) {
+    if (gzip != null) {
+      bytes = gzip.encode(bytes);
+    }
     exchange.addBytesOut(bytes.readableBytes());
     clientCtx.write(new DefaultHttpContent(bytes), clientCtx.voidPromise());
     wroteSinceFlush = true;
@@ -372,6 +394,7 @@ public final class ProxyCall implements UpstreamHandler.Listener {
       }
     }
     endAttempt(null);
+    writeGzipTrailer();
     clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, clientCtx.voidPromise());
     exchange.mark(Moment.OUT_RESP_COMPLETE, now);
     finish();
@@ -561,15 +584,24 @@ public final class ProxyCall implements UpstreamHandler.Listener {
       if (rest != null) {
         rest.release(); // half an event the client never saw: it cannot be completed
       }
-      ByteBuf error = GatewayErrors.sseEvent(clientCtx.alloc(), kind, message);
-      exchange.addBytesOut(error.readableBytes());
-      clientCtx.write(new DefaultHttpContent(error), clientCtx.voidPromise());
+      writeToClient(GatewayErrors.sseEvent(clientCtx.alloc(), kind, message));
+      writeGzipTrailer();
       clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, clientCtx.voidPromise());
       finish();
       client.responseComplete(keepAliveToClient);
     } else {
       finish();
       client.responseAborted();
+    }
+  }
+
+  /** Ends the gzip member (CRC and length) so that the client can check the body is whole. */
+  private void writeGzipTrailer() {
+    if (gzip != null) {
+      ByteBuf trailer = gzip.finish();
+      gzip = null;
+      exchange.addBytesOut(trailer.readableBytes());
+      clientCtx.write(new DefaultHttpContent(trailer), clientCtx.voidPromise());
     }
   }
 
@@ -602,6 +634,10 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     cancel(routeTimer);
     if (framer != null) {
       framer.release();
+    }
+    if (gzip != null) {
+      gzip.close(); // an aborted response: free the native zlib state now
+      gzip = null;
     }
     if (activeStreams != null) {
       activeStreams.decrementAndGet();

@@ -1,6 +1,9 @@
 package io.sluice.server;
 
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -19,7 +22,7 @@ import java.util.function.Supplier;
 
 /**
  * Builds a client connection's pipeline; reads as the request flow:
- * connection limits → timeouts → HTTP codec → exchange (route, relay).
+ * connection limits → PROXY protocol → TLS → timeouts → HTTP codec → exchange (route, relay).
  */
 final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   /** Room for the method and version around the URI on the request line. */
@@ -31,9 +34,11 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   private final Supplier<GatewayContext> contexts;
   private final ClientIdentity identity;
   private final ChannelGroup clients;
+  private final ServerTls tls;
 
   GatewayInitializer(ListenerConfig listener, ConnectionLimiter limiter, LimitsConfig limits,
-      Supplier<GatewayContext> contexts, ChannelGroup clients) {
+      Supplier<GatewayContext> contexts, ServerTls tls, ChannelGroup clients) {
+    this.tls = tls;
     this.listener = listener;
     this.clients = clients;
     this.limiter = limiter;
@@ -47,8 +52,53 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     clients.add(ch); // removed by the group when it closes; drained on shutdown
     ChannelPipeline p = ch.pipeline();
     addConnectionHandlers(p);
-    addHttpHandlers(p);
-    addGatewayHandlers(p);
+    addTlsHandlers(p);
+    addTimeoutHandlers(p);
+    if (!listener.http2()) {
+      addHttpHandlers(p);
+      addGatewayHandlers(p);
+    } else if (tls != null) {
+      p.addLast(PipelineNames.PROTOCOL_SELECT, new AlpnHandler());
+    } else {
+      p.addLast(PipelineNames.PROTOCOL_SELECT, new PriorKnowledgeDetector(new PriorKnowledgeDetector.Choice() {
+        @Override
+        public void http1(ChannelPipeline pipeline) {
+          addHttpHandlers(pipeline);
+          addGatewayHandlers(pipeline);
+        }
+
+        @Override
+        public void http2(ChannelPipeline pipeline) {
+          addHttp2Handlers(pipeline);
+        }
+      }));
+    }
+  }
+
+  /** On TLS listeners with {@code http2}: the protocol the client chose by ALPN ({@code h2} or HTTP/1.1). */
+  private final class AlpnHandler extends ApplicationProtocolNegotiationHandler {
+    AlpnHandler() {
+      super(ApplicationProtocolNames.HTTP_1_1);
+    }
+
+    @Override
+    protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+      if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+        addHttp2Handlers(ctx.pipeline());
+      } else {
+        addHttpHandlers(ctx.pipeline());
+        addGatewayHandlers(ctx.pipeline());
+      }
+    }
+
+    @Override
+    protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close(); // logged by the handshake logger
+    }
+  }
+
+  private void addHttp2Handlers(ChannelPipeline p) {
+    Http2Pipeline.configure(p, limits.maxHeaderSize(), contexts, tls == null ? "http" : "https", identity);
   }
 
   private void addConnectionHandlers(ChannelPipeline p) {
@@ -57,6 +107,17 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
       p.addLast(PipelineNames.PROXY_PROTOCOL_DECODER, new HAProxyMessageDecoder());
       p.addLast(PipelineNames.PROXY_PROTOCOL, new ProxyProtocolHandler());
     }
+  }
+
+  /** TLS sits after the PROXY header (sent in clear by the balancer) and before everything HTTP. */
+  private void addTlsHandlers(ChannelPipeline p) {
+    if (tls != null) {
+      p.addLast(PipelineNames.TLS, tls.newHandler(p.channel().alloc()));
+      p.addLast(PipelineNames.TLS_HANDSHAKE_LOG, TlsHandshakeLogger.INSTANCE);
+    }
+  }
+
+  private void addTimeoutHandlers(ChannelPipeline p) {
     if (!limits.idleTimeout().isZero()) {
       p.addLast(PipelineNames.IDLE_TIMEOUT,
           new IdleStateHandler(0, 0, limits.idleTimeout().toNanos(), TimeUnit.NANOSECONDS));
@@ -72,6 +133,6 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   }
 
   private void addGatewayHandlers(ChannelPipeline p) {
-    p.addLast(PipelineNames.EXCHANGE, new ExchangeHandler(contexts, "http", identity));
+    p.addLast(PipelineNames.EXCHANGE, new ExchangeHandler(contexts, tls == null ? "http" : "https", identity));
   }
 }

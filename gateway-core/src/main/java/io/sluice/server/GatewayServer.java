@@ -41,11 +41,16 @@ public final class GatewayServer implements AutoCloseable {
   /** Outbound bytes a slow client may have queued before the upstream is paused. */
   public static final WriteBufferWaterMark CLIENT_WATERMARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
 
+  /** How often TLS listeners look at their certificate and key files' modification times. */
+  static final long TLS_RELOAD_POLL_SECONDS = 5;
+
   private final Transport transport;
   private final Map<String, Bound> bound = new LinkedHashMap<>();
   private final ChannelGroup clients = new DefaultChannelGroup("sluice-clients", GlobalEventExecutor.INSTANCE);
+  private io.netty.util.concurrent.ScheduledFuture<?> tlsReload;
 
-  private record Bound(ListenerConfig config, LimitsConfig limits, Channel channel) {}
+  /** A bound listener; {@code tls} is null for plaintext. */
+  private record Bound(ListenerConfig config, LimitsConfig limits, Channel channel, ServerTls tls) {}
 
   public GatewayServer(Transport transport) {
     this.transport = transport;
@@ -53,20 +58,24 @@ public final class GatewayServer implements AutoCloseable {
 
   /** Binds every listener; throws when a port cannot be bound. */
   public void start(List<ListenerConfig> listeners, LimitsConfig limits, Supplier<GatewayContext> contexts)
-      throws InterruptedException, ListenException {
+      throws InterruptedException, ListenException, javax.net.ssl.SSLException {
     try {
       for (ListenerConfig l : listeners) {
         bind(l, limits, contexts);
       }
-    } catch (InterruptedException | ListenException e) {
+    } catch (InterruptedException | ListenException | javax.net.ssl.SSLException e) {
       close();
       throw e;
     }
+    // A stat per file every few seconds on the acceptor loop, never on a worker serving streams.
+    tlsReload = transport.acceptors().next().scheduleWithFixedDelay(this::reloadTls,
+        TLS_RELOAD_POLL_SECONDS, TLS_RELOAD_POLL_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
   }
 
   private void bind(ListenerConfig l, LimitsConfig limits, Supplier<GatewayContext> contexts)
-      throws InterruptedException, ListenException {
+      throws InterruptedException, ListenException, javax.net.ssl.SSLException {
     ConnectionLimiter limiter = new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp());
+    ServerTls serverTls = l.tls() == null ? null : ServerTls.create(l.name(), l.tls(), l.http2());
     ServerBootstrap b = new ServerBootstrap()
         .group(transport.acceptors(), transport.workers())
         .channel(transport.serverChannelType())
@@ -76,13 +85,14 @@ public final class GatewayServer implements AutoCloseable {
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.SO_KEEPALIVE, true)
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, CLIENT_WATERMARK)
-        .childHandler(new GatewayInitializer(l, limiter, limits, contexts, clients));
+        .childHandler(new GatewayInitializer(l, limiter, limits, contexts, serverTls, clients));
     ChannelFuture bind = b.bind(l.host(), l.port()).await();
     if (!bind.isSuccess()) {
       throw new ListenException("listener '" + l.name() + "'", l.host(), l.port(), bind.cause());
     }
-    bound.put(l.name(), new Bound(l, limits, bind.channel()));
-    log.info("listener '{}' on http://{}:{} ({})", l.name(), l.host(), port(l.name()), transport.name());
+    bound.put(l.name(), new Bound(l, limits, bind.channel(), serverTls));
+    log.info("listener '{}' on {}://{}:{} ({})", l.name(), serverTls == null ? "http" : "https", l.host(),
+        port(l.name()), transport.name());
   }
 
   /**
@@ -90,7 +100,7 @@ public final class GatewayServer implements AutoCloseable {
    * stop accepting (their open connections run on); new or changed ones are bound.
    */
   public void reconcile(List<ListenerConfig> listeners, LimitsConfig limits, Supplier<GatewayContext> contexts)
-      throws InterruptedException, ListenException {
+      throws InterruptedException, ListenException, javax.net.ssl.SSLException {
     Map<String, ListenerConfig> wanted = new LinkedHashMap<>();
     listeners.forEach(l -> wanted.put(l.name(), l));
     for (String name : new ArrayList<>(bound.keySet())) {
@@ -106,6 +116,22 @@ public final class GatewayServer implements AutoCloseable {
         bind(l, limits, contexts);
       }
     }
+  }
+
+  /**
+   * Looks for changed certificate or key files now (it also happens every few seconds); new
+   * connections use a reloaded certificate, open ones keep theirs.
+   *
+   * @return whether any listener switched to new files
+   */
+  public boolean reloadTls() {
+    boolean any = false;
+    for (Bound b : List.copyOf(bound.values())) {
+      if (b.tls() != null) {
+        any |= b.tls().reloadIfChanged();
+      }
+    }
+    return any;
   }
 
   /** The port a listener is bound to (useful when it was configured as 0). */
@@ -160,6 +186,9 @@ public final class GatewayServer implements AutoCloseable {
   /** Stops accepting; open connections are not touched. */
   @Override
   public void close() {
+    if (tlsReload != null) {
+      tlsReload.cancel(false);
+    }
     bound.values().forEach(b -> b.channel().close().syncUninterruptibly());
     bound.clear();
   }

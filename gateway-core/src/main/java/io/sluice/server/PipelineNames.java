@@ -5,9 +5,16 @@ public final class PipelineNames {
   public static final String CONNECTION_LIMIT = "connection-limit";
   public static final String PROXY_PROTOCOL_DECODER = "proxy-protocol-decoder";
   public static final String PROXY_PROTOCOL = "proxy-protocol";
+  public static final String TLS = "tls";
+  public static final String TLS_HANDSHAKE_LOG = "tls-handshake-log";
   public static final String IDLE_TIMEOUT = "idle-timeout";
   public static final String HEADER_TIMEOUT = "request-header-timeout";
+  public static final String PROTOCOL_SELECT = "protocol-select";
   public static final String HTTP_CODEC = "http-codec";
+  public static final String H2_CODEC = "h2-codec";
+  public static final String H2_MULTIPLEX = "h2-multiplex";
+  /** In each HTTP/2 stream's child pipeline, before {@link #EXCHANGE}. */
+  public static final String H2_STREAM_TO_HTTP = "h2-stream-to-http";
   public static final String EXCHANGE = "exchange";
 
   private PipelineNames() {}

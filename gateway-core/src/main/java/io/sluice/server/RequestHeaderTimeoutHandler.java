@@ -93,6 +93,12 @@ public final class RequestHeaderTimeoutHandler extends ChannelInboundHandlerAdap
     }
   }
 
+  /** Removed when a connection turns out to speak HTTP/2 (its streams have no header phase here). */
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    cancel();
+  }
+
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     cancel();

@@ -8,6 +8,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -28,6 +29,8 @@ import java.util.concurrent.TimeUnit;
  * may retry another endpoint) rather than queueing without bound.
  */
 public final class ConnectionPool {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ConnectionPool.class);
+  static final String TLS = "tls";
   static final String CODEC = "http-client-codec";
   static final String IDLE = "idle";
   static final String HANDLER = "upstream";
@@ -38,13 +41,17 @@ public final class ConnectionPool {
   private final int maxConnections;
   private final ConcurrentHashMap<EventLoop, ArrayDeque<Channel>> idle = new ConcurrentHashMap<>();
 
-  ConnectionPool(Endpoint endpoint, Bootstrap template, int maxConnections) {
+  ConnectionPool(Endpoint endpoint, Bootstrap template, int maxConnections, Upstream upstream) {
     this.endpoint = endpoint;
     this.maxConnections = maxConnections;
     this.bootstrap = template.clone().handler(new ChannelInitializer<Channel>() {
       @Override
       protected void initChannel(Channel ch) {
         ChannelPipeline p = ch.pipeline();
+        SslHandler tls = upstream.newTlsHandler(endpoint, ch.alloc());
+        if (tls != null) {
+          p.addLast(TLS, tls);
+        }
         p.addLast(CODEC, new HttpClientCodec(new HttpDecoderConfig()
             .setMaxInitialLineLength(8192)
             .setMaxHeaderSize(64 * 1024)
@@ -53,6 +60,21 @@ public final class ConnectionPool {
         p.addLast(HANDLER, new UpstreamHandler());
       }
     });
+  }
+
+  /** The connection opened but the TLS handshake failed (untrusted certificate, wrong host, …). */
+  public static final class TlsHandshakeException extends java.io.IOException {
+    TlsHandshakeException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  private static String rootMessage(Throwable t) {
+    Throwable c = t;
+    while (c.getCause() != null && c.getCause() != c) {
+      c = c.getCause();
+    }
+    return c.getMessage() == null ? c.toString() : c.getMessage();
   }
 
   /** Thrown (as a failed future) when the endpoint already has {@code max-connections-per-endpoint}. */
@@ -101,12 +123,28 @@ public final class ConnectionPool {
       }
     });
     connect.addListener(f -> {
-      if (f.isSuccess()) {
+      if (!f.isSuccess()) {
+        promise.setFailure(f.cause());
+        return;
+      }
+      SslHandler tls = channel.pipeline().get(SslHandler.class);
+      if (tls == null) {
         channel.pipeline().get(UpstreamHandler.class).attach(listener);
         promise.setSuccess(channel);
-      } else {
-        promise.setFailure(f.cause());
+        return;
       }
+      // An https endpoint is usable once the handshake (certificate, hostname) succeeded.
+      tls.handshakeFuture().addListener(h -> {
+        if (h.isSuccess()) {
+          channel.pipeline().get(UpstreamHandler.class).attach(listener);
+          promise.setSuccess(channel);
+        } else {
+          log.warn("TLS handshake with {} failed: {}", endpoint.url(), rootMessage(h.cause()));
+          channel.close();
+          promise.setFailure(new TlsHandshakeException(
+              "TLS handshake with " + endpoint.url() + " failed: " + rootMessage(h.cause()), h.cause()));
+        }
+      });
     });
     return promise;
   }

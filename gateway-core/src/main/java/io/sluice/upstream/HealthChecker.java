@@ -65,6 +65,10 @@ final class HealthChecker implements AutoCloseable {
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
+            io.netty.handler.ssl.SslHandler tls = upstream.newTlsHandler(endpoint, ch.alloc());
+            if (tls != null) {
+              ch.pipeline().addLast(tls); // writes wait for the handshake
+            }
             ch.pipeline().addLast(new HttpClientCodec());
             ch.pipeline().addLast(new ReadTimeoutHandler(timeoutMillis, TimeUnit.MILLISECONDS));
             ch.pipeline().addLast(new ProbeHandler(endpoint));

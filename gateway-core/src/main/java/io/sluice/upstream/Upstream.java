@@ -19,17 +19,27 @@ public final class Upstream {
   private final List<Endpoint> endpoints;
   private final Map<Endpoint, ConnectionPool> pools = new IdentityHashMap<>();
   private final Balancer balancer;
+  private final io.netty.handler.ssl.SslContext tls;
 
   Upstream(UpstreamConfig config, Bootstrap bootstrap, LongSupplier nanoClock) {
     this.config = config;
+    this.tls = UpstreamTls.forUpstream(config);
     List<Endpoint> list = new ArrayList<>();
     for (EndpointConfig ec : config.endpoints()) {
       Endpoint e = new Endpoint(config.name(), ec, config.healthCheck(), nanoClock);
       list.add(e);
-      pools.put(e, new ConnectionPool(e, bootstrap, config.maxConnectionsPerEndpoint()));
+      pools.put(e, new ConnectionPool(e, bootstrap, config.maxConnectionsPerEndpoint(), this));
     }
     this.endpoints = List.copyOf(list);
     this.balancer = Balancer.of(config.balancer());
+  }
+
+  /** A TLS handler (SNI, hostname verification) for an {@code https} endpoint; null for {@code http}. */
+  io.netty.handler.ssl.SslHandler newTlsHandler(Endpoint endpoint, io.netty.buffer.ByteBufAllocator alloc) {
+    if (tls == null || !"https".equals(endpoint.config().scheme())) {
+      return null;
+    }
+    return tls.newHandler(alloc, endpoint.config().host(), endpoint.config().port());
   }
 
   public String name() {

@@ -22,7 +22,7 @@ class BadConfigTest {
   private static final String BASE = LISTENER + UPSTREAM;
 
   private static final String ROUTE_KEYS =
-      "name, match, upstream, api, rewrite-path, request-headers, response-headers, timeout, plugins";
+      "name, match, upstream, api, rewrite-path, request-headers, response-headers, timeout, compression, plugins";
 
   static Stream<Arguments> badConfigs() {
     return Stream.of(
@@ -60,13 +60,23 @@ class BadConfigTest {
             List.of("admin: port 9901 is already used by listeners[0].port")),
         arguments(
             "listeners: [ { name: a, port: 8080, hots: x } ]\n",
-            List.of("listeners[0].hots: unknown key (expected one of: name, host, port, proxy-protocol, trusted-proxies)")),
+            List.of("listeners[0].hots: unknown key (expected one of: name, host, port, tls, http2, proxy-protocol, trusted-proxies)")),
         arguments(
-            "listeners: [ { name: a, port: 8443, tls: { certificate: a.crt, private-key: a.key } } ]\n",
-            List.of("listeners[0].tls: not supported yet in this version (TLS listeners are not built yet)")),
+            "listeners: [ { name: a, port: 8443, tls: { certificate: /nonexistent/a.crt, private-key: /nonexistent/a.key } } ]\n",
+            List.of("listeners[0].tls.certificate: cannot read /nonexistent/a.crt (no such file)",
+                "listeners[0].tls.private-key: cannot read /nonexistent/a.key (no such file)")),
         arguments(
-            "listeners: [ { name: a, port: 8080, http2: true } ]\n",
-            List.of("listeners[0].http2: not supported yet in this version (HTTP/2 is not built yet)")),
+            "listeners: [ { name: a, port: 8443, tls: { private-key: /nonexistent/a.key, protocols: [TLSv1.1, TLSv1.3] } } ]\n",
+            List.of("listeners[0].tls.certificate: required",
+                "listeners[0].tls.protocols[0]: expected one of: TLSv1.3, TLSv1.2 (got 'TLSv1.1'; older protocols are refused)")),
+        arguments(
+            "listeners: [ { name: a, port: 8443, tls: { certificate: '', private-key: /x, protocols: [] } } ]\n",
+            List.of("listeners[0].tls.certificate: must not be empty", "listeners[0].tls.protocols: must not be empty")),
+        arguments(
+            "listeners: [ { name: a, port: 8443, tls: { certificate: /a, private-key: /b, ciphers: [RC4] } } ]\n",
+            List.of("listeners[0].tls.ciphers: unknown key (expected one of: certificate, private-key, protocols)",
+                "listeners[0].tls.certificate: cannot read /a (no such file)",
+                "listeners[0].tls.private-key: cannot read /b (no such file)")),
         arguments("listeners: [ { name: a, port: 8080, http2: 'maybe' } ]\n", List.of("listeners[0].http2: expected true or false")),
         arguments(
             "listeners: [ { name: a, port: 8080, proxy-protocol: 'yes please' } ]\n",
@@ -114,17 +124,17 @@ class BadConfigTest {
             LISTENER + "upstreams: [ { name: p, endpoints: [ 'http://a:1' ] } ]\n",
             List.of("upstreams[0].endpoints[0]: expected a map")),
         arguments(
-            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'https://models.internal:443' } ] } ]\n",
-            List.of("upstreams[0].endpoints[0].url: not supported yet in this version (upstream TLS is not built yet)")),
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'https://models.internal' } ], tls: { ca: /nonexistent/ca.pem } } ]\n",
+            List.of("upstreams[0].tls.ca: cannot read /nonexistent/ca.pem (no such file)")),
         arguments(
             LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://user:pw@a:1' } ] } ]\n",
             List.of("upstreams[0].endpoints[0].url: must not contain user info (set credentials in upstreams[].headers)")),
         arguments(
             LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'ftp://a:1' } ] } ]\n",
-            List.of("upstreams[0].endpoints[0].url: expected an http:// URL such as http://127.0.0.1:9000 (got 'ftp://a:1')")),
+            List.of("upstreams[0].endpoints[0].url: expected an http:// or https:// URL such as http://127.0.0.1:9000 (got 'ftp://a:1')")),
         arguments(
             LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a:99999' } ] } ]\n",
-            List.of("upstreams[0].endpoints[0].url: expected an http:// URL such as http://127.0.0.1:9000 with a port 1..65535 (got 'http://a:99999')")),
+            List.of("upstreams[0].endpoints[0].url: expected an http:// or https:// URL such as http://127.0.0.1:9000 with a port 1..65535 (got 'http://a:99999')")),
         arguments(
             LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a/x?y=1' } ] } ]\n",
             List.of("upstreams[0].endpoints[0].url: must not have a query or fragment (got 'http://a/x?y=1')")),
@@ -147,8 +157,9 @@ class BadConfigTest {
             LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a' } ], health-check: { path: health } } ]\n",
             List.of("upstreams[0].health-check.path: must start with '/' (got 'health')")),
         arguments(
-            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a' } ], tls: { verify: true } } ]\n",
-            List.of("upstreams[0].tls: not supported yet in this version (upstream TLS is not built yet)")),
+            LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a' } ], tls: { verify: 'yes', sni: a } } ]\n",
+            List.of("upstreams[0].tls.verify: expected true or false",
+                "upstreams[0].tls.sni: unknown key (expected one of: ca, verify)")),
         arguments(
             LISTENER + "upstreams: [ { name: p, endpoints: [ { url: 'http://a' } ], headers: { Authorization: 'Bearer ${MISSING_KEY}' } } ]\n",
             List.of("upstreams[0].headers.Authorization: environment variable MISSING_KEY is not set")),
@@ -242,8 +253,9 @@ class BadConfigTest {
             BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, plugins: [ key-auth ] } ]\n",
             List.of("routes[0].plugins: expected a map")),
         arguments(
-            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, compression: { gzip: true } } ]\n",
-            List.of("routes[0].compression: not supported yet in this version (response compression is not built yet)")),
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, compression: { gzip: 'yes', brotli: true } } ]\n",
+            List.of("routes[0].compression.gzip: expected true or false",
+                "routes[0].compression.brotli: unknown key (expected one of: gzip, min-size)")),
         arguments(
             BASE + "routes: [ { name: a, match: { path: /v1 }, upstream: chat-pool }, { name: a, match: { path: /v2 }, upstream: chat-pool } ]\n",
             List.of("routes[1].name: duplicate route name 'a' (also routes[0].name)")),

@@ -166,6 +166,8 @@ public final class Sluice implements AutoCloseable, AdminView {
       server.reconcile(next.listeners(), next.limits(), () -> context);
     } catch (ListenException e) {
       errors.add(e.getMessage());
+    } catch (javax.net.ssl.SSLException e) {
+      errors.add("TLS: " + e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       errors.add("interrupted while binding listeners");
@@ -231,6 +233,11 @@ public final class Sluice implements AutoCloseable, AdminView {
   /** The port a client listener is bound to. */
   public int port(String listener) {
     return server.port(listener);
+  }
+
+  /** Looks for changed TLS certificate or key files now (they are also polled every few seconds). */
+  public boolean reloadTls() {
+    return server.reloadTls();
   }
 
   public int adminPort() {

@@ -51,7 +51,14 @@ public final class FakeUpstream implements AutoCloseable {
   private final AtomicInteger connections = new AtomicInteger();
   private final Channel server;
 
+  private final boolean tls;
+
   private FakeUpstream() throws InterruptedException {
+    this(null);
+  }
+
+  private FakeUpstream(io.netty.handler.ssl.SslContext sslContext) throws InterruptedException {
+    this.tls = sslContext != null;
     server = new ServerBootstrap()
         .group(group)
         .channel(NioServerSocketChannel.class)
@@ -60,6 +67,9 @@ public final class FakeUpstream implements AutoCloseable {
           @Override
           protected void initChannel(SocketChannel ch) {
             connections.incrementAndGet();
+            if (sslContext != null) {
+              ch.pipeline().addLast(sslContext.newHandler(ch.alloc()));
+            }
             ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(16 * 1024 * 1024),
                 new SimpleChannelInboundHandler<FullHttpRequest>() {
                   @Override
@@ -77,12 +87,18 @@ public final class FakeUpstream implements AutoCloseable {
     return new FakeUpstream();
   }
 
+  /** An HTTPS model server presenting {@code certificate} (its URL is {@code https://localhost:PORT}). */
+  public static FakeUpstream startTls(TestPki.Issued certificate) throws Exception {
+    return new FakeUpstream(io.netty.handler.ssl.SslContextBuilder
+        .forServer(certificate.key(), certificate.certificate(), certificate.issuer()).build());
+  }
+
   public int port() {
     return ((java.net.InetSocketAddress) server.localAddress()).getPort();
   }
 
   public String url() {
-    return "http://127.0.0.1:" + port();
+    return tls ? "https://localhost:" + port() : "http://127.0.0.1:" + port();
   }
 
   /** Connections accepted so far. */

@@ -35,6 +35,11 @@ public final class RawHttp implements AutoCloseable {
     return new RawHttp(new Socket("127.0.0.1", port));
   }
 
+  /** Over a socket the caller opened (a TLS socket, for instance). */
+  public static RawHttp over(Socket socket) throws IOException {
+    return new RawHttp(socket);
+  }
+
   /** A socket with a small receive buffer, for clients that stop reading. */
   public static RawHttp connectSmallBuffer(int port, int receiveBuffer) throws IOException {
     Socket s = new Socket();

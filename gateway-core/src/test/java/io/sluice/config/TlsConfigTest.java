@@ -1,0 +1,99 @@
+package io.sluice.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import io.sluice.testing.TestPki;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code listeners[].tls}, {@code upstreams[].tls} and {@code compression} with real PEM files. */
+class TlsConfigTest {
+  @TempDir Path dir;
+  private final TestPki pki = TestPki.create("Test CA");
+  private final ConfigLoader loader = new ConfigLoader(Map.<String, String>of()::get);
+
+  private String listener(Path cert, Path key, String extra) {
+    return "listeners: [ { name: public, port: 8443, tls: { certificate: '" + cert + "', private-key: '" + key + "'"
+        + extra + " } } ]\n";
+  }
+
+  private List<String> problems(String yaml) {
+    return catchThrowableOfType(ConfigException.class, () -> loader.parse(yaml, dir)).errors();
+  }
+
+  @Test
+  void readsAValidPairWithTls13ByDefault() throws Exception {
+    TestPki.Files2 f = pki.issue("gw").write(dir, "gw");
+    ListenerConfig l = loader.parse(listener(f.certificate(), f.key(), ""), dir).listeners().get(0);
+    assertThat(l.tls()).isEqualTo(new TlsConfig(f.certificate(), f.key(), List.of("TLSv1.3")));
+    assertThat(l.http2()).isTrue(); // ALPN h2 by default on TLS listeners
+    assertThat(loader.parse(listener(f.certificate(), f.key(), "").replace("} } ]", "}, http2: false } ]"), dir)
+        .listeners().get(0).http2()).isFalse();
+    assertThat(loader.parse("listeners: [ { name: p, port: 1, http2: true } ]\n", dir).listeners().get(0).http2())
+        .isTrue();
+    assertThat(loader.parse(listener(f.certificate(), f.key(), ", protocols: [TLSv1.3, TLSv1.2]"), dir)
+        .listeners().get(0).tls().protocols()).containsExactly("TLSv1.3", "TLSv1.2");
+  }
+
+  @Test
+  void refusesAKeyThatDoesNotMatchTheCertificate() throws Exception {
+    TestPki.Files2 a = pki.issue("a").write(dir, "a");
+    TestPki.Files2 b = pki.issue("b").write(dir, "b");
+    assertThat(problems(listener(a.certificate(), b.key(), ""))).containsExactly(
+        "listeners[0].tls: the private key " + b.key() + " does not match the certificate " + a.certificate());
+  }
+
+  @Test
+  void refusesAnExpiredCertificate() throws Exception {
+    Instant end = Instant.parse("2024-01-01T00:00:00Z");
+    TestPki.Files2 old = pki.issue("old", end.minus(Duration.ofDays(90)), end).write(dir, "old");
+    assertThat(problems(listener(old.certificate(), old.key(), ""))).containsExactly(
+        "listeners[0].tls: the certificate " + old.certificate() + " expired on 2024-01-01T00:00:00Z");
+  }
+
+  @Test
+  void refusesAPkcs1KeyAndAFileThatIsNotPem() throws Exception {
+    TestPki.Files2 f = pki.issue("gw").write(dir, "gw");
+    Path pkcs1 = Files.writeString(dir.resolve("rsa.key"), "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n");
+    Path junk = Files.writeString(dir.resolve("junk.crt"), "hello\n");
+    assertThat(problems(listener(junk, pkcs1, ""))).containsExactly(
+        "listeners[0].tls.certificate: no PEM certificate in " + junk,
+        "listeners[0].tls.private-key: not a PKCS#8 key: " + pkcs1
+            + " (convert it with: openssl pkcs8 -topk8 -nocrypt -in OLD -out NEW)");
+    assertThat(f.certificate()).exists();
+  }
+
+  @Test
+  void readsUpstreamTlsAndHttpsEndpoints() throws Exception {
+    Path ca = pki.writeCa(dir.resolve("ca.pem"));
+    GatewayConfig c = loader.parse("""
+        listeners: [ { name: public, port: 8080 } ]
+        upstreams:
+          - name: secure
+            endpoints: [ { url: 'https://models.internal' }, { url: 'https://10.0.0.1:8443/base' } ]
+            tls: { ca: '%s', verify: true }
+          - name: plain
+            endpoints: [ { url: 'http://a' } ]
+        routes:
+          - name: chat
+            match: { path-prefix: /v1 }
+            upstream: secure
+            compression: { gzip: true, min-size: 1KiB }
+        """.formatted(ca), dir);
+    UpstreamConfig secure = c.upstream("secure");
+    assertThat(secure.tls()).isEqualTo(new UpstreamTlsConfig(ca, true));
+    assertThat(secure.endpoints()).containsExactly(
+        new EndpointConfig("https://models.internal", "https", "models.internal", 443, "", 1),
+        new EndpointConfig("https://10.0.0.1:8443/base", "https", "10.0.0.1", 8443, "/base", 1));
+    assertThat(secure.endpoints().get(0).hostHeader()).isEqualTo("models.internal");
+    assertThat(c.upstream("plain").tls()).isEqualTo(UpstreamTlsConfig.DEFAULT);
+    assertThat(c.routes().get(0).compression()).isEqualTo(new CompressionConfig(true, 1024));
+  }
+}

@@ -1,0 +1,150 @@
+package io.sluice.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.TestGateway;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.Inflater;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Streaming gzip per route: per-event flush, min-size, already-encoded bodies, Accept-Encoding. */
+class CompressionTest {
+  private static final String CHAT = "{\"model\":\"m\",\"stream\":true,\"messages\":[]}";
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+  private FakeUpstream upstream;
+  private TestGateway gateway;
+
+  @BeforeEach
+  void start() throws Exception {
+    upstream = FakeUpstream.start();
+    gateway = TestGateway.start("""
+        upstreams:
+          - name: models
+            endpoints: [ { url: "%s" } ]
+        routes:
+          - name: chat
+            match: { path-prefix: /v1/chat/completions }
+            upstream: models
+            compression: { gzip: true, min-size: 256B }
+          - name: plain
+            match: { path-prefix: /v1/plain }
+            upstream: models
+        """.formatted(upstream.url()));
+  }
+
+  @AfterEach
+  void stop() {
+    gateway.close();
+    upstream.close();
+  }
+
+  private java.util.concurrent.CompletableFuture<HttpResponse<InputStream>> post(String path, String acceptEncoding) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(gateway.url(path)))
+        .POST(HttpRequest.BodyPublishers.ofString(CHAT));
+    if (acceptEncoding != null) {
+      b.header("Accept-Encoding", acceptEncoding);
+    }
+    return HTTP.sendAsync(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+  }
+
+  @Test
+  void gzipsAnSseStreamSoThatEachEventDecodesBeforeTheNextIsSent() throws Exception {
+    var pending = post("/v1/chat/completions", "gzip, deflate");
+    FakeUpstream.Call call = upstream.next().startSse();
+    HttpResponse<InputStream> response = pending.get(10, TimeUnit.SECONDS);
+    assertThat(response.headers().firstValue("content-encoding")).hasValue("gzip");
+    assertThat(response.headers().firstValue("vary")).hasValue("accept-encoding");
+    assertThat(response.headers().firstValue("content-length")).isEmpty();
+    InputStream in = response.body();
+    IncrementalGunzip gunzip = new IncrementalGunzip();
+    StringBuilder seen = new StringBuilder();
+    for (int i = 0; i < 5; i++) {
+      String event = "data: {\"choices\":[{\"delta\":{\"content\":\"tok" + i + "\"}}]}\n\n";
+      call.send(event);
+      // The next event is sent only once this one was decompressed: a compressor that held
+      // bytes back would make this read block until the test times out.
+      while (!seen.toString().endsWith(event)) {
+        byte[] buf = new byte[4096];
+        int n = in.read(buf);
+        assertThat(n).isPositive();
+        seen.append(gunzip.feed(buf, n));
+      }
+    }
+    call.send("data: [DONE]\n\n").end();
+    byte[] rest = in.readAllBytes();
+    seen.append(gunzip.feed(rest, rest.length));
+    assertThat(gunzip.finished()).isTrue();
+    assertThat(seen.toString()).endsWith("tok4\"}}]}\n\ndata: [DONE]\n\n");
+  }
+
+  @Test
+  void leavesSmallBodiesAloneAndGzipsLargeOnes() throws Exception {
+    var small = post("/v1/chat/completions", "gzip");
+    upstream.next().respond(200, "application/json", "{\"ok\":true}");
+    HttpResponse<InputStream> r1 = small.get(10, TimeUnit.SECONDS);
+    assertThat(r1.headers().firstValue("content-encoding")).isEmpty();
+    assertThat(new String(r1.body().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("{\"ok\":true}");
+
+    String big = "{\"text\":\"" + "hello world ".repeat(100) + "\"}";
+    var large = post("/v1/chat/completions", "gzip");
+    upstream.next().respond(200, "application/json", big);
+    HttpResponse<InputStream> r2 = large.get(10, TimeUnit.SECONDS);
+    assertThat(r2.headers().firstValue("content-encoding")).hasValue("gzip");
+    assertThat(new String(new GZIPInputStream(r2.body()).readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(big);
+  }
+
+  @Test
+  void doesNotEncodeTwiceOrForClientsAndRoutesThatDoNotAsk() throws Exception {
+    var encoded = post("/v1/chat/completions", "gzip");
+    upstream.next().start(200, Map.of("content-type", "text/event-stream", "content-encoding", "br"))
+        .send("not really brotli").end();
+    HttpResponse<InputStream> r1 = encoded.get(10, TimeUnit.SECONDS);
+    assertThat(r1.headers().allValues("content-encoding")).containsExactly("br");
+    assertThat(new String(r1.body().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("not really brotli");
+
+    for (String[] c : new String[][] {{"/v1/chat/completions", "identity, gzip;q=0"}, {"/v1/plain", "gzip"}}) {
+      var pending = post(c[0], c[1]);
+      upstream.next().startSse().send("data: x\n\n").end();
+      HttpResponse<InputStream> r = pending.get(10, TimeUnit.SECONDS);
+      assertThat(r.headers().firstValue("content-encoding")).isEmpty();
+      assertThat(new String(r.body().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("data: x\n\n");
+    }
+  }
+
+  /** Decodes a gzip member as its bytes arrive (10-byte header, raw deflate, 8-byte trailer). */
+  static final class IncrementalGunzip {
+    private final Inflater inflater = new Inflater(true);
+    private int headerLeft = 10;
+
+    String feed(byte[] buf, int n) throws Exception {
+      int off = 0;
+      int skip = Math.min(headerLeft, n);
+      headerLeft -= skip;
+      off += skip;
+      inflater.setInput(buf, off, n - off);
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      byte[] chunk = new byte[8192];
+      int k;
+      while ((k = inflater.inflate(chunk)) > 0) {
+        out.write(chunk, 0, k);
+      }
+      return out.toString(StandardCharsets.UTF_8);
+    }
+
+    boolean finished() {
+      return inflater.finished();
+    }
+  }
+}
