@@ -375,6 +375,19 @@ public final class ConfigLoader {
       return new CompressionConfig(or(gzip, false), or(minSize, CompressionConfig.OFF.minSize()));
     }
 
+    /** {@code routes[].sse}: heartbeats now; resume and long polling are not built yet. */
+    SseConfig sse(ConfigNode node) {
+      MapReader m = node.map();
+      if (m == null) {
+        return SseConfig.DEFAULTS;
+      }
+      Duration heartbeat = or(m.get("heartbeat").duration(), SseConfig.DEFAULTS.heartbeat());
+      m.reject("resume", "resumable streams are not built yet");
+      m.reject("long-poll", "long polling is not built yet");
+      m.finish();
+      return new SseConfig(heartbeat);
+    }
+
     /** A list of IPv4/IPv6 networks, each checked. */
     List<String> cidrs(ConfigNode node) {
       List<String> out = new ArrayList<>();
@@ -689,13 +702,13 @@ public final class ConfigLoader {
         HeaderOps responseHeaders = headerOps(m.get("response-headers"));
         Duration timeout = or(m.get("timeout").duration(), Duration.ZERO);
         CompressionConfig compression = compression(m.get("compression"));
-        m.reject("sse", "resilient streams are not built yet");
+        SseConfig sse = sse(m.get("sse"));
         List<ConfiguredPlugin> plugins = plugins(m.get("plugins"));
         m.reject("websocket", "WebSocket relaying is not built yet");
         m.finish();
         if (name != null && match != null && upstream != null) {
           out.add(new RouteConfig(name, match, upstream, api, rewrite, requestHeaders, responseHeaders, timeout,
-              plugins, compression));
+              plugins, compression, sse));
         }
       }
       return out;

@@ -24,10 +24,19 @@ public record RouteConfig(
     HeaderOps responseHeaders,
     Duration timeout,
     List<ConfiguredPlugin> plugins,
-    CompressionConfig compression) {
+    CompressionConfig compression,
+    SseConfig sse) {
 
   public RouteConfig {
     plugins = List.copyOf(plugins);
+  }
+
+  /** A route with the default SSE behaviour. */
+  public RouteConfig(String name, MatchConfig match, String upstream, Api api, String rewritePath,
+      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, List<ConfiguredPlugin> plugins,
+      CompressionConfig compression) {
+    this(name, match, upstream, api, rewritePath, requestHeaders, responseHeaders, timeout, plugins,
+        compression, SseConfig.DEFAULTS);
   }
 
   /** A route without compression. */

@@ -373,7 +373,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     String forwardQuery = pluginRequest.query();
     ProxyCall.Request forward = new ProxyCall.Request(request.method(), route.rewrite(path) + forwardQuery,
         forwardHeaders(upstream), body, HttpUtil.isKeepAlive(request) && !draining, request.protocolVersion(),
-        route.responseHeaders());
+        route.responseHeaders(), route.config().sse());
     state = State.PROXYING;
     call = new ProxyCall(this, exchange, upstream, forward, route.timeout(), gateway.metrics());
     io.sluice.config.CompressionConfig compression = route.config().compression();

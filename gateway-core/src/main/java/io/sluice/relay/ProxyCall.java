@@ -1,6 +1,7 @@
 package io.sluice.relay;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -23,6 +24,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.config.HeaderOps;
+import io.sluice.config.SseConfig;
 import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;
 import io.sluice.http.ErrorKind;
@@ -99,7 +101,8 @@ public final class ProxyCall implements UpstreamHandler.Listener {
       ByteBuf body,
       boolean clientKeepAlive,
       HttpVersion clientVersion,
-      HeaderOps responseHeaders) {}
+      HeaderOps responseHeaders,
+      SseConfig sse) {}
 
   private final ClientLeg client;
   private final ChannelHandlerContext clientCtx;
@@ -126,7 +129,8 @@ public final class ProxyCall implements UpstreamHandler.Listener {
   private SseFramer framer;
   private AtomicInteger activeStreams;
   private ScheduledFuture<?> firstByteTimer;
-  private ScheduledFuture<?> idleTimer;
+  private io.netty.util.Timeout silenceWatch;
+  private long lastClientEventNanos; // the last event or ping the client got
   private ScheduledFuture<?> routeTimer;
   private long lastUpstreamReadNanos;
   private boolean staleRetryDone;
@@ -314,7 +318,8 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     clientCtx.writeAndFlush(out, clientCtx.voidPromise());
     exchange.mark(Moment.OUT_RESP_HEADERS_SENT, now);
     if (sse || chunkedToClient) {
-      scheduleIdleCheck(upstream.config().streamIdleTimeout().toNanos());
+      lastClientEventNanos = now;
+      watchSilence(nextSilenceCheck(now));
     }
   }
 
@@ -342,6 +347,9 @@ public final class ProxyCall implements UpstreamHandler.Listener {
       onUpstreamComplete();
     }
   }
+
+  /** An SSE comment: ignored by every client, but bytes on the wire. */
+  private static final byte[] PING = ": ping\n\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
   private void writeEvent(ByteBuf event) {
     if (exchange.at(Moment.OUT_FIRST_EVENT_SENT) < 0) {
@@ -531,26 +539,55 @@ public final class ProxyCall implements UpstreamHandler.Listener {
         + upstream.config().firstByteTimeout().toMillis() + "ms");
   }
 
-  private void scheduleIdleCheck(long delayNanos) {
-    idleTimer = loop.schedule(this::onIdleCheck, delayNanos, TimeUnit.NANOSECONDS);
+  private void watchSilence(long delayNanos) {
+    silenceWatch = StreamTimers.schedule(loop, this::onSilenceCheck, delayNanos);
   }
 
-  /** One timer per stream that re-arms itself for the remaining time (cheaper than one per chunk). */
-  private void onIdleCheck() {
+  /** Nanoseconds until the next heartbeat or idle deadline, whichever comes first. */
+  private long nextSilenceCheck(long now) {
+    long idleLeft = upstream.config().streamIdleTimeout().toNanos() - (now - lastUpstreamReadNanos);
+    if (sse && request.sse().heartbeats()) {
+      long pingLeft = request.sse().heartbeat().toNanos() - (now - Math.max(lastUpstreamReadNanos, lastClientEventNanos));
+      return Math.min(idleLeft, pingLeft);
+    }
+    return idleLeft;
+  }
+
+  /**
+   * The stream's silence watch (one wheel timeout per stream, re-armed for the time left):
+   * sends {@code : ping} when the upstream has been silent for {@code sse.heartbeat} — also
+   * while a reasoning model thinks before its first token — so idle timeouts of load balancers and
+   * browsers never cut a healthy stream; ends the stream at {@code stream-idle-timeout}.
+   */
+  private void onSilenceCheck() {
     if (done) {
       return;
     }
-    long limit = upstream.config().streamIdleTimeout().toNanos();
-    long silent = System.nanoTime() - lastUpstreamReadNanos;
-    if (silent < limit) {
-      scheduleIdleCheck(limit - silent);
+    long now = System.nanoTime();
+    if (upstreamChannel != null && !upstreamChannel.config().isAutoRead()) {
+      // We paused the upstream for a slow client: that silence is ours, not the upstream's, and a
+      // client that cannot take data needs no ping.
+      lastUpstreamReadNanos = now;
+      watchSilence(nextSilenceCheck(now));
       return;
     }
-    metrics.upstreamRequest(upstream.name(), endpoint.url(), "timeout");
-    dropUpstream();
-    endAttempt(null);
-    failMidStream(ErrorKind.UPSTREAM_TIMEOUT, "the upstream sent nothing for "
-        + upstream.config().streamIdleTimeout().toMillis() + "ms");
+    long silent = now - lastUpstreamReadNanos;
+    if (silent >= upstream.config().streamIdleTimeout().toNanos()) {
+      metrics.upstreamRequest(upstream.name(), endpoint.url(), "timeout");
+      dropUpstream();
+      endAttempt(null);
+      failMidStream(ErrorKind.UPSTREAM_TIMEOUT, "the upstream sent nothing for "
+          + upstream.config().streamIdleTimeout().toMillis() + "ms");
+      return;
+    }
+    if (sse && request.sse().heartbeats()
+        && now - Math.max(lastUpstreamReadNanos, lastClientEventNanos) >= request.sse().heartbeat().toNanos()) {
+      writeToClient(Unpooled.wrappedBuffer(PING));
+      clientCtx.flush();
+      wroteSinceFlush = false;
+      lastClientEventNanos = now;
+    }
+    watchSilence(nextSilenceCheck(now));
   }
 
   private void onRouteTimeout() {
@@ -630,7 +667,9 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     }
     done = true;
     cancel(firstByteTimer);
-    cancel(idleTimer);
+    if (silenceWatch != null) {
+      silenceWatch.cancel();
+    }
     cancel(routeTimer);
     if (framer != null) {
       framer.release();

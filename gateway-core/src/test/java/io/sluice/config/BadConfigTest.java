@@ -22,7 +22,7 @@ class BadConfigTest {
   private static final String BASE = LISTENER + UPSTREAM;
 
   private static final String ROUTE_KEYS =
-      "name, match, upstream, api, rewrite-path, request-headers, response-headers, timeout, compression, plugins";
+      "name, match, upstream, api, rewrite-path, request-headers, response-headers, timeout, compression, sse, plugins";
 
   static Stream<Arguments> badConfigs() {
     return Stream.of(
@@ -241,8 +241,13 @@ class BadConfigTest {
             BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, foo: 1 } ]\n",
             List.of("routes[0].foo: unknown key (expected one of: " + ROUTE_KEYS + ")")),
         arguments(
-            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, sse: { heartbeat: 15s } } ]\n",
-            List.of("routes[0].sse: not supported yet in this version (resilient streams are not built yet)")),
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, sse: { heartbeat: 15s, resume: { enabled: true }, long-poll: { enabled: true } } } ]\n",
+            List.of("routes[0].sse.resume: not supported yet in this version (resumable streams are not built yet)",
+                "routes[0].sse.long-poll: not supported yet in this version (long polling is not built yet)")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, sse: { heartbeat: often, beat: 1s } } ]\n",
+            List.of("routes[0].sse.heartbeat: expected a duration such as 250ms, 30s, 5m, 1h (got 'often')",
+                "routes[0].sse.beat: unknown key (expected one of: heartbeat)")),
         arguments(
             BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, websocket: { enabled: true } } ]\n",
             List.of("routes[0].websocket: not supported yet in this version (WebSocket relaying is not built yet)")),

@@ -1,0 +1,27 @@
+package io.sluice.relay;
+
+import io.netty.util.HashedWheelTimer;
+import io.netty.util.Timeout;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One timer wheel for every open stream's silence watch (heartbeats and the stream-idle
+ * timeout). Thousands of streams each re-arming a task every few seconds would churn the event
+ * loops' scheduled-task heaps; a wheel makes arming and cancelling O(1), at the price of 100 ms
+ * granularity, which heartbeats and idle timeouts do not notice.
+ *
+ * <p>Threading: the wheel runs its own daemon thread; a timeout only hands work back to the
+ * stream's event loop and never touches stream state itself.
+ */
+final class StreamTimers {
+  private static final HashedWheelTimer WHEEL = new HashedWheelTimer(
+      new DefaultThreadFactory("sluice-stream-timers", true), 100, TimeUnit.MILLISECONDS, 512);
+
+  private StreamTimers() {}
+
+  /** Runs {@code task} on {@code loop} after {@code delayNanos}. */
+  static Timeout schedule(io.netty.channel.EventLoop loop, Runnable task, long delayNanos) {
+    return WHEEL.newTimeout(t -> loop.execute(task), Math.max(delayNanos, 1), TimeUnit.NANOSECONDS);
+  }
+}
