@@ -95,8 +95,14 @@ final class JwksKeys {
 
   /** The keys that may verify a token with this header; empty when there are none (yet). */
   CompletionStage<List<Candidate>> find(TokenHeader header) {
-    return cache.get(uri).handle((set, err) -> set == null ? KeySet.EMPTY : set)
+    if (!hasKeys && failedOnce && nanoTime.getAsLong() - lastFailure < RETRY_AFTER_FAILURE.toNanos()) {
+      return CompletableFuture.completedFuture(List.of()); // the first fetch failed just now: no retry storm
+    }
+    return cache.get(uri).handle((set, err) -> set) // a failed fetch was logged where it failed
         .thenCompose(set -> {
+          if (set == null) {
+            return CompletableFuture.completedFuture(List.<Candidate>of());
+          }
           List<Candidate> match = set.matching(header);
           if (!match.isEmpty() || header.kid() == null || set.hasKid(header.kid())) {
             return CompletableFuture.completedFuture(match);
@@ -127,9 +133,6 @@ final class JwksKeys {
   }
 
   private CompletableFuture<KeySet> fetch() {
-    if (!hasKeys && failedOnce && nanoTime.getAsLong() - lastFailure < RETRY_AFTER_FAILURE.toNanos()) {
-      return CompletableFuture.failedFuture(new IllegalStateException("the last fetch of " + uri + " failed"));
-    }
     CompletableFuture<KeySet> out = new CompletableFuture<>();
     CompletionStage<String> body;
     try {
