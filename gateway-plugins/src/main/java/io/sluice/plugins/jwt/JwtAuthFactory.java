@@ -114,7 +114,7 @@ public final class JwtAuthFactory implements PluginFactory<JwtAuthSettings> {
       return out;
     }
     if (items.isEmpty()) {
-      node.problem("must not be empty (omit allow to admit any consumer)");
+      node.problem("must not be empty (omit allow to accept every consumer)");
       ok.failed = true;
     }
     Set<String> declared = new TreeSet<>(node.consumerNames());
@@ -124,8 +124,8 @@ public final class JwtAuthFactory implements PluginFactory<JwtAuthSettings> {
         continue;
       }
       if (!declared.contains(name)) {
-        item.problem("'" + name + "' is not defined ("
-            + (declared.isEmpty() ? "no consumers are defined" : "expected one of: " + String.join(", ", declared))
+        item.problem("'" + name + "' is not a declared consumer ("
+            + (declared.isEmpty() ? "no consumers are declared" : "expected one of: " + String.join(", ", declared))
             + ")");
         ok.failed = true;
       } else {

@@ -131,7 +131,7 @@ class JwtAuthConfigTest {
         P + ".issuer: must not be empty",
         P + ".audiences: must not be empty (omit audiences to accept any aud)",
         P + ".clock-skew: expected a duration such as 250ms, 30s, 5m, 1h (got '-1s')",
-        P + ".allow[1]: 'dave' is not defined (expected one of: alice, bob, carol)",
+        P + ".allow[1]: 'dave' is not a declared consumer (expected one of: alice, bob, carol)",
         P + ".keys[0].colour: unknown key (expected one of: algorithm, secret, public-key, jwks-uri, refresh, kid)",
         P + ".keys[0].secret: HS256 needs a secret of at least 32 bytes (got 5)",
         P + ".colour: unknown key (expected one of: issuer, audiences, consumer-claim, allow-undeclared, clock-skew, "
