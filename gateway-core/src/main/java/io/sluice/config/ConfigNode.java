@@ -222,6 +222,23 @@ final class ConfigNode {
   }
 
   /** A duration in the {@link Units} grammar. */
+  /**
+   * A file name, resolved against the config file's folder when relative; null when absent or not
+   * a valid file name. Whether the file can be read is the caller's business.
+   */
+  java.nio.file.Path file() {
+    String s = nonEmptyString();
+    if (s == null) {
+      return null;
+    }
+    try {
+      return substitutor.resolvePath(java.nio.file.Path.of(s));
+    } catch (java.nio.file.InvalidPathException e) {
+      problem("expected a file name (got " + got() + ")");
+      return null;
+    }
+  }
+
   Duration duration() {
     if (!present()) {
       return null;

@@ -94,6 +94,11 @@ public final class PluginSettings {
     return s == null ? null : new Secret(s);
   }
 
+  /** A file name, resolved against the config file's folder when relative (like {@code ${file:…}}). */
+  public java.nio.file.Path file() {
+    return node.file();
+  }
+
   public Integer integer(long min, long max) {
     return node.integer(min, max, null);
   }

@@ -36,6 +36,15 @@ final class Substitutor {
     this.baseDir = baseDir;
   }
 
+  /**
+   * A file named in the config ({@code public-key: keys/rs256.pem}): relative names resolve
+   * against the config file's folder, like {@code ${file:…}}.
+   */
+  Path resolvePath(Path file) {
+    Path p = !file.isAbsolute() && baseDir != null ? baseDir.resolve(file) : file;
+    return p.toAbsolutePath().normalize();
+  }
+
   /** The expanded text, or the list of problems when any reference could not be resolved. */
   record Result(String value, List<String> problems) {}
 

@@ -265,7 +265,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     route = found.route();
     exchange.routeName(route.name());
     chain = gateway.chain(route.name());
-    pluginRequest = new PluginRequest(route.name(), request, path, query, exchange.clientIp());
+    pluginRequest = new PluginRequest(route.name(), request, path, query, exchange.clientIp(), ctx.executor());
     if (bodyComplete) {
       pluginRequest.body(body);
     }

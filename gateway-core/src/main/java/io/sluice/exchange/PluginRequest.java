@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
 
 /**
  * Adapts one Netty request to the plugins' plain {@link RequestContext}, and remembers what the
@@ -32,8 +33,10 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
   private String consumer;
   private ByteBuf body;
   private HttpHeaders responseView;
+  private final Executor loop;
 
-  PluginRequest(String route, HttpRequest request, String path, String query, String clientIp) {
+  PluginRequest(String route, HttpRequest request, String path, String query, String clientIp, Executor loop) {
+    this.loop = loop;
     this.route = route;
     this.request = request;
     this.path = path;
@@ -105,6 +108,11 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
   @Override
   public boolean isWebSocketUpgrade() {
     return request.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true);
+  }
+
+  @Override
+  public Executor executor() {
+    return loop;
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.sluice.plugin;
 
 import java.util.List;
+import java.util.concurrent.Executor;
 
 /**
  * A plugin's view of one request: plain strings, no Netty types, so a plugin is unit-tested with
@@ -51,4 +52,13 @@ public interface RequestContext {
 
   /** The request body, when the route reads it before the TRAFFIC phase (else null). */
   byte[] body();
+
+  /**
+   * Runs tasks on the request's event loop. A plugin that waited for I/O continues there before
+   * it touches the context again ({@code fetch.thenApplyAsync(fn, request.executor())}). The
+   * default runs them at once on the calling thread (fakes in unit tests).
+   */
+  default Executor executor() {
+    return Runnable::run;
+  }
 }
