@@ -42,6 +42,7 @@ public final class GatewayMetrics {
   private final ConcurrentHashMap<Tags, Counter> upstreamRequests = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> authFailures = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> rateLimitRejections = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, AtomicInteger> storeDegraded = new ConcurrentHashMap<>();
 
   public GatewayMetrics() {
     lintClean(registry);
@@ -109,6 +110,20 @@ public final class GatewayMetrics {
           .description("Streamed responses in progress").register(registry);
       return value;
     });
+  }
+
+  /**
+   * A shared store (Redis) became unreachable or answers again:
+   * {@code sluice_ratelimit_store_degraded{store}} is 1 while its users count locally.
+   */
+  public void storeDegraded(String store, boolean degraded) {
+    storeDegraded.computeIfAbsent(store, s -> {
+      AtomicInteger value = new AtomicInteger();
+      Gauge.builder("sluice.ratelimit.store.degraded", value, AtomicInteger::get).tags("store", s)
+          .description("1 while a shared rate-limit store is unreachable and limits are counted locally")
+          .register(registry);
+      return value;
+    }).set(degraded ? 1 : 0);
   }
 
   /** A request was refused by an authentication plugin. */
