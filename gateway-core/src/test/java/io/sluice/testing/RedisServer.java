@@ -66,7 +66,7 @@ public final class RedisServer implements AutoCloseable {
     launch();
   }
 
-  /** Sends one command (inline protocol) and returns the first reply line. */
+  /** Sends one command (inline protocol); returns the reply line, or a bulk reply's value (null when nil). */
   public String command(String line) throws IOException {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
@@ -75,15 +75,23 @@ public final class RedisServer implements AutoCloseable {
       out.write((line + "\r\n").getBytes(StandardCharsets.UTF_8));
       out.flush();
       InputStream in = s.getInputStream();
-      StringBuilder sb = new StringBuilder();
-      int c;
-      while ((c = in.read()) != -1 && c != '\n') {
-        if (c != '\r') {
-          sb.append((char) c);
-        }
+      String first = line(in);
+      if (first.startsWith("$")) {
+        return first.equals("$-1") ? null : line(in);
       }
-      return sb.toString();
+      return first;
     }
+  }
+
+  private static String line(InputStream in) throws IOException {
+    StringBuilder sb = new StringBuilder();
+    int c;
+    while ((c = in.read()) != -1 && c != '\n') {
+      if (c != '\r') {
+        sb.append((char) c);
+      }
+    }
+    return sb.toString();
   }
 
   private void launch() throws IOException, InterruptedException {
