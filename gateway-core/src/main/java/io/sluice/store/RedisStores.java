@@ -76,12 +76,14 @@ public final class RedisStores implements AutoCloseable {
     }
   }
 
-  /** The store for a URI (validated with {@link #problem} beforehand); connects on first use. */
+  /** The store for a URI (validated with {@link #problem} beforehand); starts connecting on first use. */
   public RedisStore get(String uri) {
     if (closed) {
       throw new IllegalStateException("the gateway's Redis connections are closed");
     }
-    return stores.computeIfAbsent(uri, Store::new);
+    Store store = stores.computeIfAbsent(uri, Store::new);
+    store.connection(); // starts connecting now, so the first request does not pay for it
+    return store;
   }
 
   /** Closes every connection and the client threads (waits up to two seconds). */
@@ -138,6 +140,7 @@ public final class RedisStores implements AutoCloseable {
     Store(String uri) {
       this.uri = uri;
       this.name = redact(uri);
+      health.accept(name, false); // the gauge exists (at 0) from the first use
     }
 
     @Override
