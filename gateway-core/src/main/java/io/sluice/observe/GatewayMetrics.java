@@ -52,6 +52,7 @@ public final class GatewayMetrics {
   private final ConcurrentHashMap<Tags, Timer> tokenGaps = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> tokens = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> rateLimitRejections = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, AtomicInteger> storeDegraded = new ConcurrentHashMap<>();
 
   public GatewayMetrics() {
     lintClean(registry);
@@ -148,6 +149,20 @@ public final class GatewayMetrics {
         tags -> Counter.builder("sluice.tokens").tags(tags)
             .description("LLM tokens used, by route, consumer, model and type").register(registry))
         .increment(count);
+  }
+
+  /**
+   * A shared store (Redis) became unreachable or answers again:
+   * {@code sluice_ratelimit_store_degraded{store}} is 1 while its users count locally.
+   */
+  public void storeDegraded(String store, boolean degraded) {
+    storeDegraded.computeIfAbsent(store, s -> {
+      AtomicInteger value = new AtomicInteger();
+      Gauge.builder("sluice.ratelimit.store.degraded", value, AtomicInteger::get).tags("store", s)
+          .description("1 while a shared rate-limit store is unreachable and limits are counted locally")
+          .register(registry);
+      return value;
+    }).set(degraded ? 1 : 0);
   }
 
   /** A request was refused by an authentication plugin. */

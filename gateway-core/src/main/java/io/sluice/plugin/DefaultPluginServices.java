@@ -2,6 +2,8 @@ package io.sluice.plugin;
 
 import io.sluice.config.ConsumerConfig;
 import io.sluice.observe.GatewayMetrics;
+import io.sluice.store.RedisStore;
+import io.sluice.store.RedisStores;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,24 +17,27 @@ import java.util.function.LongSupplier;
 
 /**
  * The services of a running gateway for its plugins: the system clocks, the declared consumers,
- * the gateway's metrics and an asynchronous HTTP client (the JDK's, on its own threads, so a
- * fetch never blocks an event loop; {@link PluginChain} hops back to the loop when it completes).
+ * the gateway's metrics, an asynchronous HTTP client (the JDK's, on its own threads, so a
+ * fetch never blocks an event loop; {@link PluginChain} hops back to the loop when it completes)
+ * and the gateway's shared Redis connections (owned by the gateway, which closes them).
  */
 public final class DefaultPluginServices implements PluginServices {
   private final List<ConsumerConfig> consumers;
   private final GatewayMetrics metrics;
   private final Clock clock;
   private final LongSupplier nanoTime;
+  private final RedisStores redis;
   private volatile HttpClient http;
 
-  public DefaultPluginServices(List<ConsumerConfig> consumers, GatewayMetrics metrics) {
-    this(consumers, metrics, Clock.systemUTC(), System::nanoTime);
+  public DefaultPluginServices(List<ConsumerConfig> consumers, GatewayMetrics metrics, RedisStores redis) {
+    this(consumers, metrics, redis, Clock.systemUTC(), System::nanoTime);
   }
 
-  public DefaultPluginServices(List<ConsumerConfig> consumers, GatewayMetrics metrics, Clock clock,
-      LongSupplier nanoTime) {
+  public DefaultPluginServices(List<ConsumerConfig> consumers, GatewayMetrics metrics, RedisStores redis,
+      Clock clock, LongSupplier nanoTime) {
     this.consumers = List.copyOf(consumers);
     this.metrics = metrics;
+    this.redis = redis;
     this.clock = clock;
     this.nanoTime = nanoTime;
   }
@@ -60,6 +65,11 @@ public final class DefaultPluginServices implements PluginServices {
   @Override
   public void rateLimitRejection(String route, String plugin) {
     metrics.rateLimitRejection(route, plugin);
+  }
+
+  @Override
+  public RedisStore redis(String uri) {
+    return redis.get(uri);
   }
 
   @Override

@@ -25,6 +25,14 @@ public interface PluginServices {
   /** Counts a rate-limit rejection: {@code sluice_ratelimit_rejections_total{route,plugin}}. */
   void rateLimitRejection(String route, String plugin);
 
+  /**
+   * The gateway's shared connection to a Redis ({@code redis://host:port}, checked with
+   * {@link io.sluice.store.RedisStores#problem} when the config is read). Connects on first use;
+   * never blocks. Its health is logged and exported by core
+   * ({@code sluice_ratelimit_store_degraded{store}}).
+   */
+  io.sluice.store.RedisStore redis(String uri);
+
   /** Fetches a URL's body asynchronously (JWKS); completes exceptionally on any failure. */
   java.util.concurrent.CompletionStage<String> fetch(String url, java.time.Duration timeout);
 }

@@ -2,6 +2,8 @@ package io.sluice.testing;
 
 import io.sluice.config.ConsumerConfig;
 import io.sluice.plugin.PluginServices;
+import io.sluice.store.RedisStore;
+import io.sluice.store.RedisStores;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,7 +18,8 @@ import java.util.function.LongSupplier;
 
 /**
  * {@link PluginServices} for plugin unit tests: a clock the test moves by hand (wall and
- * monotonic time move together), recorded metrics, and canned fetch answers.
+ * monotonic time move together), recorded metrics, canned fetch answers, and — when a test
+ * gives it one — real Redis connections ({@link #redis(RedisStores)}).
  */
 public final class FakeServices implements PluginServices {
   private long nanos = 1_000_000_000L;
@@ -26,6 +29,21 @@ public final class FakeServices implements PluginServices {
   public final List<String> rateLimitRejections = new ArrayList<>();
   public final Map<String, CompletionStage<String>> fetchAnswers = new HashMap<>();
   public final List<String> fetched = new ArrayList<>();
+  private RedisStores redis;
+
+  /** Lets plugins reach Redis through these (the test closes them). */
+  public FakeServices redis(RedisStores stores) {
+    this.redis = stores;
+    return this;
+  }
+
+  @Override
+  public RedisStore redis(String uri) {
+    if (redis == null) {
+      throw new IllegalStateException("this test gave FakeServices no RedisStores");
+    }
+    return redis.get(uri);
+  }
 
   public FakeServices consumers(List<ConsumerConfig> list) {
     consumers.clear();

@@ -16,6 +16,7 @@ import io.sluice.route.Router;
 import io.sluice.server.GatewayServer;
 import io.sluice.server.ListenException;
 import io.sluice.server.Transport;
+import io.sluice.store.RedisStores;
 import io.sluice.upstream.Upstreams;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -55,6 +56,8 @@ public final class Sluice implements AutoCloseable, AdminView {
   private final ConfigLoader loader;
   private final AtomicBoolean ready = new AtomicBoolean();
   private final AccessLog accessLog = AccessLog.fromSystemProperty();
+  /** Redis connections plugins share; kept across reloads, closed last. */
+  private final RedisStores redisStores;
   private volatile GatewayConfig config;
   private volatile Upstreams upstreams;
   private volatile GatewayContext context;
@@ -69,7 +72,8 @@ public final class Sluice implements AutoCloseable, AdminView {
     this.metrics = new GatewayMetrics();
     CountingAsyncAppender.register(metrics.registry());
     this.upstreams = new Upstreams(config.upstreams(), transport);
-    this.pluginServices = new DefaultPluginServices(config.consumers(), metrics);
+    this.redisStores = new RedisStores(metrics::storeDegraded);
+    this.pluginServices = new DefaultPluginServices(config.consumers(), metrics, redisStores);
     this.context = new GatewayContext(new Router(config.routes()), pluginChains(config, Map.of(), List.of()),
         upstreams, config.limits(), metrics, accessLog);
     this.server = new GatewayServer(transport);
@@ -151,7 +155,7 @@ public final class Sluice implements AutoCloseable, AdminView {
     Upstreams nextUpstreams = previousUpstreams.reconcile(next.upstreams());
     boolean sameConsumers = previous.consumers().equals(next.consumers());
     if (!sameConsumers) {
-      pluginServices = new DefaultPluginServices(next.consumers(), metrics); // every chain is rebuilt
+      pluginServices = new DefaultPluginServices(next.consumers(), metrics, redisStores); // every chain is rebuilt
     }
     GatewayContext nextContext = new GatewayContext(new Router(next.routes()),
         pluginChains(next, sameConsumers ? context.chains() : Map.of(), previous.routes()), nextUpstreams,
@@ -253,6 +257,7 @@ public final class Sluice implements AutoCloseable, AdminView {
     server.close();
     admin.close();
     upstreams.close();
+    redisStores.close();
     transport.close();
   }
 }

@@ -1,0 +1,87 @@
+package io.sluice.plugins.tokenlimit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * The tokens a request may use, reserved before it goes upstream: the prompt's size plus the
+ * output it allows.
+ *
+ * <p>Prompt: the UTF-8 bytes of every text in {@code messages}, {@code input}, {@code system},
+ * {@code instructions} and {@code prompt} (OpenAI chat and Responses, Anthropic Messages, legacy
+ * completions), divided by 4 and rounded up — about a token per four bytes of English. A body that
+ * is not JSON counts all its bytes. Output: {@code max_tokens}, {@code max_completion_tokens} or
+ * {@code max_output_tokens} (the first present and positive), else {@code default-max-tokens}.
+ * The estimate is only a reservation: it is reconciled with the reported usage at the end.
+ */
+final class TokenEstimator {
+  static final int BYTES_PER_TOKEN = 4;
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final List<String> PROMPT_FIELDS = List.of("messages", "input", "system", "instructions", "prompt");
+  private static final List<String> MAX_FIELDS = List.of("max_tokens", "max_completion_tokens", "max_output_tokens");
+
+  private final long defaultMaxTokens;
+
+  TokenEstimator(long defaultMaxTokens) {
+    this.defaultMaxTokens = defaultMaxTokens;
+  }
+
+  long estimate(byte[] body) {
+    if (body == null || body.length == 0) {
+      return defaultMaxTokens;
+    }
+    JsonNode root;
+    try {
+      root = JSON.readTree(body);
+    } catch (IOException e) {
+      root = null;
+    }
+    if (root == null || !root.isObject()) {
+      return tokens(body.length) + defaultMaxTokens;
+    }
+    long bytes = 0;
+    for (String f : PROMPT_FIELDS) {
+      bytes += textBytes(root.get(f));
+    }
+    return tokens(bytes) + maxOutput(root);
+  }
+
+  private long maxOutput(JsonNode root) {
+    for (String f : MAX_FIELDS) {
+      JsonNode n = root.get(f);
+      if (n != null && n.canConvertToLong() && n.asLong() > 0) {
+        return n.asLong();
+      }
+    }
+    return defaultMaxTokens;
+  }
+
+  static long tokens(long bytes) {
+    return (bytes + BYTES_PER_TOKEN - 1) / BYTES_PER_TOKEN;
+  }
+
+  /** UTF-8 bytes of the strings under {@code node} (message texts; roles and keys are not counted). */
+  private static long textBytes(JsonNode node) {
+    if (node == null) {
+      return 0;
+    }
+    if (node.isTextual()) {
+      return node.textValue().getBytes(StandardCharsets.UTF_8).length;
+    }
+    long sum = 0;
+    if (node.isArray()) {
+      for (JsonNode item : node) {
+        sum += textBytes(item);
+      }
+    } else if (node.isObject()) {
+      // content parts and messages: {"role": …, "content": …}, {"type": "text", "text": …}
+      for (String f : List.of("content", "text", "input", "output", "arguments")) {
+        sum += textBytes(node.get(f));
+      }
+    }
+    return sum;
+  }
+}

@@ -1,0 +1,34 @@
+package io.sluice.plugins.tokenlimit;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The validated config of one route's {@code ai-token-ratelimit}.
+ *
+ * @param store null for local counting, else the {@code redis://} URI shared by the fleet
+ */
+record TokenLimitSettings(List<Rule> rules, long defaultMaxTokens, boolean midStream, String store) {
+
+  TokenLimitSettings {
+    rules = List.copyOf(rules);
+  }
+
+  /**
+   * One rule: a key, one window and its limit, with other limits for named keys.
+   *
+   * @param limitBy the rule as written ({@code header:x-user}), for logs
+   * @param name the header, query parameter or cookie name; null for consumer and ip
+   */
+  record Rule(int index, String limitBy, KeySource source, String name, Window window, long limit,
+      Map<String, Long> overrides) {
+
+    Rule {
+      overrides = Map.copyOf(overrides);
+    }
+
+    long limitFor(String key) {
+      return key == null ? limit : overrides.getOrDefault(key, limit);
+    }
+  }
+}
