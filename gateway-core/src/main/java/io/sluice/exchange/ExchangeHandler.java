@@ -38,6 +38,11 @@ import io.sluice.route.Route;
 import io.sluice.route.Router;
 import io.sluice.server.RequestHeaderTimeoutHandler;
 import io.sluice.upstream.Upstream;
+import io.sluice.usage.RequestRewriter;
+import io.sluice.usage.Usage;
+import io.sluice.usage.UsageTracker;
+import io.sluice.config.RouteConfig.Api;
+import io.netty.buffer.ByteBufUtil;
 import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -90,6 +95,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   private boolean pluginsRunning;
   private int pluginsDone; // plugins [0, pluginsDone) let the request through
   private ProxyCall call;
+  private UsageTracker usage;
   private boolean draining;
 
   /**
@@ -371,9 +377,10 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   private void dispatch() {
     Upstream upstream = gateway.upstreams().get(route.upstreamName());
     String forwardQuery = pluginRequest.query();
+    usage = trackUsage();
     ProxyCall.Request forward = new ProxyCall.Request(request.method(), route.rewrite(path) + forwardQuery,
         forwardHeaders(upstream), body, HttpUtil.isKeepAlive(request) && !draining, request.protocolVersion(),
-        route.responseHeaders(), route.config().sse());
+        route.responseHeaders(), route.config().sse(), usage);
     state = State.PROXYING;
     call = new ProxyCall(this, exchange, upstream, forward, route.timeout(), gateway.metrics());
     io.sluice.config.CompressionConfig compression = route.config().compression();
@@ -381,6 +388,30 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
       call.gzipResponse(compression.minSize());
     }
     call.start();
+  }
+
+  /**
+   * Follows the tokens of a model API's answer (never on {@code passthrough} routes). A streamed
+   * {@code openai-chat} request that did not ask for usage is asked for it here (CONTRACT §4), and
+   * the extra chunk is dropped again on its way back.
+   */
+  private UsageTracker trackUsage() {
+    Api api = route.config().api() != null ? route.config().api() : Api.forPath(exchange.path());
+    if (!UsageTracker.tracks(api)) {
+      return null;
+    }
+    byte[] raw = ByteBufUtil.getBytes(body);
+    if (api != Api.OPENAI_CHAT) {
+      return new UsageTracker(api, RequestRewriter.model(raw), false);
+    }
+    RequestRewriter.Result r = RequestRewriter.openAiChat(raw);
+    if (r.rewritten()) {
+      CompositeByteBuf rewritten = ctx.alloc().compositeBuffer(1);
+      rewritten.addComponent(true, Unpooled.wrappedBuffer(r.body()));
+      body.release();
+      body = rewritten;
+    }
+    return new UsageTracker(api, r.model(), r.dropUsageChunk());
   }
 
   private HttpHeaders forwardHeaders(Upstream upstream) {
@@ -571,14 +602,23 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
       if (pluginRequest != null) {
         exchange.consumer(pluginRequest.consumer());
       }
+      Usage used = usage == null ? null : usage.usage();
+      if (used != null) {
+        exchange.tokens(used.inputTokens(), used.outputTokens(), used.estimated());
+        String consumer = exchange.consumer() == null ? "anonymous" : exchange.consumer();
+        String model = gateway.metrics().modelLabel(exchange.routeName(), used.model());
+        gateway.metrics().tokens(exchange.routeName(), consumer, model, "input", used.inputTokens());
+        gateway.metrics().tokens(exchange.routeName(), consumer, model, "output", used.outputTokens());
+      }
       gateway.metrics().requestCompleted(exchange.routeName(), exchange.status(), duration);
       gateway.accessLog().log(exchange, end);
       if (pluginRequest != null && pluginsReached > 0) {
         chain.runComplete(pluginRequest, pluginsReached,
-            new ExchangeSummary(exchange.status(), exchange.outcome(), duration));
+            new ExchangeSummary(exchange.status(), exchange.outcome(), duration, used));
       }
     }
     exchange = null;
+    usage = null;
     call = null;
     route = null;
     chain = PluginChain.empty();

@@ -9,6 +9,8 @@ public enum Moment {
   UPSTREAM_RESP_HEADERS_RECEIVED,
   OUT_RESP_HEADERS_SENT,
   OUT_FIRST_EVENT_SENT,
+  /** The first event carrying generated content (OpenAI's role-only first chunk does not count). */
+  OUT_FIRST_TOKEN_SENT,
   UPSTREAM_RESP_COMPLETE,
   OUT_RESP_COMPLETE
 }

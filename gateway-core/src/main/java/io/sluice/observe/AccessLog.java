@@ -43,7 +43,8 @@ public final class AccessLog {
 
   /** The line for an exchange (visible for tests). */
   public String format(Exchange e, long endNanos, Instant now) {
-    long firstEvent = e.at(Moment.OUT_FIRST_EVENT_SENT);
+    long firstToken = e.at(Moment.OUT_FIRST_TOKEN_SENT);
+    long firstEvent = firstToken >= 0 ? firstToken : e.at(Moment.OUT_FIRST_EVENT_SENT);
     Map<String, Object> f = new LinkedHashMap<>();
     f.put("ts", now.toString());
     f.put("request_id", e.requestId());

@@ -51,6 +51,9 @@ public final class GatewayMetrics {
   private final ConcurrentHashMap<Tags, Timer> firstToken = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Timer> tokenGaps = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> tokens = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, java.util.Set<String>> modelsByRoute = new ConcurrentHashMap<>();
+  /** Distinct {@code model} label values per route before the rest become {@code other}. */
+  static final int MAX_MODELS_PER_ROUTE = 100;
   private final ConcurrentHashMap<Tags, Counter> rateLimitRejections = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, AtomicInteger> storeDegraded = new ConcurrentHashMap<>();
 
@@ -120,6 +123,27 @@ public final class GatewayMetrics {
           .description("Streamed responses in progress").register(registry);
       return value;
     });
+  }
+
+  /**
+   * The {@code model} label for a route: the model itself for the first 100 distinct ones, then
+   * {@code other}, so a client that invents model names cannot explode the metrics' cardinality.
+   */
+  public String modelLabel(String route, String model) {
+    if (model == null || model.isEmpty()) {
+      return "unknown";
+    }
+    java.util.Set<String> seen = modelsByRoute.computeIfAbsent(route, r -> ConcurrentHashMap.newKeySet());
+    if (seen.contains(model)) {
+      return model;
+    }
+    synchronized (seen) {
+      if (seen.size() < MAX_MODELS_PER_ROUTE) {
+        seen.add(model);
+        return model;
+      }
+    }
+    return "other";
   }
 
   /** Request received → first event carrying generated content. */

@@ -25,6 +25,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.config.HeaderOps;
 import io.sluice.config.SseConfig;
+import io.sluice.usage.UsageTracker;
 import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;
 import io.sluice.http.ErrorKind;
@@ -102,7 +103,8 @@ public final class ProxyCall implements UpstreamHandler.Listener {
       boolean clientKeepAlive,
       HttpVersion clientVersion,
       HeaderOps responseHeaders,
-      SseConfig sse) {}
+      SseConfig sse,
+      UsageTracker usage) {}
 
   private final ClientLeg client;
   private final ChannelHandlerContext clientCtx;
@@ -134,6 +136,8 @@ public final class ProxyCall implements UpstreamHandler.Listener {
   private ScheduledFuture<?> routeTimer;
   private long lastUpstreamReadNanos;
   private boolean staleRetryDone;
+  private long lastContentNanos = -1;
+  private io.netty.buffer.CompositeByteBuf jsonBody; // a non-streamed JSON answer, kept for its usage
   private long gzipMinSize = -1; // -1: the route or the client does not want gzip
   private GzipStream gzip;
 
@@ -308,6 +312,10 @@ public final class ProxyCall implements UpstreamHandler.Listener {
       }
     }
     HttpUtil.setKeepAlive(out, keepAliveToClient);
+    if (!sse && request.usage() != null && status / 100 == 2
+        && contentTypeIs(upstreamHeaders.get(HttpHeaderNames.CONTENT_TYPE), "application/json")) {
+      jsonBody = clientCtx.alloc().compositeBuffer();
+    }
     if (sse) {
       framer = new SseFramer(clientCtx.alloc(), MAX_HELD_EVENT);
       exchange.streaming(true);
@@ -339,6 +347,7 @@ public final class ProxyCall implements UpstreamHandler.Listener {
       if (framer != null) {
         framer.feed(bytes.retain(), this::writeEvent);
       } else {
+        keepForUsage(bytes);
         writeToClient(bytes.retain());
       }
     }
@@ -348,14 +357,51 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     }
   }
 
+  /** Keeps a non-streamed JSON answer (up to a cap) to read its usage at the end. */
+  private void keepForUsage(ByteBuf bytes) {
+    if (jsonBody == null) {
+      return;
+    }
+    if (jsonBody.readableBytes() + bytes.readableBytes() > UsageTracker.MAX_BODY) {
+      jsonBody.release(); // too large to parse: the usage stays unknown
+      jsonBody = null;
+      return;
+    }
+    jsonBody.addComponent(true, bytes.retainedDuplicate());
+  }
+
   /** An SSE comment: ignored by every client, but bytes on the wire. */
   private static final byte[] PING = ": ping\n\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
   private void writeEvent(ByteBuf event) {
+    UsageTracker usage = request.usage();
+    if (usage != null) {
+      UsageTracker.Verdict verdict = usage.onEvent(SseEvent.parse(event));
+      if (verdict == UsageTracker.Verdict.DROP) {
+        event.release(); // the usage chunk the gateway asked for; the client did not
+        return;
+      }
+      if (verdict == UsageTracker.Verdict.CONTENT) {
+        onContentEvent(usage);
+      }
+    }
     if (exchange.at(Moment.OUT_FIRST_EVENT_SENT) < 0) {
       exchange.mark(Moment.OUT_FIRST_EVENT_SENT, System.nanoTime());
     }
     writeToClient(event);
+  }
+
+  /** Time to first token, then the gap since the previous content event (CONTRACT §5). */
+  private void onContentEvent(UsageTracker usage) {
+    long now = System.nanoTime();
+    String model = metrics.modelLabel(exchange.routeName(), usage.model());
+    if (lastContentNanos < 0) {
+      exchange.mark(Moment.OUT_FIRST_TOKEN_SENT, now);
+      metrics.timeToFirstToken(exchange.routeName(), model, now - exchange.startNanos());
+    } else {
+      metrics.interTokenLatency(exchange.routeName(), model, now - lastContentNanos);
+    }
+    lastContentNanos = now;
   }
 
   private void writeToClient(ByteBuf bytes) {
@@ -680,6 +726,13 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     }
     if (activeStreams != null) {
       activeStreams.decrementAndGet();
+    }
+    if (jsonBody != null) {
+      if (exchange.at(Moment.UPSTREAM_RESP_COMPLETE) >= 0 && request.usage() != null) {
+        request.usage().onBody(io.netty.buffer.ByteBufUtil.getBytes(jsonBody));
+      }
+      jsonBody.release();
+      jsonBody = null;
     }
   }
 
