@@ -33,6 +33,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
+import io.sluice.http.HttpSyntax;
 import io.sluice.plugin.ConfiguredPlugin;
 import io.sluice.plugin.PluginFactory;
 import io.sluice.plugin.PluginRegistry;
@@ -66,8 +67,6 @@ public final class ConfigLoader {
 
   private static final String URL_FORM = "an http:// or https:// URL such as http://127.0.0.1:9000";
 
-  /** RFC 9110 {@code token}: what header names and methods are made of. */
-  private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
   private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9._-]+");
 
@@ -753,7 +752,7 @@ public final class ConfigLoader {
         String method = methodNode.present() ? methodNode.nonEmptyString() : null;
         if (!methodNode.present()) {
           methodNode.problem("expected a string");
-        } else if (method != null && !TOKEN.matcher(method).matches()) {
+        } else if (method != null && !HttpSyntax.isToken(method)) {
           methodNode.problem("not a valid HTTP method (got " + methodNode.got() + ")");
         } else if (method != null && !methods.contains(method.toUpperCase(Locale.ROOT))) {
           methods.add(method.toUpperCase(Locale.ROOT));
@@ -835,7 +834,7 @@ public final class ConfigLoader {
         String name = nameNode.present() ? nameNode.string() : null;
         if (!nameNode.present()) {
           nameNode.problem("expected a string");
-        } else if (name != null && !TOKEN.matcher(name).matches()) {
+        } else if (name != null && !HttpSyntax.isToken(name)) {
           nameNode.problem("not a valid header name (got " + nameNode.got() + ")");
         } else if (name != null) {
           remove.add(name);
@@ -926,7 +925,7 @@ public final class ConfigLoader {
     }
 
     void checkHeaderName(String name, ConfigNode value) {
-      if (!TOKEN.matcher(name).matches()) {
+      if (!HttpSyntax.isToken(name)) {
         value.problem("not a valid header name");
       }
     }

@@ -1,5 +1,6 @@
 package io.sluice.plugins.cors;
 
+import io.sluice.http.HttpSyntax;
 import io.sluice.config.PluginSettings;
 import io.sluice.plugin.Phase;
 import io.sluice.plugin.Plugin;
@@ -174,7 +175,7 @@ public final class CorsFactory implements PluginFactory<CorsSettings> {
           item.problem("expected " + what);
         }
         ok = false;
-      } else if (!isToken(text)) {
+      } else if (!HttpSyntax.isToken(text)) {
         item.problem("expected " + what + " (got '" + text + "')");
         ok = false;
       } else {
@@ -184,18 +185,6 @@ public final class CorsFactory implements PluginFactory<CorsSettings> {
     return ok ? out : null;
   }
 
-  /** RFC 9110 token: the characters a method or a field name may have. */
-  private static boolean isToken(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-          || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
-      if (!ok) {
-        return false;
-      }
-    }
-    return !s.isEmpty();
-  }
 
   /** The defaults followed by the extras not already there (header names compare case-insensitively). */
   private static List<String> union(List<String> defaults, List<String> extras) {

@@ -1,5 +1,6 @@
 package io.sluice.plugins.ratelimit;
 
+import io.sluice.http.HttpSyntax;
 import io.sluice.plugin.RequestContext;
 import java.util.Locale;
 
@@ -29,7 +30,7 @@ public record LimitBy(Kind kind, String name) {
       return null;
     }
     String name = t.substring(colon + 1);
-    if (!isToken(name)) {
+    if (!HttpSyntax.isToken(name)) {
       return null;
     }
     return switch (t.substring(0, colon)) {
@@ -51,21 +52,6 @@ public record LimitBy(Kind kind, String name) {
     };
   }
 
-  /** An HTTP token (RFC 9110): what header, cookie and sensible parameter names are made of. */
-  private static boolean isToken(String s) {
-    if (s.isEmpty()) {
-      return false;
-    }
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-          || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
-      if (!ok) {
-        return false;
-      }
-    }
-    return true;
-  }
 
   @Override
   public String toString() {
