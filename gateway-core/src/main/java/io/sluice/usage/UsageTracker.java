@@ -167,7 +167,9 @@ public final class UsageTracker {
       return Verdict.PASS;
     }
     commit(Tables.CHAT);
-    if (dropUsageChunk && scan.usageObject && scan.choicesArray && scan.choices == 0) {
+    // only the chunk the gateway asked for: no choices at all, and a usage object that reads as usage
+    if (dropUsageChunk && scan.choicesArray && scan.choices == 0 && scan.usageObject
+        && (scan.in >= 0 || scan.out >= 0)) {
       return Verdict.DROP;
     }
     return scan.content ? Verdict.CONTENT : Verdict.PASS;
