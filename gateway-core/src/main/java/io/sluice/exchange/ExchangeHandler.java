@@ -38,11 +38,11 @@ import io.sluice.route.Route;
 import io.sluice.route.Router;
 import io.sluice.server.RequestHeaderTimeoutHandler;
 import io.sluice.upstream.Upstream;
+import io.sluice.usage.RequestInfo;
 import io.sluice.usage.RequestRewriter;
 import io.sluice.usage.Usage;
 import io.sluice.usage.UsageTracker;
 import io.sluice.config.RouteConfig.Api;
-import io.netty.buffer.ByteBufUtil;
 import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -397,21 +397,17 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
    */
   private UsageTracker trackUsage() {
     Api api = route.config().api() != null ? route.config().api() : Api.forPath(exchange.path());
-    if (!UsageTracker.tracks(api)) {
+    if (api == Api.PASSTHROUGH) {
       return null;
     }
-    byte[] raw = ByteBufUtil.getBytes(body);
-    if (api != Api.OPENAI_CHAT) {
-      return new UsageTracker(api, RequestRewriter.model(raw), false);
-    }
-    RequestRewriter.Result r = RequestRewriter.openAiChat(raw);
-    if (r.rewritten()) {
+    RequestInfo info = RequestRewriter.inspect(api, body);
+    if (info.rewritten()) {
       CompositeByteBuf rewritten = ctx.alloc().compositeBuffer(1);
-      rewritten.addComponent(true, Unpooled.wrappedBuffer(r.body()));
+      rewritten.addComponent(true, Unpooled.wrappedBuffer(info.rewrittenBody()));
       body.release();
       body = rewritten;
     }
-    return new UsageTracker(api, r.model(), r.dropUsageChunk());
+    return UsageTracker.forRequest(api, info, info.stream());
   }
 
   private HttpHeaders forwardHeaders(Upstream upstream) {

@@ -18,6 +18,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.sluice.server.Transport;
+import io.sluice.usage.ModelLabels;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -51,9 +52,7 @@ public final class GatewayMetrics {
   private final ConcurrentHashMap<Tags, Timer> firstToken = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Timer> tokenGaps = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> tokens = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, java.util.Set<String>> modelsByRoute = new ConcurrentHashMap<>();
-  /** Distinct {@code model} label values per route before the rest become {@code other}. */
-  static final int MAX_MODELS_PER_ROUTE = 100;
+  private final ModelLabels modelLabels = new ModelLabels();
   private final ConcurrentHashMap<Tags, Counter> rateLimitRejections = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, AtomicInteger> storeDegraded = new ConcurrentHashMap<>();
 
@@ -130,20 +129,7 @@ public final class GatewayMetrics {
    * {@code other}, so a client that invents model names cannot explode the metrics' cardinality.
    */
   public String modelLabel(String route, String model) {
-    if (model == null || model.isEmpty()) {
-      return "unknown";
-    }
-    java.util.Set<String> seen = modelsByRoute.computeIfAbsent(route, r -> ConcurrentHashMap.newKeySet());
-    if (seen.contains(model)) {
-      return model;
-    }
-    synchronized (seen) {
-      if (seen.size() < MAX_MODELS_PER_ROUTE) {
-        seen.add(model);
-        return model;
-      }
-    }
-    return "other";
+    return modelLabels.label(route, model);
   }
 
   /** Request received → first event carrying generated content. */

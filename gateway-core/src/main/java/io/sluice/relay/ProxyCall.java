@@ -362,7 +362,7 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     if (jsonBody == null) {
       return;
     }
-    if (jsonBody.readableBytes() + bytes.readableBytes() > UsageTracker.MAX_BODY) {
+    if (jsonBody.readableBytes() + bytes.readableBytes() > UsageTracker.MAX_BODY_BYTES) {
       jsonBody.release(); // too large to parse: the usage stays unknown
       jsonBody = null;
       return;

@@ -1,62 +1,242 @@
 package io.sluice.usage;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.ByteBufUtil;
+import io.sluice.config.RouteConfig.Api;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Arrays;
+import java.util.Set;
 
 /**
- * Reads what the gateway needs from a chat-completions request body and, for a streamed request
- * whose client did not ask for usage, asks for it: {@code "stream_options": {"include_usage":
- * true}}, so token metrics and limits are exact. The usage-only chunk this adds is dropped again
- * before it reaches the client ({@link UsageTracker.Verdict#DROP}). Every other field is kept, in
- * its order. Never used on {@code passthrough} routes, whose bodies are never touched.
+ * Reads what token accounting needs from a JSON request body and, for streamed OpenAI chat
+ * completions, asks the upstream for usage (CONTRACT §4).
+ *
+ * <p><b>The include_usage rewrite.</b> For {@code api: openai-chat} with {@code "stream": true}
+ * and without {@code "stream_options":{"include_usage":true}}, the body is rewritten so that the
+ * upstream ends the stream with a usage chunk ({@code "choices":[]} and {@code usage}); the result
+ * then says {@link RequestInfo#dropUsageChunk()}, and {@link UsageTracker} tells the relay to drop
+ * exactly that chunk, so the client sees the stream it asked for. The rewrite is a byte splice at
+ * positions the JSON parser reports: every other byte of the body stays as the client sent it
+ * (field order, number spelling, whitespace, escapes):
+ * <ul>
+ *   <li>no {@code stream_options}: {@code ,"stream_options":{"include_usage":true}} is inserted
+ *       before the body's closing brace;</li>
+ *   <li>{@code "stream_options":null}: the {@code null} becomes {@code {"include_usage":true}};</li>
+ *   <li>a {@code stream_options} object without {@code include_usage: true}: that object alone is
+ *       re-serialized with {@code include_usage} set to true (its other fields kept, in order).</li>
+ * </ul>
+ * Bodies that already ask, non-streamed bodies, other APIs, and bodies that are not a JSON object
+ * (or whose {@code stream_options} is neither an object nor null) are never rewritten, and no copy
+ * of them is made. <b>{@code api: passthrough} routes are never modified</b>: the relay must not
+ * call this class for them (if it does, the body is left alone and only inspected).
+ *
+ * <p>Cost: one streaming parse of the body (capped by {@code max-request-body}); prompt text is
+ * tokenized with cl100k_base ({@link TokenEstimator}). Stateless and thread-safe.
  */
 public final class RequestRewriter {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final JsonFactory JSON = new JsonFactory();
+  private static final ObjectMapper MAPPER = new ObjectMapper(JSON);
+  private static final byte[] ADD_STREAM_OPTIONS =
+      ",\"stream_options\":{\"include_usage\":true}".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  private static final byte[] INCLUDE_USAGE_OBJECT =
+      "{\"include_usage\":true}".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
-  /**
-   * @param body the body to send upstream: the original array when nothing changed
-   * @param model the request's {@code model}, or null
-   * @param dropUsageChunk the gateway added {@code include_usage}; the client must not see its chunk
-   */
-  public record Result(byte[] body, boolean rewritten, String model, boolean dropUsageChunk) {}
+  /** Root fields whose text is prompt. */
+  private static final Set<String> PROMPT_ROOTS =
+      Set.of("messages", "input", "system", "instructions", "prompt", "tools", "functions");
+  /** Field names whose string values are prompt text (anything else — ids, roles, URLs, base64 data — is not). */
+  private static final Set<String> TEXT_FIELDS = Set.of("messages", "input", "system", "instructions",
+      "prompt", "content", "text", "thinking", "arguments", "output", "description", "name", "refusal");
+  static final int TOKENS_PER_MESSAGE = 4;
+  static final int TOKENS_FOR_REPLY = 3;
 
   private RequestRewriter() {}
 
-  /** Inspects (and where needed rewrites) an {@code api: openai-chat} request body. */
-  public static Result openAiChat(byte[] body) {
-    JsonNode root;
+  /**
+   * Inspects (and for a streamed openai-chat request, rewrites) a request body.
+   *
+   * @param api the route's api
+   * @param body the client's request body as received; never modified
+   * @return never null; for a body that is not JSON, {@code stream=false}, nothing rewritten
+   */
+  public static RequestInfo inspect(Api api, byte[] body) {
+    Scan scan = new Scan();
+    try (JsonParser p = JSON.createParser(body)) {
+      scan.run(p);
+    } catch (IOException | RuntimeException e) {
+      return scan.result(false, null);
+    }
+    byte[] rewritten = needsRewrite(api, scan) ? splice(body, scan) : null;
+    return scan.result(true, rewritten);
+  }
+
+  /**
+   * As {@link #inspect(Api, byte[])} for a body held in a buffer; reads it without copying (the
+   * buffer's indexes and reference count are untouched). When {@link RequestInfo#rewritten()}, send
+   * {@code Unpooled.wrappedBuffer(info.rewrittenBody())} instead of the buffer.
+   */
+  public static RequestInfo inspect(Api api, ByteBuf body) {
+    Scan scan = new Scan();
+    try (JsonParser p = JSON.createParser((InputStream) new ByteBufInputStream(body.duplicate()))) {
+      scan.run(p);
+    } catch (IOException | RuntimeException e) {
+      return scan.result(false, null);
+    }
+    byte[] rewritten = needsRewrite(api, scan) ? splice(ByteBufUtil.getBytes(body), scan) : null;
+    return scan.result(true, rewritten);
+  }
+
+  private static boolean needsRewrite(Api api, Scan scan) {
+    return api == Api.OPENAI_CHAT && scan.stream && !scan.includeUsage && scan.rootEnd >= 0
+        && scan.optionsKind != OptionsKind.OTHER;
+  }
+
+  private static byte[] splice(byte[] body, Scan scan) {
     try {
-      root = body.length == 0 ? null : JSON.readTree(body);
-    } catch (Exception notJson) {
-      root = null;
-    }
-    if (!(root instanceof ObjectNode request)) {
-      return new Result(body, false, null, false);
-    }
-    String model = request.path("model").isTextual() ? request.path("model").asText() : null;
-    boolean streamed = request.path("stream").asBoolean(false);
-    boolean asked = request.path("stream_options").path("include_usage").asBoolean(false);
-    if (!streamed || asked) {
-      return new Result(body, false, model, false);
-    }
-    JsonNode options = request.path("stream_options");
-    ObjectNode streamOptions = options instanceof ObjectNode o ? o : request.putObject("stream_options");
-    streamOptions.put("include_usage", true);
-    try {
-      return new Result(JSON.writeValueAsBytes(request), true, model, true);
-    } catch (Exception e) {
-      return new Result(body, false, model, false);
+      return switch (scan.optionsKind) {
+        case ABSENT -> replace(body, (int) scan.rootEnd, (int) scan.rootEnd, ADD_STREAM_OPTIONS);
+        case NULL -> replace(body, (int) scan.optionsStart, (int) scan.optionsStart + 4, INCLUDE_USAGE_OBJECT);
+        case OBJECT -> {
+          int start = (int) scan.optionsStart;
+          int end = (int) scan.optionsEnd + 1;
+          ObjectNode options = (ObjectNode) MAPPER.readTree(Arrays.copyOfRange(body, start, end));
+          options.put("include_usage", true);
+          yield replace(body, start, end, MAPPER.writeValueAsBytes(options));
+        }
+        case OTHER -> null;
+      };
+    } catch (IOException | RuntimeException e) {
+      return null;
     }
   }
 
-  /** The request's {@code model} of any JSON API body, or null. */
-  public static String model(byte[] body) {
-    try {
-      JsonNode root = JSON.readTree(body);
-      return root != null && root.path("model").isTextual() ? root.path("model").asText() : null;
-    } catch (Exception notJson) {
-      return null;
+  private static byte[] replace(byte[] body, int from, int to, byte[] insert) {
+    byte[] out = new byte[body.length - (to - from) + insert.length];
+    System.arraycopy(body, 0, out, 0, from);
+    System.arraycopy(insert, 0, out, from, insert.length);
+    System.arraycopy(body, to, out, from + insert.length, body.length - to);
+    return out;
+  }
+
+  private enum OptionsKind { ABSENT, NULL, OBJECT, OTHER }
+
+  private static final class Scan implements JsonWalker.Visitor {
+    boolean stream;
+    String model;
+    long maxTokens = -1;
+    long maxCompletionTokens = -1;
+    long maxOutputTokens = -1;
+    boolean includeUsage;
+    OptionsKind optionsKind = OptionsKind.ABSENT;
+    long optionsStart = -1;
+    long optionsEnd = -1;
+    long rootEnd = -1;
+    int messages;
+    final TextTokenCounter text = new TextTokenCounter();
+    private JsonParser parser;
+    private boolean rootIsObject;
+
+    void run(JsonParser p) throws IOException {
+      parser = p;
+      JsonWalker walker = new JsonWalker(this);
+      JsonToken t;
+      while ((t = p.nextToken()) != null) {
+        walker.token(p, t);
+      }
+      if (!walker.complete()) {
+        throw new IOException("truncated JSON");
+      }
+    }
+
+    RequestInfo result(boolean parsed, byte[] rewritten) {
+      if (!parsed) {
+        return new RequestInfo(false, null, -1, false, false, 0, null);
+      }
+      long cap = maxCompletionTokens >= 0 ? maxCompletionTokens
+          : maxOutputTokens >= 0 ? maxOutputTokens : maxTokens;
+      long prompt = text.tokens() + (long) messages * TOKENS_PER_MESSAGE + (messages > 0 ? TOKENS_FOR_REPLY : 0);
+      return new RequestInfo(stream, model, cap, includeUsage, rewritten != null, prompt, rewritten);
+    }
+
+    @Override
+    public boolean enter(String path, boolean array) {
+      if (path.isEmpty()) {
+        rootIsObject = !array;
+        return !array;
+      }
+      if (path.equals("stream_options")) {
+        if (array) {
+          optionsKind = OptionsKind.OTHER;
+          return false;
+        }
+        optionsKind = OptionsKind.OBJECT;
+        optionsStart = parser.currentTokenLocation().getByteOffset();
+        return true;
+      }
+      if (path.equals("messages[]") || path.equals("input[]") && !array) {
+        messages++;
+      }
+      return path.startsWith("stream_options.") ? false : isPromptPath(path);
+    }
+
+    @Override
+    public void exit(String path, boolean array) {
+      if (path.isEmpty() && rootIsObject) {
+        rootEnd = parser.currentTokenLocation().getByteOffset();
+      } else if (path.equals("stream_options")) {
+        optionsEnd = parser.currentTokenLocation().getByteOffset();
+      }
+    }
+
+    @Override
+    public void value(String path, JsonToken t, JsonParser p) throws IOException {
+      switch (path) {
+        case "stream" -> stream = t == JsonToken.VALUE_TRUE;
+        case "model" -> model = t == JsonToken.VALUE_STRING ? p.getText() : null;
+        case "max_tokens" -> maxTokens = longValue(t, p);
+        case "max_completion_tokens" -> maxCompletionTokens = longValue(t, p);
+        case "max_output_tokens" -> maxOutputTokens = longValue(t, p);
+        case "stream_options" -> {
+          optionsKind = t == JsonToken.VALUE_NULL ? OptionsKind.NULL : OptionsKind.OTHER;
+          optionsStart = p.currentTokenLocation().getByteOffset();
+        }
+        case "stream_options.include_usage" -> includeUsage = t == JsonToken.VALUE_TRUE;
+        default -> {
+          if (t == JsonToken.VALUE_STRING && isPromptPath(path) && TEXT_FIELDS.contains(lastField(path))) {
+            text.append(p.getText());
+            text.append("\n");
+          }
+        }
+      }
+    }
+
+    private static long longValue(JsonToken t, JsonParser p) throws IOException {
+      return t == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER
+          ? Math.max(-1, p.getLongValue()) : -1;
+    }
+
+    private static boolean isPromptPath(String path) {
+      int end = 0;
+      while (end < path.length() && path.charAt(end) != '.' && path.charAt(end) != '[') {
+        end++;
+      }
+      return PROMPT_ROOTS.contains(path.substring(0, end));
+    }
+
+    private static String lastField(String path) {
+      int end = path.length();
+      while (end >= 2 && path.charAt(end - 1) == ']' && path.charAt(end - 2) == '[') {
+        end -= 2;
+      }
+      int dot = path.lastIndexOf('.', end - 1);
+      return path.substring(dot + 1, end);
     }
   }
 }

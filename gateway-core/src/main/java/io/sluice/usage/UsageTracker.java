@@ -1,171 +1,204 @@
 package io.sluice.usage;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.async.ByteBufferFeeder;
+import io.netty.buffer.ByteBuf;
 import io.sluice.config.RouteConfig.Api;
 import io.sluice.relay.SseEvent;
-import java.nio.charset.StandardCharsets;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
 
 /**
- * Follows one model response and tells the relay, event by event, what it is: generated content
- * (for time-to-first-token and inter-token latency), the usage-only chunk the gateway itself asked
- * for (to be dropped), or anything else; at the end it reports the {@link Usage}.
+ * Reads the token usage of one exchange from the upstream's response, and tells the relay which
+ * streamed events carry generated content (TTFT / inter-token latency, CONTRACT §5) and which one
+ * to drop (the usage-only chunk the gateway itself asked for, CONTRACT §4). See
+ * {@code gateway-core/docs/usage.md}.
  *
- * <p>How each API reports usage (LESSONS: every one of these was miscounted somewhere):
- * <ul>
- *   <li>OpenAI chat completions: {@code usage} in the JSON body, or for streams in the final chunk
- *       ({@code "choices": []}) that {@code stream_options.include_usage} produces;
- *       {@code prompt_tokens_details.cached_tokens} and
- *       {@code completion_tokens_details.reasoning_tokens} are parts of the totals, not extra.
- *   <li>OpenAI Responses: {@code response.completed} carries {@code response.usage}.
- *   <li>Anthropic Messages: input in {@code message_start} ({@code input_tokens} plus cache reads
- *       and cache writes), output in {@code message_delta} — cumulative, so the last one counts.
- * </ul>
- * Without any report, output tokens are estimated from the streamed text at 4 UTF-8 bytes per
- * token (rounded up) and the usage is marked estimated.
+ * <p><b>How the relay calls it</b> (one tracker per exchange, on the exchange's event loop; not
+ * thread-safe; never for {@code api: passthrough}):
+ * <pre>{@code
+ * RequestInfo info = RequestRewriter.inspect(api, requestBody);          // before sending upstream
+ * // send info.rewritten() ? info.rewrittenBody() : requestBody
+ * UsageTracker usage = UsageTracker.forRequest(api, info, responseIsEventStream);
+ * // streamed response — for every WHOLE event from SseFramer.Sink#event (not for fragments):
+ * UsageTracker.Verdict v = usage.onEvent(SseEvent.parse(eventBytes));
+ * if (v.drop()) { eventBytes.release(); } else { write eventBytes to the client }
+ * if (v.content()) { record TTFT (first time) / inter-token latency (since previous content) }
+ * // non-streamed response — every body chunk as it passes, then the end:
+ * usage.onBodyChunk(content);   // ByteBuf untouched: indexes and refCnt unchanged
+ * usage.onBodyEnd();
+ * // when the exchange ends (also after an upstream error or a client abort):
+ * Usage u = usage.usage();      // tokens_in / tokens_out / tokens_estimated, model label
+ * }</pre>
  *
- * <p>Cost: an event's JSON is parsed only when a cheap text check says it may matter (a delta, a
- * usage report, a model name not yet known).
+ * <p><b>Where usage is read.</b> OpenAI chat: {@code usage.prompt_tokens}, {@code completion_tokens},
+ * {@code prompt_tokens_details.cached_tokens}, {@code completion_tokens_details.reasoning_tokens}
+ * (the last chunk that carries a non-null {@code usage}). Responses: {@code response.usage} of
+ * {@code response.completed} (also {@code response.incomplete} / {@code response.failed}), with
+ * {@code input_tokens}, {@code output_tokens}, {@code input_tokens_details.cached_tokens},
+ * {@code output_tokens_details.reasoning_tokens}. Anthropic: input = {@code input_tokens +
+ * cache_read_input_tokens + cache_creation_input_tokens} from {@code message_start} (cached =
+ * {@code cache_read_input_tokens}), output = {@code output_tokens} of the LAST {@code message_delta}
+ * (cumulative; figures a later event repeats replace earlier ones). Every figure replaces, never
+ * adds to, an earlier one: an event seen twice, or usage repeated in several chunks, cannot count
+ * twice.
  *
- * <p>Threading: one tracker per exchange, on its event loop.
+ * <p><b>Estimation.</b> When the upstream reports no output figure, output tokens are counted from
+ * the generated text (content, reasoning, refusal and tool-call deltas) with cl100k_base
+ * ({@link TokenEstimator}); without an input figure, input is the request's prompt estimate.
+ * {@link Usage#estimated()} is then true.
+ *
+ * <p><b>Cost.</b> Events are classified by their {@code event:} type first; only the event types
+ * that can carry usage, model or text are parsed, with a streaming parser that skips every other
+ * subtree. Nothing of the stream is buffered: text for estimation is tokenized in 8 KiB pieces. A
+ * non-streamed body is parsed incrementally with Jackson's non-blocking parser as it passes, up to
+ * {@value #MAX_BODY_BYTES} bytes; past that, parsing stops and the rest of the body counts 1 token
+ * per 4 bytes. Malformed JSON never throws: the event is passed on and usage stays unknown.
  */
 public final class UsageTracker {
-  private static final ObjectMapper JSON = new ObjectMapper();
-  /** Above this, a non-streamed body is not parsed (its usage is estimated instead). */
-  public static final int MAX_BODY = 4 * 1024 * 1024;
+  /** Non-streamed bodies are parsed up to this size; beyond it usage is estimated. */
+  public static final int MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-  /** What the relay should do with an event. */
+  private static final JsonFactory JSON = new JsonFactory();
+
+  /** What the relay does with one streamed event. */
   public enum Verdict {
-    /** Relay it; it carries no generated content. */
+    /** Relay the event; it carries no generated content. */
     PASS,
-    /** Relay it; it carries generated content (counts for TTFT and inter-token latency). */
+    /** Relay the event; it carries generated content (TTFT / inter-token latency). */
     CONTENT,
-    /** Do not relay it: the usage-only chunk the gateway asked for on the client's behalf. */
-    DROP
+    /** Do not relay: the usage-only chunk the gateway asked for on the client's behalf. */
+    DROP;
+
+    public boolean drop() {
+      return this == DROP;
+    }
+
+    public boolean content() {
+      return this == CONTENT;
+    }
   }
 
   private final Api api;
   private final boolean dropUsageChunk;
-  private String model;
-  private Long input;
-  private Long output;
+  private final String requestModel;
+  private final long promptEstimate;
+
+  private final TextTokenCounter output = new TextTokenCounter();
+  private String responseModel;
+  private long input = -1;
+  private long outputReported = -1;
   private long cached;
   private long reasoning;
-  private long streamedTextBytes;
+  // Anthropic's parts of the input
+  private long anthropicInput = -1;
+  private long cacheRead;
+  private long cacheCreation;
+
+  private final EventScan scan = new EventScan();
+
+  // non-streamed body
+  private JsonParser bodyParser;
+  private JsonWalker bodyWalker;
+  private long bodyBytes;
+  private long overflowBytes;
+  private boolean bodyFailed;
+  private boolean bodyEnded;
 
   /**
-   * @param requestModel the request's {@code model}, used when the response names none
-   * @param dropUsageChunk the gateway added {@code include_usage}; the client did not ask for it
+   * @param api the route's api; for {@link Api#PASSTHROUGH} the tracker does nothing and
+   *     {@link #usage()} is null
+   * @param streamed the response is {@code text/event-stream}; the drop flag applies only then
+   * @param dropUsageChunk {@link RequestInfo#dropUsageChunk()}: the gateway added
+   *     {@code include_usage} and the client did not ask for the usage-only chunk
+   * @param requestModel the request's model, used when the response names none (may be null)
+   * @param promptEstimate the request's prompt estimate ({@link RequestInfo#promptTokens()}),
+   *     used as input when the upstream reports none; -1 for unknown
    */
-  public UsageTracker(Api api, String requestModel, boolean dropUsageChunk) {
+  public UsageTracker(Api api, boolean streamed, boolean dropUsageChunk, String requestModel, long promptEstimate) {
     this.api = api;
-    this.model = requestModel;
-    this.dropUsageChunk = dropUsageChunk;
+    this.dropUsageChunk = streamed && dropUsageChunk && api == Api.OPENAI_CHAT;
+    this.requestModel = requestModel;
+    this.promptEstimate = promptEstimate;
   }
 
-  /** Whether usage is followed at all on this API ({@code passthrough} is never looked into). */
-  public static boolean tracks(Api api) {
-    return api != null && api != Api.PASSTHROUGH;
+  /** The tracker for a request inspected by {@link RequestRewriter}. */
+  public static UsageTracker forRequest(Api api, RequestInfo request, boolean streamedResponse) {
+    return new UsageTracker(api, streamedResponse, request.dropUsageChunk(), request.model(), request.promptTokens());
   }
 
-  /** One whole SSE event of the response, in order. */
+  // ---------------------------------------------------------------- streamed responses
+
+  /**
+   * One whole SSE event of a streamed response, in order. Never throws.
+   *
+   * @return {@link Verdict#DROP} only for the usage-only chunk ({@code "choices":[]} with a
+   *     {@code usage} object) of an openai-chat stream whose client did not ask for it;
+   *     {@link Verdict#CONTENT} for events carrying generated content; else {@link Verdict#PASS}
+   */
   public Verdict onEvent(SseEvent event) {
     String data = event.data();
-    if (data == null || data.isEmpty() || data.equals("[DONE]")) {
+    if (data == null || api == Api.PASSTHROUGH) {
       return Verdict.PASS;
     }
     try {
       return switch (api) {
-        case OPENAI_CHAT -> chatChunk(data);
+        case OPENAI_CHAT -> chatEvent(data);
         case OPENAI_RESPONSES -> responsesEvent(event.event(), data);
         case ANTHROPIC_MESSAGES -> anthropicEvent(event.event(), data);
         case PASSTHROUGH -> Verdict.PASS;
       };
-    } catch (Exception malformed) {
-      return Verdict.PASS; // not JSON we understand: relayed untouched, usage stays unknown
+    } catch (RuntimeException e) {
+      return Verdict.PASS; // never let accounting break the stream
     }
   }
 
-  private Verdict chatChunk(String data) throws Exception {
-    boolean mayHaveUsage = data.contains("\"usage\"");
-    boolean mayHaveContent = data.contains("\"delta\"");
-    if (!mayHaveUsage && !mayHaveContent && model != null) {
+  private Verdict chatEvent(String data) {
+    if (data.startsWith("[DONE]")) {
       return Verdict.PASS;
     }
-    JsonNode chunk = JSON.readTree(data);
-    modelFrom(chunk.path("model"));
-    JsonNode usage = chunk.path("usage");
-    if (usage.isObject()) {
-      input = usage.path("prompt_tokens").asLong();
-      output = usage.path("completion_tokens").asLong();
-      cached = usage.path("prompt_tokens_details").path("cached_tokens").asLong();
-      reasoning = usage.path("completion_tokens_details").path("reasoning_tokens").asLong();
-      JsonNode choices = chunk.path("choices");
-      if (dropUsageChunk && choices.isArray() && choices.isEmpty()) {
-        return Verdict.DROP;
-      }
+    if (!scan.parse(Tables.CHAT, data)) {
+      return Verdict.PASS;
     }
-    boolean content = false;
-    for (JsonNode choice : chunk.path("choices")) {
-      JsonNode delta = choice.path("delta");
-      content |= text(delta.path("content")) | text(delta.path("reasoning_content")) | text(delta.path("reasoning"));
-      JsonNode tools = delta.path("tool_calls");
-      if (tools.isArray() && !tools.isEmpty()) {
-        streamedTextBytes += tools.toString().length();
-        content = true;
-      }
+    commit(Tables.CHAT);
+    // only the chunk the gateway asked for: no choices at all, and a usage object that reads as usage
+    if (dropUsageChunk && scan.choicesArray && scan.choices == 0 && scan.usageObject
+        && (scan.in >= 0 || scan.out >= 0)) {
+      return Verdict.DROP;
     }
-    return content ? Verdict.CONTENT : Verdict.PASS;
+    return scan.content ? Verdict.CONTENT : Verdict.PASS;
   }
 
-  private Verdict responsesEvent(String type, String data) throws Exception {
-    JsonNode node = JSON.readTree(data);
-    String kind = type != null ? type : node.path("type").asText("");
-    if (kind.endsWith(".delta")) {
-      text(node.path("delta"));
+  private Verdict responsesEvent(String type, String data) {
+    if (type == null) {
+      type = topLevelType(data);
+      if (type == null) {
+        return Verdict.PASS;
+      }
+    }
+    if (type.endsWith(".delta")) {
+      if (!type.endsWith("audio.delta")) { // base64 audio is not text
+        scan.parse(Tables.RESPONSES_DELTA, data);
+      }
       return Verdict.CONTENT;
     }
-    JsonNode response = node.path("response");
-    modelFrom(response.path("model"));
-    if (kind.equals("response.completed") || kind.equals("response.incomplete")) {
-      JsonNode usage = response.path("usage");
-      if (usage.isObject()) {
-        input = usage.path("input_tokens").asLong();
-        output = usage.path("output_tokens").asLong();
-        cached = usage.path("input_tokens_details").path("cached_tokens").asLong();
-        reasoning = usage.path("output_tokens_details").path("reasoning_tokens").asLong();
-      }
-    }
-    return Verdict.PASS;
-  }
-
-  private Verdict anthropicEvent(String type, String data) throws Exception {
-    JsonNode node = JSON.readTree(data);
-    String kind = type != null ? type : node.path("type").asText("");
-    switch (kind) {
-      case "message_start" -> {
-        JsonNode message = node.path("message");
-        modelFrom(message.path("model"));
-        anthropicInput(message.path("usage"));
-        JsonNode out = message.path("usage").path("output_tokens");
-        if (out.isNumber()) {
-          output = out.asLong();
+    switch (type) {
+      case "response.completed", "response.incomplete", "response.failed" -> {
+        if (data.contains("\"usage\"") || responseModel == null) {
+          if (scan.parse(Tables.RESPONSES_EVENT, data)) {
+            commit(Tables.RESPONSES_EVENT);
+          }
         }
       }
-      case "content_block_delta" -> {
-        JsonNode delta = node.path("delta");
-        text(delta.path("text"));
-        text(delta.path("thinking"));
-        text(delta.path("partial_json"));
-        return Verdict.CONTENT;
-      }
-      case "message_delta" -> {
-        JsonNode usage = node.path("usage");
-        if (usage.path("output_tokens").isNumber()) {
-          output = usage.path("output_tokens").asLong(); // cumulative: the last one is the total
-        }
-        if (usage.has("input_tokens")) {
-          anthropicInput(usage);
+      case "response.created", "response.in_progress" -> {
+        if (responseModel == null && scan.parse(Tables.RESPONSES_EVENT, data)) {
+          commit(Tables.RESPONSES_EVENT);
         }
       }
       default -> { }
@@ -173,89 +206,424 @@ public final class UsageTracker {
     return Verdict.PASS;
   }
 
-  private void anthropicInput(JsonNode usage) {
-    if (!usage.isObject() || !usage.path("input_tokens").isNumber()) {
-      return;
+  private Verdict anthropicEvent(String type, String data) {
+    if (type == null) {
+      type = topLevelType(data);
+      if (type == null) {
+        return Verdict.PASS;
+      }
     }
-    long read = usage.path("cache_read_input_tokens").asLong();
-    long written = usage.path("cache_creation_input_tokens").asLong();
-    input = usage.path("input_tokens").asLong() + read + written;
-    cached = read;
+    switch (type) {
+      case "content_block_delta" -> {
+        scan.parse(Tables.ANTHROPIC_DELTA, data);
+        return Verdict.CONTENT;
+      }
+      case "message_start" -> {
+        if (scan.parse(Tables.ANTHROPIC_START, data)) {
+          commit(Tables.ANTHROPIC_START);
+        }
+      }
+      case "message_delta" -> {
+        if (data.contains("\"usage\"") && scan.parse(Tables.ANTHROPIC_DELTA_USAGE, data)) {
+          commit(Tables.ANTHROPIC_DELTA_USAGE);
+        }
+      }
+      default -> { }
+    }
+    return Verdict.PASS;
   }
 
-  /** A complete, non-streamed JSON response body. */
-  public void onBody(byte[] body) {
-    if (body.length == 0 || body.length > MAX_BODY) {
+  // ---------------------------------------------------------------- non-streamed responses
+
+  /** A whole non-streamed JSON response body; same as {@link #onBodyChunk(byte[], int, int)} + {@link #onBodyEnd()}. */
+  public void onBody(byte[] json) {
+    onBodyChunk(json, 0, json.length);
+    onBodyEnd();
+  }
+
+  /** The next bytes of a non-streamed JSON body (not kept: parsed before this returns). */
+  public void onBodyChunk(byte[] bytes, int offset, int length) {
+    feed(ByteBuffer.wrap(bytes, offset, length));
+  }
+
+  /**
+   * The next bytes of a non-streamed JSON body, read in place (no copy); the buffer's indexes and
+   * reference count are not changed and it is not kept after this returns.
+   */
+  public void onBodyChunk(ByteBuf chunk) {
+    if (!chunk.isReadable() || api == Api.PASSTHROUGH) {
+      return;
+    }
+    if (chunk.nioBufferCount() == 1) {
+      feed(chunk.nioBuffer());
+    } else {
+      for (ByteBuffer part : chunk.nioBuffers()) {
+        feed(part);
+      }
+    }
+  }
+
+  /** The body ended; usage is read from it if it was complete JSON. */
+  public void onBodyEnd() {
+    if (bodyEnded || api == Api.PASSTHROUGH) {
+      return;
+    }
+    bodyEnded = true;
+    if (bodyParser == null || bodyFailed) {
+      closeBody();
       return;
     }
     try {
-      JsonNode node = JSON.readTree(body);
-      modelFrom(node.path("model"));
-      JsonNode usage = node.path("usage");
-      switch (api) {
-        case OPENAI_CHAT -> {
-          if (usage.isObject()) {
-            input = usage.path("prompt_tokens").asLong();
-            output = usage.path("completion_tokens").asLong();
-            cached = usage.path("prompt_tokens_details").path("cached_tokens").asLong();
-            reasoning = usage.path("completion_tokens_details").path("reasoning_tokens").asLong();
-          }
-          for (JsonNode choice : node.path("choices")) {
-            text(choice.path("message").path("content"));
-          }
-        }
-        case OPENAI_RESPONSES -> {
-          if (usage.isObject()) {
-            input = usage.path("input_tokens").asLong();
-            output = usage.path("output_tokens").asLong();
-            cached = usage.path("input_tokens_details").path("cached_tokens").asLong();
-            reasoning = usage.path("output_tokens_details").path("reasoning_tokens").asLong();
-          }
-        }
-        case ANTHROPIC_MESSAGES -> {
-          anthropicInput(usage);
-          if (usage.path("output_tokens").isNumber()) {
-            output = usage.path("output_tokens").asLong();
-          }
-          for (JsonNode block : node.path("content")) {
-            text(block.path("text"));
-          }
-        }
-        case PASSTHROUGH -> { }
+      ((ByteBufferFeeder) bodyParser.getNonBlockingInputFeeder()).endOfInput();
+      drainBody();
+      if (!bodyFailed && bodyWalker.complete()) {
+        commit(bodyTable());
       }
-    } catch (Exception malformed) {
-      // not JSON: usage stays unknown
+    } catch (IOException | RuntimeException e) {
+      bodyFailed = true;
+    }
+    closeBody();
+  }
+
+  private void feed(ByteBuffer bytes) {
+    int length = bytes.remaining();
+    if (bodyEnded || length == 0 || api == Api.PASSTHROUGH) {
+      return;
+    }
+    if (bodyFailed) {
+      if (bodyBytes >= MAX_BODY_BYTES) {
+        overflowBytes += length;
+      }
+      bodyBytes += length;
+      return;
+    }
+    if (bodyBytes + length > MAX_BODY_BYTES) {
+      // past the cap: stop parsing; the rest counts by the byte rule
+      overflowBytes += bodyBytes + length - MAX_BODY_BYTES;
+      bodyBytes += length;
+      bodyFailed = true;
+      closeBody();
+      return;
+    }
+    bodyBytes += length;
+    try {
+      if (bodyParser == null) {
+        bodyParser = JSON.createNonBlockingByteBufferParser();
+        scan.reset(bodyTable());
+        bodyWalker = new JsonWalker(scan);
+      }
+      ((ByteBufferFeeder) bodyParser.getNonBlockingInputFeeder()).feedInput(bytes);
+      drainBody();
+    } catch (IOException | RuntimeException e) {
+      bodyFailed = true;
+      closeBody();
     }
   }
 
-  /** The usage so far: reported, estimated from the streamed text, or null when nothing is known. */
-  public Usage usage() {
-    if (output != null) {
-      return new Usage(input == null ? 0 : input, output, cached, reasoning, model, false);
+  private void drainBody() throws IOException {
+    JsonToken t;
+    while ((t = bodyParser.nextToken()) != null && t != JsonToken.NOT_AVAILABLE) {
+      bodyWalker.token(bodyParser, t);
     }
-    if (streamedTextBytes > 0) {
-      return new Usage(input == null ? 0 : input, (streamedTextBytes + 3) / 4, cached, 0, model, true);
-    }
-    return null;
   }
 
-  /** The response's model (else the request's), or null. */
+  private void closeBody() {
+    if (bodyParser != null) {
+      try {
+        bodyParser.close();
+      } catch (IOException | RuntimeException e) {
+        // nothing to release
+      }
+      bodyParser = null;
+    }
+  }
+
+  private Tables bodyTable() {
+    return switch (api) {
+      case OPENAI_CHAT -> Tables.CHAT;
+      case OPENAI_RESPONSES -> Tables.RESPONSES_BODY;
+      case ANTHROPIC_MESSAGES -> Tables.ANTHROPIC_BODY;
+      case PASSTHROUGH -> throw new IllegalStateException();
+    };
+  }
+
+  // ---------------------------------------------------------------- result
+
+  /** True when the upstream reported both input and output figures. */
   public String model() {
-    return model;
+    return responseModel != null ? responseModel : requestModel;
   }
 
-  private void modelFrom(JsonNode node) {
-    if (node.isTextual() && !node.asText().isEmpty()) {
-      model = node.asText();
+  /** True when the upstream reported usage (rather than it being estimated). */
+  public boolean usageReported() {
+    return currentInput() >= 0 && outputReported >= 0;
+  }
+
+  /**
+   * The usage so far (call when the exchange ends; cheap to call again). Null for
+   * {@link Api#PASSTHROUGH}. Reported figures are exact; missing ones are estimated and then
+   * {@link Usage#estimated()} is true.
+   */
+  public Usage usage() {
+    if (api == Api.PASSTHROUGH) {
+      return null;
+    }
+    long in = currentInput();
+    boolean estimated = in < 0 || outputReported < 0;
+    long inTokens = in >= 0 ? in : Math.max(0, promptEstimate);
+    long outTokens = outputReported >= 0 ? outputReported
+        : output.tokens() + TokenEstimator.bytesRule(overflowBytes);
+    String model = responseModel != null ? responseModel : requestModel;
+    return new Usage(inTokens, outTokens, Math.min(cached, inTokens), Math.min(reasoning, outTokens), model, estimated);
+  }
+
+  private long currentInput() {
+    if (api == Api.ANTHROPIC_MESSAGES) {
+      return anthropicInput < 0 ? -1 : anthropicInput + cacheRead + cacheCreation;
+    }
+    return input;
+  }
+
+  private void commit(Tables table) {
+    EventScan s = scan;
+    if (s.model != null && !s.model.isEmpty()) {
+      responseModel = s.model;
+    }
+    switch (table) {
+      case CHAT, RESPONSES_EVENT, RESPONSES_BODY -> {
+        if (s.usageObject && (s.in >= 0 || s.out >= 0)) { // the latest report replaces earlier ones
+          input = s.in;
+          outputReported = s.out;
+          cached = Math.max(0, s.cached);
+          reasoning = Math.max(0, s.reasoning);
+        }
+      }
+      case ANTHROPIC_START, ANTHROPIC_DELTA_USAGE, ANTHROPIC_BODY -> {
+        if (s.in >= 0) {
+          anthropicInput = s.in;
+        }
+        if (s.cacheRead >= 0) {
+          cacheRead = s.cacheRead;
+          cached = s.cacheRead;
+        }
+        if (s.cacheCreation >= 0) {
+          cacheCreation = s.cacheCreation;
+        }
+        // message_start's output_tokens is a placeholder (1); output counts from message_delta
+        if (table != Tables.ANTHROPIC_START && s.out >= 0) {
+          outputReported = s.out;
+        }
+      }
+      default -> { }
     }
   }
 
-  /** Counts a text delta for estimation; true when it is non-empty. */
-  private boolean text(JsonNode node) {
-    if (!node.isTextual() || node.asText().isEmpty()) {
-      return false;
+  /** The top-level {@code "type"} of an event without an {@code event:} line; null if none. */
+  private static String topLevelType(String data) {
+    try (JsonParser p = JSON.createParser(data)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        return null;
+      }
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        JsonToken value = p.nextToken();
+        if ("type".equals(field)) {
+          return value == JsonToken.VALUE_STRING ? p.getText() : null;
+        }
+        p.skipChildren();
+      }
+      return null;
+    } catch (IOException | RuntimeException e) {
+      return null;
     }
-    streamedTextBytes += node.asText().getBytes(StandardCharsets.UTF_8).length;
-    return true;
+  }
+
+  // ---------------------------------------------------------------- what each shape holds
+
+  private enum Field { MODEL, IN, OUT, CACHED, REASONING, CACHE_READ, CACHE_CREATION, TEXT, CONTENT_TEXT }
+
+  /** Value paths per event/body shape; containers not on the way to one of them are skipped. */
+  private enum Tables {
+    CHAT(chat(), "usage"),
+    RESPONSES_EVENT(Map.of(
+        "response.model", Field.MODEL,
+        "response.usage.input_tokens", Field.IN,
+        "response.usage.output_tokens", Field.OUT,
+        "response.usage.input_tokens_details.cached_tokens", Field.CACHED,
+        "response.usage.output_tokens_details.reasoning_tokens", Field.REASONING), "response.usage"),
+    RESPONSES_DELTA(Map.of("delta", Field.TEXT), null),
+    RESPONSES_BODY(Map.of(
+        "model", Field.MODEL,
+        "usage.input_tokens", Field.IN,
+        "usage.output_tokens", Field.OUT,
+        "usage.input_tokens_details.cached_tokens", Field.CACHED,
+        "usage.output_tokens_details.reasoning_tokens", Field.REASONING,
+        "output[].content[].text", Field.TEXT,
+        "output[].content[].refusal", Field.TEXT,
+        "output[].summary[].text", Field.TEXT,
+        "output[].arguments", Field.TEXT), "usage"),
+    ANTHROPIC_START(Map.of(
+        "message.model", Field.MODEL,
+        "message.usage.input_tokens", Field.IN,
+        "message.usage.output_tokens", Field.OUT,
+        "message.usage.cache_read_input_tokens", Field.CACHE_READ,
+        "message.usage.cache_creation_input_tokens", Field.CACHE_CREATION), "message.usage"),
+    ANTHROPIC_DELTA(Map.of(
+        "delta.text", Field.TEXT,
+        "delta.thinking", Field.TEXT,
+        "delta.partial_json", Field.TEXT), null),
+    ANTHROPIC_DELTA_USAGE(Map.of(
+        "usage.input_tokens", Field.IN,
+        "usage.output_tokens", Field.OUT,
+        "usage.cache_read_input_tokens", Field.CACHE_READ,
+        "usage.cache_creation_input_tokens", Field.CACHE_CREATION), "usage"),
+    ANTHROPIC_BODY(Map.of(
+        "model", Field.MODEL,
+        "usage.input_tokens", Field.IN,
+        "usage.output_tokens", Field.OUT,
+        "usage.cache_read_input_tokens", Field.CACHE_READ,
+        "usage.cache_creation_input_tokens", Field.CACHE_CREATION,
+        "content[].text", Field.TEXT,
+        "content[].thinking", Field.TEXT), "usage");
+
+    final Map<String, Field> values;
+    final Set<String> containers = new HashSet<>();
+    final String usagePath;
+
+    Tables(Map<String, Field> values, String usagePath) {
+      this.values = values;
+      this.usagePath = usagePath;
+      containers.add("");
+      for (String path : values.keySet()) {
+        for (int i = 0; i < path.length(); i++) {
+          char c = path.charAt(i);
+          if (c == '.') {
+            containers.add(path.substring(0, i));
+          } else if (c == '[') {
+            containers.add(path.substring(0, i));
+            containers.add(path.substring(0, i + 2));
+          }
+        }
+      }
+    }
+
+    private static Map<String, Field> chat() {
+      Map<String, Field> m = new HashMap<>();
+      m.put("model", Field.MODEL);
+      m.put("usage.prompt_tokens", Field.IN);
+      m.put("usage.completion_tokens", Field.OUT);
+      m.put("usage.prompt_tokens_details.cached_tokens", Field.CACHED);
+      m.put("usage.completion_tokens_details.reasoning_tokens", Field.REASONING);
+      for (String part : new String[] {"delta", "message"}) {
+        String p = "choices[]." + part + ".";
+        m.put(p + "content", Field.CONTENT_TEXT);
+        m.put(p + "reasoning_content", Field.CONTENT_TEXT);
+        m.put(p + "reasoning", Field.CONTENT_TEXT);
+        m.put(p + "refusal", Field.CONTENT_TEXT);
+        m.put(p + "tool_calls[].function.name", Field.CONTENT_TEXT);
+        m.put(p + "tool_calls[].function.arguments", Field.CONTENT_TEXT);
+        m.put(p + "function_call.name", Field.CONTENT_TEXT);
+        m.put(p + "function_call.arguments", Field.CONTENT_TEXT);
+      }
+      return Map.copyOf(m);
+    }
+  }
+
+  /** Scratch for one parse: what one event (or the body) holds. */
+  private final class EventScan implements JsonWalker.Visitor {
+    Tables table;
+    String model;
+    long in;
+    long out;
+    long cached;
+    long reasoning;
+    long cacheRead;
+    long cacheCreation;
+    boolean usageObject;
+    boolean choicesArray;
+    int choices;
+    boolean content;
+
+    void reset(Tables t) {
+      table = t;
+      model = null;
+      in = out = cached = reasoning = cacheRead = cacheCreation = -1;
+      usageObject = choicesArray = content = false;
+      choices = 0;
+    }
+
+    /** Parses one event's data; false when it is not complete, valid JSON. */
+    boolean parse(Tables t, String data) {
+      reset(t);
+      JsonWalker walker = new JsonWalker(this);
+      try (JsonParser p = JSON.createParser(data)) {
+        JsonToken token;
+        while ((token = p.nextToken()) != null) {
+          walker.token(p, token);
+        }
+        return walker.complete();
+      } catch (IOException | RuntimeException e) {
+        return false;
+      }
+    }
+
+    @Override
+    public boolean enter(String path, boolean array) {
+      if (!table.containers.contains(path)) {
+        return false;
+      }
+      if (path.equals(table.usagePath) && !array) {
+        usageObject = true;
+      } else if (table == Tables.CHAT) {
+        if (path.equals("choices")) {
+          choicesArray = array;
+        } else if (path.equals("choices[]")) {
+          choices++;
+        } else if (path.endsWith(".tool_calls[]") || path.endsWith(".function_call")) {
+          content = true;
+        }
+      }
+      return true;
+    }
+
+    @Override
+    public void value(String path, JsonToken token, JsonParser p) throws IOException {
+      Field field = table.values.get(path);
+      if (field == null) {
+        return;
+      }
+      switch (field) {
+        case MODEL -> {
+          if (token == JsonToken.VALUE_STRING) {
+            model = p.getText();
+          }
+        }
+        case TEXT, CONTENT_TEXT -> {
+          if (token == JsonToken.VALUE_STRING) {
+            String text = p.getText();
+            if (!text.isEmpty()) {
+              content |= field == Field.CONTENT_TEXT;
+              output.append(text);
+            }
+          }
+        }
+        default -> {
+          long n = token == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER
+              ? p.getLongValue() : -1;
+          if (n < 0) {
+            return;
+          }
+          switch (field) {
+            case IN -> in = n;
+            case OUT -> out = n;
+            case CACHED -> cached = n;
+            case REASONING -> reasoning = n;
+            case CACHE_READ -> cacheRead = n;
+            case CACHE_CREATION -> cacheCreation = n;
+            default -> { }
+          }
+        }
+      }
+    }
   }
 }

@@ -81,7 +81,10 @@ class TokenRateLimitTest {
     while (!response.isDone() && System.nanoTime() < deadline) {
       FakeUpstream.Call call = upstream.poll();
       if (call != null) {
-        call.respond(200, "application/json", "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[]}");
+        // Usage equal to the reservation (1 prompt token by the plugin's estimate + 100 default
+        // max tokens), so reconciliation leaves each request's charge where it was.
+        call.respond(200, "application/json", "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[],"
+            + "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":100,\"total_tokens\":101}}");
       } else {
         Thread.sleep(5);
       }

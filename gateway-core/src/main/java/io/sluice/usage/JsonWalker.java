@@ -1,0 +1,106 @@
+package io.sluice.usage;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.IOException;
+
+/**
+ * Walks a JSON token stream keeping the path of each value, for blocking and non-blocking Jackson
+ * parsers alike (one token at a time, no recursion, state kept between calls). Paths: {@code ""}
+ * for the root, {@code a.b} for fields, {@code a[]} for every element of array {@code a}. A visitor
+ * skips a whole container by returning false from {@link Visitor#enter}; skipped subtrees cost a
+ * depth counter and no string decoding (Jackson decodes strings lazily).
+ */
+final class JsonWalker {
+  /** Containers nested deeper than this are skipped. */
+  static final int MAX_DEPTH = 32;
+
+  interface Visitor {
+    /** A container starts at {@code path}; false skips it (and no {@link #exit} follows). */
+    default boolean enter(String path, boolean array) {
+      return true;
+    }
+
+    /** A scalar (string, number, boolean, null) at {@code path}; {@code p} is positioned on it. */
+    default void value(String path, JsonToken token, JsonParser p) throws IOException {}
+
+    /** The container at {@code path} ended. */
+    default void exit(String path, boolean array) {}
+  }
+
+  private final Visitor visitor;
+  private final String[] paths = new String[MAX_DEPTH];
+  private final boolean[] arrays = new boolean[MAX_DEPTH];
+  private int depth;
+  private int skip;
+  private String field;
+  private boolean complete;
+  private boolean started;
+
+  JsonWalker(Visitor visitor) {
+    this.visitor = visitor;
+  }
+
+  /** True once the root value ended. */
+  boolean complete() {
+    return complete;
+  }
+
+  void token(JsonParser p, JsonToken t) throws IOException {
+    if (complete) {
+      throw new IOException("trailing content after the JSON value");
+    }
+    if (skip > 0) {
+      if (t.isStructStart()) {
+        skip++;
+      } else if (t.isStructEnd()) {
+        skip--;
+        if (skip == 0 && depth == 0) {
+          complete = true;
+        }
+      }
+      return;
+    }
+    switch (t) {
+      case FIELD_NAME -> field = p.currentName();
+      case START_OBJECT, START_ARRAY -> {
+        started = true;
+        boolean array = t == JsonToken.START_ARRAY;
+        String path = childPath();
+        if (depth >= MAX_DEPTH || !visitor.enter(path, array)) {
+          skip = 1;
+          return;
+        }
+        paths[depth] = path;
+        arrays[depth] = array;
+        depth++;
+      }
+      case END_OBJECT, END_ARRAY -> {
+        depth--;
+        visitor.exit(paths[depth], arrays[depth]);
+        if (depth == 0) {
+          complete = true;
+        }
+      }
+      case NOT_AVAILABLE -> { }
+      default -> {
+        String path = childPath();
+        visitor.value(path, t, p);
+        if (depth == 0 && !started) {
+          complete = true;
+        }
+      }
+    }
+  }
+
+  private String childPath() {
+    if (depth == 0) {
+      return "";
+    }
+    String parent = paths[depth - 1];
+    if (arrays[depth - 1]) {
+      return parent + "[]";
+    }
+    return parent.isEmpty() ? field : parent + '.' + field;
+  }
+}

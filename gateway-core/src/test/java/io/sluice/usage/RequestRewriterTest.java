@@ -1,0 +1,206 @@
+package io.sluice.usage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.sluice.config.RouteConfig.Api;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class RequestRewriterTest {
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String text(byte[] b) {
+    return new String(b, StandardCharsets.UTF_8);
+  }
+
+  private static List<String> fieldNames(byte[] json) throws Exception {
+    List<String> names = new ArrayList<>();
+    MAPPER.readTree(json).fieldNames().forEachRemaining(names::add);
+    return names;
+  }
+
+  @Test
+  void streamedChatWithoutStreamOptions_addsIncludeUsage_keepsEveryOtherByte() throws Exception {
+    String body = "{\n  \"model\": \"gpt-4o\",\n  \"messages\": [{\"role\": \"user\", \"content\": \"Caf\\u00e9 \u2615?\"}],\n"
+        + "  \"temperature\": 0.70,\n  \"top_p\": 1e0,\n  \"stream\": true,\n  \"max_tokens\": 256,\n"
+        + "  \"metadata\": {\"z\": 1, \"a\": [1, 2.50]}\n}\n";
+    RequestInfo info = RequestRewriter.inspect(Api.OPENAI_CHAT, bytes(body));
+    assertThat(info.rewritten()).isTrue();
+    assertThat(info.dropUsageChunk()).isTrue();
+    assertThat(info.clientAskedForUsage()).isFalse();
+    int close = body.lastIndexOf('}');
+    assertThat(text(info.rewrittenBody())).isEqualTo(
+        body.substring(0, close) + ",\"stream_options\":{\"include_usage\":true}" + body.substring(close));
+    assertThat(fieldNames(info.rewrittenBody())).containsExactly(
+        "model", "messages", "temperature", "top_p", "stream", "max_tokens", "metadata", "stream_options");
+    assertThat(MAPPER.readTree(info.rewrittenBody()).at("/stream_options/include_usage").asBoolean()).isTrue();
+    assertThat(info.stream()).isTrue();
+    assertThat(info.model()).isEqualTo("gpt-4o");
+    assertThat(info.maxOutputTokens()).isEqualTo(256);
+  }
+
+  @Test
+  void alreadyAsking_isByteIdenticalAndNotCopied() {
+    byte[] body = bytes("{\"model\":\"gpt-4o\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+        + "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
+    RequestInfo info = RequestRewriter.inspect(Api.OPENAI_CHAT, body);
+    assertThat(info.rewritten()).isFalse();
+    assertThat(info.dropUsageChunk()).isFalse();
+    assertThat(info.clientAskedForUsage()).isTrue();
+    assertThat(info.bodyOr(body)).isSameAs(body);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}",
+      "{\"model\":\"gpt-4o\",\"stream\":false,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}",
+      "{\"model\":\"gpt-4o\",\"stream\":\"true\",\"messages\":[]}",
+      "{\"stream\":true,\"stream_options\":[true]}",
+      "{\"stream\":true,\"stream_options\":\"include_usage\"}",
+      "{\"stream\":true,\"messages\":[} garbage",
+      "{\"stream\":true} {\"stream\":true}",
+      "[{\"stream\":true}]",
+      "",
+  })
+  void nonStreamedOrNotUnderstood_isByteIdenticalAndNotCopied(String text) {
+    byte[] body = bytes(text);
+    RequestInfo info = RequestRewriter.inspect(Api.OPENAI_CHAT, body);
+    assertThat(info.rewritten()).isFalse();
+    assertThat(info.dropUsageChunk()).isFalse();
+    assertThat(info.bodyOr(body)).isSameAs(body);
+  }
+
+  @Test
+  void streamOptionsObject_keepsItsOtherFields() throws Exception {
+    String body = "{\"model\":\"gpt-4o\",\"stream\":true,\"stream_options\":{\"include_obfuscation\":false},\"n\":1}";
+    RequestInfo info = RequestRewriter.inspect(Api.OPENAI_CHAT, bytes(body));
+    assertThat(text(info.rewrittenBody())).isEqualTo("{\"model\":\"gpt-4o\",\"stream\":true,"
+        + "\"stream_options\":{\"include_obfuscation\":false,\"include_usage\":true},\"n\":1}");
+    assertThat(info.dropUsageChunk()).isTrue();
+  }
+
+  @Test
+  void includeUsageFalse_becomesTrueInPlace() {
+    String body = "{\"stream\":true,\"stream_options\":{ \"include_usage\" : false },\"model\":\"m\"}";
+    RequestInfo info = RequestRewriter.inspect(Api.OPENAI_CHAT, bytes(body));
+    assertThat(text(info.rewrittenBody()))
+        .isEqualTo("{\"stream\":true,\"stream_options\":{\"include_usage\":true},\"model\":\"m\"}");
+    assertThat(info.dropUsageChunk()).isTrue();
+    assertThat(info.clientAskedForUsage()).isFalse();
+  }
+
+  @Test
+  void streamOptionsNull_becomesAnObject() {
+    String body = "{\"stream\":true,\"stream_options\":null,\"model\":\"m\"}";
+    RequestInfo info = RequestRewriter.inspect(Api.OPENAI_CHAT, bytes(body));
+    assertThat(text(info.rewrittenBody()))
+        .isEqualTo("{\"stream\":true,\"stream_options\":{\"include_usage\":true},\"model\":\"m\"}");
+  }
+
+  @Test
+  void otherApis_areNeverRewritten() {
+    byte[] responses = bytes("{\"model\":\"o4-mini\",\"stream\":true,\"input\":\"Hi\",\"max_output_tokens\":500}");
+    RequestInfo r = RequestRewriter.inspect(Api.OPENAI_RESPONSES, responses);
+    assertThat(r.bodyOr(responses)).isSameAs(responses);
+    assertThat(r.stream()).isTrue();
+    assertThat(r.maxOutputTokens()).isEqualTo(500);
+    assertThat(r.dropUsageChunk()).isFalse();
+
+    byte[] anthropic = bytes("{\"model\":\"claude-sonnet-4-20250514\",\"max_tokens\":1024,\"stream\":true,"
+        + "\"system\":\"Be brief.\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Hi\"}]}]}");
+    RequestInfo a = RequestRewriter.inspect(Api.ANTHROPIC_MESSAGES, anthropic);
+    assertThat(a.bodyOr(anthropic)).isSameAs(anthropic);
+    assertThat(a.maxOutputTokens()).isEqualTo(1024);
+    assertThat(a.model()).isEqualTo("claude-sonnet-4-20250514");
+
+    byte[] chat = bytes("{\"stream\":true,\"messages\":[]}");
+    assertThat(RequestRewriter.inspect(Api.PASSTHROUGH, chat).bodyOr(chat)).isSameAs(chat);
+  }
+
+  @Test
+  void maxOutputTokens_precedence() {
+    assertThat(RequestRewriter.inspect(Api.OPENAI_CHAT, bytes("{\"max_tokens\":100,\"max_completion_tokens\":300}"))
+        .maxOutputTokens()).isEqualTo(300);
+    assertThat(RequestRewriter.inspect(Api.OPENAI_CHAT, bytes("{\"max_tokens\":100}")).maxOutputTokens()).isEqualTo(100);
+    assertThat(RequestRewriter.inspect(Api.OPENAI_CHAT, bytes("{\"max_tokens\":\"lots\"}")).maxOutputTokens()).isEqualTo(-1);
+    assertThat(RequestRewriter.inspect(Api.OPENAI_CHAT, bytes("{\"model\":\"m\"}")).maxOutputTokens()).isEqualTo(-1);
+  }
+
+  @Test
+  void byteBufBody_readInPlace() {
+    String text = "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+    ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer();
+    try {
+      buf.writeBytes(bytes("xx")).readerIndex(2); // the body need not start at index 0
+      buf.writeBytes(bytes(text));
+      RequestInfo info = RequestRewriter.inspect(Api.OPENAI_CHAT, buf);
+      assertThat(buf.readerIndex()).isEqualTo(2);
+      assertThat(buf.refCnt()).isEqualTo(1);
+      assertThat(text(info.rewrittenBody()))
+          .isEqualTo(text.substring(0, text.length() - 1) + ",\"stream_options\":{\"include_usage\":true}}");
+      assertThat(info.promptTokens()).isEqualTo(RequestRewriter.inspect(Api.OPENAI_CHAT, bytes(text)).promptTokens());
+
+      buf.clear().writeBytes(bytes("{\"stream\":false}"));
+      assertThat(RequestRewriter.inspect(Api.OPENAI_CHAT, buf).rewritten()).isFalse();
+    } finally {
+      buf.release();
+    }
+  }
+
+  @Test
+  void promptEstimate_countsMessageTextNotImagesOrIds() {
+    String hi = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"system\",\"content\":\"You are helpful.\"},"
+        + "{\"role\":\"user\",\"content\":\"What is the capital of France?\"}]}";
+    long small = RequestRewriter.inspect(Api.OPENAI_CHAT, bytes(hi)).promptTokens();
+    // text, one newline after each piece, 4 per message, 3 for the reply
+    assertThat(small).isEqualTo(TokenEstimator.count("You are helpful.\nWhat is the capital of France?\n") + 2 * 4 + 3);
+
+    String image = "data:image/png;base64," + "iVBORw0KGgoAAAANSUhEUgAA".repeat(10_000);
+    String withImage = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"system\",\"content\":\"You are helpful.\"},"
+        + "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"What is the capital of France?\"},"
+        + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"" + image + "\",\"detail\":\"low\"}}]}],"
+        + "\"user\":\"" + "u".repeat(5000) + "\"}";
+    assertThat(RequestRewriter.inspect(Api.OPENAI_CHAT, bytes(withImage)).promptTokens()).isEqualTo(small);
+
+    String longer = hi.replace("capital of France?", "capital of France? " + "Explain its history. ".repeat(200));
+    assertThat(RequestRewriter.inspect(Api.OPENAI_CHAT, bytes(longer)).promptTokens()).isGreaterThan(small + 600);
+  }
+
+  @Test
+  void promptEstimate_responsesAndAnthropicShapes() {
+    String responses = "{\"model\":\"o4-mini\",\"instructions\":\"Be brief.\",\"input\":[{\"role\":\"user\","
+        + "\"content\":[{\"type\":\"input_text\",\"text\":\"Hello there\"}]}],\"tools\":[{\"type\":\"function\","
+        + "\"name\":\"get_weather\",\"description\":\"Current weather\",\"parameters\":{\"type\":\"object\"}}]}";
+    assertThat(RequestRewriter.inspect(Api.OPENAI_RESPONSES, bytes(responses)).promptTokens())
+        .isEqualTo(TokenEstimator.count("Be brief.\nHello there\nget_weather\nCurrent weather\n") + 4 + 3);
+    assertThat(RequestRewriter.inspect(Api.OPENAI_RESPONSES, bytes("{\"input\":\"Hello there\"}")).promptTokens())
+        .isEqualTo(TokenEstimator.count("Hello there\n"));
+    String anthropic = "{\"model\":\"claude\",\"max_tokens\":10,\"system\":[{\"type\":\"text\",\"text\":\"Be brief.\","
+        + "\"cache_control\":{\"type\":\"ephemeral\"}}],\"messages\":[{\"role\":\"user\",\"content\":\"Hello there\"}]}";
+    assertThat(RequestRewriter.inspect(Api.ANTHROPIC_MESSAGES, bytes(anthropic)).promptTokens())
+        .isEqualTo(TokenEstimator.count("Be brief.\nHello there\n") + 4 + 3);
+  }
+
+  @Test
+  void rewrittenBodyParsesBackWithTheSameValues() throws Exception {
+    String body = "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+        + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{}}}],\"seed\":12345678901234}";
+    RequestInfo info = RequestRewriter.inspect(Api.OPENAI_CHAT, bytes(body));
+    JsonNode before = MAPPER.readTree(body);
+    JsonNode after = MAPPER.readTree(info.rewrittenBody());
+    ((com.fasterxml.jackson.databind.node.ObjectNode) after).remove("stream_options");
+    assertThat(after).isEqualTo(before);
+  }
+}
