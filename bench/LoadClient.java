@@ -7,7 +7,7 @@
 //   throughput  N concurrent unpaced streams for --duration seconds: events/s, requests/s
 //   latency     N concurrent streams paced --interval-ms apart for --duration seconds: per request
 //               TTFT (request written -> first content event) and the gaps between content events,
-//               p50/p99/max
+//               p50/p99/max. The streams start spread evenly over one interval.
 //   held        opens N slow streams (one token every --interval-ms), prints a JSON line once every
 //               stream has its first event, keeps them open for --hold seconds, then closes them
 // Output: one JSON line on stdout per result (held: "established", then "closed"); progress and
@@ -240,6 +240,18 @@ public final class LoadClient {
 
   /** Opens streams up to the concurrency, at most {@link #ramp} of them not yet established. */
   static void openMore() {
+    if (mode.equals("latency") && intervalMs > 0) {
+      // Paced streams start spread over one token interval: started together, every stream's
+      // timer would fire in the same millisecond and the load would come in bursts of N events.
+      if (opened == 0) {
+        long step = TimeUnit.MILLISECONDS.toNanos(intervalMs) / concurrency;
+        for (int i = 0; i < concurrency; i++) {
+          opened++;
+          group.schedule(() -> connect(null), i * step, TimeUnit.NANOSECONDS);
+        }
+      }
+      return;
+    }
     while (opened < concurrency && opened - established < ramp) {
       opened++;
       connect(null);
