@@ -728,7 +728,7 @@ public final class MockModelServer implements AutoCloseable {
           // Paced: one token per timer tick. Unpaced: a batch, while the connection takes it.
           int batch = chat.intervalNanos() > 0 ? 1 : UNPACED_BATCH;
           do {
-            event(chunk(JSON.createObjectNode().put("content", tokens.get(next++)), null));
+            tokenEvent(next++);
           } while (--batch > 0 && next < count && ctx.channel().isWritable());
           if (next < count) {
             schedule();
@@ -798,6 +798,36 @@ public final class MockModelServer implements AutoCloseable {
        * Writes and flushes one SSE event, so each token leaves the server on its own. No
        * writability check: a whole reply is a few KiB, so buffering it for a slow reader is harmless.
        */
+      // A token's event is the same JSON but for the content string: built once per stream from a
+      // template, so that unpaced streams cost the mock little CPU (it shares a core with the load).
+      private byte[] tokenPrefix;
+      private byte[] tokenSuffix;
+      private byte[][] quotedTokens;
+      private byte[] quotedWrappedFirst;
+
+      private void tokenEvent(int i) {
+        if (tokenPrefix == null) {
+          String marker = "\"@@sluice-token@@\"";
+          String template = new String(toBytes(
+              chunk(JSON.createObjectNode().put("content", "@@sluice-token@@"), null)), UTF_8);
+          int at = template.indexOf(marker);
+          tokenPrefix = ("data: " + template.substring(0, at)).getBytes(UTF_8);
+          tokenSuffix = (template.substring(at + marker.length()) + "\n\n").getBytes(UTF_8);
+          List<String> reply = tokens.reply();
+          quotedTokens = new byte[reply.size()][];
+          for (int t = 0; t < reply.size(); t++) {
+            quotedTokens[t] = toBytes(JSON.getNodeFactory().textNode(reply.get(t)));
+          }
+          quotedWrappedFirst = toBytes(JSON.getNodeFactory().textNode(tokens.wrappedFirst()));
+        }
+        int n = quotedTokens.length;
+        byte[] quoted = i >= n && i % n == 0 ? quotedWrappedFirst : quotedTokens[i % n];
+        ByteBuf buf = ctx.alloc().buffer(tokenPrefix.length + quoted.length + tokenSuffix.length);
+        buf.writeBytes(tokenPrefix).writeBytes(quoted).writeBytes(tokenSuffix);
+        ctx.writeAndFlush(new DefaultHttpContent(buf))
+            .addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+      }
+
       private void event(JsonNode data) {
         byte[] json = toBytes(data);
         ByteBuf buf = ctx.alloc().buffer(json.length + 8);
