@@ -65,10 +65,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p>It answers {@code POST /v1/chat/completions} (plain JSON, or server-sent events when the request
  * says {@code "stream": true}), {@code GET /v1/models} and {@code GET /health}; everything else is a
- * 404 with an OpenAI-style error body. The reply is always {@link Options#reply()}, cut into word
+ * 404 with an OpenAI-style error body. The reply is {@link Options#reply()}, cut into word
  * tokens; streamed tokens are paced {@link Options#tokenInterval()} apart on the connection's event
  * loop, so the gateway in front of it sees a realistic trickle of small SSE events rather than one
  * burst.
+ *
+ * <p>Per request, for benchmarks and tests: {@code max_tokens} (or {@code max_completion_tokens})
+ * is the exact number of content tokens to send (the reply is cut short, or its words repeated as
+ * often as needed; {@code finish_reason} is then {@code "length"}), and the request header {@value
+ * #TOKEN_INTERVAL_HEADER} (milliseconds, {@code 0} = no pacing) overrides the server's interval.
+ * Unpaced streams are written as fast as the client reads them (writes wait while the connection
+ * is not writable), so a long unpaced stream never piles up in memory.
  *
  * <p>Runs on its own single-threaded event loop group, independent of the gateway's, so that the
  * mock's pacing timers never compete with (or hide latency in) the gateway's own loops.
@@ -90,6 +97,15 @@ public final class MockModelServer implements AutoCloseable {
   // A token is a word together with the whitespace before it, so that concatenating the tokens
   // gives back the reply exactly (the way real tokenizers attach the leading space: "Hello", " world").
   private static final Pattern TOKEN = Pattern.compile("\\s*\\S+");
+
+  /** Request header: milliseconds between two streamed tokens for this request; 0 = no pacing. */
+  public static final String TOKEN_INTERVAL_HEADER = "x-mock-token-interval-ms";
+
+  /** Largest accepted {@value #TOKEN_INTERVAL_HEADER}: one hour. */
+  static final long MAX_TOKEN_INTERVAL_MS = 3_600_000;
+
+  /** Unpaced tokens written per turn of the event loop before yielding to other connections. */
+  private static final int UNPACED_BATCH = 64;
 
   /**
    * How the mock answers.
@@ -230,7 +246,46 @@ public final class MockModelServer implements AutoCloseable {
 
   /** A parsed {@code /v1/chat/completions} request. */
   private record ChatRequest(
-      String model, boolean stream, boolean includeUsage, Integer maxTokens, int promptTokens) {}
+      String model, boolean stream, boolean includeUsage, Integer maxTokens, int promptTokens,
+      long intervalNanos) {}
+
+  /**
+   * The content tokens of one answer: the reply's tokens, cut at {@code count} or repeated up to it.
+   * A repetition of the reply starts with a space when the reply itself does not, so words never
+   * run together.
+   */
+  record Tokens(List<String> reply, String wrappedFirst, int count) {
+    static Tokens of(List<String> reply, Integer maxTokens) {
+      if (reply.isEmpty()) {
+        return new Tokens(reply, "", 0);
+      }
+      String first = reply.get(0);
+      String wrappedFirst = Character.isWhitespace(first.charAt(0)) ? first : " " + first;
+      return new Tokens(reply, wrappedFirst, maxTokens == null ? reply.size() : maxTokens);
+    }
+
+    String get(int i) {
+      int n = reply.size();
+      if (i < n) {
+        return reply.get(i);
+      }
+      int j = i % n;
+      return j == 0 ? wrappedFirst : reply.get(j);
+    }
+
+    /** "stop" when the whole reply was sent exactly once, else "length" (max_tokens decided). */
+    String finishReason() {
+      return count == reply.size() ? "stop" : "length";
+    }
+
+    String join() {
+      StringBuilder sb = new StringBuilder();
+      for (int i = 0; i < count; i++) {
+        sb.append(get(i));
+      }
+      return sb.toString();
+    }
+  }
 
   /** A request we refuse with 400, carrying the OpenAI error fields. */
   private static final class BadRequest extends Exception {
@@ -327,18 +382,14 @@ public final class MockModelServer implements AutoCloseable {
     private void chatCompletion(ChannelHandlerContext ctx, FullHttpRequest req, boolean keepAlive) {
       ChatRequest chat;
       try {
-        chat = parse(req.content());
+        chat = parse(req.content(), tokenInterval(req, options));
       } catch (BadRequest e) {
         sendError(ctx, HttpResponseStatus.BAD_REQUEST, e.getMessage(), "invalid_request_error",
             e.param, e.code, keepAlive);
         return;
       }
-      List<String> tokens = replyTokens;
-      String finishReason = "stop";
-      if (chat.maxTokens() != null && chat.maxTokens() < tokens.size()) {
-        tokens = tokens.subList(0, chat.maxTokens());
-        finishReason = "length";
-      }
+      Tokens tokens = Tokens.of(replyTokens, chat.maxTokens());
+      String finishReason = tokens.finishReason();
       String id = newId();
       long created = Instant.now().getEpochSecond();
       if (chat.stream()) {
@@ -352,14 +403,32 @@ public final class MockModelServer implements AutoCloseable {
           .put("created", created)
           .put("model", chat.model());
       ObjectNode choice = body.putArray("choices").addObject().put("index", 0);
-      choice.putObject("message").put("role", "assistant").put("content", String.join("", tokens));
+      choice.putObject("message").put("role", "assistant").put("content", tokens.join());
       choice.putNull("logprobs");
       choice.put("finish_reason", finishReason);
-      body.set("usage", usage(chat.promptTokens(), tokens.size()));
+      body.set("usage", usage(chat.promptTokens(), tokens.count()));
       sendJson(ctx, HttpResponseStatus.OK, body, keepAlive);
     }
 
-    private static ChatRequest parse(ByteBuf content) throws BadRequest {
+    private static long tokenInterval(FullHttpRequest req, Options options) throws BadRequest {
+      String value = req.headers().get(TOKEN_INTERVAL_HEADER);
+      if (value == null) {
+        return options.tokenInterval().toNanos();
+      }
+      long millis;
+      try {
+        millis = Long.parseLong(value.strip());
+      } catch (NumberFormatException e) {
+        millis = -1;
+      }
+      if (millis < 0 || millis > MAX_TOKEN_INTERVAL_MS) {
+        throw new BadRequest("Header '" + TOKEN_INTERVAL_HEADER + "' must be an integer from 0 to "
+            + MAX_TOKEN_INTERVAL_MS + " (milliseconds).", null, "invalid_value");
+      }
+      return TimeUnit.MILLISECONDS.toNanos(millis);
+    }
+
+    private static ChatRequest parse(ByteBuf content, long intervalNanos) throws BadRequest {
       JsonNode body;
       // ByteBufInputStream does not release the buffer; the request (and so its content) is
       // released by SimpleChannelInboundHandler after channelRead0.
@@ -403,7 +472,8 @@ public final class MockModelServer implements AutoCloseable {
       if (maxTokens == null || (maxCompletion != null && maxCompletion < maxTokens)) {
         maxTokens = maxCompletion;
       }
-      return new ChatRequest(model, stream, stream && includeUsage, maxTokens, countWords(messages));
+      return new ChatRequest(model, stream, stream && includeUsage, maxTokens, countWords(messages),
+          intervalNanos);
     }
 
     private static boolean bool(JsonNode node, String param) throws BadRequest {
@@ -560,6 +630,14 @@ public final class MockModelServer implements AutoCloseable {
     }
 
     @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+      if (stream != null && ctx.channel().isWritable()) {
+        stream.resume();
+      }
+      super.channelWritabilityChanged(ctx);
+    }
+
+    @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
       if (stream != null) {
         stream.cancel();
@@ -574,24 +652,27 @@ public final class MockModelServer implements AutoCloseable {
     }
 
     /**
-     * One streamed chat completion: the role chunk, one chunk per token on the event loop's timer,
-     * then the finish chunk, the optional usage chunk and {@code [DONE]}. All methods run on the
-     * connection's event loop, so no synchronisation is needed.
+     * One streamed chat completion: the role chunk, one chunk per token on the event loop's timer
+     * (or, unpaced, as fast as the connection stays writable), then the finish chunk, the optional
+     * usage chunk and {@code [DONE]}. All methods run on the connection's event loop, so no
+     * synchronisation is needed.
      */
     private final class Stream implements Runnable {
       private final ChannelHandlerContext ctx;
       private final String id;
       private final long created;
       private final ChatRequest chat;
-      private final List<String> tokens;
+      private final Tokens tokens;
       private final String finishReason;
       private final boolean keepAlive;
       private int next;
       private ScheduledFuture<?> timer;
       private boolean done;
+      // Unpaced only: the connection was not writable, channelWritabilityChanged resumes.
+      private boolean awaitingWritable;
 
       Stream(ChannelHandlerContext ctx, String id, long created, ChatRequest chat,
-          List<String> tokens, String finishReason, boolean keepAlive) {
+          Tokens tokens, String finishReason, boolean keepAlive) {
         this.ctx = ctx;
         this.id = id;
         this.created = created;
@@ -616,7 +697,21 @@ public final class MockModelServer implements AutoCloseable {
       }
 
       private void schedule() {
-        timer = ctx.executor().schedule(this, options.tokenInterval().toNanos(), TimeUnit.NANOSECONDS);
+        if (chat.intervalNanos() > 0) {
+          timer = ctx.executor().schedule(this, chat.intervalNanos(), TimeUnit.NANOSECONDS);
+        } else if (ctx.channel().isWritable()) {
+          ctx.executor().execute(this);
+        } else {
+          awaitingWritable = true;
+        }
+      }
+
+      /** The connection is writable again: go on with an unpaced stream that was waiting. */
+      void resume() {
+        if (awaitingWritable && !done) {
+          awaitingWritable = false;
+          run();
+        }
       }
 
       @Override
@@ -628,9 +723,14 @@ public final class MockModelServer implements AutoCloseable {
           cancel();
           return;
         }
-        if (next < tokens.size()) {
-          event(chunk(JSON.createObjectNode().put("content", tokens.get(next++)), null));
-          if (next < tokens.size()) {
+        int count = tokens.count();
+        if (next < count) {
+          // Paced: one token per timer tick. Unpaced: a batch, while the connection takes it.
+          int batch = chat.intervalNanos() > 0 ? 1 : UNPACED_BATCH;
+          do {
+            tokenEvent(next++);
+          } while (--batch > 0 && next < count && ctx.channel().isWritable());
+          if (next < count) {
             schedule();
             return;
           }
@@ -640,7 +740,7 @@ public final class MockModelServer implements AutoCloseable {
         if (chat.includeUsage()) {
           ObjectNode usageChunk = header();
           usageChunk.putArray("choices");
-          usageChunk.set("usage", usage(chat.promptTokens(), tokens.size()));
+          usageChunk.set("usage", usage(chat.promptTokens(), tokens.count()));
           event(usageChunk);
         }
         ctx.write(new DefaultHttpContent(Unpooled.copiedBuffer("data: [DONE]\n\n", UTF_8)));
@@ -698,6 +798,36 @@ public final class MockModelServer implements AutoCloseable {
        * Writes and flushes one SSE event, so each token leaves the server on its own. No
        * writability check: a whole reply is a few KiB, so buffering it for a slow reader is harmless.
        */
+      // A token's event is the same JSON but for the content string: built once per stream from a
+      // template, so that unpaced streams cost the mock little CPU (it shares a core with the load).
+      private byte[] tokenPrefix;
+      private byte[] tokenSuffix;
+      private byte[][] quotedTokens;
+      private byte[] quotedWrappedFirst;
+
+      private void tokenEvent(int i) {
+        if (tokenPrefix == null) {
+          String marker = "\"@@sluice-token@@\"";
+          String template = new String(toBytes(
+              chunk(JSON.createObjectNode().put("content", "@@sluice-token@@"), null)), UTF_8);
+          int at = template.indexOf(marker);
+          tokenPrefix = ("data: " + template.substring(0, at)).getBytes(UTF_8);
+          tokenSuffix = (template.substring(at + marker.length()) + "\n\n").getBytes(UTF_8);
+          List<String> reply = tokens.reply();
+          quotedTokens = new byte[reply.size()][];
+          for (int t = 0; t < reply.size(); t++) {
+            quotedTokens[t] = toBytes(JSON.getNodeFactory().textNode(reply.get(t)));
+          }
+          quotedWrappedFirst = toBytes(JSON.getNodeFactory().textNode(tokens.wrappedFirst()));
+        }
+        int n = quotedTokens.length;
+        byte[] quoted = i >= n && i % n == 0 ? quotedWrappedFirst : quotedTokens[i % n];
+        ByteBuf buf = ctx.alloc().buffer(tokenPrefix.length + quoted.length + tokenSuffix.length);
+        buf.writeBytes(tokenPrefix).writeBytes(quoted).writeBytes(tokenSuffix);
+        ctx.writeAndFlush(new DefaultHttpContent(buf))
+            .addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+      }
+
       private void event(JsonNode data) {
         byte[] json = toBytes(data);
         ByteBuf buf = ctx.alloc().buffer(json.length + 8);

@@ -243,11 +243,123 @@ class MockModelServerTest {
     assertThat(chunks.get(4).path("choices").path(0).path("finish_reason").asText()).isEqualTo("length");
     assertThat(chunks.get(5).path("usage").path("completion_tokens").asInt()).isEqualTo(3);
 
-    // A limit above the reply's length changes nothing.
+    // A limit equal to the reply's length sends the reply once: a natural stop.
     JsonNode all = JSON.readTree(
-        CLIENT.send(post(chatBody(",\"max_tokens\":100")), HttpResponse.BodyHandlers.ofString()).body());
+        CLIENT.send(post(chatBody(",\"max_tokens\":4")), HttpResponse.BodyHandlers.ofString()).body());
     assertThat(all.path("choices").path(0).path("finish_reason").asText()).isEqualTo("stop");
     assertThat(all.path("usage").path("completion_tokens").asInt()).isEqualTo(4);
+  }
+
+  @Test
+  void maxTokensAboveTheReplyRepeatsItsWords() throws Exception {
+    start(Duration.ZERO, "Hello world.");
+
+    JsonNode body = JSON.readTree(
+        CLIENT.send(post(chatBody(",\"max_tokens\":5")), HttpResponse.BodyHandlers.ofString()).body());
+    JsonNode choice = body.path("choices").path(0);
+    assertThat(choice.path("message").path("content").asText()).isEqualTo("Hello world. Hello world. Hello");
+    assertThat(choice.path("finish_reason").asText()).isEqualTo("length");
+    assertThat(body.path("usage").path("completion_tokens").asInt()).isEqualTo(5);
+
+    List<Event> events = stream(",\"stream\":true,\"max_tokens\":100,\"stream_options\":{\"include_usage\":true}");
+    List<JsonNode> chunks = events.subList(0, events.size() - 1).stream().map(Event::json).toList();
+    assertThat(chunks).hasSize(1 + 100 + 1 + 1);
+    assertThat(chunks.subList(1, 101))
+        .extracting(c -> c.path("choices").path(0).path("delta").path("content").asText())
+        .allSatisfy(t -> assertThat(t).isIn("Hello", " Hello", " world."));
+    assertThat(content(events)).startsWith("Hello world. Hello world.").endsWith(" world.");
+    assertThat(chunks.get(101).path("choices").path(0).path("finish_reason").asText()).isEqualTo("length");
+    assertThat(chunks.get(102).path("usage").path("completion_tokens").asInt()).isEqualTo(100);
+  }
+
+  private HttpRequest postWithInterval(String body, String intervalMillis) {
+    return HttpRequest.newBuilder(uri("/v1/chat/completions"))
+        .timeout(Duration.ofSeconds(10))
+        .header("Content-Type", "application/json")
+        .header(MockModelServer.TOKEN_INTERVAL_HEADER, intervalMillis)
+        .POST(HttpRequest.BodyPublishers.ofString(body))
+        .build();
+  }
+
+  @Test
+  void intervalHeaderZeroTurnsPacingOff() throws Exception {
+    start(Duration.ofSeconds(10), "Hello world."); // the server's default would take minutes
+
+    long before = System.nanoTime();
+    HttpResponse<String> res = CLIENT.send(
+        postWithInterval(chatBody(",\"stream\":true,\"max_tokens\":50"), "0"),
+        HttpResponse.BodyHandlers.ofString());
+
+    assertThat(res.statusCode()).isEqualTo(200);
+    assertThat(res.body()).contains("data: [DONE]");
+    assertThat(res.body().split("\n\n")).hasSize(1 + 50 + 1 + 1);
+    assertThat(Duration.ofNanos(System.nanoTime() - before)).isLessThan(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void intervalHeaderPacesTokens() throws Exception {
+    start(Duration.ZERO, "one two three four five six seven eight nine ten");
+
+    long before = System.nanoTime();
+    HttpResponse<Stream<String>> res = CLIENT.send(
+        postWithInterval(chatBody(",\"stream\":true"), "20"), HttpResponse.BodyHandlers.ofLines());
+    List<Long> arrivals = new ArrayList<>();
+    try (Stream<String> lines = res.body()) {
+      lines.filter(l -> l.startsWith("data: ")).forEach(l -> arrivals.add(System.nanoTime()));
+    }
+
+    assertThat(arrivals).hasSize(1 + 10 + 1 + 1);
+    // A lower bound only: timers never fire early, but may fire late.
+    long spanMillis = (arrivals.get(arrivals.size() - 1) - before) / 1_000_000;
+    assertThat(spanMillis).isGreaterThanOrEqualTo(10 * 20 / 2);
+  }
+
+  @Test
+  void badIntervalHeaderIs400() throws Exception {
+    start(Duration.ZERO, "Hi.");
+
+    for (String bad : List.of("-1", "soon", "1.5", "99999999999")) {
+      HttpResponse<String> res = CLIENT.send(
+          postWithInterval(chatBody(",\"stream\":true"), bad), HttpResponse.BodyHandlers.ofString());
+      assertThat(res.statusCode()).as(bad).isEqualTo(400);
+      JsonNode error = JSON.readTree(res.body()).path("error");
+      assertThat(error.path("type").asText()).as(bad).isEqualTo("invalid_request_error");
+      assertThat(error.path("message").asText()).as(bad).contains(MockModelServer.TOKEN_INTERVAL_HEADER);
+    }
+  }
+
+  @Test
+  void unpacedStreamWaitsForASlowReader() throws Exception {
+    start(Duration.ofSeconds(10), "Hello world from Sluice.");
+    int tokens = 200_000; // tens of MiB of events: far more than the socket buffers hold
+    String body = chatBody(",\"stream\":true,\"max_tokens\":" + tokens);
+
+    try (Socket socket = new Socket("127.0.0.1", server.port())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+          + MockModelServer.TOKEN_INTERVAL_HEADER + ": 0\r\nConnection: close\r\n"
+          + "Content-Length: " + body.getBytes(UTF_8).length + "\r\n\r\n" + body).getBytes(UTF_8));
+      InputStream in = socket.getInputStream();
+      assertThat(in.read()).isNotEqualTo(-1);
+      Thread.sleep(300);
+      // Not reading: the server must be waiting for the socket, not done (nor buffering it all).
+      assertThat(server.activeStreams()).isEqualTo(1);
+
+      byte[] chunk = new byte[64 * 1024];
+      long events = 0;
+      byte previous = 0;
+      for (int n; (n = in.read(chunk)) != -1; ) {
+        for (int i = 0; i < n; i++) {
+          // An SSE event ends with a blank line: "\n\n" (chunk framing uses "\r\n").
+          if (chunk[i] == '\n' && previous == '\n') {
+            events++;
+          }
+          previous = chunk[i];
+        }
+      }
+      assertThat(events).isEqualTo(1 + tokens + 1 + 1);
+    }
+    assertThat(server.activeStreams()).isZero();
   }
 
   @Test
