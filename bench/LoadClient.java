@@ -54,6 +54,7 @@ public final class LoadClient {
 
   // ---- options ----
   static String mode = "throughput";
+  static String extraHeaders = "";
   static String host = "127.0.0.1";
   static int port = 19100;
   static String path = "/v1/chat/completions";
@@ -114,6 +115,7 @@ public final class LoadClient {
         + "Content-Type: application/json\r\n"
         + "Accept: text/event-stream\r\n"
         + "x-mock-token-interval-ms: " + intervalMs + "\r\n"
+        + extraHeaders
         + "Content-Length: " + bodyBytes.length + "\r\n\r\n";
     byte[] headBytes = head.getBytes(StandardCharsets.US_ASCII);
     request = Arrays.copyOf(headBytes, headBytes.length + bodyBytes.length);
@@ -203,6 +205,7 @@ public final class LoadClient {
       String v = i + 1 < args.length ? args[i + 1] : null;
       switch (a) {
         case "--mode" -> mode = v;
+        case "--header" -> extraHeaders += v + "\r\n"; // e.g. an API key for a route with auth plugins
         case "--url" -> {
           URI u = URI.create(v);
           host = u.getHost();
