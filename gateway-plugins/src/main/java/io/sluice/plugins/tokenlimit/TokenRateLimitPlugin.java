@@ -63,10 +63,6 @@ final class TokenRateLimitPlugin implements Plugin {
     this.estimator = new TokenEstimator(settings.defaultMaxTokens());
     this.local = new LocalCounters(clock, services.nanoTime());
     this.shared = settings.store() == null ? null : new RedisCounters(services.redis(settings.store()), clock);
-    if (settings.midStream()) {
-      log.warn("{}: enforce: mid-stream is accepted but streams are reconciled at their end: ending a running "
-          + "stream needs the relay's per-event hook, which the plugin SPI does not offer yet", NAME);
-    }
   }
 
   /** One request between its reservation and its end. */
