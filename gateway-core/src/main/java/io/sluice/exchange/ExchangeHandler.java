@@ -601,7 +601,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
       Usage used = usage == null ? null : usage.usage();
       if (used != null) {
         exchange.tokens(used.inputTokens(), used.outputTokens(), used.estimated());
-        String consumer = exchange.consumer() == null ? "anonymous" : exchange.consumer();
+        String consumer = gateway.consumerLabel(exchange.consumer());
         String model = gateway.metrics().modelLabel(exchange.routeName(), used.model());
         gateway.metrics().tokens(exchange.routeName(), consumer, model, "input", used.inputTokens());
         gateway.metrics().tokens(exchange.routeName(), consumer, model, "output", used.outputTokens());

@@ -7,6 +7,7 @@ import io.sluice.plugin.PluginChain;
 import io.sluice.route.Router;
 import io.sluice.upstream.Upstreams;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * What an exchange needs from the running gateway: routes with their plugin chains, upstreams,
@@ -15,12 +16,26 @@ import java.util.Map;
  *
  * @param chains each route's plugins, by route name
  * @param accessLog where each exchange's line goes when it ends
+ * @param consumers the names of the declared {@code consumers[]}
  */
 public record GatewayContext(Router router, Map<String, PluginChain> chains, Upstreams upstreams,
-    LimitsConfig limits, GatewayMetrics metrics, AccessLog accessLog) {
+    LimitsConfig limits, GatewayMetrics metrics, AccessLog accessLog, Set<String> consumers) {
 
   public GatewayContext {
     chains = Map.copyOf(chains);
+    consumers = Set.copyOf(consumers);
+  }
+
+  /**
+   * The consumer label for metrics: the consumer's name when it is declared, {@code undeclared}
+   * for one accepted by {@code jwt-auth}'s {@code allow-undeclared} (its claim value could be
+   * anything: it must not become a label), {@code anonymous} without authentication.
+   */
+  public String consumerLabel(String consumer) {
+    if (consumer == null) {
+      return "anonymous";
+    }
+    return consumers.contains(consumer) ? consumer : "undeclared";
   }
 
   /** The route's plugin chain (empty when it has none). */

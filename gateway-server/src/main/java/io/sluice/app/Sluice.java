@@ -75,7 +75,7 @@ public final class Sluice implements AutoCloseable, AdminView {
     this.redisStores = new RedisStores(metrics::storeDegraded);
     this.pluginServices = new DefaultPluginServices(config.consumers(), metrics, redisStores);
     this.context = new GatewayContext(new Router(config.routes()), pluginChains(config, Map.of(), List.of()),
-        upstreams, config.limits(), metrics, accessLog);
+        upstreams, config.limits(), metrics, accessLog, consumerNames(config));
     this.server = new GatewayServer(transport);
     this.admin = new AdminServer(transport, config, this);
   }
@@ -126,6 +126,12 @@ public final class Sluice implements AutoCloseable, AdminView {
     return chains;
   }
 
+  private static java.util.Set<String> consumerNames(GatewayConfig config) {
+    java.util.Set<String> names = new java.util.HashSet<>();
+    config.consumers().forEach(c -> names.add(c.name()));
+    return names;
+  }
+
   // ---- reload -----------------------------------------------------------------------------------
 
   /** Re-reads the config file and applies it, or keeps the running config. */
@@ -159,7 +165,7 @@ public final class Sluice implements AutoCloseable, AdminView {
     }
     GatewayContext nextContext = new GatewayContext(new Router(next.routes()),
         pluginChains(next, sameConsumers ? context.chains() : Map.of(), previous.routes()), nextUpstreams,
-        next.limits(), metrics, accessLog);
+        next.limits(), metrics, accessLog, consumerNames(next));
     context = nextContext; // new requests take the new snapshot; running ones keep theirs
     upstreams = nextUpstreams;
     config = next;
