@@ -137,6 +137,8 @@ public final class ProxyCall implements UpstreamHandler.Listener {
   private long lastUpstreamReadNanos;
   private boolean staleRetryDone;
   private long lastContentNanos = -1;
+  private io.micrometer.core.instrument.Timer tokenGapTimer;
+  private String tokenGapModel;
   private io.netty.buffer.CompositeByteBuf jsonBody; // a non-streamed JSON answer, kept for its usage
   private long gzipMinSize = -1; // -1: the route or the client does not want gzip
   private GzipStream gzip;
@@ -394,12 +396,19 @@ public final class ProxyCall implements UpstreamHandler.Listener {
   /** Time to first token, then the gap since the previous content event (CONTRACT §5). */
   private void onContentEvent(UsageTracker usage) {
     long now = System.nanoTime();
-    String model = metrics.modelLabel(exchange.routeName(), usage.model());
+    String responseModel = usage.model();
+    if (tokenGapTimer == null || !java.util.Objects.equals(responseModel, tokenGapModel)) {
+      // Per token only a timer record: the label and the timer are looked up when the model changes.
+      tokenGapModel = responseModel;
+      tokenGapTimer = metrics.interTokenTimer(exchange.routeName(),
+          metrics.modelLabel(exchange.routeName(), responseModel));
+    }
     if (lastContentNanos < 0) {
       exchange.mark(Moment.OUT_FIRST_TOKEN_SENT, now);
-      metrics.timeToFirstToken(exchange.routeName(), model, now - exchange.startNanos());
+      metrics.timeToFirstToken(exchange.routeName(), metrics.modelLabel(exchange.routeName(), responseModel),
+          now - exchange.startNanos());
     } else {
-      metrics.interTokenLatency(exchange.routeName(), model, now - lastContentNanos);
+      tokenGapTimer.record(now - lastContentNanos, TimeUnit.NANOSECONDS);
     }
     lastContentNanos = now;
   }
