@@ -374,17 +374,54 @@ public final class ConfigLoader {
       return new CompressionConfig(or(gzip, false), or(minSize, CompressionConfig.OFF.minSize()));
     }
 
-    /** {@code routes[].sse}: heartbeats now; resume and long polling are not built yet. */
+    /** {@code routes[].sse}: heartbeats, resumable sessions, long polling. */
     SseConfig sse(ConfigNode node) {
       MapReader m = node.map();
       if (m == null) {
         return SseConfig.DEFAULTS;
       }
       Duration heartbeat = or(m.get("heartbeat").duration(), SseConfig.DEFAULTS.heartbeat());
-      m.reject("resume", "resumable streams are not built yet");
-      m.reject("long-poll", "long polling is not built yet");
+      SseConfig.Resume resume = resume(m.get("resume"));
+      SseConfig.LongPoll longPoll = longPoll(m.get("long-poll"));
       m.finish();
-      return new SseConfig(heartbeat);
+      return new SseConfig(heartbeat, resume, longPoll);
+    }
+
+    SseConfig.Resume resume(ConfigNode node) {
+      SseConfig.Resume d = SseConfig.Resume.OFF;
+      MapReader m = node.map();
+      if (m == null) {
+        return d;
+      }
+      Boolean enabled = m.get("enabled").bool();
+      Integer events = m.get("buffer-events").integer(1, 1_000_000, null);
+      Long bytes = positiveSize(m.get("buffer-bytes"), Integer.MAX_VALUE);
+      Duration ttl = m.get("ttl").positiveDuration();
+      ConfigNode storeNode = m.get("store");
+      String store = storeNode.present() ? storeNode.nonEmptyString() : null;
+      if ("local".equals(store)) {
+        store = null;
+      } else if (store != null) {
+        String problem = io.sluice.store.RedisStores.problem(store);
+        if (problem != null) {
+          storeNode.problem(problem.startsWith("expected ") ? "expected local, " + problem.substring(9) : problem);
+          store = null;
+        }
+      }
+      m.finish();
+      return new SseConfig.Resume(or(enabled, false), or(events, d.bufferEvents()), or(bytes, d.bufferBytes()),
+          or(ttl, d.ttl()), store);
+    }
+
+    SseConfig.LongPoll longPoll(ConfigNode node) {
+      MapReader m = node.map();
+      if (m == null) {
+        return SseConfig.LongPoll.OFF;
+      }
+      Boolean enabled = m.get("enabled").bool();
+      Duration wait = m.get("wait").positiveDuration();
+      m.finish();
+      return new SseConfig.LongPoll(or(enabled, false), or(wait, SseConfig.LongPoll.OFF.maxWait()));
     }
 
     /** A list of IPv4/IPv6 networks, each checked. */
@@ -444,6 +481,7 @@ public final class ConfigLoader {
       Integer conns = m.get("max-connections").integer(1, Integer.MAX_VALUE, null);
       Integer perIp = m.get("max-connections-per-ip").integer(0, Integer.MAX_VALUE, null);
       Duration idle = m.get("idle-timeout").positiveDuration();
+      Long sessionMemory = positiveSize(m.get("max-session-memory"), Long.MAX_VALUE);
       m.finish();
       return new LimitsConfig(
           or(body, d.maxRequestBody()),
@@ -452,7 +490,8 @@ public final class ConfigLoader {
           or(headerTimeout, d.requestHeaderTimeout()),
           or(conns, d.maxConnections()),
           or(perIp, d.maxConnectionsPerIp()),
-          or(idle, d.idleTimeout()));
+          or(idle, d.idleTimeout()),
+          or(sessionMemory, d.maxSessionMemory()));
     }
 
     ShutdownConfig shutdown(ConfigNode node) {

@@ -6,6 +6,8 @@ import java.time.Duration;
  * Per-listener protection limits ({@code limits}); every field has the contract's default.
  *
  * @param maxConnectionsPerIp 0 = unlimited
+ * @param maxSessionMemory all stream sessions' buffered events together (resume, long polling);
+ *     beyond it the least valuable sessions are evicted
  */
 public record LimitsConfig(
     long maxRequestBody,
@@ -14,7 +16,8 @@ public record LimitsConfig(
     Duration requestHeaderTimeout,
     int maxConnections,
     int maxConnectionsPerIp,
-    Duration idleTimeout) {
+    Duration idleTimeout,
+    long maxSessionMemory) {
 
   public static final LimitsConfig DEFAULTS =
       new LimitsConfig(
@@ -24,5 +27,6 @@ public record LimitsConfig(
           Duration.ofSeconds(10),
           100_000,
           0,
-          Duration.ofMinutes(5));
+          Duration.ofMinutes(5),
+          256L * 1024 * 1024);
 }

@@ -32,7 +32,13 @@ import io.sluice.net.ClientIdentity;
 import io.sluice.plugin.Decision;
 import io.sluice.plugin.ExchangeSummary;
 import io.sluice.plugin.PluginChain;
+import io.sluice.relay.ClientRelay;
 import io.sluice.relay.ProxyCall;
+import io.sluice.relay.SessionPoll;
+import io.sluice.relay.SessionRelay;
+import io.sluice.session.SessionEvents;
+import io.sluice.session.SessionPlan;
+import io.sluice.session.StreamSession;
 import io.sluice.route.ModelExtractor;
 import io.sluice.route.Route;
 import io.sluice.route.Router;
@@ -94,7 +100,9 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   private boolean pluginsPassed;
   private boolean pluginsRunning;
   private int pluginsDone; // plugins [0, pluginsDone) let the request through
-  private ProxyCall call;
+  private ClientRelay call;
+  private SessionEvents.Position resumeFrom; // a resume (Last-Event-ID) of one of our streams
+  private SessionTarget sessionTarget; // a request to /sluice/streams/…
   private UsageTracker usage;
   private boolean draining;
 
@@ -192,6 +200,11 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
           + gateway.limits().maxRequestBody() + " bytes");
       return;
     }
+    if (path.startsWith(SessionPlan.PATH_PREFIX)) {
+      body = ctx.alloc().compositeBuffer(64);
+      sessionRequest();
+      return;
+    }
     if (gateway.router().noRouteForPath(path)) {
       reject(ErrorKind.ROUTE_NOT_FOUND, "no route for " + path);
       return;
@@ -268,14 +281,120 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
       reject(ErrorKind.ROUTE_NOT_FOUND, "no route for " + path);
       return;
     }
-    route = found.route();
+    enterRoute(found.route());
+    if (route.config().sse().resume().enabled()) {
+      resumeFrom = SessionEvents.position(headers.get(LAST_EVENT_ID));
+    }
+    if (resumeFrom != null) {
+      pluginRequest.answeredFromSession();
+    }
+    runPlugins(0, bodyComplete ? chain.size() : chain.firstNeedingBody());
+  }
+
+  private void enterRoute(Route matched) {
+    route = matched;
     exchange.routeName(route.name());
     chain = gateway.chain(route.name());
     pluginRequest = new PluginRequest(route.name(), request, path, query, exchange.clientIp(), ctx.executor());
     if (bodyComplete) {
       pluginRequest.body(body);
     }
+  }
+
+  // ---- stream sessions (CONTRACT §3 Resume, Long polling) ---------------------------------------
+
+  private static final String LAST_EVENT_ID = "Last-Event-ID";
+
+  /** {@code GET /sluice/streams/<id>/events} (a poll) or {@code DELETE /sluice/streams/<id>}. */
+  private record SessionTarget(StreamSession session, boolean poll) {}
+
+  /**
+   * A request for a session's own endpoints: it takes the route the stream started on, so that
+   * route's plugins (authentication first) apply before the owner is checked.
+   */
+  private void sessionRequest() {
+    String rest = path.substring(SessionPlan.PATH_PREFIX.length());
+    boolean poll = rest.endsWith("/events");
+    String id = poll ? rest.substring(0, rest.length() - "/events".length()) : rest;
+    String method = request.method().name();
+    if (!id.matches("[0-9a-f]{32}")) {
+      reject(ErrorKind.STREAM_NOT_FOUND, "no stream at " + path);
+      return;
+    }
+    String allowed = poll ? "GET" : "DELETE";
+    if (!method.equals(allowed)) {
+      FullHttpResponse response = GatewayErrors.response(ctx.alloc(), ErrorKind.METHOD_NOT_ALLOWED,
+          method + " is not allowed on " + path);
+      response.headers().set(HttpHeaderNames.ALLOW, allowed);
+      respond(response);
+      return;
+    }
+    StreamSession session = gateway.sessions().get(id);
+    Route started = session == null ? null : gateway.router().named(session.route());
+    if (started == null) {
+      gateway.metrics().streamResume("none", "not_found");
+      reject(ErrorKind.STREAM_NOT_FOUND, "no stream " + id);
+      return;
+    }
+    sessionTarget = new SessionTarget(session, poll);
+    enterRoute(started);
+    pluginRequest.answeredFromSession();
     runPlugins(0, bodyComplete ? chain.size() : chain.firstNeedingBody());
+  }
+
+  /**
+   * Answers a resume, poll or delete from the session, once the route's plugins let it through:
+   * only the stream's owner (its consumer, else its client address) may; to anyone else the
+   * stream does not exist.
+   */
+  private void serveFromSession() {
+    StreamSession session = sessionTarget != null ? sessionTarget.session()
+        : gateway.sessions().get(resumeFrom.streamId());
+    String owner = SessionPlan.owner(pluginRequest.consumer(), exchange.clientIp());
+    if (session == null || !session.owner().equals(owner) || !session.route().equals(route.name())) {
+      gateway.metrics().streamResume(route.name(), "not_found");
+      reject(ErrorKind.STREAM_NOT_FOUND, "no stream "
+          + (sessionTarget != null ? sessionTarget.session().id() : resumeFrom.streamId()) + " for this client");
+      return;
+    }
+    if (sessionTarget != null && !sessionTarget.poll()) {
+      gateway.sessions().remove(session);
+      FullHttpResponse deleted = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NO_CONTENT,
+          Unpooled.EMPTY_BUFFER);
+      exchange.outcome("deleted");
+      respond(deleted);
+      return;
+    }
+    state = State.PROXYING;
+    if (sessionTarget != null) {
+      long after = pollCursor();
+      if (after < 0) {
+        state = State.READING;
+        reject(ErrorKind.MALFORMED_REQUEST, "'after' must be an event number (the 'next' of the previous poll)");
+        return;
+      }
+      SessionPoll poll = new SessionPoll(this, session, after, route.config().sse().longPoll().maxWait(), exchange,
+          gateway.metrics());
+      call = poll;
+      poll.start();
+    } else {
+      SessionRelay relay = new SessionRelay(this, session, resumeFrom.seq(), exchange, route.config().sse(),
+          gateway.metrics(), request.protocolVersion(), HttpUtil.isKeepAlive(request) && !draining);
+      call = relay;
+      relay.start();
+    }
+  }
+
+  /** The poll's {@code after} (default 0), or -1 when it is not a number. */
+  private long pollCursor() {
+    String after = pluginRequest.queryParam("after");
+    if (after == null || after.isEmpty()) {
+      return 0;
+    }
+    if (after.length() > 18 || !after.chars().allMatch(Character::isDigit)) {
+      return -1;
+    }
+    return Long.parseLong(after);
   }
 
   /**
@@ -375,19 +494,36 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   }
 
   private void dispatch() {
+    if (sessionTarget != null || resumeFrom != null) {
+      serveFromSession();
+      return;
+    }
     Upstream upstream = gateway.upstreams().get(route.upstreamName());
     String forwardQuery = pluginRequest.query();
     usage = trackUsage();
     ProxyCall.Request forward = new ProxyCall.Request(request.method(), route.rewrite(path) + forwardQuery,
         forwardHeaders(upstream), body, HttpUtil.isKeepAlive(request) && !draining, request.protocolVersion(),
-        route.responseHeaders(), route.config().sse(), usage);
+        route.responseHeaders(), route.config().sse(), usage, sessionPlan());
     state = State.PROXYING;
-    call = new ProxyCall(this, exchange, upstream, forward, route.timeout(), gateway.metrics());
+    ProxyCall proxy = new ProxyCall(this, exchange, upstream, forward, route.timeout(), gateway.metrics());
+    call = proxy;
     io.sluice.config.CompressionConfig compression = route.config().compression();
     if (compression.gzip() && acceptsGzip(request.headers())) {
-      call.gzipResponse(compression.minSize());
+      proxy.gzipResponse(compression.minSize());
     }
-    call.start();
+    proxy.start();
+  }
+
+  /** How the stream becomes a session, when the route keeps sessions; null otherwise. */
+  private SessionPlan sessionPlan() {
+    io.sluice.config.SseConfig sse = route.config().sse();
+    boolean longPoll = sse.longPoll().enabled()
+        && "long-poll".equalsIgnoreCase(request.headers().get(SessionPlan.TRANSPORT_HEADER));
+    if (!sse.resume().enabled() && !longPoll) {
+      return null;
+    }
+    return new SessionPlan(gateway.sessions(), SessionPlan.owner(pluginRequest.consumer(), exchange.clientIp()),
+        route.name(), sse.resume(), longPoll);
   }
 
   /**
@@ -415,6 +551,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     String clientHost = h.get(HttpHeaderNames.HOST);
     ProxyHeaders.removeHopByHop(h);
     h.remove(HttpHeaderNames.EXPECT);
+    h.remove(SessionPlan.TRANSPORT_HEADER); // the gateway's business, not the model server's
     h.remove(HttpHeaderNames.HOST);
     ProxyHeaders.addForwarded(h, ClientIdentity.peer(ctx.channel()), scheme, clientHost);
     h.set(ProxyHeaders.X_REQUEST_ID, exchange.requestId());
@@ -450,6 +587,93 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   @Override
   public void sendError(ErrorKind kind, String message) {
     respond(GatewayErrors.response(ctx.alloc(), kind, message));
+  }
+
+  @Override
+  public void sendResponse(FullHttpResponse response) {
+    respond(response);
+  }
+
+  /**
+   * The client leaves; the generation goes on as a session. A long-poll client is answered
+   * {@code accepted} and its connection serves its next request; the exchange itself is ended
+   * (logged, counted, its plugins told) by the returned leg when the generation ends.
+   */
+  @Override
+  public ProxyCall.ClientLeg detach(FullHttpResponse accepted) {
+    if (accepted != null) {
+      accepted.headers().set(ProxyHeaders.X_REQUEST_ID, exchange.requestId());
+      prepareResponseHeaders(accepted.status().code(), accepted.headers());
+    }
+    ProxyCall.ClientLeg later = new DetachedLeg(ctx, ending());
+    resetExchange();
+    if (accepted != null) {
+      boolean keepAlive = !draining && HttpUtil.isKeepAlive(request);
+      HttpUtil.setKeepAlive(accepted, keepAlive);
+      if (keepAlive) {
+        ctx.writeAndFlush(accepted, ctx.voidPromise());
+        nextRequest();
+      } else {
+        state = State.CLOSING;
+        ctx.writeAndFlush(accepted).addListener(ChannelFutureListener.CLOSE);
+      }
+    }
+    return later;
+  }
+
+  /** The leg of an exchange whose client left while its generation goes on in a session. */
+  private static final class DetachedLeg implements ProxyCall.ClientLeg {
+    private final ChannelHandlerContext ctx;
+    private Runnable ending;
+
+    DetachedLeg(ChannelHandlerContext ctx, Runnable ending) {
+      this.ctx = ctx;
+      this.ending = ending;
+    }
+
+    @Override
+    public ChannelHandlerContext context() {
+      return ctx;
+    }
+
+    @Override
+    public void prepareResponseHeaders(int status, HttpHeaders headers) {}
+
+    @Override
+    public void sendError(ErrorKind kind, String message) {
+      end();
+    }
+
+    @Override
+    public void sendResponse(FullHttpResponse response) {
+      response.release();
+      end();
+    }
+
+    @Override
+    public void responseComplete(boolean keepAlive) {
+      end();
+    }
+
+    @Override
+    public void responseAborted() {
+      end();
+    }
+
+    @Override
+    public ProxyCall.ClientLeg detach(FullHttpResponse accepted) {
+      if (accepted != null) {
+        accepted.release();
+      }
+      return this;
+    }
+
+    private void end() {
+      if (ending != null) {
+        ending.run();
+        ending = null;
+      }
+    }
   }
 
   @Override
@@ -508,7 +732,9 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    if (call != null) {
+    if (call instanceof ProxyCall proxy && proxy.outlivesClient()) {
+      proxy.continueWithout(detach(null)); // the stream runs on into its session
+    } else if (call != null) {
       call.clientClosed();
     }
     if (exchange != null) {
@@ -593,6 +819,20 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
 
   private void endExchange() {
     if (exchange != null) {
+      ending().run();
+    }
+    resetExchange();
+  }
+
+  /** What ends the current exchange: metrics, the access log line, the plugins' completion hook. */
+  private Runnable ending() {
+    GatewayContext gateway = this.gateway;
+    Exchange exchange = this.exchange;
+    PluginRequest pluginRequest = this.pluginRequest;
+    UsageTracker usage = this.usage;
+    PluginChain chain = this.chain;
+    int pluginsReached = this.pluginsReached;
+    return () -> {
       long end = System.nanoTime();
       long duration = end - exchange.startNanos();
       if (pluginRequest != null) {
@@ -612,8 +852,13 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
         chain.runComplete(pluginRequest, pluginsReached,
             new ExchangeSummary(exchange.status(), exchange.outcome(), duration, used));
       }
-    }
+    };
+  }
+
+  private void resetExchange() {
     exchange = null;
+    resumeFrom = null;
+    sessionTarget = null;
     usage = null;
     call = null;
     route = null;

@@ -17,9 +17,11 @@ import java.util.Set;
  * @param chains each route's plugins, by route name
  * @param accessLog where each exchange's line goes when it ends
  * @param consumers the names of the declared {@code consumers[]}
+ * @param sessions the stream sessions (resume, long polling); one store for the gateway's life
  */
 public record GatewayContext(Router router, Map<String, PluginChain> chains, Upstreams upstreams,
-    LimitsConfig limits, GatewayMetrics metrics, AccessLog accessLog, Set<String> consumers) {
+    LimitsConfig limits, GatewayMetrics metrics, AccessLog accessLog, Set<String> consumers,
+    io.sluice.session.StreamSessions sessions) {
 
   public GatewayContext {
     chains = Map.copyOf(chains);

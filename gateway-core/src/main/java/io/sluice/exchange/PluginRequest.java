@@ -34,6 +34,7 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
   private ByteBuf body;
   private HttpHeaders responseView;
   private final Executor loop;
+  private boolean generates = true;
 
   PluginRequest(String route, HttpRequest request, String path, String query, String clientIp, Executor loop) {
     this.loop = loop;
@@ -103,6 +104,16 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
   @Override
   public String clientIp() {
     return clientIp;
+  }
+
+  @Override
+  public boolean generates() {
+    return generates;
+  }
+
+  /** The gateway answers this request from a stream session: nothing reaches the model. */
+  void answeredFromSession() {
+    generates = false;
   }
 
   @Override

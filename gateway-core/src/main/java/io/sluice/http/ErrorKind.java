@@ -11,6 +11,12 @@ public enum ErrorKind {
   BAD_PATH(400, "invalid_request_error", "bad_path"),
   ROUTE_NOT_FOUND(404, "not_found_error", "route_not_found"),
   NOT_FOUND(404, "not_found_error", "not_found"),
+  STREAM_NOT_FOUND(404, "not_found_error", "stream_not_found"),
+  RESUME_GAP(410, "invalid_request_error", "resume_gap"),
+  /** Only as a stream's last event: its owner stopped it ({@code DELETE /sluice/streams/<id>}). */
+  STREAM_CANCELLED(409, "invalid_request_error", "stream_cancelled"),
+  /** Only as a stream's last event: the session store's memory cap pushed it out. */
+  STREAM_EVICTED(503, "server_error", "stream_evicted"),
   METHOD_NOT_ALLOWED(405, "invalid_request_error", "method_not_allowed"),
   REQUEST_TIMEOUT(408, "invalid_request_error", "request_timeout"),
   BODY_TOO_LARGE(413, "invalid_request_error", "body_too_large"),

@@ -47,9 +47,13 @@ public final class GatewayErrors {
 
   /** The SSE event that ends a stream the upstream broke: {@code event: error} + JSON data. */
   public static ByteBuf sseEvent(ByteBufAllocator alloc, ErrorKind kind, String message) {
-    byte[] event = ("event: error\ndata: " + json(kind, message) + "\n\n")
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] event = sseEventBytes(kind, message);
     return alloc.buffer(event.length).writeBytes(event);
+  }
+
+  /** The same event as bytes. */
+  public static byte[] sseEventBytes(ErrorKind kind, String message) {
+    return ("event: error\ndata: " + json(kind, message) + "\n\n").getBytes(StandardCharsets.UTF_8);
   }
 
   static String escape(String s) {

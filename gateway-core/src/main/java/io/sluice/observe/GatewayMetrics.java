@@ -55,6 +55,8 @@ public final class GatewayMetrics {
   private final ModelLabels modelLabels = new ModelLabels();
   private final ConcurrentHashMap<Tags, Counter> rateLimitRejections = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, AtomicInteger> storeDegraded = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Tags, Counter> resumes = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Tags, Counter> sessionEvictions = new ConcurrentHashMap<>();
 
   public GatewayMetrics() {
     lintClean(registry);
@@ -155,6 +157,36 @@ public final class GatewayMetrics {
         tags -> Timer.builder("sluice.inter.token.latency").tags(tags)
             .description("Time between consecutive content events of a stream")
             .serviceLevelObjectives(TOKEN_GAP_BUCKETS).register(registry));
+  }
+
+  /**
+   * A resume ({@code Last-Event-ID}) or poll of a stream session, by outcome: {@code resumed},
+   * {@code polled}, {@code not_found}, {@code gap}.
+   */
+  public void streamResume(String route, String outcome) {
+    resumes.computeIfAbsent(Tags.of("route", route, "outcome", outcome),
+        tags -> Counter.builder("sluice.stream.resumes").tags(tags)
+            .description("Stream session resumes and polls, by route and outcome").register(registry))
+        .increment();
+  }
+
+  /**
+   * A stream session left the store before its time: {@code size} (the memory cap) or
+   * {@code expired} (its ttl passed with no client).
+   */
+  public void streamSessionRemoved(String route, String cause) {
+    sessionEvictions.computeIfAbsent(Tags.of("route", route, "cause", cause),
+        tags -> Counter.builder("sluice.stream.sessions.evicted").tags(tags)
+            .description("Stream sessions removed by the memory cap or their ttl").register(registry))
+        .increment();
+  }
+
+  /** Gauges of the session store: sessions held and the bytes of their buffered events. */
+  public void streamSessionGauges(java.util.function.LongSupplier sessions, java.util.function.LongSupplier bytes) {
+    Gauge.builder("sluice.stream.sessions", sessions, s -> s.getAsLong())
+        .description("Stream sessions held for resume or long polling").register(registry);
+    Gauge.builder("sluice.stream.session.memory", bytes, b -> b.getAsLong()).baseUnit("bytes")
+        .description("Bytes of events buffered by stream sessions (with bookkeeping)").register(registry);
   }
 
   /** Tokens used, by type {@code input} or {@code output}. */

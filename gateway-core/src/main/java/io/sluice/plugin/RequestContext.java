@@ -35,6 +35,15 @@ public interface RequestContext {
   /** True when this request asks to upgrade to WebSocket. */
   boolean isWebSocketUpgrade();
 
+  /**
+   * False when the gateway answers the request from a stream session (a resume with
+   * {@code Last-Event-ID}, a long poll, a {@code DELETE} of a stream): it never reaches the model,
+   * so token limits neither reserve nor charge it. Access and authentication plugins still apply.
+   */
+  default boolean generates() {
+    return true;
+  }
+
   /** The consumer an AUTHN plugin named, or null (anonymous). */
   String consumer();
 

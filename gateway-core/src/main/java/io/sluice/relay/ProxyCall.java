@@ -32,6 +32,9 @@ import io.sluice.http.ErrorKind;
 import io.sluice.http.GatewayErrors;
 import io.sluice.http.ProxyHeaders;
 import io.sluice.observe.GatewayMetrics;
+import io.sluice.session.SessionEvents;
+import io.sluice.session.SessionPlan;
+import io.sluice.session.StreamSession;
 import io.sluice.upstream.ConnectionPool;
 import io.sluice.upstream.Endpoint;
 import io.sluice.upstream.Upstream;
@@ -71,7 +74,7 @@ import org.slf4j.LoggerFactory;
  * {@code retries}). After it started, an SSE client gets {@code event: error} and a clean end; any
  * other client gets an aborted connection — never a clean end of a truncated body.
  */
-public final class ProxyCall implements UpstreamHandler.Listener {
+public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
   private static final Logger log = LoggerFactory.getLogger(ProxyCall.class);
   /** An SSE event larger than this is relayed in fragments rather than held whole. */
   private static final int MAX_HELD_EVENT = 256 * 1024;
@@ -87,11 +90,21 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     /** Answers with a gateway error (the response has not started) and ends the exchange. */
     void sendError(ErrorKind kind, String message);
 
+    /** Answers with a whole response the gateway made (a long poll's) and ends the exchange. */
+    void sendResponse(io.netty.handler.codec.http.FullHttpResponse response);
+
     /** The response was written completely. */
     void responseComplete(boolean keepAlive);
 
     /** The response cannot be completed; the connection must be closed. */
     void responseAborted();
+
+    /**
+     * The client leaves the exchange while its generation goes on as a stream session: answers
+     * it with {@code accepted} (a long-poll start), or nothing when the client is gone. Returns the
+     * leg that ends the exchange (metrics, access log, plugins) when the generation ends.
+     */
+    ClientLeg detach(io.netty.handler.codec.http.FullHttpResponse accepted);
   }
 
   /** What to send upstream, fixed for the whole exchange. */
@@ -104,9 +117,10 @@ public final class ProxyCall implements UpstreamHandler.Listener {
       HttpVersion clientVersion,
       HeaderOps responseHeaders,
       SseConfig sse,
-      UsageTracker usage) {}
+      UsageTracker usage,
+      SessionPlan sessions) {}
 
-  private final ClientLeg client;
+  private ClientLeg client;
   private final ChannelHandlerContext clientCtx;
   private final EventLoop loop;
   private final Exchange exchange;
@@ -142,6 +156,20 @@ public final class ProxyCall implements UpstreamHandler.Listener {
   private io.netty.buffer.CompositeByteBuf jsonBody; // a non-streamed JSON answer, kept for its usage
   private long gzipMinSize = -1; // -1: the route or the client does not want gzip
   private GzipStream gzip;
+  private StreamSession session; // the stream as a resumable / pollable session, else null
+  private long seq; // the last event's sequence number in the session
+  private boolean inLostEvent; // relaying the fragments of an event too large to keep
+  private boolean attached = true; // the client that sent the request still reads the response
+  /** The original client as the session's live reader: fed directly by this call, not woken. */
+  private final StreamSession.Reader clientReader = new StreamSession.Reader() {
+    @Override
+    public void wake() {}
+
+    @Override
+    public void displaced() {
+      loop.execute(ProxyCall.this::onDisplaced);
+    }
+  };
 
   public ProxyCall(ClientLeg client, Exchange exchange, Upstream upstream, Request request,
       Duration routeTimeout, GatewayMetrics metrics) {
@@ -323,6 +351,12 @@ public final class ProxyCall implements UpstreamHandler.Listener {
       exchange.streaming(true);
       activeStreams = metrics.activeStreams(exchange.routeName(), "sse");
       activeStreams.incrementAndGet();
+      if (request.sessions() != null && status / 100 == 2) {
+        startSession(h);
+        if (!attached) {
+          return; // a long poll: the client got its 202; the stream fills the session
+        }
+      }
     }
     client.prepareResponseHeaders(status, h);
     clientCtx.writeAndFlush(out, clientCtx.voidPromise());
@@ -331,6 +365,27 @@ public final class ProxyCall implements UpstreamHandler.Listener {
       lastClientEventNanos = now;
       watchSilence(nextSilenceCheck(now));
     }
+  }
+
+  /**
+   * Makes the stream a session (CONTRACT §3 Resume, Long polling). A long-poll client is answered
+   * {@code 202} with the poll URL right away and leaves; otherwise the client reads on, told the
+   * stream's id in {@code X-Sluice-Stream-Id} (it resumes with {@code Last-Event-ID: <id>.0}
+   * even when it lost the stream before the first event).
+   */
+  private void startSession(HttpHeaders h) {
+    SessionPlan plan = request.sessions();
+    session = plan.store().create(plan.owner(), plan.route(), plan.buffer().bufferEvents(),
+        plan.buffer().bufferBytes(), plan.buffer().ttl());
+    session.generation(why -> loop.execute(() -> stopGeneration(why)));
+    if (plan.longPoll()) {
+      gzip = null;
+      attached = false;
+      client = client.detach(SessionPlan.accepted(clientCtx.alloc(), session, exchange.requestId()));
+      return;
+    }
+    h.set(SessionPlan.STREAM_ID_HEADER, session.id());
+    session.attach(clientReader);
   }
 
   private static boolean contentTypeIs(String contentType, String expected) {
@@ -347,7 +402,7 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     boolean last = content instanceof LastHttpContent;
     if (bytes.isReadable()) {
       if (framer != null) {
-        framer.feed(bytes.retain(), this::writeEvent);
+        framer.feed(bytes.retain(), sseSink);
       } else {
         keepForUsage(bytes);
         writeToClient(bytes.retain());
@@ -372,6 +427,18 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     jsonBody.addComponent(true, bytes.retainedDuplicate());
   }
 
+  private final SseFramer.Sink sseSink = new SseFramer.Sink() {
+    @Override
+    public void event(ByteBuf event) {
+      writeEvent(event);
+    }
+
+    @Override
+    public void fragment(ByteBuf part) {
+      relayFragment(part);
+    }
+  };
+
   /** An SSE comment: ignored by every client, but bytes on the wire. */
   private static final byte[] PING = ": ping\n\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
@@ -387,10 +454,37 @@ public final class ProxyCall implements UpstreamHandler.Listener {
         onContentEvent(usage);
       }
     }
+    relayEvent(event);
+  }
+
+  /**
+   * Passes one whole event on: in a session, stamped with its {@code id: <stream-id>.<seq>} and
+   * kept for resumes and polls, then written while the client still reads.
+   */
+  private void relayEvent(ByteBuf event) {
+    inLostEvent = false;
+    if (session != null && !SseEvent.parse(event).isCommentOnly()) {
+      byte[] stamped = SessionEvents.stamp(event, session.id(), ++seq);
+      event.release();
+      session.append(seq, stamped);
+      if (!attached || !session.isReader(clientReader)) {
+        return;
+      }
+      event = Unpooled.wrappedBuffer(stamped);
+    }
     if (exchange.at(Moment.OUT_FIRST_EVENT_SENT) < 0) {
       exchange.mark(Moment.OUT_FIRST_EVENT_SENT, System.nanoTime());
     }
     writeToClient(event);
+  }
+
+  /** Part of an event too large to hold: relayed as it comes, it cannot be kept for a resume. */
+  private void relayFragment(ByteBuf part) {
+    if (session != null && !inLostEvent) {
+      inLostEvent = true;
+      session.lost(++seq);
+    }
+    writeToClient(part);
   }
 
   /** Time to first token, then the gap since the previous content event (CONTRACT §5). */
@@ -414,6 +508,10 @@ public final class ProxyCall implements UpstreamHandler.Listener {
   }
 
   private void writeToClient(ByteBuf bytes) {
+    if (!attached) {
+      bytes.release(); // the client left; the session keeps what it needs
+      return;
+    }
     if (gzip != null) {
       bytes = gzip.encode(bytes);
     }
@@ -457,8 +555,7 @@ public final class ProxyCall implements UpstreamHandler.Listener {
       }
     }
     endAttempt(null);
-    writeGzipTrailer();
-    clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, clientCtx.voidPromise());
+    endResponse();
     exchange.mark(Moment.OUT_RESP_COMPLETE, now);
     finish();
     client.responseComplete(keepAliveToClient);
@@ -535,8 +632,9 @@ public final class ProxyCall implements UpstreamHandler.Listener {
   // ---- client events --------------------------------------------------------------------------
 
   /** The client's writability changed: resume or pause reading from the upstream. */
+  @Override
   public void clientWritabilityChanged(boolean writable) {
-    if (upstreamChannel != null) {
+    if (upstreamChannel != null && attached) {
       upstreamChannel.config().setAutoRead(writable);
       if (writable) {
         upstreamChannel.read();
@@ -544,7 +642,55 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     }
   }
 
+  /**
+   * Whether the generation goes on without the client: the stream is a session (resume, long
+   * polling) that has not ended. Then call {@link #continueWithout} instead of {@link #clientClosed}.
+   */
+  public boolean outlivesClient() {
+    return session != null && !done;
+  }
+
+  /**
+   * The client left; the stream runs on into its session (up to its ttl), read at full speed
+   * since nobody is slow now. {@code later} ends the exchange when the generation ends.
+   */
+  public void continueWithout(ClientLeg later) {
+    attached = false;
+    client = later;
+    session.detach(clientReader);
+    if (gzip != null) {
+      gzip.close();
+      gzip = null;
+    }
+    if (upstreamChannel != null) {
+      upstreamChannel.config().setAutoRead(true);
+      upstreamChannel.read();
+    }
+  }
+
+  /** A resume took the session over while this client still seemed to read: let it go. */
+  private void onDisplaced() {
+    if (attached && !done) {
+      clientCtx.close(); // the client leg hands over through continueWithout
+    }
+  }
+
+  /** The session was deleted by its owner, or removed from the store: stop generating. */
+  private void stopGeneration(ErrorKind why) {
+    if (done) {
+      return;
+    }
+    if (upstreamChannel != null) {
+      metrics.upstreamRequest(upstream.name(), endpoint.url(), "cancelled");
+    }
+    dropUpstream();
+    endAttempt(null);
+    failMidStream(why, why == ErrorKind.STREAM_CANCELLED ? "the stream was stopped by its owner"
+        : "the stream's session was removed (memory cap or ttl)");
+  }
+
   /** The client went away: stop the generation (closing the upstream connection cancels it). */
+  @Override
   public void clientClosed() {
     if (done) {
       return;
@@ -564,6 +710,7 @@ public final class ProxyCall implements UpstreamHandler.Listener {
    * The gateway is shutting down and the drain timeout is over: end the exchange now, never
    * silently — an SSE client gets {@code event: error} with code {@code draining}.
    */
+  @Override
   public void drainNow() {
     if (done) {
       return;
@@ -635,7 +782,7 @@ public final class ProxyCall implements UpstreamHandler.Listener {
           + upstream.config().streamIdleTimeout().toMillis() + "ms");
       return;
     }
-    if (sse && request.sse().heartbeats()
+    if (sse && attached && request.sse().heartbeats()
         && now - Math.max(lastUpstreamReadNanos, lastClientEventNanos) >= request.sse().heartbeat().toNanos()) {
       writeToClient(Unpooled.wrappedBuffer(PING));
       clientCtx.flush();
@@ -676,14 +823,21 @@ public final class ProxyCall implements UpstreamHandler.Listener {
       if (rest != null) {
         rest.release(); // half an event the client never saw: it cannot be completed
       }
-      writeToClient(GatewayErrors.sseEvent(clientCtx.alloc(), kind, message));
-      writeGzipTrailer();
-      clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, clientCtx.voidPromise());
+      relayEvent(GatewayErrors.sseEvent(clientCtx.alloc(), kind, message));
+      endResponse();
       finish();
       client.responseComplete(keepAliveToClient);
     } else {
       finish();
       client.responseAborted();
+    }
+  }
+
+  /** The body's end to a client still reading: the gzip trailer, then the last chunk. */
+  private void endResponse() {
+    if (attached) {
+      writeGzipTrailer();
+      clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, clientCtx.voidPromise());
     }
   }
 
@@ -735,6 +889,10 @@ public final class ProxyCall implements UpstreamHandler.Listener {
     }
     if (activeStreams != null) {
       activeStreams.decrementAndGet();
+    }
+    if (session != null) {
+      session.detach(clientReader);
+      session.end();
     }
     if (jsonBody != null) {
       if (exchange.at(Moment.UPSTREAM_RESP_COMPLETE) >= 0 && request.usage() != null) {

@@ -30,6 +30,16 @@ public final class Router {
     return routes;
   }
 
+  /** The route with this name, or null (a stream session names the route it started on). */
+  public Route named(String name) {
+    for (Route route : routes) {
+      if (route.name().equals(name)) {
+        return route;
+      }
+    }
+    return null;
+  }
+
   /** The outcome of matching one request. */
   public sealed interface Match {
     /** The request takes this route. */

@@ -16,6 +16,7 @@ import io.sluice.route.Router;
 import io.sluice.server.GatewayServer;
 import io.sluice.server.ListenException;
 import io.sluice.server.Transport;
+import io.sluice.session.StreamSessions;
 import io.sluice.store.RedisStores;
 import io.sluice.upstream.Upstreams;
 import java.nio.file.Path;
@@ -58,6 +59,8 @@ public final class Sluice implements AutoCloseable, AdminView {
   private final AccessLog accessLog = AccessLog.fromSystemProperty();
   /** Redis connections plugins share; kept across reloads, closed last. */
   private final RedisStores redisStores;
+  /** Stream sessions (resume, long polling); kept across reloads so running streams stay resumable. */
+  private final StreamSessions sessions;
   private volatile GatewayConfig config;
   private volatile Upstreams upstreams;
   private volatile GatewayContext context;
@@ -74,8 +77,9 @@ public final class Sluice implements AutoCloseable, AdminView {
     this.upstreams = new Upstreams(config.upstreams(), transport);
     this.redisStores = new RedisStores(metrics::storeDegraded);
     this.pluginServices = new DefaultPluginServices(config.consumers(), metrics, redisStores);
+    this.sessions = new StreamSessions(config.limits().maxSessionMemory(), metrics);
     this.context = new GatewayContext(new Router(config.routes()), pluginChains(config, Map.of(), List.of()),
-        upstreams, config.limits(), metrics, accessLog, consumerNames(config));
+        upstreams, config.limits(), metrics, accessLog, consumerNames(config), sessions);
     this.server = new GatewayServer(transport);
     this.admin = new AdminServer(transport, config, this);
   }
@@ -165,7 +169,8 @@ public final class Sluice implements AutoCloseable, AdminView {
     }
     GatewayContext nextContext = new GatewayContext(new Router(next.routes()),
         pluginChains(next, sameConsumers ? context.chains() : Map.of(), previous.routes()), nextUpstreams,
-        next.limits(), metrics, accessLog, consumerNames(next));
+        next.limits(), metrics, accessLog, consumerNames(next), sessions);
+    sessions.maxBytes(next.limits().maxSessionMemory());
     context = nextContext; // new requests take the new snapshot; running ones keep theirs
     upstreams = nextUpstreams;
     config = next;
@@ -262,6 +267,7 @@ public final class Sluice implements AutoCloseable, AdminView {
     }
     server.close();
     admin.close();
+    sessions.clear(); // generations that outlived their clients stop with the gateway
     upstreams.close();
     redisStores.close();
     transport.close();

@@ -82,6 +82,9 @@ final class TokenRateLimitPlugin implements Plugin {
 
   @Override
   public CompletionStage<Decision> onRequest(RequestContext request) {
+    if (!request.generates()) {
+      return CompletableFuture.completedFuture(Decision.PROCEED); // a resume or poll: no tokens are made
+    }
     long now = clock.millis();
     List<Slot> slots = slots(request, now);
     long amount = estimator.estimate(request.body());

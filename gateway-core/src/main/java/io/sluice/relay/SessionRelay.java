@@ -1,0 +1,245 @@
+package io.sluice.relay;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.Timeout;
+import io.sluice.config.SseConfig;
+import io.sluice.exchange.Exchange;
+import io.sluice.http.ErrorKind;
+import io.sluice.http.GatewayErrors;
+import io.sluice.http.ProxyHeaders;
+import io.sluice.observe.GatewayMetrics;
+import io.sluice.session.SessionPlan;
+import io.sluice.session.StreamSession;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A resumed stream (CONTRACT §3 Resume): the events of a session after the client's
+ * {@code Last-Event-ID}, then the live rest as the generation produces it — no second call to
+ * the model, no duplicate, no gap.
+ *
+ * <p>The session is filled by the generation's own event loop; this relay runs on the resuming
+ * client's loop and pulls: on every wake-up (hopped over from the producer) and whenever its
+ * client becomes writable again, it writes what is new while the client can take it. A client
+ * slower than the generation therefore costs no memory beyond the session's bounded buffer; if it
+ * falls so far behind that its next event was dropped, it gets {@code event: error} with
+ * {@code resume_gap} (and may resume again) rather than a silent gap.
+ */
+public final class SessionRelay implements ClientRelay, StreamSession.Reader {
+  /** Events written per pull before checking writability again. */
+  private static final int BATCH = 64;
+  private static final byte[] PING = ": ping\n\n".getBytes(StandardCharsets.US_ASCII);
+
+  private final ProxyCall.ClientLeg client;
+  private final ChannelHandlerContext ctx;
+  private final EventLoop loop;
+  private final StreamSession session;
+  private final Exchange exchange;
+  private final SseConfig sse;
+  private final GatewayMetrics metrics;
+  private final boolean keepAlive;
+  private final boolean chunked;
+  private final AtomicBoolean wakeScheduled = new AtomicBoolean();
+
+  private long cursor;
+  private boolean started;
+  private boolean done;
+  private Timeout heartbeat;
+  private long lastWriteNanos;
+  private AtomicInteger activeStreams;
+
+  /**
+   * @param after the last event the client has (the seq of its {@code Last-Event-ID})
+   * @param keepAlive the client's connection may carry another request after this one
+   */
+  public SessionRelay(ProxyCall.ClientLeg client, StreamSession session, long after, Exchange exchange,
+      SseConfig sse, GatewayMetrics metrics, HttpVersion clientVersion, boolean keepAlive) {
+    this.client = client;
+    this.ctx = client.context();
+    this.loop = ctx.channel().eventLoop();
+    this.session = session;
+    this.cursor = after;
+    this.exchange = exchange;
+    this.sse = sse;
+    this.metrics = metrics;
+    this.chunked = clientVersion.equals(HttpVersion.HTTP_1_1);
+    this.keepAlive = keepAlive && chunked;
+  }
+
+  /** Checks the position, then answers with the missed events and follows the live ones. */
+  public void start() {
+    StreamSession.Read first = session.readAfter(cursor, 0);
+    if (first instanceof StreamSession.Read.Unknown) {
+      metrics.streamResume(exchange.routeName(), "not_found");
+      exchange.outcome(ErrorKind.STREAM_NOT_FOUND.code());
+      done = true;
+      client.sendError(ErrorKind.STREAM_NOT_FOUND, "stream " + session.id() + " has no event " + cursor);
+      return;
+    }
+    if (first instanceof StreamSession.Read.Gap) {
+      metrics.streamResume(exchange.routeName(), "gap");
+      exchange.outcome(ErrorKind.RESUME_GAP.code());
+      done = true;
+      client.sendError(ErrorKind.RESUME_GAP, "the events after " + session.id() + "." + cursor
+          + " are no longer buffered");
+      return;
+    }
+    metrics.streamResume(exchange.routeName(), "resumed");
+    HttpResponse out = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+    HttpHeaders h = out.headers();
+    h.set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
+    h.set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
+    h.set(ProxyHeaders.X_ACCEL_BUFFERING, "no");
+    h.set(SessionPlan.STREAM_ID_HEADER, session.id());
+    h.set(ProxyHeaders.X_REQUEST_ID, exchange.requestId());
+    if (chunked) {
+      h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+    }
+    HttpUtil.setKeepAlive(out, keepAlive);
+    exchange.status(200);
+    exchange.outcome("resumed");
+    exchange.streaming(true);
+    client.prepareResponseHeaders(200, h);
+    ctx.writeAndFlush(out, ctx.voidPromise());
+    started = true;
+    activeStreams = metrics.activeStreams(exchange.routeName(), "sse");
+    activeStreams.incrementAndGet();
+    lastWriteNanos = System.nanoTime();
+    session.attach(this);
+    if (sse.heartbeats()) {
+      heartbeat = StreamTimers.schedule(loop, this::onHeartbeat, sse.heartbeat().toNanos());
+    }
+    pump();
+  }
+
+  /** Writes what is new while the client can take it. */
+  private void pump() {
+    if (done) {
+      return;
+    }
+    boolean wrote = false;
+    while (ctx.channel().isWritable()) {
+      StreamSession.Read read = session.readAfter(cursor, BATCH);
+      if (!(read instanceof StreamSession.Read.Events events)) {
+        // Only a gap can appear once started: this client fell behind the buffer.
+        write(GatewayErrors.sseEventBytes(ErrorKind.RESUME_GAP, "the client fell behind the stream's buffer; "
+            + "resume from " + session.id() + "." + cursor));
+        end();
+        return;
+      }
+      for (StreamSession.Event event : events.events()) {
+        write(event.bytes());
+        cursor = event.seq();
+        wrote = true;
+      }
+      if (events.ended()) {
+        end();
+        return;
+      }
+      if (events.events().isEmpty()) {
+        break;
+      }
+    }
+    if (wrote) {
+      ctx.flush();
+    }
+  }
+
+  private void write(byte[] bytes) {
+    exchange.addBytesOut(bytes.length);
+    ctx.write(new DefaultHttpContent(Unpooled.wrappedBuffer(bytes)), ctx.voidPromise());
+    lastWriteNanos = System.nanoTime();
+  }
+
+  private void end() {
+    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, ctx.voidPromise());
+    finish();
+    client.responseComplete(keepAlive);
+  }
+
+  private void finish() {
+    done = true;
+    session.detach(this);
+    if (heartbeat != null) {
+      heartbeat.cancel();
+    }
+    if (activeStreams != null) {
+      activeStreams.decrementAndGet();
+    }
+  }
+
+  private void onHeartbeat() {
+    if (done) {
+      return;
+    }
+    long now = System.nanoTime();
+    long quiet = now - lastWriteNanos;
+    long interval = sse.heartbeat().toNanos();
+    if (quiet >= interval && ctx.channel().isWritable()) {
+      write(PING);
+      ctx.flush();
+      quiet = 0;
+    }
+    heartbeat = StreamTimers.schedule(loop, this::onHeartbeat, interval - quiet);
+  }
+
+  // ---- the session tells ------------------------------------------------------------------------
+
+  @Override
+  public void wake() {
+    if (wakeScheduled.compareAndSet(false, true)) {
+      loop.execute(() -> {
+        wakeScheduled.set(false);
+        pump();
+      });
+    }
+  }
+
+  @Override
+  public void displaced() {
+    loop.execute(() -> {
+      if (!done && started) {
+        finish();
+        client.responseAborted(); // another connection resumed the stream: this one is stale
+      }
+    });
+  }
+
+  // ---- the client's connection tells ----------------------------------------------------------
+
+  @Override
+  public void clientWritabilityChanged(boolean writable) {
+    if (writable) {
+      pump();
+    }
+  }
+
+  @Override
+  public void clientClosed() {
+    if (!done) {
+      finish();
+    }
+  }
+
+  @Override
+  public void drainNow() {
+    if (!done && started) {
+      write(GatewayErrors.sseEventBytes(ErrorKind.DRAINING, "the gateway is shutting down; resume from "
+          + session.id() + "." + cursor));
+      end();
+    }
+  }
+}

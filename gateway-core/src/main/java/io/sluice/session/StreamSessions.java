@@ -1,0 +1,149 @@
+package io.sluice.session;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import com.github.benmanes.caffeine.cache.Scheduler;
+import io.sluice.http.ErrorKind;
+import io.sluice.observe.GatewayMetrics;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+
+/**
+ * The stream sessions of this gateway instance (resume, long polling), kept across config
+ * reloads: a stream started before a reload stays resumable after it.
+ *
+ * <p>Caffeine holds them with a global memory cap ({@code limits.max-session-memory}, by the
+ * bytes of their buffered events) and a variable expiry: a session with a client attached or
+ * polling never expires; one without expires {@code ttl} after its last client left — stopping
+ * its generation if it still runs. Sessions pushed out by the cap are counted in
+ * {@code sluice_stream_sessions_evicted_total{cause="size"}}, expired ones with
+ * {@code cause="expired"}.
+ *
+ * <p>Threading: any thread. Removal runs on Caffeine's executor; {@link StreamSession} hops to
+ * the owning loops from there.
+ */
+public final class StreamSessions implements StreamSession.SessionListener {
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final HexFormat HEX = HexFormat.of();
+  /** "Never", for sessions a client is reading (Caffeine caps durations at ~150 years). */
+  private static final long PINNED = Duration.ofDays(365).toNanos();
+
+  private final Cache<String, StreamSession> cache;
+  private final GatewayMetrics metrics;
+
+  /** @param maxBytes the memory cap over every session's buffered events */
+  public StreamSessions(long maxBytes, GatewayMetrics metrics) {
+    this(maxBytes, metrics, Scheduler.systemScheduler());
+  }
+
+  StreamSessions(long maxBytes, GatewayMetrics metrics, Scheduler scheduler) {
+    this.metrics = metrics;
+    this.cache = Caffeine.newBuilder()
+        .maximumWeight(maxBytes)
+        .weigher((String id, StreamSession s) -> {
+          int w = s.weight();
+          s.weighed(w);
+          return w;
+        })
+        .expireAfter(new Expiry<String, StreamSession>() {
+          @Override
+          public long expireAfterCreate(String id, StreamSession s, long now) {
+            return s.hasClient() ? PINNED : s.ttlNanos();
+          }
+
+          @Override
+          public long expireAfterUpdate(String id, StreamSession s, long now, long current) {
+            return expireAfterCreate(id, s, now);
+          }
+
+          @Override
+          public long expireAfterRead(String id, StreamSession s, long now, long current) {
+            return current;
+          }
+        })
+        .scheduler(scheduler)
+        .removalListener((String id, StreamSession s, RemovalCause cause) -> {
+          if (s == null || cause == RemovalCause.REPLACED) {
+            return;
+          }
+          if (cause == RemovalCause.SIZE) {
+            metrics.streamSessionRemoved(s.route(), "size");
+          } else if (cause == RemovalCause.EXPIRED) {
+            metrics.streamSessionRemoved(s.route(), "expired");
+          }
+          s.removed(cause == RemovalCause.EXPLICIT ? ErrorKind.STREAM_CANCELLED : ErrorKind.STREAM_EVICTED);
+        })
+        .build();
+    metrics.streamSessionGauges(cache::estimatedSize,
+        () -> cache.policy().eviction().map(e -> e.weightedSize().orElse(0L)).orElse(0L));
+  }
+
+  /**
+   * A new session with a fresh unguessable id (128 random bits, hex), held until {@code ttl}
+   * after its last client left.
+   */
+  public StreamSession create(String owner, String route, int maxEvents, long maxBytes, Duration ttl) {
+    byte[] random = new byte[16];
+    RANDOM.nextBytes(random);
+    StreamSession session = new StreamSession(HEX.formatHex(random), owner, route, maxEvents, maxBytes,
+        ttl.toNanos(), this);
+    cache.put(session.id(), session);
+    return session;
+  }
+
+  /** The session, or null when unknown, expired or evicted. */
+  public StreamSession get(String id) {
+    return cache.getIfPresent(id);
+  }
+
+  /** Removes a session (its owner stopped it): a running generation is stopped. */
+  public void remove(StreamSession session) {
+    cache.asMap().remove(session.id(), session);
+  }
+
+  /** A new memory cap (a config reload). */
+  public void maxBytes(long maxBytes) {
+    cache.policy().eviction().ifPresent(e -> e.setMaximum(maxBytes));
+  }
+
+  /** Sessions held now (tests, metrics). */
+  public long size() {
+    cleanUp();
+    return cache.estimatedSize();
+  }
+
+  /** The bytes the store counts against its cap (tests, metrics). */
+  public long weightedBytes() {
+    cleanUp();
+    return cache.policy().eviction().map(e -> e.weightedSize().orElse(0L)).orElse(0L);
+  }
+
+  /** Runs pending evictions and expiries now (tests). */
+  public void cleanUp() {
+    cache.cleanUp();
+  }
+
+  /** Removes every session (shutdown). */
+  public void clear() {
+    cache.invalidateAll();
+  }
+
+  // ---- the sessions tell the store --------------------------------------------------------------
+
+  @Override
+  public void grew(StreamSession session) {
+    reweigh(session);
+  }
+
+  @Override
+  public void clientsChanged(StreamSession session, boolean anyClient) {
+    reweigh(session); // re-evaluates the expiry too: pinned while read, ttl from now once not
+  }
+
+  private void reweigh(StreamSession session) {
+    cache.asMap().replace(session.id(), session, session);
+  }
+}
