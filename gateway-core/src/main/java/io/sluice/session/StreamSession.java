@@ -80,7 +80,6 @@ public final class StreamSession {
   private Reader reader;
   private final List<Reader> waiting = new ArrayList<>(1);
   private Generation generation;
-  private long weighedBytes;
 
   /** What the session tells its store about (so the store's size and expiry follow it). */
   interface SessionListener {
@@ -124,7 +123,6 @@ public final class StreamSession {
   /** Adds the next event (seq = the previous one's + 1) and wakes the readers. */
   public void append(long seq, byte[] event) {
     List<Reader> wake;
-    boolean grew;
     synchronized (this) {
       if (ended) {
         return;
@@ -145,12 +143,9 @@ public final class StreamSession {
         bytes -= dropped.bytes().length;
         droppedThrough = dropped.seq();
       }
-      grew = Math.abs(weight() - weighedBytes) >= 16 * 1024;
       wake = readers();
     }
-    if (grew) {
-      listener.grew(this);
-    }
+    listener.grew(this); // re-weighed on every event, so that the store's cap is exact
     wake.forEach(Reader::wake);
   }
 
@@ -315,10 +310,6 @@ public final class StreamSession {
   synchronized int weight() {
     long w = SESSION_OVERHEAD + bytes + (long) EVENT_OVERHEAD * buffer.size();
     return (int) Math.min(Integer.MAX_VALUE, w);
-  }
-
-  synchronized void weighed(int weight) {
-    weighedBytes = weight;
   }
 
   /** Whether a client reads the session now (its expiry waits while one does). */

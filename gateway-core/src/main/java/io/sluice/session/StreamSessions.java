@@ -5,11 +5,14 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Scheduler;
+import com.github.benmanes.caffeine.cache.Ticker;
 import io.sluice.http.ErrorKind;
 import io.sluice.observe.GatewayMetrics;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
 
 /**
  * The stream sessions of this gateway instance (resume, long polling), kept across config
@@ -36,18 +39,17 @@ public final class StreamSessions implements StreamSession.SessionListener {
 
   /** @param maxBytes the memory cap over every session's buffered events */
   public StreamSessions(long maxBytes, GatewayMetrics metrics) {
-    this(maxBytes, metrics, Scheduler.systemScheduler());
+    this(maxBytes, metrics, Ticker.systemTicker(), Scheduler.systemScheduler(), ForkJoinPool.commonPool());
   }
 
-  StreamSessions(long maxBytes, GatewayMetrics metrics, Scheduler scheduler) {
+  /** With an injected clock, scheduler and executor (tests). */
+  StreamSessions(long maxBytes, GatewayMetrics metrics, Ticker ticker, Scheduler scheduler, Executor executor) {
     this.metrics = metrics;
     this.cache = Caffeine.newBuilder()
+        .ticker(ticker)
+        .executor(executor)
         .maximumWeight(maxBytes)
-        .weigher((String id, StreamSession s) -> {
-          int w = s.weight();
-          s.weighed(w);
-          return w;
-        })
+        .weigher((String id, StreamSession s) -> s.weight())
         .expireAfter(new Expiry<String, StreamSession>() {
           @Override
           public long expireAfterCreate(String id, StreamSession s, long now) {

@@ -112,7 +112,7 @@ class BadConfigTest {
         arguments(
             LISTENER + "limits: { max-body: 1MiB }\n",
             List.of("limits.max-body: unknown key (expected one of: max-request-body, max-header-size, max-uri-length, "
-                + "request-header-timeout, max-connections, max-connections-per-ip, idle-timeout)")),
+                + "request-header-timeout, max-connections, max-connections-per-ip, idle-timeout, max-session-memory)")),
         arguments(
             LISTENER + "shutdown: { drain-timeout: 1.5s }\n",
             List.of("shutdown.drain-timeout: expected a duration such as 250ms, 30s, 5m, 1h (got '1.5s')")),
@@ -241,13 +241,20 @@ class BadConfigTest {
             BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, foo: 1 } ]\n",
             List.of("routes[0].foo: unknown key (expected one of: " + ROUTE_KEYS + ")")),
         arguments(
-            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, sse: { heartbeat: 15s, resume: { enabled: true }, long-poll: { enabled: true } } } ]\n",
-            List.of("routes[0].sse.resume: not supported yet in this version (resumable streams are not built yet)",
-                "routes[0].sse.long-poll: not supported yet in this version (long polling is not built yet)")),
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, sse: { resume: { enabled: yes please, "
+                + "buffer-events: 0, buffer-bytes: 1 MB, ttl: forever, store: memcached://x, keep: 1 }, "
+                + "long-poll: { enabled: true, wait: 0s } } } ]\n",
+            List.of("routes[0].sse.resume.enabled: expected true or false",
+                "routes[0].sse.resume.buffer-events: expected an integer 1..1000000 (got 0)",
+                "routes[0].sse.resume.buffer-bytes: expected a size such as 256B, 64KiB, 10MiB, 1GiB (got '1 MB')",
+                "routes[0].sse.resume.ttl: expected a duration such as 250ms, 30s, 5m, 1h (got 'forever')",
+                "routes[0].sse.resume.store: expected local, redis://host:port or rediss://host:port (got 'memcached://x')",
+                "routes[0].sse.resume.keep: unknown key (expected one of: enabled, buffer-events, buffer-bytes, ttl, store)",
+                "routes[0].sse.long-poll.wait: must be longer than 0s")),
         arguments(
             BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, sse: { heartbeat: often, beat: 1s } } ]\n",
             List.of("routes[0].sse.heartbeat: expected a duration such as 250ms, 30s, 5m, 1h (got 'often')",
-                "routes[0].sse.beat: unknown key (expected one of: heartbeat)")),
+                "routes[0].sse.beat: unknown key (expected one of: heartbeat, resume, long-poll)")),
         arguments(
             BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, websocket: { enabled: true } } ]\n",
             List.of("routes[0].websocket: not supported yet in this version (WebSocket relaying is not built yet)")),

@@ -52,6 +52,7 @@ class ConfigLoaderTest {
         max-connections: 5000
         max-connections-per-ip: 100
         idle-timeout: 2m
+        max-session-memory: 64MiB
 
       shutdown:
         drain-timeout: 45s
@@ -107,6 +108,10 @@ class ConfigLoaderTest {
         - name: events
           match: { path-prefix: /v1/events, methods: [GET] }
           upstream: chat-pool
+          sse:
+            heartbeat: 10s
+            resume: { enabled: true, buffer-events: 4096, buffer-bytes: 4MiB, ttl: 10m, store: local }
+            long-poll: { enabled: true, wait: 20s }
         - name: realtime
           match: { path: /v1/realtime }
           upstream: realtime-pool
@@ -131,8 +136,13 @@ class ConfigLoaderTest {
     assertThat(c.admin()).isEqualTo(new AdminConfig("127.0.0.1", 9901, new Secret("admin-token")));
     assertThat(c.limits())
         .isEqualTo(
-            new LimitsConfig(20L << 20, 32 << 10, 4 << 10, Duration.ofSeconds(5), 5000, 100, Duration.ofMinutes(2)));
+            new LimitsConfig(20L << 20, 32 << 10, 4 << 10, Duration.ofSeconds(5), 5000, 100, Duration.ofMinutes(2),
+                64L << 20));
     assertThat(c.shutdown()).isEqualTo(new ShutdownConfig(Duration.ofSeconds(45)));
+    assertThat(c.routes().get(1).sse()).isEqualTo(new SseConfig(Duration.ofSeconds(10),
+        new SseConfig.Resume(true, 4096, 4L << 20, Duration.ofMinutes(10), null),
+        new SseConfig.LongPoll(true, Duration.ofSeconds(20))));
+    assertThat(c.routes().get(0).sse()).as("the contract's defaults").isEqualTo(SseConfig.DEFAULTS);
     assertThat(c.ioThreads()).isEqualTo(4);
 
     assertThat(c.upstreams()).hasSize(2);
@@ -193,7 +203,10 @@ class ConfigLoaderTest {
                 null,
                 HeaderOps.NONE,
                 HeaderOps.NONE,
-                Duration.ZERO),
+                Duration.ZERO,
+                List.of(),
+                CompressionConfig.OFF,
+                c.routes().get(1).sse()),
             new RouteConfig(
                 "realtime",
                 new MatchConfig("/v1/realtime", null, List.of(), Map.of(), List.of()),
