@@ -350,6 +350,28 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   private void serveFromSession() {
     StreamSession session = sessionTarget != null ? sessionTarget.session()
         : gateway.sessions().get(resumeFrom.streamId());
+    io.sluice.config.SseConfig.Resume resume = route.config().sse().resume();
+    if (session == null && resumeFrom != null && resume.store() != null) {
+      // Not ours: perhaps another instance runs it and shares it through Redis.
+      state = State.PROXYING; // anything the client sends meanwhile waits
+      Exchange current = exchange;
+      gateway.sessions().openShared(resume.store(), resumeFrom.streamId(), resumeFrom.seq(), resume.bufferEvents(),
+          resume.bufferBytes()).whenComplete((shared, error) -> ctx.executor().execute(() -> {
+            if (exchange != current) {
+              return; // the client went away meanwhile
+            }
+            state = State.READING;
+            if (error != null) {
+              log.debug("resume of {} through {} failed: {}", resumeFrom.streamId(), resume.store(), error.toString());
+            }
+            serve(shared);
+          }));
+      return;
+    }
+    serve(session);
+  }
+
+  private void serve(StreamSession session) {
     String owner = SessionPlan.owner(pluginRequest.consumer(), exchange.clientIp());
     if (session == null || !session.owner().equals(owner) || !session.route().equals(route.name())) {
       gateway.metrics().streamResume(route.name(), "not_found");

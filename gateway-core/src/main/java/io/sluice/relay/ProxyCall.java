@@ -376,7 +376,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
   private void startSession(HttpHeaders h) {
     SessionPlan plan = request.sessions();
     session = plan.store().create(plan.owner(), plan.route(), plan.buffer().bufferEvents(),
-        plan.buffer().bufferBytes(), plan.buffer().ttl());
+        plan.buffer().bufferBytes(), plan.buffer().ttl(), plan.buffer().store());
     session.generation(why -> loop.execute(() -> stopGeneration(why)));
     if (plan.longPoll()) {
       gzip = null;

@@ -43,6 +43,15 @@ public final class StreamSession {
     void stop(ErrorKind why);
   }
 
+  /** A copy of the session kept elsewhere (Redis), told every change in order by the producer. */
+  public interface Replica {
+    void appended(long seq, byte[] event);
+
+    void lost(long seq);
+
+    void ended();
+  }
+
   /** One event as it went to the client, with its sequence number. */
   public record Event(long seq, byte[] bytes) {}
 
@@ -80,6 +89,7 @@ public final class StreamSession {
   private Reader reader;
   private final List<Reader> waiting = new ArrayList<>(1);
   private Generation generation;
+  private Replica replica;
 
   /** What the session tells its store about (so the store's size and expiry follow it). */
   interface SessionListener {
@@ -90,6 +100,14 @@ public final class StreamSession {
 
   StreamSession(String id, String owner, String route, int maxEvents, long maxBytes, long ttlNanos,
       SessionListener listener) {
+    this(id, owner, route, maxEvents, maxBytes, ttlNanos, listener, 0);
+  }
+
+  /** @param startAfter the events up to this one are not here (a mirror that follows from there) */
+  StreamSession(String id, String owner, String route, int maxEvents, long maxBytes, long ttlNanos,
+      SessionListener listener, long startAfter) {
+    this.lastSeq = startAfter;
+    this.droppedThrough = startAfter;
     this.ttlNanos = ttlNanos;
     this.id = id;
     this.owner = owner;
@@ -111,6 +129,11 @@ public final class StreamSession {
   /** The route the stream started on: its plugins apply to polls and deletes. */
   public String route() {
     return route;
+  }
+
+  /** Mirrors every change to {@code replica} as well; set before the first event. */
+  void replicate(Replica replica) {
+    this.replica = replica;
   }
 
   /** The generation to stop on {@code DELETE} or eviction; set once the upstream stream runs. */
@@ -145,6 +168,9 @@ public final class StreamSession {
       }
       wake = readers();
     }
+    if (replica != null) {
+      replica.appended(seq, event);
+    }
     listener.grew(this); // re-weighed on every event, so that the store's cap is exact
     wake.forEach(Reader::wake);
   }
@@ -154,11 +180,16 @@ public final class StreamSession {
    * client as it came, so everything before it is unreplayable too. A resume from before it gets
    * {@code 410 resume_gap}.
    */
-  public synchronized void lost(long seq) {
-    lastSeq = seq;
-    droppedThrough = seq;
-    buffer.clear();
-    bytes = 0;
+  public void lost(long seq) {
+    synchronized (this) {
+      lastSeq = seq;
+      droppedThrough = seq;
+      buffer.clear();
+      bytes = 0;
+    }
+    if (replica != null) {
+      replica.lost(seq);
+    }
   }
 
   /** The stream ended (its last event, if any, was appended). */
@@ -171,6 +202,9 @@ public final class StreamSession {
       ended = true;
       generation = null;
       wake = readers();
+    }
+    if (replica != null) {
+      replica.ended();
     }
     wake.forEach(Reader::wake);
   }

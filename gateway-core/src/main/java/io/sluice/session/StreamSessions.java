@@ -8,9 +8,12 @@ import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.sluice.http.ErrorKind;
 import io.sluice.observe.GatewayMetrics;
+import io.sluice.store.RedisStores;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
 
@@ -36,15 +39,21 @@ public final class StreamSessions implements StreamSession.SessionListener {
 
   private final Cache<String, StreamSession> cache;
   private final GatewayMetrics metrics;
+  private final RedisSessions redis;
 
-  /** @param maxBytes the memory cap over every session's buffered events */
-  public StreamSessions(long maxBytes, GatewayMetrics metrics) {
-    this(maxBytes, metrics, Ticker.systemTicker(), Scheduler.systemScheduler(), ForkJoinPool.commonPool());
+  /**
+   * @param maxBytes the memory cap over every session's buffered events
+   * @param redis the gateway's Redis connections, for sessions shared through Redis
+   */
+  public StreamSessions(long maxBytes, GatewayMetrics metrics, RedisStores redis) {
+    this(maxBytes, metrics, redis, Ticker.systemTicker(), Scheduler.systemScheduler(), ForkJoinPool.commonPool());
   }
 
   /** With an injected clock, scheduler and executor (tests). */
-  StreamSessions(long maxBytes, GatewayMetrics metrics, Ticker ticker, Scheduler scheduler, Executor executor) {
+  StreamSessions(long maxBytes, GatewayMetrics metrics, RedisStores redis, Ticker ticker, Scheduler scheduler,
+      Executor executor) {
     this.metrics = metrics;
+    this.redis = redis == null ? null : new RedisSessions(redis);
     this.cache = Caffeine.newBuilder()
         .ticker(ticker)
         .executor(executor)
@@ -88,12 +97,33 @@ public final class StreamSessions implements StreamSession.SessionListener {
    * after its last client left.
    */
   public StreamSession create(String owner, String route, int maxEvents, long maxBytes, Duration ttl) {
+    return create(owner, route, maxEvents, maxBytes, ttl, null);
+  }
+
+  /** The same, also written to the Redis at {@code sharedStore} (null: this instance only). */
+  public StreamSession create(String owner, String route, int maxEvents, long maxBytes, Duration ttl,
+      String sharedStore) {
     byte[] random = new byte[16];
     RANDOM.nextBytes(random);
     StreamSession session = new StreamSession(HEX.formatHex(random), owner, route, maxEvents, maxBytes,
         ttl.toNanos(), this);
+    if (sharedStore != null && redis != null) {
+      session.replicate(redis.replica(sharedStore, session, maxEvents, ttl));
+    }
     cache.put(session.id(), session);
     return session;
+  }
+
+  /**
+   * A session another gateway instance runs, read from the Redis at {@code sharedStore}: a mirror
+   * that follows it from {@code after} while a client reads it. Null when Redis does not know it.
+   */
+  public CompletionStage<StreamSession> openShared(String sharedStore, String id, long after, int maxEvents,
+      long maxBytes) {
+    if (redis == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return redis.open(sharedStore, id, after, maxEvents, maxBytes);
   }
 
   /** The session, or null when unknown, expired or evicted. */

@@ -27,4 +27,16 @@ public interface RedisStore {
 
   /** True from a failed call until the next successful one. */
   boolean degraded();
+
+  /**
+   * The shared connection's commands, for pipelined non-blocking calls (stream sessions).
+   * Never issue a blocking command ({@code XREAD BLOCK}) on it: everyone's calls would wait.
+   */
+  CompletionStage<io.lettuce.core.api.async.RedisAsyncCommands<String, String>> commands();
+
+  /**
+   * A connection of the caller's own, for blocking reads that follow a live stream; the caller
+   * closes it. Its commands may wait up to {@code timeout} for an answer.
+   */
+  CompletionStage<io.lettuce.core.api.StatefulRedisConnection<String, String>> dedicated(java.time.Duration timeout);
 }

@@ -8,6 +8,7 @@ import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
@@ -166,6 +167,27 @@ public final class RedisStores implements AutoCloseable {
                   : CompletableFuture.failedFuture(unwrap(e))))
           .thenApply(Store::longs);
       return result.whenComplete((r, e) -> transition(e));
+    }
+
+    @Override
+    public CompletionStage<RedisAsyncCommands<String, String>> commands() {
+      return connection().thenApply(StatefulRedisConnection::async).whenComplete((r, e) -> transition(e));
+    }
+
+    @Override
+    public CompletionStage<StatefulRedisConnection<String, String>> dedicated(Duration timeout) {
+      connection(); // makes the client
+      RedisClient c;
+      synchronized (lock) {
+        c = client;
+      }
+      if (c == null) {
+        return CompletableFuture.failedFuture(new IllegalStateException("closed"));
+      }
+      return c.connectAsync(StringCodec.UTF8, RedisURI.create(uri)).toCompletableFuture().thenApply(conn -> {
+        conn.setTimeout(timeout);
+        return conn;
+      });
     }
 
     private static List<Long> longs(List<Object> reply) {

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class StreamSessionsTest {
   private final AtomicLong now = new AtomicLong();
   private final GatewayMetrics metrics = new GatewayMetrics();
-  private final StreamSessions store = new StreamSessions(1024 * 1024, metrics, now::get,
+  private final StreamSessions store = new StreamSessions(1024 * 1024, metrics, null, now::get,
       Scheduler.disabledScheduler(), Runnable::run);
 
   private static byte[] event(String data) {
@@ -170,7 +170,7 @@ class StreamSessionsTest {
 
   @Test
   void theMemoryCapHoldsUnderAFloodOfAbandonedSessions() {
-    StreamSessions small = new StreamSessions(256 * 1024, metrics, now::get, Scheduler.disabledScheduler(),
+    StreamSessions small = new StreamSessions(256 * 1024, metrics, null, now::get, Scheduler.disabledScheduler(),
         Runnable::run);
     List<StreamSession> all = new ArrayList<>();
     AtomicInteger stopped = new AtomicInteger();

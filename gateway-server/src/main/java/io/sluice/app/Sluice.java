@@ -77,7 +77,7 @@ public final class Sluice implements AutoCloseable, AdminView {
     this.upstreams = new Upstreams(config.upstreams(), transport);
     this.redisStores = new RedisStores(metrics::storeDegraded);
     this.pluginServices = new DefaultPluginServices(config.consumers(), metrics, redisStores);
-    this.sessions = new StreamSessions(config.limits().maxSessionMemory(), metrics);
+    this.sessions = new StreamSessions(config.limits().maxSessionMemory(), metrics, redisStores);
     this.context = new GatewayContext(new Router(config.routes()), pluginChains(config, Map.of(), List.of()),
         upstreams, config.limits(), metrics, accessLog, consumerNames(config), sessions);
     this.server = new GatewayServer(transport);
