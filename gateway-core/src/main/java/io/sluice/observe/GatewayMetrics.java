@@ -183,9 +183,10 @@ public final class GatewayMetrics {
 
   /** Gauges of the session store: sessions held and the bytes of their buffered events. */
   public void streamSessionGauges(java.util.function.LongSupplier sessions, java.util.function.LongSupplier bytes) {
-    Gauge.builder("sluice.stream.sessions", sessions, s -> s.getAsLong())
+    // Strong references: the suppliers are lambdas nobody else holds.
+    Gauge.builder("sluice.stream.sessions", sessions, s -> s.getAsLong()).strongReference(true)
         .description("Stream sessions held for resume or long polling").register(registry);
-    Gauge.builder("sluice.stream.session.memory", bytes, b -> b.getAsLong()).baseUnit("bytes")
+    Gauge.builder("sluice.stream.session.memory", bytes, b -> b.getAsLong()).strongReference(true).baseUnit("bytes")
         .description("Bytes of events buffered by stream sessions (with bookkeeping)").register(registry);
   }
 

@@ -90,6 +90,8 @@ public final class StreamSession {
   private final List<Reader> waiting = new ArrayList<>(1);
   private Generation generation;
   private Replica replica;
+  private long counted; // bytes the store counts for this session
+  private ErrorKind removalKind = ErrorKind.STREAM_CANCELLED;
 
   /** What the session tells its store about (so the store's size and expiry follow it). */
   interface SessionListener {
@@ -341,9 +343,28 @@ public final class StreamSession {
   }
 
   /** Bytes this session holds, for the store's memory cap. */
-  synchronized int weight() {
-    long w = SESSION_OVERHEAD + bytes + (long) EVENT_OVERHEAD * buffer.size();
-    return (int) Math.min(Integer.MAX_VALUE, w);
+  synchronized long weight() {
+    return SESSION_OVERHEAD + bytes + (long) EVENT_OVERHEAD * buffer.size();
+  }
+
+  /**
+   * Brings the store's count of this session's bytes up to date: returns the change to add to
+   * the store's total (nothing is counted once the session was removed).
+   */
+  synchronized long recount() {
+    long now = removed ? 0 : weight();
+    long change = now - counted;
+    counted = now;
+    return change;
+  }
+
+  /** Why the store is about to remove the session (what a running generation ends with). */
+  synchronized void removalKind(ErrorKind kind) {
+    removalKind = kind;
+  }
+
+  synchronized ErrorKind removalKind() {
+    return removalKind;
   }
 
   /** Whether a client reads the session now (its expiry waits while one does). */

@@ -12,6 +12,8 @@ import io.sluice.store.RedisStores;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -21,12 +23,15 @@ import java.util.concurrent.ForkJoinPool;
  * The stream sessions of this gateway instance (resume, long polling), kept across config
  * reloads: a stream started before a reload stays resumable after it.
  *
- * <p>Caffeine holds them with a global memory cap ({@code limits.max-session-memory}, by the
- * bytes of their buffered events) and a variable expiry: a session with a client attached or
- * polling never expires; one without expires {@code ttl} after its last client left — stopping
- * its generation if it still runs. Sessions pushed out by the cap are counted in
- * {@code sluice_stream_sessions_evicted_total{cause="size"}}, expired ones with
- * {@code cause="expired"}.
+ * <p>Caffeine holds them with a variable expiry: a session with a client attached or polling
+ * never expires; one without expires {@code ttl} after its last client left — stopping its
+ * generation if it still runs. A global memory cap ({@code limits.max-session-memory}, over the
+ * bytes of every session's buffered events, counted exactly on every event) pushes sessions out
+ * in the order they would expire: abandoned ones first, the longest abandoned first, and only
+ * then sessions a client is reading. (Caffeine's own size eviction is not used: its admission
+ * policy rejects the newest entry first — a live stream that just started.) Sessions pushed
+ * out by the cap are counted in {@code sluice_stream_sessions_evicted_total{cause="size"}},
+ * expired ones with {@code cause="expired"}.
  *
  * <p>Threading: any thread. Removal runs on Caffeine's executor; {@link StreamSession} hops to
  * the owning loops from there.
@@ -40,6 +45,9 @@ public final class StreamSessions implements StreamSession.SessionListener {
   private final Cache<String, StreamSession> cache;
   private final GatewayMetrics metrics;
   private final RedisSessions redis;
+  private final AtomicLong bytes = new AtomicLong();
+  private volatile long maxBytes;
+  private final Object evicting = new Object();
 
   /**
    * @param maxBytes the memory cap over every session's buffered events
@@ -53,12 +61,11 @@ public final class StreamSessions implements StreamSession.SessionListener {
   StreamSessions(long maxBytes, GatewayMetrics metrics, RedisStores redis, Ticker ticker, Scheduler scheduler,
       Executor executor) {
     this.metrics = metrics;
+    this.maxBytes = maxBytes;
     this.redis = redis == null ? null : new RedisSessions(redis);
     this.cache = Caffeine.newBuilder()
         .ticker(ticker)
         .executor(executor)
-        .maximumWeight(maxBytes)
-        .weigher((String id, StreamSession s) -> s.weight())
         .expireAfter(new Expiry<String, StreamSession>() {
           @Override
           public long expireAfterCreate(String id, StreamSession s, long now) {
@@ -80,16 +87,14 @@ public final class StreamSessions implements StreamSession.SessionListener {
           if (s == null || cause == RemovalCause.REPLACED) {
             return;
           }
-          if (cause == RemovalCause.SIZE) {
-            metrics.streamSessionRemoved(s.route(), "size");
-          } else if (cause == RemovalCause.EXPIRED) {
+          if (cause == RemovalCause.EXPIRED) {
             metrics.streamSessionRemoved(s.route(), "expired");
           }
-          s.removed(cause == RemovalCause.EXPLICIT ? ErrorKind.STREAM_CANCELLED : ErrorKind.STREAM_EVICTED);
+          s.removed(cause == RemovalCause.EXPIRED ? ErrorKind.STREAM_EVICTED : s.removalKind());
+          bytes.addAndGet(s.recount());
         })
         .build();
-    metrics.streamSessionGauges(cache::estimatedSize,
-        () -> cache.policy().eviction().map(e -> e.weightedSize().orElse(0L)).orElse(0L));
+    metrics.streamSessionGauges(cache::estimatedSize, bytes::get);
   }
 
   /**
@@ -133,12 +138,44 @@ public final class StreamSessions implements StreamSession.SessionListener {
 
   /** Removes a session (its owner stopped it): a running generation is stopped. */
   public void remove(StreamSession session) {
+    session.removalKind(ErrorKind.STREAM_CANCELLED);
     cache.asMap().remove(session.id(), session);
   }
 
   /** A new memory cap (a config reload). */
   public void maxBytes(long maxBytes) {
-    cache.policy().eviction().ifPresent(e -> e.setMaximum(maxBytes));
+    this.maxBytes = maxBytes;
+    enforceCap();
+  }
+
+  /**
+   * Pushes sessions out, soonest-to-expire first, until the buffered bytes fit the cap again.
+   * Serialised: concurrent producers would otherwise pick the same victims.
+   */
+  private void enforceCap() {
+    if (bytes.get() <= maxBytes) {
+      return;
+    }
+    var expiry = cache.policy().expireVariably().orElseThrow();
+    synchronized (evicting) {
+      while (bytes.get() > maxBytes) {
+        Map<String, StreamSession> victims = expiry.oldest(16);
+        if (victims.isEmpty()) {
+          return;
+        }
+        for (StreamSession victim : victims.values()) {
+          if (bytes.get() <= maxBytes) {
+            return;
+          }
+          victim.removalKind(ErrorKind.STREAM_EVICTED);
+          if (cache.asMap().remove(victim.id(), victim)) {
+            metrics.streamSessionRemoved(victim.route(), "size");
+            victim.removed(ErrorKind.STREAM_EVICTED); // now, not when the listener runs: the count must drop
+            bytes.addAndGet(victim.recount());
+          }
+        }
+      }
+    }
   }
 
   /** Sessions held now (tests, metrics). */
@@ -150,7 +187,7 @@ public final class StreamSessions implements StreamSession.SessionListener {
   /** The bytes the store counts against its cap (tests, metrics). */
   public long weightedBytes() {
     cleanUp();
-    return cache.policy().eviction().map(e -> e.weightedSize().orElse(0L)).orElse(0L);
+    return bytes.get();
   }
 
   /** Runs pending evictions and expiries now (tests). */
@@ -167,15 +204,13 @@ public final class StreamSessions implements StreamSession.SessionListener {
 
   @Override
   public void grew(StreamSession session) {
-    reweigh(session);
+    bytes.addAndGet(session.recount());
+    enforceCap();
   }
 
   @Override
   public void clientsChanged(StreamSession session, boolean anyClient) {
-    reweigh(session); // re-evaluates the expiry too: pinned while read, ttl from now once not
-  }
-
-  private void reweigh(StreamSession session) {
+    // Re-evaluates the expiry: pinned while read, ttl from now once not.
     cache.asMap().replace(session.id(), session, session);
   }
 }
