@@ -33,6 +33,7 @@ final class Demo {
           - name: chat
             match: { path-prefix: /v1/chat/completions, methods: [POST] }
             upstream: mock
+            sse: { resume: { enabled: true }, long-poll: { enabled: true } }
           - name: models
             match: { path: /v1/models, methods: [GET] }
             upstream: mock
@@ -61,6 +62,10 @@ final class Demo {
 
           curl -N %s/v1/chat/completions -H 'Content-Type: application/json' \\
             -d '{"model":"sluice-mock-1","stream":true,"messages":[{"role":"user","content":"Hello"}]}'
+
+        Every event carries an id (<stream>.<n>): stop curl mid-stream and resume, without a second
+        generation, by sending the same request with -H 'Last-Event-ID: <stream>.<n>'.
+        Or poll instead of streaming: add -H 'X-Sluice-Transport: long-poll', then GET the poll_url.
 
         Ctrl-C stops the demo.
 
