@@ -734,7 +734,15 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   /** The drain timeout is over: end the exchange now (an SSE client gets {@code event: error}). */
   public void endDrain() {
     draining = true;
-    if (call != null) {
+    if (call instanceof ProxyCall proxy && proxy.outlivesClient()) {
+      // A resumable stream (CONTRACT §6): the client is told to reconnect — to another instance
+      // when the store is shared — while the generation goes on filling the session until the
+      // process exits.
+      proxy.askClientToReconnect();
+      proxy.continueWithout(detach(null));
+      state = State.CLOSING;
+      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    } else if (call != null) {
       call.drainNow();
     } else if (state != State.CLOSING) {
       state = State.CLOSING;

@@ -349,7 +349,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
     if (sse) {
       framer = new SseFramer(clientCtx.alloc(), MAX_HELD_EVENT);
       exchange.streaming(true);
-      activeStreams = metrics.activeStreams(exchange.routeName(), "sse");
+      activeStreams = metrics.activeStreams(exchange.routeName(),
+          request.sessions() != null && request.sessions().longPoll() ? "long-poll" : "sse");
       activeStreams.incrementAndGet();
       if (request.sessions() != null && status / 100 == 2) {
         startSession(h);
@@ -438,6 +439,9 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
       relayFragment(part);
     }
   };
+
+  /** Tells an EventSource to reconnect after one second (a draining gateway's last words). */
+  static final byte[] RECONNECT = "retry: 1000\n\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
   /** An SSE comment: ignored by every client, but bytes on the wire. */
   private static final byte[] PING = ": ping\n\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
@@ -668,6 +672,14 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
     }
   }
 
+  /** {@code retry: 1000}, then the end of the body: the client reconnects and resumes (a drain). */
+  public void askClientToReconnect() {
+    if (attached && !done) {
+      writeToClient(Unpooled.wrappedBuffer(RECONNECT));
+      endResponse();
+    }
+  }
+
   /** A resume took the session over while this client still seemed to read: let it go. */
   private void onDisplaced() {
     if (attached && !done) {
@@ -685,8 +697,11 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
     }
     dropUpstream();
     endAttempt(null);
-    failMidStream(why, why == ErrorKind.STREAM_CANCELLED ? "the stream was stopped by its owner"
-        : "the stream's session was removed (memory cap or ttl)");
+    failMidStream(why, switch (why) {
+      case STREAM_CANCELLED -> "the stream was stopped by its owner";
+      case DRAINING -> "the gateway is shutting down";
+      default -> "the stream's session was removed (memory cap or ttl)";
+    });
   }
 
   /** The client went away: stop the generation (closing the upstream connection cancels it). */

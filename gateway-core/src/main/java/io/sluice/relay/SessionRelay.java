@@ -234,11 +234,11 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
     }
   }
 
+  /** The gateway stops: {@code retry: 1000} and the end — the client resumes elsewhere (CONTRACT §6). */
   @Override
   public void drainNow() {
     if (!done && started) {
-      write(GatewayErrors.sseEventBytes(ErrorKind.DRAINING, "the gateway is shutting down; resume from "
-          + session.id() + "." + cursor));
+      write(ProxyCall.RECONNECT);
       end();
     }
   }

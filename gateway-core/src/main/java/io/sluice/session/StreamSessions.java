@@ -195,8 +195,12 @@ public final class StreamSessions implements StreamSession.SessionListener {
     cache.cleanUp();
   }
 
-  /** Removes every session (shutdown). */
+  /**
+   * Removes every session (the gateway exits): generations still running end with
+   * {@code event: error} {@code draining}, which a reader elsewhere (Redis) gets too.
+   */
   public void clear() {
+    cache.asMap().values().forEach(s -> s.removalKind(ErrorKind.DRAINING));
     cache.invalidateAll();
   }
 

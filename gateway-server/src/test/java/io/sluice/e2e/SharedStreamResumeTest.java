@@ -29,6 +29,7 @@ class SharedStreamResumeTest {
         consumers:
           - { name: alice, api-keys: [ "alice-key-0123456789" ] }
           - { name: bob, api-keys: [ "bob-key-0123456789" ] }
+        shutdown: { drain-timeout: 300ms }
         upstreams: [ { name: models, endpoints: [ { url: "%s" } ] } ]
         routes:
           - name: chat
@@ -80,6 +81,31 @@ class SharedStreamResumeTest {
       assertThat(client.endedCleanly()).isTrue();
     }
     assertThat(upstream.poll()).as("the model is called once").isNull();
+  }
+
+  @Test
+  void aDrainingInstanceSendsItsClientsElsewhereAndFinishesTheGenerationMeanwhile() throws Exception {
+    String id;
+    FakeUpstream.Call call;
+    try (RawHttp client = RawHttp.connect(first.port())) {
+      client.post("/v1/chat", "{}", "Authorization: Bearer alice-key-0123456789");
+      call = upstream.next().startSse();
+      id = client.readHead().header("x-sluice-stream-id");
+      call.send("data: one\n\n");
+      client.readUntil("data: one\n\n");
+      first.sluice().drain(); // the drain timeout passes with the stream still running
+      assertThat(client.readToEnd()).as("CONTRACT §6: retry, then a clean end").isEqualTo("retry: 1000\n\n");
+      assertThat(client.endedCleanly()).isTrue();
+    }
+    call.send("data: two\n\n"); // the first instance keeps generating into the shared session
+    try (RawHttp client = RawHttp.connect(second.port())) {
+      client.post("/v1/chat", "{}", "Authorization: Bearer alice-key-0123456789", "Last-Event-ID: " + id + ".1");
+      assertThat(client.readHead().status()).isEqualTo(200);
+      assertThat(client.readUntil("data: two\n\n")).isEqualTo("id: " + id + ".2\ndata: two\n\n");
+      call.send("data: [DONE]\n\n").end();
+      assertThat(client.readToEnd()).isEqualTo("id: " + id + ".3\ndata: [DONE]\n\n");
+    }
+    assertThat(upstream.poll()).isNull();
   }
 
   /** Waits (up to 10 s) until the first instance's asynchronous writes show the entry. */
