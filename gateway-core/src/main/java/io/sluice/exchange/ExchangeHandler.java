@@ -525,7 +525,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     usage = trackUsage();
     ProxyCall.Request forward = new ProxyCall.Request(request.method(), route.rewrite(path) + forwardQuery,
         forwardHeaders(upstream), body, HttpUtil.isKeepAlive(request) && !draining, request.protocolVersion(),
-        route.responseHeaders(), route.config().sse(), usage, sessionPlan());
+        route.responseHeaders(), route.config().sse(), usage, sessionPlan(), streamWatch());
     state = State.PROXYING;
     ProxyCall proxy = new ProxyCall(this, exchange, upstream, forward, route.timeout(), gateway.metrics());
     call = proxy;
@@ -534,6 +534,17 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
       proxy.gzipResponse(compression.minSize());
     }
     proxy.start();
+  }
+
+  /** The route's plugins' stream hooks, when one of them watches streams (and usage is tracked). */
+  private ProxyCall.StreamWatch streamWatch() {
+    if (usage == null || !chain.watchesStreams()) {
+      return null;
+    }
+    PluginChain watching = chain;
+    PluginRequest watched = pluginRequest;
+    int reached = pluginsReached;
+    return soFar -> watching.runStreamUsage(watched, reached, soFar);
   }
 
   /** How the stream becomes a session, when the route keeps sessions; null otherwise. */

@@ -28,6 +28,25 @@ public interface Plugin {
    */
   default void onResponseHeaders(RequestContext request, int status, ResponseHeaders headers) {}
 
+  /**
+   * Whether {@link #onStreamUsage} is to be called: only plugins that watch streams as they run
+   * cost anything per event.
+   */
+  default boolean watchesStreams() {
+    return false;
+  }
+
+  /**
+   * A streamed response carried generated content; {@code soFar} is the usage up to here
+   * (output estimated until the upstream reports it). Called on the event loop for every content
+   * event, so it must decide from memory, at once (start any I/O asynchronously and act on its
+   * result at a later event). Return a rejection to end the stream now with {@code event: error}
+   * carrying it (CONTRACT §4 {@code enforce: mid-stream}), else null.
+   */
+  default Decision.Reject onStreamUsage(RequestContext request, io.sluice.usage.Usage soFar) {
+    return null;
+  }
+
   /** The exchange ended; called in reverse order, exactly once per request that reached the plugin. */
   default void onComplete(RequestContext request, ExchangeSummary summary) {}
 

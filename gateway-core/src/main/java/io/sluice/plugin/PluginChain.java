@@ -119,6 +119,35 @@ public final class PluginChain {
     }
   }
 
+  /** Whether any plugin watches streams as they run ({@link Plugin#watchesStreams}). */
+  public boolean watchesStreams() {
+    for (Entry e : entries) {
+      if (e.plugin().watchesStreams()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Stream hooks of the plugins whose request hook ran; the first rejection ends the stream. */
+  public Decision.Reject runStreamUsage(RequestContext request, int reached, io.sluice.usage.Usage soFar) {
+    for (int i = 0; i < Math.min(reached, entries.size()); i++) {
+      Plugin plugin = entries.get(i).plugin();
+      if (!plugin.watchesStreams()) {
+        continue;
+      }
+      try {
+        Decision.Reject stop = plugin.onStreamUsage(request, soFar);
+        if (stop != null) {
+          return stop;
+        }
+      } catch (RuntimeException e) {
+        log.warn("plugin {} failed in onStreamUsage", entries.get(i).name(), e);
+      }
+    }
+    return null;
+  }
+
   /** Completion hooks, in reverse order, for the plugins whose request hook ran. */
   public void runComplete(RequestContext request, int reached, ExchangeSummary summary) {
     for (int i = Math.min(reached, entries.size()) - 1; i >= 0; i--) {

@@ -118,7 +118,16 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
       HeaderOps responseHeaders,
       SseConfig sse,
       UsageTracker usage,
-      SessionPlan sessions) {}
+      SessionPlan sessions,
+      StreamWatch watch) {}
+
+  /**
+   * Told the usage after every content event of a stream (the route's plugins' stream hooks);
+   * returns a rejection to end the stream with, or null.
+   */
+  public interface StreamWatch {
+    io.sluice.plugin.Decision.Reject onUsage(io.sluice.usage.Usage soFar);
+  }
 
   private ClientLeg client;
   private final ChannelHandlerContext clientCtx;
@@ -156,6 +165,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
   private io.netty.buffer.CompositeByteBuf jsonBody; // a non-streamed JSON answer, kept for its usage
   private long gzipMinSize = -1; // -1: the route or the client does not want gzip
   private GzipStream gzip;
+  private io.sluice.plugin.Decision.Reject budgetStop; // a plugin ends the stream (mid-stream budget)
   private StreamSession session; // the stream as a resumable / pollable session, else null
   private long seq; // the last event's sequence number in the session
   private boolean inLostEvent; // relaying the fragments of an event too large to keep
@@ -404,6 +414,11 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
     if (bytes.isReadable()) {
       if (framer != null) {
         framer.feed(bytes.retain(), sseSink);
+        if (budgetStop != null) {
+          content.release();
+          stopForBudget(budgetStop);
+          return;
+        }
       } else {
         keepForUsage(bytes);
         writeToClient(bytes.retain());
@@ -447,6 +462,10 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
   private static final byte[] PING = ": ping\n\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
   private void writeEvent(ByteBuf event) {
+    if (budgetStop != null) {
+      event.release(); // after the event that ran past the budget: not relayed
+      return;
+    }
     UsageTracker usage = request.usage();
     if (usage != null) {
       UsageTracker.Verdict verdict = usage.onEvent(SseEvent.parse(event));
@@ -456,6 +475,10 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
       }
       if (verdict == UsageTracker.Verdict.CONTENT) {
         onContentEvent(usage);
+        if (request.watch() != null) {
+          // Acted on once the framer is done with this read (it must not be released under its feet).
+          budgetStop = request.watch().onUsage(usage.usage());
+        }
       }
     }
     relayEvent(event);
@@ -489,6 +512,29 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
       session.lost(++seq);
     }
     writeToClient(part);
+  }
+
+  /**
+   * A plugin ended the stream mid-way (a token budget ran out): the generation is stopped and the
+   * client gets {@code event: error} with the plugin's error, then a clean end.
+   */
+  private void stopForBudget(io.sluice.plugin.Decision.Reject stop) {
+    if (upstreamChannel != null) {
+      metrics.upstreamRequest(upstream.name(), endpoint.url(), "cancelled");
+    }
+    dropUpstream();
+    endAttempt(null);
+    exchange.outcome(stop.code());
+    ByteBuf rest = framer.drainRemainder();
+    if (rest != null) {
+      rest.release();
+    }
+    byte[] error = ("event: error\ndata: " + GatewayErrors.json(stop.type(), stop.code(), stop.message()) + "\n\n")
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    relayEvent(Unpooled.wrappedBuffer(error));
+    endResponse();
+    finish();
+    client.responseComplete(keepAliveToClient);
   }
 
   /** Time to first token, then the gap since the previous content event (CONTRACT §5). */

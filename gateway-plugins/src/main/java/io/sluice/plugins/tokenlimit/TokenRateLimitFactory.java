@@ -71,10 +71,7 @@ public final class TokenRateLimitFactory implements PluginFactory<TokenLimitSett
     if (enforce.present()) {
       String e = enforce.nonEmptyString();
       if ("mid-stream".equals(e)) {
-        // Never silently weaker than asked: ending a running stream at the budget needs a relay
-        // hook that is not built yet, so the setting is refused rather than treated as at-end.
-        enforce.problem("mid-stream is not supported yet in this version (streams are charged at their end)");
-        ok = false;
+        midStream = true;
       } else if (e != null && !"at-end".equals(e)) {
         enforce.problem("expected at-end or mid-stream (got '" + e + "')");
         ok = false;

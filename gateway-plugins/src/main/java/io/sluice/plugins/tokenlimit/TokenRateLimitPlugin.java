@@ -1,6 +1,7 @@
 package io.sluice.plugins.tokenlimit;
 
 import io.sluice.plugin.Decision;
+import io.sluice.usage.Usage;
 import io.sluice.plugin.ExchangeSummary;
 import io.sluice.plugin.Plugin;
 import io.sluice.plugin.PluginServices;
@@ -72,6 +73,10 @@ final class TokenRateLimitPlugin implements Plugin {
     final long now;
     Reservation reservation;
     boolean ended;
+    // enforce: mid-stream — the extra tokens taken from the windows while the stream ran
+    long extra;
+    boolean topUpRunning;
+    boolean budgetSpent;
 
     Pending(List<Slot> slots, long amount, long now) {
       this.slots = slots;
@@ -142,6 +147,54 @@ final class TokenRateLimitPlugin implements Plugin {
   }
 
   @Override
+  public boolean watchesStreams() {
+    return settings.midStream();
+  }
+
+  /**
+   * {@code enforce: mid-stream}: a stream that uses up its reservation takes another
+   * {@code default-max-tokens} from every rule's window (asynchronously, the stream runs on
+   * meanwhile); once a window is spent and refuses, the stream is ended at its next content event
+   * with {@code event: error} {@code token_rate_limited}. So a stream cannot run past a spent
+   * budget by more than one top-up's worth of tokens.
+   */
+  @Override
+  public Decision.Reject onStreamUsage(RequestContext request, Usage soFar) {
+    Pending p = pending.get(request);
+    if (p == null) {
+      return null;
+    }
+    long used = soFar.inputTokens() + soFar.outputTokens();
+    long topUp;
+    Reservation r;
+    synchronized (p) {
+      r = p.reservation;
+      if (p.budgetSpent) {
+        return new Decision.Reject(429, "rate_limit_error", "token_rate_limited",
+            "token rate limit reached during the stream (" + used + " tokens used)", Map.of());
+      }
+      if (r == null || !r.admitted() || p.topUpRunning || used <= p.amount + p.extra) {
+        return null;
+      }
+      p.topUpRunning = true;
+      topUp = Math.max(settings.defaultMaxTokens(), used - p.amount - p.extra);
+    }
+    String route = request.route();
+    Counters store = r.local() || shared == null ? local : shared;
+    store.reserve(route, p.slots, topUp).whenComplete((more, e) -> {
+      synchronized (p) {
+        p.topUpRunning = false;
+        if (e == null && more.admitted()) {
+          p.extra += topUp;
+        } else if (e == null) {
+          p.budgetSpent = true;
+        } // a store that cannot answer: try again at the next event
+      }
+    });
+    return null;
+  }
+
+  @Override
   public void onComplete(RequestContext request, ExchangeSummary summary) {
     Pending p = pending.remove(request);
     if (p == null) {
@@ -156,10 +209,14 @@ final class TokenRateLimitPlugin implements Plugin {
       return; // refused, or still reserving: decide() refunds it when it completes
     }
     long delta;
+    long charged;
+    synchronized (p) {
+      charged = p.amount + p.extra;
+    }
     if (summary.usage() != null) {
-      delta = summary.usage().totalTokens() - p.amount;
+      delta = summary.usage().totalTokens() - charged;
     } else if (summary.status() >= 400) {
-      delta = -p.amount; // no answer was produced: nothing was used
+      delta = -charged; // no answer was produced: nothing was used
     } else {
       delta = 0;
     }

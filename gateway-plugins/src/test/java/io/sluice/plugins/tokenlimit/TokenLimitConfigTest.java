@@ -37,8 +37,6 @@ class TokenLimitConfigTest {
             List.of(P + ".rules[0].burst: unknown key (expected one of: limit-by, tokens-per-second, tokens-per-minute, tokens-per-hour, tokens-per-day, overrides)")),
         arguments("{ rules: [ { limit-by: ip, tokens-per-day: 10 } ], enforce: always }",
             List.of(P + ".enforce: expected at-end or mid-stream (got 'always')")),
-        arguments("{ rules: [ { limit-by: ip, tokens-per-minute: 10 } ], enforce: mid-stream }",
-            List.of(P + ".enforce: mid-stream is not supported yet in this version (streams are charged at their end)")),
         arguments("{ rules: [ { limit-by: ip, tokens-per-day: 10 } ], default-max-tokens: 0 }",
             List.of(P + ".default-max-tokens: expected an integer 1..10000000 (got 0)")),
         arguments("{ rules: [ { limit-by: ip, tokens-per-day: 10 } ], store: 'memcached://x:1' }",
@@ -61,5 +59,12 @@ class TokenLimitConfigTest {
     assertThat(s.defaultMaxTokens()).isEqualTo(1024);
     assertThat(s.midStream()).isFalse();
     assertThat(s.store()).isNull();
+  }
+
+  @Test
+  void midStreamIsAccepted() throws Exception {
+    var plugin = TokenLimits.parse("{ rules: [ { limit-by: ip, tokens-per-minute: 10 } ], enforce: mid-stream }")
+        .routes().get(0).plugins().get(0);
+    assertThat(((TokenLimitSettings) plugin.settings()).midStream()).isTrue();
   }
 }
