@@ -95,6 +95,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   private boolean pluginsRunning;
   private int pluginsDone; // plugins [0, pluginsDone) let the request through
   private ProxyCall call;
+  private io.sluice.websocket.WebSocketProxy webSocket;
   private UsageTracker usage;
   private boolean draining;
 
@@ -377,6 +378,10 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   private void dispatch() {
     Upstream upstream = gateway.upstreams().get(route.upstreamName());
     String forwardQuery = pluginRequest.query();
+    if (io.sluice.websocket.WebSocketProxy.isUpgrade(route.config().websocket(), request, ctx)) {
+      startWebSocket(upstream, forwardQuery);
+      return;
+    }
     usage = trackUsage();
     ProxyCall.Request forward = new ProxyCall.Request(request.method(), route.rewrite(path) + forwardQuery,
         forwardHeaders(upstream), body, HttpUtil.isKeepAlive(request) && !draining, request.protocolVersion(),
@@ -388,6 +393,18 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
       call.gzipResponse(compression.minSize());
     }
     call.start();
+  }
+
+  /** An upgrade on a WebSocket route: the session takes the connection over (io.sluice.websocket). */
+  private void startWebSocket(Upstream upstream, String forwardQuery) {
+    state = State.PROXYING;
+    io.sluice.config.WebSocketConfig ws = route.config().websocket();
+    webSocket = new io.sluice.websocket.WebSocketProxy(this, exchange, upstream, request,
+        new io.sluice.websocket.WebSocketProxy.Target(route.rewrite(path) + forwardQuery, forwardHeaders(upstream),
+            route.responseHeaders(), ws, ws.idleTimeout(gateway.limits().idleTimeout()), route.timeout(),
+            pluginRequest.queryParam("model")),
+        gateway.metrics());
+    webSocket.start();
   }
 
   /**
@@ -488,7 +505,9 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   /** The drain timeout is over: end the exchange now (an SSE client gets {@code event: error}). */
   public void endDrain() {
     draining = true;
-    if (call != null) {
+    if (webSocket != null) {
+      webSocket.drainNow();
+    } else if (call != null) {
       call.drainNow();
     } else if (state != State.CLOSING) {
       state = State.CLOSING;
@@ -510,6 +529,9 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   public void channelInactive(ChannelHandlerContext ctx) {
     if (call != null) {
       call.clientClosed();
+    }
+    if (webSocket != null) {
+      webSocket.clientClosed();
     }
     if (exchange != null) {
       if (exchange.status() == 0) {
@@ -598,7 +620,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
       if (pluginRequest != null) {
         exchange.consumer(pluginRequest.consumer());
       }
-      Usage used = usage == null ? null : usage.usage();
+      Usage used = webSocket != null ? webSocket.usage() : usage == null ? null : usage.usage();
       if (used != null) {
         exchange.tokens(used.inputTokens(), used.outputTokens(), used.estimated());
         String consumer = gateway.consumerLabel(exchange.consumer());
@@ -616,6 +638,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     exchange = null;
     usage = null;
     call = null;
+    webSocket = null;
     route = null;
     chain = PluginChain.empty();
     pluginRequest = null;
