@@ -70,6 +70,12 @@ class WebSocketProxyTest {
             match: { path-prefix: /v1/quiet }
             upstream: realtime-pool
             websocket: { enabled: true, ping-interval: 200ms, idle-timeout: 1500ms }
+          - name: metered
+            match: { path-prefix: /v1/metered }
+            upstream: realtime-pool
+            websocket: { enabled: true }
+            plugins:
+              ai-token-ratelimit: { rules: [ { limit-by: ip, tokens-per-day: 30 } ], default-max-tokens: 1 }
           - name: dead
             match: { path-prefix: /v1/dead }
             upstream: nowhere
@@ -306,6 +312,27 @@ class WebSocketProxyTest {
         .contains("sluice_tokens_total{consumer=\"anonymous\",model=\"gpt-rt\",route=\"realtime\",type=\"input\"} 24.0")
         .contains("sluice_tokens_total{consumer=\"anonymous\",model=\"gpt-rt\",route=\"realtime\",type=\"output\"} 10.0")
         .contains("sluice_active_streams{route=\"realtime\",transport=\"websocket\"} 0.0");
+  }
+
+  @Test
+  void chargesASessionsReportedUsageToTheTokenLimit() throws Exception {
+    String done = "{\"type\":\"response.done\",\"response\":{\"usage\":{\"input_tokens\":24,\"output_tokens\":10}}}";
+    try (WsClient client = WsClient.connect(gateway.port(), "/v1/metered")) {
+      assertThat(client.status()).isEqualTo(101);
+      FakeRealtimeUpstream.Session s = upstream.next();
+      s.send(WsFrame.text(done, true));
+      client.next();
+      client.send(WsFrame.close(1000, ""));
+      s.next();
+      s.send(WsFrame.close(1000, ""));
+      assertThat(client.awaitClosed(Duration.ofSeconds(10))).isTrue();
+    }
+    // 34 tokens of a daily 30 are spent: the next session is refused before the upgrade.
+    try (WsClient client = WsClient.connect(gateway.port(), "/v1/metered")) {
+      assertThat(client.status()).isEqualTo(429);
+      assertThat(JSON.readTree(client.body()).path("error").path("code").asText()).isEqualTo("token_rate_limited");
+    }
+    assertThat(upstream.connections()).isEqualTo(1);
   }
 
   @Test
