@@ -37,6 +37,7 @@ class WebSocketProxyTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String KEY = "sk-alice-ws-0001";
   private static final int MiB = 1024 * 1024;
+  private static final String JWT_SECRET = "ws-e2e-secret-that-is-32-bytes-long";
   private FakeRealtimeUpstream upstream;
   private TestGateway gateway;
 
@@ -44,7 +45,7 @@ class WebSocketProxyTest {
   void start() throws Exception {
     upstream = FakeRealtimeUpstream.start();
     gateway = TestGateway.start("""
-        consumers: [ { name: alice, api-keys: [ "${ALICE_KEY}" ] } ]
+        consumers: [ { name: alice, api-keys: [ "${ALICE_KEY}" ] }, { name: bob, jwt-claim-value: bob-sub } ]
         shutdown: { drain-timeout: 1s }
         upstreams:
           - name: realtime-pool
@@ -76,11 +77,23 @@ class WebSocketProxyTest {
             websocket: { enabled: true }
             plugins:
               ai-token-ratelimit: { rules: [ { limit-by: ip, tokens-per-day: 30 } ], default-max-tokens: 1 }
+          - name: jwt
+            match: { path-prefix: /v1/jwt }
+            upstream: realtime-pool
+            rewrite-path: /v1/realtime
+            websocket: { enabled: true }
+            plugins:
+              jwt-auth: { issuer: https://idp.example, audiences: [sluice], keys: [ { algorithm: HS256, secret: "${JWT_SECRET}" } ] }
+          - name: short
+            match: { path-prefix: /v1/short }
+            upstream: realtime-pool
+            timeout: 500ms
+            websocket: { enabled: true }
           - name: dead
             match: { path-prefix: /v1/dead }
             upstream: nowhere
             websocket: { enabled: true }
-        """.formatted(upstream.url()), Map.of("ALICE_KEY", KEY));
+        """.formatted(upstream.url()), Map.of("ALICE_KEY", KEY, "JWT_SECRET", JWT_SECRET));
   }
 
   @AfterEach
@@ -254,6 +267,46 @@ class WebSocketProxyTest {
       assertThat(client.status()).isEqualTo(101);
       FakeRealtimeUpstream.Session s = upstream.next();
       assertThat(s.uri).as("the key never reaches the upstream").isEqualTo("/v1/realtime");
+    }
+  }
+
+  @Test
+  void aBrowserStyleAccessTokenOpensTheSessionAndARefusedOneNeverReachesTheUpstream() throws Exception {
+    java.time.Instant now = java.time.Instant.now();
+    String token = io.jsonwebtoken.Jwts.builder().subject("bob-sub").issuer("https://idp.example")
+        .audience().add("sluice").and().issuedAt(java.util.Date.from(now))
+        .expiration(java.util.Date.from(now.plusSeconds(300)))
+        .signWith(new javax.crypto.spec.SecretKeySpec(JWT_SECRET.getBytes(StandardCharsets.UTF_8), "HmacSHA256"))
+        .compact();
+    HttpClient http = HttpClient.newHttpClient();
+    CompletableFuture<WebSocket> refused = http.newWebSocketBuilder()
+        .buildAsync(URI.create("ws://127.0.0.1:" + gateway.port() + "/v1/jwt?access_token=" + token + "x"),
+            new JdkListener());
+    assertThat(refused).failsWithin(Duration.ofSeconds(10)).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+        .havingCause().isInstanceOfSatisfying(java.net.http.WebSocketHandshakeException.class,
+            e -> assertThat(e.getResponse().statusCode()).isEqualTo(401));
+    assertThat(upstream.connections()).isZero();
+
+    JdkListener listener = new JdkListener();
+    WebSocket ws = http.newWebSocketBuilder()
+        .buildAsync(URI.create("ws://127.0.0.1:" + gateway.port() + "/v1/jwt?model=m&access_token=" + token), listener)
+        .get(10, TimeUnit.SECONDS);
+    FakeRealtimeUpstream.Session s = upstream.next();
+    assertThat(s.uri).as("the token is not forwarded").isEqualTo("/v1/realtime?model=m");
+    s.send(WsFrame.text("hello bob", true));
+    assertThat(listener.next()).isEqualTo("text:hello bob");
+    ws.abort();
+    assertThat(s.next().closeCode()).as("the client went away").isEqualTo(1001);
+  }
+
+  @Test
+  void endsASessionAtTheRouteTimeoutWith1001() throws Exception {
+    try (WsClient client = WsClient.connect(gateway.port(), "/v1/short")) {
+      FakeRealtimeUpstream.Session s = upstream.next();
+      WsFrame close = client.next();
+      assertThat(close.closeCode()).isEqualTo(1001);
+      assertThat(close.closeReason()).isEqualTo("the route's timeout was reached");
+      assertThat(s.next().closeCode()).isEqualTo(1001);
     }
   }
 
