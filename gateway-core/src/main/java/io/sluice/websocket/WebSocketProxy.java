@@ -367,6 +367,8 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     client.prepareResponseHeaders(101, h);
     exchange.status(101);
     exchange.streaming(true);
+    activeStreams = metrics.activeStreams(exchange.routeName(), "websocket");
+    activeStreams.incrementAndGet(); // before the 101 leaves: a client that sees it sees the gauge
 
     ChannelPipeline cp = clientCtx.pipeline();
     HttpServerCodec clientCodec = cp.get(HttpServerCodec.class);
@@ -387,8 +389,6 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
       }
     });
     exchange.mark(Moment.OUT_RESP_HEADERS_SENT, now);
-    activeStreams = metrics.activeStreams(exchange.routeName(), "websocket");
-    activeStreams.incrementAndGet();
     session.start();
   }
 

@@ -70,7 +70,7 @@ class WebSocketProxyTest {
           - name: quiet
             match: { path-prefix: /v1/quiet }
             upstream: realtime-pool
-            websocket: { enabled: true, ping-interval: 200ms, idle-timeout: 1500ms }
+            websocket: { enabled: true, ping-interval: 200ms, idle-timeout: 3s }
           - name: metered
             match: { path-prefix: /v1/metered }
             upstream: realtime-pool

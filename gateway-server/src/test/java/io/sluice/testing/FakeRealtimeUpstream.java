@@ -57,7 +57,10 @@ public final class FakeRealtimeUpstream implements AutoCloseable {
   private volatile String refuseBody;
   private volatile boolean garbage;
 
-  private FakeRealtimeUpstream() throws InterruptedException {
+  private final boolean tls;
+
+  private FakeRealtimeUpstream(io.netty.handler.ssl.SslContext sslContext) throws InterruptedException {
+    this.tls = sslContext != null;
     server = new ServerBootstrap()
         .group(group)
         .channel(NioServerSocketChannel.class)
@@ -66,6 +69,9 @@ public final class FakeRealtimeUpstream implements AutoCloseable {
           @Override
           protected void initChannel(SocketChannel ch) {
             connections.incrementAndGet();
+            if (sslContext != null) {
+              ch.pipeline().addLast(sslContext.newHandler(ch.alloc()));
+            }
             ch.pipeline().addLast("codec", new HttpServerCodec());
             ch.pipeline().addLast("aggregator", new HttpObjectAggregator(64 * 1024));
             ch.pipeline().addLast("handler", new Handler());
@@ -75,11 +81,18 @@ public final class FakeRealtimeUpstream implements AutoCloseable {
   }
 
   public static FakeRealtimeUpstream start() throws InterruptedException {
-    return new FakeRealtimeUpstream();
+    return new FakeRealtimeUpstream(null);
+  }
+
+  /** A {@code wss} server presenting {@code certificate} (its URL is {@code https://localhost:PORT}). */
+  public static FakeRealtimeUpstream startTls(TestPki.Issued certificate) throws Exception {
+    return new FakeRealtimeUpstream(io.netty.handler.ssl.SslContextBuilder
+        .forServer(certificate.key(), certificate.certificate(), certificate.issuer()).build());
   }
 
   public String url() {
-    return "http://127.0.0.1:" + ((java.net.InetSocketAddress) server.localAddress()).getPort();
+    int port = ((java.net.InetSocketAddress) server.localAddress()).getPort();
+    return tls ? "https://localhost:" + port : "http://127.0.0.1:" + port;
   }
 
   /** Connections accepted so far. */
