@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.util.Timeout;
 import io.sluice.relay.StreamTimers;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +39,9 @@ import org.slf4j.LoggerFactory;
  * gateway) to the client when the upstream connection is lost without a close frame; 1001 to the
  * upstream when the client's is.
  *
+ * The other side has {@link #CLOSE_ANSWER_NANOS} to answer a close frame; then both connections
+ * are closed anyway.
+ *
  * <p>Keepalive: a ping goes to the client after {@code ping-interval} without any frame sent to
  * it; its pong is swallowed. The idle timeout counts every other frame, either way.
  */
@@ -47,6 +51,8 @@ final class WebSocketSession {
   private static final byte[] PING = "sluice-keepalive".getBytes(StandardCharsets.US_ASCII);
   /** Registered by IANA for a proxy whose upstream failed (RFC 6455 registry). */
   static final int BAD_GATEWAY = 1014;
+  /** How long the other side has to answer a close frame before both connections are closed. */
+  static final long CLOSE_ANSWER_NANOS = TimeUnit.SECONDS.toNanos(5);
 
   enum Side { CLIENT, UPSTREAM }
 
@@ -73,7 +79,9 @@ final class WebSocketSession {
   private boolean ended;
   private long lastActivityNanos;
   private long lastClientWriteNanos;
+  private long closeDeadlineNanos; // once one close frame passed; 0 = none
   private Timeout timer;
+  private int timerGeneration; // a timeout cancelled after it fired must not run: see onTimer
 
   WebSocketSession(Channel client, Channel upstream, io.sluice.exchange.Exchange exchange, long maxFrameSize,
       long pingNanos, long idleNanos, long routeTimeoutNanos, RealtimeUsage usage, Ending ending) {
@@ -146,6 +154,12 @@ final class WebSocketSession {
       }
       if (closeReceived[to.ordinal()]) {
         end("ok"); // both directions closed: the handshake is complete
+      } else if (closeDeadlineNanos == 0) {
+        closeDeadlineNanos = now + CLOSE_ANSWER_NANOS;
+        if (timer != null) {
+          timer.cancel();
+        }
+        arm(now);
       }
       return;
     }
@@ -246,17 +260,25 @@ final class WebSocketSession {
     if (deadlineNanos != 0) {
       next = Math.min(next, deadlineNanos);
     }
+    if (closeDeadlineNanos != 0) {
+      next = Math.min(next, closeDeadlineNanos);
+    }
     if (next != Long.MAX_VALUE) {
-      timer = StreamTimers.schedule(loop, this::onTimer, next - now);
+      int generation = ++timerGeneration;
+      timer = StreamTimers.schedule(loop, () -> onTimer(generation), next - now);
     }
   }
 
   /** One wheel timeout per session covers pings, the idle timeout and the route timeout. */
-  private void onTimer() {
-    if (ended) {
+  private void onTimer(int generation) {
+    if (ended || generation != timerGeneration) {
       return;
     }
     long now = System.nanoTime();
+    if (closeDeadlineNanos != 0 && now - closeDeadlineNanos >= 0) {
+      end("close_timeout"); // one side closed, the other never answered: nothing more will pass
+      return;
+    }
     if (deadlineNanos != 0 && now - deadlineNanos >= 0) {
       closeBoth("the route's timeout was reached");
       end("route_timeout");

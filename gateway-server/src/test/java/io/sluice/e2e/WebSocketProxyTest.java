@@ -252,6 +252,18 @@ class WebSocketProxyTest {
   }
 
   @Test
+  void closesBothConnectionsWhenACloseIsNeverAnswered() throws Exception {
+    try (WsClient client = WsClient.connect(gateway.port(), "/v1/realtime")) {
+      FakeRealtimeUpstream.Session s = upstream.next();
+      client.send(WsFrame.close(1000, "done"));
+      assertThat(s.next().closeCode()).isEqualTo(1000);
+      // The upstream never answers: after the gateway's 5 s grace both connections close.
+      assertThat(s.awaitClosed(Duration.ofSeconds(20))).isTrue();
+      assertThat(client.awaitClosed(Duration.ofSeconds(20))).isTrue();
+    }
+  }
+
+  @Test
   void refusesAMissingKeyWith401BeforeAnyUpstreamConnection() throws Exception {
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/keyed")) {
       assertThat(client.status()).isEqualTo(401);
