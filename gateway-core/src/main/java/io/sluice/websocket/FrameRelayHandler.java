@@ -10,8 +10,9 @@ import io.netty.util.ReferenceCountUtil;
  *
  * <p>Pipeline, client leg: {@code … → WebSocket08FrameEncoder → WebSocket08FrameDecoder →
  * FrameRelayHandler → ExchangeHandler} (the exchange handler stays to end the exchange: metrics,
- * access log, plugins). Upstream leg: {@code [SslHandler →] WebSocket08FrameEncoder →
- * WebSocket08FrameDecoder → FrameRelayHandler}. Frames stop here; connection events go on.
+ * access log, plugins). Upstream leg: {@code [SslHandler →] WebSocket08FrameDecoder →
+ * WebSocket08FrameEncoder (masking) → FrameRelayHandler}. Frames stop here; connection events go
+ * on.
  */
 final class FrameRelayHandler extends ChannelInboundHandlerAdapter {
   private final WebSocketSession session;
