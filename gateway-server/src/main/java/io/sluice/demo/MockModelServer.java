@@ -754,6 +754,9 @@ public final class MockModelServer implements AutoCloseable {
           event(usageChunk);
         }
         ctx.write(new DefaultHttpContent(Unpooled.copiedBuffer("data: [DONE]\n\n", UTF_8)));
+        // Counted as finished before the last write: with "Connection: close" the socket may close
+        // inside writeAndFlush, and a client that sees the end must see the stream ended too.
+        finish();
         ChannelFuture last = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
         if (keepAlive) {
           last.addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
@@ -761,7 +764,6 @@ public final class MockModelServer implements AutoCloseable {
           closing = true;
           last.addListener(ChannelFutureListener.CLOSE);
         }
-        finish();
         drainPending(ctx);
       }
 
