@@ -55,7 +55,7 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
  * literal {@code ${}). Values that came from such a reference are secrets: they are never echoed in
  * messages, and {@link GatewayConfig#redacted()} hides them.
  *
- * <p>Keys whose feature is not built yet ({@code sse}, {@code websocket}, …) are
+ * <p>Keys whose feature is not built yet ({@code sse.resume}, {@code sse.long-poll}, …) are
  * recognised and refused with "not supported yet", never ignored: a config asking for TLS must not
  * quietly serve plaintext.
  *
@@ -742,11 +742,11 @@ public final class ConfigLoader {
         CompressionConfig compression = compression(m.get("compression"));
         SseConfig sse = sse(m.get("sse"));
         List<ConfiguredPlugin> plugins = plugins(m.get("plugins"));
-        m.reject("websocket", "WebSocket relaying is not built yet");
+        WebSocketConfig websocket = WebSocketConfig.parse(m.get("websocket"));
         m.finish();
         if (name != null && match != null && upstream != null) {
           out.add(new RouteConfig(name, match, upstream, api, rewrite, requestHeaders, responseHeaders, timeout,
-              plugins, compression, sse));
+              plugins, compression, sse, websocket));
         }
       }
       return out;

@@ -13,6 +13,7 @@ import java.util.List;
  * @param plugins the route's plugins with validated settings, in the order written (the chain
  *     orders them by phase)
  * @param compression response compression ({@link CompressionConfig#OFF} when not configured)
+ * @param websocket WebSocket relaying ({@link WebSocketConfig#DISABLED} when not configured)
  */
 public record RouteConfig(
     String name,
@@ -25,10 +26,19 @@ public record RouteConfig(
     Duration timeout,
     List<ConfiguredPlugin> plugins,
     CompressionConfig compression,
-    SseConfig sse) {
+    SseConfig sse,
+    WebSocketConfig websocket) {
 
   public RouteConfig {
     plugins = List.copyOf(plugins);
+  }
+
+  /** A route without WebSocket relaying. */
+  public RouteConfig(String name, MatchConfig match, String upstream, Api api, String rewritePath,
+      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, List<ConfiguredPlugin> plugins,
+      CompressionConfig compression, SseConfig sse) {
+    this(name, match, upstream, api, rewritePath, requestHeaders, responseHeaders, timeout, plugins,
+        compression, sse, WebSocketConfig.DISABLED);
   }
 
   /** A route with the default SSE behaviour. */

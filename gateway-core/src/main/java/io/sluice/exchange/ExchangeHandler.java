@@ -103,6 +103,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   private ClientRelay call;
   private SessionEvents.Position resumeFrom; // a resume (Last-Event-ID) of one of our streams
   private SessionTarget sessionTarget; // a request to /sluice/streams/…
+  private io.sluice.websocket.WebSocketProxy webSocket;
   private UsageTracker usage;
   private boolean draining;
 
@@ -522,6 +523,10 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     }
     Upstream upstream = gateway.upstreams().get(route.upstreamName());
     String forwardQuery = pluginRequest.query();
+    if (io.sluice.websocket.WebSocketProxy.isUpgrade(route.config().websocket(), request, ctx)) {
+      startWebSocket(upstream, forwardQuery);
+      return;
+    }
     usage = trackUsage();
     ProxyCall.Request forward = new ProxyCall.Request(request.method(), route.rewrite(path) + forwardQuery,
         forwardHeaders(upstream), body, HttpUtil.isKeepAlive(request) && !draining, request.protocolVersion(),
@@ -557,6 +562,18 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     }
     return new SessionPlan(gateway.sessions(), SessionPlan.owner(pluginRequest.consumer(), exchange.clientIp()),
         route.name(), sse.resume(), longPoll);
+  }
+
+  /** An upgrade on a WebSocket route: the session takes the connection over (io.sluice.websocket). */
+  private void startWebSocket(Upstream upstream, String forwardQuery) {
+    state = State.PROXYING;
+    io.sluice.config.WebSocketConfig ws = route.config().websocket();
+    webSocket = new io.sluice.websocket.WebSocketProxy(this, exchange, upstream, request,
+        new io.sluice.websocket.WebSocketProxy.Target(route.rewrite(path) + forwardQuery, forwardHeaders(upstream),
+            route.responseHeaders(), ws, ws.idleTimeout(gateway.limits().idleTimeout()), route.timeout(),
+            pluginRequest.queryParam("model")),
+        gateway.metrics());
+    webSocket.start();
   }
 
   /**
@@ -745,7 +762,9 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
   /** The drain timeout is over: end the exchange now (an SSE client gets {@code event: error}). */
   public void endDrain() {
     draining = true;
-    if (call instanceof ProxyCall proxy && proxy.outlivesClient()) {
+    if (webSocket != null) {
+      webSocket.drainNow();
+    } else if (call instanceof ProxyCall proxy && proxy.outlivesClient()) {
       // A resumable stream (CONTRACT §6): the client is told to reconnect — to another instance
       // when the store is shared — while the generation goes on filling the session until the
       // process exits.
@@ -777,6 +796,9 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
       proxy.continueWithout(detach(null)); // the stream runs on into its session
     } else if (call != null) {
       call.clientClosed();
+    }
+    if (webSocket != null) {
+      webSocket.clientClosed();
     }
     if (exchange != null) {
       if (exchange.status() == 0) {
@@ -873,13 +895,14 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     UsageTracker usage = this.usage;
     PluginChain chain = this.chain;
     int pluginsReached = this.pluginsReached;
+    io.sluice.websocket.WebSocketProxy webSocket = this.webSocket;
     return () -> {
       long end = System.nanoTime();
       long duration = end - exchange.startNanos();
       if (pluginRequest != null) {
         exchange.consumer(pluginRequest.consumer());
       }
-      Usage used = usage == null ? null : usage.usage();
+      Usage used = webSocket != null ? webSocket.usage() : usage == null ? null : usage.usage();
       if (used != null) {
         exchange.tokens(used.inputTokens(), used.outputTokens(), used.estimated());
         String consumer = gateway.consumerLabel(exchange.consumer());
@@ -902,6 +925,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     sessionTarget = null;
     usage = null;
     call = null;
+    webSocket = null;
     route = null;
     chain = PluginChain.empty();
     pluginRequest = null;

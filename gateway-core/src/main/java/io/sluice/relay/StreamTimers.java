@@ -14,14 +14,14 @@ import java.util.concurrent.TimeUnit;
  * <p>Threading: the wheel runs its own daemon thread; a timeout only hands work back to the
  * stream's event loop and never touches stream state itself.
  */
-final class StreamTimers {
+public final class StreamTimers {
   private static final HashedWheelTimer WHEEL = new HashedWheelTimer(
       new DefaultThreadFactory("sluice-stream-timers", true), 100, TimeUnit.MILLISECONDS, 512);
 
   private StreamTimers() {}
 
   /** Runs {@code task} on {@code loop} after {@code delayNanos}. */
-  static Timeout schedule(io.netty.channel.EventLoop loop, Runnable task, long delayNanos) {
+  public static Timeout schedule(io.netty.channel.EventLoop loop, Runnable task, long delayNanos) {
     return WHEEL.newTimeout(t -> loop.execute(task), Math.max(delayNanos, 1), TimeUnit.NANOSECONDS);
   }
 }

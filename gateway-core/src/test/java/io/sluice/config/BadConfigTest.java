@@ -22,7 +22,7 @@ class BadConfigTest {
   private static final String BASE = LISTENER + UPSTREAM;
 
   private static final String ROUTE_KEYS =
-      "name, match, upstream, api, rewrite-path, request-headers, response-headers, timeout, compression, sse, plugins";
+      "name, match, upstream, api, rewrite-path, request-headers, response-headers, timeout, compression, sse, plugins, websocket";
 
   static Stream<Arguments> badConfigs() {
     return Stream.of(
@@ -256,8 +256,14 @@ class BadConfigTest {
             List.of("routes[0].sse.heartbeat: expected a duration such as 250ms, 30s, 5m, 1h (got 'often')",
                 "routes[0].sse.beat: unknown key (expected one of: heartbeat, resume, long-poll)")),
         arguments(
-            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, websocket: { enabled: true } } ]\n",
-            List.of("routes[0].websocket: not supported yet in this version (WebSocket relaying is not built yet)")),
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, websocket: { enabled: yes please, max-frame-size: 64B, ping-interval: often, idle: 1s } } ]\n",
+            List.of("routes[0].websocket.enabled: expected true or false",
+                "routes[0].websocket.ping-interval: expected a duration such as 250ms, 30s, 5m, 1h (got 'often')",
+                "routes[0].websocket.idle: unknown key (expected one of: enabled, max-frame-size, ping-interval, idle-timeout)",
+                "routes[0].websocket.max-frame-size: must be between 125B and 1GiB (got '64B')")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, websocket: [ on ] } ]\n",
+            List.of("routes[0].websocket: expected a map")),
         arguments(
             BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, plugins: { frobnicate: {} } } ]\n",
             List.of("routes[0].plugins.frobnicate: unknown plugin (no plugins are installed)")),

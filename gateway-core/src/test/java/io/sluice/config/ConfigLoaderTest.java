@@ -468,4 +468,25 @@ class ConfigLoaderTest {
     assertThat(r.get("store").asText()).isEqualTo("redis://user:<redacted>@redis:6379/0");
     assertThat(r.get("plain").asText()).isEqualTo("redis://redis:6379");
   }
+
+  @Test
+  void readsWebSocketRoutesWithTheirDefaults() throws Exception {
+    GatewayConfig c = loader.parse(MINIMAL + """
+        limits: { idle-timeout: 2m }
+        routes:
+          - { name: plain, match: { path: /v1/a }, upstream: chat-pool }
+          - { name: defaults, match: { path: /v1/b }, upstream: chat-pool, websocket: { enabled: true } }
+          - name: realtime
+            match: { path-prefix: /v1/realtime }
+            upstream: chat-pool
+            websocket: { enabled: true, max-frame-size: 4MiB, ping-interval: 0s, idle-timeout: 10m }
+        """, null);
+
+    assertThat(c.routes().get(0).websocket()).isSameAs(WebSocketConfig.DISABLED);
+    WebSocketConfig defaults = c.routes().get(1).websocket();
+    assertThat(defaults).isEqualTo(new WebSocketConfig(true, 1 << 20, Duration.ofSeconds(30), null));
+    assertThat(defaults.idleTimeout(c.limits().idleTimeout())).isEqualTo(Duration.ofMinutes(2));
+    assertThat(c.routes().get(2).websocket())
+        .isEqualTo(new WebSocketConfig(true, 4 << 20, Duration.ZERO, Duration.ofMinutes(10)));
+  }
 }

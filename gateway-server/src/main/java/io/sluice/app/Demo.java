@@ -37,6 +37,10 @@ final class Demo {
           - name: models
             match: { path: /v1/models, methods: [GET] }
             upstream: mock
+          - name: realtime
+            match: { path: /v1/realtime }
+            upstream: mock
+            websocket: { enabled: true, max-frame-size: 1MiB, ping-interval: 30s }
         """.formatted(gatewayPort, adminPort, mockPort);
   }
 
@@ -53,7 +57,8 @@ final class Demo {
     System.out.printf("""
 
         Sluice demo
-          gateway        %s   (routes: POST /v1/chat/completions, GET /v1/models)
+          gateway        %s   (routes: POST /v1/chat/completions, GET /v1/models,
+                                                  WebSocket /v1/realtime: an echo with usage)
           mock model     http://127.0.0.1:%d
           metrics        http://127.0.0.1:%d/metrics
           upstreams      http://127.0.0.1:%d/admin/upstreams

@@ -64,7 +64,8 @@ import org.slf4j.LoggerFactory;
  * work on a machine without any real model server.
  *
  * <p>It answers {@code POST /v1/chat/completions} (plain JSON, or server-sent events when the request
- * says {@code "stream": true}), {@code GET /v1/models} and {@code GET /health}; everything else is a
+ * says {@code "stream": true}), {@code GET /v1/models}, {@code GET /health} and WebSocket sessions on
+ * {@code /v1/realtime} (an echo, see {@link MockRealtime}); everything else is a
  * 404 with an OpenAI-style error body. The reply is {@link Options#reply()}, cut into word
  * tokens; streamed tokens are paced {@link Options#tokenInterval()} apart on the connection's event
  * loop, so the gateway in front of it sees a realistic trickle of small SSE events rather than one
@@ -355,6 +356,15 @@ public final class MockModelServer implements AutoCloseable {
             sendJson(ctx, HttpResponseStatus.OK, models(), keepAlive);
           } else {
             methodNotAllowed(ctx, "GET, HEAD", keepAlive);
+          }
+        }
+        case "/v1/realtime" -> {
+          if (HttpMethod.GET.equals(method) && req.headers().containsValue(
+              HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
+            MockRealtime.upgrade(ctx, req);
+          } else {
+            sendError(ctx, HttpResponseStatus.BAD_REQUEST, "Expected a WebSocket upgrade.",
+                "invalid_request_error", null, "websocket_required", keepAlive);
           }
         }
         case "/health" -> {
@@ -744,6 +754,9 @@ public final class MockModelServer implements AutoCloseable {
           event(usageChunk);
         }
         ctx.write(new DefaultHttpContent(Unpooled.copiedBuffer("data: [DONE]\n\n", UTF_8)));
+        // Counted as finished before the last write: with "Connection: close" the socket may close
+        // inside writeAndFlush, and a client that sees the end must see the stream ended too.
+        finish();
         ChannelFuture last = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
         if (keepAlive) {
           last.addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
@@ -751,7 +764,6 @@ public final class MockModelServer implements AutoCloseable {
           closing = true;
           last.addListener(ChannelFutureListener.CLOSE);
         }
-        finish();
         drainPending(ctx);
       }
 

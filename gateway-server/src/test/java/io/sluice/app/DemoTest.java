@@ -39,4 +39,30 @@ class DemoTest {
       assertThat(text).as("no usage chunk unless the client asked").doesNotContain("\"choices\":[]");
     }
   }
+
+  @Test
+  void demoConfigHoldsARealtimeSessionWithTheMockThroughTheGateway() throws Exception {
+    try (MockModelServer mock = MockModelServer.start("127.0.0.1", 0, MockModelServer.Options.DEFAULTS);
+        Sluice sluice = Sluice.start(new ConfigLoader(name -> null)
+            .parse(Demo.config(mock.port(), 0, 0), Path.of(".")))) {
+      java.util.concurrent.BlockingQueue<String> texts = new java.util.concurrent.LinkedBlockingQueue<>();
+      java.net.http.WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder()
+          .buildAsync(URI.create("ws://127.0.0.1:" + sluice.port("public") + "/v1/realtime"),
+              new java.net.http.WebSocket.Listener() {
+                @Override
+                public java.util.concurrent.CompletionStage<?> onText(java.net.http.WebSocket w, CharSequence data,
+                    boolean last) {
+                  texts.add(data.toString());
+                  w.request(1);
+                  return null;
+                }
+              })
+          .get(10, java.util.concurrent.TimeUnit.SECONDS);
+      ws.sendText("hello realtime world", true).get(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(texts.poll(10, java.util.concurrent.TimeUnit.SECONDS)).contains("You said: hello realtime world");
+      assertThat(texts.poll(10, java.util.concurrent.TimeUnit.SECONDS))
+          .contains("\"type\":\"response.done\"").contains("\"input_tokens\":3");
+      ws.sendClose(1000, "").get(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
 }

@@ -1,0 +1,586 @@
+package io.sluice.websocket;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.websocketx.WebSocket08FrameDecoder;
+import io.netty.handler.codec.http.websocketx.WebSocket08FrameEncoder;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.config.HeaderOps;
+import io.sluice.config.WebSocketConfig;
+import io.sluice.exchange.Exchange;
+import io.sluice.exchange.Moment;
+import io.sluice.http.ErrorKind;
+import io.sluice.http.ProxyHeaders;
+import io.sluice.observe.GatewayMetrics;
+import io.sluice.relay.ProxyCall;
+import io.sluice.server.PipelineNames;
+import io.sluice.server.RequestHeaderTimeoutHandler;
+import io.sluice.upstream.ConnectionPool;
+import io.sluice.upstream.Endpoint;
+import io.sluice.upstream.Upstream;
+import io.sluice.upstream.UpstreamHandler;
+import io.sluice.usage.Usage;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The WebSocket leg of an exchange: the upgrade handshake with the upstream, then a
+ * {@link WebSocketSession} that relays frames until one side closes.
+ *
+ * <pre>
+ *   plugins passed → choose endpoint → new connection → GET + Upgrade ─┬─ 101 → 101 to the client → relay
+ *                       ↑                                              ├─ other status → relayed as is
+ *                       └──── retry (connect failure) ──┘              └─ garbage → 502
+ * </pre>
+ *
+ * <p>The handshake: the client's {@code Sec-WebSocket-Key}, {@code Sec-WebSocket-Version},
+ * {@code Sec-WebSocket-Protocol} and {@code Sec-WebSocket-Extensions} go upstream unchanged, so
+ * the upstream's {@code Sec-WebSocket-Accept} is valid for the client too and the subprotocol and
+ * extensions (such as {@code permessage-deflate}) are agreed between the two ends; the gateway
+ * checks that the upstream chose only what the client offered, and never inflates anything.
+ *
+ * <p>Threading: runs on the client channel's event loop; the upstream connection is opened on the
+ * same loop. Upstream connections of sessions are never pooled: they count toward
+ * {@code max-connections-per-endpoint} while the session lasts and are closed with it.
+ *
+ * <p>Failure: before the 101, every failure is an HTTP answer (502 JSON error for a connect
+ * failure or a broken handshake, 504 when the upstream does not answer within
+ * {@code first-byte-timeout}, the upstream's own status when it refuses). After it, close codes
+ * (see {@link WebSocketSession}).
+ */
+public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocketSession.Ending {
+  private static final Logger log = LoggerFactory.getLogger(WebSocketProxy.class);
+  private static final String GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  /** How much of an upstream's refusal body is relayed to the client. */
+  private static final int MAX_REFUSAL_BODY = 64 * 1024;
+  static final String ENCODER = "ws-encoder";
+  static final String DECODER = "ws-decoder";
+  static final String RELAY = "ws-relay";
+
+  /** What to open upstream and how to run the session, fixed when the plugins passed. */
+  public record Target(String pathAndQuery, HttpHeaders headers, HeaderOps responseHeaders,
+      WebSocketConfig config, Duration idleTimeout, Duration routeTimeout, String model) {}
+
+  private final ProxyCall.ClientLeg client;
+  private final ChannelHandlerContext clientCtx;
+  private final EventLoop loop;
+  private final Exchange exchange;
+  private final Upstream upstream;
+  private final HttpRequest request;
+  private final Target target;
+  private final GatewayMetrics metrics;
+  private final Set<Endpoint> tried = new HashSet<>(2);
+  private final RealtimeUsage usage;
+
+  private int attemptsLeft;
+  private Endpoint endpoint;
+  private boolean attemptOpen;
+  private Channel upstreamChannel;
+  private ConnectionPool pool;
+  private ScheduledFuture<?> firstByteTimer;
+  private HttpResponse refusal;
+  private CompositeByteBuf refusalBody;
+  private WebSocketSession session;
+  private AtomicInteger activeStreams;
+  private boolean done;
+
+  public WebSocketProxy(ProxyCall.ClientLeg client, Exchange exchange, Upstream upstream, HttpRequest request,
+      Target target, GatewayMetrics metrics) {
+    this.client = client;
+    this.clientCtx = client.context();
+    this.loop = clientCtx.channel().eventLoop();
+    this.exchange = exchange;
+    this.upstream = upstream;
+    this.request = request;
+    this.target = target;
+    this.metrics = metrics;
+    this.usage = new RealtimeUsage(target.model());
+    this.attemptsLeft = 1 + upstream.config().retries();
+  }
+
+  /**
+   * Whether this request opens a WebSocket session: the route relays WebSocket, the request asks
+   * for it, and it came over HTTP/1.1 (RFC 8441 extended CONNECT over HTTP/2 is not supported).
+   */
+  public static boolean isUpgrade(WebSocketConfig config, HttpRequest request, ChannelHandlerContext ctx) {
+    return config.enabled()
+        && request.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)
+        && ctx.pipeline().get(HttpServerCodec.class) != null;
+  }
+
+  /** Checks the client's handshake, then opens the upstream leg. */
+  public void start() {
+    HttpHeaders h = request.headers();
+    String problem = null;
+    if (!HttpMethod.GET.equals(request.method()) || !HttpVersion.HTTP_1_1.equals(request.protocolVersion())) {
+      problem = "a WebSocket upgrade must be an HTTP/1.1 GET";
+    } else if (!h.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)) {
+      problem = "a WebSocket upgrade needs 'Connection: Upgrade'";
+    } else if (h.get(HttpHeaderNames.SEC_WEBSOCKET_KEY) == null || h.get(HttpHeaderNames.SEC_WEBSOCKET_KEY).isBlank()) {
+      problem = "a WebSocket upgrade needs a Sec-WebSocket-Key";
+    } else if (!"13".equals(h.get(HttpHeaderNames.SEC_WEBSOCKET_VERSION))) {
+      problem = "only WebSocket version 13 is supported (Sec-WebSocket-Version: 13)";
+    }
+    if (problem != null) {
+      done = true;
+      exchange.outcome(ErrorKind.MALFORMED_REQUEST.code());
+      client.sendError(ErrorKind.MALFORMED_REQUEST, problem);
+      return;
+    }
+    attempt(null);
+  }
+
+  private void attempt(String previousFailure) {
+    Endpoint next = upstream.choose(tried);
+    if (next == null || attemptsLeft-- <= 0) {
+      if (tried.isEmpty()) {
+        fail(ErrorKind.NO_HEALTHY_UPSTREAM, "no healthy endpoint in upstream '" + upstream.name() + "'");
+      } else {
+        fail(ErrorKind.UPSTREAM_FAILED, "upstream '" + upstream.name() + "' failed: " + previousFailure);
+      }
+      return;
+    }
+    endpoint = next;
+    tried.add(next);
+    next.activeRequests().incrementAndGet();
+    attemptOpen = true;
+    exchange.upstream(upstream.name(), next.url());
+    pool = upstream.pool(next);
+    Endpoint attempted = next;
+    // Always a new connection: a session owns it to the end, so it never goes back to the pool.
+    pool.acquire(loop, this, true).addListener((Future<Channel> f) -> {
+      if (done) {
+        if (f.isSuccess()) {
+          pool.discard(f.getNow());
+        }
+        return;
+      }
+      if (f.isSuccess()) {
+        sendHandshake(f.getNow());
+      } else {
+        endAttempt("connect_error");
+        if (!(f.cause() instanceof ConnectionPool.PoolExhaustedException)) {
+          attempted.recordFailure("connect: " + f.cause().getMessage());
+        }
+        log.debug("connect to {} failed: {}", attempted, f.cause().toString());
+        attempt("connect to " + attempted.url() + " failed (" + f.cause().getMessage() + ")");
+      }
+    });
+  }
+
+  private void sendHandshake(Channel channel) {
+    upstreamChannel = channel;
+    exchange.mark(Moment.UPSTREAM_CONNECTED, System.nanoTime());
+    HttpHeaders headers = target.headers().copy();
+    headers.set(HttpHeaderNames.HOST, endpoint.config().hostHeader());
+    headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+    headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+    headers.remove(HttpHeaderNames.CONTENT_LENGTH);
+    channel.writeAndFlush(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET,
+        endpoint.config().basePath() + target.pathAndQuery(), Unpooled.EMPTY_BUFFER, headers,
+        EmptyHttpHeaders.INSTANCE)).addListener((ChannelFutureListener) f -> {
+          if (f.isSuccess()) {
+            exchange.mark(Moment.UPSTREAM_REQ_SENT, System.nanoTime());
+          }
+        });
+    firstByteTimer = loop.schedule(this::onFirstByteTimeout,
+        upstream.config().firstByteTimeout().toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  // ---- the upstream's answer ------------------------------------------------------------------
+
+  @Override
+  public void onUpstreamMessage(HttpObject msg) {
+    if (done || session != null) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    if (msg.decoderResult().isFailure()) {
+      ReferenceCountUtil.release(msg);
+      brokenHandshake("sent an invalid HTTP response");
+      return;
+    }
+    if (msg instanceof HttpResponse response) {
+      int status = response.status().code();
+      if (status == 101) {
+        cancel(firstByteTimer);
+        String problem = handshakeProblem(response.headers());
+        if (problem != null) {
+          brokenHandshake(problem);
+        } else {
+          open(response);
+        }
+        return; // the rest of this read is frames, handled by the new pipeline
+      }
+      if (status < 200) {
+        return; // an interim answer (100): the real one follows
+      }
+      cancel(firstByteTimer);
+      refusal = response;
+      refusalBody = clientCtx.alloc().compositeBuffer();
+    }
+    if (msg instanceof HttpContent content) {
+      if (refusal != null && refusalBody.readableBytes() < MAX_REFUSAL_BODY && content.content().isReadable()) {
+        int take = Math.min(content.content().readableBytes(), MAX_REFUSAL_BODY - refusalBody.readableBytes());
+        refusalBody.addComponent(true, content.content().retainedSlice(content.content().readerIndex(), take));
+      }
+      boolean last = msg instanceof LastHttpContent;
+      content.release();
+      if (last && refusal != null) {
+        relayRefusal();
+      }
+    }
+  }
+
+  /** Null when the upstream's 101 is a valid answer to what the client offered. */
+  private String handshakeProblem(HttpHeaders answer) {
+    HttpHeaders offer = request.headers();
+    if (!answer.containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
+      return "answered 101 without 'Upgrade: websocket'";
+    }
+    if (!expectedAccept(offer.get(HttpHeaderNames.SEC_WEBSOCKET_KEY)).equals(answer.get(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT))) {
+      return "answered 101 with a wrong Sec-WebSocket-Accept";
+    }
+    String protocol = answer.get(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
+    if (protocol != null && !tokens(offer.getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL)).contains(protocol.trim())) {
+      return "chose the subprotocol '" + protocol + "', which the client did not offer";
+    }
+    Set<String> offered = extensionNames(offer.getAll(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS));
+    for (String chosen : extensionNames(answer.getAll(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS))) {
+      if (!offered.contains(chosen)) {
+        return "chose the extension '" + chosen + "', which the client did not offer";
+      }
+    }
+    return null;
+  }
+
+  static String expectedAccept(String key) {
+    try {
+      byte[] sha1 = MessageDigest.getInstance("SHA-1").digest((key.trim() + GUID).getBytes(StandardCharsets.US_ASCII));
+      return Base64.getEncoder().encodeToString(sha1);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-1", e);
+    }
+  }
+
+  private static Set<String> tokens(Iterable<String> values) {
+    Set<String> out = new LinkedHashSet<>();
+    for (String value : values) {
+      for (String token : value.split(",")) {
+        if (!token.isBlank()) {
+          out.add(token.trim());
+        }
+      }
+    }
+    return out;
+  }
+
+  private static Set<String> extensionNames(Iterable<String> values) {
+    Set<String> out = new LinkedHashSet<>();
+    for (String extension : tokens(values)) {
+      int semi = extension.indexOf(';');
+      out.add((semi < 0 ? extension : extension.substring(0, semi)).trim().toLowerCase(Locale.ROOT));
+    }
+    return out;
+  }
+
+  /**
+   * Both handshakes are done: the upstream connection switches to frames, the 101 goes to the
+   * client, and its connection switches too. Called inside the upstream codec's read; the codec
+   * is removed only after it (Netty's own client handshaker does the same), so frames that came in
+   * the same read as the 101 reach the frame decoder placed after it.
+   */
+  private void open(HttpResponse response) {
+    long now = System.nanoTime();
+    endpoint.recordSuccess(false);
+    metrics.upstreamRequest(upstream.name(), endpoint.url(), "success");
+    exchange.mark(Moment.UPSTREAM_RESP_HEADERS_RECEIVED, now);
+    int maxFrame = (int) target.config().maxFrameSize();
+    session = new WebSocketSession(clientCtx.channel(), upstreamChannel, exchange, maxFrame,
+        target.config().pingInterval().toNanos(), target.idleTimeout().toNanos(), target.routeTimeout().toNanos(),
+        usage, this);
+
+    ChannelPipeline up = upstreamChannel.pipeline();
+    HttpClientCodec upstreamCodec = up.get(HttpClientCodec.class);
+    String codecName = up.context(upstreamCodec).name();
+    up.remove(UpstreamHandler.class);
+    up.remove(IdleStateHandler.class);
+    upstreamCodec.removeOutboundHandler();
+    up.addAfter(codecName, DECODER, new WebSocket08FrameDecoder(decoderConfig(maxFrame, false)));
+    up.addAfter(DECODER, ENCODER, new WebSocket08FrameEncoder(true)); // toward a server: masked
+    up.addLast(RELAY, new FrameRelayHandler(session, WebSocketSession.Side.UPSTREAM));
+    loop.execute(() -> up.remove(upstreamCodec));
+
+    HttpHeaders h = response.headers().copy();
+    ProxyHeaders.removeHopByHop(h);
+    HeaderOps ops = target.responseHeaders();
+    ops.remove().forEach(h::remove);
+    for (Map.Entry<String, String> e : ops.set().entrySet()) {
+      h.set(e.getKey(), e.getValue());
+    }
+    h.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+    h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+    h.set(ProxyHeaders.X_REQUEST_ID, exchange.requestId());
+    h.remove(HttpHeaderNames.CONTENT_LENGTH);
+    FullHttpResponse switching = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+        HttpResponseStatus.SWITCHING_PROTOCOLS, Unpooled.EMPTY_BUFFER, h, EmptyHttpHeaders.INSTANCE);
+    client.prepareResponseHeaders(101, h);
+    exchange.status(101);
+    exchange.streaming(true);
+    activeStreams = metrics.activeStreams(exchange.routeName(), "websocket");
+    activeStreams.incrementAndGet(); // before the 101 leaves: a client that sees it sees the gauge
+
+    ChannelPipeline cp = clientCtx.pipeline();
+    HttpServerCodec clientCodec = cp.get(HttpServerCodec.class);
+    String clientCodecName = cp.context(clientCodec).name();
+    // Before the HTTP codec, as Netty's server handshaker places them: from now on the codec sees
+    // only frames, which it lets through, until it is removed once the 101 is on the wire.
+    cp.addBefore(clientCodecName, ENCODER, new WebSocket08FrameEncoder(false));
+    cp.addBefore(clientCodecName, DECODER, new WebSocket08FrameDecoder(decoderConfig(maxFrame, true)));
+    cp.addBefore(clientCtx.name(), RELAY, new FrameRelayHandler(session, WebSocketSession.Side.CLIENT));
+    // The session's own timer replaces the connection's idle and header timeouts.
+    removeIfPresent(cp, PipelineNames.IDLE_TIMEOUT);
+    if (cp.get(RequestHeaderTimeoutHandler.class) != null) {
+      cp.remove(RequestHeaderTimeoutHandler.class);
+    }
+    clientCtx.writeAndFlush(switching).addListener((ChannelFutureListener) f -> {
+      if (cp.get(HttpServerCodec.class) != null) {
+        cp.remove(HttpServerCodec.class);
+      }
+    });
+    exchange.mark(Moment.OUT_RESP_HEADERS_SENT, now);
+    session.start();
+  }
+
+  private static void removeIfPresent(ChannelPipeline p, String name) {
+    if (p.get(name) != null) {
+      p.remove(name);
+    }
+  }
+
+  static WebSocketDecoderConfig decoderConfig(int maxFrameSize, boolean expectMasked) {
+    return WebSocketDecoderConfig.newBuilder()
+        .maxFramePayloadLength(maxFrameSize)
+        .expectMaskedFrames(expectMasked)
+        .allowMaskMismatch(false)
+        .allowExtensions(true)          // RSV bits belong to the agreed extensions: passed through
+        .withUTF8Validator(false)       // a compressed text frame is not UTF-8 on the wire
+        .closeOnProtocolViolation(false) // the session sends its own close, to both peers
+        .build();
+  }
+
+  /** The upstream answered the upgrade with something else than 101: the client gets it as is. */
+  private void relayRefusal() {
+    int status = refusal.status().code();
+    if (status == 502 || status == 503 || status == 504) {
+      endpoint.recordFailure("answered " + status);
+    } else {
+      endpoint.recordSuccess(false);
+    }
+    metrics.upstreamRequest(upstream.name(), endpoint.url(), status >= 500 ? "http_5xx" : "success");
+    HttpHeaders h = refusal.headers().copy();
+    ProxyHeaders.removeHopByHop(h);
+    HeaderOps ops = target.responseHeaders();
+    ops.remove().forEach(h::remove);
+    for (Map.Entry<String, String> e : ops.set().entrySet()) {
+      h.set(e.getKey(), e.getValue());
+    }
+    h.set(ProxyHeaders.X_REQUEST_ID, exchange.requestId());
+    ByteBuf body = refusalBody;
+    refusalBody = null;
+    h.setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+    FullHttpResponse out = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, refusal.status(), body, h,
+        EmptyHttpHeaders.INSTANCE);
+    HttpUtil.setKeepAlive(out, false);
+    client.prepareResponseHeaders(status, h);
+    exchange.status(status);
+    exchange.outcome("upstream_refused");
+    exchange.addBytesOut(body.readableBytes());
+    dropUpstream();
+    endAttempt(null);
+    done = true;
+    clientCtx.writeAndFlush(out, clientCtx.voidPromise());
+    client.responseComplete(false);
+  }
+
+  private void brokenHandshake(String problem) {
+    cancel(firstByteTimer);
+    log.debug("upstream {} {}", endpoint, problem);
+    endpoint.recordFailure("websocket handshake: " + problem);
+    dropUpstream();
+    endAttempt("protocol_error");
+    fail(ErrorKind.UPSTREAM_FAILED, "endpoint " + endpoint.url() + " " + problem);
+  }
+
+  @Override
+  public void onUpstreamReadComplete() {}
+
+  @Override
+  public void onUpstreamWritabilityChanged(boolean writable) {}
+
+  @Override
+  public void onUpstreamClosed(Throwable cause) {
+    if (done || session != null) {
+      return;
+    }
+    cancel(firstByteTimer);
+    Channel lost = upstreamChannel;
+    upstreamChannel = null;
+    if (lost != null) {
+      lost.close();
+    }
+    endAttempt("reset");
+    String reason = cause == null ? "connection closed" : cause.toString();
+    endpoint.recordFailure("reset before response: " + reason);
+    // Nothing was upgraded yet: like a connect failure, another endpoint may take it.
+    attempt("endpoint " + endpoint.url() + " closed the connection before answering the upgrade (" + reason + ")");
+  }
+
+  private void onFirstByteTimeout() {
+    if (done || session != null) {
+      return;
+    }
+    metrics.upstreamRequest(upstream.name(), endpoint.url(), "timeout");
+    dropUpstream();
+    endAttempt(null);
+    fail(ErrorKind.UPSTREAM_TIMEOUT, "the upstream did not answer the WebSocket upgrade within "
+        + upstream.config().firstByteTimeout().toMillis() + "ms");
+  }
+
+  // ---- client events and endings --------------------------------------------------------------
+
+  /** The client connection closed (before the 101 or during the session). */
+  public void clientClosed() {
+    if (session != null) {
+      session.onInactive(WebSocketSession.Side.CLIENT);
+      return;
+    }
+    if (done) {
+      return;
+    }
+    done = true;
+    cancel(firstByteTimer);
+    if (upstreamChannel != null && endpoint != null) {
+      metrics.upstreamRequest(upstream.name(), endpoint.url(), "cancelled");
+    }
+    dropUpstream();
+    endAttempt(null);
+    releaseRefusal();
+  }
+
+  /** The drain timeout is over: an open session gets close 1001 both ways; a handshake a 503. */
+  public void drainNow() {
+    if (session != null) {
+      session.drain();
+      return;
+    }
+    if (done) {
+      return;
+    }
+    if (upstreamChannel != null && endpoint != null) {
+      metrics.upstreamRequest(upstream.name(), endpoint.url(), "cancelled");
+    }
+    cancel(firstByteTimer);
+    dropUpstream();
+    endAttempt(null);
+    fail(ErrorKind.DRAINING, "the gateway is shutting down");
+  }
+
+  @Override
+  public void sessionEnded(String outcome) {
+    done = true;
+    if (!"ok".equals(outcome)) {
+      exchange.outcome(outcome);
+    }
+    exchange.mark(Moment.OUT_RESP_COMPLETE, System.nanoTime());
+    upstreamChannel = null; // the session closes it
+    endAttempt(null);
+    if (activeStreams != null) {
+      activeStreams.decrementAndGet();
+    }
+    client.responseComplete(false);
+  }
+
+  /** The tokens the session's model responses reported, or null when none did. */
+  public Usage usage() {
+    return usage.usage();
+  }
+
+  private void fail(ErrorKind kind, String message) {
+    done = true;
+    releaseRefusal();
+    exchange.outcome(kind.code());
+    client.sendError(kind, message);
+  }
+
+  private void releaseRefusal() {
+    if (refusalBody != null) {
+      refusalBody.release();
+      refusalBody = null;
+    }
+  }
+
+  private void dropUpstream() {
+    if (upstreamChannel != null) {
+      pool.discard(upstreamChannel);
+      upstreamChannel = null;
+    }
+  }
+
+  private void endAttempt(String outcome) {
+    if (!attemptOpen) {
+      return;
+    }
+    attemptOpen = false;
+    endpoint.activeRequests().decrementAndGet();
+    if (outcome != null) {
+      metrics.upstreamRequest(upstream.name(), endpoint.url(), outcome);
+    }
+  }
+
+  private static void cancel(ScheduledFuture<?> timer) {
+    if (timer != null) {
+      timer.cancel(false);
+    }
+  }
+}
