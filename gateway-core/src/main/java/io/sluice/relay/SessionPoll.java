@@ -24,7 +24,6 @@ import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One long poll (CONTRACT §3 Long polling): {@code GET /sluice/streams/<id>/events?after=N}
@@ -52,7 +51,7 @@ public final class SessionPoll implements ClientRelay, StreamSession.Reader {
   private final Duration wait;
   private final Exchange exchange;
   private final GatewayMetrics metrics;
-  private final AtomicBoolean wakeScheduled = new AtomicBoolean();
+  private final LoopWakeup wakeup;
   private boolean waiting;
   private boolean done;
   private ScheduledFuture<?> timer;
@@ -62,6 +61,7 @@ public final class SessionPoll implements ClientRelay, StreamSession.Reader {
     this.client = client;
     this.ctx = client.context();
     this.loop = ctx.channel().eventLoop();
+    this.wakeup = new LoopWakeup(loop, () -> poll());
     this.session = session;
     this.after = after;
     this.wait = wait;
@@ -172,12 +172,7 @@ public final class SessionPoll implements ClientRelay, StreamSession.Reader {
 
   @Override
   public void wake() {
-    if (wakeScheduled.compareAndSet(false, true)) {
-      loop.execute(() -> {
-        wakeScheduled.set(false);
-        poll();
-      });
-    }
+    wakeup.wake();
   }
 
   @Override

@@ -23,7 +23,6 @@ import io.sluice.observe.GatewayMetrics;
 import io.sluice.session.SessionPlan;
 import io.sluice.session.StreamSession;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -52,7 +51,7 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
   private final GatewayMetrics metrics;
   private final boolean keepAlive;
   private final boolean chunked;
-  private final AtomicBoolean wakeScheduled = new AtomicBoolean();
+  private final LoopWakeup wakeup;
 
   private long cursor;
   private boolean started;
@@ -70,6 +69,7 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
     this.client = client;
     this.ctx = client.context();
     this.loop = ctx.channel().eventLoop();
+    this.wakeup = new LoopWakeup(loop, this::pump);
     this.session = session;
     this.cursor = after;
     this.exchange = exchange;
@@ -200,12 +200,7 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
 
   @Override
   public void wake() {
-    if (wakeScheduled.compareAndSet(false, true)) {
-      loop.execute(() -> {
-        wakeScheduled.set(false);
-        pump();
-      });
-    }
+    wakeup.wake();
   }
 
   @Override
