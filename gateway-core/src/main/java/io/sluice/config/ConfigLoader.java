@@ -444,6 +444,7 @@ public final class ConfigLoader {
       Integer conns = m.get("max-connections").integer(1, Integer.MAX_VALUE, null);
       Integer perIp = m.get("max-connections-per-ip").integer(0, Integer.MAX_VALUE, null);
       Duration idle = m.get("idle-timeout").positiveDuration();
+      Duration bodyTimeout = m.get("request-body-timeout").positiveDuration();
       m.finish();
       return new LimitsConfig(
           or(body, d.maxRequestBody()),
@@ -452,7 +453,8 @@ public final class ConfigLoader {
           or(headerTimeout, d.requestHeaderTimeout()),
           or(conns, d.maxConnections()),
           or(perIp, d.maxConnectionsPerIp()),
-          or(idle, d.idleTimeout()));
+          or(idle, d.idleTimeout()),
+          or(bodyTimeout, d.requestBodyTimeout()));
     }
 
     ShutdownConfig shutdown(ConfigNode node) {
