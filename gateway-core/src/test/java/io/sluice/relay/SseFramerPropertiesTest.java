@@ -1,32 +1,37 @@
 package io.sluice.relay;
 
+import static io.sluice.testing.RandomInputs.cuts;
+import static io.sluice.testing.RandomInputs.lineEnding;
+import static io.sluice.testing.RandomInputs.list;
+import static io.sluice.testing.RandomInputs.orNull;
+import static io.sluice.testing.RandomInputs.string;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
+import io.sluice.testing.RandomInputs;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.TreeSet;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
+import java.util.stream.LongStream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Fuzzing the SSE framer (LESSONS: split events): whatever the network's split of the bytes into
- * reads, whichever line ending each line uses (LF, CRLF, CR) and wherever comment lines and
- * comment-only blocks sit, the framer yields the same events, each whole, and passes every byte
- * on exactly once.
+ * Seeded randomized property test of the SSE framer (LESSONS: split events): whatever the
+ * network's split of the bytes into reads, whichever line ending each line uses (LF, CRLF, CR) and
+ * wherever comment lines and comment-only blocks sit, the framer yields the same events, each
+ * whole, and passes every byte on exactly once. One case per seed (see {@link RandomInputs}).
  */
-class SseFramerProperties {
-  private static final String[] EOLS = {"\n", "\r\n", "\r"};
+class SseFramerPropertiesTest {
+  private static final int CASES = 300;
+  /** Printable ASCII and a few BMP letters: field values never hold CR or LF (they cannot on the wire). */
+  private static final String TEXT = printableAscii() + "éü€中";
+  private static final String ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
   /** One generated event: what a client must see, whatever the wire layout. */
   record Ev(String event, List<String> data, String id) {
@@ -35,19 +40,23 @@ class SseFramerProperties {
     }
   }
 
-  @Provide
-  Arbitrary<List<Ev>> events() {
-    // Printable ASCII and a few BMP letters: field values never hold CR or LF (they cannot on the wire).
-    Arbitrary<String> text = Arbitraries.strings().withCharRange(' ', '~').withChars("éü€中").ofMaxLength(40);
-    Arbitrary<String> name = Arbitraries.strings().alpha().ofMinLength(1).ofMaxLength(12);
-    Arbitrary<Ev> event = Combinators.combine(
-        name.injectNull(0.6), text.list().ofMinSize(1).ofMaxSize(3), name.injectNull(0.7)).as(Ev::new);
-    return event.list().ofMinSize(1).ofMaxSize(12);
+  static LongStream seeds() {
+    return RandomInputs.seeds(CASES);
   }
 
-  @Property(tries = 300)
-  void yieldsTheSameEventsWhateverTheSplitLineEndingsAndComments(
-      @ForAll("events") List<Ev> events, @ForAll Random random) {
+  /** 1–12 events; a name on 40% of them, an id on 30%, 1–3 data lines of up to 40 characters. */
+  private static List<Ev> events(Random random) {
+    return list(random, 1, 12, r -> new Ev(
+        orNull(r, 0.6, string(r, ALPHA, 1, 12)),
+        list(r, 1, 3, d -> string(d, TEXT, 0, 40)),
+        orNull(r, 0.7, string(r, ALPHA, 1, 12))));
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void yieldsTheSameEventsWhateverTheSplitLineEndingsAndComments(long seed) {
+    Random random = RandomInputs.random(seed);
+    List<Ev> events = events(random);
     byte[] wire = layOut(events, random);
 
     SseFramer framer = new SseFramer(UnpooledByteBufAllocator.DEFAULT, 64 * 1024);
@@ -65,11 +74,11 @@ class SseFramerProperties {
       @Override
       public void fragment(ByteBuf part) {
         part.release();
-        throw new AssertionError("a small event was fragmented");
+        throw new AssertionError("seed " + seed + ": a small event was fragmented");
       }
     };
     int from = 0;
-    for (int cut : cuts(wire.length, random)) {
+    for (int cut : cuts(random, wire.length, 20)) {
       framer.feed(Unpooled.wrappedBuffer(wire, from, cut - from), sink);
       from = cut;
     }
@@ -78,11 +87,12 @@ class SseFramerProperties {
 
     // After the last event only the LF of a CRLF whose CR already ended the event may remain.
     if (rest != null) {
-      assertThat(rest.toString(StandardCharsets.US_ASCII)).isEqualTo("\n");
+      String remainder = rest.toString(StandardCharsets.US_ASCII);
       all.writeBytes(ByteBufUtil.getBytes(rest));
       rest.release();
+      assertThat(remainder).as("seed %d: the remainder", seed).isEqualTo("\n");
     }
-    assertThat(all.toByteArray()).as("every byte passed on once, in order").isEqualTo(wire);
+    assertThat(all.toByteArray()).as("seed %d: every byte passed on once, in order", seed).isEqualTo(wire);
     List<SseEvent> seen = new ArrayList<>();
     for (byte[] e : emitted) {
       SseEvent parsed = SseEvent.parse(Unpooled.wrappedBuffer(e));
@@ -90,7 +100,8 @@ class SseFramerProperties {
         seen.add(parsed);
       }
     }
-    assertThat(seen).containsExactlyElementsOf(events.stream().map(Ev::expected).toList());
+    assertThat(seen).as("seed %d: the events of %s", seed, visible(wire))
+        .containsExactlyElementsOf(events.stream().map(Ev::expected).toList());
   }
 
   /**
@@ -123,7 +134,7 @@ class SseFramerProperties {
     StringBuilder wire = new StringBuilder();
     String previous = "";
     for (String line : lines) {
-      String eol = EOLS[random.nextInt(EOLS.length)];
+      String eol = lineEnding(random);
       // A CR then an LF is one CRLF: an empty line after a CR-ended line must not end in a bare LF.
       if (previous.equals("\r") && line.isEmpty() && eol.equals("\n")) {
         eol = "\r\n";
@@ -134,14 +145,16 @@ class SseFramerProperties {
     return wire.toString().getBytes(StandardCharsets.UTF_8);
   }
 
-  /** Up to 20 random read boundaries, ending with the length. */
-  private static TreeSet<Integer> cuts(int length, Random random) {
-    TreeSet<Integer> cuts = new TreeSet<>();
-    int n = random.nextInt(21);
-    for (int i = 0; i < n && length > 1; i++) {
-      cuts.add(1 + random.nextInt(length - 1));
+  /** The wire with its line endings made visible, for a failure message. */
+  private static String visible(byte[] wire) {
+    return new String(wire, StandardCharsets.UTF_8).replace("\r", "\\r").replace("\n", "\\n");
+  }
+
+  private static String printableAscii() {
+    StringBuilder s = new StringBuilder();
+    for (char c = ' '; c <= '~'; c++) {
+      s.append(c);
     }
-    cuts.add(length);
-    return cuts;
+    return s.toString();
   }
 }
