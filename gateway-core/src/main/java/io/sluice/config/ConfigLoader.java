@@ -481,6 +481,7 @@ public final class ConfigLoader {
       Integer conns = m.get("max-connections").integer(1, Integer.MAX_VALUE, null);
       Integer perIp = m.get("max-connections-per-ip").integer(0, Integer.MAX_VALUE, null);
       Duration idle = m.get("idle-timeout").positiveDuration();
+      Duration bodyTimeout = m.get("request-body-timeout").positiveDuration();
       Long sessionMemory = positiveSize(m.get("max-session-memory"), Long.MAX_VALUE);
       m.finish();
       return new LimitsConfig(
@@ -491,6 +492,7 @@ public final class ConfigLoader {
           or(conns, d.maxConnections()),
           or(perIp, d.maxConnectionsPerIp()),
           or(idle, d.idleTimeout()),
+          or(bodyTimeout, d.requestBodyTimeout()),
           or(sessionMemory, d.maxSessionMemory()));
     }
 

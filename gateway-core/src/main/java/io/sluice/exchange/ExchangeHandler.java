@@ -26,6 +26,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.sluice.config.HeaderOps;
 import io.sluice.http.ErrorKind;
 import io.sluice.http.GatewayErrors;
+import io.sluice.http.MalformedRequestException;
 import io.sluice.http.PathNormalizer;
 import io.sluice.http.ProxyHeaders;
 import io.sluice.net.ClientIdentity;
@@ -42,6 +43,7 @@ import io.sluice.session.StreamSession;
 import io.sluice.route.ModelExtractor;
 import io.sluice.route.Route;
 import io.sluice.route.Router;
+import io.sluice.server.RequestBodyTimeoutHandler;
 import io.sluice.server.RequestHeaderTimeoutHandler;
 import io.sluice.upstream.Upstream;
 import io.sluice.usage.RequestInfo;
@@ -174,7 +176,8 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
       } else if (cause instanceof TooLongHttpHeaderException || cause instanceof TooLongFrameException) {
         rejectAndClose(ErrorKind.HEADERS_TOO_LARGE, "the request headers are larger than the limit");
       } else {
-        rejectAndClose(ErrorKind.MALFORMED_REQUEST, "malformed HTTP request");
+        rejectAndClose(ErrorKind.MALFORMED_REQUEST,
+            cause instanceof MalformedRequestException ? cause.getMessage() : "malformed HTTP request");
       }
       return;
     }
@@ -816,12 +819,23 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof RequestBodyTimeoutHandler.Expired expired) {
+      onBodyTimeout(expired.timeout());
+      return;
+    }
     if (evt instanceof IdleStateEvent) {
       log.debug("closing {} after idle-timeout", ctx.channel());
       ctx.close();
       return;
     }
     ctx.fireUserEventTriggered(evt);
+  }
+
+  /** Slow POST (a gateway answer with a body still unread always closes, so only READING is left). */
+  private void onBodyTimeout(java.time.Duration timeout) {
+    if (state == State.READING && !bodyComplete) {
+      rejectAndClose(ErrorKind.REQUEST_TIMEOUT, "the request body was not received within " + timeout.toMillis() + "ms");
+    }
   }
 
   @Override

@@ -217,7 +217,9 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
       if (tried.isEmpty()) {
         fail(ErrorKind.NO_HEALTHY_UPSTREAM, "no healthy endpoint in upstream '" + upstream.name() + "'");
       } else {
-        fail(ErrorKind.UPSTREAM_FAILED, "upstream '" + upstream.name() + "' failed: " + previousFailure);
+        // Endpoint addresses and OS errors stay in the log: clients learn nothing of the topology.
+        log.debug("upstream {} failed: {}", upstream.name(), previousFailure);
+        fail(ErrorKind.UPSTREAM_FAILED, "upstream '" + upstream.name() + "' failed before responding");
       }
       return;
     }

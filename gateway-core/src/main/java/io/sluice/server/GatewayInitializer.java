@@ -22,7 +22,8 @@ import java.util.function.Supplier;
 
 /**
  * Builds a client connection's pipeline; reads as the request flow:
- * connection limits → PROXY protocol → TLS → timeouts → HTTP codec → exchange (route, relay).
+ * connection limits → PROXY protocol → TLS → timeouts → HTTP codec → framing checks → body timeout
+ * → exchange (route, relay).
  */
 final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   /** Room for the method and version around the URI on the request line. */
@@ -130,6 +131,8 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         .setMaxInitialLineLength(limits.maxUriLength() + REQUEST_LINE_SLACK)
         .setMaxHeaderSize(limits.maxHeaderSize())
         .setMaxChunkSize(64 * 1024)));
+    p.addLast(PipelineNames.REQUEST_FRAMING, RequestFramingHandler.INSTANCE);
+    p.addLast(PipelineNames.BODY_TIMEOUT, new RequestBodyTimeoutHandler(limits.requestBodyTimeout()));
   }
 
   private void addGatewayHandlers(ChannelPipeline p) {

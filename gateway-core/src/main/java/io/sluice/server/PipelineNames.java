@@ -11,6 +11,8 @@ public final class PipelineNames {
   public static final String HEADER_TIMEOUT = "request-header-timeout";
   public static final String PROTOCOL_SELECT = "protocol-select";
   public static final String HTTP_CODEC = "http-codec";
+  public static final String REQUEST_FRAMING = "request-framing";
+  public static final String BODY_TIMEOUT = "request-body-timeout";
   public static final String H2_CODEC = "h2-codec";
   public static final String H2_MULTIPLEX = "h2-multiplex";
   /** In each HTTP/2 stream's child pipeline, before {@link #EXCHANGE}. */

@@ -16,7 +16,8 @@ import java.util.Map;
  *
  * <p>DNS: hostnames are resolved asynchronously by Netty's DNS resolver (never the blocking JDK
  * lookup on an event loop); answers are cached for at most {@code dns-refresh}, so a changed
- * record is picked up by the next new connection.
+ * record is picked up by the next new connection. The name servers are the system's
+ * ({@code /etc/resolv.conf}) unless {@link DnsServers#PROPERTY} names others.
  */
 public final class Upstreams implements AutoCloseable {
   private final Transport transport;
@@ -44,11 +45,13 @@ public final class Upstreams implements AutoCloseable {
 
   private void build(UpstreamConfig c) {
     int maxTtl = (int) Math.max(1, c.dnsRefresh().toSeconds());
-    DnsAddressResolverGroup resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
+    DnsNameResolverBuilder dns = new DnsNameResolverBuilder()
         .datagramChannelType(transport.datagramChannelType())
         .socketChannelType(transport.socketChannelType())
         .ttl(0, maxTtl)
-        .negativeTtl(Math.min(5, maxTtl)));
+        .negativeTtl(Math.min(5, maxTtl));
+    DnsServers.fromSystemProperty().ifPresent(dns::nameServerProvider);
+    DnsAddressResolverGroup resolver = new DnsAddressResolverGroup(dns);
     resolvers.put(c.name(), resolver);
     Bootstrap bootstrap = new Bootstrap()
         .channel(transport.socketChannelType())

@@ -106,13 +106,16 @@ class BadConfigTest {
             LISTENER + "limits: { request-header-timeout: 10 }\n",
             List.of("limits.request-header-timeout: expected a duration such as 250ms, 30s, 5m, 1h (got 10)")),
         arguments(LISTENER + "limits: { idle-timeout: 0s }\n", List.of("limits.idle-timeout: must be longer than 0s")),
+        arguments(LISTENER + "limits: { request-body-timeout: 0s }\n",
+            List.of("limits.request-body-timeout: must be longer than 0s")),
         arguments(
             LISTENER + "limits: { max-connections: 0 }\n",
             List.of("limits.max-connections: expected an integer >= 1 (got 0)")),
         arguments(
             LISTENER + "limits: { max-body: 1MiB }\n",
             List.of("limits.max-body: unknown key (expected one of: max-request-body, max-header-size, max-uri-length, "
-                + "request-header-timeout, max-connections, max-connections-per-ip, idle-timeout, max-session-memory)")),
+                + "request-header-timeout, max-connections, max-connections-per-ip, idle-timeout, request-body-timeout, "
+                + "max-session-memory)")),
         arguments(
             LISTENER + "shutdown: { drain-timeout: 1.5s }\n",
             List.of("shutdown.drain-timeout: expected a duration such as 250ms, 30s, 5m, 1h (got '1.5s')")),

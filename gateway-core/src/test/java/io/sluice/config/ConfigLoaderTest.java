@@ -137,7 +137,7 @@ class ConfigLoaderTest {
     assertThat(c.limits())
         .isEqualTo(
             new LimitsConfig(20L << 20, 32 << 10, 4 << 10, Duration.ofSeconds(5), 5000, 100, Duration.ofMinutes(2),
-                64L << 20));
+                LimitsConfig.DEFAULT_REQUEST_BODY_TIMEOUT, 64L << 20));
     assertThat(c.shutdown()).isEqualTo(new ShutdownConfig(Duration.ofSeconds(45)));
     assertThat(c.routes().get(1).sse()).isEqualTo(new SseConfig(Duration.ofSeconds(10),
         new SseConfig.Resume(true, 4096, 4L << 20, Duration.ofMinutes(10), null),

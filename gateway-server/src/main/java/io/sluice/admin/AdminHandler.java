@@ -29,7 +29,8 @@ import io.sluice.plugin.PluginChain;
 /**
  * Answers the admin endpoints (CONTRACT §5): {@code /healthz}, {@code /readyz}, {@code /metrics},
  * and the read-only {@code /admin/config}, {@code /admin/routes}, {@code /admin/upstreams}.
- * {@code /admin/*} needs {@code Authorization: Bearer <admin.token>} when a token is configured.
+ * {@code /admin/*} needs {@code Authorization: Bearer <admin.token>} when a token is configured,
+ * and never answers web pages ({@link AdminBrowserGuard}).
  *
  * <p>Pipeline: {@code HttpServerCodec → HttpObjectAggregator → AdminHandler}; shared.
  */
@@ -52,6 +53,12 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       path = path.substring(0, q);
     }
     boolean keepAlive = HttpUtil.isKeepAlive(request);
+    String refused = path.startsWith("/admin/")
+        ? AdminBrowserGuard.problem(request, view.config().admin().token() != null) : null;
+    if (refused != null) {
+      send(ctx, GatewayErrors.response(ctx.alloc(), 403, "permission_error", "admin_forbidden", refused), keepAlive);
+      return;
+    }
     if (path.equals("/admin/reload") && request.method().equals(HttpMethod.POST) && authorized(request)) {
       // A reload reads files and binds ports: it runs off the event loop, the answer comes back to it.
       java.util.concurrent.CompletableFuture.supplyAsync(view::reload).whenComplete((result, error) ->

@@ -11,10 +11,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /** Small helpers shared by the upstream fault, health and balancer tests. */
 final class UpstreamFixtures {
@@ -26,11 +29,21 @@ final class UpstreamFixtures {
 
   private UpstreamFixtures() {}
 
-  /** A port nothing listens on: bound once by this process, then released. */
+  /** Sockets holding the refused ports until the test JVM exits. */
+  private static final List<Socket> RESERVED_PORTS = new CopyOnWriteArrayList<>();
+
+  /**
+   * A port nothing listens on, and nothing can start listening on: a bound socket that never
+   * listens holds it, so a connection is refused (RST), and it stays held for the JVM's life. A
+   * port released at once could be handed to the next ephemeral listener — the gateway's own
+   * admin port once answered the "dead" endpoint with 404 on a loaded machine.
+   */
   static int refusedPort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
+    Socket holder = new Socket();
+    holder.setReuseAddress(false);
+    holder.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    RESERVED_PORTS.add(holder);
+    return holder.getLocalPort();
   }
 
   /** A whole response as the client saw it. */
