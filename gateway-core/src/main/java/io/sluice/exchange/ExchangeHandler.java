@@ -124,6 +124,19 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     this.ctx = ctx;
   }
 
+  /**
+   * The pipeline is torn down (the channel deregistered): whatever buffers are still held go now,
+   * even when the event loop was shut down before {@link #channelInactive} could run.
+   */
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    if (call == null && webSocket == null) {
+      releaseBody(); // a running exchange still reads its body (a retry): channelInactive ends it
+    }
+    held.forEach(ReferenceCountUtil::release);
+    held.clear();
+  }
+
   @Override
   public ChannelHandlerContext context() {
     return ctx;

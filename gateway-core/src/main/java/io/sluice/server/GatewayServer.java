@@ -191,5 +191,8 @@ public final class GatewayServer implements AutoCloseable {
     }
     bound.values().forEach(b -> b.channel().close().syncUninterruptibly());
     bound.clear();
+    // Close what is still open while the event loops run, so that every connection's handlers
+    // see it end (and free what they hold) before the loops shut down.
+    clients.close().awaitUninterruptibly(2, java.util.concurrent.TimeUnit.SECONDS);
   }
 }
