@@ -151,7 +151,7 @@ public final class GatewayServer implements AutoCloseable {
    * @return the number of exchanges that had to be cut at the timeout
    */
   public int drain(Duration timeout) throws InterruptedException {
-    close();
+    stopAccepting();
     eachHandler(ExchangeHandler::beginDrain);
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!clients.isEmpty() && System.nanoTime() < deadline) {
@@ -184,15 +184,21 @@ public final class GatewayServer implements AutoCloseable {
   }
 
   /** Stops accepting; open connections are not touched. */
-  @Override
-  public void close() {
+  public void stopAccepting() {
     if (tlsReload != null) {
       tlsReload.cancel(false);
     }
     bound.values().forEach(b -> b.channel().close().syncUninterruptibly());
     bound.clear();
-    // Close what is still open while the event loops run, so that every connection's handlers
-    // see it end (and free what they hold) before the loops shut down.
+  }
+
+  /**
+   * Stops accepting and closes every open connection while the event loops still run, so that
+   * each connection's handlers see it end (and free what they hold) before the loops shut down.
+   */
+  @Override
+  public void close() {
+    stopAccepting();
     clients.close().awaitUninterruptibly(2, java.util.concurrent.TimeUnit.SECONDS);
   }
 }
