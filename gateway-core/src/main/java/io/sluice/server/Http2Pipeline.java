@@ -14,8 +14,10 @@ import java.util.function.Supplier;
 
 /**
  * Turns a connection into an HTTP/2 one: a frame codec and a multiplexer whose child pipelines
- * ({@code Http2StreamFrameToHttpObjectCodec → ExchangeHandler}) let every stream be served by the
- * same exchange code as HTTP/1.1 — same routes, plugins, errors.
+ * ({@code ExtendedConnectHandler → Http2StreamFrameToHttpObjectCodec → ExchangeHandler}) let every
+ * stream be served by the same exchange code as HTTP/1.1 — same routes, plugins, errors. The
+ * connection advertises {@code SETTINGS_ENABLE_CONNECT_PROTOCOL} (RFC 8441), so a stream may also
+ * carry a WebSocket session ({@link ExtendedConnectHandler}).
  *
  * <p>Backpressure: a stream channel is writable while its HTTP/2 flow-control window and the
  * connection's outbound buffer allow, so the relay pauses the upstream per stream exactly as it
@@ -41,7 +43,11 @@ final class Http2Pipeline {
     p.addLast(PipelineNames.H2_CODEC, Http2FrameCodecBuilder.forServer()
         .initialSettings(Http2Settings.defaultSettings()
             .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
-            .maxHeaderListSize(maxHeaderSize))
+            .maxHeaderListSize(maxHeaderSize)
+            // RFC 8441: WebSocket over HTTP/2 streams. Always on, whatever the routes: SETTINGS
+            // are fixed for a connection's life while routes change on reload, and an extended
+            // CONNECT on a route without websocket gets an ordinary JSON error.
+            .connectProtocolEnabled(true))
         .decoderEnforceMaxRstFramesPerWindow(MAX_RST_PER_WINDOW, RST_WINDOW_SECONDS)
         .build());
     p.addLast(PipelineNames.H2_MULTIPLEX, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
@@ -52,6 +58,7 @@ final class Http2Pipeline {
         if (proxied != null) {
           ch.attr(ClientIdentity.PROXIED_SOURCE).set(proxied);
         }
+        ch.pipeline().addLast(PipelineNames.H2_EXTENDED_CONNECT, new ExtendedConnectHandler());
         ch.pipeline().addLast(PipelineNames.H2_STREAM_TO_HTTP, new Http2StreamFrameToHttpObjectCodec(true));
         ch.pipeline().addLast(PipelineNames.EXCHANGE, new ExchangeHandler(contexts, scheme, identity));
       }
