@@ -176,6 +176,18 @@ class WebSocketHttp2Test {
   }
 
   @Test
+  void deliversAFrameTheClientSentBeforeItsAnswer() throws Exception {
+    try (H2WsClient client = H2WsClient.connect(gateway.port())) {
+      H2WsClient.Stream ws = client.connectEagerly("/v1/realtime", WsFrame.text("sent at once", true));
+      assertThat(ws.status()).isEqualTo(200);
+      FakeRealtimeUpstream.Session s = upstream.next();
+      assertThat(s.next().text()).isEqualTo("sent at once");
+      ws.send(WsFrame.text("and then", true));
+      assertThat(s.next().text()).isEqualTo("and then");
+    }
+  }
+
+  @Test
   void refusesAMissingKeyWith401BeforeAnyUpstreamConnection() throws Exception {
     try (H2WsClient client = H2WsClient.connect(gateway.port())) {
       H2WsClient.Stream refused = client.connect("/v1/keyed");

@@ -2,6 +2,7 @@ package io.sluice.testing;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -123,8 +124,29 @@ public final class H2WsClient implements AutoCloseable {
     return open(HttpMethodHeaders.connect(tls ? "https" : "http", "127.0.0.1:" + port, path), headers);
   }
 
+  /**
+   * Like {@link #connect}, but sends {@code first} in a DATA frame right behind the HEADERS, before
+   * the answer — as a client that does not wait for the {@code 200} does.
+   */
+  public Stream connectEagerly(String path, WebSocketFrame first) throws Exception {
+    io.netty.channel.embedded.EmbeddedChannel encoder = new io.netty.channel.embedded.EmbeddedChannel(
+        new WebSocket08FrameEncoder(true));
+    encoder.writeOutbound(first);
+    ByteBuf bytes = Unpooled.buffer();
+    for (ByteBuf part; (part = encoder.readOutbound()) != null; ) {
+      bytes.writeBytes(part);
+      part.release();
+    }
+    encoder.finishAndReleaseAll();
+    return open(HttpMethodHeaders.connect(tls ? "https" : "http", "127.0.0.1:" + port, path), bytes);
+  }
+
   /** Opens a stream with these request headers (pseudo-headers included) and waits for the answer. */
   public Stream open(Http2Headers request, String... headers) throws Exception {
+    return open(request, null, headers);
+  }
+
+  private Stream open(Http2Headers request, ByteBuf early, String... headers) throws Exception {
     serverSettings(); // RFC 8441 §4: not before the server said it takes extended CONNECT
     Stream stream = new Stream();
     Http2StreamChannel ch = new Http2StreamChannelBootstrap(connection).handler(stream.handler).open()
@@ -135,7 +157,11 @@ public final class H2WsClient implements AutoCloseable {
       int colon = h.indexOf(':');
       request.set(h.substring(0, colon).trim().toLowerCase(java.util.Locale.ROOT), h.substring(colon + 1).trim());
     }
-    ch.writeAndFlush(new DefaultHttp2HeadersFrame(request, false));
+    ch.write(new DefaultHttp2HeadersFrame(request, false));
+    if (early != null) {
+      ch.write(new DefaultHttp2DataFrame(early, false));
+    }
+    ch.flush();
     stream.answer.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
     return stream;
   }
