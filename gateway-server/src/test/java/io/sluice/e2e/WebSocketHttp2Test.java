@@ -48,6 +48,7 @@ class WebSocketHttp2Test {
             host: 127.0.0.1
             port: 0
             tls: { certificate: "%s", private-key: "%s" }
+        shutdown: { drain-timeout: 1s }
         consumers: [ { name: alice, api-keys: [ "${ALICE_KEY}" ] } ]
         upstreams:
           - name: realtime-pool
@@ -260,6 +261,29 @@ class WebSocketHttp2Test {
       // The stream's 64 KiB window, the gateway's watermark and the upstream socket's buffers.
       assertThat(settled).isLessThan(16L * MiB);
       assertThat(flood).isNotDone();
+    }
+  }
+
+  @Test
+  void drainingClosesSessionsOnH2StreamsWith1001() throws Exception {
+    try (H2WsClient client = H2WsClient.connect(gateway.port())) {
+      H2WsClient.Stream ws = client.connect("/v1/realtime");
+      FakeRealtimeUpstream.Session s = upstream.next();
+      Thread drain = new Thread(() -> {
+        try {
+          gateway.sluice().drain();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      drain.start();
+      WsFrame close = ws.next();
+      assertThat(close.closeCode()).isEqualTo(1001);
+      assertThat(close.closeReason()).isEqualTo("the gateway is shutting down");
+      assertThat(s.next().closeCode()).isEqualTo(1001);
+      assertThat(s.awaitClosed(WAIT)).isTrue();
+      assertThat(client.awaitClosed(WAIT)).as("the connection closes once its streams ended").isTrue();
+      drain.join(10_000);
     }
   }
 
