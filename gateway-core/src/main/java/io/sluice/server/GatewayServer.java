@@ -152,7 +152,7 @@ public final class GatewayServer implements AutoCloseable {
    */
   public int drain(Duration timeout) throws InterruptedException {
     stopAccepting();
-    eachHandler(ExchangeHandler::beginDrain);
+    eachHandler(ExchangeHandler::beginDrain, true);
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!clients.isEmpty() && System.nanoTime() < deadline) {
       Thread.sleep(50); // the main thread waits for connections to finish; no event loop blocks
@@ -160,7 +160,7 @@ public final class GatewayServer implements AutoCloseable {
     int cut = clients.size();
     if (cut > 0) {
       log.warn("drain timeout of {} reached: ending {} connection(s)", timeout, cut);
-      eachHandler(ExchangeHandler::endDrain);
+      eachHandler(ExchangeHandler::endDrain, false);
       long grace = System.nanoTime() + Duration.ofSeconds(2).toNanos();
       while (!clients.isEmpty() && System.nanoTime() < grace) {
         Thread.sleep(20); // lets the final error events reach the sockets
@@ -170,14 +170,25 @@ public final class GatewayServer implements AutoCloseable {
     return cut;
   }
 
-  private void eachHandler(Consumer<ExchangeHandler> action) {
+  private void eachHandler(Consumer<ExchangeHandler> action, boolean starting) {
     for (Channel c : clients) {
       c.eventLoop().execute(() -> {
         ExchangeHandler h = c.pipeline().get(ExchangeHandler.class);
         if (h != null) {
           action.accept(h);
         } else {
-          c.close();
+          // HTTP/2: each stream's exchange (so a WebSocket session gets its 1001 at the end).
+          Http2Pipeline.eachStream(c, stream -> {
+            ExchangeHandler streamHandler = stream.pipeline().get(ExchangeHandler.class);
+            if (streamHandler != null) {
+              action.accept(streamHandler);
+            }
+          });
+          if (starting && Http2Pipeline.isHttp2(c)) {
+            Http2Pipeline.goAway(c); // running streams finish; the connection closes after them
+          } else {
+            c.close();
+          }
         }
       });
     }

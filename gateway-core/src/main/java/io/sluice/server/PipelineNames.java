@@ -15,6 +15,8 @@ public final class PipelineNames {
   public static final String BODY_TIMEOUT = "request-body-timeout";
   public static final String H2_CODEC = "h2-codec";
   public static final String H2_MULTIPLEX = "h2-multiplex";
+  /** First in each HTTP/2 stream's child pipeline (RFC 8441 WebSocket streams). */
+  public static final String H2_EXTENDED_CONNECT = "h2-extended-connect";
   /** In each HTTP/2 stream's child pipeline, before {@link #EXCHANGE}. */
   public static final String H2_STREAM_TO_HTTP = "h2-stream-to-http";
   public static final String EXCHANGE = "exchange";

@@ -29,6 +29,9 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.websocketx.WebSocket08FrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocket08FrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -41,6 +44,7 @@ import io.sluice.http.ErrorKind;
 import io.sluice.http.ProxyHeaders;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.relay.ProxyCall;
+import io.sluice.server.ExtendedConnectHandler;
 import io.sluice.server.PipelineNames;
 import io.sluice.server.RequestHeaderTimeoutHandler;
 import io.sluice.upstream.ConnectionPool;
@@ -51,6 +55,7 @@ import io.sluice.usage.Usage;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.HashSet;
@@ -79,6 +84,11 @@ import org.slf4j.LoggerFactory;
  * extensions (such as {@code permessage-deflate}) are agreed between the two ends; the gateway
  * checks that the upstream chose only what the client offered, and never inflates anything.
  *
+ * <p>HTTP/2 (RFC 8441): an extended CONNECT on an HTTP/2 stream (see {@link ExtendedConnectHandler})
+ * opens the upstream exactly the same way — an HTTP/1.1 upgrade, with a {@code Sec-WebSocket-Key}
+ * of the gateway's own, since an HTTP/2 client sends none — and the upstream's {@code 101} becomes
+ * a {@code 200} on the stream; frames then travel in the stream's DATA frames.
+ *
  * <p>Threading: runs on the client channel's event loop; the upstream connection is opened on the
  * same loop. Upstream connections of sessions are never pooled: they count toward
  * {@code max-connections-per-endpoint} while the session lasts and are closed with it.
@@ -91,6 +101,7 @@ import org.slf4j.LoggerFactory;
 public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocketSession.Ending {
   private static final Logger log = LoggerFactory.getLogger(WebSocketProxy.class);
   private static final String GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  private static final SecureRandom KEYS = new SecureRandom();
   /** How much of an upstream's refusal body is relayed to the client. */
   private static final int MAX_REFUSAL_BODY = 64 * 1024;
   static final String ENCODER = "ws-encoder";
@@ -111,7 +122,10 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
   private final GatewayMetrics metrics;
   private final Set<Endpoint> tried = new HashSet<>(2);
   private final RealtimeUsage usage;
+  /** The client is an HTTP/2 stream (RFC 8441), not an HTTP/1.1 connection. */
+  private final boolean overHttp2;
 
+  private String upstreamKey; // the Sec-WebSocket-Key sent upstream
   private int attemptsLeft;
   private Endpoint endpoint;
   private boolean attemptOpen;
@@ -136,13 +150,19 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     this.metrics = metrics;
     this.usage = new RealtimeUsage(target.model());
     this.attemptsLeft = 1 + upstream.config().retries();
+    this.overHttp2 = ExtendedConnectHandler.isWebSocket(clientCtx.channel());
   }
 
   /**
-   * Whether this request opens a WebSocket session: the route relays WebSocket, the request asks
-   * for it, and it came over HTTP/1.1 (RFC 8441 extended CONNECT over HTTP/2 is not supported).
+   * Whether this request opens a WebSocket session: an HTTP/1.1 upgrade on a route that relays
+   * WebSocket, or any RFC 8441 extended CONNECT — on a route without {@code websocket} that one is
+   * refused by {@link #start}, as it cannot be proxied as a plain request (its client would take
+   * an ordinary {@code 200} for an open session).
    */
   public static boolean isUpgrade(WebSocketConfig config, HttpRequest request, ChannelHandlerContext ctx) {
+    if (ExtendedConnectHandler.isWebSocket(ctx.channel())) {
+      return true;
+    }
     return config.enabled()
         && request.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)
         && ctx.pipeline().get(HttpServerCodec.class) != null;
@@ -152,7 +172,9 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
   public void start() {
     HttpHeaders h = request.headers();
     String problem = null;
-    if (!HttpMethod.GET.equals(request.method()) || !HttpVersion.HTTP_1_1.equals(request.protocolVersion())) {
+    if (overHttp2) {
+      problem = http2Problem(h);
+    } else if (!HttpMethod.GET.equals(request.method()) || !HttpVersion.HTTP_1_1.equals(request.protocolVersion())) {
       problem = "a WebSocket upgrade must be an HTTP/1.1 GET";
     } else if (!h.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)) {
       problem = "a WebSocket upgrade needs 'Connection: Upgrade'";
@@ -167,7 +189,26 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
       client.sendError(ErrorKind.MALFORMED_REQUEST, problem);
       return;
     }
+    // Over HTTP/2 the client sends no key (RFC 8441 §5): the upstream's handshake gets one of ours.
+    upstreamKey = overHttp2 ? newKey() : h.get(HttpHeaderNames.SEC_WEBSOCKET_KEY);
     attempt(null);
+  }
+
+  /** What is wrong with an extended CONNECT on this route, or null. */
+  private String http2Problem(HttpHeaders h) {
+    if (!target.config().enabled()) {
+      return "route '" + exchange.routeName() + "' does not relay WebSocket (websocket.enabled is off)";
+    }
+    if (!"13".equals(h.get(HttpHeaderNames.SEC_WEBSOCKET_VERSION))) {
+      return "only WebSocket version 13 is supported (sec-websocket-version: 13)";
+    }
+    return null;
+  }
+
+  private static String newKey() {
+    byte[] nonce = new byte[16];
+    KEYS.nextBytes(nonce);
+    return Base64.getEncoder().encodeToString(nonce);
   }
 
   private void attempt(String previousFailure) {
@@ -215,7 +256,13 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     headers.set(HttpHeaderNames.HOST, endpoint.config().hostHeader());
     headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
     headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+    headers.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, upstreamKey);
     headers.remove(HttpHeaderNames.CONTENT_LENGTH);
+    if (overHttp2) {
+      for (HttpConversionUtil.ExtensionHeaderNames name : HttpConversionUtil.ExtensionHeaderNames.values()) {
+        headers.remove(name.text()); // x-http2-*: Netty's conversion notes, not the client's headers
+      }
+    }
     channel.writeAndFlush(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET,
         endpoint.config().basePath() + target.pathAndQuery(), Unpooled.EMPTY_BUFFER, headers,
         EmptyHttpHeaders.INSTANCE)).addListener((ChannelFutureListener) f -> {
@@ -278,7 +325,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     if (!answer.containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
       return "answered 101 without 'Upgrade: websocket'";
     }
-    if (!expectedAccept(offer.get(HttpHeaderNames.SEC_WEBSOCKET_KEY)).equals(answer.get(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT))) {
+    if (!expectedAccept(upstreamKey).equals(answer.get(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT))) {
       return "answered 101 with a wrong Sec-WebSocket-Accept";
     }
     String protocol = answer.get(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
@@ -325,8 +372,8 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
   }
 
   /**
-   * Both handshakes are done: the upstream connection switches to frames, the 101 goes to the
-   * client, and its connection switches too. Called inside the upstream codec's read; the codec
+   * Both handshakes are done: the upstream connection switches to frames, the 101 (over HTTP/2:
+   * the 200) goes to the client, and its connection (stream) switches too. Called inside the upstream codec's read; the codec
    * is removed only after it (Netty's own client handshaker does the same), so frames that came in
    * the same read as the 101 reach the frame decoder placed after it.
    */
@@ -358,17 +405,31 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     for (Map.Entry<String, String> e : ops.set().entrySet()) {
       h.set(e.getKey(), e.getValue());
     }
-    h.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
-    h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
     h.set(ProxyHeaders.X_REQUEST_ID, exchange.requestId());
     h.remove(HttpHeaderNames.CONTENT_LENGTH);
+    exchange.streaming(true);
+    activeStreams = metrics.activeStreams(exchange.routeName(), "websocket");
+    activeStreams.incrementAndGet(); // before the answer leaves: a client that sees it sees the gauge
+    if (overHttp2) {
+      openStream(h, maxFrame);
+    } else {
+      openConnection(h, maxFrame);
+    }
+    exchange.mark(Moment.OUT_RESP_HEADERS_SENT, now);
+    session.start();
+    if (overHttp2) {
+      ExtendedConnectHandler.releaseEarlyData(clientCtx.pipeline());
+    }
+  }
+
+  /** HTTP/1.1: the client gets the 101 and its connection switches to frames. */
+  private void openConnection(HttpHeaders h, int maxFrame) {
+    h.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+    h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
     FullHttpResponse switching = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
         HttpResponseStatus.SWITCHING_PROTOCOLS, Unpooled.EMPTY_BUFFER, h, EmptyHttpHeaders.INSTANCE);
     client.prepareResponseHeaders(101, h);
     exchange.status(101);
-    exchange.streaming(true);
-    activeStreams = metrics.activeStreams(exchange.routeName(), "websocket");
-    activeStreams.incrementAndGet(); // before the 101 leaves: a client that sees it sees the gauge
 
     ChannelPipeline cp = clientCtx.pipeline();
     HttpServerCodec clientCodec = cp.get(HttpServerCodec.class);
@@ -388,8 +449,29 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
         cp.remove(HttpServerCodec.class);
       }
     });
-    exchange.mark(Moment.OUT_RESP_HEADERS_SENT, now);
-    session.start();
+  }
+
+  /**
+   * HTTP/2 (RFC 8441 §5): the client gets {@code :status 200} with the upstream's choices
+   * (subprotocol, extensions) and the stream stays open; its DATA frames carry the frames from
+   * now on. {@code Sec-WebSocket-Accept} belongs to the upstream's HTTP/1.1 handshake and is not
+   * passed on.
+   */
+  private void openStream(HttpHeaders h, int maxFrame) {
+    h.remove(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT);
+    h.remove(HttpHeaderNames.UPGRADE);
+    h.remove(HttpHeaderNames.CONNECTION);
+    client.prepareResponseHeaders(200, h);
+    exchange.status(200);
+    Http2Headers answer = HttpConversionUtil.toHttp2Headers(h, true);
+    answer.status(HttpResponseStatus.OK.codeAsText());
+
+    ChannelPipeline cp = clientCtx.pipeline();
+    String stream = ExtendedConnectHandler.streamBytes(cp);
+    cp.addAfter(stream, ENCODER, new WebSocket08FrameEncoder(false));
+    cp.addAfter(ENCODER, DECODER, new WebSocket08FrameDecoder(decoderConfig(maxFrame, true)));
+    cp.addBefore(clientCtx.name(), RELAY, new FrameRelayHandler(session, WebSocketSession.Side.CLIENT));
+    clientCtx.writeAndFlush(new DefaultHttp2HeadersFrame(answer, false), clientCtx.voidPromise());
   }
 
   private static void removeIfPresent(ChannelPipeline p, String name) {
