@@ -182,6 +182,9 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     state = State.READING;
 
     DecoderResult result = req.decoderResult();
+    if (result.isFailure() && !ctx.channel().isActive()) {
+      return; // the client left mid-headers: nobody to answer; channelInactive logs it as 499
+    }
     if (result.isFailure()) {
       Throwable cause = result.cause();
       if (cause instanceof TooLongHttpLineException) {

@@ -3,6 +3,7 @@ package io.sluice.relay;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.util.ByteProcessor;
 
 /**
  * Splits a {@code text/event-stream} byte stream into whole events, whatever the network reads'
@@ -37,6 +38,30 @@ public final class SseFramer {
   private boolean lastWasCr;
   private boolean inOversizedEvent;
 
+  /** Advances the line state by one byte; stops (false) at the line end that ends an event. */
+  private final ByteProcessor scanner = b -> {
+    boolean lineEnd;
+    if (b == '\n') {
+      lineEnd = !lastWasCr;
+      lastWasCr = false;
+    } else if (b == '\r') {
+      lineEnd = true;
+      lastWasCr = true;
+    } else {
+      lineEnd = false;
+      lastWasCr = false;
+      atLineStart = false;
+    }
+    if (!lineEnd) {
+      return true;
+    }
+    if (atLineStart) {
+      return false; // an empty line; the next event starts at a line start too
+    }
+    atLineStart = true;
+    return true;
+  };
+
   public SseFramer(ByteBufAllocator alloc, int maxEventSize) {
     this.alloc = alloc;
     this.maxEventSize = maxEventSize;
@@ -49,43 +74,30 @@ public final class SseFramer {
       return;
     }
     pending = pending == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, pending, in);
-    int start = pending.readerIndex();
     int end = pending.writerIndex();
-    for (int i = start + scanned; i < end; i++) {
-      byte b = pending.getByte(i);
-      boolean lineEnd;
-      if (b == '\n') {
-        lineEnd = !lastWasCr;
+    int i = pending.readerIndex() + scanned;
+    while (i < end) {
+      // One bulk scan per event, not a getByte per byte: under the paranoid leak detector every
+      // getByte of a leak-aware buffer records a stack trace, which made framing ~100x slower in
+      // tests (a 64 KiB read held the event loop for ~300 ms, delaying every other stream).
+      int blank = pending.forEachByte(i, end - i, scanner);
+      if (blank < 0) {
+        break;
+      }
+      // An empty line: the event is complete. Take a CRLF's LF along when it is already here.
+      int last = blank;
+      if (lastWasCr && blank + 1 < end && pending.getByte(blank + 1) == '\n') {
+        last = blank + 1;
         lastWasCr = false;
-      } else if (b == '\r') {
-        lineEnd = true;
-        lastWasCr = true;
+      }
+      ByteBuf event = pending.readRetainedSlice(last + 1 - pending.readerIndex());
+      if (inOversizedEvent) {
+        inOversizedEvent = false;
+        sink.fragment(event);
       } else {
-        lineEnd = false;
-        lastWasCr = false;
-        atLineStart = false;
+        sink.event(event);
       }
-      if (lineEnd) {
-        if (atLineStart) {
-          // An empty line: the event is complete. Take a CRLF's LF along when it is already here.
-          int last = i;
-          if (b == '\r' && i + 1 < end && pending.getByte(i + 1) == '\n') {
-            last = i + 1;
-            lastWasCr = false;
-          }
-          ByteBuf event = pending.readRetainedSlice(last + 1 - pending.readerIndex());
-          if (inOversizedEvent) {
-            inOversizedEvent = false;
-            sink.fragment(event);
-          } else {
-            sink.event(event);
-          }
-          i = last;
-          atLineStart = true;
-        } else {
-          atLineStart = true;
-        }
-      }
+      i = last + 1;
     }
     scanned = pending.readableBytes();
     if (scanned >= maxEventSize) {

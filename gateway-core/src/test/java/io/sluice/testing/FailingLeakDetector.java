@@ -20,6 +20,11 @@ public final class FailingLeakDetector<T> extends ResourceLeakDetector<T> {
     super(resourceType, samplingInterval);
   }
 
+  /** Every leak reported so far in this JVM (the soak counts them; tests rely on the extension). */
+  public static List<String> reported() {
+    return List.copyOf(LEAKS);
+  }
+
   @Override
   protected void reportTracedLeak(String resourceType, String records) {
     LEAKS.add("LEAK: " + resourceType + records);
