@@ -952,6 +952,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
     }
     if (activeStreams != null) {
       activeStreams.decrementAndGet();
+      activeStreams = null; // counted down once, whatever path ends it again
     }
     if (session != null) {
       session.detach(clientReader);

@@ -178,6 +178,7 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
     }
     if (activeStreams != null) {
       activeStreams.decrementAndGet();
+      activeStreams = null; // counted down once, whatever path ends it again
     }
   }
 

@@ -619,6 +619,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     endAttempt(null);
     if (activeStreams != null) {
       activeStreams.decrementAndGet();
+      activeStreams = null; // counted down once, whatever path ends it again
     }
     client.responseComplete(false);
   }
