@@ -165,8 +165,10 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
   }
 
   private void end() {
-    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, ctx.voidPromise());
+    // Done before the last write: its flush may make the client writable again, and the
+    // writability event would pump (and end) this relay a second time from inside the write.
     finish();
+    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, ctx.voidPromise());
     client.responseComplete(keepAlive);
   }
 
