@@ -113,7 +113,8 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
     exchange.outcome("resumed");
     exchange.streaming(true);
     client.prepareResponseHeaders(200, h);
-    ctx.writeAndFlush(out, ctx.voidPromise());
+    // Every bit of state is set before anything is flushed: a flush can make the client writable
+    // and pump this relay from inside the write.
     started = true;
     activeStreams = metrics.activeStreams(exchange.routeName(), "sse");
     activeStreams.incrementAndGet();
@@ -122,7 +123,11 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
     if (sse.heartbeats()) {
       heartbeat = StreamTimers.schedule(loop, this::onHeartbeat, sse.heartbeat().toNanos());
     }
+    ctx.write(out, ctx.voidPromise()); // flushed with the first events, or just below
     pump();
+    if (!done) {
+      ctx.flush();
+    }
   }
 
   /** Writes what is new while the client can take it. */

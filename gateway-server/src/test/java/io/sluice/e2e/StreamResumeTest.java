@@ -40,6 +40,10 @@ class StreamResumeTest {
               heartbeat: 0s
               resume: { enabled: true, buffer-events: 4 }
               long-poll: { enabled: true, wait: 5s }
+          - name: replay
+            match: { path-prefix: /v1/replay }
+            upstream: models
+            sse: { heartbeat: 0s, resume: { enabled: true, buffer-events: 4096, buffer-bytes: 8MiB } }
           - name: private
             match: { path-prefix: /v1/private }
             upstream: models
@@ -281,6 +285,36 @@ class StreamResumeTest {
       other.send("DELETE /sluice/streams/" + id + " HTTP/1.1\r\nHost: t\r\n\r\n");
       assertThat(other.readHead().status()).isEqualTo(404);
     }
+  }
+
+  /**
+   * A replay far larger than the client's socket buffers: the client's connection turns
+   * unwritable and writable again many times, also while the last chunk is flushed — the relay
+   * must end once (one last chunk, the gauge counted down once) and the connection stay usable.
+   */
+  @Test
+  void aLongReplayEndsOnceAndTheConnectionServesTheNextRequest() throws Exception {
+    String id;
+    StringBuilder events = new StringBuilder();
+    for (int i = 1; i <= 1500; i++) {
+      events.append("data: ").append(i).append(' ').append("x".repeat(1000)).append("\n\n");
+    }
+    try (RawHttp first = RawHttp.connect(gateway.port())) {
+      first.post("/v1/replay", "{}");
+      upstream.next().startSse().send(events.toString()).end();
+      id = first.readHead().header("x-sluice-stream-id");
+      first.readToEnd();
+    }
+    try (RawHttp client = RawHttp.connect(gateway.port())) {
+      for (int round = 0; round < 3; round++) {
+        client.post("/v1/replay", "{}", "Last-Event-ID: " + id + ".0");
+        assertThat(client.readHead().status()).isEqualTo(200);
+        String body = client.readToEnd();
+        assertThat(client.endedCleanly()).isTrue();
+        assertThat(body).contains("id: " + id + ".1500\n");
+      }
+    }
+    assertThat(metrics()).contains("sluice_active_streams{route=\"replay\",transport=\"sse\"} 0.0");
   }
 
   @Test
