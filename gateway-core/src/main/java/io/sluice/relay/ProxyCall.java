@@ -469,8 +469,11 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
       return;
     }
     UsageTracker usage = request.usage();
+    // Parsed once, only when something needs the fields: usage tracking, or a session (comments
+    // are not numbered).
+    SseEvent fields = usage != null || session != null ? SseEvent.parse(event) : null;
     if (usage != null) {
-      UsageTracker.Verdict verdict = usage.onEvent(SseEvent.parse(event));
+      UsageTracker.Verdict verdict = usage.onEvent(fields);
       if (verdict == UsageTracker.Verdict.DROP) {
         event.release(); // the usage chunk the gateway asked for; the client did not
         return;
@@ -483,16 +486,23 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
         }
       }
     }
-    relayEvent(event);
+    relayEvent(event, fields);
+  }
+
+  /** A gateway-made event (an error): never a comment. */
+  private void relayEvent(ByteBuf event) {
+    relayEvent(event, null);
   }
 
   /**
    * Passes one whole event on: in a session, stamped with its {@code id: <stream-id>.<seq>} and
    * kept for resumes and polls, then written while the client still reads.
+   *
+   * @param fields the event parsed, or null when it is known not to be a comment-only block
    */
-  private void relayEvent(ByteBuf event) {
+  private void relayEvent(ByteBuf event, SseEvent fields) {
     inLostEvent = false;
-    if (session != null && !SseEvent.parse(event).isCommentOnly()) {
+    if (session != null && (fields == null || !fields.isCommentOnly())) {
       byte[] stamped = SessionEvents.stamp(event, session.id(), ++seq);
       event.release();
       session.append(seq, stamped);

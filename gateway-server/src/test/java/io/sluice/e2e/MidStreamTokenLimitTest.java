@@ -18,30 +18,44 @@ import org.junit.jupiter.api.Test;
  * comes.
  */
 class MidStreamTokenLimitTest {
+  private static TestGateway gateway(FakeUpstream upstream, String enforce) throws Exception {
+    return TestGateway.start("""
+        upstreams: [ { name: models, endpoints: [ { url: "%s" } ] } ]
+        routes:
+          - name: chat
+            match: { path-prefix: /v1/chat/completions }
+            upstream: models
+            plugins:
+              ai-token-ratelimit:
+                rules: [ { limit-by: ip, tokens-per-day: 60 } ]
+                default-max-tokens: 10
+                enforce: %s
+        """.formatted(upstream.url(), enforce));
+  }
+
+  /** A streamed chat request, and 300 one-token deltas from the upstream (then [DONE] if asked). */
+  private static FakeUpstream.Call stream300(FakeUpstream upstream, RawHttp client, boolean done) throws Exception {
+    client.post("/v1/chat/completions",
+        "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    FakeUpstream.Call call = upstream.next().startSse();
+    StringBuilder stream = new StringBuilder();
+    for (int i = 0; i < 300; i++) {
+      stream.append("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" w").append(i).append("\"}}]}\n\n");
+    }
+    if (done) {
+      call.send(stream.append("data: [DONE]\n\n").toString()).end();
+    } else {
+      call.send(stream.toString());
+    }
+    return call;
+  }
+
   @Test
   void aStreamThatRunsPastTheBudgetIsEndedWithAnErrorEvent() throws Exception {
     try (FakeUpstream upstream = FakeUpstream.start();
-        TestGateway gateway = TestGateway.start("""
-            upstreams: [ { name: models, endpoints: [ { url: "%s" } ] } ]
-            routes:
-              - name: chat
-                match: { path-prefix: /v1/chat/completions }
-                upstream: models
-                plugins:
-                  ai-token-ratelimit:
-                    rules: [ { limit-by: ip, tokens-per-day: 60 } ]
-                    default-max-tokens: 10
-                    enforce: mid-stream
-            """.formatted(upstream.url()));
+        TestGateway gateway = gateway(upstream, "mid-stream");
         RawHttp client = RawHttp.connect(gateway.port())) {
-      client.post("/v1/chat/completions",
-          "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
-      FakeUpstream.Call call = upstream.next().startSse();
-      StringBuilder stream = new StringBuilder();
-      for (int i = 0; i < 300; i++) {
-        stream.append("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" w").append(i).append("\"}}]}\n\n");
-      }
-      call.send(stream.toString());
+      FakeUpstream.Call call = stream300(upstream, client, false);
       assertThat(client.readHead().status()).isEqualTo(200);
       String body = client.readToEnd();
       assertThat(client.endedCleanly()).isTrue();
@@ -49,37 +63,18 @@ class MidStreamTokenLimitTest {
           .contains(" w0\"").doesNotContain(" w299\"");
       assertThat(body.indexOf("event: error")).as("the error is the last event").isGreaterThan(body.lastIndexOf("w"));
       assertThat(call.awaitClosed(Duration.ofSeconds(10))).as("the generation is stopped").isTrue();
-      String metrics = gateway.admin("/metrics").body();
-      assertThat(metrics).contains("outcome=\"cancelled\"");
+      assertThat(gateway.admin("/metrics").body()).contains("outcome=\"cancelled\"");
     }
   }
 
   @Test
   void atEndStreamsRunToTheirEnd() throws Exception {
     try (FakeUpstream upstream = FakeUpstream.start();
-        TestGateway gateway = TestGateway.start("""
-            upstreams: [ { name: models, endpoints: [ { url: "%s" } ] } ]
-            routes:
-              - name: chat
-                match: { path-prefix: /v1/chat/completions }
-                upstream: models
-                plugins:
-                  ai-token-ratelimit:
-                    rules: [ { limit-by: ip, tokens-per-day: 60 } ]
-                    default-max-tokens: 10
-            """.formatted(upstream.url()));
+        TestGateway gateway = gateway(upstream, "at-end");
         RawHttp client = RawHttp.connect(gateway.port())) {
-      client.post("/v1/chat/completions",
-          "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
-      FakeUpstream.Call call = upstream.next().startSse();
-      StringBuilder stream = new StringBuilder();
-      for (int i = 0; i < 300; i++) {
-        stream.append("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" w").append(i).append("\"}}]}\n\n");
-      }
-      call.send(stream.append("data: [DONE]\n\n").toString()).end();
+      stream300(upstream, client, true);
       client.readHead();
-      String body = client.readToEnd();
-      assertThat(body).contains(" w299\"").doesNotContain("event: error");
+      assertThat(client.readToEnd()).contains(" w299\"").doesNotContain("event: error");
     }
   }
 }

@@ -288,9 +288,10 @@ class StreamResumeTest {
   }
 
   /**
-   * A replay far larger than the client's socket buffers: the client's connection turns
-   * unwritable and writable again many times, also while the last chunk is flushed — the relay
-   * must end once (one last chunk, the gauge counted down once) and the connection stay usable.
+   * A replay far larger than the client's socket buffers (the client's connection turns unwritable
+   * and writable again many times): every event arrives, the relay ends once (the gauge back at 0)
+   * and the connection serves the next resume. The re-entrant writability event at the last flush
+   * is driven deterministically in {@code SessionRelayTest}.
    */
   @Test
   void aLongReplayEndsOnceAndTheConnectionServesTheNextRequest() throws Exception {
