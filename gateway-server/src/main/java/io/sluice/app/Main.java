@@ -6,56 +6,43 @@ import io.sluice.config.GatewayConfig;
 import io.sluice.demo.MockModelServer;
 import io.sluice.server.ListenException;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 /**
- * The {@code gateway.jar} command line (CONTRACT §1).
+ * The {@code gateway.jar} command line (CONTRACT §1); the options are parsed by
+ * {@link CommandLineArgs}.
  *
  * <p>Exit codes: 0 success, 2 invalid arguments or config, 1 any other failure — always with a
  * one-line reason on stderr.
  */
-@Command(name = "sluice", mixinStandardHelpOptions = true, version = "Sluice 0.1.0",
-    description = "An LLM streaming API gateway.")
-public final class Main implements Callable<Integer> {
+public final class Main {
   static final int OK = 0;
   static final int FAILURE = 1;
   static final int INVALID = 2;
 
-  @Option(names = "--config", paramLabel = "FILE", description = "The YAML config file.")
-  Path config;
-
-  @Option(names = "--check", description = "Validate the config, print every error, and exit.")
-  boolean check;
-
-  @Option(names = "--demo", description = "Start the gateway with an embedded mock model server.")
-  boolean demo;
-
-  @Option(names = "--mock-upstream", paramLabel = "PORT", description = "Run only the mock model server.")
-  Integer mockUpstreamPort;
-
-  @Option(names = "--log-format", paramLabel = "text|json", defaultValue = "text",
-      description = "Log lines as text (default) or one JSON object per line.")
-  String logFormat;
+  private Main() {}
 
   public static void main(String[] args) {
     // Logback reads this once, at its first use: set it before anything logs.
     System.setProperty("sluice.log.format", logFormatOf(args));
-    CommandLine cli = new CommandLine(new Main());
-    cli.setParameterExceptionHandler((e, a) -> {
+    // Netty 4.2 emits JFR events for its allocators; checking whether they are enabled starts
+    // JFR's metadata repository on the first request (~0.25 s of a one-core start). Off unless an
+    // operator asks for them with -Dio.netty.jfr.enabled=true; set before any Netty class loads.
+    if (System.getProperty("io.netty.jfr.enabled") == null) {
+      System.setProperty("io.netty.jfr.enabled", "false");
+    }
+    int code;
+    try {
+      code = run(CommandLineArgs.parse(java.util.List.of(args)));
+    } catch (CommandLineArgs.UsageException e) {
       System.err.println("sluice: " + e.getMessage() + " (see --help)");
-      return INVALID;
-    });
-    cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      code = INVALID;
+    } catch (Exception e) {
       System.err.println("sluice: " + reason(e));
-      return FAILURE;
-    });
-    int code = cli.execute(args);
+      code = FAILURE;
+    }
     if (LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext logback) {
       logback.stop(); // flush every log line before the process ends
     }
@@ -74,26 +61,40 @@ public final class Main implements Callable<Integer> {
     return "TEXT";
   }
 
-  @Override
-  public Integer call() throws Exception {
+  static int run(CommandLineArgs args) throws Exception {
+    if (args.help()) {
+      System.out.print(CommandLineArgs.USAGE);
+      return OK;
+    }
+    if (args.version()) {
+      System.out.println(CommandLineArgs.VERSION);
+      return OK;
+    }
+    String logFormat = args.logFormat();
     if (!logFormat.equals("text") && !logFormat.equals("json")) {
       System.err.println("sluice: --log-format must be text or json (got '" + logFormat + "')");
       return INVALID;
     }
-    int modes = (config != null ? 1 : 0) + (demo ? 1 : 0) + (mockUpstreamPort != null ? 1 : 0);
+    Path config = args.config();
+    int modes = (config != null ? 1 : 0) + (args.demo() ? 1 : 0) + (args.mockUpstreamPort() != null ? 1 : 0)
+        + (args.cdsTraining() ? 1 : 0);
     if (modes != 1) {
-      System.err.println("sluice: give exactly one of --config FILE, --demo, --mock-upstream PORT (see --help)");
+      System.err.println("sluice: give exactly one of --config FILE, --demo, --mock-upstream PORT, --cds-training"
+          + " (see --help)");
       return INVALID;
     }
-    if (check && config == null) {
+    if (args.check() && config == null) {
       System.err.println("sluice: --check needs --config FILE");
       return INVALID;
     }
-    if (mockUpstreamPort != null) {
-      return runMock(mockUpstreamPort);
+    if (args.mockUpstreamPort() != null) {
+      return runMock(args.mockUpstreamPort());
     }
-    if (demo) {
+    if (args.demo()) {
       return Demo.run();
+    }
+    if (args.cdsTraining()) {
+      return CdsTraining.run();
     }
     GatewayConfig loaded;
     ConfigLoader loader = ConfigLoader.withSystemEnv();
@@ -105,7 +106,7 @@ public final class Main implements Callable<Integer> {
       e.errors().forEach(err -> System.err.println("  " + err));
       return INVALID;
     }
-    if (check) {
+    if (args.check()) {
       System.out.println(config + ": OK");
       return OK;
     }
