@@ -1,7 +1,6 @@
 package io.sluice.app;
 
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.JsonEncoder;
 import ch.qos.logback.classic.spi.LoggingEvent;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.GatewayConfig;
@@ -113,9 +112,7 @@ final class CdsTraining {
   /** The image logs JSON ({@code --log-format json}): its encoder belongs in the archive too. */
   private static void encodeOneJsonLogLine() {
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
-    JsonEncoder encoder = new JsonEncoder();
-    encoder.setContext(context);
-    encoder.start();
+    var encoder = LoggingConfigurator.jsonEncoder(context);
     encoder.encode(new LoggingEvent(CdsTraining.class.getName(), context.getLogger(CdsTraining.class),
         ch.qos.logback.classic.Level.INFO, "encoded, not printed", null, null));
     encoder.stop();
