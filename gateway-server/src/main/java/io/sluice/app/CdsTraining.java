@@ -48,7 +48,10 @@ final class CdsTraining {
           - { name: training, api-keys: [ "${SLUICE_TRAINING_KEY}" ] }
         upstreams:
           - name: mock
-            endpoints: [ { url: "http://127.0.0.1:%d" } ]
+            endpoints: [ { url: "http://127.0.0.1:%1$d" } ]
+            health-check: { path: /health, interval: 5s, timeout: 2s }
+          - name: mock-least-requests
+            endpoints: [ { url: "http://127.0.0.1:%1$d" } ]
             balancer: least-requests
             health-check: { path: /health, interval: 5s, timeout: 2s }
         routes:
@@ -62,7 +65,7 @@ final class CdsTraining {
             upstream: mock
           - name: guarded
             match: { path-prefix: /guarded/v1/chat/completions, methods: [POST] }
-            upstream: mock
+            upstream: mock-least-requests
             rewrite-path: /v1/chat/completions
             plugins:
               ip-restriction: { allow: [127.0.0.0/8] }

@@ -46,10 +46,14 @@ public final class LoggingConfigurator extends ContextAwareBase implements Confi
         || LoggingConfigurator.class.getClassLoader().getResource("logback-test.xml") != null) {
       return ExecutionStatus.INVOKE_NEXT_IF_ANY;
     }
+    configure(context, "JSON".equalsIgnoreCase(System.getProperty("sluice.log.format")));
+    return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+  }
+
+  /** Sets the gateway's appenders up on {@code context}: root as text or JSON lines, the access log. */
+  static void configure(LoggerContext context, boolean json) {
     // As <statusListener class="NopStatusListener"/> did: Logback's own start-up notes stay quiet.
     context.getStatusManager().add(new NopStatusListener());
-
-    boolean json = "JSON".equalsIgnoreCase(System.getProperty("sluice.log.format"));
     Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
     root.setLevel(Level.INFO);
     root.addAppender(console(context, json ? "JSON" : "TEXT", json ? jsonEncoder(context) : pattern(context, TEXT_PATTERN)));
@@ -67,7 +71,6 @@ public final class LoggingConfigurator extends ContextAwareBase implements Confi
     accessLogger.setLevel(Level.INFO);
     accessLogger.setAdditive(false);
     accessLogger.addAppender(access);
-    return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
   }
 
   private static ConsoleAppender<ILoggingEvent> console(LoggerContext context, String name,

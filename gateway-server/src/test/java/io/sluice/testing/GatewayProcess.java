@@ -28,14 +28,18 @@ public final class GatewayProcess implements AutoCloseable {
   private volatile int port = -1;
   private volatile int adminPort = -1;
 
-  private GatewayProcess(List<String> jvmFlags, List<String> args) throws IOException {
+  private GatewayProcess(Path workDir, List<String> jvmFlags, List<String> args) throws IOException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmFlags);
     command.add("-jar");
     command.add(jar());
     command.addAll(args);
-    process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    if (workDir != null) {
+      builder.directory(workDir.toFile());
+    }
+    process = builder.start();
     Thread reader = new Thread(this::readOutput, "gateway-process-output");
     reader.setDaemon(true);
     reader.start();
@@ -43,7 +47,12 @@ public final class GatewayProcess implements AutoCloseable {
 
   /** Starts the jar; {@link #awaitReady()} waits for the listeners. */
   public static GatewayProcess start(List<String> jvmFlags, String... args) throws IOException {
-    return new GatewayProcess(jvmFlags, List.of(args));
+    return new GatewayProcess(null, jvmFlags, List.of(args));
+  }
+
+  /** Starts the jar in {@code workDir}, as the image does from its folder (relative paths in jvm.options). */
+  public static GatewayProcess startIn(Path workDir, List<String> jvmFlags, String... args) throws IOException {
+    return new GatewayProcess(workDir, jvmFlags, List.of(args));
   }
 
   public static String jar() {

@@ -1,0 +1,76 @@
+package io.sluice.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.JsonEncoder;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.LoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The appenders {@code logback.xml} used to declare, built in code (on a context of the test's own). */
+class LoggingConfiguratorTest {
+  private final LoggerContext context = new LoggerContext();
+
+  LoggingConfiguratorTest() {
+    context.setMDCAdapter(new ch.qos.logback.classic.util.LogbackMDCAdapter());
+  }
+
+  @AfterEach
+  void stop() {
+    context.stop();
+  }
+
+  @Test
+  void textLinesForPeople() {
+    LoggingConfigurator.configure(context, false);
+    Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+    assertThat(root.getLevel()).isEqualTo(Level.INFO);
+    ConsoleAppender<ILoggingEvent> text = (ConsoleAppender<ILoggingEvent>) root.getAppender("TEXT");
+    assertThat(text.isStarted()).isTrue();
+    assertThat(((PatternLayoutEncoder) text.getEncoder()).getPattern()).isEqualTo(LoggingConfigurator.TEXT_PATTERN);
+    assertThat(root.getAppender("JSON")).isNull();
+    assertThat(context.getLogger("io.netty").getLevel()).isEqualTo(Level.WARN);
+  }
+
+  @Test
+  void oneJsonObjectPerLineForLogShippers() throws Exception {
+    LoggingConfigurator.configure(context, true);
+    Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+    ConsoleAppender<ILoggingEvent> json = (ConsoleAppender<ILoggingEvent>) root.getAppender("JSON");
+    assertThat(json.getEncoder()).isInstanceOf(JsonEncoder.class);
+    assertThat(root.getAppender("TEXT")).isNull();
+
+    LoggingEvent event = new LoggingEvent(getClass().getName(), root, Level.INFO, "ready on {}", null,
+        new Object[] {8080});
+    String line = new String(json.getEncoder().encode(event), StandardCharsets.UTF_8);
+    assertThat(line).endsWith("\n").hasLineCount(1);
+    JsonNode node = new ObjectMapper().readTree(line);
+    assertThat(node.path("formattedMessage").asText()).isEqualTo("ready on 8080");
+    assertThat(node.path("level").asText()).isEqualTo("INFO");
+    assertThat(node.has("message")).as("only the formatted message").isFalse();
+  }
+
+  @Test
+  void accessLogGoesThroughTheCountingAsyncAppenderOnly() {
+    LoggingConfigurator.configure(context, false);
+    Logger access = context.getLogger("sluice.access");
+    assertThat(access.isAdditive()).as("access lines are not repeated by the root appender").isFalse();
+    assertThat(access.getLevel()).isEqualTo(Level.INFO);
+    CountingAsyncAppender async = (CountingAsyncAppender) access.getAppender("ACCESS");
+    assertThat(async.isStarted()).isTrue();
+    assertThat(async.getQueueSize()).isEqualTo(LoggingConfigurator.ACCESS_QUEUE);
+    assertThat(async.getDiscardingThreshold()).isZero();
+    assertThat(async.isNeverBlock()).isTrue();
+    ConsoleAppender<ILoggingEvent> out = (ConsoleAppender<ILoggingEvent>) async.getAppender("ACCESS_OUT");
+    assertThat(((PatternLayoutEncoder) out.getEncoder()).getPattern()).isEqualTo("%msg%n");
+  }
+}
