@@ -22,6 +22,9 @@ public final class Main {
   static final int FAILURE = 1;
   static final int INVALID = 2;
 
+  /** Set once a mode that logs (serve, demo, mock, training) begins. */
+  private static volatile boolean loggingStarted;
+
   private Main() {}
 
   public static void main(String[] args) {
@@ -43,8 +46,10 @@ public final class Main {
       System.err.println("sluice: " + reason(e));
       code = FAILURE;
     }
-    if (LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext logback) {
-      logback.stop(); // flush every log line before the process ends
+    // Flush every log line before the process ends; --help, --version and --check never started
+    // Logback, and asking for it here would only start it (~0.2 s) to stop it again.
+    if (loggingStarted && LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext logback) {
+      logback.stop();
     }
     System.exit(code);
   }
@@ -87,6 +92,7 @@ public final class Main {
       System.err.println("sluice: --check needs --config FILE");
       return INVALID;
     }
+    loggingStarted = !args.check();
     if (args.mockUpstreamPort() != null) {
       return runMock(args.mockUpstreamPort());
     }

@@ -36,8 +36,26 @@ class LoggingConfiguratorTest {
     assertThat(root.getLevel()).isEqualTo(Level.INFO);
     ConsoleAppender<ILoggingEvent> text = (ConsoleAppender<ILoggingEvent>) root.getAppender("TEXT");
     assertThat(text.isStarted()).isTrue();
-    assertThat(((PatternLayoutEncoder) text.getEncoder()).getPattern()).isEqualTo(LoggingConfigurator.TEXT_PATTERN);
     assertThat(root.getAppender("JSON")).isNull();
+
+    PatternLayoutEncoder reference = new PatternLayoutEncoder();
+    reference.setContext(context);
+    reference.setPattern(LoggingConfigurator.TEXT_PATTERN);
+    reference.start();
+    Logger logger = context.getLogger("io.sluice.upstream.HealthChecker");
+    LoggingEvent plain = new LoggingEvent(getClass().getName(), logger, Level.WARN, "endpoint {} is down", null,
+        new Object[] {"http://10.0.0.1:9000"});
+    plain.setThreadName("sluice-io-3-1");
+    LoggingEvent failed = new LoggingEvent(getClass().getName(), context.getLogger("x"), Level.ERROR, "boom",
+        new IllegalStateException("bad", new java.io.IOException("cause")), null);
+    for (LoggingEvent event : new LoggingEvent[] {plain, failed}) {
+      assertThat(new String(text.getEncoder().encode(event), StandardCharsets.UTF_8))
+          .as("the same bytes as Logback's PatternLayout with %s", LoggingConfigurator.TEXT_PATTERN)
+          .isEqualTo(new String(reference.encode(event), StandardCharsets.UTF_8));
+    }
+    assertThat(new String(text.getEncoder().encode(plain), StandardCharsets.UTF_8))
+        .matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}(Z|[+-]\\d\\d:\\d\\d) WARN  \\[sluice-io-3-1\\] "
+            + "i\\.s\\.u\\.HealthChecker - endpoint http://10\\.0\\.0\\.1:9000 is down\\R");
     assertThat(context.getLogger("io.netty").getLevel()).isEqualTo(Level.WARN);
   }
 
@@ -71,6 +89,8 @@ class LoggingConfiguratorTest {
     assertThat(async.getDiscardingThreshold()).isZero();
     assertThat(async.isNeverBlock()).isTrue();
     ConsoleAppender<ILoggingEvent> out = (ConsoleAppender<ILoggingEvent>) async.getAppender("ACCESS_OUT");
-    assertThat(((PatternLayoutEncoder) out.getEncoder()).getPattern()).isEqualTo("%msg%n");
+    LoggingEvent line = new LoggingEvent(getClass().getName(), access, Level.INFO, "ts=1 status=200", null, null);
+    assertThat(new String(out.getEncoder().encode(line), StandardCharsets.UTF_8))
+        .isEqualTo("ts=1 status=200" + System.lineSeparator());
   }
 }
