@@ -153,6 +153,11 @@ public class TokenLimitBenchmark {
       this.body = body;
     }
 
+    Request header(String name, String value) {
+      headers.put(name.toLowerCase(java.util.Locale.ROOT), value);
+      return this;
+    }
+
     @Override
     public String route() {
       return "chat";
@@ -242,8 +247,18 @@ public class TokenLimitBenchmark {
     }
   }
 
-  /** The system clock; no Redis, no fetches (local store). */
+  /** The system clock and the config's consumers; no Redis, no fetches (local store). */
   static final class Services implements PluginServices {
+    private final List<ConsumerConfig> consumers;
+
+    Services() {
+      this(List.of());
+    }
+
+    Services(List<ConsumerConfig> consumers) {
+      this.consumers = consumers;
+    }
+
     @Override
     public Clock clock() {
       return Clock.systemUTC();
@@ -256,7 +271,7 @@ public class TokenLimitBenchmark {
 
     @Override
     public List<ConsumerConfig> consumers() {
-      return List.of();
+      return consumers;
     }
 
     @Override
