@@ -20,7 +20,9 @@
 //               before events are counted, so events and TTFT are those of the decoded stream
 //   --header    an extra request header, e.g. "Authorization: Bearer <jwt>" (repeatable)
 // Every result also says how many bytes of HTTP (after TLS, before gzip is decoded) arrived per
-// event in the window ("wire_bytes_per_event") and how many responses were gzip-encoded.
+// event in the window ("wire_bytes_per_event") and how many responses were gzip-encoded. With
+// --cpu-pids and --proxy-core N it says how busy core N was and how much of it other processes
+// than the proxy took ("proxy_core_others", in cores): a starved proxy's figures are not its own.
 //
 // The first content event is the second SSE event of a response: the mock model server (and
 // OpenAI) send a role-only chunk first. Times are taken when a read delivers the bytes, so events
@@ -91,6 +93,7 @@ public final class LoadClient {
   static int clkTck = 100;
   static boolean tls;
   static boolean gzip;
+  static int proxyCore = -1; // the core the proxy is pinned to: how busy it was, and with what
 
   // ---- state (event loop thread only, but for the final read after the latch) ----
   static EventLoopGroup group;
@@ -287,10 +290,12 @@ public final class LoadClient {
         case "--warmup" -> warmupSec = Double.parseDouble(v);
         case "--cpu-pids" -> cpuPids = v;
         case "--clk-tck" -> clkTck = Integer.parseInt(v);
+        case "--proxy-core" -> proxyCore = Integer.parseInt(v);
         case "--help", "-h" -> {
           System.out.println("usage: LoadClient --mode throughput|latency|held --url URL [--concurrency N]"
               + " [--duration S] [--warmup S] [--tokens T] [--interval-ms I] [--hold S] [--ramp N]"
-              + " [--cpu-pids PID,PID] [--clk-tck HZ] [--label L] [--tls] [--gzip] [--header 'Name: value']");
+              + " [--cpu-pids PID,PID] [--proxy-core N] [--clk-tck HZ] [--label L] [--tls] [--gzip]"
+              + " [--header 'Name: value']");
           System.exit(0);
         }
         default -> {
@@ -517,7 +522,9 @@ public final class LoadClient {
 
   /** The counters and the proxy's CPU ticks (utime + stime of every --cpu-pids process). */
   static long[] snapshot() {
-    return new long[] {System.nanoTime(), requests, events, contentEvents, errors, cpuTicks(), wireBytes, gzipResponses};
+    long[] core = coreTicks();
+    return new long[] {System.nanoTime(), requests, events, contentEvents, errors, cpuTicks(), wireBytes, gzipResponses,
+        core[0], core[1]};
   }
 
   static long cpuTicks() {
@@ -537,6 +544,34 @@ public final class LoadClient {
       }
     }
     return ticks;
+  }
+
+  /**
+   * Busy and total ticks of the proxy's core from /proc/stat (busy = everything but idle and
+   * iowait), or {-1, -1}. With the proxy's own CPU time this tells whether other processes (a
+   * build, a browser) took the proxy's core during the window: then the proxy was starved and the
+   * figures are not the proxy's.
+   */
+  static long[] coreTicks() {
+    if (proxyCore < 0) {
+      return new long[] {-1, -1};
+    }
+    try {
+      for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat"))) {
+        if (line.startsWith("cpu" + proxyCore + " ")) {
+          String[] f = line.trim().split("\\s+");
+          long total = 0;
+          for (int i = 1; i < f.length && i <= 8; i++) { // user nice system idle iowait irq softirq steal
+            total += Long.parseLong(f[i]);
+          }
+          long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+          return new long[] {total - idle, total};
+        }
+      }
+    } catch (Exception e) {
+      error("cannot read /proc/stat: " + e);
+    }
+    return new long[] {-1, -1};
   }
 
   static Map<String, Object> result() {
@@ -562,6 +597,12 @@ public final class LoadClient {
       r.put("proxy_cpu_util", round(cpu / elapsed, 3));
       r.put("requests_per_cpu_s", cpu > 0 ? round(requests / cpu, 1) : -1);
       r.put("events_per_cpu_s", cpu > 0 ? round(events / cpu, 1) : -1);
+      if (a[8] >= 0 && b[8] >= 0 && b[9] > a[9]) {
+        // Ticks are per core: busy ÷ total of the core = how many of its seconds were used.
+        double busy = (b[8] - a[8]) / (double) (b[9] - a[9]);
+        r.put("proxy_core_busy", round(busy, 3));
+        r.put("proxy_core_others", round(Math.max(0, busy - cpu / elapsed), 3));
+      }
     }
     long wire = b[6] - a[6];
     r.put("wire_bytes", wire);

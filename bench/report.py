@@ -140,6 +140,13 @@ out(f"| **Sluice start → first 200 (ms), on the proxy core, median of {len(val
 startup_all = med("startup", "sluice", "startup_all_cores_ms")
 out(f"| Sluice start → first 200 (ms), all {meta.get('nproc', '?')} cores "
     f"| – | – | – | {fmt(startup_all, 0)} | – | – | – | – |")
+# Other processes on the proxy's core (a build, an editor): the worst run of each target.
+all_scen = ["throughput", "latency"] + [f"{v}:{m}" for v in VARIANTS for m in ("throughput", "latency")]
+others = {t: max((x for sc in all_scen for x in values.get((sc, t, "proxy_core_others"), [])), default=None)
+          for t in TARGETS}
+if any(others[t] is not None for t in TARGETS):
+    row("other processes on the proxy core, worst run (cores)", None, None, digits=2, direct=False,
+        fn=lambda t: others[t])
 errs = {t: sum(sum(values.get((s, t, "errors"), [])) for s in
               ["throughput", "latency", "held"] + [f"{v}:{m}" for v in VARIANTS for m in ("throughput", "latency")])
         for t in TARGETS}
@@ -234,4 +241,12 @@ if "gzip" in var:
         else:
             verdicts.append(f"{n} NO: events held back (gap p50 {g50[t]:.1f} ms at {busy:.2f} cores)")
     out(f"  gzip flushes per event at {interval:.0f} ms pacing: " + ", ".join(verdicts))
+starved = sorted(((x, sc, t) for (sc, t, k), xs in values.items() if k == "proxy_core_others"
+                  for x in xs if x > 0.05), reverse=True)
+if starved:
+    x, sc, t = starved[0]
+    out("")
+    out(f"**Warning: the machine was not quiet.** In {len(starved)} run(s) other processes used more than 0.05 of the"
+        f" proxy's core (worst: {x:.2f} cores, {t} in {sc}). A proxy that shares its core is starved and falls"
+        " behind: its latency and batching are the machine's, not its own. Rerun on an idle machine.")
 print("\n".join(lines))
