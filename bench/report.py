@@ -233,11 +233,12 @@ if "gzip" in var:
     for t, n in (("nginx", "nginx"), ("haproxy", "HAProxy"), ("sluice", "Sluice")):
         if g50.get(t) is None:
             continue
-        busy = med("gzip:latency", t, "proxy_cpu_util") or 0
+        # How busy the proxy's core was (the proxy and anything else on it), else the proxy alone.
+        busy = med("gzip:latency", t, "proxy_core_busy") or med("gzip:latency", t, "proxy_cpu_util") or 0
         if g50[t] >= 0.5 * interval:
             verdicts.append(f"{n} yes (gap p50 {g50[t]:.1f} ms)")
         elif busy >= 0.6:
-            verdicts.append(f"{n} not shown: the proxy was saturated ({busy:.2f} cores; gap p50 {g50[t]:.1f} ms, events batched)")
+            verdicts.append(f"{n} not shown: its core was saturated ({busy:.2f} busy; gap p50 {g50[t]:.1f} ms, events batched)")
         else:
             verdicts.append(f"{n} NO: events held back (gap p50 {g50[t]:.1f} ms at {busy:.2f} cores)")
     out(f"  gzip flushes per event at {interval:.0f} ms pacing: " + ", ".join(verdicts))
