@@ -13,6 +13,17 @@
 // Output: one JSON line on stdout per result (held: "established", then "closed"); progress and
 // errors go to stderr. Only one event-loop thread: thousands of connections cost it little.
 //
+// Variants (any mode):
+//   --tls (or an https:// URL)  TLS 1.3 with ALPN http/1.1 (OpenSSL/BoringSSL from the jar when it
+//               loads, else the JDK); the server's certificate is not checked (loopback only)
+//   --gzip      sends Accept-Encoding: gzip and inflates the responses (HttpContentDecompressor)
+//               before events are counted, so events and TTFT are those of the decoded stream
+//   --header    an extra request header, e.g. "Authorization: Bearer <jwt>" (repeatable)
+// Every result also says how many bytes of HTTP (after TLS, before gzip is decoded) arrived per
+// event in the window ("wire_bytes_per_event") and how many responses were gzip-encoded. With
+// --cpu-pids and --proxy-core N it says how busy core N was and how much of it other processes
+// than the proxy took ("proxy_core_others", in cores): a starved proxy's figures are not its own.
+//
 // The first content event is the second SSE event of a response: the mock model server (and
 // OpenAI) send a role-only chunk first. Times are taken when a read delivers the bytes, so events
 // that arrive in one read share a time.
@@ -35,12 +46,24 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpContentDecompressor;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import javax.net.ssl.SSLSession;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -68,6 +91,9 @@ public final class LoadClient {
   static double warmupSec = 0;
   static String cpuPids = ""; // comma-separated: proxy processes whose CPU time the window costs
   static int clkTck = 100;
+  static boolean tls;
+  static boolean gzip;
+  static int proxyCore = -1; // the core the proxy is pinned to: how busy it was, and with what
 
   // ---- state (event loop thread only, but for the final read after the latch) ----
   static EventLoopGroup group;
@@ -92,8 +118,12 @@ public final class LoadClient {
   static long measureStartNanos;
   static boolean shuttingDown;
   static boolean measuring;
-  static long[] windowStart; // requests, events, contentEvents, errors, cpu ticks
+  static long[] windowStart; // time, requests, events, contentEvents, errors, cpu ticks, wire bytes, gzip responses
   static long[] windowEnd;
+  static long wireBytes; // HTTP bytes received (after TLS, before gzip decoding), all the run
+  static long gzipResponses; // responses that came with Content-Encoding: gzip, all the run
+  static SslContext sslContext;
+  static String tlsSession; // "TLSv1.3 TLS_AES_128_GCM_SHA256 OPENSSL" of the first handshake
 
   public static void main(String[] args) throws Exception {
     parse(args);
@@ -107,6 +137,19 @@ public final class LoadClient {
       channelClass = NioSocketChannel.class;
     }
     group = new MultiThreadIoEventLoopGroup(1, io);
+    if (tls) {
+      // TLS 1.3 only and ALPN http/1.1 only: the proxies all offer h2 too, but this client (and
+      // the scenario) is HTTP/1.1, like the plain one, so the only difference is the encryption.
+      SslProvider provider = SslProvider.isAlpnSupported(SslProvider.OPENSSL) ? SslProvider.OPENSSL : SslProvider.JDK;
+      sslContext = SslContextBuilder.forClient()
+          .sslProvider(provider)
+          .trustManager(InsecureTrustManagerFactory.INSTANCE) // loopback, self-signed: nothing to verify
+          .protocols("TLSv1.3")
+          .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+              ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+              ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_1_1))
+          .build();
+    }
     String body = "{\"model\":\"sluice-mock-1\",\"stream\":true,\"max_tokens\":" + tokens
         + ",\"messages\":[{\"role\":\"user\",\"content\":\"Tell me a story about a river.\"}]}";
     byte[] bodyBytes = body.getBytes(StandardCharsets.UTF_8);
@@ -115,6 +158,7 @@ public final class LoadClient {
         + "Content-Type: application/json\r\n"
         + "Accept: text/event-stream\r\n"
         + "x-mock-token-interval-ms: " + intervalMs + "\r\n"
+        + (gzip ? "Accept-Encoding: gzip\r\n" : "")
         + extraHeaders
         + "Content-Length: " + bodyBytes.length + "\r\n\r\n";
     byte[] headBytes = head.getBytes(StandardCharsets.US_ASCII);
@@ -129,8 +173,23 @@ public final class LoadClient {
           protected void initChannel(SocketChannel ch) {
             // The request is written as raw bytes ahead of the codec's encoder; only the decoder
             // side of the codec is used (chunked transfer, keep-alive framing).
-            ch.pipeline().addLast(new HttpClientCodec(4096, 16384, 65536))
-                .addLast(new StreamHandler());
+            ChannelPipeline p = ch.pipeline();
+            if (sslContext != null) {
+              SslHandler ssl = sslContext.newHandler(ch.alloc(), host, port);
+              ssl.handshakeFuture().addListener(f -> {
+                if (f.isSuccess() && tlsSession == null) {
+                  SSLSession s = ssl.engine().getSession();
+                  tlsSession = s.getProtocol() + " " + s.getCipherSuite() + " "
+                      + (ssl.engine().getClass().getSimpleName().contains("OpenSsl") ? "OPENSSL" : "JDK");
+                }
+              });
+              p.addLast(ssl);
+            }
+            p.addLast("wire", new WireCounter()).addLast(new HttpClientCodec(4096, 16384, 65536));
+            if (gzip) {
+              p.addLast(new EncodingCounter()).addLast(new HttpContentDecompressor(0));
+            }
+            p.addLast(new StreamHandler());
           }
         });
     allDone = new CountDownLatch(concurrency);
@@ -206,10 +265,19 @@ public final class LoadClient {
       switch (a) {
         case "--mode" -> mode = v;
         case "--header" -> extraHeaders += v + "\r\n"; // e.g. an API key for a route with auth plugins
+        case "--tls" -> {
+          tls = true;
+          continue; // a flag: no value
+        }
+        case "--gzip" -> {
+          gzip = true;
+          continue;
+        }
         case "--url" -> {
           URI u = URI.create(v);
           host = u.getHost();
-          port = u.getPort() > 0 ? u.getPort() : 80;
+          tls |= "https".equals(u.getScheme());
+          port = u.getPort() > 0 ? u.getPort() : tls ? 443 : 80;
           path = u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath();
         }
         case "--concurrency", "-c" -> concurrency = Integer.parseInt(v);
@@ -222,10 +290,12 @@ public final class LoadClient {
         case "--warmup" -> warmupSec = Double.parseDouble(v);
         case "--cpu-pids" -> cpuPids = v;
         case "--clk-tck" -> clkTck = Integer.parseInt(v);
+        case "--proxy-core" -> proxyCore = Integer.parseInt(v);
         case "--help", "-h" -> {
           System.out.println("usage: LoadClient --mode throughput|latency|held --url URL [--concurrency N]"
               + " [--duration S] [--warmup S] [--tokens T] [--interval-ms I] [--hold S] [--ramp N]"
-              + " [--cpu-pids PID,PID] [--clk-tck HZ] [--label L]");
+              + " [--cpu-pids PID,PID] [--proxy-core N] [--clk-tck HZ] [--label L] [--tls] [--gzip]"
+              + " [--header 'Name: value']");
           System.exit(0);
         }
         default -> {
@@ -320,9 +390,10 @@ public final class LoadClient {
       eventIndex = 0;
       previous = 0;
       sentNanos = System.nanoTime();
-      // Written below the codec (from its own context, straight to the socket): the prebuilt bytes
-      // need no encoding. The decoder needs no note of it: the method only matters for HEAD.
-      ctx.pipeline().firstContext().writeAndFlush(Unpooled.wrappedBuffer(request));
+      // Written below the codec (from the wire counter's context: through TLS when it is on, then
+      // to the socket): the prebuilt bytes need no encoding. The decoder needs no note of it: the
+      // method only matters for HEAD.
+      ctx.pipeline().context("wire").writeAndFlush(Unpooled.wrappedBuffer(request));
     }
 
     @Override
@@ -412,6 +483,28 @@ public final class LoadClient {
     }
   }
 
+  /** Counts the HTTP bytes that arrive (decrypted when TLS is on, still gzip-encoded when it is). */
+  static final class WireCounter extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof ByteBuf b) {
+        wireBytes += b.readableBytes();
+      }
+      ctx.fireChannelRead(msg);
+    }
+  }
+
+  /** Notes gzip-encoded responses before the decompressor rewrites their headers. */
+  static final class EncodingCounter extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof HttpResponse res && res.headers().containsValue(HttpHeaderNames.CONTENT_ENCODING, "gzip", true)) {
+        gzipResponses++;
+      }
+      ctx.fireChannelRead(msg);
+    }
+  }
+
   // ---- results ----
 
   static Map<String, Object> base() {
@@ -429,7 +522,9 @@ public final class LoadClient {
 
   /** The counters and the proxy's CPU ticks (utime + stime of every --cpu-pids process). */
   static long[] snapshot() {
-    return new long[] {System.nanoTime(), requests, events, contentEvents, errors, cpuTicks()};
+    long[] core = coreTicks();
+    return new long[] {System.nanoTime(), requests, events, contentEvents, errors, cpuTicks(), wireBytes, gzipResponses,
+        core[0], core[1]};
   }
 
   static long cpuTicks() {
@@ -449,6 +544,34 @@ public final class LoadClient {
       }
     }
     return ticks;
+  }
+
+  /**
+   * Busy and total ticks of the proxy's core from /proc/stat (busy = everything but idle and
+   * iowait), or {-1, -1}. With the proxy's own CPU time this tells whether other processes (a
+   * build, a browser) took the proxy's core during the window: then the proxy was starved and the
+   * figures are not the proxy's.
+   */
+  static long[] coreTicks() {
+    if (proxyCore < 0) {
+      return new long[] {-1, -1};
+    }
+    try {
+      for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat"))) {
+        if (line.startsWith("cpu" + proxyCore + " ")) {
+          String[] f = line.trim().split("\\s+");
+          long total = 0;
+          for (int i = 1; i < f.length && i <= 8; i++) { // user nice system idle iowait irq softirq steal
+            total += Long.parseLong(f[i]);
+          }
+          long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+          return new long[] {total - idle, total};
+        }
+      }
+    } catch (Exception e) {
+      error("cannot read /proc/stat: " + e);
+    }
+    return new long[] {-1, -1};
   }
 
   static Map<String, Object> result() {
@@ -474,6 +597,21 @@ public final class LoadClient {
       r.put("proxy_cpu_util", round(cpu / elapsed, 3));
       r.put("requests_per_cpu_s", cpu > 0 ? round(requests / cpu, 1) : -1);
       r.put("events_per_cpu_s", cpu > 0 ? round(events / cpu, 1) : -1);
+      if (a[8] >= 0 && b[8] >= 0 && b[9] > a[9]) {
+        // Ticks are per core: busy ÷ total of the core = how many of its seconds were used.
+        double busy = (b[8] - a[8]) / (double) (b[9] - a[9]);
+        r.put("proxy_core_busy", round(busy, 3));
+        r.put("proxy_core_others", round(Math.max(0, busy - cpu / elapsed), 3));
+      }
+    }
+    long wire = b[6] - a[6];
+    r.put("wire_bytes", wire);
+    r.put("wire_bytes_per_event", events > 0 ? round(wire / (double) events, 1) : -1);
+    if (gzip) {
+      r.put("gzip_responses", b[7] - a[7]); // of the window's responses (requests) the proxy gzipped
+    }
+    if (tlsSession != null) {
+      r.put("tls", tlsSession);
     }
     if (mode.equals("latency")) {
       long[] t = ttfts.sorted();

@@ -11,10 +11,15 @@ TARGETS = ["direct", "nginx", "haproxy", "sluice"]
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 meta = next((r for r in rows if r.get("scenario") == "meta"), {})
 values = defaultdict(list)  # (scenario, target, key) -> [values of each run]
+texts = {}  # (scenario, target, key) -> a text value of the last run (e.g. the TLS suite negotiated)
 for r in rows:
     for k, v in r.items():
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             values[(r.get("scenario"), r.get("target"), k)].append(v)
+        elif isinstance(v, str):
+            texts[(r.get("scenario"), r.get("target"), k)] = v
+VARIANTS = ["plugins", "tls", "gzip"]
+ran = {v for v in VARIANTS if any(k[0] in (f"{v}:throughput", f"{v}:latency") for k in values)}
 
 
 def med(scenario, target, key):
@@ -52,6 +57,22 @@ out("")
 out(f"- throughput: {meta.get('tp', '?')}")
 out(f"- latency: {meta.get('lat', '?')}")
 out(f"- held: {meta.get('held_streams', '?')} streams (ulimit -n {meta.get('ulimit_n', '?')}), one token per 10 s")
+if ran:
+    out(f"- variants ({', '.join(v for v in VARIANTS if v in ran)}): the same throughput and latency loads, "
+        f"{meta.get('var', '?')}; direct is plain HTTP in every variant and is left out of their throughput runs")
+if "plugins" in ran:
+    out("- plugins: Sluice with ip-restriction + jwt-auth (RS256) + ai-token-ratelimit (local) + metrics on the chat "
+        "route; **nginx and HAProxy relay plain** (no JWT check in their open-source builds): their plugins rows are "
+        "their plain relay, measured in the same interleaved runs")
+if "tls" in ran:
+    suites = "; ".join(f"{n} {texts[('tls:throughput', t, 'tls')]}" for t, n in
+                       (("nginx", "nginx"), ("haproxy", "HAProxy"), ("sluice", "Sluice"))
+                       if ("tls:throughput", t, "tls") in texts)
+    out(f"- tls: each proxy terminates TLS 1.3 (self-signed ECDSA P-256), ALPN http/1.1, keep-alive "
+        f"connections (handshakes only when a connection opens), upstream plain; negotiated: {suites or '?'}")
+if "gzip" in ran:
+    out("- gzip: the client sends Accept-Encoding: gzip and inflates; nginx gzip_comp_level 6 and Sluice level 6 (zlib), "
+        "HAProxy libslz (no levels); bytes per event = HTTP bytes received (chunk framing and headers included) ÷ events")
 out("")
 out("| metric | direct | nginx | HAProxy | Sluice | Sluice ÷ nginx | Sluice ÷ HAProxy | HAProxy ÷ nginx | Sluice ÷ direct |")
 out("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -83,13 +104,52 @@ g99 = row("**added gap p99 (ms)**", "latency", None, digits=2, fn=lambda t: adde
 row("held: streams established", "held", "streams", digits=0, direct=False)
 row("held: seconds to establish all", "held", "seconds_to_establish", digits=2, direct=False)
 rss = row("**RSS per held stream (KiB)**", "held", "rss_per_stream_kb", digits=1, direct=False)
+
+
+def variant_rows(v):
+    tp, lat = f"{v}:throughput", f"{v}:latency"
+    vr = {}
+    vr["rpc"] = row(f"**{v}: requests per proxy CPU-second**", tp, "requests_per_cpu_s", direct=False)
+    vr["epc"] = row(f"**{v}: events per proxy CPU-second**", tp, "events_per_cpu_s", digits=0, direct=False)
+    row(f"{v}: proxy CPU use (cores)", tp, "proxy_cpu_util", digits=2, direct=False)
+
+    def kept(t):
+        a, b = med(tp, t, "requests_per_cpu_s"), med("throughput", t, "requests_per_cpu_s")
+        return None if a is None or b is None or not b else a / b
+    if any(kept(t) is not None for t in TARGETS):
+        vr["kept"] = row(f"{v}: requests per CPU-second ÷ own plain relay", None, None, digits=2, direct=False, fn=kept)
+    vr["a50"] = row(f"{v}: added TTFT p50 (ms)", lat, None, digits=2, fn=lambda t: added(lat, t, "ttft_p50_ms"))
+    vr["a99"] = row(f"{v}: added TTFT p99 (ms)", lat, None, digits=2, fn=lambda t: added(lat, t, "ttft_p99_ms"))
+    vr["g50"] = row(f"{v}: inter-token gap p50 (ms)", lat, "gap_p50_ms", digits=2)
+    vr["g99"] = row(f"{v}: added gap p99 (ms)", lat, None, digits=2, fn=lambda t: added(lat, t, "gap_p99_ms"))
+    if v == "gzip":
+        vr["bpe"] = row("gzip: bytes per event, paced (one event per write)", lat, "wire_bytes_per_event", digits=1)
+        row("gzip: bytes per event, unpaced", tp, "wire_bytes_per_event", digits=1, direct=False)
+        # responses (headers) seen gzip-encoded ÷ requests completed in the window, both runs together
+        vr["share"] = row("gzip: share of responses gzip-encoded", tp, None, digits=2, direct=False,
+                          fn=lambda t: (lambda g, r: None if not g or not r else min(1.0, g / r))(
+                              sum(values.get((tp, t, "gzip_responses"), []) + values.get((lat, t, "gzip_responses"), [])),
+                              sum(values.get((tp, t, "requests"), []) + values.get((lat, t, "requests"), []))))
+    return vr
+
+
+var = {v: variant_rows(v) for v in VARIANTS if v in ran}
 startup = med("startup", "sluice", "startup_ms")
 out(f"| **Sluice start → first 200 (ms), on the proxy core, median of {len(values.get(('startup', 'sluice', 'startup_ms'), []))}** "
     f"| – | – | – | {fmt(startup, 0)} | – | – | – | – |")
 startup_all = med("startup", "sluice", "startup_all_cores_ms")
 out(f"| Sluice start → first 200 (ms), all {meta.get('nproc', '?')} cores "
     f"| – | – | – | {fmt(startup_all, 0)} | – | – | – | – |")
-errs = {t: sum(sum(values.get((s, t, "errors"), [])) for s in ("throughput", "latency", "held")) for t in TARGETS}
+# Other processes on the proxy's core (a build, an editor): the worst run of each target.
+all_scen = ["throughput", "latency"] + [f"{v}:{m}" for v in VARIANTS for m in ("throughput", "latency")]
+others = {t: max((x for sc in all_scen for x in values.get((sc, t, "proxy_core_others"), [])), default=None)
+          for t in TARGETS}
+if any(others[t] is not None for t in TARGETS):
+    row("other processes on the proxy core, worst run (cores)", None, None, digits=2, direct=False,
+        fn=lambda t: others[t])
+errs = {t: sum(sum(values.get((s, t, "errors"), [])) for s in
+              ["throughput", "latency", "held"] + [f"{v}:{m}" for v in VARIANTS for m in ("throughput", "latency")])
+        for t in TARGETS}
 out("| errors (all runs) | " + " | ".join(str(int(errs[t])) for t in TARGETS) + " | | | | |")
 out("")
 out("Targets of issue 3 (ratios against peers of the same run):")
@@ -126,7 +186,16 @@ out(verdict_ge("requests per proxy CPU-second ≥ nginx", rpc["sluice"], rpc["ng
 out(verdict_ge("events per proxy CPU-second ≥ nginx", epc["sluice"], epc["nginx"]))
 out(verdict_ge("stretch: requests per proxy CPU-second ≥ HAProxy", rpc["sluice"], rpc["haproxy"],
                peer_name="HAProxy"))
-out("- plugins on (≥ 0.8 × nginx): not run — the plugin chain (JWT, IP filter, token limit) is not built yet")
+if "plugins" in var:
+    out(verdict_ge("plugins on: requests per proxy CPU-second ≥ 0.8 × nginx's plain relay",
+                   var["plugins"]["rpc"]["sluice"], var["plugins"]["rpc"]["nginx"], factor=0.8))
+    out(verdict_ge("plugins on: events per proxy CPU-second ≥ 0.8 × nginx's plain relay",
+                   var["plugins"]["epc"]["sluice"], var["plugins"]["epc"]["nginx"], factor=0.8))
+    counted = med("plugins:tokens", "sluice", "tokens_counted")
+    if counted is not None:
+        out(f"  (ai-token-ratelimit counted {counted:,.0f} tokens for the consumer during the run: it was really counting)")
+else:
+    out("- plugins on (≥ 0.8 × nginx): not run (--scenarios plugins)")
 out(verdict_le_added("added TTFT p50 ≤ nginx's", a50["sluice"], a50["nginx"]))
 out(verdict_le_added("added TTFT p99 ≤ nginx's", a99["sluice"], a99["nginx"]))
 out(verdict_le_added("added inter-token gap p99 ≤ nginx's", g99["sluice"], g99["nginx"]))
@@ -135,5 +204,50 @@ out(verdict_le("stretch: RSS per held stream ≤ HAProxy", rss["sluice"], rss["h
 if startup is not None:
     out(f"- ready within 1.5 s of start: {'MET' if startup <= 1500 else 'MISSED'} — median {startup:.0f} ms"
         f" pinned to one core (over by {max(0, startup - 1500):.0f} ms); {fmt(startup_all, 0)} ms on all cores")
-out("- TLS and gzip variants: not run — Sluice has no TLS listener or compression yet")
+
+
+def reported(v, label):
+    if v not in var:
+        return f"- {label}: not run (--scenarios {v})"
+    rpc, kept = var[v]["rpc"], var[v].get("kept", {})
+    parts = [f"requests per proxy CPU-second Sluice ÷ nginx {ratio(rpc['sluice'], rpc['nginx'])},"
+             f" Sluice ÷ HAProxy {ratio(rpc['sluice'], rpc['haproxy'])}"]
+    if kept:
+        parts.append("share of each proxy's plain-relay figure kept: "
+                     + ", ".join(f"{n} {fmt(kept.get(t), 2)}" for t, n in
+                                 (("nginx", "nginx"), ("haproxy", "HAProxy"), ("sluice", "Sluice"))))
+    a50 = var[v]["a50"]
+    parts.append(f"added TTFT p50 Sluice {fmt(a50['sluice'], 2)} ms, nginx {fmt(a50['nginx'], 2)} ms")
+    return f"- {label} (reported, no target): " + "; ".join(parts)
+
+
+out(reported("tls", "TLS 1.3"))
+out(reported("gzip", "gzip"))
+if "gzip" in var:
+    # An event held back in a compressor shows as a gap p50 far below the pacing: events arrive
+    # in bursts. So does a proxy that has no CPU left (it falls behind and reads several events at
+    # once), so a short gap from a busy proxy is reported as such rather than blamed on gzip.
+    interval = med("gzip:latency", "direct", "interval_ms") or med("gzip:latency", "sluice", "interval_ms") or 20.0
+    g50 = var["gzip"]["g50"]
+    verdicts = []
+    for t, n in (("nginx", "nginx"), ("haproxy", "HAProxy"), ("sluice", "Sluice")):
+        if g50.get(t) is None:
+            continue
+        # How busy the proxy's core was (the proxy and anything else on it), else the proxy alone.
+        busy = med("gzip:latency", t, "proxy_core_busy") or med("gzip:latency", t, "proxy_cpu_util") or 0
+        if g50[t] >= 0.5 * interval:
+            verdicts.append(f"{n} yes (gap p50 {g50[t]:.1f} ms)")
+        elif busy >= 0.6:
+            verdicts.append(f"{n} not shown: its core was saturated ({busy:.2f} busy; gap p50 {g50[t]:.1f} ms, events batched)")
+        else:
+            verdicts.append(f"{n} NO: events held back (gap p50 {g50[t]:.1f} ms at {busy:.2f} cores)")
+    out(f"  gzip flushes per event at {interval:.0f} ms pacing: " + ", ".join(verdicts))
+starved = sorted(((x, sc, t) for (sc, t, k), xs in values.items() if k == "proxy_core_others"
+                  for x in xs if x > 0.05), reverse=True)
+if starved:
+    x, sc, t = starved[0]
+    out("")
+    out(f"**Warning: the machine was not quiet.** In {len(starved)} run(s) other processes used more than 0.05 of the"
+        f" proxy's core (worst: {x:.2f} cores, {t} in {sc}). A proxy that shares its core is starved and falls"
+        " behind: its latency and batching are the machine's, not its own. Rerun on an idle machine.")
 print("\n".join(lines))
