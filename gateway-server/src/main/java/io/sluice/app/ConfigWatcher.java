@@ -15,9 +15,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reloads when anything in the config file's folder changes. The folder, not the file, is
- * watched: Kubernetes updates a ConfigMap by swapping a symlink next to the file, and editors
- * replace files by renaming. Bursts of events are debounced into one reload.
+ * Reloads when the config changes. The folder, not the file, is watched: Kubernetes updates a
+ * ConfigMap by swapping a symlink next to the file ({@code ..data}), and editors replace files by
+ * renaming. Only the entries that can be config count (see {@link #concerns}): a log file written
+ * next to the config (the gateway's own stdout redirected there, say) must not reload it on every
+ * line — each reload logs a line, which would be a reload loop. Bursts of events are debounced
+ * into one reload.
  *
  * <p>Threading: one daemon thread waits on the {@link WatchService}; reloads run on a second
  * daemon thread, never on an event loop.
@@ -30,8 +33,16 @@ final class ConfigWatcher implements AutoCloseable {
   private final Thread thread;
   private ScheduledFuture<?> pending;
 
-  private ConfigWatcher(WatchService watchService, Path folder, Duration debounce, Runnable reload) {
+  /** What a config folder holds besides the config: PEM certificates and keys, JWKS and key files. */
+  private static final java.util.Set<String> CONFIG_EXTENSIONS =
+      java.util.Set.of("yaml", "yml", "json", "pem", "crt", "cer", "key", "jwk", "jwks");
+
+  private final Path configName;
+
+  private ConfigWatcher(WatchService watchService, Path configFile, Duration debounce, Runnable reload) {
     this.watchService = watchService;
+    this.configName = configFile.getFileName();
+    Path folder = configFile.toAbsolutePath().getParent();
     this.reloads = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "sluice-reload");
       t.setDaemon(true);
@@ -49,7 +60,7 @@ final class ConfigWatcher implements AutoCloseable {
       WatchService ws = FileSystems.getDefault().newWatchService();
       folder.register(ws, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
           StandardWatchEventKinds.ENTRY_DELETE);
-      return new ConfigWatcher(ws, folder, debounce, reload);
+      return new ConfigWatcher(ws, configFile, debounce, reload);
     } catch (IOException e) {
       log.warn("cannot watch {} for config changes ({}); SIGHUP and POST /admin/reload still work",
           folder, e.toString());
@@ -61,8 +72,15 @@ final class ConfigWatcher implements AutoCloseable {
     try {
       while (true) {
         WatchKey key = watchService.take();
-        key.pollEvents();
+        boolean relevant = false;
+        for (java.nio.file.WatchEvent<?> event : key.pollEvents()) {
+          // OVERFLOW (events lost) has no name: reload to be safe.
+          relevant |= !(event.context() instanceof Path changed) || concerns(configName, changed);
+        }
         key.reset();
+        if (!relevant) {
+          continue;
+        }
         synchronized (this) {
           if (pending != null) {
             pending.cancel(false);
@@ -73,6 +91,20 @@ final class ConfigWatcher implements AutoCloseable {
     } catch (InterruptedException | java.nio.file.ClosedWatchServiceException e) {
       // closed
     }
+  }
+
+  /**
+   * Whether a change to {@code changed} (a name in the config's folder) may change the config:
+   * the file itself, Kubernetes' {@code ..data} symlink swap, or a file of a kind a config refers
+   * to (certificates, keys, other YAML). Logs, temporary and swap files do not count.
+   */
+  static boolean concerns(Path configName, Path changed) {
+    String name = changed.getFileName().toString();
+    if (changed.getFileName().equals(configName.getFileName()) || name.startsWith("..")) {
+      return true;
+    }
+    int dot = name.lastIndexOf('.');
+    return dot > 0 && CONFIG_EXTENSIONS.contains(name.substring(dot + 1).toLowerCase(java.util.Locale.ROOT));
   }
 
   @Override
