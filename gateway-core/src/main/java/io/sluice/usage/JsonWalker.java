@@ -3,6 +3,8 @@ package io.sluice.usage;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Walks a JSON token stream keeping the path of each value, for blocking and non-blocking Jackson
@@ -93,14 +95,38 @@ final class JsonWalker {
     }
   }
 
+  /** Ready for the next document (a walker reused per stream keeps its path cache). */
+  void reset() {
+    depth = 0;
+    skip = 0;
+    field = null;
+    complete = false;
+    started = false;
+  }
+
   private String childPath() {
     if (depth == 0) {
       return "";
     }
     String parent = paths[depth - 1];
-    if (arrays[depth - 1]) {
-      return parent + "[]";
+    String name = arrays[depth - 1] ? ARRAY_ELEMENT : field;
+    // The events of one stream repeat the same shape: their paths are built once, not per value.
+    // Parents come from this cache and Jackson interns field names, so the lookups hash cached
+    // strings and allocate nothing. Bounded: hostile JSON with endless new names is not kept.
+    Map<String, String> children = childPaths.get(parent);
+    String path = children == null ? null : children.get(name);
+    if (path == null) {
+      path = name == ARRAY_ELEMENT ? parent + "[]" : parent.isEmpty() ? name : parent + '.' + name;
+      if (cachedPaths < MAX_CACHED_PATHS) {
+        cachedPaths++;
+        childPaths.computeIfAbsent(parent, k -> new HashMap<>()).put(name, path);
+      }
     }
-    return parent.isEmpty() ? field : parent + '.' + field;
+    return path;
   }
+
+  private static final String ARRAY_ELEMENT = "[]";
+  private static final int MAX_CACHED_PATHS = 128;
+  private final Map<String, Map<String, String>> childPaths = new HashMap<>();
+  private int cachedPaths;
 }

@@ -531,6 +531,8 @@ public final class UsageTracker {
 
   /** Scratch for one parse: what one event (or the body) holds. */
   private final class EventScan implements JsonWalker.Visitor {
+    /** One walker for every event of the stream: it keeps the paths it built (see JsonWalker). */
+    private final JsonWalker walker = new JsonWalker(this);
     Tables table;
     String model;
     long in;
@@ -555,7 +557,7 @@ public final class UsageTracker {
     /** Parses one event's data; false when it is not complete, valid JSON. */
     boolean parse(Tables t, String data) {
       reset(t);
-      JsonWalker walker = new JsonWalker(this);
+      walker.reset();
       try (JsonParser p = JSON.createParser(data)) {
         JsonToken token;
         while ((token = p.nextToken()) != null) {
