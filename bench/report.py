@@ -203,7 +203,8 @@ out(verdict_le("RSS per held stream ≤ nginx", rss["sluice"], rss["nginx"]))
 out(verdict_le("stretch: RSS per held stream ≤ HAProxy", rss["sluice"], rss["haproxy"], peer_name="HAProxy"))
 if startup is not None:
     out(f"- ready within 1.5 s of start: {'MET' if startup <= 1500 else 'MISSED'} — median {startup:.0f} ms"
-        f" pinned to one core (over by {max(0, startup - 1500):.0f} ms); {fmt(startup_all, 0)} ms on all cores")
+        f" pinned to one core ({'within by' if startup <= 1500 else 'over by'} {abs(startup - 1500):.0f} ms);"
+        f" {fmt(startup_all, 0)} ms on all cores")
 
 
 def reported(v, label):

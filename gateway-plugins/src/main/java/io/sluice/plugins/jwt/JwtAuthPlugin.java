@@ -1,5 +1,7 @@
 package io.sluice.plugins.jwt;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.jsonwebtoken.Claims;
 import io.jsonwebtoken.ExpiredJwtException;
 import io.jsonwebtoken.JwtException;
@@ -16,6 +18,7 @@ import io.sluice.plugin.RequestContext;
 import io.sluice.plugins.jwt.JwtAuthSettings.StaticKey;
 import java.security.Key;
 import java.security.PublicKey;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.HashMap;
@@ -53,9 +56,30 @@ final class JwtAuthPlugin implements Plugin {
   private final List<JwksKeys> jwks = new ArrayList<>();
   private final Map<String, String> consumersByClaim = new HashMap<>();
 
+  /**
+   * Tokens whose signature verified in the last {@link #VERIFIED_TTL}, with their claims: a client
+   * sends the same token on every request, and checking an RS256 signature costs ~0.1 ms of the
+   * event loop (bench/jmh PluginChainBenchmark) — the largest part of the plugin chain. Keyed by
+   * the whole token, signature included, so only the very same bytes hit. {@code exp}/{@code nbf}
+   * are checked again on every hit (on the gateway's clock); issuer, audience and consumer run as
+   * usual. The TTL bounds how long a token verified by a key that has since been removed from a
+   * JWKS is still accepted; a reload builds a new plugin and an empty cache. Bounded by the tokens'
+   * total size.
+   */
+  private final Cache<String, Claims> verified;
+  private static final Duration VERIFIED_TTL = Duration.ofSeconds(30);
+  private static final long VERIFIED_MAX_CHARS = 8L * 1024 * 1024;
+
   JwtAuthPlugin(JwtAuthSettings settings, PluginServices services) {
     this.settings = settings;
     this.services = services;
+    this.verified = Caffeine.newBuilder()
+        .expireAfterWrite(VERIFIED_TTL)
+        .maximumWeight(VERIFIED_MAX_CHARS)
+        .weigher((String token, Claims claims) -> token.length())
+        .ticker(() -> services.clock().millis() * 1_000_000L)
+        .executor(Runnable::run) // evictions inline: no ForkJoinPool task per request
+        .build();
     for (StaticKey k : settings.staticKeys()) {
       staticKeys.add(new Candidate(k.kid(), k.key(), k.algorithms(), parser(k.key())));
     }
@@ -86,6 +110,10 @@ final class JwtAuthPlugin implements Plugin {
       return refuse(request, 401, "missing_credentials",
           "a JWT is required (Authorization: Bearer <token>)", BEARER_REALM);
     }
+    Claims known = verified.getIfPresent(token.value());
+    if (known != null) {
+      return finish(request, token, stillValid(known));
+    }
     TokenHeader header;
     try {
       header = TokenHeader.parse(token.value());
@@ -95,7 +123,8 @@ final class JwtAuthPlugin implements Plugin {
     if (header.alg() == null) {
       return invalid(request, "token algorithm '" + header.algName() + "' is not accepted");
     }
-    Outcome outcome = verify(token, header, staticKeys.stream().filter(k -> k.accepts(header, false)).toList());
+    Outcome outcome = remember(token,
+        verify(token, header, staticKeys.stream().filter(k -> k.accepts(header, false)).toList()));
     if (outcome.decided() || jwks.isEmpty()) {
       return finish(request, token, outcome);
     }
@@ -110,7 +139,7 @@ final class JwtAuthPlugin implements Plugin {
           keys.addAll(found);
         }
       }
-      Outcome o = verify(token, header, keys);
+      Outcome o = remember(token, verify(token, header, keys));
       return o.decided() || !keys.isEmpty() ? o : fromStatic;
     }).thenComposeAsync(o -> finish(request, token, o), request.executor()); // back on the event loop
   }
@@ -142,6 +171,29 @@ final class JwtAuthPlugin implements Plugin {
       }
     }
     return outcome;
+  }
+
+  /** A token whose signature verified goes into {@link #verified} (only then: a hit must not renew it). */
+  private Outcome remember(Token token, Outcome outcome) {
+    if (outcome.claims() != null) {
+      verified.put(token.value(), outcome.claims());
+    }
+    return outcome;
+  }
+
+  /** A cached token's {@code exp}/{@code nbf} against the gateway's clock, with the clock skew. */
+  private Outcome stillValid(Claims claims) {
+    long now = services.clock().millis();
+    long skew = settings.clockSkew().toMillis();
+    Date exp = claims.getExpiration();
+    if (exp != null && now - skew > exp.getTime()) { // as JJWT decides it
+      return new Outcome(null, "token expired");
+    }
+    Date nbf = claims.getNotBefore();
+    if (nbf != null && now + skew < nbf.getTime()) {
+      return new Outcome(null, "token not valid yet (nbf)");
+    }
+    return new Outcome(claims, null);
   }
 
   private CompletionStage<Decision> finish(RequestContext request, Token token, Outcome outcome) {

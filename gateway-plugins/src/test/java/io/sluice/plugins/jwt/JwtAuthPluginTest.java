@@ -188,6 +188,30 @@ class JwtAuthPluginTest {
   }
 
   @Test
+  void aRecentlyVerifiedTokenStillExpiresOnTime() throws Exception {
+    // No skew, exp in 5 s: the second request comes from the verified-token cache (TTL 30 s), and
+    // is refused once the gateway's clock passes exp, as a fresh verification would be.
+    Plugin plugin = plugin("{ clock-skew: 0s, keys: [ { algorithm: HS256, secret: \"" + SECRET + "\" } ] }", services);
+    String token = claims("bob-sub").expiration(Date.from(NOW.plusSeconds(5))).signWith(HS256).compact();
+    assertAccepted(plugin, token, "bob");
+    services.advance(Duration.ofSeconds(4));
+    assertAccepted(plugin, token, "bob");
+    services.advance(Duration.ofSeconds(2));
+    assertInvalidToken(decide(plugin, bearer(token)), "token expired");
+  }
+
+  @Test
+  void aRecentlyVerifiedTokenIsStillCheckedForIssuerAndAudience() throws Exception {
+    Plugin lax = plugin("{ keys: [ { algorithm: HS256, secret: \"" + SECRET + "\" } ] }", services);
+    Plugin strict = allKeys();
+    String token = claims("bob-sub").issuer("https://evil.example").signWith(HS256).compact();
+    assertAccepted(lax, token, "bob");
+    assertAccepted(lax, token, "bob"); // from the cache
+    assertInvalidToken(decide(strict, bearer(token)), "token issuer is not accepted");
+    assertInvalidToken(decide(strict, bearer(token)), "token issuer is not accepted");
+  }
+
+  @Test
   void refusesANotYetValidTokenBeyondTheClockSkew() throws Exception {
     Plugin plugin = allKeys();
     String early = claims("bob-sub").notBefore(Date.from(NOW.plusSeconds(60))).signWith(HS256).compact();
