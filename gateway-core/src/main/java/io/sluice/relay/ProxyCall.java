@@ -65,9 +65,11 @@ import org.slf4j.LoggerFactory;
  * TCP flow control slows the model server down); when it drains below the low-water mark, reading
  * resumes. Memory per stream is therefore bounded by the watermarks plus one read.
  *
- * <p>Streaming: {@code text/event-stream} bodies go through an {@link SseFramer} and are written
- * event by event; every upstream read batch is flushed as soon as it is processed, so no event
- * ever waits for a later one. Other bodies are relayed chunk by chunk the same way.
+ * <p>Streaming: {@code text/event-stream} bodies go through an {@link SseFramer}, whole events
+ * only; the small events of one upstream read are written as one HTTP chunk, and every read is
+ * flushed as soon as it is processed, so no event ever waits for a later one (the bytes and their
+ * timing are what the upstream sent; only the chunk framing differs). Other bodies are relayed
+ * chunk by chunk the same way.
  *
  * <p>Failure: before the response started, a failure becomes an error response (a connect
  * failure or a reset before any response byte is retried on another endpoint, up to
