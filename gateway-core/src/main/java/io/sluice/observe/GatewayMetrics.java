@@ -17,7 +17,7 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
-import io.sluice.server.Transport;
+import io.sluice.net.Transport;
 import io.sluice.usage.ModelLabels;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;

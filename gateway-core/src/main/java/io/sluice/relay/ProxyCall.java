@@ -25,6 +25,8 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.config.HeaderOps;
 import io.sluice.config.SseConfig;
+import io.sluice.sse.SseEvent;
+import io.sluice.sse.SseFramer;
 import io.sluice.usage.UsageTracker;
 import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;

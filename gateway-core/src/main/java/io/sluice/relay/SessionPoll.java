@@ -19,6 +19,7 @@ import io.sluice.http.ErrorKind;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.session.SessionPlan;
 import io.sluice.session.StreamSession;
+import io.sluice.sse.SseEvent;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;

@@ -12,6 +12,7 @@ import io.sluice.config.LimitsConfig;
 import io.sluice.config.ListenerConfig;
 import io.sluice.exchange.ExchangeHandler;
 import io.sluice.exchange.GatewayContext;
+import io.sluice.net.Transport;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;

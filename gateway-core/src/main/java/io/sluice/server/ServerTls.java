@@ -12,6 +12,7 @@ import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.sluice.config.PemFiles;
 import io.sluice.config.TlsConfig;
+import io.sluice.net.SslProviders;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.attribute.FileTime;
@@ -61,15 +62,9 @@ public final class ServerTls {
     tls.certModified = modified(config.certificate().toString());
     tls.keyModified = modified(config.privateKey().toString());
     tls.context = tls.build();
-    log.info("listener '{}': TLS {} with {} ({})", listener, config.protocols(), provider(),
-        provider() == SslProvider.OPENSSL ? OpenSsl.versionString() : "JDK " + Runtime.version());
+    log.info("listener '{}': TLS {} with {} ({})", listener, config.protocols(), SslProviders.preferred(),
+        SslProviders.preferred() == SslProvider.OPENSSL ? OpenSsl.versionString() : "JDK " + Runtime.version());
     return tls;
-  }
-
-  /** The provider new contexts use. */
-  public static SslProvider provider() {
-    boolean forceJdk = "jdk".equalsIgnoreCase(System.getProperty("sluice.tls.provider"));
-    return !forceJdk && OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
   }
 
   /** A handler for a new connection, from the current context. */
@@ -110,7 +105,7 @@ public final class ServerTls {
     }
     alpn.add(ApplicationProtocolNames.HTTP_1_1);
     return SslContextBuilder.forServer(config.certificate().toFile(), config.privateKey().toFile())
-        .sslProvider(provider())
+        .sslProvider(SslProviders.preferred())
         .protocols(config.protocols())
         .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
         .applicationProtocolConfig(new ApplicationProtocolConfig(

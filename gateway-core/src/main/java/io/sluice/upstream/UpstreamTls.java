@@ -5,7 +5,7 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.sluice.config.UpstreamConfig;
 import io.sluice.config.UpstreamTlsConfig;
-import io.sluice.server.ServerTls;
+import io.sluice.net.SslProviders;
 import java.io.UncheckedIOException;
 import java.io.IOException;
 import javax.net.ssl.SSLException;
@@ -27,7 +27,7 @@ final class UpstreamTls {
     UpstreamTlsConfig tls = config.tls();
     try {
       SslContextBuilder b = SslContextBuilder.forClient()
-          .sslProvider(ServerTls.provider())
+          .sslProvider(SslProviders.preferred())
           .protocols("TLSv1.3", "TLSv1.2");
       if (!tls.verify()) {
         b.trustManager(InsecureTrustManagerFactory.INSTANCE).endpointIdentificationAlgorithm(null);

@@ -5,7 +5,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.sluice.config.UpstreamConfig;
-import io.sluice.server.Transport;
+import io.sluice.net.Transport;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

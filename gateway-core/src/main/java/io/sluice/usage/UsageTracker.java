@@ -6,7 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.async.ByteBufferFeeder;
 import io.netty.buffer.ByteBuf;
 import io.sluice.config.RouteConfig.Api;
-import io.sluice.relay.SseEvent;
+import io.sluice.sse.SseEvent;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.HashMap;

@@ -9,7 +9,7 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.sluice.config.GatewayConfig;
 import io.sluice.server.ListenException;
-import io.sluice.server.Transport;
+import io.sluice.net.Transport;
 import java.net.InetSocketAddress;
 
 /** The admin listener ({@code admin.host}:{@code admin.port}); requests are small and aggregated. */

@@ -15,7 +15,7 @@ import io.sluice.plugin.PluginServices;
 import io.sluice.route.Router;
 import io.sluice.server.GatewayServer;
 import io.sluice.server.ListenException;
-import io.sluice.server.Transport;
+import io.sluice.net.Transport;
 import io.sluice.session.StreamSessions;
 import io.sluice.store.RedisStores;
 import io.sluice.upstream.Upstreams;

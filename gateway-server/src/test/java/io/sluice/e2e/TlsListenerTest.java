@@ -209,7 +209,7 @@ class TlsListenerTest {
   @Test
   void choosesOpenSslWhenItLoads() {
     // Not an assertion on the log text: the provider choice follows OpenSsl.isAvailable().
-    assertThat(io.sluice.server.ServerTls.provider().name()).isEqualTo(OpenSsl.isAvailable() ? "OPENSSL" : "JDK");
+    assertThat(io.sluice.net.SslProviders.preferred().name()).isEqualTo(OpenSsl.isAvailable() ? "OPENSSL" : "JDK");
   }
 
   @Test

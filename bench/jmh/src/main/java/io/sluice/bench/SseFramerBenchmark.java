@@ -5,7 +5,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
-import io.sluice.relay.SseFramer;
+import io.sluice.sse.SseFramer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;

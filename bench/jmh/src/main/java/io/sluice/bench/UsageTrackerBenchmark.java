@@ -3,7 +3,7 @@ package io.sluice.bench;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.sluice.config.RouteConfig.Api;
-import io.sluice.relay.SseEvent;
+import io.sluice.sse.SseEvent;
 import io.sluice.usage.UsageTracker;
 import java.util.List;
 import java.util.concurrent.TimeUnit;

@@ -1,4 +1,4 @@
-package io.sluice.server;
+package io.sluice.net;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;

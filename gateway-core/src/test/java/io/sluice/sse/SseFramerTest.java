@@ -1,4 +1,4 @@
-package io.sluice.relay;
+package io.sluice.sse;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.sluice.relay;
+package io.sluice.sse;
 
 import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;

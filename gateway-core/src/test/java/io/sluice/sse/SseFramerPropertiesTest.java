@@ -1,4 +1,4 @@
-package io.sluice.relay;
+package io.sluice.sse;
 
 import static io.sluice.testing.RandomInputs.cuts;
 import static io.sluice.testing.RandomInputs.lineEnding;
