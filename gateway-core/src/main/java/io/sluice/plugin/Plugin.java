@@ -37,6 +37,15 @@ public interface Plugin {
   }
 
   /**
+   * Whether this plugin answers CORS preflights: an {@code OPTIONS} with {@code Origin} and
+   * {@code Access-Control-Request-Method} is then matched to the route of the method it announces
+   * (before method matching), so that this plugin can answer it there.
+   */
+  default boolean answersPreflights() {
+    return false;
+  }
+
+  /**
    * A streamed response carried generated content; {@code soFar} is the usage up to here
    * (output estimated until the upstream reports it). Called on the event loop for every content
    * event, so it must decide from memory, at once (start any I/O asynchronously and act on its

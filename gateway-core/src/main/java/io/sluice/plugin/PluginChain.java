@@ -84,10 +84,10 @@ public final class PluginChain {
     return entries.size();
   }
 
-  /** True when the chain holds the plugin of this name. */
-  public boolean has(String plugin) {
+  /** Whether a plugin of the chain answers CORS preflights ({@link Plugin#answersPreflights}). */
+  public boolean answersPreflights() {
     for (Entry e : entries) {
-      if (e.name().equals(plugin)) {
+      if (e.plugin().answersPreflights()) {
         return true;
       }
     }

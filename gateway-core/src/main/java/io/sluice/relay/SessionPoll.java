@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.exchange.ClientLeg;
 import io.sluice.exchange.Exchange;
 import io.sluice.http.ErrorKind;
 import io.sluice.observe.GatewayMetrics;
@@ -44,7 +45,7 @@ public final class SessionPoll implements ClientRelay, StreamSession.Reader {
   static final int MAX_BYTES = 1024 * 1024;
   private static final JsonFactory JSON = new JsonFactory();
 
-  private final ProxyCall.ClientLeg client;
+  private final ClientLeg client;
   private final ChannelHandlerContext ctx;
   private final EventLoop loop;
   private final StreamSession session;
@@ -57,7 +58,7 @@ public final class SessionPoll implements ClientRelay, StreamSession.Reader {
   private boolean done;
   private ScheduledFuture<?> timer;
 
-  public SessionPoll(ProxyCall.ClientLeg client, StreamSession session, long after, Duration wait,
+  public SessionPoll(ClientLeg client, StreamSession session, long after, Duration wait,
       Exchange exchange, GatewayMetrics metrics) {
     this.client = client;
     this.ctx = client.context();

@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.Timeout;
 import io.sluice.config.SseConfig;
+import io.sluice.exchange.ClientLeg;
 import io.sluice.exchange.Exchange;
 import io.sluice.http.ErrorKind;
 import io.sluice.http.GatewayErrors;
@@ -22,6 +23,7 @@ import io.sluice.http.ProxyHeaders;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.session.SessionPlan;
 import io.sluice.session.StreamSession;
+import io.sluice.sse.SseControl;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -42,7 +44,7 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
   private static final int BATCH = 64;
   private static final byte[] PING = ": ping\n\n".getBytes(StandardCharsets.US_ASCII);
 
-  private final ProxyCall.ClientLeg client;
+  private final ClientLeg client;
   private final ChannelHandlerContext ctx;
   private final EventLoop loop;
   private final StreamSession session;
@@ -64,7 +66,7 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
    * @param after the last event the client has (the seq of its {@code Last-Event-ID})
    * @param keepAlive the client's connection may carry another request after this one
    */
-  public SessionRelay(ProxyCall.ClientLeg client, StreamSession session, long after, Exchange exchange,
+  public SessionRelay(ClientLeg client, StreamSession session, long after, Exchange exchange,
       SseConfig sse, GatewayMetrics metrics, HttpVersion clientVersion, boolean keepAlive) {
     this.client = client;
     this.ctx = client.context();
@@ -241,7 +243,7 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
   @Override
   public void drainNow() {
     if (!done && started) {
-      write(ProxyCall.RECONNECT);
+      write(SseControl.RECONNECT);
       end();
     }
   }

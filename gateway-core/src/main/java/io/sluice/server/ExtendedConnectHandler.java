@@ -28,9 +28,9 @@ import java.util.concurrent.TimeUnit;
  * stream's DATA frames as the plain bytes the WebSocket frame codec reads and writes.
  *
  * <p>Pipeline (each stream's child channel): {@code ExtendedConnectHandler →
- * Http2StreamFrameToHttpObjectCodec → ExchangeHandler}; after {@link #streamBytes}: {@code
+ * Http2StreamFrameToHttpObjectCodec → request handler}; after {@link #streamBytes}: {@code
  * ExtendedConnectHandler → WebSocket08FrameEncoder → WebSocket08FrameDecoder → FrameRelayHandler
- * → ExchangeHandler}. A stream whose first HEADERS frame is anything else removes this handler at
+ * → request handler}. A stream whose first HEADERS frame is anything else removes this handler at
  * once: other requests pay nothing.
  *
  * <p>Why rewrite the request: Netty's HTTP/2 → HTTP/1.1 conversion takes a CONNECT's target from

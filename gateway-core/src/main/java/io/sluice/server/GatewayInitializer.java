@@ -15,10 +15,7 @@ import io.sluice.config.LimitsConfig;
 import io.sluice.config.ListenerConfig;
 import io.sluice.net.CidrSet;
 import io.sluice.net.ClientIdentity;
-import io.sluice.exchange.ExchangeHandler;
-import io.sluice.exchange.GatewayContext;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
 /**
  * Builds a client connection's pipeline; reads as the request flow:
@@ -32,19 +29,19 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   private final ListenerConfig listener;
   private final ConnectionLimiter limiter;
   private final LimitsConfig limits;
-  private final Supplier<GatewayContext> contexts;
+  private final RequestHandlerFactory handlers;
   private final ClientIdentity identity;
   private final ChannelGroup clients;
   private final ServerTls tls;
 
   GatewayInitializer(ListenerConfig listener, ConnectionLimiter limiter, LimitsConfig limits,
-      Supplier<GatewayContext> contexts, ServerTls tls, ChannelGroup clients) {
+      RequestHandlerFactory handlers, ServerTls tls, ChannelGroup clients) {
     this.tls = tls;
     this.listener = listener;
     this.clients = clients;
     this.limiter = limiter;
     this.limits = limits;
-    this.contexts = contexts;
+    this.handlers = handlers;
     this.identity = new ClientIdentity(CidrSet.of(listener.trustedProxies()));
   }
 
@@ -99,7 +96,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   }
 
   private void addHttp2Handlers(ChannelPipeline p) {
-    Http2Pipeline.configure(p, limits.maxHeaderSize(), contexts, tls == null ? "http" : "https", identity);
+    Http2Pipeline.configure(p, limits.maxHeaderSize(), handlers, tls == null ? "http" : "https", identity);
   }
 
   private void addConnectionHandlers(ChannelPipeline p) {
@@ -136,6 +133,6 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   }
 
   private void addGatewayHandlers(ChannelPipeline p) {
-    p.addLast(PipelineNames.EXCHANGE, new ExchangeHandler(contexts, tls == null ? "http" : "https", identity));
+    p.addLast(PipelineNames.EXCHANGE, handlers.newHandler(tls == null ? "http" : "https", identity));
   }
 }

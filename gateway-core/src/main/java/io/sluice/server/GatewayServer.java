@@ -10,8 +10,6 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.config.LimitsConfig;
 import io.sluice.config.ListenerConfig;
-import io.sluice.exchange.ExchangeHandler;
-import io.sluice.exchange.GatewayContext;
 import io.sluice.net.Transport;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -19,8 +17,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,11 +54,11 @@ public final class GatewayServer implements AutoCloseable {
   }
 
   /** Binds every listener; throws when a port cannot be bound. */
-  public void start(List<ListenerConfig> listeners, LimitsConfig limits, Supplier<GatewayContext> contexts)
+  public void start(List<ListenerConfig> listeners, LimitsConfig limits, RequestHandlerFactory handlers)
       throws InterruptedException, ListenException, javax.net.ssl.SSLException {
     try {
       for (ListenerConfig l : listeners) {
-        bind(l, limits, contexts);
+        bind(l, limits, handlers);
       }
     } catch (InterruptedException | ListenException | javax.net.ssl.SSLException e) {
       close();
@@ -73,7 +69,7 @@ public final class GatewayServer implements AutoCloseable {
         TLS_RELOAD_POLL_SECONDS, TLS_RELOAD_POLL_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
   }
 
-  private void bind(ListenerConfig l, LimitsConfig limits, Supplier<GatewayContext> contexts)
+  private void bind(ListenerConfig l, LimitsConfig limits, RequestHandlerFactory handlers)
       throws InterruptedException, ListenException, javax.net.ssl.SSLException {
     ConnectionLimiter limiter = new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp());
     ServerTls serverTls = l.tls() == null ? null : ServerTls.create(l.name(), l.tls(), l.http2());
@@ -86,7 +82,7 @@ public final class GatewayServer implements AutoCloseable {
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.SO_KEEPALIVE, true)
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, CLIENT_WATERMARK)
-        .childHandler(new GatewayInitializer(l, limiter, limits, contexts, serverTls, clients));
+        .childHandler(new GatewayInitializer(l, limiter, limits, handlers, serverTls, clients));
     ChannelFuture bind = b.bind(l.host(), l.port()).await();
     if (!bind.isSuccess()) {
       throw new ListenException("listener '" + l.name() + "'", l.host(), l.port(), bind.cause());
@@ -100,7 +96,7 @@ public final class GatewayServer implements AutoCloseable {
    * Applies a reloaded config's listeners: unchanged ones keep listening; removed or changed ones
    * stop accepting (their open connections run on); new or changed ones are bound.
    */
-  public void reconcile(List<ListenerConfig> listeners, LimitsConfig limits, Supplier<GatewayContext> contexts)
+  public void reconcile(List<ListenerConfig> listeners, LimitsConfig limits, RequestHandlerFactory handlers)
       throws InterruptedException, ListenException, javax.net.ssl.SSLException {
     Map<String, ListenerConfig> wanted = new LinkedHashMap<>();
     listeners.forEach(l -> wanted.put(l.name(), l));
@@ -114,7 +110,7 @@ public final class GatewayServer implements AutoCloseable {
     }
     for (ListenerConfig l : listeners) {
       if (!bound.containsKey(l.name())) {
-        bind(l, limits, contexts);
+        bind(l, limits, handlers);
       }
     }
   }
@@ -153,7 +149,7 @@ public final class GatewayServer implements AutoCloseable {
    */
   public int drain(Duration timeout) throws InterruptedException {
     stopAccepting();
-    eachHandler(ExchangeHandler::beginDrain, true);
+    tellEachExchange(DrainEvent.BEGIN);
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!clients.isEmpty() && System.nanoTime() < deadline) {
       Thread.sleep(50); // the main thread waits for connections to finish; no event loop blocks
@@ -161,7 +157,7 @@ public final class GatewayServer implements AutoCloseable {
     int cut = clients.size();
     if (cut > 0) {
       log.warn("drain timeout of {} reached: ending {} connection(s)", timeout, cut);
-      eachHandler(ExchangeHandler::endDrain, false);
+      tellEachExchange(DrainEvent.NOW);
       long grace = System.nanoTime() + Duration.ofSeconds(2).toNanos();
       while (!clients.isEmpty() && System.nanoTime() < grace) {
         Thread.sleep(20); // lets the final error events reach the sockets
@@ -171,25 +167,24 @@ public final class GatewayServer implements AutoCloseable {
     return cut;
   }
 
-  private void eachHandler(Consumer<ExchangeHandler> action, boolean starting) {
+  /**
+   * Fires {@code event} at every client pipeline that runs exchanges: the connection's on
+   * HTTP/1.1, each stream's on HTTP/2 (so a WebSocket session gets its 1001 at the end). At the
+   * start of a drain, an HTTP/2 connection gets GOAWAY (running streams finish, then it closes)
+   * and one that has not chosen its protocol yet is closed.
+   */
+  private void tellEachExchange(DrainEvent event) {
     for (Channel c : clients) {
       c.eventLoop().execute(() -> {
-        ExchangeHandler h = c.pipeline().get(ExchangeHandler.class);
-        if (h != null) {
-          action.accept(h);
+        if (c.pipeline().get(PipelineNames.EXCHANGE) != null) {
+          c.pipeline().fireUserEventTriggered(event);
+          return;
+        }
+        Http2Pipeline.eachStream(c, stream -> stream.pipeline().fireUserEventTriggered(event));
+        if (event == DrainEvent.BEGIN && Http2Pipeline.isHttp2(c)) {
+          Http2Pipeline.goAway(c);
         } else {
-          // HTTP/2: each stream's exchange (so a WebSocket session gets its 1001 at the end).
-          Http2Pipeline.eachStream(c, stream -> {
-            ExchangeHandler streamHandler = stream.pipeline().get(ExchangeHandler.class);
-            if (streamHandler != null) {
-              action.accept(streamHandler);
-            }
-          });
-          if (starting && Http2Pipeline.isHttp2(c)) {
-            Http2Pipeline.goAway(c); // running streams finish; the connection closes after them
-          } else {
-            c.close();
-          }
+          c.close();
         }
       });
     }

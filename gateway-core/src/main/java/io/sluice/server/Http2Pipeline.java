@@ -10,19 +10,16 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
-import io.sluice.exchange.ExchangeHandler;
-import io.sluice.exchange.GatewayContext;
 import io.sluice.net.ClientIdentity;
 import io.netty.util.AttributeKey;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 
 /**
  * Turns a connection into an HTTP/2 one: a frame codec and a multiplexer whose child pipelines
- * ({@code ExtendedConnectHandler → Http2StreamFrameToHttpObjectCodec → ExchangeHandler}) let every
+ * ({@code ExtendedConnectHandler → Http2StreamFrameToHttpObjectCodec → request handler}) let every
  * stream be served by the same exchange code as HTTP/1.1 — same routes, plugins, errors. The
  * connection advertises {@code SETTINGS_ENABLE_CONNECT_PROTOCOL} (RFC 8441), so a stream may also
  * carry a WebSocket session ({@link ExtendedConnectHandler}).
@@ -80,7 +77,7 @@ final class Http2Pipeline {
     }
   }
 
-  static void configure(ChannelPipeline p, int maxHeaderSize, Supplier<GatewayContext> contexts, String scheme,
+  static void configure(ChannelPipeline p, int maxHeaderSize, RequestHandlerFactory handlers, String scheme,
       ClientIdentity identity) {
     if (p.get(PipelineNames.HEADER_TIMEOUT) != null) {
       p.remove(PipelineNames.HEADER_TIMEOUT);
@@ -114,7 +111,7 @@ final class Http2Pipeline {
         }
         ch.pipeline().addLast(PipelineNames.H2_EXTENDED_CONNECT, new ExtendedConnectHandler());
         ch.pipeline().addLast(PipelineNames.H2_STREAM_TO_HTTP, new Http2StreamFrameToHttpObjectCodec(true));
-        ch.pipeline().addLast(PipelineNames.EXCHANGE, new ExchangeHandler(contexts, scheme, identity));
+        ch.pipeline().addLast(PipelineNames.EXCHANGE, handlers.newHandler(scheme, identity));
       }
     }));
   }

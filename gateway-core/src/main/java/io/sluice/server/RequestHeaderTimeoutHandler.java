@@ -19,9 +19,9 @@ import java.util.concurrent.TimeUnit;
  * a kept-alive connection, at the first byte of the next request; an idle kept-alive connection
  * is left to {@code idle-timeout}.
  *
- * <p>Pipeline: sits before the HTTP codec so it sees raw bytes; the exchange handler tells it
- * when headers were decoded ({@link #headersReceived}) and when a response ended
- * ({@link #awaitNextRequest}).
+ * <p>Pipeline: sits before the HTTP codec so it sees raw bytes; the request handler tells it,
+ * by {@link RequestCycle} user events fired from the pipeline's head, when headers were decoded
+ * and when a response ended.
  */
 public final class RequestHeaderTimeoutHandler extends ChannelInboundHandlerAdapter {
   private final long timeoutNanos;
@@ -54,14 +54,24 @@ public final class RequestHeaderTimeoutHandler extends ChannelInboundHandlerAdap
     ctx.fireChannelRead(msg);
   }
 
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt == RequestCycle.HEADERS_RECEIVED) {
+      headersReceived();
+    } else if (evt == RequestCycle.RESPONSE_ENDED) {
+      awaitNextRequest();
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
   /** A request's headers were decoded in time. */
-  public void headersReceived() {
+  private void headersReceived() {
     inExchange = true;
     cancel();
   }
 
   /** The response ended; the next request's clock starts at its first byte. */
-  public void awaitNextRequest() {
+  private void awaitNextRequest() {
     inExchange = false;
     waitingForFirstByte = true;
   }
@@ -79,7 +89,7 @@ public final class RequestHeaderTimeoutHandler extends ChannelInboundHandlerAdap
     }
     FullHttpResponse response = GatewayErrors.response(ctx.alloc(), ErrorKind.REQUEST_TIMEOUT,
         "the request headers were not received within " + timeoutNanos / 1_000_000 + "ms");
-    // No request id was read: every gateway answer still carries one (CONTRACT §3).
+    // No request id was read: every gateway answer still carries one.
     response.headers().set(ProxyHeaders.X_REQUEST_ID, ProxyHeaders.newRequestId());
     HttpUtil.setKeepAlive(response, false);
     // Written from the tail so it passes through the HTTP encoder.

@@ -9,7 +9,7 @@ import io.netty.util.ReferenceCountUtil;
  * Hands one leg's WebSocket frames and connection events to its {@link WebSocketSession}.
  *
  * <p>Pipeline, client leg: {@code … → WebSocket08FrameEncoder → WebSocket08FrameDecoder →
- * FrameRelayHandler → ExchangeHandler} (the exchange handler stays to end the exchange: metrics,
+ * FrameRelayHandler → ConnectionHandler} (the connection handler stays to end the exchange: metrics,
  * access log, plugins). Upstream leg: {@code [SslHandler →] WebSocket08FrameDecoder →
  * WebSocket08FrameEncoder (masking) → FrameRelayHandler}. Frames stop here; connection events go
  * on.

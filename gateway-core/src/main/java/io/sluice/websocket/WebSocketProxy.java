@@ -8,7 +8,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -34,21 +33,18 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.config.HeaderOps;
 import io.sluice.config.WebSocketConfig;
+import io.sluice.exchange.ClientLeg;
 import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;
 import io.sluice.http.ErrorKind;
-import io.sluice.http.ProxyHeaders;
 import io.sluice.observe.GatewayMetrics;
-import io.sluice.relay.ProxyCall;
+import io.sluice.relay.ResponseHead;
+import io.sluice.relay.UpstreamAttempt;
 import io.sluice.server.ExtendedConnectHandler;
 import io.sluice.server.PipelineNames;
 import io.sluice.server.RequestHeaderTimeoutHandler;
-import io.sluice.upstream.ConnectionPool;
-import io.sluice.upstream.Endpoint;
 import io.sluice.upstream.Upstream;
 import io.sluice.upstream.UpstreamHandler;
 import io.sluice.usage.Usage;
@@ -58,12 +54,9 @@ import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -112,7 +105,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
   public record Target(String pathAndQuery, HttpHeaders headers, HeaderOps responseHeaders,
       WebSocketConfig config, Duration idleTimeout, Duration routeTimeout, String model) {}
 
-  private final ProxyCall.ClientLeg client;
+  private final ClientLeg client;
   private final ChannelHandlerContext clientCtx;
   private final EventLoop loop;
   private final Exchange exchange;
@@ -120,25 +113,19 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
   private final HttpRequest request;
   private final Target target;
   private final GatewayMetrics metrics;
-  private final Set<Endpoint> tried = new HashSet<>(2);
   private final RealtimeUsage usage;
   /** The client is an HTTP/2 stream (RFC 8441), not an HTTP/1.1 connection. */
   private final boolean overHttp2;
 
   private String upstreamKey; // the Sec-WebSocket-Key sent upstream
-  private int attemptsLeft;
-  private Endpoint endpoint;
-  private boolean attemptOpen;
-  private Channel upstreamChannel;
-  private ConnectionPool pool;
-  private ScheduledFuture<?> firstByteTimer;
+  private final UpstreamAttempt attempt;
   private HttpResponse refusal;
   private CompositeByteBuf refusalBody;
   private WebSocketSession session;
   private AtomicInteger activeStreams;
   private boolean done;
 
-  public WebSocketProxy(ProxyCall.ClientLeg client, Exchange exchange, Upstream upstream, HttpRequest request,
+  public WebSocketProxy(ClientLeg client, Exchange exchange, Upstream upstream, HttpRequest request,
       Target target, GatewayMetrics metrics) {
     this.client = client;
     this.clientCtx = client.context();
@@ -149,7 +136,23 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     this.target = target;
     this.metrics = metrics;
     this.usage = new RealtimeUsage(target.model());
-    this.attemptsLeft = 1 + upstream.config().retries();
+    // Always a new connection: a session owns it to the end, so it never goes back to the pool.
+    this.attempt = new UpstreamAttempt(upstream, exchange, loop, this, true, metrics, new UpstreamAttempt.Owner() {
+      @Override
+      public void connected(Channel channel) {
+        sendHandshake(channel);
+      }
+
+      @Override
+      public void failed(ErrorKind kind, String message) {
+        fail(kind, message);
+      }
+
+      @Override
+      public void firstByteTimeout() {
+        fail(ErrorKind.UPSTREAM_TIMEOUT, attempt.firstByteTimeoutMessage("the WebSocket upgrade "));
+      }
+    });
     this.overHttp2 = ExtendedConnectHandler.isWebSocket(clientCtx.channel());
   }
 
@@ -191,7 +194,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     }
     // Over HTTP/2 the client sends no key (RFC 8441 §5): the upstream's handshake gets one of ours.
     upstreamKey = overHttp2 ? newKey() : h.get(HttpHeaderNames.SEC_WEBSOCKET_KEY);
-    attempt(null);
+    attempt.start();
   }
 
   /** What is wrong with an extended CONNECT on this route, or null. */
@@ -211,67 +214,13 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     return Base64.getEncoder().encodeToString(nonce);
   }
 
-  private void attempt(String previousFailure) {
-    Endpoint next = upstream.choose(tried);
-    if (next == null || attemptsLeft-- <= 0) {
-      if (tried.isEmpty()) {
-        fail(ErrorKind.NO_HEALTHY_UPSTREAM, "no healthy endpoint in upstream '" + upstream.name() + "'");
-      } else {
-        fail(ErrorKind.UPSTREAM_FAILED, "upstream '" + upstream.name() + "' failed: " + previousFailure);
-      }
-      return;
-    }
-    endpoint = next;
-    tried.add(next);
-    next.activeRequests().incrementAndGet();
-    attemptOpen = true;
-    exchange.upstream(upstream.name(), next.url());
-    pool = upstream.pool(next);
-    Endpoint attempted = next;
-    // Always a new connection: a session owns it to the end, so it never goes back to the pool.
-    pool.acquire(loop, this, true).addListener((Future<Channel> f) -> {
-      if (done) {
-        if (f.isSuccess()) {
-          pool.discard(f.getNow());
-        }
-        return;
-      }
-      if (f.isSuccess()) {
-        sendHandshake(f.getNow());
-      } else {
-        endAttempt("connect_error");
-        if (!(f.cause() instanceof ConnectionPool.PoolExhaustedException)) {
-          attempted.recordFailure("connect: " + f.cause().getMessage());
-        }
-        log.debug("connect to {} failed: {}", attempted, f.cause().toString());
-        attempt("connect to " + attempted.url() + " failed (" + f.cause().getMessage() + ")");
-      }
-    });
-  }
-
   private void sendHandshake(Channel channel) {
-    upstreamChannel = channel;
-    exchange.mark(Moment.UPSTREAM_CONNECTED, System.nanoTime());
     HttpHeaders headers = target.headers().copy();
-    headers.set(HttpHeaderNames.HOST, endpoint.config().hostHeader());
     headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
     headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
     headers.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, upstreamKey);
     headers.remove(HttpHeaderNames.CONTENT_LENGTH);
-    if (overHttp2) {
-      for (HttpConversionUtil.ExtensionHeaderNames name : HttpConversionUtil.ExtensionHeaderNames.values()) {
-        headers.remove(name.text()); // x-http2-*: Netty's conversion notes, not the client's headers
-      }
-    }
-    channel.writeAndFlush(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET,
-        endpoint.config().basePath() + target.pathAndQuery(), Unpooled.EMPTY_BUFFER, headers,
-        EmptyHttpHeaders.INSTANCE)).addListener((ChannelFutureListener) f -> {
-          if (f.isSuccess()) {
-            exchange.mark(Moment.UPSTREAM_REQ_SENT, System.nanoTime());
-          }
-        });
-    firstByteTimer = loop.schedule(this::onFirstByteTimeout,
-        upstream.config().firstByteTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    attempt.send(HttpMethod.GET, target.pathAndQuery(), headers, Unpooled.EMPTY_BUFFER);
   }
 
   // ---- the upstream's answer ------------------------------------------------------------------
@@ -290,7 +239,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     if (msg instanceof HttpResponse response) {
       int status = response.status().code();
       if (status == 101) {
-        cancel(firstByteTimer);
+        attempt.answered();
         String problem = handshakeProblem(response.headers());
         if (problem != null) {
           brokenHandshake(problem);
@@ -302,7 +251,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
       if (status < 200) {
         return; // an interim answer (100): the real one follows
       }
-      cancel(firstByteTimer);
+      attempt.answered();
       refusal = response;
       refusalBody = clientCtx.alloc().compositeBuffer();
     }
@@ -379,8 +328,8 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
    */
   private void open(HttpResponse response) {
     long now = System.nanoTime();
-    endpoint.recordSuccess(false);
-    metrics.upstreamRequest(upstream.name(), endpoint.url(), "success");
+    attempt.recordStatus(101);
+    Channel upstreamChannel = attempt.channel();
     exchange.mark(Moment.UPSTREAM_RESP_HEADERS_RECEIVED, now);
     int maxFrame = (int) target.config().maxFrameSize();
     session = new WebSocketSession(clientCtx.channel(), upstreamChannel, exchange, maxFrame,
@@ -399,13 +348,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     loop.execute(() -> up.remove(upstreamCodec));
 
     HttpHeaders h = response.headers().copy();
-    ProxyHeaders.removeHopByHop(h);
-    HeaderOps ops = target.responseHeaders();
-    ops.remove().forEach(h::remove);
-    for (Map.Entry<String, String> e : ops.set().entrySet()) {
-      h.set(e.getKey(), e.getValue());
-    }
-    h.set(ProxyHeaders.X_REQUEST_ID, exchange.requestId());
+    ResponseHead.passOn(h, target.responseHeaders(), exchange.requestId());
     h.remove(HttpHeaderNames.CONTENT_LENGTH);
     exchange.streaming(true);
     activeStreams = metrics.activeStreams(exchange.routeName(), "websocket");
@@ -494,20 +437,9 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
   /** The upstream answered the upgrade with something else than 101: the client gets it as is. */
   private void relayRefusal() {
     int status = refusal.status().code();
-    if (status == 502 || status == 503 || status == 504) {
-      endpoint.recordFailure("answered " + status);
-    } else {
-      endpoint.recordSuccess(false);
-    }
-    metrics.upstreamRequest(upstream.name(), endpoint.url(), status >= 500 ? "http_5xx" : "success");
+    attempt.recordStatus(status);
     HttpHeaders h = refusal.headers().copy();
-    ProxyHeaders.removeHopByHop(h);
-    HeaderOps ops = target.responseHeaders();
-    ops.remove().forEach(h::remove);
-    for (Map.Entry<String, String> e : ops.set().entrySet()) {
-      h.set(e.getKey(), e.getValue());
-    }
-    h.set(ProxyHeaders.X_REQUEST_ID, exchange.requestId());
+    ResponseHead.passOn(h, target.responseHeaders(), exchange.requestId());
     ByteBuf body = refusalBody;
     refusalBody = null;
     h.setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
@@ -518,20 +450,16 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     exchange.status(status);
     exchange.outcome("upstream_refused");
     exchange.addBytesOut(body.readableBytes());
-    dropUpstream();
-    endAttempt(null);
+    attempt.drop();
+    attempt.end(null);
+    attempt.close();
     done = true;
     clientCtx.writeAndFlush(out, clientCtx.voidPromise());
     client.responseComplete(false);
   }
 
   private void brokenHandshake(String problem) {
-    cancel(firstByteTimer);
-    log.debug("upstream {} {}", endpoint, problem);
-    endpoint.recordFailure("websocket handshake: " + problem);
-    dropUpstream();
-    endAttempt("protocol_error");
-    fail(ErrorKind.UPSTREAM_FAILED, "endpoint " + endpoint.url() + " " + problem);
+    fail(ErrorKind.UPSTREAM_FAILED, attempt.protocolError(problem));
   }
 
   @Override
@@ -545,28 +473,8 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     if (done || session != null) {
       return;
     }
-    cancel(firstByteTimer);
-    Channel lost = upstreamChannel;
-    upstreamChannel = null;
-    if (lost != null) {
-      lost.close();
-    }
-    endAttempt("reset");
-    String reason = cause == null ? "connection closed" : cause.toString();
-    endpoint.recordFailure("reset before response: " + reason);
     // Nothing was upgraded yet: like a connect failure, another endpoint may take it.
-    attempt("endpoint " + endpoint.url() + " closed the connection before answering the upgrade (" + reason + ")");
-  }
-
-  private void onFirstByteTimeout() {
-    if (done || session != null) {
-      return;
-    }
-    metrics.upstreamRequest(upstream.name(), endpoint.url(), "timeout");
-    dropUpstream();
-    endAttempt(null);
-    fail(ErrorKind.UPSTREAM_TIMEOUT, "the upstream did not answer the WebSocket upgrade within "
-        + upstream.config().firstByteTimeout().toMillis() + "ms");
+    attempt.retry(cause == null ? "connection closed" : cause.toString());
   }
 
   // ---- client events and endings --------------------------------------------------------------
@@ -581,12 +489,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
       return;
     }
     done = true;
-    cancel(firstByteTimer);
-    if (upstreamChannel != null && endpoint != null) {
-      metrics.upstreamRequest(upstream.name(), endpoint.url(), "cancelled");
-    }
-    dropUpstream();
-    endAttempt(null);
+    attempt.cancel();
     releaseRefusal();
   }
 
@@ -599,12 +502,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     if (done) {
       return;
     }
-    if (upstreamChannel != null && endpoint != null) {
-      metrics.upstreamRequest(upstream.name(), endpoint.url(), "cancelled");
-    }
-    cancel(firstByteTimer);
-    dropUpstream();
-    endAttempt(null);
+    attempt.cancel();
     fail(ErrorKind.DRAINING, "the gateway is shutting down");
   }
 
@@ -615,8 +513,8 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
       exchange.outcome(outcome);
     }
     exchange.mark(Moment.OUT_RESP_COMPLETE, System.nanoTime());
-    upstreamChannel = null; // the session closes it
-    endAttempt(null);
+    attempt.forget(); // the session closes it
+    attempt.end(null);
     if (activeStreams != null) {
       activeStreams.decrementAndGet();
       activeStreams = null; // counted down once, whatever path ends it again
@@ -631,6 +529,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
 
   private void fail(ErrorKind kind, String message) {
     done = true;
+    attempt.close();
     releaseRefusal();
     exchange.outcome(kind.code());
     client.sendError(kind, message);
@@ -640,30 +539,6 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     if (refusalBody != null) {
       refusalBody.release();
       refusalBody = null;
-    }
-  }
-
-  private void dropUpstream() {
-    if (upstreamChannel != null) {
-      pool.discard(upstreamChannel);
-      upstreamChannel = null;
-    }
-  }
-
-  private void endAttempt(String outcome) {
-    if (!attemptOpen) {
-      return;
-    }
-    attemptOpen = false;
-    endpoint.activeRequests().decrementAndGet();
-    if (outcome != null) {
-      metrics.upstreamRequest(upstream.name(), endpoint.url(), outcome);
-    }
-  }
-
-  private static void cancel(ScheduledFuture<?> timer) {
-    if (timer != null) {
-      timer.cancel(false);
     }
   }
 }

@@ -6,7 +6,8 @@ import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.GatewayConfig;
 import io.sluice.config.RouteConfig;
-import io.sluice.exchange.GatewayContext;
+import io.sluice.gateway.GatewayContext;
+import io.sluice.gateway.GatewayHandlers;
 import io.sluice.observe.AccessLog;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.plugin.DefaultPluginServices;
@@ -99,7 +100,7 @@ public final class Sluice implements AutoCloseable, AdminView {
     Sluice sluice = new Sluice(config, configFile, loader);
     try {
       sluice.admin.start();
-      sluice.server.start(config.listeners(), config.limits(), () -> sluice.context);
+      sluice.server.start(config.listeners(), config.limits(), new GatewayHandlers(() -> sluice.context));
       sluice.upstreams.startHealthChecks();
       sluice.ready.set(true);
       log.info("Sluice ready: {} listener(s), {} route(s), {} upstream(s), admin on http://{}:{}",
@@ -178,7 +179,7 @@ public final class Sluice implements AutoCloseable, AdminView {
     nextUpstreams.startHealthChecks();
     List<String> errors = new ArrayList<>();
     try {
-      server.reconcile(next.listeners(), next.limits(), () -> context);
+      server.reconcile(next.listeners(), next.limits(), new GatewayHandlers(() -> context));
     } catch (ListenException e) {
       errors.add(e.getMessage());
     } catch (javax.net.ssl.SSLException e) {

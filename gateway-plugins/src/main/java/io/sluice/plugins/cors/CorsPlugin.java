@@ -66,6 +66,11 @@ final class CorsPlugin implements Plugin {
   }
 
   @Override
+  public boolean answersPreflights() {
+    return true;
+  }
+
+  @Override
   public CompletionStage<Decision> onRequest(RequestContext request) {
     String origin = request.header("Origin");
     if (isPreflight(request)) {

@@ -1,10 +1,11 @@
-package io.sluice.exchange;
+package io.sluice.gateway;
 
 import io.sluice.config.LimitsConfig;
 import io.sluice.observe.AccessLog;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.plugin.PluginChain;
 import io.sluice.route.Router;
+import io.sluice.session.StreamSessions;
 import io.sluice.upstream.Upstreams;
 import java.util.Map;
 import java.util.Set;
@@ -21,7 +22,7 @@ import java.util.Set;
  */
 public record GatewayContext(Router router, Map<String, PluginChain> chains, Upstreams upstreams,
     LimitsConfig limits, GatewayMetrics metrics, AccessLog accessLog, Set<String> consumers,
-    io.sluice.session.StreamSessions sessions) {
+    StreamSessions sessions) {
 
   public GatewayContext {
     chains = Map.copyOf(chains);

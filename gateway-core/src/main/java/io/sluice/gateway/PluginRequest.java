@@ -1,4 +1,4 @@
-package io.sluice.exchange;
+package io.sluice.gateway;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;

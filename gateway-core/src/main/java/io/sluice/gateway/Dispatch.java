@@ -1,0 +1,107 @@
+package io.sluice.gateway;
+
+import io.sluice.exchange.ClientLeg;
+import io.sluice.exchange.Exchange;
+import io.sluice.relay.ClientRelay;
+import io.sluice.relay.ProxyCall;
+import io.sluice.route.Route;
+import io.sluice.upstream.Upstream;
+import io.sluice.usage.Usage;
+import io.sluice.usage.UsageTracker;
+import io.sluice.websocket.WebSocketProxy;
+
+/**
+ * An admitted request on its way to the route's upstream: a WebSocket session when it is an
+ * upgrade on a WebSocket route (or an HTTP/2 extended CONNECT), else an HTTP relay
+ * ({@link ProxyCall}) with usage tracking and gzip as the route and the client want them. Holds
+ * whichever runs, for the connection's events to reach it.
+ */
+final class Dispatch implements ClientRelay {
+  private final GatewayContext gateway;
+  private final Exchange exchange;
+  private final IncomingRequest request;
+  private final Route route;
+  private final ClientLeg client;
+  private final UpstreamRequests upstreamRequests;
+  private UsageTracker usage;
+  private ProxyCall proxy;
+  private WebSocketProxy webSocket;
+
+  Dispatch(GatewayContext gateway, Exchange exchange, IncomingRequest request, Admission admission, ClientLeg client,
+      UpstreamRequests upstreamRequests) {
+    this.gateway = gateway;
+    this.exchange = exchange;
+    this.request = request;
+    this.route = admission.route();
+    this.client = client;
+    this.upstreamRequests = upstreamRequests;
+  }
+
+  /**
+   * Starts the upstream leg.
+   *
+   * @param keepAlive whether the client connection may be reused after the response
+   */
+  void start(boolean keepAlive) {
+    Upstream upstream = gateway.upstreams().get(route.upstreamName());
+    if (WebSocketProxy.isUpgrade(route.config().websocket(), request.head(), client.context())) {
+      webSocket = new WebSocketProxy(client, exchange, upstream, request.head(), upstreamRequests.webSocket(upstream),
+          gateway.metrics());
+      webSocket.start();
+      return;
+    }
+    usage = upstreamRequests.trackUsage(); // first: it may rewrite the body that the request carries
+    proxy = new ProxyCall(client, exchange, upstream, upstreamRequests.http(upstream, usage, keepAlive),
+        route.timeout(), gateway.metrics());
+    proxy.start();
+  }
+
+  /** The tokens the answer reported (or that were estimated), or null when none are known. */
+  Usage usage() {
+    if (webSocket != null) {
+      return webSocket.usage();
+    }
+    return usage == null ? null : usage.usage();
+  }
+
+  /** Whether the stream goes on without its client (it is a session): see {@link ProxyCall#outlivesClient}. */
+  boolean outlivesClient() {
+    return proxy != null && proxy.outlivesClient();
+  }
+
+  /** The client left a stream that goes on as a session; {@code later} ends the exchange. */
+  void continueWithout(ClientLeg later) {
+    proxy.continueWithout(later);
+  }
+
+  /** A draining gateway tells a session's client to reconnect (elsewhere) before it leaves. */
+  void askClientToReconnect() {
+    proxy.askClientToReconnect();
+  }
+
+  @Override
+  public void clientWritabilityChanged(boolean writable) {
+    if (proxy != null) {
+      proxy.clientWritabilityChanged(writable); // a WebSocket session watches writability itself
+    }
+  }
+
+  @Override
+  public void clientClosed() {
+    if (proxy != null) {
+      proxy.clientClosed();
+    } else {
+      webSocket.clientClosed();
+    }
+  }
+
+  /** The drain timeout is over: a stream gets {@code event: error}, a WebSocket session close 1001. */
+  @Override
+  public void drainNow() {
+    if (proxy != null) {
+      proxy.drainNow();
+    } else {
+      webSocket.drainNow();
+    }
+  }
+}

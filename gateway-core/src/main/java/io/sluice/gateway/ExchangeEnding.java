@@ -1,0 +1,64 @@
+package io.sluice.gateway;
+
+import io.sluice.exchange.Exchange;
+import io.sluice.plugin.ExchangeSummary;
+import io.sluice.usage.Usage;
+import java.util.function.Supplier;
+
+/**
+ * The end of one exchange, derived from its timeline: the request counted and timed, its tokens
+ * counted, its access-log line written, and the completion hook of every plugin that saw the
+ * request called (in reverse order). Runs once, whichever way the exchange ends — answered,
+ * aborted, the client gone, or later, when a stream that outlived its client ends.
+ */
+final class ExchangeEnding implements Runnable {
+  private final GatewayContext gateway;
+  private final Exchange exchange;
+  private Admission admission;
+  private Supplier<Usage> usage = () -> null;
+  private boolean ended;
+
+  ExchangeEnding(GatewayContext gateway, Exchange exchange) {
+    this.gateway = gateway;
+    this.exchange = exchange;
+  }
+
+  /** The request's route and plugins, once known. */
+  void admission(Admission admission) {
+    this.admission = admission;
+  }
+
+  /** Where the exchange's token usage is read at its end. */
+  void usage(Supplier<Usage> usage) {
+    this.usage = usage;
+  }
+
+  @Override
+  public void run() {
+    if (ended) {
+      return;
+    }
+    ended = true;
+    long end = System.nanoTime();
+    long duration = end - exchange.startNanos();
+    PluginRequest plugins = admission == null ? null : admission.pluginRequest();
+    if (plugins != null) {
+      exchange.consumer(plugins.consumer());
+    }
+    Usage used = usage.get();
+    if (used != null) {
+      exchange.tokens(used.inputTokens(), used.outputTokens(), used.estimated());
+      String route = exchange.routeName();
+      String consumer = gateway.consumerLabel(exchange.consumer());
+      String model = gateway.metrics().modelLabel(route, used.model());
+      gateway.metrics().tokens(route, consumer, model, "input", used.inputTokens());
+      gateway.metrics().tokens(route, consumer, model, "output", used.outputTokens());
+    }
+    gateway.metrics().requestCompleted(exchange.routeName(), exchange.status(), duration);
+    gateway.accessLog().log(exchange, end);
+    if (plugins != null && admission.reached() > 0) {
+      admission.chain().runComplete(plugins, admission.reached(),
+          new ExchangeSummary(exchange.status(), exchange.outcome(), duration, used));
+    }
+  }
+}

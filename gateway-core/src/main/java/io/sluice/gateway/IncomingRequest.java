@@ -1,0 +1,88 @@
+package io.sluice.gateway;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpUtil;
+
+/**
+ * The client's request as the gateway has read it so far: the head, its normalized path and raw
+ * query, and the body gathered (under the configured cap) until it is complete.
+ *
+ * <p>The body is a composite of the received chunks, not a copy; it is released when the exchange
+ * ends ({@link #release}), after the upstream request took its own reference.
+ */
+final class IncomingRequest {
+  private final HttpRequest head;
+  private final String path;
+  private final String query;
+  private ByteBuf body;
+  private boolean complete;
+
+  IncomingRequest(HttpRequest head, String path, String query, CompositeByteBuf body) {
+    this.head = head;
+    this.path = path;
+    this.query = query;
+    this.body = body;
+  }
+
+  HttpRequest head() {
+    return head;
+  }
+
+  /** The normalized path, without the query. */
+  String path() {
+    return path;
+  }
+
+  /** The query with its {@code ?}, or empty. */
+  String query() {
+    return query;
+  }
+
+  /** The body received so far (all of it once {@link #complete()}). */
+  ByteBuf body() {
+    return body;
+  }
+
+  int bodyBytes() {
+    return body == null ? 0 : body.readableBytes();
+  }
+
+  /** Whether {@code more} bytes still fit under {@code max}. */
+  boolean fits(int more, long max) {
+    return bodyBytes() + (long) more <= max;
+  }
+
+  /** Adds a chunk of the body (takes a reference of its own). */
+  void append(ByteBuf chunk) {
+    ((CompositeByteBuf) body).addComponent(true, chunk.retain());
+  }
+
+  /** The last chunk arrived. */
+  void markComplete() {
+    complete = true;
+  }
+
+  boolean complete() {
+    return complete;
+  }
+
+  /** Replaces the body (a rewrite for usage tracking); the old one is released. */
+  void replaceBody(ByteBuf rewritten) {
+    body.release();
+    body = rewritten;
+  }
+
+  /** Whether the head announces a body (that a gateway answer must skip or close over). */
+  boolean announcesBody() {
+    return HttpUtil.getContentLength(head, 0L) > 0 || HttpUtil.isTransferEncodingChunked(head);
+  }
+
+  void release() {
+    if (body != null) {
+      body.release();
+      body = null;
+    }
+  }
+}

@@ -1,0 +1,138 @@
+package io.sluice.relay;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.sluice.exchange.Exchange;
+
+/**
+ * Writes a response body to the client: gzipped when agreed, and for event streams with the small
+ * events of one upstream read gathered into one HTTP chunk.
+ *
+ * <p>Coalescing: small SSE events of one upstream read are copied into one buffer — one HTTP
+ * chunk, one outbound entry and one iovec per read instead of three per event. The relay calls
+ * {@link #flush} when the read is processed, so no event ever waits for a later one: the bytes and
+ * their timing are the upstream's, only the chunk framing differs.
+ *
+ * <p>Backpressure: after each write the client channel's writability is checked; when it is not
+ * writable the {@code pause} callback stops upstream reads until the client drains.
+ */
+final class EventWriter {
+  /** At most this much of one read's small events is gathered into one write; larger events go as they are. */
+  static final int COALESCE_BYTES = 8192;
+
+  private final ChannelHandlerContext ctx;
+  private final Exchange exchange;
+  private final boolean coalesce;
+  private final Runnable pause;
+  private GzipStream gzip;
+  /** Events of the current upstream read not written yet, or null. */
+  private ByteBuf coalesced;
+  private boolean wroteSinceFlush;
+  private boolean attached = true;
+
+  /**
+   * @param coalesce gather one read's small writes (event streams)
+   * @param pause stops upstream reads when the client is not writable
+   */
+  EventWriter(ChannelHandlerContext ctx, Exchange exchange, boolean gzip, boolean coalesce, Runnable pause) {
+    this.ctx = ctx;
+    this.exchange = exchange;
+    this.coalesce = coalesce;
+    this.pause = pause;
+    this.gzip = gzip ? new GzipStream(ctx.alloc()) : null;
+  }
+
+  /** Whether the client still reads what is written. */
+  boolean attached() {
+    return attached;
+  }
+
+  /** Writes (not flushed) bytes of the body; takes ownership of {@code bytes}. */
+  void write(ByteBuf bytes) {
+    if (!attached) {
+      bytes.release(); // the client left; the session keeps what it needs
+      return;
+    }
+    if (gzip != null) {
+      bytes = gzip.encode(bytes);
+    }
+    exchange.addBytesOut(bytes.readableBytes());
+    int size = bytes.readableBytes();
+    if (coalesce && size < COALESCE_BYTES) {
+      // Sized for one event and grown as needed: under backpressure the outbound buffer holds
+      // these, and a slow client must not pin 8 KiB per read.
+      if (coalesced != null && coalesced.maxWritableBytes() < size) {
+        writeCoalesced();
+      }
+      if (coalesced == null) {
+        coalesced = ctx.alloc().directBuffer(Math.max(size, 512), COALESCE_BYTES);
+      }
+      coalesced.writeBytes(bytes);
+      bytes.release();
+      return;
+    }
+    writeCoalesced(); // what came before goes first
+    writeChunk(bytes);
+  }
+
+  private void writeCoalesced() {
+    ByteBuf out = coalesced;
+    if (out != null) {
+      coalesced = null;
+      writeChunk(out);
+    }
+  }
+
+  private void writeChunk(ByteBuf bytes) {
+    ctx.write(new DefaultHttpContent(bytes), ctx.voidPromise());
+    wroteSinceFlush = true;
+    if (!ctx.channel().isWritable()) {
+      pause.run();
+    }
+  }
+
+  /** Everything written so far goes on the wire now. */
+  void flush() {
+    writeCoalesced();
+    if (wroteSinceFlush) {
+      wroteSinceFlush = false;
+      ctx.flush();
+    }
+  }
+
+  /** The body's end to a client still reading: the gzip trailer, then the last chunk. */
+  void end() {
+    if (!attached) {
+      return;
+    }
+    writeCoalesced();
+    if (gzip != null) {
+      // Ends the gzip member (CRC and length) so that the client can check the body is whole.
+      ByteBuf trailer = gzip.finish();
+      gzip = null;
+      exchange.addBytesOut(trailer.readableBytes());
+      ctx.write(new DefaultHttpContent(trailer), ctx.voidPromise());
+    }
+    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, ctx.voidPromise());
+  }
+
+  /** The client left (a session goes on without it): nothing more is written. */
+  void detach() {
+    attached = false;
+    release();
+  }
+
+  /** Frees what an unfinished body held: gathered bytes that will not be written, the zlib state. */
+  void release() {
+    if (coalesced != null) {
+      coalesced.release();
+      coalesced = null;
+    }
+    if (gzip != null) {
+      gzip.close();
+      gzip = null;
+    }
+  }
+}

@@ -1,0 +1,41 @@
+package io.sluice.relay;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+import io.sluice.config.HeaderOps;
+import io.sluice.config.SseConfig;
+import io.sluice.session.SessionPlan;
+import io.sluice.usage.UsageTracker;
+
+/**
+ * What a {@link ProxyCall} sends upstream and how it relays the answer, fixed for the whole
+ * exchange (every retry sends the same request).
+ *
+ * @param pathAndQuery the path on the upstream (after the route's rewrite) with the query
+ * @param headers the headers as forwarded (the endpoint's {@code Host} is set per attempt)
+ * @param body the whole request body; each attempt sends a duplicate of it
+ * @param clientKeepAlive whether the client connection may be reused after the response
+ * @param clientVersion the client's HTTP version (an HTTP/1.0 client gets no chunked body)
+ * @param responseHeaders the route's changes to the response headers
+ * @param usage follows the answer's tokens, or null (passthrough routes)
+ * @param sessions how the stream becomes a session (resume, long polling), or null
+ * @param watch the route's plugins' stream hooks, or null
+ * @param gzipMinSize -1 when the route or the client does not want gzip; else the answer is
+ *     gzipped when not encoded already: always for streams (flushed per event), other bodies
+ *     when their length is unknown or at least this
+ */
+public record ForwardRequest(
+    HttpMethod method,
+    String pathAndQuery,
+    HttpHeaders headers,
+    ByteBuf body,
+    boolean clientKeepAlive,
+    HttpVersion clientVersion,
+    HeaderOps responseHeaders,
+    SseConfig sse,
+    UsageTracker usage,
+    SessionPlan sessions,
+    StreamWatch watch,
+    long gzipMinSize) {}

@@ -1,0 +1,91 @@
+package io.sluice.relay;
+
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.sluice.config.HeaderOps;
+import io.sluice.http.ProxyHeaders;
+import java.util.Map;
+
+/**
+ * The client's response head, made from the upstream's: which headers pass, whether the body is
+ * a stream of events, gzipped, chunked, and whether the client connection stays open after it.
+ *
+ * @param head the head to send the client (plugins' response hooks still run on its headers)
+ * @param sse the body is {@code text/event-stream}: relayed event by event
+ * @param gzip the gateway compresses the body
+ * @param chunked the body goes to the client in HTTP/1.1 chunks (its length is unknown)
+ * @param keepAlive the client connection is reused after the body
+ * @param json a JSON body, worth keeping (capped) to read its usage at the end
+ */
+public record ResponseHead(HttpResponse head, boolean sse, boolean gzip, boolean chunked, boolean keepAlive,
+    boolean json) {
+
+  static ResponseHead of(HttpResponse upstream, ForwardRequest request, String requestId) {
+    long gzipMinSize = request.gzipMinSize();
+    int status = upstream.status().code();
+    HttpHeaders upstreamHeaders = upstream.headers();
+    boolean sse = contentTypeIs(upstreamHeaders.get(HttpHeaderNames.CONTENT_TYPE), "text/event-stream");
+    long contentLength = HttpUtil.isTransferEncodingChunked(upstream) ? -1 : HttpUtil.getContentLength(upstream, -1L);
+
+    HttpResponse out = new DefaultHttpResponse(HttpVersion.HTTP_1_1, upstream.status());
+    HttpHeaders h = out.headers();
+    h.set(upstreamHeaders);
+    passOn(h, request.responseHeaders(), requestId);
+    if (sse) {
+      h.set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
+      h.set(ProxyHeaders.X_ACCEL_BUFFERING, "no");
+    }
+    boolean bodyless = request.method().equals(HttpMethod.HEAD) || status == 204 || status == 304;
+    boolean gzip = gzipMinSize >= 0 && !bodyless && !h.contains(HttpHeaderNames.CONTENT_ENCODING)
+        && (sse || contentLength < 0 || contentLength >= gzipMinSize);
+    if (gzip) {
+      h.set(HttpHeaderNames.CONTENT_ENCODING, HttpHeaderValues.GZIP);
+      h.add(HttpHeaderNames.VARY, HttpHeaderNames.ACCEPT_ENCODING);
+      h.remove(HttpHeaderNames.CONTENT_LENGTH);
+      contentLength = -1;
+    }
+    boolean keepAlive = request.clientKeepAlive();
+    boolean chunked = false;
+    if (!bodyless && contentLength < 0) {
+      if (request.clientVersion().equals(HttpVersion.HTTP_1_1)) {
+        chunked = true;
+        h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        h.remove(HttpHeaderNames.CONTENT_LENGTH);
+      } else {
+        keepAlive = false; // an HTTP/1.0 client reads the body until the connection closes
+      }
+    }
+    HttpUtil.setKeepAlive(out, keepAlive);
+    boolean json = !sse && status / 100 == 2
+        && contentTypeIs(upstreamHeaders.get(HttpHeaderNames.CONTENT_TYPE), "application/json");
+    return new ResponseHead(out, sse, gzip, chunked, keepAlive, json);
+  }
+
+  /**
+   * The upstream's headers as the client gets them: hop-by-hop headers dropped, the route's
+   * {@code response-headers} applied, the exchange's request id set. (Also for WebSocket answers.)
+   */
+  public static void passOn(HttpHeaders h, HeaderOps routeOps, String requestId) {
+    ProxyHeaders.removeHopByHop(h);
+    routeOps.remove().forEach(h::remove);
+    for (Map.Entry<String, String> e : routeOps.set().entrySet()) {
+      h.set(e.getKey(), e.getValue());
+    }
+    h.set(ProxyHeaders.X_REQUEST_ID, requestId);
+  }
+
+  private static boolean contentTypeIs(String contentType, String expected) {
+    if (contentType == null) {
+      return false;
+    }
+    int semi = contentType.indexOf(';');
+    String base = (semi < 0 ? contentType : contentType.substring(0, semi)).trim();
+    return base.equalsIgnoreCase(expected);
+  }
+}

@@ -1,0 +1,342 @@
+package io.sluice.relay;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.exchange.Exchange;
+import io.sluice.exchange.Moment;
+import io.sluice.http.ErrorKind;
+import io.sluice.observe.GatewayMetrics;
+import io.sluice.upstream.ConnectionPool;
+import io.sluice.upstream.Endpoint;
+import io.sluice.upstream.Upstream;
+import io.sluice.upstream.UpstreamHandler;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Getting one exchange's request to an endpoint of its upstream: choose an endpoint, acquire a
+ * connection, wait for the first byte of the answer, try another endpoint while it is safe to.
+ * Shared by the HTTP relay ({@link ProxyCall}) and WebSocket upgrades, so both retry, count and
+ * word their failures the same way.
+ *
+ * <pre>
+ *   start ─→ choose endpoint ─→ acquire ─→ owner.connected(channel) ─→ first byte ─→ owner's relay
+ *              ↑                   │ connect failure                      │ reset before it
+ *              └───────────────────┴──────────────────────────────────────┘ retry()
+ * </pre>
+ *
+ * <p>Failure: when no endpoint is left (none healthy, or the retry budget is spent) the owner
+ * is told {@link Owner#failed} with an error that names the upstream only. Endpoint addresses and
+ * operating-system errors go to the debug log and the endpoint's health, never to a client.
+ *
+ * <p>Threading: every method runs on the client channel's event loop, which also runs the
+ * upstream connection (each loop has its own pools), so nothing here needs a lock.
+ */
+public final class UpstreamAttempt {
+  private static final Logger log = LoggerFactory.getLogger(UpstreamAttempt.class);
+
+  /** The side that sends the request once connected and relays the answer. */
+  public interface Owner {
+    /** A connection to {@link #endpoint()} is ready: send the request on it. */
+    void connected(Channel channel);
+
+    /** No attempt is left; answer the client with this error (the response has not started). */
+    void failed(ErrorKind kind, String message);
+
+    /** The first byte did not come within the upstream's {@code first-byte-timeout}. */
+    void firstByteTimeout();
+  }
+
+  private final Upstream upstream;
+  private final Exchange exchange;
+  private final EventLoop loop;
+  private final UpstreamHandler.Listener listener;
+  private final GatewayMetrics metrics;
+  private final Owner owner;
+  /** Every attempt on a new connection (a WebSocket session owns its connection to the end). */
+  private final boolean freshConnections;
+  private final Set<Endpoint> tried = new HashSet<>(2);
+
+  private int attemptsLeft;
+  private Endpoint endpoint;
+  private ConnectionPool pool;
+  private Channel channel;
+  private boolean open; // the current attempt counts in its endpoint's active requests
+  private boolean closed;
+  private boolean staleRetryDone;
+  private ScheduledFuture<?> firstByteTimer;
+
+  public UpstreamAttempt(Upstream upstream, Exchange exchange, EventLoop loop, UpstreamHandler.Listener listener,
+      boolean freshConnections, GatewayMetrics metrics, Owner owner) {
+    this.upstream = upstream;
+    this.exchange = exchange;
+    this.loop = loop;
+    this.listener = listener;
+    this.freshConnections = freshConnections;
+    this.metrics = metrics;
+    this.owner = owner;
+    this.attemptsLeft = 1 + upstream.config().retries();
+  }
+
+  /** Starts the first attempt. */
+  public void start() {
+    next(null);
+  }
+
+  /**
+   * The connection failed before any byte of the answer: nothing was generated that a retry would
+   * repeat, so another endpoint may take the request (within {@code retries}).
+   */
+  public void retry(String why) {
+    cancelFirstByteTimer();
+    drop();
+    end("reset");
+    endpoint.recordFailure("reset before response: " + why);
+    next("endpoint " + endpoint.url() + " closed the connection before responding (" + why + ")");
+  }
+
+  /**
+   * Whether a connection lost before any answer byte was a kept-alive one the server had closed
+   * while it sat idle — not the endpoint's fault; then it is retried once on the same endpoint
+   * with a new connection (a plain retry would go to another endpoint, or fail when there is
+   * none) and this returns true.
+   */
+  public boolean retryStaleConnection() {
+    Channel lost = channel;
+    if (lost == null || !Boolean.TRUE.equals(lost.attr(ConnectionPool.REUSED).get()) || staleRetryDone
+        || attemptsLeft <= 0) {
+      return false;
+    }
+    cancelFirstByteTimer();
+    staleRetryDone = true;
+    attemptsLeft--;
+    channel = null;
+    lost.close();
+    end("stale_connection");
+    acquire(endpoint, true);
+    return true;
+  }
+
+  private void next(String previousFailure) {
+    Endpoint chosen = upstream.choose(tried);
+    if (chosen == null || attemptsLeft-- <= 0) {
+      closed = true;
+      if (tried.isEmpty()) {
+        owner.failed(ErrorKind.NO_HEALTHY_UPSTREAM, "no healthy endpoint in upstream '" + upstream.name() + "'");
+      } else {
+        log.debug("upstream {} failed: {}", upstream.name(), previousFailure);
+        owner.failed(ErrorKind.UPSTREAM_FAILED, "upstream '" + upstream.name() + "' failed before responding");
+      }
+      return;
+    }
+    tried.add(chosen);
+    acquire(chosen, freshConnections);
+  }
+
+  private void acquire(Endpoint target, boolean fresh) {
+    endpoint = target;
+    target.activeRequests().incrementAndGet();
+    open = true;
+    exchange.upstream(upstream.name(), target.url());
+    pool = upstream.pool(target);
+    ConnectionPool from = pool;
+    from.acquire(loop, listener, fresh).addListener((Future<Channel> f) -> {
+      if (closed) {
+        if (f.isSuccess()) {
+          from.discard(f.getNow());
+        }
+        return;
+      }
+      if (f.isSuccess()) {
+        channel = f.getNow();
+        exchange.mark(Moment.UPSTREAM_CONNECTED, System.nanoTime());
+        owner.connected(channel);
+        return;
+      }
+      end("connect_error");
+      if (!(f.cause() instanceof ConnectionPool.PoolExhaustedException)) {
+        target.recordFailure("connect: " + f.cause().getMessage());
+      }
+      log.debug("connect to {} failed: {}", target, f.cause().toString());
+      next("connect to " + target.url() + " failed (" + f.cause().getMessage() + ")");
+    });
+  }
+
+  /**
+   * Sends the request on the connection, to the endpoint's {@code Host} and base path; the
+   * answer's first byte is awaited from now for {@code first-byte-timeout}.
+   *
+   * @param headers the request's headers (the endpoint's {@code Host} is set on them)
+   */
+  public void send(HttpMethod method, String pathAndQuery, HttpHeaders headers, ByteBuf body) {
+    headers.set(HttpHeaderNames.HOST, endpoint.config().hostHeader());
+    FullHttpRequest out = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method,
+        endpoint.config().basePath() + pathAndQuery, body, headers, EmptyHttpHeaders.INSTANCE);
+    channel.writeAndFlush(out).addListener((ChannelFutureListener) f -> {
+      if (f.isSuccess()) {
+        exchange.mark(Moment.UPSTREAM_REQ_SENT, System.nanoTime());
+      }
+    });
+    firstByteTimer = loop.schedule(this::onFirstByteTimeout, upstream.config().firstByteTimeout().toNanos(),
+        TimeUnit.NANOSECONDS);
+  }
+
+  /** The answer started: no more retries or first-byte timeout. */
+  public void answered() {
+    cancelFirstByteTimer();
+  }
+
+  private void onFirstByteTimeout() {
+    if (closed) {
+      return;
+    }
+    record("timeout");
+    drop();
+    end(null);
+    closed = true;
+    owner.firstByteTimeout();
+  }
+
+  /** The client's error for a first-byte timeout. */
+  public String firstByteTimeoutMessage(String what) {
+    return "the upstream did not answer " + what + "within " + upstream.config().firstByteTimeout().toMillis() + "ms";
+  }
+
+  /**
+   * The endpoint answered something that is not a valid answer (broken HTTP, a bad WebSocket
+   * handshake): recorded against it; the client is told only which upstream failed.
+   */
+  public String protocolError(String problem) {
+    cancelFirstByteTimer();
+    log.debug("upstream {} endpoint {} {}", upstream.name(), endpoint, problem);
+    endpoint.recordFailure(problem);
+    drop();
+    end("protocol_error");
+    return "upstream '" + upstream.name() + "' " + problem;
+  }
+
+  /** The status line arrived: 502/503/504 count against the endpoint's health, the rest for it. */
+  public void recordStatus(int status) {
+    if (status == 502 || status == 503 || status == 504) {
+      endpoint.recordFailure("answered " + status);
+    } else {
+      endpoint.recordSuccess(false);
+    }
+    record(status >= 500 ? "http_5xx" : "success");
+  }
+
+  /** Counts one upstream request outcome ({@code sluice_upstream_requests_total}). */
+  public void record(String outcome) {
+    metrics.upstreamRequest(upstream.name(), endpoint.url(), outcome);
+  }
+
+  /** The exchange stops while an upstream connection is open: counted as {@code cancelled}. */
+  public void cancel() {
+    if (channel != null && endpoint != null) {
+      record("cancelled");
+    }
+    drop();
+    end(null);
+    close();
+  }
+
+  /** The connection is broken or unwanted: closed, never reused. */
+  public void drop() {
+    if (channel != null) {
+      pool.discard(channel);
+      channel = null;
+    }
+  }
+
+  /** The answer is complete: the connection goes back to the pool when the upstream allows it. */
+  public void release(boolean reusable) {
+    Channel finished = channel;
+    channel = null;
+    if (finished != null) {
+      if (reusable) {
+        pool.release(finished);
+      } else {
+        pool.discard(finished); // "Connection: close" (or HTTP/1.0): the upstream is done with it
+      }
+    }
+  }
+
+  /**
+   * The connection is no longer this attempt's to give back: it closed by itself, or it is
+   * someone else's now (a WebSocket session closes it).
+   */
+  public void forget() {
+    channel = null;
+  }
+
+  /** Ends the current attempt's bookkeeping; {@code outcome} is counted when not counted yet. */
+  public void end(String outcome) {
+    if (!open) {
+      return;
+    }
+    open = false;
+    endpoint.activeRequests().decrementAndGet();
+    if (outcome != null) {
+      record(outcome);
+    }
+  }
+
+  /** No more attempts: a connection still being acquired is discarded when it comes. */
+  public void close() {
+    closed = true;
+    cancelFirstByteTimer();
+  }
+
+  private void cancelFirstByteTimer() {
+    if (firstByteTimer != null) {
+      firstByteTimer.cancel(false);
+      firstByteTimer = null;
+    }
+  }
+
+  /**
+   * Reads the upstream connection (resumed: at once) or stops reading it, so that TCP flow
+   * control slows the upstream down while the client cannot take more.
+   */
+  public void reading(boolean on) {
+    if (channel != null) {
+      channel.config().setAutoRead(on);
+      if (on) {
+        channel.read();
+      }
+    }
+  }
+
+  /** Whether reads of an open connection are paused (for a slow client). */
+  public boolean readingPaused() {
+    return channel != null && !channel.config().isAutoRead();
+  }
+
+  /** The open connection, or null between attempts and after the answer. */
+  public Channel channel() {
+    return channel;
+  }
+
+  /** The endpoint of the current (or last) attempt. */
+  public Endpoint endpoint() {
+    return endpoint;
+  }
+
+  public Upstream upstream() {
+    return upstream;
+  }
+}
