@@ -86,11 +86,17 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    read(msg, false);
+  }
+
+  /** @param replay a held message, taken in turn: the messages held behind it do not hold it again */
+  private void read(Object msg, boolean replay) {
     if (state == State.CLOSING) {
       ReferenceCountUtil.release(msg);
       return;
     }
-    if (state == State.PROXYING || !held.isEmpty() || (msg instanceof HttpRequest && state != State.IDLE)) {
+    if (state == State.PROXYING || (!replay && !held.isEmpty())
+        || (msg instanceof HttpRequest && state != State.IDLE)) {
       held.add(msg); // pipelined: answered after the current response
       ctx.channel().config().setAutoRead(false);
       return;
@@ -211,11 +217,11 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
   private void nextRequest() {
     state = State.IDLE;
     ctx.pipeline().fireUserEventTriggered(RequestCycle.RESPONSE_ENDED);
-    while (!held.isEmpty() && state == State.IDLE) {
-      channelRead(ctx, held.poll());
-    }
-    while (!held.isEmpty() && state == State.READING && !(held.peek() instanceof HttpRequest)) {
-      channelRead(ctx, held.poll()); // the rest of the replayed request's body
+    // Replays what was held, in order: a request, the rest of its body (or of a body being
+    // skipped); a further request waits until the replayed one is answered (this runs again then).
+    while (!held.isEmpty() && (state == State.IDLE || state == State.READING || state == State.DISCARDING)
+        && (state == State.IDLE || !(held.peek() instanceof HttpRequest))) {
+      read(held.poll(), true);
     }
     if (held.isEmpty() && state != State.CLOSING) {
       ctx.channel().config().setAutoRead(true);

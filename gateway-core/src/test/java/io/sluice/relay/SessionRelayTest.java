@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.config.SseConfig;
+import io.sluice.exchange.ClientLeg;
 import io.sluice.exchange.Exchange;
 import io.sluice.http.ErrorKind;
 import io.sluice.observe.GatewayMetrics;
@@ -67,7 +68,7 @@ class SessionRelayTest {
             }
           }
         });
-    ProxyCall.ClientLeg leg = new ProxyCall.ClientLeg() {
+    ClientLeg leg = new ClientLeg() {
       @Override
       public ChannelHandlerContext context() {
         return channel.pipeline().lastContext();
@@ -93,7 +94,7 @@ class SessionRelayTest {
       public void responseAborted() {}
 
       @Override
-      public ProxyCall.ClientLeg detach(FullHttpResponse accepted) {
+      public ClientLeg detach(FullHttpResponse accepted) {
         return this;
       }
     };
