@@ -1,5 +1,6 @@
 package io.sluice.plugin;
 
+import io.sluice.config.RoutePlugin;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -49,10 +50,16 @@ public final class PluginChain {
     return EMPTY;
   }
 
-  /** Builds and orders a route's plugins. */
-  public static PluginChain of(List<ConfiguredPlugin> configured, PluginServices services) {
+  /**
+   * Builds and orders a route's plugins.
+   *
+   * @param configured the route's plugins as its config holds them; each must come from a
+   *     {@link PluginRegistry} (see {@link ConfiguredPlugin#of})
+   */
+  public static PluginChain of(List<? extends RoutePlugin> configured, PluginServices services) {
     List<Entry> entries = new ArrayList<>();
-    for (ConfiguredPlugin c : configured) {
+    for (RoutePlugin routePlugin : configured) {
+      ConfiguredPlugin c = ConfiguredPlugin.of(routePlugin);
       PluginFactory<?> f = c.factory();
       entries.add(new Entry(f.name(), f.phase(), f.priority(), f.needsBody(), c.create(services)));
     }

@@ -298,7 +298,7 @@ class BadConfigTest {
   @MethodSource("badConfigs")
   void reportsExactly(String yaml, List<String> expected) {
     ConfigException e =
-        catchThrowableOfType(ConfigException.class, () -> new ConfigLoader(ENV::get).parse(yaml, null));
+        catchThrowableOfType(ConfigException.class, () -> new ConfigLoader(ENV::get, PluginCatalog.NONE).parse(yaml, null));
     assertThat(e).as("config should be refused:%n%s", yaml).isNotNull();
     assertThat(e.errors()).containsExactlyElementsOf(expected);
   }

@@ -19,7 +19,7 @@ class ConfigLoaderTest {
   @TempDir Path dir;
 
   private final Map<String, String> env = new HashMap<>();
-  private final ConfigLoader loader = new ConfigLoader(env::get);
+  private final ConfigLoader loader = new ConfigLoader(env::get, PluginCatalog.NONE);
 
   private static final String MINIMAL =
       """

@@ -5,6 +5,7 @@ import ch.qos.logback.classic.spi.LoggingEvent;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.GatewayConfig;
 import io.sluice.demo.MockModelServer;
+import io.sluice.plugin.PluginRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -86,7 +87,8 @@ final class CdsTraining {
     try (MockModelServer mock = MockModelServer.start("127.0.0.1", 0,
         new MockModelServer.Options(Duration.ZERO, "Training the class archive"))) {
       Files.writeString(file, config(mock.port()));
-      ConfigLoader loader = new ConfigLoader(Map.of("SLUICE_TRAINING_KEY", "training-key-not-a-secret")::get);
+      ConfigLoader loader = new ConfigLoader(Map.of("SLUICE_TRAINING_KEY", "training-key-not-a-secret")::get,
+          PluginRegistry.load());
       GatewayConfig config = loader.load(file);
       try (Sluice sluice = Sluice.start(config, file, loader)) {
         sluice.watchConfig(Main.RELOAD_DEBOUNCE);

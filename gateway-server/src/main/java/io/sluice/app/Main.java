@@ -4,6 +4,7 @@ import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.GatewayConfig;
 import io.sluice.demo.MockModelServer;
+import io.sluice.plugin.PluginRegistry;
 import io.sluice.server.ListenException;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
@@ -103,7 +104,7 @@ public final class Main {
       return CdsTraining.run();
     }
     GatewayConfig loaded;
-    ConfigLoader loader = ConfigLoader.withSystemEnv();
+    ConfigLoader loader = new ConfigLoader(System::getenv, PluginRegistry.load());
     try {
       loaded = loader.load(config);
     } catch (ConfigException e) {

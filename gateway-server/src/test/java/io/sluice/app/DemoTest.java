@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.config.ConfigLoader;
 import io.sluice.demo.MockModelServer;
+import io.sluice.plugin.PluginRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -19,7 +20,7 @@ class DemoTest {
   void demoConfigStreamsTheMockCompletionThroughTheGateway() throws Exception {
     try (MockModelServer mock = MockModelServer.start("127.0.0.1", 0,
             new MockModelServer.Options(Duration.ofMillis(1), "Hello streaming world"));
-        Sluice sluice = Sluice.start(new ConfigLoader(name -> null)
+        Sluice sluice = Sluice.start(new ConfigLoader(name -> null, PluginRegistry.load())
             .parse(Demo.config(mock.port(), 0, 0), Path.of(".")))) {
       HttpRequest request = HttpRequest.newBuilder(
               URI.create("http://127.0.0.1:" + sluice.port("public") + "/v1/chat/completions"))
@@ -43,7 +44,7 @@ class DemoTest {
   @Test
   void demoConfigHoldsARealtimeSessionWithTheMockThroughTheGateway() throws Exception {
     try (MockModelServer mock = MockModelServer.start("127.0.0.1", 0, MockModelServer.Options.DEFAULTS);
-        Sluice sluice = Sluice.start(new ConfigLoader(name -> null)
+        Sluice sluice = Sluice.start(new ConfigLoader(name -> null, PluginRegistry.load())
             .parse(Demo.config(mock.port(), 0, 0), Path.of(".")))) {
       java.util.concurrent.BlockingQueue<String> texts = new java.util.concurrent.LinkedBlockingQueue<>();
       java.net.http.WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder()

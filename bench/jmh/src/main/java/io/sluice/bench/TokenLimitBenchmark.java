@@ -3,6 +3,7 @@ package io.sluice.bench;
 import io.sluice.config.ConsumerConfig;
 import io.sluice.config.GatewayConfig;
 import io.sluice.config.ConfigLoader;
+import io.sluice.plugin.ConfiguredPlugin;
 import io.sluice.plugin.Decision;
 import io.sluice.plugin.ExchangeSummary;
 import io.sluice.plugin.Plugin;
@@ -123,7 +124,7 @@ public class TokenLimitBenchmark {
         + "routes:\n  - name: chat\n    match: { path-prefix: /v1/chat/completions }\n    upstream: chat-pool\n"
         + "    plugins:\n      ai-token-ratelimit: " + pluginYaml + "\n";
     GatewayConfig config = new ConfigLoader(k -> null, PluginRegistry.load()).parse(yaml, null);
-    return config.routes().get(0).plugins().get(0).create(new Services());
+    return ConfiguredPlugin.of(config.routes().get(0).plugins().get(0)).create(new Services());
   }
 
   /** The load client's request (bench/LoadClient.java) with max_tokens 100. */
