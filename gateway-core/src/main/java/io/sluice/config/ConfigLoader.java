@@ -40,7 +40,8 @@ import java.util.stream.Collectors;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /**
- * Loads the YAML config (CONTRACT §2) into a validated {@link GatewayConfig}.
+ * Loads the YAML config (README, "Configuration walkthrough") into a validated
+ * {@link GatewayConfig}.
  *
  * <p>The YAML is parsed by Jackson into a tree, and the tree is then walked by hand rather than
  * bound to classes: that is what lets every problem carry its full path
@@ -273,7 +274,8 @@ public final class ConfigLoader {
     /**
      * {@code listeners[].tls}: the files are read and checked now, so {@code --check} reports an
      * unreadable file, a key that does not match, or an expired certificate. Relative paths resolve
-     * against the working directory, like the contract's example {@code config/tls/server.crt}.
+     * against the working directory, so {@code config/tls/server.crt} names a file of the folder
+     * the gateway was started from.
      */
     TlsConfig listenerTls(ConfigNode node) {
       MapReader m = node.map();

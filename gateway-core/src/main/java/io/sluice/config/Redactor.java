@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 
 /**
  * Builds the config as written with every secret replaced by {@code "<redacted>"}, for
- * {@code GET /admin/config} (CONTRACT §5).
+ * {@code GET /admin/config}, the admin listener's view of the running config.
  *
  * <p>It works on the tree as written, not the expanded one: every string holding a {@code ${…}}
  * reference is a secret and is replaced as a whole, so its expansion is never needed here (and an

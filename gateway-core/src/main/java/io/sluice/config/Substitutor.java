@@ -13,7 +13,8 @@ import java.util.regex.Pattern;
 
 /**
  * Expands {@code ${ENV_VAR}}, {@code ${ENV_VAR:-default}} and {@code ${file:/path}} in a config
- * string (CONTRACT §2), so that secrets never have to live in the file itself.
+ * string (README, "Configuration walkthrough"), so that secrets never have to live in the file
+ * itself.
  *
  * <p>{@code $${} is an escape for a literal {@code ${}. Several references may appear in one string
  * ({@code "Bearer ${ORG}-${KEY}"}). Like the shell, {@code :-} also applies when the variable is set

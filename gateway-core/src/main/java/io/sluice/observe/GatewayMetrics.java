@@ -25,8 +25,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The gateway's Prometheus metrics (CONTRACT §5). Meters are looked up once per label set and
- * cached, so recording on the hot path is a map lookup and an atomic add.
+ * The gateway's Prometheus metrics (README, "Metrics", lists them). Meters are looked up once per
+ * label set and cached, so recording on the hot path is a map lookup and an atomic add.
  */
 public final class GatewayMetrics {
   /** Buckets up to 300 s: a streamed completion can run for minutes. */

@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  * Keep-alive connections to one endpoint, kept per event loop so that a connection is always used
  * on the loop of the client it serves (no cross-thread hand-off, no locks on the hot path).
  *
- * <p>Netty's {@code SimpleChannelPool} is per pool instance; the contract's
+ * <p>Netty's {@code SimpleChannelPool} is per pool instance; the config's
  * {@code max-connections-per-endpoint} counts the whole gateway, so this small pool pairs per-loop
  * idle stacks with one atomic counter per endpoint.
  *

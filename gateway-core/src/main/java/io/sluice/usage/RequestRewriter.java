@@ -16,7 +16,8 @@ import java.util.Set;
 
 /**
  * Reads what token accounting needs from a JSON request body and, for streamed OpenAI chat
- * completions, asks the upstream for usage (CONTRACT §4).
+ * completions, asks the upstream for usage (gateway-core/docs/usage.md, "The include_usage
+ * rewrite").
  *
  * <p><b>The include_usage rewrite.</b> For {@code api: openai-chat} with {@code "stream": true}
  * and without {@code "stream_options":{"include_usage":true}}, the body is rewritten so that the

@@ -27,10 +27,10 @@ import java.security.MessageDigest;
 import io.sluice.plugin.PluginChain;
 
 /**
- * Answers the admin endpoints (CONTRACT §5): {@code /healthz}, {@code /readyz}, {@code /metrics},
- * and the read-only {@code /admin/config}, {@code /admin/routes}, {@code /admin/upstreams}.
- * {@code /admin/*} needs {@code Authorization: Bearer <admin.token>} when a token is configured,
- * and never answers web pages ({@link AdminBrowserGuard}).
+ * Answers the admin endpoints (SECURITY.md, "Admin listener"): {@code /healthz}, {@code /readyz},
+ * {@code /metrics}, and the read-only {@code /admin/config}, {@code /admin/routes},
+ * {@code /admin/upstreams}. {@code /admin/*} needs {@code Authorization: Bearer <admin.token>} when
+ * a token is configured, and never answers web pages ({@link AdminBrowserGuard}).
  *
  * <p>Pipeline: {@code HttpServerCodec → HttpObjectAggregator → AdminHandler}; shared.
  */

@@ -12,7 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@code gateway.jar} command line (CONTRACT §1); the options are parsed by
+ * The {@code gateway.jar} command line (README, "Running it"); the options are parsed by
  * {@link CommandLineArgs}.
  *
  * <p>Exit codes: 0 success, 2 invalid arguments or config, 1 any other failure — always with a

@@ -28,7 +28,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** jwt-auth over real sockets: tokens through, refusals answered by the gateway alone (CONTRACT §4). */
+/**
+ * jwt-auth over real sockets: tokens through, refusals answered by the gateway alone
+ * (gateway-plugins/docs/jwt-auth.md).
+ */
 class JwtAuthPluginTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String SECRET = "e2e-secret-that-is-32-bytes-long";

@@ -30,8 +30,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * WebSocket sessions through the gateway over real sockets (issue 8, CONTRACT §3): the JDK's own
- * client end to end, and a raw-frame client and upstream that see every frame as sent.
+ * WebSocket sessions through the gateway over real sockets (issue 8;
+ * gateway-core/docs/websocket.md): the JDK's own client end to end, and a raw-frame client and
+ * upstream that see every frame as sent.
  */
 class WebSocketProxyTest {
   private static final ObjectMapper JSON = new ObjectMapper();
