@@ -11,6 +11,8 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import io.sluice.config.RouteConfig.Api;
 import io.sluice.config.UpstreamConfig.Balancer;
+import io.sluice.net.CidrSet;
+import io.sluice.store.RedisStores;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -22,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -324,7 +327,7 @@ public final class ConfigLoader {
       }
       if (filesOk) {
         try {
-          PemFiles.checkPair(certPath, keyPath, java.time.Instant.now());
+          PemFiles.checkPair(certPath, keyPath, Instant.now());
         } catch (PemFiles.PemException e) {
           node.problem(e.getMessage());
           filesOk = false;
@@ -396,7 +399,7 @@ public final class ConfigLoader {
       if ("local".equals(store)) {
         store = null;
       } else if (store != null) {
-        String problem = io.sluice.store.RedisStores.problem(store);
+        String problem = RedisStores.problem(store);
         if (problem != null) {
           storeNode.problem(problem.startsWith("expected ") ? "expected local, " + problem.substring(9) : problem);
           store = null;
@@ -426,7 +429,7 @@ public final class ConfigLoader {
         if (!item.present()) {
           item.problem("expected a string");
         } else if (cidr != null) {
-          String problem = io.sluice.net.CidrSet.problem(cidr);
+          String problem = CidrSet.problem(cidr);
           if (problem != null) {
             item.problem(problem);
           } else {

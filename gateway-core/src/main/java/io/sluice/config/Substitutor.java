@@ -1,9 +1,11 @@
 package io.sluice.config;
 
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -123,7 +125,7 @@ final class Substitutor {
     Path file;
     try {
       file = Path.of(name);
-    } catch (java.nio.file.InvalidPathException e) {
+    } catch (InvalidPathException e) {
       problems.add("invalid file name in '${file:" + name + "}'");
       return null;
     }
@@ -150,7 +152,7 @@ final class Substitutor {
       problems.add("cannot read file " + file + " (no such file)");
     } catch (AccessDeniedException e) {
       problems.add("cannot read file " + file + " (permission denied)");
-    } catch (java.nio.charset.CharacterCodingException e) {
+    } catch (CharacterCodingException e) {
       problems.add("cannot read file " + file + " (not UTF-8 text)");
     } catch (IOException e) {
       problems.add("cannot read file " + file + " (" + e.getClass().getSimpleName() + ")");

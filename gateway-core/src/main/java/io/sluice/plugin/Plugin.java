@@ -1,5 +1,6 @@
 package io.sluice.plugin;
 
+import io.sluice.usage.Usage;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -43,7 +44,7 @@ public interface Plugin {
    * result at a later event). Return a rejection to end the stream now with {@code event: error}
    * carrying it (as {@code ai-token-ratelimit} does with {@code enforce: mid-stream}), else null.
    */
-  default Decision.Reject onStreamUsage(RequestContext request, io.sluice.usage.Usage soFar) {
+  default Decision.Reject onStreamUsage(RequestContext request, Usage soFar) {
     return null;
   }
 

@@ -11,6 +11,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.sluice.config.RouteConfig.Api;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Set;
 
@@ -45,9 +46,9 @@ public final class RequestRewriter {
   private static final JsonFactory JSON = new JsonFactory();
   private static final ObjectMapper MAPPER = new ObjectMapper(JSON);
   private static final byte[] ADD_STREAM_OPTIONS =
-      ",\"stream_options\":{\"include_usage\":true}".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      ",\"stream_options\":{\"include_usage\":true}".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] INCLUDE_USAGE_OBJECT =
-      "{\"include_usage\":true}".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      "{\"include_usage\":true}".getBytes(StandardCharsets.US_ASCII);
 
   /** Root fields whose text is prompt. */
   private static final Set<String> PROMPT_ROOTS =

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.sluice.config.RouteConfig.Api;
 import io.sluice.config.UpstreamConfig.Balancer;
 import java.nio.file.Files;
@@ -463,7 +464,7 @@ class ConfigLoaderTest {
   @Test
   void redactsUrlPasswordsAnywhere() throws Exception {
     JsonNode tree =
-        new com.fasterxml.jackson.dataformat.yaml.YAMLMapper()
+        new YAMLMapper()
             .readTree("store: 'redis://user:pw@redis:6379/0'\nplain: 'redis://redis:6379'\n");
 
     JsonNode r = Redactor.redact(tree);

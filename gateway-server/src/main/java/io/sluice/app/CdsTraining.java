@@ -1,5 +1,6 @@
 package io.sluice.app;
 
+import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.LoggingEvent;
 import io.sluice.config.ConfigLoader;
@@ -119,7 +120,7 @@ final class CdsTraining {
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
     var encoder = LoggingConfigurator.jsonEncoder(context);
     encoder.encode(new LoggingEvent(CdsTraining.class.getName(), context.getLogger(CdsTraining.class),
-        ch.qos.logback.classic.Level.INFO, "encoded, not printed", null, null));
+        Level.INFO, "encoded, not printed", null, null));
     encoder.stop();
   }
 

@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.tomakehurst.wiremock.WireMockServer;
+import io.jsonwebtoken.JwtBuilder;
 import io.jsonwebtoken.Jwts;
 import io.jsonwebtoken.security.Jwks;
 import io.sluice.testing.FakeUpstream;
@@ -77,7 +78,7 @@ class JwtAuthPluginTest {
         """.formatted(upstream.url(), keysYaml), Map.of("JWT_SECRET", SECRET));
   }
 
-  private static io.jsonwebtoken.JwtBuilder claims(String sub) {
+  private static JwtBuilder claims(String sub) {
     Instant now = Instant.now();
     return Jwts.builder().subject(sub).issuer("https://idp.example").audience().add("sluice").and()
         .issuedAt(Date.from(now)).expiration(Date.from(now.plusSeconds(300)));

@@ -41,7 +41,7 @@ public final class TestGateway implements AutoCloseable {
   }
 
   /** A gateway that reads (and reloads) this config file. */
-  public static TestGateway startFromFile(java.nio.file.Path file) throws Exception {
+  public static TestGateway startFromFile(Path file) throws Exception {
     ConfigLoader loader = new ConfigLoader(name -> null, PluginRegistry.load());
     return new TestGateway(Sluice.start(loader.load(file), file, loader));
   }

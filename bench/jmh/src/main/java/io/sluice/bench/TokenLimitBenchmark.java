@@ -17,6 +17,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -155,7 +156,7 @@ public class TokenLimitBenchmark {
     }
 
     Request header(String name, String value) {
-      headers.put(name.toLowerCase(java.util.Locale.ROOT), value);
+      headers.put(name.toLowerCase(Locale.ROOT), value);
       return this;
     }
 
@@ -176,7 +177,7 @@ public class TokenLimitBenchmark {
 
     @Override
     public String header(String name) {
-      return headers.get(name.toLowerCase(java.util.Locale.ROOT));
+      return headers.get(name.toLowerCase(Locale.ROOT));
     }
 
     @Override
