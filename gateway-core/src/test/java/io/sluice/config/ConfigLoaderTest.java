@@ -132,7 +132,7 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void mapsTheContractExampleToRecords() throws Exception {
+  void mapsAFullConfigToRecords() throws Exception {
     GatewayConfig c = loadFull();
 
     assertThat(c.listeners())
@@ -223,7 +223,7 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void appliesTheContractDefaults() throws Exception {
+  void appliesTheDocumentedDefaults() throws Exception {
     GatewayConfig c = loader.parse(MINIMAL, null);
 
     assertThat(c.admin()).isEqualTo(new AdminConfig("127.0.0.1", 9901, null));
