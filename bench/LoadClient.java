@@ -63,6 +63,9 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import javax.net.ssl.SSLSession;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -508,7 +511,7 @@ public final class LoadClient {
   // ---- results ----
 
   static Map<String, Object> base() {
-    Map<String, Object> r = new java.util.LinkedHashMap<>();
+    Map<String, Object> r = new LinkedHashMap<>();
     r.put("mode", mode);
     if (!label.isEmpty()) {
       r.put("label", label);
@@ -534,7 +537,7 @@ public final class LoadClient {
         continue;
       }
       try {
-        String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", pid.strip(), "stat"));
+        String stat = Files.readString(Path.of("/proc", pid.strip(), "stat"));
         // After the ")" that ends the command name: state is field 3, utime 14, stime 15.
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
@@ -557,7 +560,7 @@ public final class LoadClient {
       return new long[] {-1, -1};
     }
     try {
-      for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat"))) {
+      for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
         if (line.startsWith("cpu" + proxyCore + " ")) {
           String[] f = line.trim().split("\\s+");
           long total = 0;

@@ -40,6 +40,10 @@ import io.netty.handler.codec.http.websocketx.WebSocket08FrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.util.ReferenceCountUtil;
+import java.io.File;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -50,6 +54,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 public class WebSocketBench {
   static final EventLoopGroup UP = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -68,7 +74,7 @@ public class WebSocketBench {
       }
     }
     Channel upstream = startUpstream();
-    int upPort = ((java.net.InetSocketAddress) upstream.localAddress()).getPort();
+    int upPort = ((InetSocketAddress) upstream.localAddress()).getPort();
     int gwPort = 19180;
     Path dir = Files.createTempDirectory("sluice-ws-bench");
     Path config = dir.resolve("gateway.yaml");
@@ -82,7 +88,7 @@ public class WebSocketBench {
             upstream: rt
             websocket: { enabled: true, max-frame-size: 1MiB, ping-interval: 30s, idle-timeout: 10m }
         """.formatted(gwPort, upPort));
-    String jar = System.getProperty("java.class.path").split(java.io.File.pathSeparator)[0];
+    String jar = System.getProperty("java.class.path").split(File.pathSeparator)[0];
     Process gw = new ProcessBuilder("java", "-Xms256m", "-Xmx512m", "-jar", jar, "--config", config.toString())
         .redirectErrorStream(true).redirectOutput(dir.resolve("gateway.log").toFile()).start();
     Runtime.getRuntime().addShutdownHook(new Thread(gw::destroy));
@@ -280,9 +286,9 @@ public class WebSocketBench {
   static void awaitUp(int port) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (System.nanoTime() < deadline) {
-      try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+      try (Socket s = new Socket("127.0.0.1", port)) {
         return;
-      } catch (java.io.IOException e) {
+      } catch (IOException e) {
         Thread.sleep(100);
       }
     }
@@ -304,7 +310,7 @@ public class WebSocketBench {
     Thread.sleep(500);
     jcmd(pid, "GC.run");
     String info = jcmd(pid, "GC.heap_info");
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("used (\\d+)K").matcher(info);
+    Matcher m = Pattern.compile("used (\\d+)K").matcher(info);
     if (!m.find()) {
       throw new IllegalStateException("no heap figure in: " + info);
     }

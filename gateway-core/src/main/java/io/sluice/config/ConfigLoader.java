@@ -11,6 +11,8 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import io.sluice.config.RouteConfig.Api;
 import io.sluice.config.UpstreamConfig.Balancer;
+import io.sluice.net.CidrSet;
+import io.sluice.store.RedisStores;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -22,8 +24,10 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -34,15 +38,13 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
 import io.sluice.http.HttpSyntax;
-import io.sluice.plugin.ConfiguredPlugin;
-import io.sluice.plugin.PluginFactory;
-import io.sluice.plugin.PluginRegistry;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /**
- * Loads the YAML config (CONTRACT §2) into a validated {@link GatewayConfig}.
+ * Loads the YAML config (README, "Configuration walkthrough") into a validated
+ * {@link GatewayConfig}.
  *
  * <p>The YAML is parsed by Jackson into a tree, and the tree is then walked by hand rather than
  * bound to classes: that is what lets every problem carry its full path
@@ -71,25 +73,19 @@ public final class ConfigLoader {
   private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9._-]+");
 
   private final Function<String, String> env;
-  private final PluginRegistry plugins;
+  private final PluginCatalog plugins;
 
   /**
+   * A loader that knows exactly these plugins. There is no default: the config package knows no
+   * plugin type, so the caller says which plugins exist (the gateway: {@code PluginRegistry.load()},
+   * the factories on the class path; {@link PluginCatalog#NONE} for none).
+   *
    * @param env looks up environment variables for {@code ${ENV_VAR}} (null = unset); tests pass a
    *     map's {@code get} so they never depend on the machine
    */
-  public ConfigLoader(Function<String, String> env) {
-    this(env, PluginRegistry.load());
-  }
-
-  /** A loader that knows exactly these plugins. */
-  public ConfigLoader(Function<String, String> env, PluginRegistry plugins) {
+  public ConfigLoader(Function<String, String> env, PluginCatalog plugins) {
     this.env = Objects.requireNonNull(env, "env");
     this.plugins = Objects.requireNonNull(plugins, "plugins");
-  }
-
-  /** A loader that reads the process environment. */
-  public static ConfigLoader withSystemEnv() {
-    return new ConfigLoader(System::getenv);
   }
 
   /**
@@ -217,10 +213,10 @@ public final class ConfigLoader {
 
     record Bind(String host, int port, String path) {}
 
-    final PluginRegistry plugins;
+    final PluginCatalog plugins;
     final Set<String> consumerNames = new LinkedHashSet<>();
 
-    Walk(Substitutor substitutor, PluginRegistry plugins) {
+    Walk(Substitutor substitutor, PluginCatalog plugins) {
       this.substitutor = substitutor;
       this.plugins = plugins;
     }
@@ -281,7 +277,8 @@ public final class ConfigLoader {
     /**
      * {@code listeners[].tls}: the files are read and checked now, so {@code --check} reports an
      * unreadable file, a key that does not match, or an expired certificate. Relative paths resolve
-     * against the working directory, like the contract's example {@code config/tls/server.crt}.
+     * against the working directory, so {@code config/tls/server.crt} names a file of the folder
+     * the gateway was started from.
      */
     TlsConfig listenerTls(ConfigNode node) {
       MapReader m = node.map();
@@ -330,7 +327,7 @@ public final class ConfigLoader {
       }
       if (filesOk) {
         try {
-          PemFiles.checkPair(certPath, keyPath, java.time.Instant.now());
+          PemFiles.checkPair(certPath, keyPath, Instant.now());
         } catch (PemFiles.PemException e) {
           node.problem(e.getMessage());
           filesOk = false;
@@ -402,7 +399,7 @@ public final class ConfigLoader {
       if ("local".equals(store)) {
         store = null;
       } else if (store != null) {
-        String problem = io.sluice.store.RedisStores.problem(store);
+        String problem = RedisStores.problem(store);
         if (problem != null) {
           storeNode.problem(problem.startsWith("expected ") ? "expected local, " + problem.substring(9) : problem);
           store = null;
@@ -432,7 +429,7 @@ public final class ConfigLoader {
         if (!item.present()) {
           item.problem("expected a string");
         } else if (cidr != null) {
-          String problem = io.sluice.net.CidrSet.problem(cidr);
+          String problem = CidrSet.problem(cidr);
           if (problem != null) {
             item.problem(problem);
           } else {
@@ -743,7 +740,7 @@ public final class ConfigLoader {
         Duration timeout = or(m.get("timeout").duration(), Duration.ZERO);
         CompressionConfig compression = compression(m.get("compression"));
         SseConfig sse = sse(m.get("sse"));
-        List<ConfiguredPlugin> plugins = plugins(m.get("plugins"));
+        List<RoutePlugin> plugins = plugins(m.get("plugins"));
         WebSocketConfig websocket = WebSocketConfig.parse(m.get("websocket"));
         m.finish();
         if (name != null && match != null && upstream != null) {
@@ -755,25 +752,25 @@ public final class ConfigLoader {
     }
 
     /**
-     * {@code routes[].plugins}: each key names a plugin; its factory validates its own settings
-     * with the same path-qualified problems as the rest of the file.
+     * {@code routes[].plugins}: each key names a plugin of the catalog, which validates its
+     * settings with the same path-qualified problems as the rest of the file.
      */
-    List<ConfiguredPlugin> plugins(ConfigNode node) {
-      List<ConfiguredPlugin> out = new ArrayList<>();
+    List<RoutePlugin> plugins(ConfigNode node) {
+      List<RoutePlugin> out = new ArrayList<>();
       Map<String, ConfigNode> entries = node.entries();
       if (entries == null) {
         return out;
       }
+      Collection<String> known = plugins.names();
       for (Map.Entry<String, ConfigNode> e : entries.entrySet()) {
-        PluginFactory<?> factory = plugins.find(e.getKey());
-        if (factory == null) {
-          e.getValue().problem(plugins.names().isEmpty() ? "unknown plugin (no plugins are installed)"
-              : "unknown plugin (expected one of: " + String.join(", ", plugins.names()) + ")");
+        if (!known.contains(e.getKey())) {
+          e.getValue().problem(known.isEmpty() ? "unknown plugin (no plugins are installed)"
+              : "unknown plugin (expected one of: " + String.join(", ", known) + ")");
           continue;
         }
-        Object settings = factory.parse(new PluginSettings(e.getValue(), consumerNames));
-        if (settings != null) {
-          out.add(new ConfiguredPlugin(factory, settings));
+        RoutePlugin plugin = plugins.parse(e.getKey(), new PluginSettings(e.getValue(), consumerNames));
+        if (plugin != null) {
+          out.add(plugin);
         }
       }
       return out;

@@ -1,6 +1,8 @@
 package io.sluice.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -226,14 +228,14 @@ final class ConfigNode {
    * A file name, resolved against the config file's folder when relative; null when absent or not
    * a valid file name. Whether the file can be read is the caller's business.
    */
-  java.nio.file.Path file() {
+  Path file() {
     String s = nonEmptyString();
     if (s == null) {
       return null;
     }
     try {
-      return substitutor.resolvePath(java.nio.file.Path.of(s));
-    } catch (java.nio.file.InvalidPathException e) {
+      return substitutor.resolvePath(Path.of(s));
+    } catch (InvalidPathException e) {
       problem("expected a file name (got " + got() + ")");
       return null;
     }

@@ -4,7 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 
 /**
- * The whole, validated configuration of one gateway instance (CONTRACT §2).
+ * The whole, validated configuration of one gateway instance: the YAML file of the README's
+ * "Configuration walkthrough" ({@code config/gateway.yaml} is a runnable example).
  *
  * <p>Instances come only from {@link ConfigLoader}; every list is immutable and every reference
  * (a route's upstream, an allow list's consumer) has been checked.

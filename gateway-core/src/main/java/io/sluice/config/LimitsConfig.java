@@ -3,7 +3,8 @@ package io.sluice.config;
 import java.time.Duration;
 
 /**
- * Per-listener protection limits ({@code limits}); every field has the contract's default.
+ * Per-listener protection limits ({@code limits}); every field has a default ({@link #DEFAULTS},
+ * the values the README's "Configuration walkthrough" shows).
  *
  * @param maxConnectionsPerIp 0 = unlimited
  * @param requestBodyTimeout the whole request body must arrive within this time after its headers

@@ -7,9 +7,10 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Reads one YAML map whose keys are fixed by the contract, and reports every key nobody asked for.
+ * Reads one YAML map whose keys are fixed by the config format, and reports every key nobody asked
+ * for.
  *
- * <p>Callers {@link #get} each supported key (in the contract's order: that order is what
+ * <p>Callers {@link #get} each supported key (in a fixed order: that order is what
  * "expected one of" lists), {@link #reject} each key whose feature is not built yet, then call
  * {@link #finish}. Rejected keys are recognised, so a user sees "not supported yet" rather than a
  * misleading "unknown key" — and they are never silently ignored, since a config that asks for TLS

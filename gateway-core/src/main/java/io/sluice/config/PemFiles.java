@@ -16,7 +16,9 @@ import java.security.Signature;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.security.spec.MGF1ParameterSpec;
 import java.security.spec.PKCS8EncodedKeySpec;
+import java.security.spec.PSSParameterSpec;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -132,16 +134,16 @@ public final class PemFiles {
       new SecureRandom().nextBytes(probe);
       Signature signer = Signature.getInstance(algorithm);
       if (algorithm.equals("RSASSA-PSS")) {
-        signer.setParameter(new java.security.spec.PSSParameterSpec("SHA-256", "MGF1",
-            java.security.spec.MGF1ParameterSpec.SHA256, 32, 1));
+        signer.setParameter(new PSSParameterSpec("SHA-256", "MGF1",
+            MGF1ParameterSpec.SHA256, 32, 1));
       }
       signer.initSign(key);
       signer.update(probe);
       byte[] signature = signer.sign();
       Signature verifier = Signature.getInstance(algorithm);
       if (algorithm.equals("RSASSA-PSS")) {
-        verifier.setParameter(new java.security.spec.PSSParameterSpec("SHA-256", "MGF1",
-            java.security.spec.MGF1ParameterSpec.SHA256, 32, 1));
+        verifier.setParameter(new PSSParameterSpec("SHA-256", "MGF1",
+            MGF1ParameterSpec.SHA256, 32, 1));
       }
       verifier.initVerify(publicKey);
       verifier.update(probe);

@@ -1,5 +1,6 @@
 package io.sluice.config;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -95,7 +96,7 @@ public final class PluginSettings {
   }
 
   /** A file name, resolved against the config file's folder when relative (like {@code ${file:…}}). */
-  public java.nio.file.Path file() {
+  public Path file() {
     return node.file();
   }
 

@@ -5,13 +5,16 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
  * Builds the config as written with every secret replaced by {@code "<redacted>"}, for
- * {@code GET /admin/config} (CONTRACT §5).
+ * {@code GET /admin/config}, the admin listener's view of the running config.
  *
  * <p>It works on the tree as written, not the expanded one: every string holding a {@code ${…}}
  * reference is a secret and is replaced as a whole, so its expansion is never needed here (and an
@@ -74,7 +77,7 @@ final class Redactor {
     return n.deepCopy();
   }
 
-  private static void forEachMap(JsonNode list, java.util.function.Consumer<ObjectNode> action) {
+  private static void forEachMap(JsonNode list, Consumer<ObjectNode> action) {
     if (list instanceof ArrayNode a) {
       a.forEach(item -> {
         if (item instanceof ObjectNode o) {
@@ -98,7 +101,7 @@ final class Redactor {
         a.set(i, TextNode.valueOf(REDACTED));
       }
     } else if (v instanceof ObjectNode o) {
-      java.util.List<String> keys = new java.util.ArrayList<>();
+      List<String> keys = new ArrayList<>();
       o.fieldNames().forEachRemaining(keys::add);
       keys.forEach(k -> o.set(k, TextNode.valueOf(REDACTED)));
     } else {

@@ -1,6 +1,5 @@
 package io.sluice.config;
 
-import io.sluice.plugin.ConfiguredPlugin;
 import java.time.Duration;
 import java.util.List;
 
@@ -24,7 +23,7 @@ public record RouteConfig(
     HeaderOps requestHeaders,
     HeaderOps responseHeaders,
     Duration timeout,
-    List<ConfiguredPlugin> plugins,
+    List<RoutePlugin> plugins,
     CompressionConfig compression,
     SseConfig sse,
     WebSocketConfig websocket) {
@@ -35,7 +34,7 @@ public record RouteConfig(
 
   /** A route without WebSocket relaying. */
   public RouteConfig(String name, MatchConfig match, String upstream, Api api, String rewritePath,
-      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, List<ConfiguredPlugin> plugins,
+      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, List<RoutePlugin> plugins,
       CompressionConfig compression, SseConfig sse) {
     this(name, match, upstream, api, rewritePath, requestHeaders, responseHeaders, timeout, plugins,
         compression, sse, WebSocketConfig.DISABLED);
@@ -43,7 +42,7 @@ public record RouteConfig(
 
   /** A route with the default SSE behaviour. */
   public RouteConfig(String name, MatchConfig match, String upstream, Api api, String rewritePath,
-      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, List<ConfiguredPlugin> plugins,
+      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, List<RoutePlugin> plugins,
       CompressionConfig compression) {
     this(name, match, upstream, api, rewritePath, requestHeaders, responseHeaders, timeout, plugins,
         compression, SseConfig.DEFAULTS);
@@ -51,7 +50,7 @@ public record RouteConfig(
 
   /** A route without compression. */
   public RouteConfig(String name, MatchConfig match, String upstream, Api api, String rewritePath,
-      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, List<ConfiguredPlugin> plugins) {
+      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, List<RoutePlugin> plugins) {
     this(name, match, upstream, api, rewritePath, requestHeaders, responseHeaders, timeout, plugins,
         CompressionConfig.OFF);
   }

@@ -1,9 +1,11 @@
 package io.sluice.config;
 
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,7 +15,8 @@ import java.util.regex.Pattern;
 
 /**
  * Expands {@code ${ENV_VAR}}, {@code ${ENV_VAR:-default}} and {@code ${file:/path}} in a config
- * string (CONTRACT §2), so that secrets never have to live in the file itself.
+ * string (README, "Configuration walkthrough"), so that secrets never have to live in the file
+ * itself.
  *
  * <p>{@code $${} is an escape for a literal {@code ${}. Several references may appear in one string
  * ({@code "Bearer ${ORG}-${KEY}"}). Like the shell, {@code :-} also applies when the variable is set
@@ -122,7 +125,7 @@ final class Substitutor {
     Path file;
     try {
       file = Path.of(name);
-    } catch (java.nio.file.InvalidPathException e) {
+    } catch (InvalidPathException e) {
       problems.add("invalid file name in '${file:" + name + "}'");
       return null;
     }
@@ -149,7 +152,7 @@ final class Substitutor {
       problems.add("cannot read file " + file + " (no such file)");
     } catch (AccessDeniedException e) {
       problems.add("cannot read file " + file + " (permission denied)");
-    } catch (java.nio.charset.CharacterCodingException e) {
+    } catch (CharacterCodingException e) {
       problems.add("cannot read file " + file + " (not UTF-8 text)");
     } catch (IOException e) {
       problems.add("cannot read file " + file + " (" + e.getClass().getSimpleName() + ")");

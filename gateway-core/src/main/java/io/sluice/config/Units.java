@@ -5,7 +5,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The one grammar for durations and sizes in the config (CONTRACT §2), parsed here and nowhere else.
+ * The one grammar for durations and sizes in the config, parsed here and nowhere else.
  *
  * <p>Durations are a non-negative integer followed by {@code ms}, {@code s}, {@code m}, {@code h}
  * or {@code d} ({@code 250ms}, {@code 30s}, {@code 5m}, {@code 1h}, {@code 0s}). Sizes are a

@@ -3,7 +3,8 @@ package io.sluice.config;
 import java.time.Duration;
 
 /**
- * WebSocket relaying on a route ({@code routes[].websocket}, CONTRACT §2).
+ * WebSocket relaying on a route ({@code routes[].websocket}; gateway-core/docs/websocket.md,
+ * "Settings").
  *
  * @param enabled an {@code Upgrade: websocket} request on the route is relayed as a WebSocket
  *     session; without it such a request is forwarded like any other (and the upstream's 101 is

@@ -3,8 +3,8 @@ package io.sluice.http;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
 /**
- * Every error the gateway itself produces (CONTRACT §3), with its status, OpenAI error type and
- * code. One place, so a status can never drift from its type.
+ * Every error the gateway itself produces (README, "Errors"), with its status, OpenAI error type
+ * and code. One place, so a status can never drift from its type.
  */
 public enum ErrorKind {
   MALFORMED_REQUEST(400, "invalid_request_error", "malformed_request"),

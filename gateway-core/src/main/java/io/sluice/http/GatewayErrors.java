@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 
@@ -38,7 +39,7 @@ public final class GatewayErrors {
     byte[] body = json(type, code, message).getBytes(StandardCharsets.UTF_8);
     ByteBuf content = alloc.buffer(body.length).writeBytes(body);
     FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-        io.netty.handler.codec.http.HttpResponseStatus.valueOf(status), content);
+        HttpResponseStatus.valueOf(status), content);
     response.headers()
         .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
         .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);

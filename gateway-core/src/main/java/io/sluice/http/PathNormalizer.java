@@ -5,9 +5,9 @@ import java.util.Deque;
 import java.util.Locale;
 
 /**
- * Normalises a request path before route matching (CONTRACT §3): collapses {@code //}, resolves
- * {@code .} and {@code ..}, and refuses encoded slashes, dots and backslashes, so that a path can
- * never reach a route (or the admin listener) other than the one it visibly names.
+ * Normalises a request path before route matching: collapses {@code //}, resolves {@code .} and
+ * {@code ..}, and refuses encoded slashes, dots and backslashes, so that a path can never reach a
+ * route (or the admin listener) other than the one it visibly names.
  */
 public final class PathNormalizer {
   private PathNormalizer() {}

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * The header rules of a reverse proxy (CONTRACT §3): hop-by-hop headers never cross the gateway,
+ * The header rules of a reverse proxy: hop-by-hop headers never cross the gateway,
  * {@code X-Forwarded-*} are added, {@code X-Request-Id} is kept when valid or generated.
  */
 public final class ProxyHeaders {

@@ -8,10 +8,11 @@ import java.net.SocketAddress;
 import java.util.List;
 
 /**
- * Who the client is, by address (CONTRACT §4): the peer; or the source a PROXY protocol header
- * named; or — when that address is one of the listener's {@code trusted-proxies} — the right-most
- * {@code X-Forwarded-For} entry that is not itself a trusted proxy. Entries left of an untrusted
- * one are ignored: anyone can write them.
+ * Who the client is, by address — the one address every plugin, the access log and the metrics use
+ * (README, "Plugins"): the peer; or the source a PROXY protocol header named; or — when that
+ * address is one of the listener's {@code trusted-proxies} — the right-most {@code X-Forwarded-For}
+ * entry that is not itself a trusted proxy. Entries left of an untrusted one are ignored: anyone
+ * can write them.
  *
  * <p>Immutable; one per listener, shared by its connections.
  */

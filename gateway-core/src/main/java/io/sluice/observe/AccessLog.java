@@ -11,9 +11,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One line per exchange when it ends (CONTRACT §5), to the logger {@code sluice.access}: flat JSON
- * with {@code --log-format json}, {@code key=value} pairs otherwise. Never a query string, key or
- * token: the path is logged without its query and no header is logged at all.
+ * One line per exchange when it ends (README, "Operations", Access log), to the logger
+ * {@code sluice.access}: flat JSON with {@code --log-format json}, {@code key=value} pairs
+ * otherwise. Never a query string, key or token: the path is logged without its query and no header
+ * is logged at all.
  *
  * <p>Threading: called on event loops, so the logger must not block — the shipped logback.xml
  * puts it behind an asynchronous appender that never blocks and counts what it drops.

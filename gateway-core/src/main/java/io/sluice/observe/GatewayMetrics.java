@@ -23,10 +23,11 @@ import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 
 /**
- * The gateway's Prometheus metrics (CONTRACT §5). Meters are looked up once per label set and
- * cached, so recording on the hot path is a map lookup and an atomic add.
+ * The gateway's Prometheus metrics (README, "Metrics", lists them). Meters are looked up once per
+ * label set and cached, so recording on the hot path is a map lookup and an atomic add.
  */
 public final class GatewayMetrics {
   /** Buckets up to 300 s: a streamed completion can run for minutes. */
@@ -182,7 +183,7 @@ public final class GatewayMetrics {
   }
 
   /** Gauges of the session store: sessions held and the bytes of their buffered events. */
-  public void streamSessionGauges(java.util.function.LongSupplier sessions, java.util.function.LongSupplier bytes) {
+  public void streamSessionGauges(LongSupplier sessions, LongSupplier bytes) {
     // Strong references: the suppliers are lambdas nobody else holds.
     Gauge.builder("sluice.stream.sessions", sessions, s -> s.getAsLong()).strongReference(true)
         .description("Stream sessions held for resume or long polling").register(registry);

@@ -1,5 +1,6 @@
 package io.sluice.plugin;
 
+import io.sluice.usage.Usage;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -50,9 +51,9 @@ public interface Plugin {
    * (output estimated until the upstream reports it). Called on the event loop for every content
    * event, so it must decide from memory, at once (start any I/O asynchronously and act on its
    * result at a later event). Return a rejection to end the stream now with {@code event: error}
-   * carrying it (CONTRACT §4 {@code enforce: mid-stream}), else null.
+   * carrying it (as {@code ai-token-ratelimit} does with {@code enforce: mid-stream}), else null.
    */
-  default Decision.Reject onStreamUsage(RequestContext request, io.sluice.usage.Usage soFar) {
+  default Decision.Reject onStreamUsage(RequestContext request, Usage soFar) {
     return null;
   }
 

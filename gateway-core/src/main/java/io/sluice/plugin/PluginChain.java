@@ -1,8 +1,11 @@
 package io.sluice.plugin;
 
+import io.sluice.config.RoutePlugin;
+import io.sluice.usage.Usage;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -49,10 +52,16 @@ public final class PluginChain {
     return EMPTY;
   }
 
-  /** Builds and orders a route's plugins. */
-  public static PluginChain of(List<ConfiguredPlugin> configured, PluginServices services) {
+  /**
+   * Builds and orders a route's plugins.
+   *
+   * @param configured the route's plugins as its config holds them; each must come from a
+   *     {@link PluginRegistry} (see {@link ConfiguredPlugin#of})
+   */
+  public static PluginChain of(List<? extends RoutePlugin> configured, PluginServices services) {
     List<Entry> entries = new ArrayList<>();
-    for (ConfiguredPlugin c : configured) {
+    for (RoutePlugin routePlugin : configured) {
+      ConfiguredPlugin c = ConfiguredPlugin.of(routePlugin);
       PluginFactory<?> f = c.factory();
       entries.add(new Entry(f.name(), f.phase(), f.priority(), f.needsBody(), c.create(services)));
     }
@@ -130,7 +139,7 @@ public final class PluginChain {
   }
 
   /** Stream hooks of the plugins whose request hook ran; the first rejection ends the stream. */
-  public Decision.Reject runStreamUsage(RequestContext request, int reached, io.sluice.usage.Usage soFar) {
+  public Decision.Reject runStreamUsage(RequestContext request, int reached, Usage soFar) {
     for (int i = 0; i < Math.min(reached, entries.size()); i++) {
       Plugin plugin = entries.get(i).plugin();
       if (!plugin.watchesStreams()) {
@@ -230,7 +239,7 @@ public final class PluginChain {
       if (err != null || d == null) {
         log.error("plugin {} failed on route {}", e.name(), request.route(), err);
         result.complete(new Decision.Reject(500, "server_error", "plugin_failed",
-            "plugin " + e.name() + " failed", java.util.Map.of()));
+            "plugin " + e.name() + " failed", Map.of()));
         return false;
       }
       if (e.phase() == Phase.AUTHN) {

@@ -1,12 +1,18 @@
 package io.sluice.plugin;
 
+import io.sluice.config.PluginCatalog;
+import io.sluice.config.PluginSettings;
 import java.util.Collection;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.TreeMap;
 
-/** The plugin factories on the class path, by name ({@link ServiceLoader}). */
-public final class PluginRegistry {
+/**
+ * The plugin factories on the class path, by name ({@link ServiceLoader}). As the config loader's
+ * {@link PluginCatalog} it validates each entry of a route's {@code plugins} block with the
+ * factory of that name, and returns it as a {@link ConfiguredPlugin}.
+ */
+public final class PluginRegistry implements PluginCatalog {
   private final Map<String, PluginFactory<?>> byName;
 
   private PluginRegistry(Map<String, PluginFactory<?>> byName) {
@@ -38,7 +44,18 @@ public final class PluginRegistry {
   }
 
   /** Known names, sorted, for "expected one of" messages. */
+  @Override
   public Collection<String> names() {
     return new TreeMap<>(byName).keySet();
+  }
+
+  @Override
+  public ConfiguredPlugin parse(String name, PluginSettings settings) {
+    PluginFactory<?> factory = find(name);
+    if (factory == null) {
+      throw new IllegalArgumentException("unknown plugin '" + name + "'");
+    }
+    Object parsed = factory.parse(settings);
+    return parsed == null ? null : new ConfiguredPlugin(factory, parsed);
   }
 }

@@ -1,8 +1,11 @@
 package io.sluice.plugin;
 
 import io.sluice.config.ConsumerConfig;
+import io.sluice.store.RedisStore;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletionStage;
 import java.util.function.LongSupplier;
 
 /**
@@ -31,8 +34,8 @@ public interface PluginServices {
    * never blocks. Its health is logged and exported by core
    * ({@code sluice_ratelimit_store_degraded{store}}).
    */
-  io.sluice.store.RedisStore redis(String uri);
+  RedisStore redis(String uri);
 
   /** Fetches a URL's body asynchronously (JWKS); completes exceptionally on any failure. */
-  java.util.concurrent.CompletionStage<String> fetch(String url, java.time.Duration timeout);
+  CompletionStage<String> fetch(String url, Duration timeout);
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 
 /**
  * Reads the top-level {@code "model"} of a JSON request body with Jackson's streaming parser,
@@ -21,7 +22,7 @@ public final class ModelExtractor {
     if (!body.isReadable()) {
       return null;
     }
-    try (JsonParser parser = JSON.createParser((java.io.InputStream) new ByteBufInputStream(body.duplicate()))) {
+    try (JsonParser parser = JSON.createParser((InputStream) new ByteBufInputStream(body.duplicate()))) {
       if (parser.nextToken() != JsonToken.START_OBJECT) {
         return null;
       }

@@ -9,9 +9,9 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * Picks the route for a request (CONTRACT §2 {@code routes[].match}): the longest path match
- * wins; among equally long ones, the first in the file whose headers and models match. A path
- * that matches but whose method does not gives 405 with the allowed methods.
+ * Picks the route for a request by its {@code routes[].match}: the longest path match wins; among
+ * equally long ones, the first in the file whose headers and models match. A path that matches but
+ * whose method does not gives 405 with the allowed methods.
  *
  * <p>Immutable and shared by every event loop.
  */

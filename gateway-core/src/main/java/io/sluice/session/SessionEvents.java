@@ -6,7 +6,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The wire form of session events: the {@code id: <stream-id>.<seq>} the gateway stamps on every
- * event it relays (CONTRACT §3 Resume), and reading it back from {@code Last-Event-ID}.
+ * event it relays (gateway-core/docs/streams.md, "Resume"), and reading it back from
+ * {@code Last-Event-ID}.
  */
 public final class SessionEvents {
   private SessionEvents() {}

@@ -7,9 +7,9 @@ import java.util.Iterator;
 import java.util.List;
 
 /**
- * One streamed response kept as a session (CONTRACT §3 Resume, Long polling): the events the
- * gateway relayed, each with its sequence number, so that a client that lost the stream — or
- * polls it — gets exactly the ones it has not seen.
+ * One streamed response kept as a session (gateway-core/docs/streams.md, "Resume" and "Long
+ * polling"): the events the gateway relayed, each with its sequence number, so that a client that
+ * lost the stream — or polls it — gets exactly the ones it has not seen.
  *
  * <p>Producer: the {@link io.sluice.relay.ProxyCall} relaying the upstream's stream, on its event
  * loop, {@link #append}s every event (already stamped with {@code id: <stream-id>.<seq>}) and

@@ -1,5 +1,8 @@
 package io.sluice.store;
 
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 
@@ -32,11 +35,11 @@ public interface RedisStore {
    * The shared connection's commands, for pipelined non-blocking calls (stream sessions).
    * Never issue a blocking command ({@code XREAD BLOCK}) on it: everyone's calls would wait.
    */
-  CompletionStage<io.lettuce.core.api.async.RedisAsyncCommands<String, String>> commands();
+  CompletionStage<RedisAsyncCommands<String, String>> commands();
 
   /**
    * A connection of the caller's own, for blocking reads that follow a live stream; the caller
    * closes it. Its commands may wait up to {@code timeout} for an answer.
    */
-  CompletionStage<io.lettuce.core.api.StatefulRedisConnection<String, String>> dedicated(java.time.Duration timeout);
+  CompletionStage<StatefulRedisConnection<String, String>> dedicated(Duration timeout);
 }

@@ -10,18 +10,22 @@ import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import java.io.IOException;
 import java.net.ConnectException;
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keep-alive connections to one endpoint, kept per event loop so that a connection is always used
  * on the loop of the client it serves (no cross-thread hand-off, no locks on the hot path).
  *
- * <p>Netty's {@code SimpleChannelPool} is per pool instance; the contract's
+ * <p>Netty's {@code SimpleChannelPool} is per pool instance; the config's
  * {@code max-connections-per-endpoint} counts the whole gateway, so this small pool pairs per-loop
  * idle stacks with one atomic counter per endpoint.
  *
@@ -29,7 +33,7 @@ import java.util.concurrent.TimeUnit;
  * may retry another endpoint) rather than queueing without bound.
  */
 public final class ConnectionPool {
-  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ConnectionPool.class);
+  private static final Logger log = LoggerFactory.getLogger(ConnectionPool.class);
   static final String TLS = "tls";
   static final String CODEC = "http-client-codec";
   static final String IDLE = "idle";
@@ -63,7 +67,7 @@ public final class ConnectionPool {
   }
 
   /** The connection opened but the TLS handshake failed (untrusted certificate, wrong host, …). */
-  public static final class TlsHandshakeException extends java.io.IOException {
+  public static final class TlsHandshakeException extends IOException {
     TlsHandshakeException(String message, Throwable cause) {
       super(message, cause);
     }
@@ -85,7 +89,7 @@ public final class ConnectionPool {
   }
 
   /** Marks a connection taken from the idle stack (it may have been closed by the server meanwhile). */
-  public static final io.netty.util.AttributeKey<Boolean> REUSED = io.netty.util.AttributeKey.valueOf("sluice.reused");
+  public static final AttributeKey<Boolean> REUSED = AttributeKey.valueOf("sluice.reused");
 
   /** A connection on {@code loop}, reused when one is idle; the listener receives its traffic. */
   public Future<Channel> acquire(EventLoop loop, UpstreamHandler.Listener listener) {

@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.config.HealthCheckConfig;
@@ -65,7 +66,7 @@ final class HealthChecker implements AutoCloseable {
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
-            io.netty.handler.ssl.SslHandler tls = upstream.newTlsHandler(endpoint, ch.alloc());
+            SslHandler tls = upstream.newTlsHandler(endpoint, ch.alloc());
             if (tls != null) {
               ch.pipeline().addLast(tls); // writes wait for the handshake
             }

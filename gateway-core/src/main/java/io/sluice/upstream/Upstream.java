@@ -1,6 +1,9 @@
 package io.sluice.upstream;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.sluice.config.EndpointConfig;
 import io.sluice.config.UpstreamConfig;
 import java.util.ArrayList;
@@ -19,7 +22,7 @@ public final class Upstream {
   private final List<Endpoint> endpoints;
   private final Map<Endpoint, ConnectionPool> pools = new IdentityHashMap<>();
   private final Balancer balancer;
-  private final io.netty.handler.ssl.SslContext tls;
+  private final SslContext tls;
 
   Upstream(UpstreamConfig config, Bootstrap bootstrap, LongSupplier nanoClock) {
     this.config = config;
@@ -35,7 +38,7 @@ public final class Upstream {
   }
 
   /** A TLS handler (SNI, hostname verification) for an {@code https} endpoint; null for {@code http}. */
-  io.netty.handler.ssl.SslHandler newTlsHandler(Endpoint endpoint, io.netty.buffer.ByteBufAllocator alloc) {
+  SslHandler newTlsHandler(Endpoint endpoint, ByteBufAllocator alloc) {
     if (tls == null || !"https".equals(endpoint.config().scheme())) {
       return null;
     }

@@ -4,10 +4,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Bounds the {@code model} label of token and latency metrics (CONTRACT §5): at most
- * {@link #DEFAULT_CAP} distinct values per route; every later new value is reported as
- * {@value #OTHER}. A model the upstream or client names is untrusted input, so without a cap one
- * client could create unbounded time series.
+ * Bounds the {@code model} label of token and latency metrics: at most {@link #DEFAULT_CAP}
+ * distinct values per route; every later new value is reported as {@value #OTHER}. A model the
+ * upstream or client names is untrusted input, so without a cap one client could create unbounded
+ * time series.
  *
  * <p>Values are admitted first come, first served and stay admitted for the life of this object
  * (create a new one on config reload to start over). A missing or blank model is

@@ -11,12 +11,14 @@ import io.netty.buffer.ByteBufUtil;
 import io.sluice.config.RouteConfig.Api;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Set;
 
 /**
  * Reads what token accounting needs from a JSON request body and, for streamed OpenAI chat
- * completions, asks the upstream for usage (CONTRACT §4).
+ * completions, asks the upstream for usage (gateway-core/docs/usage.md, "The include_usage
+ * rewrite").
  *
  * <p><b>The include_usage rewrite.</b> For {@code api: openai-chat} with {@code "stream": true}
  * and without {@code "stream_options":{"include_usage":true}}, the body is rewritten so that the
@@ -44,9 +46,9 @@ public final class RequestRewriter {
   private static final JsonFactory JSON = new JsonFactory();
   private static final ObjectMapper MAPPER = new ObjectMapper(JSON);
   private static final byte[] ADD_STREAM_OPTIONS =
-      ",\"stream_options\":{\"include_usage\":true}".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      ",\"stream_options\":{\"include_usage\":true}".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] INCLUDE_USAGE_OBJECT =
-      "{\"include_usage\":true}".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      "{\"include_usage\":true}".getBytes(StandardCharsets.US_ASCII);
 
   /** Root fields whose text is prompt. */
   private static final Set<String> PROMPT_ROOTS =

@@ -16,9 +16,9 @@ import java.util.Set;
 
 /**
  * Reads the token usage of one exchange from the upstream's response, and tells the relay which
- * streamed events carry generated content (TTFT / inter-token latency, CONTRACT §5) and which one
- * to drop (the usage-only chunk the gateway itself asked for, CONTRACT §4). See
- * {@code gateway-core/docs/usage.md}.
+ * streamed events carry generated content (the moments TTFT and inter-token latency are measured
+ * at) and which one to drop (the usage-only chunk the gateway itself asked for with the
+ * include_usage rewrite). See {@code gateway-core/docs/usage.md}.
  *
  * <p><b>How the relay calls it</b> (one tracker per exchange, on the exchange's event loop; not
  * thread-safe; never for {@code api: passthrough}):

@@ -11,7 +11,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Every kind of config mistake, with the exact message the user sees (CONTRACT §2). */
+/**
+ * Every kind of config mistake, with the exact message the user sees: every problem at once, each
+ * under its full path (README, "Configuration walkthrough").
+ */
 class BadConfigTest {
   private static final Map<String, String> ENV = Map.of("PROVIDER_KEY", "sk-test", "NOT_A_NUMBER", "hunter2");
 
@@ -298,7 +301,7 @@ class BadConfigTest {
   @MethodSource("badConfigs")
   void reportsExactly(String yaml, List<String> expected) {
     ConfigException e =
-        catchThrowableOfType(ConfigException.class, () -> new ConfigLoader(ENV::get).parse(yaml, null));
+        catchThrowableOfType(ConfigException.class, () -> new ConfigLoader(ENV::get, PluginCatalog.NONE).parse(yaml, null));
     assertThat(e).as("config should be refused:%n%s", yaml).isNotNull();
     assertThat(e.errors()).containsExactlyElementsOf(expected);
   }

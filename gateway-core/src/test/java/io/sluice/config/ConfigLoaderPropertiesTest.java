@@ -23,7 +23,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ConfigLoaderPropertiesTest {
   private static final int CASES = 500;
   private static final String SECRET = "secret-value-123";
-  private static final ConfigLoader LOADER = new ConfigLoader(Map.of("KEY", SECRET)::get);
+  private static final ConfigLoader LOADER = new ConfigLoader(Map.of("KEY", SECRET)::get, PluginCatalog.NONE);
 
   /** Fragments a config is made of: real keys, values of every type, and broken syntax. */
   private static final List<String> TOKENS = List.of(

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 class TlsConfigTest {
   @TempDir Path dir;
   private final TestPki pki = TestPki.create("Test CA");
-  private final ConfigLoader loader = new ConfigLoader(Map.<String, String>of()::get);
+  private final ConfigLoader loader = new ConfigLoader(Map.<String, String>of()::get, PluginCatalog.NONE);
 
   private String listener(Path cert, Path key, String extra) {
     return "listeners: [ { name: public, port: 8443, tls: { certificate: '" + cert + "', private-key: '" + key + "'"

@@ -85,7 +85,7 @@ class GatewayErrorsTest {
   }
 
   @Test
-  void statusesMatchTheContractTable() {
+  void statusesMatchTheDocumentedErrors() {
     assertThat(ErrorKind.BAD_PATH.status().code()).isEqualTo(400);
     assertThat(ErrorKind.BAD_PATH.type()).isEqualTo("invalid_request_error");
     assertThat(ErrorKind.METHOD_NOT_ALLOWED.status().code()).isEqualTo(405);

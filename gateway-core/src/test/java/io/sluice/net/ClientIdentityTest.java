@@ -3,6 +3,7 @@ package io.sluice.net;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -30,12 +31,12 @@ class ClientIdentityTest {
     assertThat(identity.resolve(peer, headers)).isEqualTo(expected);
   }
 
-  @org.junit.jupiter.api.Test
+  @Test
   void readsEveryForwardedForLineRightToLeft() {
     assertThat(identity.resolve("10.0.0.1", List.of("5.5.5.5, 4.4.4.4", "10.3.3.3"))).isEqualTo("4.4.4.4");
   }
 
-  @org.junit.jupiter.api.Test
+  @Test
   void withoutTrustedProxiesThePeerIsTheClient() {
     assertThat(new ClientIdentity(CidrSet.empty()).resolve("10.0.0.1", List.of("1.2.3.4"))).isEqualTo("10.0.0.1");
   }

@@ -7,6 +7,7 @@ import io.sluice.store.RedisStores;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -66,12 +67,12 @@ public final class FakeServices implements PluginServices {
   public Clock clock() {
     return new Clock() {
       @Override
-      public java.time.ZoneId getZone() {
+      public ZoneId getZone() {
         return ZoneOffset.UTC;
       }
 
       @Override
-      public Clock withZone(java.time.ZoneId zone) {
+      public Clock withZone(ZoneId zone) {
         return this;
       }
 

@@ -25,6 +25,7 @@ import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
@@ -158,7 +159,7 @@ public final class TestPki {
     return BigInteger.valueOf(SERIAL.incrementAndGet());
   }
 
-  private static X509Certificate sign(org.bouncycastle.cert.X509v3CertificateBuilder builder, PrivateKey key) throws Exception {
+  private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey key) throws Exception {
     return new JcaX509CertificateConverter().getCertificate(
         builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(key)));
   }

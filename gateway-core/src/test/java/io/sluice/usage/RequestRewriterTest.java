@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.sluice.config.RouteConfig.Api;
@@ -200,7 +201,7 @@ class RequestRewriterTest {
     RequestInfo info = RequestRewriter.inspect(Api.OPENAI_CHAT, bytes(body));
     JsonNode before = MAPPER.readTree(body);
     JsonNode after = MAPPER.readTree(info.rewrittenBody());
-    ((com.fasterxml.jackson.databind.node.ObjectNode) after).remove("stream_options");
+    ((ObjectNode) after).remove("stream_options");
     assertThat(after).isEqualTo(before);
   }
 }

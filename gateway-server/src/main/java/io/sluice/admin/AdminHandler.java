@@ -25,12 +25,14 @@ import io.sluice.upstream.Upstream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import io.sluice.plugin.PluginChain;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
- * Answers the admin endpoints (CONTRACT §5): {@code /healthz}, {@code /readyz}, {@code /metrics},
- * and the read-only {@code /admin/config}, {@code /admin/routes}, {@code /admin/upstreams}.
- * {@code /admin/*} needs {@code Authorization: Bearer <admin.token>} when a token is configured,
- * and never answers web pages ({@link AdminBrowserGuard}).
+ * Answers the admin endpoints (SECURITY.md, "Admin listener"): {@code /healthz}, {@code /readyz},
+ * {@code /metrics}, and the read-only {@code /admin/config}, {@code /admin/routes},
+ * {@code /admin/upstreams}. {@code /admin/*} needs {@code Authorization: Bearer <admin.token>} when
+ * a token is configured, and never answers web pages ({@link AdminBrowserGuard}).
  *
  * <p>Pipeline: {@code HttpServerCodec → HttpObjectAggregator → AdminHandler}; shared.
  */
@@ -61,7 +63,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     if (path.equals("/admin/reload") && request.method().equals(HttpMethod.POST) && authorized(request)) {
       // A reload reads files and binds ports: it runs off the event loop, the answer comes back to it.
-      java.util.concurrent.CompletableFuture.supplyAsync(view::reload).whenComplete((result, error) ->
+      CompletableFuture.supplyAsync(view::reload).whenComplete((result, error) ->
           ctx.executor().execute(() -> send(ctx, reloadAnswer(ctx, result, error), keepAlive)));
       return;
     }
@@ -160,7 +162,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static FullHttpResponse reloadAnswer(ChannelHandlerContext ctx, AdminView.ReloadResult result,
       Throwable error) {
     if (error != null) {
-      result = AdminView.ReloadResult.rejected(java.util.List.of("reload failed: " + error.getMessage()));
+      result = AdminView.ReloadResult.rejected(List.of("reload failed: " + error.getMessage()));
     }
     ObjectNode body = JSON.createObjectNode();
     body.put("status", result.applied() ? "applied" : "rejected");

@@ -2,6 +2,7 @@ package io.sluice.admin;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.SocketChannel;
@@ -41,7 +42,7 @@ public final class AdminServer implements AutoCloseable {
             ch.pipeline().addLast(handler);
           }
         });
-    io.netty.channel.ChannelFuture bind = b.bind(config.admin().host(), config.admin().port()).await();
+    ChannelFuture bind = b.bind(config.admin().host(), config.admin().port()).await();
     if (!bind.isSuccess()) {
       throw new ListenException("the admin listener", config.admin().host(), config.admin().port(), bind.cause());
     }

@@ -1,10 +1,12 @@
 package io.sluice.app;
 
+import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.LoggingEvent;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.GatewayConfig;
 import io.sluice.demo.MockModelServer;
+import io.sluice.plugin.PluginRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -86,7 +88,8 @@ final class CdsTraining {
     try (MockModelServer mock = MockModelServer.start("127.0.0.1", 0,
         new MockModelServer.Options(Duration.ZERO, "Training the class archive"))) {
       Files.writeString(file, config(mock.port()));
-      ConfigLoader loader = new ConfigLoader(Map.of("SLUICE_TRAINING_KEY", "training-key-not-a-secret")::get);
+      ConfigLoader loader = new ConfigLoader(Map.of("SLUICE_TRAINING_KEY", "training-key-not-a-secret")::get,
+          PluginRegistry.load());
       GatewayConfig config = loader.load(file);
       try (Sluice sluice = Sluice.start(config, file, loader)) {
         sluice.watchConfig(Main.RELOAD_DEBOUNCE);
@@ -117,7 +120,7 @@ final class CdsTraining {
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
     var encoder = LoggingConfigurator.jsonEncoder(context);
     encoder.encode(new LoggingEvent(CdsTraining.class.getName(), context.getLogger(CdsTraining.class),
-        ch.qos.logback.classic.Level.INFO, "encoded, not printed", null, null));
+        Level.INFO, "encoded, not printed", null, null));
     encoder.stop();
   }
 

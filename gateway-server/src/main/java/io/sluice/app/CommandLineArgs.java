@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The parsed {@code gateway.jar} command line (CONTRACT §1), with its help text.
+ * The parsed {@code gateway.jar} command line (README, "Running it"), with its help text.
  *
  * <p>Why not a CLI library: the gateway has six options, and the parser sits on the start-up path.
  * picocli took ~0.2–0.3 s of a one-core start (reflection over annotations, 170 classes compiled

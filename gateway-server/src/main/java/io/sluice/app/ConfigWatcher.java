@@ -1,12 +1,16 @@
 package io.sluice.app;
 
 import java.io.IOException;
+import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.time.Duration;
+import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -34,8 +38,8 @@ final class ConfigWatcher implements AutoCloseable {
   private ScheduledFuture<?> pending;
 
   /** What a config folder holds besides the config: PEM certificates and keys, JWKS and key files. */
-  private static final java.util.Set<String> CONFIG_EXTENSIONS =
-      java.util.Set.of("yaml", "yml", "json", "pem", "crt", "cer", "key", "jwk", "jwks");
+  private static final Set<String> CONFIG_EXTENSIONS =
+      Set.of("yaml", "yml", "json", "pem", "crt", "cer", "key", "jwk", "jwks");
 
   private final Path configName;
 
@@ -73,7 +77,7 @@ final class ConfigWatcher implements AutoCloseable {
       while (true) {
         WatchKey key = watchService.take();
         boolean relevant = false;
-        for (java.nio.file.WatchEvent<?> event : key.pollEvents()) {
+        for (WatchEvent<?> event : key.pollEvents()) {
           // OVERFLOW (events lost) has no name: reload to be safe.
           relevant |= !(event.context() instanceof Path changed) || concerns(configName, changed);
         }
@@ -88,7 +92,7 @@ final class ConfigWatcher implements AutoCloseable {
           pending = reloads.schedule(reload, debounce.toMillis(), TimeUnit.MILLISECONDS);
         }
       }
-    } catch (InterruptedException | java.nio.file.ClosedWatchServiceException e) {
+    } catch (InterruptedException | ClosedWatchServiceException e) {
       // closed
     }
   }
@@ -104,7 +108,7 @@ final class ConfigWatcher implements AutoCloseable {
       return true;
     }
     int dot = name.lastIndexOf('.');
-    return dot > 0 && CONFIG_EXTENSIONS.contains(name.substring(dot + 1).toLowerCase(java.util.Locale.ROOT));
+    return dot > 0 && CONFIG_EXTENSIONS.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.sluice.app;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.GatewayConfig;
 import io.sluice.demo.MockModelServer;
+import io.sluice.plugin.PluginRegistry;
 import java.nio.file.Path;
 
 /**
@@ -48,7 +49,8 @@ final class Demo {
     MockModelServer mock = MockModelServer.start("127.0.0.1", 0, MockModelServer.Options.DEFAULTS);
     GatewayConfig config;
     try {
-      config = new ConfigLoader(name -> null).parse(config(mock.port(), GATEWAY_PORT, ADMIN_PORT), Path.of("."));
+      config = new ConfigLoader(name -> null, PluginRegistry.load())
+          .parse(config(mock.port(), GATEWAY_PORT, ADMIN_PORT), Path.of("."));
     } catch (Exception e) {
       mock.close();
       throw e;

@@ -22,7 +22,7 @@ import ch.qos.logback.core.status.NopStatusListener;
  * builds the same appenders directly, and prints text lines with {@link TextLineLayout} rather
  * than a {@code PatternLayout} (another ~0.1 s).
  *
- * <p>What it sets up (CONTRACT §1, §5):
+ * <p>What it sets up (README, "Running it" and "Operations"):
  * <ul>
  *   <li>root at INFO to stdout, as text or as one JSON object per line — the system property
  *       {@code sluice.log.format} ({@code TEXT} or {@code JSON}) that {@link Main} sets from

@@ -1,17 +1,21 @@
 package io.sluice.app;
 
+import ch.qos.logback.classic.LoggerContext;
 import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.GatewayConfig;
 import io.sluice.demo.MockModelServer;
+import io.sluice.plugin.PluginRegistry;
 import io.sluice.server.ListenException;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@code gateway.jar} command line (CONTRACT §1); the options are parsed by
+ * The {@code gateway.jar} command line (README, "Running it"); the options are parsed by
  * {@link CommandLineArgs}.
  *
  * <p>Exit codes: 0 success, 2 invalid arguments or config, 1 any other failure — always with a
@@ -38,7 +42,7 @@ public final class Main {
     }
     int code;
     try {
-      code = run(CommandLineArgs.parse(java.util.List.of(args)));
+      code = run(CommandLineArgs.parse(List.of(args)));
     } catch (CommandLineArgs.UsageException e) {
       System.err.println("sluice: " + e.getMessage() + " (see --help)");
       code = INVALID;
@@ -48,7 +52,7 @@ public final class Main {
     }
     // Flush every log line before the process ends; --help, --version and --check never started
     // Logback, and asking for it here would only start it (~0.2 s) to stop it again.
-    if (loggingStarted && LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext logback) {
+    if (loggingStarted && LoggerFactory.getILoggerFactory() instanceof LoggerContext logback) {
       logback.stop();
     }
     System.exit(code);
@@ -103,7 +107,7 @@ public final class Main {
       return CdsTraining.run();
     }
     GatewayConfig loaded;
-    ConfigLoader loader = ConfigLoader.withSystemEnv();
+    ConfigLoader loader = new ConfigLoader(System::getenv, PluginRegistry.load());
     try {
       loaded = loader.load(config);
     } catch (ConfigException e) {
@@ -147,7 +151,7 @@ public final class Main {
   }
 
   /** Bursts of file events (an editor's save, a ConfigMap swap) become one reload. */
-  static final java.time.Duration RELOAD_DEBOUNCE = java.time.Duration.ofMillis(300);
+  static final Duration RELOAD_DEBOUNCE = Duration.ofMillis(300);
 
   /**
    * Blocks until SIGTERM or SIGINT. The signals are handled here rather than by shutdown hooks

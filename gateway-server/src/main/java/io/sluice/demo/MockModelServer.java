@@ -44,6 +44,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -188,7 +189,7 @@ public final class MockModelServer implements AutoCloseable {
                     }
                   });
       Channel channel = bootstrap.bind(host, port).syncUninterruptibly().channel();
-      int boundPort = ((java.net.InetSocketAddress) channel.localAddress()).getPort();
+      int boundPort = ((InetSocketAddress) channel.localAddress()).getPort();
       log.debug("mock model server listening on {}:{}", host, boundPort);
       return new MockModelServer(group, channel, boundPort, activeStreams);
     } catch (Throwable t) {

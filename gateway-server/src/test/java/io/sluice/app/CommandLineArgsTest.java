@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** The command line of CONTRACT §1, both {@code --opt value} and {@code --opt=value}. */
+/** The command line (README, "Running it"), both {@code --opt value} and {@code --opt=value}. */
 class CommandLineArgsTest {
   private static CommandLineArgs parse(String line) throws Exception {
     return CommandLineArgs.parse(line.isEmpty() ? List.of() : List.of(line.split(" ")));

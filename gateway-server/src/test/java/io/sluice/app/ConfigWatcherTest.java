@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -50,8 +51,8 @@ class ConfigWatcherTest {
     })) {
       assertThat(watcher).isNotNull();
       for (int i = 0; i < 20; i++) {
-        Files.writeString(log, "line " + i + "\n", java.nio.file.StandardOpenOption.CREATE,
-            java.nio.file.StandardOpenOption.APPEND);
+        Files.writeString(log, "line " + i + "\n", StandardOpenOption.CREATE,
+            StandardOpenOption.APPEND);
       }
       Files.writeString(config, "routes: [] # edited\n");
       assertThat(configReloaded.await(30, TimeUnit.SECONDS)).isTrue();

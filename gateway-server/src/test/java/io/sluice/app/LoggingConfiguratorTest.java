@@ -9,9 +9,11 @@ import ch.qos.logback.classic.encoder.JsonEncoder;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.LoggingEvent;
+import ch.qos.logback.classic.util.LogbackMDCAdapter;
 import ch.qos.logback.core.ConsoleAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -21,7 +23,7 @@ class LoggingConfiguratorTest {
   private final LoggerContext context = new LoggerContext();
 
   LoggingConfiguratorTest() {
-    context.setMDCAdapter(new ch.qos.logback.classic.util.LogbackMDCAdapter());
+    context.setMDCAdapter(new LogbackMDCAdapter());
   }
 
   @AfterEach
@@ -47,7 +49,7 @@ class LoggingConfiguratorTest {
         new Object[] {"http://10.0.0.1:9000"});
     plain.setThreadName("sluice-io-3-1");
     LoggingEvent failed = new LoggingEvent(getClass().getName(), context.getLogger("x"), Level.ERROR, "boom",
-        new IllegalStateException("bad", new java.io.IOException("cause")), null);
+        new IllegalStateException("bad", new IOException("cause")), null);
     for (LoggingEvent event : new LoggingEvent[] {plain, failed}) {
       assertThat(new String(text.getEncoder().encode(event), StandardCharsets.UTF_8))
           .as("the same bytes as Logback's PatternLayout with %s", LoggingConfigurator.TEXT_PATTERN)

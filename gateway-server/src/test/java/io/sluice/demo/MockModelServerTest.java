@@ -18,7 +18,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -463,13 +465,13 @@ class MockModelServerTest {
       int health = all.indexOf("{\"status\":\"ok\"}");
       assertThat(done).as(all).isPositive();
       assertThat(health).as(all).isGreaterThan(done);
-      assertThat(all.toLowerCase(java.util.Locale.ROOT)).contains("transfer-encoding: chunked").contains("text/event-stream");
+      assertThat(all.toLowerCase(Locale.ROOT)).contains("transfer-encoding: chunked").contains("text/event-stream");
     }
   }
 
   @Test
   void clientDisconnectStopsTheStream() throws Exception {
-    start(Duration.ofMillis(50), String.join(" ", java.util.Collections.nCopies(200, "word")));
+    start(Duration.ofMillis(50), String.join(" ", Collections.nCopies(200, "word")));
     String body = chatBody(",\"stream\":true");
 
     try (Socket socket = new Socket("127.0.0.1", server.port())) {

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
-/** One access-log line per exchange, with the contract's fields and no secrets. */
+/** One access-log line per exchange, with the documented fields (README, "Operations") and no secrets. */
 class AccessLogTest {
   private final ListAppender<ILoggingEvent> lines = new ListAppender<>();
   private final Logger access = (Logger) LoggerFactory.getLogger("sluice.access");

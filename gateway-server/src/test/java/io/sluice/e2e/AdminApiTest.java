@@ -14,7 +14,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The admin listener (CONTRACT §5): health, readiness, Prometheus metrics, the admin API and its token. */
+/**
+ * The admin listener (SECURITY.md, "Admin listener"): health, readiness, Prometheus metrics, the
+ * admin API and its token.
+ */
 class AdminApiTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String ADMIN_TOKEN = "adm-tok-5f1c9e7a";

@@ -12,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.Inflater;
@@ -50,7 +51,7 @@ class CompressionTest {
     upstream.close();
   }
 
-  private java.util.concurrent.CompletableFuture<HttpResponse<InputStream>> post(String path, String acceptEncoding) {
+  private CompletableFuture<HttpResponse<InputStream>> post(String path, String acceptEncoding) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(gateway.url(path)))
         .POST(HttpRequest.BodyPublishers.ofString(CHAT));
     if (acceptEncoding != null) {

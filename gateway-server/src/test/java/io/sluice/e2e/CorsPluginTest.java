@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.testing.FakeUpstream;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.TestGateway;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -165,7 +166,7 @@ class CorsPluginTest {
   void replacesTheUpstreamsOwnCorsHeaders() throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", CHAT, "Origin: https://evil.example");
-      upstream.next().start(200, java.util.Map.of("Content-Type", "text/event-stream",
+      upstream.next().start(200, Map.of("Content-Type", "text/event-stream",
           "Access-Control-Allow-Origin", "*", "Vary", "Accept-Encoding")).send("data: x\n\n").end();
       RawHttp.Head head = client.readHead();
       assertThat(head.status()).isEqualTo(200);

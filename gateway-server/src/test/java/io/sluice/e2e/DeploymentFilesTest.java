@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.sluice.config.ConfigLoader;
+import io.sluice.plugin.PluginRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -48,7 +49,7 @@ class DeploymentFilesTest {
   void shippedGatewayConfigsAreValid() throws Exception {
     Map<String, String> env = Map.of("MODEL_URL", "http://mock:9000", "SLUICE_ADMIN_TOKEN", "t0ken");
     for (String name : List.of("gateway.yaml", "compose.yaml")) {
-      new ConfigLoader(env::get).load(ROOT.resolve("config").resolve(name));
+      new ConfigLoader(env::get, PluginRegistry.load()).load(ROOT.resolve("config").resolve(name));
     }
   }
 
@@ -62,7 +63,7 @@ class DeploymentFilesTest {
     JsonNode configMap = docs.stream().filter(d -> d.path("kind").asText().equals("ConfigMap")).findFirst().orElseThrow();
     String gatewayYaml = configMap.path("data").path("gateway.yaml").asText()
         .replace("${file:/run/secrets/sluice/admin-token}", "t0ken");
-    var config = new ConfigLoader(name -> null).parse(gatewayYaml, ROOT);
+    var config = new ConfigLoader(name -> null, PluginRegistry.load()).parse(gatewayYaml, ROOT);
     JsonNode deployment = docs.stream().filter(d -> d.path("kind").asText().equals("Deployment")).findFirst().orElseThrow();
     long grace = deployment.path("spec").path("template").path("spec").path("terminationGracePeriodSeconds").asLong();
     assertThat(grace).isGreaterThan(config.shutdown().drainTimeout().toSeconds() + 5);

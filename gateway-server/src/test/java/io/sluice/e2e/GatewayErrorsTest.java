@@ -18,8 +18,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Errors the gateway produces itself (CONTRACT §3 "Errors"): exact status, OpenAI-style JSON body
- * with the contract's type and code, and an {@code X-Request-Id} on every one.
+ * Errors the gateway produces itself (README, "Errors"): exact status, OpenAI-style JSON body
+ * with the documented type and code, and an {@code X-Request-Id} on every one.
  */
 class GatewayErrorsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -56,7 +56,7 @@ class GatewayErrorsTest {
         """.formatted(upstream.url()));
   }
 
-  /** Asserts an error response of the contract's shape; returns its message. */
+  /** Asserts an error response of the documented shape; returns its message. */
   private static String assertError(RawHttp.Head head, String body, int status, String type, String code)
       throws Exception {
     assertThat(head.status()).as("status; body: %s", body).isEqualTo(status);

@@ -24,9 +24,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Hostile HTTP over raw sockets (issue 10): request smuggling, header injection, path tricks,
  * slowloris and slow POST, connection floods. Each case proves three things: the client gets the
- * contract's JSON error, the connection is closed when its framing can no longer be trusted, and
- * nothing reached the model server — checked by sending one honest request afterwards and
- * asserting it is the first and only one the upstream saw.
+ * gateway's JSON error (README, "Errors"), the connection is closed when its framing can no longer
+ * be trusted, and nothing reached the model server — checked by sending one honest request
+ * afterwards and asserting it is the first and only one the upstream saw.
  */
 class HostileRequestTest {
   private static final ObjectMapper JSON = new ObjectMapper();

@@ -3,6 +3,7 @@ package io.sluice.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.SystemBinary;
 import io.sluice.testing.TestGateway;
 import io.sluice.testing.TestPki;
 import java.io.BufferedReader;
@@ -16,7 +17,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -117,7 +120,7 @@ class Http2Test {
     for (int i = 0; i < calls.size(); i++) {
       calls.get(i).send("data: [DONE]\n\n").end();
     }
-    java.util.Set<String> bodies = new java.util.HashSet<>();
+    Set<String> bodies = new HashSet<>();
     for (var r : responses) {
       HttpResponse<String> response = r.get(20, TimeUnit.SECONDS);
       assertThat(response.version()).isEqualTo(HttpClient.Version.HTTP_2);
@@ -167,7 +170,7 @@ class Http2Test {
   }
 
   private static Process curl(String... args) throws Exception {
-    Path curl = io.sluice.testing.SystemBinary.require("curl");
+    Path curl = SystemBinary.require("curl");
     List<String> cmd = new ArrayList<>(List.of(curl.toString()));
     cmd.addAll(List.of(args));
     return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();

@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.tomakehurst.wiremock.WireMockServer;
+import io.jsonwebtoken.JwtBuilder;
 import io.jsonwebtoken.Jwts;
 import io.jsonwebtoken.security.Jwks;
 import io.sluice.testing.FakeUpstream;
@@ -28,7 +29,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** jwt-auth over real sockets: tokens through, refusals answered by the gateway alone (CONTRACT §4). */
+/**
+ * jwt-auth over real sockets: tokens through, refusals answered by the gateway alone
+ * (gateway-plugins/docs/jwt-auth.md).
+ */
 class JwtAuthPluginTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String SECRET = "e2e-secret-that-is-32-bytes-long";
@@ -74,7 +78,7 @@ class JwtAuthPluginTest {
         """.formatted(upstream.url(), keysYaml), Map.of("JWT_SECRET", SECRET));
   }
 
-  private static io.jsonwebtoken.JwtBuilder claims(String sub) {
+  private static JwtBuilder claims(String sub) {
     Instant now = Instant.now();
     return Jwts.builder().subject(sub).issuer("https://idp.example").audience().add("sluice").and()
         .issuedAt(Date.from(now)).expiration(Date.from(now.plusSeconds(300)));

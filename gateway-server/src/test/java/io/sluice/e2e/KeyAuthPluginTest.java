@@ -18,9 +18,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code key-auth} over real sockets (CONTRACT §4): the three key sources, refusals with the
- * contract's status/type/code and {@code WWW-Authenticate}, the key never reaching the upstream
- * while the provider credential does, and refused requests never opening an upstream connection.
+ * {@code key-auth} over real sockets (gateway-plugins/docs/key-auth.md): the three key sources,
+ * refusals with the documented status/type/code and {@code WWW-Authenticate}, the key never
+ * reaching the upstream while the provider credential does, and refused requests never opening an
+ * upstream connection.
  */
 class KeyAuthPluginTest {
   private static final ObjectMapper JSON = new ObjectMapper();

@@ -9,9 +9,10 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code ai-token-ratelimit} with {@code enforce: mid-stream} (CONTRACT §4): a stream that runs
- * past its window's budget is ended cleanly with {@code event: error} {@code token_rate_limited}
- * and its generation stopped — instead of being charged only at its end, as other gateways do.
+ * {@code ai-token-ratelimit} with {@code enforce: mid-stream}
+ * (gateway-plugins/docs/ai-token-ratelimit.md): a stream that runs past its window's budget is
+ * ended cleanly with {@code event: error} {@code token_rate_limited} and its generation stopped —
+ * instead of being charged only at its end, as other gateways do.
  *
  * <p>A day window of 60 tokens and a stream of 300 one-token deltas: even if the window rolls over
  * during the test (midnight UTC), a fresh window cannot hold the whole stream, so the stop always

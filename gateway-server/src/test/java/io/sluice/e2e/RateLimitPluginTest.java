@@ -18,10 +18,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code rate-limit} over real sockets (CONTRACT §4): a burst passes, the next request gets 429
- * {@code request_rate_limited} with {@code Retry-After} and never reaches the upstream, the
- * {@code x-ratelimit-*-requests} headers are on every response, and keys get their own buckets.
- * Rates are one request per 100 s, so nothing refills while a test runs (no sleeping).
+ * {@code rate-limit} over real sockets (gateway-plugins/docs/rate-limit.md): a burst passes, the
+ * next request gets 429 {@code request_rate_limited} with {@code Retry-After} and never reaches the
+ * upstream, the {@code x-ratelimit-*-requests} headers are on every response, and keys get their
+ * own buckets. Rates are one request per 100 s, so nothing refills while a test runs (no sleeping).
  */
 class RateLimitPluginTest {
   private static final ObjectMapper JSON = new ObjectMapper();

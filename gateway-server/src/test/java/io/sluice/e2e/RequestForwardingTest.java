@@ -25,7 +25,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** What the upstream receives, and what comes back: header rules, paths, bodies, routing (CONTRACT §3). */
+/**
+ * What the upstream receives, and what comes back: header rules ({@code ProxyHeaders}), paths,
+ * bodies, routing.
+ */
 class RequestForwardingTest {
   private static final String JSON_BODY = "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"choices\":[]}";
   private static final HttpClient HTTP = HttpClient.newHttpClient();

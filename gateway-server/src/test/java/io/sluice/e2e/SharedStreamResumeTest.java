@@ -94,7 +94,7 @@ class SharedStreamResumeTest {
       call.send("data: one\n\n");
       client.readUntil("data: one\n\n");
       first.sluice().drain(); // the drain timeout passes with the stream still running
-      assertThat(client.readToEnd()).as("CONTRACT §6: retry, then a clean end").isEqualTo("retry: 1000\n\n");
+      assertThat(client.readToEnd()).as("drained: retry, then a clean end").isEqualTo("retry: 1000\n\n");
       assertThat(client.endedCleanly()).isTrue();
     }
     call.send("data: two\n\n"); // the first instance keeps generating into the shared session

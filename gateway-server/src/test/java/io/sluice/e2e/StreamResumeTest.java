@@ -15,8 +15,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Resumable streams over real sockets (CONTRACT §3 Resume): a client dropped at any point gets
- * exactly the events it missed, then the live rest — and the model is called once.
+ * Resumable streams over real sockets (gateway-core/docs/streams.md, "Resume"): a client dropped at
+ * any point gets exactly the events it missed, then the live rest — and the model is called once.
  */
 class StreamResumeTest {
   private static final ObjectMapper JSON = new ObjectMapper();

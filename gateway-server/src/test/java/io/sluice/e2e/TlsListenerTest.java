@@ -4,20 +4,27 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.handler.ssl.OpenSsl;
+import io.sluice.net.SslProviders;
 import io.sluice.testing.FakeUpstream;
 import io.sluice.testing.RawHttp;
+import io.sluice.testing.SystemBinary;
 import io.sluice.testing.TestGateway;
 import io.sluice.testing.TestPki;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -115,7 +122,7 @@ class TlsListenerTest {
   @Test
   void refusesTls12WhenOnlyTls13IsConfigured() throws Exception {
     startGateway(null);
-    assertThatThrownBy(() -> tlsSocket("TLSv1.2")).isInstanceOf(javax.net.ssl.SSLException.class);
+    assertThatThrownBy(() -> tlsSocket("TLSv1.2")).isInstanceOf(SSLException.class);
   }
 
   @Test
@@ -152,14 +159,14 @@ class TlsListenerTest {
   }
 
   private String sClient(String... args) throws Exception {
-    Path openssl = io.sluice.testing.SystemBinary.require("openssl");
-    var cmd = new java.util.ArrayList<String>(java.util.List.of(openssl.toString(), "s_client", "-connect",
+    Path openssl = SystemBinary.require("openssl");
+    var cmd = new ArrayList<String>(List.of(openssl.toString(), "s_client", "-connect",
         "127.0.0.1:" + gateway.port(), "-servername", "localhost", "-showcerts"));
-    cmd.addAll(java.util.List.of(args));
+    cmd.addAll(List.of(args));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     p.getOutputStream().close();
     assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
-    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     System.out.println("openssl s_client " + String.join(" ", args) + ":\n" + out);
     return out;
   }
@@ -171,8 +178,8 @@ class TlsListenerTest {
     X509Certificate first = (X509Certificate) before.getSession().getPeerCertificates()[0];
 
     TestPki.Files2 next = pki.issue("renewed.test").write(dir, "next");
-    Files.copy(next.certificate(), files.certificate(), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    Files.copy(next.key(), files.key(), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Files.copy(next.certificate(), files.certificate(), StandardCopyOption.REPLACE_EXISTING);
+    Files.copy(next.key(), files.key(), StandardCopyOption.REPLACE_EXISTING);
     FileTime later = FileTime.from(Instant.now().plusSeconds(5));
     Files.setLastModifiedTime(files.certificate(), later);
     Files.setLastModifiedTime(files.key(), later);
@@ -197,7 +204,7 @@ class TlsListenerTest {
   void keepsTheOldCertificateWhenTheNewPairDoesNotMatch() throws Exception {
     startGateway(null);
     TestPki.Files2 other = pki.issue("other.test").write(dir, "other");
-    Files.copy(other.key(), files.key(), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Files.copy(other.key(), files.key(), StandardCopyOption.REPLACE_EXISTING);
     Files.setLastModifiedTime(files.key(), FileTime.from(Instant.now().plusSeconds(5)));
     assertThat(gateway.sluice().reloadTls()).isFalse();
     SSLSocket s = tlsSocket();
@@ -209,7 +216,7 @@ class TlsListenerTest {
   @Test
   void choosesOpenSslWhenItLoads() {
     // Not an assertion on the log text: the provider choice follows OpenSsl.isAvailable().
-    assertThat(io.sluice.net.SslProviders.preferred().name()).isEqualTo(OpenSsl.isAvailable() ? "OPENSSL" : "JDK");
+    assertThat(SslProviders.preferred().name()).isEqualTo(OpenSsl.isAvailable() ? "OPENSSL" : "JDK");
   }
 
   @Test

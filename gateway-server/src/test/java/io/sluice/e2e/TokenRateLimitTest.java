@@ -17,11 +17,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code ai-token-ratelimit} end to end (CONTRACT §4): with {@code tokens-per-minute: 300} and
- * requests reserving about 100 tokens each (no {@code max_tokens}: {@code default-max-tokens: 100}
- * plus a one-token prompt), the 4th request in a minute is refused before it reaches the upstream
- * — on one gateway, and across two gateways sharing Redis. The relay does not report usage yet, so
- * reservations stand as the charge. Tests start early enough in a minute not to straddle a window.
+ * {@code ai-token-ratelimit} end to end (gateway-plugins/docs/ai-token-ratelimit.md): with
+ * {@code tokens-per-minute: 300} and requests reserving about 100 tokens each (no
+ * {@code max_tokens}: {@code default-max-tokens: 100} plus a one-token prompt), the 4th request in
+ * a minute is refused before it reaches the upstream — on one gateway, and across two gateways
+ * sharing Redis. The relay does not report usage yet, so reservations stand as the charge. Tests
+ * start early enough in a minute not to straddle a window.
  */
 class TokenRateLimitTest {
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Upstream failures over real sockets: refused connections, resets, timeouts, garbage, exhausted
- * pools and 5xx answers, and what the client sees for each (CONTRACT §2 upstreams, §3 errors).
+ * pools and 5xx answers, and what the client sees for each (README, "Configuration walkthrough" for
+ * {@code upstreams}, "Errors").
  */
 class UpstreamFaultsTest {
 

@@ -4,9 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jsonwebtoken.Jwts;
+import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.sluice.testing.FakeRealtimeUpstream;
 import io.sluice.testing.TestGateway;
 import io.sluice.testing.WsClient;
@@ -14,24 +17,31 @@ import io.sluice.testing.WsFrame;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
+import java.net.http.WebSocketHandshakeException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * WebSocket sessions through the gateway over real sockets (issue 8, CONTRACT §3): the JDK's own
- * client end to end, and a raw-frame client and upstream that see every frame as sent.
+ * WebSocket sessions through the gateway over real sockets (issue 8;
+ * gateway-core/docs/websocket.md): the JDK's own client end to end, and a raw-frame client and
+ * upstream that see every frame as sent.
  */
 class WebSocketProxyTest {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -174,10 +184,10 @@ class WebSocketProxyTest {
       MessageDigest sent = MessageDigest.getInstance("SHA-256");
       MessageDigest received = MessageDigest.getInstance("SHA-256");
       for (int i = 0; i < 16; i++) {
-        java.util.Arrays.fill(frame, (byte) i);
+        Arrays.fill(frame, (byte) i);
         sent.update(frame);
         s.send(i == 0 ? WsFrame.binary(frame.clone(), false, 0)
-            : new io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame(i == 15, 0,
+            : new ContinuationWebSocketFrame(i == 15, 0,
                 Unpooled.wrappedBuffer(frame.clone())));
         WsFrame f = client.next();
         assertThat(f.kind()).isEqualTo(i == 0 ? "binary" : "continuation");
@@ -223,7 +233,7 @@ class WebSocketProxyTest {
       assertThat(s.headers.get("sec-websocket-extensions")).isEqualTo("permessage-deflate; client_max_window_bits");
       // "Hello" deflated (RFC 7692 §7.2.3.1), as a compressed text message: RSV1 set.
       byte[] deflated = {(byte) 0xf2, 0x48, (byte) 0xcd, (byte) 0xc9, (byte) 0xc9, 0x07, 0x00};
-      client.send(new io.netty.handler.codec.http.websocketx.TextWebSocketFrame(true, 4, Unpooled.wrappedBuffer(deflated)));
+      client.send(new TextWebSocketFrame(true, 4, Unpooled.wrappedBuffer(deflated)));
       WsFrame up = s.next();
       assertThat(up.rsv()).isEqualTo(4);
       assertThat(up.payload()).containsExactly(deflated);
@@ -284,18 +294,18 @@ class WebSocketProxyTest {
 
   @Test
   void aBrowserStyleAccessTokenOpensTheSessionAndARefusedOneNeverReachesTheUpstream() throws Exception {
-    java.time.Instant now = java.time.Instant.now();
-    String token = io.jsonwebtoken.Jwts.builder().subject("bob-sub").issuer("https://idp.example")
-        .audience().add("sluice").and().issuedAt(java.util.Date.from(now))
-        .expiration(java.util.Date.from(now.plusSeconds(300)))
-        .signWith(new javax.crypto.spec.SecretKeySpec(JWT_SECRET.getBytes(StandardCharsets.UTF_8), "HmacSHA256"))
+    Instant now = Instant.now();
+    String token = Jwts.builder().subject("bob-sub").issuer("https://idp.example")
+        .audience().add("sluice").and().issuedAt(Date.from(now))
+        .expiration(Date.from(now.plusSeconds(300)))
+        .signWith(new SecretKeySpec(JWT_SECRET.getBytes(StandardCharsets.UTF_8), "HmacSHA256"))
         .compact();
     HttpClient http = HttpClient.newHttpClient();
     CompletableFuture<WebSocket> refused = http.newWebSocketBuilder()
         .buildAsync(URI.create("ws://127.0.0.1:" + gateway.port() + "/v1/jwt?access_token=" + token + "x"),
             new JdkListener());
-    assertThat(refused).failsWithin(Duration.ofSeconds(10)).withThrowableOfType(java.util.concurrent.ExecutionException.class)
-        .havingCause().isInstanceOfSatisfying(java.net.http.WebSocketHandshakeException.class,
+    assertThat(refused).failsWithin(Duration.ofSeconds(10)).withThrowableOfType(ExecutionException.class)
+        .havingCause().isInstanceOfSatisfying(WebSocketHandshakeException.class,
             e -> assertThat(e.getResponse().statusCode()).isEqualTo(401));
     assertThat(upstream.connections()).isZero();
 

@@ -3,6 +3,7 @@ package io.sluice.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.GatewayProcess;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -74,7 +75,7 @@ class CommandLineIT {
 
   @Test
   void aPortInUseExits1WithTheReason() throws Exception {
-    try (ServerSocket taken = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+    try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
       Path config = write("busy.yaml", """
           listeners: [ { name: public, host: 127.0.0.1, port: %d } ]
           admin: { port: 0 }

@@ -3,6 +3,7 @@ package io.sluice.soak;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -42,7 +43,7 @@ final class SseClient implements Runnable {
     @Override
     public String toString() {
       return (resumable ? "resumable" : "chat") + " tokens=" + tokens + " interval=" + interval + "ms fault="
-          + fault + (faultAt >= 0 ? "@" + faultAt : "") + " drops=" + java.util.Arrays.toString(drops)
+          + fault + (faultAt >= 0 ? "@" + faultAt : "") + " drops=" + Arrays.toString(drops)
           + (drops.length > 0 ? (rst ? " rst" : " fin") : "");
     }
 

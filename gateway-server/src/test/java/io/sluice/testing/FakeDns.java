@@ -7,7 +7,9 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -25,7 +27,7 @@ public final class FakeDns implements AutoCloseable {
 
   /** @param names lower-case host name → IPv4 address */
   public FakeDns(Map<String, String> names) throws IOException {
-    this.names = new java.util.HashMap<>();
+    this.names = new HashMap<>();
     for (Map.Entry<String, String> e : names.entrySet()) {
       this.names.put(e.getKey(), InetAddress.getByName(e.getValue()).getAddress());
     }
@@ -73,7 +75,7 @@ public final class FakeDns implements AutoCloseable {
     }
     int questionEnd = p + 5;
     int type = query.getShort(p + 1) & 0xffff;
-    String host = name.toString().toLowerCase(java.util.Locale.ROOT);
+    String host = name.toString().toLowerCase(Locale.ROOT);
     queries.add(host);
     byte[] address = names.get(host);
     boolean answerIt = address != null && type == 1;

@@ -26,9 +26,13 @@ import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocket08FrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocket08FrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.concurrent.BlockingQueue;
@@ -59,7 +63,7 @@ public final class FakeRealtimeUpstream implements AutoCloseable {
 
   private final boolean tls;
 
-  private FakeRealtimeUpstream(io.netty.handler.ssl.SslContext sslContext) throws InterruptedException {
+  private FakeRealtimeUpstream(SslContext sslContext) throws InterruptedException {
     this.tls = sslContext != null;
     server = new ServerBootstrap()
         .group(group)
@@ -86,12 +90,12 @@ public final class FakeRealtimeUpstream implements AutoCloseable {
 
   /** A {@code wss} server presenting {@code certificate} (its URL is {@code https://localhost:PORT}). */
   public static FakeRealtimeUpstream startTls(TestPki.Issued certificate) throws Exception {
-    return new FakeRealtimeUpstream(io.netty.handler.ssl.SslContextBuilder
+    return new FakeRealtimeUpstream(SslContextBuilder
         .forServer(certificate.key(), certificate.certificate(), certificate.issuer()).build());
   }
 
   public String url() {
-    int port = ((java.net.InetSocketAddress) server.localAddress()).getPort();
+    int port = ((InetSocketAddress) server.localAddress()).getPort();
     return tls ? "https://localhost:" + port : "http://127.0.0.1:" + port;
   }
 
@@ -141,7 +145,7 @@ public final class FakeRealtimeUpstream implements AutoCloseable {
       byte[] sha1 = MessageDigest.getInstance("SHA-1")
           .digest((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").getBytes(StandardCharsets.US_ASCII));
       return Base64.getEncoder().encodeToString(sha1);
-    } catch (java.security.NoSuchAlgorithmException e) {
+    } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
   }

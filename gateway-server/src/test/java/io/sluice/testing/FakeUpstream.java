@@ -6,6 +6,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -28,6 +29,9 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
@@ -57,7 +61,7 @@ public final class FakeUpstream implements AutoCloseable {
     this(null);
   }
 
-  private FakeUpstream(io.netty.handler.ssl.SslContext sslContext) throws InterruptedException {
+  private FakeUpstream(SslContext sslContext) throws InterruptedException {
     this.tls = sslContext != null;
     server = new ServerBootstrap()
         .group(group)
@@ -89,12 +93,12 @@ public final class FakeUpstream implements AutoCloseable {
 
   /** An HTTPS model server presenting {@code certificate} (its URL is {@code https://localhost:PORT}). */
   public static FakeUpstream startTls(TestPki.Issued certificate) throws Exception {
-    return new FakeUpstream(io.netty.handler.ssl.SslContextBuilder
+    return new FakeUpstream(SslContextBuilder
         .forServer(certificate.key(), certificate.certificate(), certificate.issuer()).build());
   }
 
   public int port() {
-    return ((java.net.InetSocketAddress) server.localAddress()).getPort();
+    return ((InetSocketAddress) server.localAddress()).getPort();
   }
 
   public String url() {
@@ -221,7 +225,7 @@ public final class FakeUpstream implements AutoCloseable {
         }
       };
       channel.eventLoop().execute(() -> {
-        channel.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
+        channel.pipeline().addLast(new ChannelInboundHandlerAdapter() {
           @Override
           public void channelWritabilityChanged(ChannelHandlerContext ctx) {
             if (ctx.channel().isWritable()) {

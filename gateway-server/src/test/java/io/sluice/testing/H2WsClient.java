@@ -12,6 +12,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -41,10 +42,14 @@ import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * An HTTP/2 WebSocket client for tests (RFC 8441), on Netty's own HTTP/2 client codec: it opens
@@ -59,7 +64,7 @@ public final class H2WsClient implements AutoCloseable {
   private final CompletableFuture<Http2Settings> settings = new CompletableFuture<>();
   private final int port;
   private final boolean tls;
-  private final java.util.List<Stream> streams = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<Stream> streams = new CopyOnWriteArrayList<>();
   private Channel connection;
 
   private H2WsClient(int port, boolean tls) {
@@ -129,7 +134,7 @@ public final class H2WsClient implements AutoCloseable {
    * the answer — as a client that does not wait for the {@code 200} does.
    */
   public Stream connectEagerly(String path, WebSocketFrame first) throws Exception {
-    io.netty.channel.embedded.EmbeddedChannel encoder = new io.netty.channel.embedded.EmbeddedChannel(
+    EmbeddedChannel encoder = new EmbeddedChannel(
         new WebSocket08FrameEncoder(true));
     encoder.writeOutbound(first);
     ByteBuf bytes = Unpooled.buffer();
@@ -155,7 +160,7 @@ public final class H2WsClient implements AutoCloseable {
     streams.add(stream);
     for (String h : headers) {
       int colon = h.indexOf(':');
-      request.set(h.substring(0, colon).trim().toLowerCase(java.util.Locale.ROOT), h.substring(colon + 1).trim());
+      request.set(h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
     }
     ch.write(new DefaultHttp2HeadersFrame(request, false));
     if (early != null) {
@@ -295,7 +300,7 @@ public final class H2WsClient implements AutoCloseable {
     public boolean awaitEndStream(Duration timeout) throws Exception {
       try {
         return ended.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      } catch (java.util.concurrent.TimeoutException e) {
+      } catch (TimeoutException e) {
         return false;
       }
     }

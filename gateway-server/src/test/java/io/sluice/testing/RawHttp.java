@@ -4,7 +4,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -44,7 +46,7 @@ public final class RawHttp implements AutoCloseable {
   public static RawHttp connectSmallBuffer(int port, int receiveBuffer) throws IOException {
     Socket s = new Socket();
     s.setReceiveBufferSize(receiveBuffer);
-    s.connect(new java.net.InetSocketAddress("127.0.0.1", port));
+    s.connect(new InetSocketAddress("127.0.0.1", port));
     return new RawHttp(s);
   }
 
@@ -131,7 +133,7 @@ public final class RawHttp implements AutoCloseable {
   public boolean closedByPeer() throws IOException {
     try {
       return in.read() < 0;
-    } catch (java.net.SocketException e) {
+    } catch (SocketException e) {
       return true; // reset
     }
   }

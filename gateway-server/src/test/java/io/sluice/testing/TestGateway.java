@@ -3,6 +3,7 @@ package io.sluice.testing;
 import io.sluice.app.Sluice;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.GatewayConfig;
+import io.sluice.plugin.PluginRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -35,13 +36,13 @@ public final class TestGateway implements AutoCloseable {
     if (!yaml.contains("admin:")) {
       full = "admin: { host: 127.0.0.1, port: 0 }\n" + full;
     }
-    GatewayConfig config = new ConfigLoader(env::get).parse(full, Path.of("."));
+    GatewayConfig config = new ConfigLoader(env::get, PluginRegistry.load()).parse(full, Path.of("."));
     return new TestGateway(Sluice.start(config));
   }
 
   /** A gateway that reads (and reloads) this config file. */
-  public static TestGateway startFromFile(java.nio.file.Path file) throws Exception {
-    ConfigLoader loader = new ConfigLoader(name -> null);
+  public static TestGateway startFromFile(Path file) throws Exception {
+    ConfigLoader loader = new ConfigLoader(name -> null, PluginRegistry.load());
     return new TestGateway(Sluice.start(loader.load(file), file, loader));
   }
 

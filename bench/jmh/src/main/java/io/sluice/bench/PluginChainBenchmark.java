@@ -2,6 +2,7 @@ package io.sluice.bench;
 
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.GatewayConfig;
+import io.sluice.config.RoutePlugin;
 import io.sluice.plugin.ConfiguredPlugin;
 import io.sluice.plugin.Decision;
 import io.sluice.plugin.ExchangeSummary;
@@ -86,8 +87,8 @@ public class PluginChainBenchmark {
         + "      ai-token-ratelimit: { rules: [ { limit-by: consumer, tokens-per-day: 1000000000000 } ], store: local }\n";
     GatewayConfig config = new ConfigLoader(k -> null, PluginRegistry.load()).parse(yaml, null);
     TokenLimitBenchmark.Services services = new TokenLimitBenchmark.Services(config.consumers());
-    for (ConfiguredPlugin p : config.routes().get(0).plugins()) {
-      plugins.put(p.name(), p.create(services));
+    for (RoutePlugin p : config.routes().get(0).plugins()) {
+      plugins.put(p.name(), ConfiguredPlugin.of(p).create(services));
     }
     // Phase order: ACCESS, AUTHN, TRAFFIC.
     chain = new Plugin[] {plugins.get("ip-restriction"), plugins.get("jwt-auth"), plugins.get("ai-token-ratelimit")};

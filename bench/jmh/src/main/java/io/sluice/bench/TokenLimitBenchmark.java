@@ -3,6 +3,7 @@ package io.sluice.bench;
 import io.sluice.config.ConsumerConfig;
 import io.sluice.config.GatewayConfig;
 import io.sluice.config.ConfigLoader;
+import io.sluice.plugin.ConfiguredPlugin;
 import io.sluice.plugin.Decision;
 import io.sluice.plugin.ExchangeSummary;
 import io.sluice.plugin.Plugin;
@@ -16,6 +17,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -123,7 +125,7 @@ public class TokenLimitBenchmark {
         + "routes:\n  - name: chat\n    match: { path-prefix: /v1/chat/completions }\n    upstream: chat-pool\n"
         + "    plugins:\n      ai-token-ratelimit: " + pluginYaml + "\n";
     GatewayConfig config = new ConfigLoader(k -> null, PluginRegistry.load()).parse(yaml, null);
-    return config.routes().get(0).plugins().get(0).create(new Services());
+    return ConfiguredPlugin.of(config.routes().get(0).plugins().get(0)).create(new Services());
   }
 
   /** The load client's request (bench/LoadClient.java) with max_tokens 100. */
@@ -154,7 +156,7 @@ public class TokenLimitBenchmark {
     }
 
     Request header(String name, String value) {
-      headers.put(name.toLowerCase(java.util.Locale.ROOT), value);
+      headers.put(name.toLowerCase(Locale.ROOT), value);
       return this;
     }
 
@@ -175,7 +177,7 @@ public class TokenLimitBenchmark {
 
     @Override
     public String header(String name) {
-      return headers.get(name.toLowerCase(java.util.Locale.ROOT));
+      return headers.get(name.toLowerCase(Locale.ROOT));
     }
 
     @Override

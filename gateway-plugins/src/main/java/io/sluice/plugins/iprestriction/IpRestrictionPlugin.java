@@ -5,6 +5,7 @@ import io.sluice.plugin.Decision;
 import io.sluice.plugin.Plugin;
 import io.sluice.plugin.PluginServices;
 import io.sluice.plugin.RequestContext;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -20,7 +21,7 @@ import java.util.concurrent.CompletionStage;
  */
 final class IpRestrictionPlugin implements Plugin {
   /** Every IPv4 and IPv6 address: {@code contains} is false only for text that is not an address. */
-  private static final CidrSet ANY_ADDRESS = CidrSet.of(java.util.List.of("0.0.0.0/0", "::/0"));
+  private static final CidrSet ANY_ADDRESS = CidrSet.of(List.of("0.0.0.0/0", "::/0"));
 
   private final CidrSet allow;
   private final CidrSet deny;

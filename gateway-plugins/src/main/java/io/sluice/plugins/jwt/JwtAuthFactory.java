@@ -1,6 +1,7 @@
 package io.sluice.plugins.jwt;
 
 import io.sluice.config.PluginSettings;
+import io.sluice.config.Secret;
 import io.sluice.plugin.Phase;
 import io.sluice.plugin.Plugin;
 import io.sluice.plugin.PluginFactory;
@@ -24,6 +25,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -206,7 +208,7 @@ public final class JwtAuthFactory implements PluginFactory<JwtAuthSettings> {
         } else {
           ok.failed = true;
         }
-        io.sluice.config.Secret value = ok.read(secret, PluginSettings::secret);
+        Secret value = ok.read(secret, PluginSettings::secret);
         if (alg != null && value != null) {
           byte[] bytes = value.reveal().getBytes(StandardCharsets.UTF_8);
           if (bytes.length < alg.minSecretBytes()) {
@@ -305,7 +307,7 @@ public final class JwtAuthFactory implements PluginFactory<JwtAuthSettings> {
     boolean failed;
 
     /** An optional value: absent reads as null, present-but-unreadable marks the check failed. */
-    <T> T read(PluginSettings node, java.util.function.Function<PluginSettings, T> reader) {
+    <T> T read(PluginSettings node, Function<PluginSettings, T> reader) {
       if (!node.present()) {
         return null;
       }
@@ -317,7 +319,7 @@ public final class JwtAuthFactory implements PluginFactory<JwtAuthSettings> {
     }
 
     /** A list item, which must be present. */
-    <T> T item(PluginSettings node, java.util.function.Function<PluginSettings, T> reader) {
+    <T> T item(PluginSettings node, Function<PluginSettings, T> reader) {
       if (!node.present()) {
         node.problem("expected a string");
         failed = true;

@@ -2,6 +2,7 @@ package io.sluice.plugins.jwt;
 
 import java.io.ByteArrayInputStream;
 import java.security.KeyFactory;
+import java.security.NoSuchAlgorithmException;
 import java.security.PublicKey;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
@@ -45,7 +46,7 @@ final class PemKeys {
         for (String algorithm : KEY_FACTORIES) {
           try {
             return KeyFactory.getInstance(algorithm).generatePublic(spec);
-          } catch (InvalidKeySpecException | java.security.NoSuchAlgorithmException e) {
+          } catch (InvalidKeySpecException | NoSuchAlgorithmException e) {
             // not this kind of key: try the next one
           }
         }

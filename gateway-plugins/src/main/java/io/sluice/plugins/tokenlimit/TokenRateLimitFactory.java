@@ -13,9 +13,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Makes {@code ai-token-ratelimit} (CONTRACT §4): TRAFFIC phase, priority 900 (after
- * {@code rate-limit}'s 1000, so a request flood is cut before it costs a token reservation).
- * Reads the request body, for the prompt's size.
+ * Makes {@code ai-token-ratelimit} (gateway-plugins/docs/ai-token-ratelimit.md): TRAFFIC phase,
+ * priority 900 (after {@code rate-limit}'s 1000, so a request flood is cut before it costs a token
+ * reservation). Reads the request body, for the prompt's size.
  */
 public final class TokenRateLimitFactory implements PluginFactory<TokenLimitSettings> {
   static final long DEFAULT_MAX_TOKENS = 1024;

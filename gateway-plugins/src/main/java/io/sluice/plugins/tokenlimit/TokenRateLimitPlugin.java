@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * {@code ai-token-ratelimit} on one route: LLM tokens per fixed, clock-aligned window, per key.
  *
  * <p>Reserve, then reconcile. A request is refused (429 {@code token_rate_limited}) only when a
- * rule's window is already spent; otherwise its estimate ({@link TokenEstimator}) is charged at
+ * rule's window is already spent; otherwise its estimate ({@link ReservationEstimator}) is charged at
  * once to every rule, so a burst of concurrent requests cannot all slip through an almost-spent
  * window — at most one request overshoots it. When the exchange ends the charge is corrected to
  * the reported usage (up or down); without usage the reservation stands, except that an exchange
@@ -52,7 +52,7 @@ final class TokenRateLimitPlugin implements Plugin {
   private final TokenLimitSettings settings;
   private final PluginServices services;
   private final Clock clock;
-  private final TokenEstimator estimator;
+  private final ReservationEstimator estimator;
   private final LocalCounters local;
   private final RedisCounters shared;
   private final Map<RequestContext, Pending> pending = new ConcurrentHashMap<>();
@@ -61,7 +61,7 @@ final class TokenRateLimitPlugin implements Plugin {
     this.settings = settings;
     this.services = services;
     this.clock = services.clock();
-    this.estimator = new TokenEstimator(settings.defaultMaxTokens());
+    this.estimator = new ReservationEstimator(settings.defaultMaxTokens());
     this.local = new LocalCounters(clock, services.nanoTime());
     this.shared = settings.store() == null ? null : new RedisCounters(services.redis(settings.store()), clock);
   }

@@ -10,6 +10,7 @@ import io.sluice.plugin.Plugin;
 import io.sluice.plugin.PluginChain;
 import io.sluice.plugin.PluginFactory;
 import io.sluice.plugin.PluginServices;
+import io.sluice.plugin.RequestContext;
 import io.sluice.plugins.iprestriction.IpRestrictionFactory;
 import io.sluice.plugins.iprestriction.IpRestrictionSettings;
 import io.sluice.testing.FakeRequest;
@@ -17,6 +18,7 @@ import io.sluice.testing.FakeServices;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletionStage;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -53,7 +55,7 @@ class CorsChainOrderTest {
     public Plugin create(Object settings, PluginServices services) {
       return new Plugin() {
         @Override
-        public java.util.concurrent.CompletionStage<Decision> onRequest(io.sluice.plugin.RequestContext request) {
+        public CompletionStage<Decision> onRequest(RequestContext request) {
           authnCalls.add(request.method());
           return Decision.reject(401, "authentication_error", "missing_credentials", "no key");
         }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.entry;
 import io.sluice.plugin.Decision;
 import io.sluice.plugin.Phase;
 import io.sluice.plugin.Plugin;
+import io.sluice.plugins.iprestriction.IpRestrictionFactory;
 import io.sluice.testing.FakeRequest;
 import io.sluice.testing.FakeServices;
 import java.time.Duration;
@@ -197,6 +198,6 @@ class CorsPluginTest {
     CorsFactory f = new CorsFactory();
     assertThat(f.name()).isEqualTo("cors");
     assertThat(f.phase()).isEqualTo(Phase.ACCESS);
-    assertThat(f.priority()).isGreaterThan(new io.sluice.plugins.iprestriction.IpRestrictionFactory().priority());
+    assertThat(f.priority()).isGreaterThan(new IpRestrictionFactory().priority());
   }
 }

@@ -3,6 +3,7 @@ package io.sluice.plugins.iprestriction;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.plugin.Decision;
+import io.sluice.plugin.Phase;
 import io.sluice.plugin.Plugin;
 import io.sluice.testing.FakeRequest;
 import io.sluice.testing.FakeServices;
@@ -81,7 +82,7 @@ class IpRestrictionPluginTest {
   void runsInAccessBeforeCors() {
     IpRestrictionFactory f = new IpRestrictionFactory();
     assertThat(f.name()).isEqualTo("ip-restriction");
-    assertThat(f.phase()).isEqualTo(io.sluice.plugin.Phase.ACCESS);
+    assertThat(f.phase()).isEqualTo(Phase.ACCESS);
     assertThat(f.priority()).isEqualTo(1000);
   }
 }

@@ -7,10 +7,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import io.sluice.config.ConfigException;
+import io.sluice.config.ConfigLoader;
 import io.sluice.plugin.PluginChain;
+import io.sluice.plugin.PluginRegistry;
 import io.sluice.testing.FakeServices;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -89,8 +92,8 @@ class JwtAuthConfigTest {
             upstream: models
             plugins: { jwt-auth: { keys: [ { public-key: rs.pem } ] } }
         """;
-    var loader = new io.sluice.config.ConfigLoader(Map.<String, String>of()::get,
-        io.sluice.plugin.PluginRegistry.of(List.of(new JwtAuthFactory())));
+    var loader = new ConfigLoader(Map.<String, String>of()::get,
+        PluginRegistry.of(List.of(new JwtAuthFactory())));
     assertThat(loader.parse(yaml, dir).routes().get(0).plugins()).hasSize(1);
   }
 
@@ -155,7 +158,7 @@ class JwtAuthConfigTest {
     assertThat(s.clockSkew()).hasSeconds(30);
     assertThat(s.consumerClaim()).isEqualTo("sub");
     assertThat(s.jwks()).containsExactly(new JwtAuthSettings.JwksSource("https://idp.example/jwks",
-        java.time.Duration.ofMinutes(5)));
+        Duration.ofMinutes(5)));
     assertThat(s.toString()).doesNotContain("zzzz");
   }
 }

@@ -19,9 +19,11 @@ import io.sluice.plugin.Decision;
 import io.sluice.plugin.Plugin;
 import io.sluice.testing.FakeRequest;
 import io.sluice.testing.FakeServices;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.PrivateKey;
 import java.time.Duration;
 import java.util.Date;
 import java.util.List;
@@ -365,7 +367,7 @@ class JwtAuthPluginTest {
     return plugin("keys: [ { jwks-uri: \"" + JWKS_URL + "\" } ]", services);
   }
 
-  private static String rs256(String kid, java.security.PrivateKey key) {
+  private static String rs256(String kid, PrivateKey key) {
     return claims("bob-sub").header().keyId(kid).and().signWith(key, Jwts.SIG.RS256).compact();
   }
 
@@ -450,7 +452,7 @@ class JwtAuthPluginTest {
 
   @Test
   void aFailedFetchWithNoKeysIsAnInvalidTokenNotAServerError() throws Exception {
-    services.fetchAnswers.put(JWKS_URL, CompletableFuture.failedFuture(new java.io.IOException("connection refused")));
+    services.fetchAnswers.put(JWKS_URL, CompletableFuture.failedFuture(new IOException("connection refused")));
     Plugin plugin = jwksPlugin();
     assertInvalidToken(decide(plugin, bearer(rs256("A", RSA.getPrivate()))), "no configured key verifies this token");
     assertThat(services.fetched).hasSize(1);
@@ -478,7 +480,7 @@ class JwtAuthPluginTest {
     assertAccepted(plugin, rs256("A", RSA.getPrivate()), "bob");
 
     services.advance(Duration.ofSeconds(61));
-    services.fetchAnswers.put(JWKS_URL, CompletableFuture.failedFuture(new java.io.IOException("down")));
+    services.fetchAnswers.put(JWKS_URL, CompletableFuture.failedFuture(new IOException("down")));
     assertAccepted(plugin, rs256("A", RSA.getPrivate()), "bob"); // stale keys serve; refresh fails
     assertThat(services.fetched).hasSize(2);
     assertAccepted(plugin, rs256("A", RSA.getPrivate()), "bob");

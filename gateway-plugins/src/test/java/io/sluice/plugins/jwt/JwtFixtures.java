@@ -6,6 +6,7 @@ import io.jsonwebtoken.security.Jwks;
 import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.GatewayConfig;
+import io.sluice.plugin.ConfiguredPlugin;
 import io.sluice.plugin.Plugin;
 import io.sluice.plugin.PluginRegistry;
 import io.sluice.testing.FakeServices;
@@ -107,6 +108,6 @@ final class JwtFixtures {
   static Plugin plugin(String pluginYaml, FakeServices services) throws ConfigException {
     GatewayConfig config = config(pluginYaml, Map.of());
     services.consumers(config.consumers());
-    return config.routes().get(0).plugins().get(0).create(services);
+    return ConfiguredPlugin.of(config.routes().get(0).plugins().get(0)).create(services);
   }
 }

@@ -43,7 +43,7 @@ class RateLimitConfigTest {
   }
 
   @Test
-  void readsTheContractExample() throws Exception {
+  void readsTheDocumentedExample() throws Exception {
     assertThat(rules("{ limit-by: ip, requests-per-second: 50, burst: 100 }")).containsExactly(
         new RateLimitSettings.Rule(new LimitBy(LimitBy.Kind.IP, null), 50, 100));
   }

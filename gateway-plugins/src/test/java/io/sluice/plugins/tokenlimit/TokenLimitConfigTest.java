@@ -12,7 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Bad {@code ai-token-ratelimit} configs, with the exact messages (CONTRACT §2). */
+/** Bad {@code ai-token-ratelimit} configs, with the exact messages the user sees. */
 class TokenLimitConfigTest {
   private static final String P = "routes[0].plugins.ai-token-ratelimit";
 

@@ -3,6 +3,7 @@ package io.sluice.plugins.tokenlimit;
 import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.GatewayConfig;
+import io.sluice.plugin.ConfiguredPlugin;
 import io.sluice.plugin.Decision;
 import io.sluice.plugin.Plugin;
 import io.sluice.plugin.PluginRegistry;
@@ -27,7 +28,8 @@ final class TokenLimits {
   }
 
   static TokenRateLimitPlugin plugin(String pluginYaml, PluginServices services) throws ConfigException {
-    return (TokenRateLimitPlugin) parse(pluginYaml).routes().get(0).plugins().get(0).create(services);
+    return (TokenRateLimitPlugin)
+        ConfiguredPlugin.of(parse(pluginYaml).routes().get(0).plugins().get(0)).create(services);
   }
 
   /** What the client got: the decision and the response headers the plugin set. */

@@ -5,6 +5,7 @@ import static io.sluice.plugins.tokenlimit.TokenLimits.plugin;
 import static io.sluice.plugins.tokenlimit.TokenLimits.send;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.sluice.plugin.Decision;
 import io.sluice.plugin.ExchangeSummary;
 import io.sluice.plugins.tokenlimit.TokenLimits.Answer;
 import io.sluice.testing.FakeRequest;
@@ -46,7 +47,7 @@ class TokenRateLimitPluginTest {
     }
     Answer refused = send(p, chat(99));
     assertThat(refused.status()).isEqualTo(429);
-    var reject = (io.sluice.plugin.Decision.Reject) refused.decision();
+    var reject = (Decision.Reject) refused.decision();
     assertThat(reject.type()).isEqualTo("rate_limit_error");
     assertThat(reject.code()).isEqualTo("token_rate_limited");
     assertThat(refused.header("Retry-After")).isEqualTo("18");

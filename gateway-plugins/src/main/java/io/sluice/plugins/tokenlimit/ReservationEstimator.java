@@ -7,8 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * The tokens a request may use, reserved before it goes upstream: the prompt's size plus the
- * output it allows.
+ * How many tokens to reserve for a request before it goes upstream: its prompt's size plus the
+ * output it allows. (Not to be confused with core's {@code io.sluice.usage.TokenEstimator}, which
+ * counts the tokens of a text with a real tokenizer when an upstream reports no usage: a
+ * reservation must be cheap and is corrected at the end anyway.)
  *
  * <p>Prompt: the UTF-8 bytes of every text in {@code messages}, {@code input}, {@code system},
  * {@code instructions} and {@code prompt} (OpenAI chat and Responses, Anthropic Messages, legacy
@@ -17,7 +19,7 @@ import java.util.List;
  * {@code max_output_tokens} (the first present and positive), else {@code default-max-tokens}.
  * The estimate is only a reservation: it is reconciled with the reported usage at the end.
  */
-final class TokenEstimator {
+final class ReservationEstimator {
   static final int BYTES_PER_TOKEN = 4;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final List<String> PROMPT_FIELDS = List.of("messages", "input", "system", "instructions", "prompt");
@@ -25,7 +27,7 @@ final class TokenEstimator {
 
   private final long defaultMaxTokens;
 
-  TokenEstimator(long defaultMaxTokens) {
+  ReservationEstimator(long defaultMaxTokens) {
     this.defaultMaxTokens = defaultMaxTokens;
   }
 
