@@ -10,8 +10,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.core.Options;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
+import io.sluice.testing.UpstreamFake;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,17 +21,19 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** What the upstream receives, and what comes back: header rules, paths, bodies, routing (CONTRACT §3). */
 class RequestForwardingTest {
   private static final String JSON_BODY = "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"choices\":[]}";
   private static final HttpClient HTTP = HttpClient.newHttpClient();
   private static WireMockServer wm;
-  private TestGateway gateway;
+
+  @RegisterExtension
+  final GatewayExtension<UpstreamFake> gateway = GatewayExtension.withoutUpstream();
 
   @BeforeAll
   static void startWireMock() {
@@ -54,20 +57,13 @@ class RequestForwardingTest {
         .withBody(JSON_BODY)));
   }
 
-  @AfterEach
-  void stopGateway() {
-    if (gateway != null) {
-      gateway.close();
-    }
-  }
-
   private String upstreamUrl() {
     return "http://127.0.0.1:" + wm.port();
   }
 
   /** One route {@code /v1} (any method) to one upstream at the WireMock server. */
   private void startSimpleGateway() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: models
             endpoints: [ { url: "%s" } ]
@@ -210,7 +206,7 @@ class RequestForwardingTest {
 
   @Test
   void setsTheUpstreamsCredentialHeaderOverTheClientsOwn() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: models
             endpoints: [ { url: "%s" } ]
@@ -230,7 +226,7 @@ class RequestForwardingTest {
 
   @Test
   void appliesRouteRequestAndResponseHeaderRules() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: models
             endpoints: [ { url: "%s" } ]
@@ -254,7 +250,7 @@ class RequestForwardingTest {
 
   @Test
   void prefixesTheEndpointsBasePath() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: models
             endpoints: [ { url: "%s/base" } ]
@@ -269,7 +265,7 @@ class RequestForwardingTest {
 
   @Test
   void rewritesTheMatchedPrefixOfAPathPrefixRoute() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: models
             endpoints: [ { url: "%s" } ]
@@ -285,7 +281,7 @@ class RequestForwardingTest {
 
   @Test
   void rewritesTheWholePathOfAnExactRoute() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: models
             endpoints: [ { url: "%s/base" } ]
@@ -371,7 +367,7 @@ class RequestForwardingTest {
 
   @Test
   void routesByTheBodysModelToDifferentUpstreams() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: qwen-pool
             endpoints: [ { url: "%1$s/qwen" } ]
@@ -401,7 +397,7 @@ class RequestForwardingTest {
 
   @Test
   void routesByRequestHeaders() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: acme
             endpoints: [ { url: "%1$s/acme" } ]
@@ -427,7 +423,7 @@ class RequestForwardingTest {
 
   @Test
   void answersRouteNotFoundWhenNoRoutesHeadersMatch() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: acme
             endpoints: [ { url: "%1$s" } ]

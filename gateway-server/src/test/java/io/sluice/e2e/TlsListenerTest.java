@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.handler.ssl.OpenSsl;
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
 import io.sluice.testing.TestPki;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -19,10 +19,10 @@ import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLSocket;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -33,17 +33,17 @@ class TlsListenerTest {
   @TempDir Path dir;
   private final TestPki pki = TestPki.create("Sluice Test CA");
   private TestPki.Files2 files;
-  private FakeUpstream upstream;
-  private TestGateway gateway;
+
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream();
 
   @BeforeEach
-  void start() throws Exception {
+  void writeCertificate() throws Exception {
     files = pki.issue("gateway.test").write(dir, "server");
-    upstream = FakeUpstream.start();
   }
 
   private void startGateway(String protocols) throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         listeners:
           - name: public
             host: 127.0.0.1
@@ -51,21 +51,12 @@ class TlsListenerTest {
             tls: { certificate: "%s", private-key: "%s"%s }
         upstreams:
           - name: models
-            endpoints: [ { url: "%s" } ]
+            endpoints: [ { url: "${upstream}" } ]
         routes:
           - name: chat
             match: { path-prefix: /v1/chat/completions, methods: [POST] }
             upstream: models
-        """.formatted(files.certificate(), files.key(), protocols == null ? "" : ", protocols: " + protocols,
-        upstream.url()));
-  }
-
-  @AfterEach
-  void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    upstream.close();
+        """.formatted(files.certificate(), files.key(), protocols == null ? "" : ", protocols: " + protocols));
   }
 
   private SSLSocket tlsSocket(String... protocols) throws Exception {
@@ -85,7 +76,7 @@ class TlsListenerTest {
     assertThat(socket.getApplicationProtocol()).isEqualTo("");
     try (RawHttp client = RawHttp.over(socket)) {
       client.post("/v1/chat/completions", CHAT);
-      FakeUpstream.Call call = upstream.next().startSse();
+      FakeUpstream.Call call = gateway.upstream().next().startSse();
       assertThat(call.headers.get("x-forwarded-proto")).isEqualTo("https");
       assertThat(client.readHead().status()).isEqualTo(200);
       for (int i = 0; i < 5; i++) {
@@ -105,7 +96,7 @@ class TlsListenerTest {
     var pending = http.sendAsync(HttpRequest.newBuilder(URI.create("https://localhost:" + gateway.port()
             + "/v1/chat/completions")).POST(HttpRequest.BodyPublishers.ofString(CHAT)).build(),
         HttpResponse.BodyHandlers.ofString());
-    upstream.next().startSse().send("data: a\n\n").send("data: [DONE]\n\n").end();
+    gateway.upstream().next().startSse().send("data: a\n\n").send("data: [DONE]\n\n").end();
     HttpResponse<String> response = pending.get(10, TimeUnit.SECONDS);
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.version()).isEqualTo(HttpClient.Version.HTTP_1_1);
@@ -186,7 +177,7 @@ class TlsListenerTest {
     // The connection made before the reload still works.
     try (RawHttp client = RawHttp.over(before)) {
       client.post("/v1/chat/completions", CHAT);
-      upstream.next().startSse().send("data: x\n\n").end();
+      gateway.upstream().next().startSse().send("data: x\n\n").end();
       assertThat(client.readHead().status()).isEqualTo(200);
       assertThat(client.readToEnd()).isEqualTo("data: x\n\n");
     }
