@@ -18,9 +18,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * A running {@link TestGateway} and its fake upstreams for one test, started and stopped by JUnit
  * (a {@code @RegisterExtension} field, in the manner of Armeria's {@code ServerExtension}):
  *
- * <pre>{@code
- * @RegisterExtension
- * final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream("""
+ * <pre>
+ * &#64;RegisterExtension
+ * final GatewayExtension&lt;FakeUpstream&gt; gateway = GatewayExtension.withUpstream("""
  *     upstreams:
  *       - name: models
  *         endpoints: [ { url: "${upstream}" } ]
@@ -28,7 +28,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  *       - { name: chat, match: { path-prefix: /v1/chat/completions }, upstream: models }
  *     """);
  *
- * @Test
+ * &#64;Test
  * void relays() throws Exception {
  *   try (RawHttp client = RawHttp.connect(gateway.port())) {
  *     client.post("/v1/chat/completions", "{}");
@@ -63,10 +63,15 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * replaces did. Gateways stop in reverse order of start, then the fakes. Netty's leak check
  * ({@code LeakCheckExtension}, after all tests of a class) runs after everything was stopped.
  *
- * <p><b>Not for</b> lifecycles of another shape, which keep theirs: a fake or WireMock server
- * shared by a whole class ({@code @BeforeAll}), a gateway in its own JVM ({@link GatewayProcess}),
- * and tests whose every method builds a different mix of fakes, dead ports and hand-made servers
- * in try-with-resources, which already scopes each to its test.
+ * <p><b>Not for</b> lifecycles of another shape, which keep theirs: a server shared by a whole
+ * class ({@code RequestForwardingTest}'s WireMock in {@code @BeforeAll}; its gateways do use the
+ * extension), a gateway in its own JVM ({@link GatewayProcess}, the ITs), and classes whose tests
+ * each build a different mix of fakes, refused ports, WireMock, {@link FakeDns} or hand-made
+ * servers ({@code UpstreamFaultsTest}, {@code UpstreamHealthTest}, {@code UpstreamBalancerTest},
+ * {@code UpstreamChaosTest}), or start nothing in some tests ({@code AccessLogTest},
+ * {@code PrometheusLintTest}, {@code DeploymentFilesTest}), or need a resource first that
+ * decides whether the test runs at all ({@code SlowHttpTest}, {@code EventSourceResumeTest}): there
+ * try-with-resources already scopes each resource to its test.
  *
  * @param <U> the kind of fake upstream
  */
