@@ -8,7 +8,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-/** A plain {@link RequestContext} for plugin unit tests: set what the request has, read what the plugin did. */
+/**
+ * A plain {@link RequestContext} for plugin unit tests: set what the request has, read what the
+ * plugin did. The one fake request of the project: gateway-plugins' tests get it from this
+ * module's test jar (see gateway-core's pom).
+ */
 public final class FakeRequest implements RequestContext {
   private String route = "chat";
   private String method = "POST";

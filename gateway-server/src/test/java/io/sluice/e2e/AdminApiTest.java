@@ -5,14 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
 import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The admin listener (SECURITY.md, "Admin listener"): health, readiness, Prometheus metrics, the
@@ -23,21 +22,9 @@ class AdminApiTest {
   private static final String ADMIN_TOKEN = "adm-tok-5f1c9e7a";
   private static final String PROVIDER_KEY = "sk-provider-77d0c3b2";
   private static final String INLINE_HEADER_SECRET = "inline-org-9a8b7c";
-  private FakeUpstream upstream;
-  private TestGateway gateway;
 
-  @BeforeEach
-  void startUpstream() throws Exception {
-    upstream = FakeUpstream.start();
-  }
-
-  @AfterEach
-  void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    upstream.close();
-  }
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream();
 
   private static final String ROUTES = """
       upstreams:
@@ -53,13 +40,13 @@ class AdminApiTest {
       """;
 
   private void startWithoutToken() throws Exception {
-    gateway = TestGateway.start(ROUTES.formatted(upstream.url(), INLINE_HEADER_SECRET),
+    gateway.start(ROUTES.formatted(gateway.upstream().url(), INLINE_HEADER_SECRET),
         Map.of("PROVIDER_KEY", PROVIDER_KEY));
   }
 
   private void startWithToken() throws Exception {
-    gateway = TestGateway.start("admin: { host: 127.0.0.1, port: 0, token: \"${ADMIN_TOKEN}\" }\n"
-            + ROUTES.formatted(upstream.url(), INLINE_HEADER_SECRET),
+    gateway.start("admin: { host: 127.0.0.1, port: 0, token: \"${ADMIN_TOKEN}\" }\n"
+            + ROUTES.formatted(gateway.upstream().url(), INLINE_HEADER_SECRET),
         Map.of("PROVIDER_KEY", PROVIDER_KEY, "ADMIN_TOKEN", ADMIN_TOKEN));
   }
 
@@ -67,7 +54,7 @@ class AdminApiTest {
   private void proxyOneStream() throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", "{\"model\":\"m\",\"stream\":true,\"messages\":[]}");
-      upstream.next().startSse().send("data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n")
+      gateway.upstream().next().startSse().send("data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n")
           .send("data: [DONE]\n\n").end();
       assertThat(client.readHead().status()).isEqualTo(200);
       client.readToEnd();
@@ -133,7 +120,7 @@ class AdminApiTest {
         .contains("sluice_request_duration_seconds_count{route=\"chat\"} 1")
         .contains("# TYPE sluice_active_streams gauge")
         .contains("sluice_active_streams{route=\"chat\",transport=\"sse\"} 0.0")
-        .contains("sluice_upstream_requests_total{endpoint=\"" + upstream.url()
+        .contains("sluice_upstream_requests_total{endpoint=\"" + gateway.upstream().url()
             + "\",outcome=\"success\",upstream=\"models\"} 1.0")
         .contains("jvm_memory_used_bytes")
         .containsPattern("(?m)^netty_\\w+");
@@ -161,7 +148,7 @@ class AdminApiTest {
     startWithoutToken();
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", "{\"model\":\"m\",\"stream\":true}");
-      FakeUpstream.Call call = upstream.next().startSse();
+      FakeUpstream.Call call = gateway.upstream().next().startSse();
       assertThat(client.readHead().status()).isEqualTo(200);
       // Headers reached the client, so the stream is counted already.
       assertThat(gateway.admin("/metrics").body())
@@ -187,7 +174,7 @@ class AdminApiTest {
     assertThat(headers.get("OpenAI-Organization").asText()).isEqualTo("<redacted>");
     // The rest is the config as written.
     assertThat(config.at("/routes/0/name").asText()).isEqualTo("chat");
-    assertThat(config.at("/upstreams/0/endpoints/0/url").asText()).isEqualTo(upstream.url());
+    assertThat(config.at("/upstreams/0/endpoints/0/url").asText()).isEqualTo(gateway.upstream().url());
   }
 
   @Test
@@ -199,7 +186,7 @@ class AdminApiTest {
     assertThat(upstreams.isArray()).isTrue();
     assertThat(upstreams.get(0).get("name").asText()).isEqualTo("models");
     JsonNode endpoint = upstreams.get(0).get("endpoints").get(0);
-    assertThat(endpoint.get("url").asText()).isEqualTo(upstream.url());
+    assertThat(endpoint.get("url").asText()).isEqualTo(gateway.upstream().url());
     assertThat(endpoint.get("healthy").asBoolean()).isTrue();
     assertThat(r.body()).doesNotContain(PROVIDER_KEY);
   }

@@ -4,11 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
+import io.sluice.testing.UpstreamFake;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -37,14 +38,9 @@ class AdminSecurityTest {
       """;
   private static final Map<String, String> ENV = Map.of("PROVIDER_KEY", "sk-provider-secret-1", "ALICE_KEY",
       "alice-secret-key-2", "JWT_SECRET", "jwt-secret-0123456789abcdef0123456789", "ADMIN_TOKEN", "admin-tok-3");
-  private TestGateway gateway;
 
-  @AfterEach
-  void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-  }
+  @RegisterExtension
+  final GatewayExtension<UpstreamFake> gateway = GatewayExtension.withoutUpstream();
 
   private RawHttp.Head adminRaw(String request) throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.adminPort())) {
@@ -60,7 +56,7 @@ class AdminSecurityTest {
 
   @Test
   void refusesAReloadPostedByAWebPage() throws Exception {
-    gateway = TestGateway.start(ROUTES, ENV);
+    gateway.start(ROUTES, ENV);
     RawHttp.Head head = adminRaw("POST /admin/reload HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://evil.example\r\n"
         + "Content-Length: 0\r\n\r\n");
     assertThat(head.status()).isEqualTo(403);
@@ -70,20 +66,20 @@ class AdminSecurityTest {
   @ParameterizedTest
   @ValueSource(strings = {"evil.example", "evil.example:9901", "127.0.0.1.nip.io"})
   void refusesAForeignHostWithoutATokenAgainstDnsRebinding(String host) throws Exception {
-    gateway = TestGateway.start(ROUTES, ENV);
+    gateway.start(ROUTES, ENV);
     assertThat(adminRaw("GET /admin/config HTTP/1.1\r\nHost: " + host + "\r\n\r\n").status()).isEqualTo(403);
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"localhost", "localhost:9901", "127.0.0.1:9901", "[::1]:9901", "10.1.2.3"})
   void servesLocalhostAndAddressHostsWithoutAToken(String host) throws Exception {
-    gateway = TestGateway.start(ROUTES, ENV);
+    gateway.start(ROUTES, ENV);
     assertThat(adminRaw("GET /admin/routes HTTP/1.1\r\nHost: " + host + "\r\n\r\n").status()).isEqualTo(200);
   }
 
   @Test
   void servesHealthAndMetricsToAnyHost() throws Exception {
-    gateway = TestGateway.start(ROUTES, ENV);
+    gateway.start(ROUTES, ENV);
     assertThat(adminRaw("GET /metrics HTTP/1.1\r\nHost: sluice-admin.monitoring.svc:9901\r\n\r\n").status())
         .isEqualTo(200);
     assertThat(adminRaw("GET /readyz HTTP/1.1\r\nHost: pod.internal\r\n\r\n").status()).isEqualTo(200);
@@ -93,7 +89,7 @@ class AdminSecurityTest {
   @ValueSource(strings = {"//admin/config", "/admin/../admin/config", "/admin/./config", "/ADMIN/config",
       "/admin/config/", "/admin/%63onfig", "http://127.0.0.1/admin/config"})
   void pathTricksNeverReachTheConfigWithoutTheToken(String path) throws Exception {
-    gateway = TestGateway.start("admin: { host: 127.0.0.1, port: 0, token: \"${ADMIN_TOKEN}\" }\n" + ROUTES, ENV);
+    gateway.start("admin: { host: 127.0.0.1, port: 0, token: \"${ADMIN_TOKEN}\" }\n" + ROUTES, ENV);
     RawHttp.Head head = adminRaw("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     assertThat(head.status()).as(path).isIn(401, 404);
     assertThat(head.header("body")).doesNotContain("models", "sk-provider");
@@ -101,7 +97,7 @@ class AdminSecurityTest {
 
   @Test
   void theRunningConfigHoldsNoSecret() throws Exception {
-    gateway = TestGateway.start("admin: { host: 127.0.0.1, port: 0, token: \"${ADMIN_TOKEN}\" }\n" + ROUTES, ENV);
+    gateway.start("admin: { host: 127.0.0.1, port: 0, token: \"${ADMIN_TOKEN}\" }\n" + ROUTES, ENV);
     RawHttp.Head head = adminRaw("GET /admin/config HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer admin-tok-3"
         + "\r\n\r\n");
     assertThat(head.status()).isEqualTo(200);

@@ -9,8 +9,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -30,6 +30,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -49,37 +50,33 @@ class ClientFaultsTest {
 
   private final ListAppender<ILoggingEvent> accessLines = new ListAppender<>();
   private final Logger access = (Logger) LoggerFactory.getLogger("sluice.access");
-  private FakeUpstream upstream;
-  private TestGateway gateway;
+
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream();
 
   @BeforeEach
-  void capture() throws Exception {
+  void capture() {
     accessLines.start();
     access.addAppender(accessLines);
-    upstream = FakeUpstream.start();
   }
 
   @AfterEach
-  void stop() {
+  void release() {
     access.detachAppender(accessLines);
-    if (gateway != null) {
-      gateway.close();
-    }
-    upstream.close();
   }
 
   /** One event loop: the stalled stream and the healthy one share it, the hardest case. */
   private void start(String limits) throws Exception {
-    gateway = TestGateway.start((limits.isEmpty() ? "" : "limits: { " + limits + " }\n") + """
+    gateway.start((limits.isEmpty() ? "" : "limits: { " + limits + " }\n") + """
         io-threads: 1
         upstreams:
           - name: models
-            endpoints: [ { url: "%s" } ]
+            endpoints: [ { url: "${upstream}" } ]
         routes:
           - name: chat
             match: { path-prefix: /v1/chat/completions, methods: [POST] }
             upstream: models
-        """.formatted(upstream.url()));
+        """);
   }
 
   // ---- a client that goes away, at every stage ---------------------------------------------------
@@ -116,7 +113,7 @@ class ClientFaultsTest {
     FakeUpstream.Call call;
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post(CHAT, STREAM_BODY);
-      call = upstream.next(); // the request is upstream, the model is "thinking"
+      call = gateway.upstream().next(); // the request is upstream, the model is "thinking"
     }
     assertGenerationStoppedAndLogged499(call);
   }
@@ -127,7 +124,7 @@ class ClientFaultsTest {
     FakeUpstream.Call call;
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post(CHAT, STREAM_BODY);
-      call = upstream.next().startSse();
+      call = gateway.upstream().next().startSse();
       assertThat(client.readHead().status()).isEqualTo(200);
       assertThat(activeStreams()).isEqualTo(1);
     }
@@ -140,7 +137,7 @@ class ClientFaultsTest {
     FakeUpstream.Call call;
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post(CHAT, STREAM_BODY);
-      call = upstream.next().startSse();
+      call = gateway.upstream().next().startSse();
       client.readHead();
       // Half of the second event sits in the gateway's framer when the client goes: a buffer
       // the leak detector would report if the abort path forgot it.
@@ -159,7 +156,7 @@ class ClientFaultsTest {
     CompletableFuture<Void> flood;
     try (RawHttp client = RawHttp.over(socket)) {
       client.post(CHAT, STREAM_BODY);
-      call = upstream.next().startSse();
+      call = gateway.upstream().next().startSse();
       client.readHead();
       flood = call.flood(1L << 30, 512);
       client.readUntil("\n\n");
@@ -175,7 +172,7 @@ class ClientFaultsTest {
     start("");
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post(CHAT, STREAM_BODY);
-      upstream.next().startSse().send("data: a\n\n").send("data: [DONE]\n\n").end();
+      gateway.upstream().next().startSse().send("data: a\n\n").send("data: [DONE]\n\n").end();
       assertThat(client.readHead().status()).isEqualTo(200);
       assertThat(client.readToEnd()).isEqualTo("data: a\n\ndata: [DONE]\n\n");
       assertThat(client.endedCleanly()).isTrue();
@@ -185,11 +182,11 @@ class ClientFaultsTest {
     // disconnect did not disturb the upstream side, and no 499 was invented for it.
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post(CHAT, STREAM_BODY);
-      upstream.next().startSse().send("data: [DONE]\n\n").end();
+      gateway.upstream().next().startSse().send("data: [DONE]\n\n").end();
       assertThat(client.readHead().status()).isEqualTo(200);
       client.readToEnd();
     }
-    assertThat(upstream.connections()).isEqualTo(1);
+    assertThat(gateway.upstream().connections()).isEqualTo(1);
     awaitAccessLines(2);
     assertThat(accessLines.list).allSatisfy(e -> assertThat(e.getFormattedMessage()).contains("status=200"));
     assertThat(count499()).isZero();
@@ -204,7 +201,7 @@ class ClientFaultsTest {
     long allocatorBefore = allocatorMemoryUsed();
     try (RawHttp stalled = RawHttp.connectSmallBuffer(gateway.port(), 64 * 1024)) {
       stalled.post(CHAT, STREAM_BODY);
-      FakeUpstream.Call flooding = upstream.next().startSse();
+      FakeUpstream.Call flooding = gateway.upstream().next().startSse();
       stalled.readHead();
       long offered = 256L * 1024 * 1024;
       CompletableFuture<Void> flood = flooding.flood(offered, 4096);
@@ -221,7 +218,7 @@ class ClientFaultsTest {
       long[] latencies = new long[20];
       try (RawHttp healthy = RawHttp.connect(gateway.port())) {
         healthy.post(CHAT, STREAM_BODY);
-        FakeUpstream.Call paced = upstream.next().startSse();
+        FakeUpstream.Call paced = gateway.upstream().next().startSse();
         assertThat(healthy.readHead().status()).isEqualTo(200);
         for (int i = 0; i < latencies.length; i++) {
           String event = "data: {\"n\":" + i + "}\n\n";
@@ -279,7 +276,7 @@ class ClientFaultsTest {
       long started = System.nanoTime();
       try (RawHttp client = RawHttp.connect(gateway.port())) {
         client.post(CHAT, STREAM_BODY);
-        upstream.next().startSse().send("data: [DONE]\n\n").end();
+        gateway.upstream().next().startSse().send("data: [DONE]\n\n").end();
         assertThat(client.readHead().status()).isEqualTo(200);
         assertThat(client.readToEnd()).isEqualTo("data: [DONE]\n\n");
       }
@@ -301,7 +298,7 @@ class ClientFaultsTest {
     }
     UpstreamFixtures.await("the gateway released every half-open socket", WAIT,
         () -> openSockets() <= before + 4); // + the pooled upstream connection, both ends
-    assertThat(upstream.connections()).as("none of them reached the upstream").isEqualTo(1);
+    assertThat(gateway.upstream().connections()).as("none of them reached the upstream").isEqualTo(1);
   }
 
   // ---- helpers ----------------------------------------------------------------------------------
@@ -318,14 +315,14 @@ class ClientFaultsTest {
   private void assertFirstUpstreamRequestIsTheNextHonestOne() throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post(CHAT, "{\"honest\":true}");
-      FakeUpstream.Call call = upstream.next();
+      FakeUpstream.Call call = gateway.upstream().next();
       assertThat(call.body).isEqualTo("{\"honest\":true}");
       call.respond(200, "application/json", "{}");
       assertThat(client.readHead().status()).isEqualTo(200);
       client.readToEnd();
     }
-    assertThat(upstream.poll()).isNull();
-    assertThat(upstream.connections()).isEqualTo(1);
+    assertThat(gateway.upstream().poll()).isNull();
+    assertThat(gateway.upstream().connections()).isEqualTo(1);
   }
 
   private void awaitAccessLine(String... fragments) throws Exception {

@@ -3,29 +3,31 @@ package io.sluice.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The client address over real sockets: the PROXY protocol and trusted X-Forwarded-For. */
 class ClientIdentityTest {
-  private static String config(String listener, String upstream) {
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream();
+
+  private static String config(String listener) {
     return """
         listeners: [ %s ]
-        upstreams: [ { name: u, endpoints: [ { url: "%s" } ] } ]
+        upstreams: [ { name: u, endpoints: [ { url: "${upstream}" } ] } ]
         routes: [ { name: r, match: { path-prefix: / }, upstream: u } ]
-        """.formatted(listener, upstream);
+        """.formatted(listener);
   }
 
   @Test
   void takesTheClientAddressFromAProxyProtocolHeader() throws Exception {
-    try (FakeUpstream upstream = FakeUpstream.start();
-        TestGateway gateway = TestGateway.start(config(
-            "{ name: public, host: 127.0.0.1, port: 0, proxy-protocol: true }", upstream.url()));
-        RawHttp client = RawHttp.connect(gateway.port())) {
+    gateway.start(config("{ name: public, host: 127.0.0.1, port: 0, proxy-protocol: true }"));
+    try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.send("PROXY TCP4 203.0.113.7 127.0.0.1 56324 443\r\n"
           + "GET /v1/models HTTP/1.1\r\nHost: gw\r\n\r\n");
-      FakeUpstream.Call call = upstream.next();
+      FakeUpstream.Call call = gateway.upstream().next();
       assertThat(call.headers.get("x-forwarded-for")).isEqualTo("203.0.113.7");
       call.respond(200, "application/json", "{}");
       assertThat(client.readHead().status()).isEqualTo(200);
@@ -34,24 +36,20 @@ class ClientIdentityTest {
 
   @Test
   void refusesAConnectionWithoutItsProxyProtocolHeader() throws Exception {
-    try (FakeUpstream upstream = FakeUpstream.start();
-        TestGateway gateway = TestGateway.start(config(
-            "{ name: public, host: 127.0.0.1, port: 0, proxy-protocol: true }", upstream.url()));
-        RawHttp client = RawHttp.connect(gateway.port())) {
+    gateway.start(config("{ name: public, host: 127.0.0.1, port: 0, proxy-protocol: true }"));
+    try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.send("GET /v1/models HTTP/1.1\r\nHost: gw\r\n\r\n");
       assertThat(client.closedByPeer()).isTrue();
-      assertThat(upstream.connections()).isZero();
+      assertThat(gateway.upstream().connections()).isZero();
     }
   }
 
   @Test
   void appendsThePeerNotTheClientToForwardedFor() throws Exception {
-    try (FakeUpstream upstream = FakeUpstream.start();
-        TestGateway gateway = TestGateway.start(config(
-            "{ name: public, host: 127.0.0.1, port: 0, trusted-proxies: [127.0.0.0/8] }", upstream.url()));
-        RawHttp client = RawHttp.connect(gateway.port())) {
+    gateway.start(config("{ name: public, host: 127.0.0.1, port: 0, trusted-proxies: [127.0.0.0/8] }"));
+    try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.send("GET /v1/models HTTP/1.1\r\nHost: gw\r\nX-Forwarded-For: 198.51.100.4\r\n\r\n");
-      FakeUpstream.Call call = upstream.next();
+      FakeUpstream.Call call = gateway.upstream().next();
       assertThat(call.headers.get("x-forwarded-for")).isEqualTo("198.51.100.4, 127.0.0.1");
       call.respond(200, "application/json", "{}");
       client.readHead();

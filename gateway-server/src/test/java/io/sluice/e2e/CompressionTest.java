@@ -3,7 +3,7 @@ package io.sluice.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.FakeUpstream;
-import io.sluice.testing.TestGateway;
+import io.sluice.testing.GatewayExtension;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.URI;
@@ -16,40 +16,28 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.Inflater;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Streaming gzip per route: per-event flush, min-size, already-encoded bodies, Accept-Encoding. */
 class CompressionTest {
   private static final String CHAT = "{\"model\":\"m\",\"stream\":true,\"messages\":[]}";
   private static final HttpClient HTTP = HttpClient.newHttpClient();
-  private FakeUpstream upstream;
-  private TestGateway gateway;
 
-  @BeforeEach
-  void start() throws Exception {
-    upstream = FakeUpstream.start();
-    gateway = TestGateway.start("""
-        upstreams:
-          - name: models
-            endpoints: [ { url: "%s" } ]
-        routes:
-          - name: chat
-            match: { path-prefix: /v1/chat/completions }
-            upstream: models
-            compression: { gzip: true, min-size: 256B }
-          - name: plain
-            match: { path-prefix: /v1/plain }
-            upstream: models
-        """.formatted(upstream.url()));
-  }
-
-  @AfterEach
-  void stop() {
-    gateway.close();
-    upstream.close();
-  }
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream("""
+      upstreams:
+        - name: models
+          endpoints: [ { url: "${upstream}" } ]
+      routes:
+        - name: chat
+          match: { path-prefix: /v1/chat/completions }
+          upstream: models
+          compression: { gzip: true, min-size: 256B }
+        - name: plain
+          match: { path-prefix: /v1/plain }
+          upstream: models
+      """);
 
   private CompletableFuture<HttpResponse<InputStream>> post(String path, String acceptEncoding) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(gateway.url(path)))
@@ -63,7 +51,7 @@ class CompressionTest {
   @Test
   void gzipsAnSseStreamSoThatEachEventDecodesBeforeTheNextIsSent() throws Exception {
     var pending = post("/v1/chat/completions", "gzip, deflate");
-    FakeUpstream.Call call = upstream.next().startSse();
+    FakeUpstream.Call call = gateway.upstream().next().startSse();
     HttpResponse<InputStream> response = pending.get(10, TimeUnit.SECONDS);
     assertThat(response.headers().firstValue("content-encoding")).hasValue("gzip");
     assertThat(response.headers().firstValue("vary")).hasValue("accept-encoding");
@@ -93,14 +81,14 @@ class CompressionTest {
   @Test
   void leavesSmallBodiesAloneAndGzipsLargeOnes() throws Exception {
     var small = post("/v1/chat/completions", "gzip");
-    upstream.next().respond(200, "application/json", "{\"ok\":true}");
+    gateway.upstream().next().respond(200, "application/json", "{\"ok\":true}");
     HttpResponse<InputStream> r1 = small.get(10, TimeUnit.SECONDS);
     assertThat(r1.headers().firstValue("content-encoding")).isEmpty();
     assertThat(new String(r1.body().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("{\"ok\":true}");
 
     String big = "{\"text\":\"" + "hello world ".repeat(100) + "\"}";
     var large = post("/v1/chat/completions", "gzip");
-    upstream.next().respond(200, "application/json", big);
+    gateway.upstream().next().respond(200, "application/json", big);
     HttpResponse<InputStream> r2 = large.get(10, TimeUnit.SECONDS);
     assertThat(r2.headers().firstValue("content-encoding")).hasValue("gzip");
     assertThat(new String(new GZIPInputStream(r2.body()).readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(big);
@@ -109,7 +97,7 @@ class CompressionTest {
   @Test
   void doesNotEncodeTwiceOrForClientsAndRoutesThatDoNotAsk() throws Exception {
     var encoded = post("/v1/chat/completions", "gzip");
-    upstream.next().start(200, Map.of("content-type", "text/event-stream", "content-encoding", "br"))
+    gateway.upstream().next().start(200, Map.of("content-type", "text/event-stream", "content-encoding", "br"))
         .send("not really brotli").end();
     HttpResponse<InputStream> r1 = encoded.get(10, TimeUnit.SECONDS);
     assertThat(r1.headers().allValues("content-encoding")).containsExactly("br");
@@ -117,7 +105,7 @@ class CompressionTest {
 
     for (String[] c : new String[][] {{"/v1/chat/completions", "identity, gzip;q=0"}, {"/v1/plain", "gzip"}}) {
       var pending = post(c[0], c[1]);
-      upstream.next().startSse().send("data: x\n\n").end();
+      gateway.upstream().next().startSse().send("data: x\n\n").end();
       HttpResponse<InputStream> r = pending.get(10, TimeUnit.SECONDS);
       assertThat(r.headers().firstValue("content-encoding")).isEmpty();
       assertThat(new String(r.body().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("data: x\n\n");

@@ -5,12 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code cors} over real sockets: preflights answered by the gateway before method matching, auth
@@ -23,44 +22,33 @@ class CorsPluginTest {
   private static final String EXPOSED = "X-Request-Id, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, "
       + "x-ratelimit-reset-tokens, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, "
       + "x-ratelimit-reset-requests, Retry-After";
-  private FakeUpstream upstream;
-  private TestGateway gateway;
 
-  @BeforeEach
-  void start() throws Exception {
-    upstream = FakeUpstream.start();
-    gateway = TestGateway.start("""
-        upstreams:
-          - name: models
-            endpoints: [ { url: "%s" } ]
-        routes:
-          - name: chat
-            match: { path-prefix: /v1/chat/completions, methods: [POST] }
-            upstream: models
-            plugins:
-              cors: { allow-origins: [ "https://app.example" ] }
-          - name: events
-            match: { path-prefix: /v1/events, methods: [GET] }
-            upstream: models
-            plugins:
-              cors: { allow-origins: [ "https://app.example", "http://localhost:3000" ], allow-credentials: true }
-          - name: guarded
-            match: { path-prefix: /v1/guarded, methods: [POST] }
-            upstream: models
-            plugins:
-              ip-restriction: { deny: [ 127.0.0.1 ] }
-              cors: { allow-origins: [ "https://app.example" ] }
-          - name: plain
-            match: { path-prefix: /v1/plain, methods: [POST] }
-            upstream: models
-        """.formatted(upstream.url()));
-  }
-
-  @AfterEach
-  void stop() {
-    gateway.close();
-    upstream.close();
-  }
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream("""
+      upstreams:
+        - name: models
+          endpoints: [ { url: "${upstream}" } ]
+      routes:
+        - name: chat
+          match: { path-prefix: /v1/chat/completions, methods: [POST] }
+          upstream: models
+          plugins:
+            cors: { allow-origins: [ "https://app.example" ] }
+        - name: events
+          match: { path-prefix: /v1/events, methods: [GET] }
+          upstream: models
+          plugins:
+            cors: { allow-origins: [ "https://app.example", "http://localhost:3000" ], allow-credentials: true }
+        - name: guarded
+          match: { path-prefix: /v1/guarded, methods: [POST] }
+          upstream: models
+          plugins:
+            ip-restriction: { deny: [ 127.0.0.1 ] }
+            cors: { allow-origins: [ "https://app.example" ] }
+        - name: plain
+          match: { path-prefix: /v1/plain, methods: [POST] }
+          upstream: models
+      """);
 
   private static String preflight(String path, String origin, String method, String requestHeaders) {
     return "OPTIONS " + path + " HTTP/1.1\r\nHost: gateway.test\r\nOrigin: " + origin + "\r\n"
@@ -73,8 +61,8 @@ class CorsPluginTest {
   }
 
   private void assertUpstreamUntouched() {
-    assertThat(upstream.connections()).isZero();
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().connections()).isZero();
+    assertThat(gateway.upstream().poll()).isNull();
   }
 
   @Test
@@ -144,7 +132,7 @@ class CorsPluginTest {
   void addsCorsHeadersToAStreamedSseResponse() throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", CHAT, "Origin: " + APP);
-      FakeUpstream.Call call = upstream.next();
+      FakeUpstream.Call call = gateway.upstream().next();
       assertThat(call.headers.get("origin")).isEqualTo(APP);
       call.startSse();
       RawHttp.Head head = client.readHead();
@@ -166,7 +154,7 @@ class CorsPluginTest {
   void replacesTheUpstreamsOwnCorsHeaders() throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", CHAT, "Origin: https://evil.example");
-      upstream.next().start(200, Map.of("Content-Type", "text/event-stream",
+      gateway.upstream().next().start(200, Map.of("Content-Type", "text/event-stream",
           "Access-Control-Allow-Origin", "*", "Vary", "Accept-Encoding")).send("data: x\n\n").end();
       RawHttp.Head head = client.readHead();
       assertThat(head.status()).isEqualTo(200);
@@ -189,7 +177,7 @@ class CorsPluginTest {
 
       client.send("GET /v1/events HTTP/1.1\r\nHost: gateway.test\r\nAccept: text/event-stream\r\n"
           + "Origin: http://localhost:3000\r\nLast-Event-ID: 41\r\n\r\n");
-      FakeUpstream.Call call = upstream.next();
+      FakeUpstream.Call call = gateway.upstream().next();
       assertThat(call.method).isEqualTo("GET");
       assertThat(call.headers.get("last-event-id")).isEqualTo("41");
       call.startSse().send("id: 42\ndata: x\n\n").end();

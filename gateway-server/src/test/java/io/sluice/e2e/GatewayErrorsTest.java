@@ -5,15 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -26,34 +25,22 @@ class GatewayErrorsTest {
   private static final HttpClient HTTP = HttpClient.newHttpClient();
   /** A request the gateway answers itself and keeps the connection open after. */
   private static final String KEEP_ALIVE_405 = "GET /v1/chat/completions HTTP/1.1\r\nHost: gateway.test\r\n\r\n";
-  private FakeUpstream upstream;
-  private TestGateway gateway;
 
-  @BeforeEach
-  void startUpstream() throws Exception {
-    upstream = FakeUpstream.start();
-  }
-
-  @AfterEach
-  void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    upstream.close();
-  }
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream();
 
   /** A chat route (POST only) with these extra top-level config lines. */
   private void startGateway(String extra) throws Exception {
-    gateway = TestGateway.start(extra + """
+    gateway.start(extra + """
 
         upstreams:
           - name: models
-            endpoints: [ { url: "%s" } ]
+            endpoints: [ { url: "${upstream}" } ]
         routes:
           - name: chat
             match: { path-prefix: /v1/chat/completions, methods: [POST] }
             upstream: models
-        """.formatted(upstream.url()));
+        """);
   }
 
   /** Asserts an error response of the documented shape; returns its message. */
@@ -91,7 +78,7 @@ class GatewayErrorsTest {
     startGateway("");
     assertRawError("GET /v2/nothing-here HTTP/1.1\r\nHost: gateway.test\r\n\r\n",
         404, "not_found_error", "route_not_found");
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().poll()).isNull();
   }
 
   @Test
@@ -115,7 +102,7 @@ class GatewayErrorsTest {
       assertError(head, client.readToEnd(), 405, "invalid_request_error", "method_not_allowed");
       assertThat(head.header("allow")).isEqualTo("POST");
     }
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().poll()).isNull();
   }
 
   @ParameterizedTest
@@ -130,7 +117,7 @@ class GatewayErrorsTest {
     startGateway("");
     assertRawError("POST " + path + " HTTP/1.1\r\nHost: gateway.test\r\nContent-Length: 0\r\n\r\n",
         400, "invalid_request_error", "bad_path");
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().poll()).isNull();
   }
 
   @ParameterizedTest
@@ -150,7 +137,7 @@ class GatewayErrorsTest {
     assertRawError("POST /v1/chat/completions HTTP/1.1\r\nHost: gateway.test\r\n"
             + "Content-Type: application/json\r\nContent-Length: 2048\r\n\r\n",
         413, "invalid_request_error", "body_too_large");
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().poll()).isNull();
   }
 
   @Test
@@ -162,7 +149,7 @@ class GatewayErrorsTest {
             + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
             + "258\r\n" + chunk + "\r\n" + "258\r\n" + chunk + "\r\n",
         413, "invalid_request_error", "body_too_large");
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().poll()).isNull();
   }
 
   @Test
@@ -170,7 +157,7 @@ class GatewayErrorsTest {
     startGateway("limits: { max-request-body: 1KiB }");
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", "{\"p\":\"" + "x".repeat(1024 - 8) + "\"}");
-      FakeUpstream.Call call = upstream.next();
+      FakeUpstream.Call call = gateway.upstream().next();
       assertThat(call.body).hasSize(1024);
       call.respond(200, "application/json", "{}");
       assertThat(client.readHead().status()).isEqualTo(200);

@@ -3,26 +3,28 @@ package io.sluice.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** `: ping` comments keep a silent stream alive, from the upstream's headers on. */
 class HeartbeatTest {
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream("""
+      upstreams: [ { name: models, endpoints: [ { url: "${upstream}" } ], stream-idle-timeout: 30s } ]
+      routes:
+        - name: chat
+          match: { path-prefix: /v1/chat/completions }
+          upstream: models
+          sse: { heartbeat: 300ms }
+      """);
+
   @Test
   void pingsWhileTheUpstreamThinksAndBetweenTokens() throws Exception {
-    try (FakeUpstream upstream = FakeUpstream.start();
-        TestGateway gateway = TestGateway.start("""
-            upstreams: [ { name: models, endpoints: [ { url: "%s" } ], stream-idle-timeout: 30s } ]
-            routes:
-              - name: chat
-                match: { path-prefix: /v1/chat/completions }
-                upstream: models
-                sse: { heartbeat: 300ms }
-            """.formatted(upstream.url()));
-        RawHttp client = RawHttp.connect(gateway.port())) {
+    try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", "{\"stream\":true}");
-      FakeUpstream.Call call = upstream.next().startSse();
+      FakeUpstream.Call call = gateway.upstream().next().startSse();
       client.readHead();
       // Before the first token (a reasoning model thinking): pings, each a whole comment event.
       assertThat(client.readUntil("\n\n")).isEqualTo(": ping\n\n");

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,8 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -36,33 +36,17 @@ class HostileRequestTest {
   /** A request on the public listener that a smuggled one could be hidden behind. */
   private static final String SMUGGLED = "GET /admin/config HTTP/1.1\r\nHost: gateway.test\r\n\r\n";
 
-  private final FakeUpstream upstream = startUpstream();
-  private TestGateway gateway;
-
-  private static FakeUpstream startUpstream() {
-    try {
-      return FakeUpstream.start();
-    } catch (InterruptedException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  @AfterEach
-  void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    upstream.close();
-  }
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream();
 
   private void start(String limits) throws Exception {
-    gateway = TestGateway.start((limits.isEmpty() ? "" : "limits: { " + limits + " }\n") + """
+    gateway.start((limits.isEmpty() ? "" : "limits: { " + limits + " }\n") + """
         consumers:
           - name: alice
             api-keys: [ "${ALICE_KEY}" ]
         upstreams:
           - name: models
-            endpoints: [ { url: "%s" } ]
+            endpoints: [ { url: "${upstream}" } ]
         routes:
           - name: chat
             match: { path-prefix: /v1/chat/completions, methods: [POST] }
@@ -74,7 +58,7 @@ class HostileRequestTest {
             match: { path-prefix: /private }
             upstream: models
             plugins: { key-auth: {} }
-        """.formatted(upstream.url()), Map.of("ALICE_KEY", "alice-key-0123456789"));
+        """, Map.of("ALICE_KEY", "alice-key-0123456789"));
   }
 
   // ---- request smuggling and malformed framing --------------------------------------------------
@@ -162,7 +146,7 @@ class HostileRequestTest {
     start("");
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.send(HEAD + "X-Folded: one\r\n X-Injected: evil\r\nContent-Length: 2\r\n\r\n{}");
-      FakeUpstream.Call call = upstream.next();
+      FakeUpstream.Call call = gateway.upstream().next();
       assertThat(call.headers.get("x-folded")).isEqualTo("one X-Injected: evil");
       assertThat(call.headers.contains("x-injected")).isFalse();
       call.respond(200, "application/json", "{}");
@@ -176,7 +160,7 @@ class HostileRequestTest {
     start("");
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.send("GET /public/x%0d%0aX-Injected:%20evil HTTP/1.1\r\nHost: g\r\n\r\n");
-      FakeUpstream.Call call = upstream.next();
+      FakeUpstream.Call call = gateway.upstream().next();
       assertThat(call.uri).isEqualTo("/public/x%0d%0aX-Injected:%20evil");
       assertThat(call.headers.contains("x-injected")).isFalse();
       call.respond(200, "application/json", "{}");
@@ -261,7 +245,7 @@ class HostileRequestTest {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.send(HEAD + "Content-Length: 2\r\n\r\n{");
       client.send("}");
-      FakeUpstream.Call call = upstream.next();
+      FakeUpstream.Call call = gateway.upstream().next();
       assertThat(call.body).isEqualTo("{}");
       call.respond(200, "application/json", "{}");
       assertThat(client.readHead().status()).isEqualTo(200);
@@ -337,13 +321,13 @@ class HostileRequestTest {
   private void assertNothingWasForwarded() throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post(CHAT, "{\"honest\":true}");
-      FakeUpstream.Call call = upstream.next();
+      FakeUpstream.Call call = gateway.upstream().next();
       assertThat(call.body).as("the first request the upstream saw").isEqualTo("{\"honest\":true}");
       call.respond(200, "application/json", "{}");
       assertThat(client.readHead().status()).isEqualTo(200);
       client.readToEnd();
     }
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().poll()).isNull();
   }
 
   private static String assertError(RawHttp.Head head, String body, int status, String type, String code)

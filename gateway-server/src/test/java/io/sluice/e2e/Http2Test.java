@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.FakeUpstream;
 import io.sluice.testing.SystemBinary;
-import io.sluice.testing.TestGateway;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.TestPki;
 import java.io.BufferedReader;
 import java.io.InputStream;
@@ -14,7 +14,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -22,10 +21,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** HTTP/2 downstream: ALPN h2 on TLS, h2c with prior knowledge, many SSE streams on one connection. */
@@ -34,14 +32,15 @@ class Http2Test {
   @TempDir Path dir;
   private final TestPki pki = TestPki.create("H2 Test CA");
   private TestPki.Files2 files;
-  private FakeUpstream upstream;
-  private TestGateway gateway;
+
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream();
 
   @BeforeEach
   void start() throws Exception {
+    // The listener's certificate files are made in the test's @TempDir, so the config is made here.
     files = pki.issue("gateway.test").write(dir, "server");
-    upstream = FakeUpstream.start();
-    gateway = TestGateway.start("""
+    gateway.start("""
         listeners:
           - name: public
             host: 127.0.0.1
@@ -54,20 +53,14 @@ class Http2Test {
         limits: { max-connections-per-ip: 2 }
         upstreams:
           - name: models
-            endpoints: [ { url: "%s" } ]
+            endpoints: [ { url: "${upstream}" } ]
             max-connections-per-endpoint: 200
         routes:
           - name: chat
             match: { path-prefix: /v1/chat/completions, methods: [POST] }
             upstream: models
             compression: { gzip: true }
-        """.formatted(files.certificate(), files.key(), upstream.url()));
-  }
-
-  @AfterEach
-  void stop() {
-    gateway.close();
-    upstream.close();
+        """.formatted(files.certificate(), files.key()));
   }
 
   private HttpClient h2Client() {
@@ -82,7 +75,7 @@ class Http2Test {
   @Test
   void streamsEachSseEventOverH2BeforeTheNextIsSent() throws Exception {
     var pending = h2Client().sendAsync(chat(), HttpResponse.BodyHandlers.ofInputStream());
-    FakeUpstream.Call call = upstream.next().startSse();
+    FakeUpstream.Call call = gateway.upstream().next().startSse();
     assertThat(call.headers.get("x-forwarded-proto")).isEqualTo("https");
     HttpResponse<InputStream> response = pending.get(10, TimeUnit.SECONDS);
     assertThat(response.version()).isEqualTo(HttpClient.Version.HTTP_2);
@@ -103,7 +96,7 @@ class Http2Test {
     // Open the connection first, so that all requests share it (max-connections-per-ip: 2 would
     // refuse a client that opened one per stream).
     var first = client.sendAsync(chat(), HttpResponse.BodyHandlers.ofString());
-    upstream.next().startSse().send("data: warm\n\n").end();
+    gateway.upstream().next().startSse().send("data: warm\n\n").end();
     assertThat(first.get(10, TimeUnit.SECONDS).body()).isEqualTo("data: warm\n\n");
 
     List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
@@ -112,7 +105,7 @@ class Http2Test {
     }
     List<FakeUpstream.Call> calls = new ArrayList<>();
     for (int i = 0; i < 100; i++) {
-      calls.add(upstream.next().startSse()); // all 100 are open at once upstream
+      calls.add(gateway.upstream().next().startSse()); // all 100 are open at once upstream
     }
     for (int i = 0; i < calls.size(); i++) {
       calls.get(i).send("data: " + i + "\n\n");
@@ -145,7 +138,7 @@ class Http2Test {
     Process curl = curl("-sS", "-N", "--http2", "--tlsv1.3", "--compressed", "--cacert", ca.toString(),
         "-w", "\\n%{http_version} %{response_code}", "-H", "Content-Type: application/json", "-d", CHAT,
         "https://localhost:" + gateway.port() + "/v1/chat/completions");
-    FakeUpstream.Call call = upstream.next();
+    FakeUpstream.Call call = gateway.upstream().next();
     assertThat(call.headers.get("x-forwarded-proto")).isEqualTo("https");
     call.startSse().send("data: a\n\n").send("data: b\n\n").end();
     assertThat(curl.waitFor(10, TimeUnit.SECONDS)).isTrue();
@@ -158,13 +151,13 @@ class Http2Test {
     int port = gateway.sluice().port("h2c");
     Process h2c = curl("-sS", "--http2-prior-knowledge", "-w", "\\n%{http_version}", "-d", CHAT,
         "http://127.0.0.1:" + port + "/v1/chat/completions");
-    upstream.next().startSse().send("data: x\n\n").end();
+    gateway.upstream().next().startSse().send("data: x\n\n").end();
     assertThat(h2c.waitFor(10, TimeUnit.SECONDS)).isTrue();
     assertThat(new String(h2c.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("data: x\n\n\n2");
 
     Process h1 = curl("-sS", "--http1.1", "-w", "\\n%{http_version}", "-d", CHAT,
         "http://127.0.0.1:" + port + "/v1/chat/completions");
-    upstream.next().startSse().send("data: y\n\n").end();
+    gateway.upstream().next().startSse().send("data: y\n\n").end();
     assertThat(h1.waitFor(10, TimeUnit.SECONDS)).isTrue();
     assertThat(new String(h1.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("data: y\n\n\n1.1");
   }

@@ -5,35 +5,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code ip-restriction} over real sockets: who gets through, the 403, and the client identity it uses. */
 class IpRestrictionPluginTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String CHAT = "{\"model\":\"m\",\"messages\":[]}";
-  private FakeUpstream upstream;
-  private TestGateway gateway;
 
-  @BeforeEach
-  void startUpstream() throws Exception {
-    upstream = FakeUpstream.start();
-  }
-
-  @AfterEach
-  void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    upstream.close();
-  }
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream();
 
   /** A POST chat route with these ip-restriction settings, behind these top-level lines. */
   private void startGateway(String listeners, String settings) throws Exception {
-    gateway = TestGateway.start(listeners + """
+    gateway.start(listeners + """
 
         upstreams:
           - name: models
@@ -44,7 +31,7 @@ class IpRestrictionPluginTest {
             upstream: models
             plugins:
               ip-restriction: %s
-        """.formatted(upstream.url(), settings));
+        """.formatted(gateway.upstream().url(), settings));
   }
 
   private static void assertIpDenied(RawHttp client) throws Exception {
@@ -60,7 +47,7 @@ class IpRestrictionPluginTest {
   }
 
   private void assertForwarded(RawHttp client) throws Exception {
-    FakeUpstream.Call call = upstream.next();
+    FakeUpstream.Call call = gateway.upstream().next();
     assertThat(call.method).isEqualTo("POST");
     call.respond(200, "application/json", "{\"ok\":true}");
     RawHttp.Head head = client.readHead();
@@ -91,8 +78,8 @@ class IpRestrictionPluginTest {
       client.send("POST /v1/chat/completions HTTP/1.1\r\nHost: gateway.test\r\nContent-Length: 0\r\n\r\n");
       assertIpDenied(client);
     }
-    assertThat(upstream.connections()).isZero();
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().connections()).isZero();
+    assertThat(gateway.upstream().poll()).isNull();
   }
 
   @Test
@@ -102,7 +89,7 @@ class IpRestrictionPluginTest {
       client.post("/v1/chat/completions", CHAT);
       assertIpDenied(client);
     }
-    assertThat(upstream.connections()).isZero();
+    assertThat(gateway.upstream().connections()).isZero();
   }
 
   @Test
@@ -121,7 +108,7 @@ class IpRestrictionPluginTest {
       client.post("/v1/chat/completions", CHAT);
       assertIpDenied(client);
     }
-    assertThat(upstream.connections()).isZero();
+    assertThat(gateway.upstream().connections()).isZero();
   }
 
   @Test
@@ -132,12 +119,12 @@ class IpRestrictionPluginTest {
       client.post("/v1/chat/completions", CHAT, "X-Forwarded-For: 10.6.6.7");
       assertIpDenied(client);
     }
-    assertThat(upstream.connections()).isZero();
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().connections()).isZero();
+    assertThat(gateway.upstream().poll()).isNull();
 
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", CHAT, "X-Forwarded-For: 10.6.7.1");
-      FakeUpstream.Call call = upstream.next();
+      FakeUpstream.Call call = gateway.upstream().next();
       assertThat(call.headers.get("x-forwarded-for")).startsWith("10.6.7.1");
       call.respond(200, "application/json", "{}");
       assertThat(client.readHead().status()).isEqualTo(200);
@@ -153,6 +140,6 @@ class IpRestrictionPluginTest {
       client.post("/v1/chat/completions", CHAT, "X-Forwarded-For: 10.1.2.3");
       assertIpDenied(client);
     }
-    assertThat(upstream.connections()).isZero();
+    assertThat(gateway.upstream().connections()).isZero();
   }
 }

@@ -14,8 +14,8 @@ import io.jsonwebtoken.JwtBuilder;
 import io.jsonwebtoken.Jwts;
 import io.jsonwebtoken.security.Jwks;
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -26,8 +26,8 @@ import java.util.Date;
 import java.util.Map;
 import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * jwt-auth over real sockets: tokens through, refusals answered by the gateway alone
@@ -39,28 +39,20 @@ class JwtAuthPluginTest {
   private static final SecretKeySpec HS256 = new SecretKeySpec(SECRET.getBytes(StandardCharsets.UTF_8), "HmacSHA256");
   private static final String BODY = "{\"model\":\"m\",\"messages\":[]}";
 
-  private FakeUpstream upstream;
-  private TestGateway gateway;
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream();
   private WireMockServer idp;
 
-  @BeforeEach
-  void startUpstream() throws Exception {
-    upstream = FakeUpstream.start();
-  }
-
+  /** After the gateway stopped (the extension stops it right after the test method). */
   @AfterEach
-  void stopAll() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    upstream.close();
+  void stopIdp() {
     if (idp != null) {
       idp.stop();
     }
   }
 
   private void startGateway(String keysYaml) throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: models
             endpoints: [ { url: "%s" } ]
@@ -75,7 +67,7 @@ class JwtAuthPluginTest {
                 issuer: https://idp.example
                 audiences: [sluice]
                 keys: %s
-        """.formatted(upstream.url(), keysYaml), Map.of("JWT_SECRET", SECRET));
+        """.formatted(gateway.upstream().url(), keysYaml), Map.of("JWT_SECRET", SECRET));
   }
 
   private static JwtBuilder claims(String sub) {
@@ -103,7 +95,7 @@ class JwtAuthPluginTest {
   private FakeUpstream.Call passes(String authorization) throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", BODY, "Authorization: " + authorization);
-      FakeUpstream.Call call = upstream.next();
+      FakeUpstream.Call call = gateway.upstream().next();
       call.respond(200, "application/json", "{\"ok\":true}");
       RawHttp.Head head = client.readHead();
       assertThat(head.status()).isEqualTo(200);
@@ -120,8 +112,8 @@ class JwtAuthPluginTest {
   }
 
   private void assertNothingReachedTheUpstream() {
-    assertThat(upstream.connections()).isZero();
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().connections()).isZero();
+    assertThat(gateway.upstream().poll()).isNull();
   }
 
   @Test
@@ -178,13 +170,13 @@ class JwtAuthPluginTest {
     idp.verify(2, getRequestedFor(urlEqualTo("/jwks")));
 
     // Another unknown kid right after: refused, and no third fetch within 30 s.
-    int connections = upstream.connections();
+    int connections = gateway.upstream().connections();
     Response r = post("Authorization: Bearer "
         + claims("bob-sub").header().keyId("C").and().signWith(b.getPrivate()).compact());
     assertRefused(r, 401, "invalid_token", "Bearer error=\"invalid_token\"");
     idp.verify(2, getRequestedFor(urlEqualTo("/jwks")));
-    assertThat(upstream.connections()).isEqualTo(connections);
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().connections()).isEqualTo(connections);
+    assertThat(gateway.upstream().poll()).isNull();
   }
 
   @Test

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.testing.FakeUpstream;
-import io.sluice.testing.TestGateway;
+import io.sluice.testing.GatewayExtension;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -13,9 +13,8 @@ import java.net.http.HttpResponse;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code key-auth} over real sockets (gateway-plugins/docs/key-auth.md): the three key sources,
@@ -30,40 +29,27 @@ class KeyAuthPluginTest {
   private static final String BOB_KEY = "sk-bob-e2e-0002";
   private static final String PROVIDER_KEY = "sk-provider-upstream";
   private static final String BODY = "{\"model\":\"m\",\"messages\":[]}";
-  private FakeUpstream upstream;
-  private TestGateway gateway;
 
-  @BeforeEach
-  void start() throws Exception {
-    upstream = FakeUpstream.start();
-    gateway = TestGateway.start("""
-        consumers:
-          - { name: alice, api-keys: [ "${ALICE_KEY}" ] }
-          - { name: bob, api-keys: [ "${BOB_KEY}" ] }
-        upstreams:
-          - name: models
-            endpoints: [ { url: "%s" } ]
-            headers: { Authorization: "Bearer ${PROVIDER_KEY}" }
-        routes:
-          - name: chat
-            match: { path-prefix: /v1/chat/completions, methods: [POST] }
-            upstream: models
-            plugins: { key-auth: {} }
-          - name: vip
-            match: { path-prefix: /v1/vip }
-            upstream: models
-            plugins: { key-auth: { allow: [alice] } }
-        """.formatted(upstream.url()),
-        Map.of("ALICE_KEY", ALICE_KEY, "BOB_KEY", BOB_KEY, "PROVIDER_KEY", PROVIDER_KEY));
-  }
-
-  @AfterEach
-  void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    upstream.close();
-  }
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream("""
+      consumers:
+        - { name: alice, api-keys: [ "${ALICE_KEY}" ] }
+        - { name: bob, api-keys: [ "${BOB_KEY}" ] }
+      upstreams:
+        - name: models
+          endpoints: [ { url: "${upstream}" } ]
+          headers: { Authorization: "Bearer ${PROVIDER_KEY}" }
+      routes:
+        - name: chat
+          match: { path-prefix: /v1/chat/completions, methods: [POST] }
+          upstream: models
+          plugins: { key-auth: {} }
+        - name: vip
+          match: { path-prefix: /v1/vip }
+          upstream: models
+          plugins: { key-auth: { allow: [alice] } }
+      """)
+      .env(Map.of("ALICE_KEY", ALICE_KEY, "BOB_KEY", BOB_KEY, "PROVIDER_KEY", PROVIDER_KEY));
 
   private HttpRequest.Builder post(String pathAndQuery) {
     return HttpRequest.newBuilder(URI.create(gateway.url(pathAndQuery)))
@@ -74,7 +60,7 @@ class KeyAuthPluginTest {
   /** Sends a request the gateway should forward; answers it upstream and returns what the upstream saw. */
   private FakeUpstream.Call forwarded(HttpRequest request) throws Exception {
     CompletableFuture<HttpResponse<String>> response = HTTP.sendAsync(request, HttpResponse.BodyHandlers.ofString());
-    FakeUpstream.Call call = upstream.next();
+    FakeUpstream.Call call = gateway.upstream().next();
     call.respond(200, "application/json", "{\"ok\":true}");
     HttpResponse<String> r = response.get(10, TimeUnit.SECONDS);
     assertThat(r.statusCode()).isEqualTo(200);
@@ -90,8 +76,8 @@ class KeyAuthPluginTest {
     assertThat(error.get("type").asText()).isEqualTo(type);
     assertThat(error.get("code").asText()).isEqualTo(code);
     assertThat(r.body()).doesNotContain(ALICE_KEY).doesNotContain(BOB_KEY);
-    assertThat(upstream.poll()).isNull();
-    assertThat(upstream.connections()).as("upstream connections").isZero();
+    assertThat(gateway.upstream().poll()).isNull();
+    assertThat(gateway.upstream().connections()).as("upstream connections").isZero();
     return r;
   }
 

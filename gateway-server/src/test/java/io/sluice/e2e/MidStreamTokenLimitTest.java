@@ -3,10 +3,11 @@ package io.sluice.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code ai-token-ratelimit} with {@code enforce: mid-stream}
@@ -19,9 +20,12 @@ import org.junit.jupiter.api.Test;
  * comes.
  */
 class MidStreamTokenLimitTest {
-  private static TestGateway gateway(FakeUpstream upstream, String enforce) throws Exception {
-    return TestGateway.start("""
-        upstreams: [ { name: models, endpoints: [ { url: "%s" } ] } ]
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream();
+
+  private void start(String enforce) throws Exception {
+    gateway.start("""
+        upstreams: [ { name: models, endpoints: [ { url: "${upstream}" } ] } ]
         routes:
           - name: chat
             match: { path-prefix: /v1/chat/completions }
@@ -31,7 +35,7 @@ class MidStreamTokenLimitTest {
                 rules: [ { limit-by: ip, tokens-per-day: 60 } ]
                 default-max-tokens: 10
                 enforce: %s
-        """.formatted(upstream.url(), enforce));
+        """.formatted(enforce));
   }
 
   /** A streamed chat request, and 300 one-token deltas from the upstream (then [DONE] if asked). */
@@ -53,10 +57,9 @@ class MidStreamTokenLimitTest {
 
   @Test
   void aStreamThatRunsPastTheBudgetIsEndedWithAnErrorEvent() throws Exception {
-    try (FakeUpstream upstream = FakeUpstream.start();
-        TestGateway gateway = gateway(upstream, "mid-stream");
-        RawHttp client = RawHttp.connect(gateway.port())) {
-      FakeUpstream.Call call = stream300(upstream, client, false);
+    start("mid-stream");
+    try (RawHttp client = RawHttp.connect(gateway.port())) {
+      FakeUpstream.Call call = stream300(gateway.upstream(), client, false);
       assertThat(client.readHead().status()).isEqualTo(200);
       String body = client.readToEnd();
       assertThat(client.endedCleanly()).isTrue();
@@ -70,10 +73,9 @@ class MidStreamTokenLimitTest {
 
   @Test
   void atEndStreamsRunToTheirEnd() throws Exception {
-    try (FakeUpstream upstream = FakeUpstream.start();
-        TestGateway gateway = gateway(upstream, "at-end");
-        RawHttp client = RawHttp.connect(gateway.port())) {
-      stream300(upstream, client, true);
+    start("at-end");
+    try (RawHttp client = RawHttp.connect(gateway.port())) {
+      stream300(gateway.upstream(), client, true);
       client.readHead();
       assertThat(client.readToEnd()).contains(" w299\"").doesNotContain("event: error");
     }

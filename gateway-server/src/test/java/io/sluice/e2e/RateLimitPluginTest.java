@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.testing.FakeUpstream;
-import io.sluice.testing.TestGateway;
+import io.sluice.testing.GatewayExtension;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -13,9 +13,8 @@ import java.net.http.HttpResponse;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code rate-limit} over real sockets (gateway-plugins/docs/rate-limit.md): a burst passes, the
@@ -26,44 +25,32 @@ import org.junit.jupiter.api.Test;
 class RateLimitPluginTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-  private FakeUpstream upstream;
-  private TestGateway gateway;
 
-  @BeforeEach
-  void start() throws Exception {
-    upstream = FakeUpstream.start();
-    gateway = TestGateway.start("""
-        consumers:
-          - { name: alice, api-keys: [ "${ALICE_KEY}" ] }
-          - { name: bob, api-keys: [ "${BOB_KEY}" ] }
-        upstreams:
-          - name: models
-            endpoints: [ { url: "%s" } ]
-        routes:
-          - name: chat
-            match: { path-prefix: /v1/chat }
-            upstream: models
-            plugins: { rate-limit: { limit-by: ip, requests-per-second: 0.01, burst: 3 } }
-          - name: users
-            match: { path-prefix: /v1/users }
-            upstream: models
-            plugins: { rate-limit: { limit-by: "header:x-user", requests-per-second: 0.01, burst: 1 } }
-          - name: keyed
-            match: { path-prefix: /v1/keyed }
-            upstream: models
-            plugins:
-              key-auth: {}
-              rate-limit: { limit-by: consumer, requests-per-second: 0.01, burst: 1 }
-        """.formatted(upstream.url()), Map.of("ALICE_KEY", "sk-alice-rl", "BOB_KEY", "sk-bob-rl"));
-  }
-
-  @AfterEach
-  void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    upstream.close();
-  }
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream("""
+      consumers:
+        - { name: alice, api-keys: [ "${ALICE_KEY}" ] }
+        - { name: bob, api-keys: [ "${BOB_KEY}" ] }
+      upstreams:
+        - name: models
+          endpoints: [ { url: "${upstream}" } ]
+      routes:
+        - name: chat
+          match: { path-prefix: /v1/chat }
+          upstream: models
+          plugins: { rate-limit: { limit-by: ip, requests-per-second: 0.01, burst: 3 } }
+        - name: users
+          match: { path-prefix: /v1/users }
+          upstream: models
+          plugins: { rate-limit: { limit-by: "header:x-user", requests-per-second: 0.01, burst: 1 } }
+        - name: keyed
+          match: { path-prefix: /v1/keyed }
+          upstream: models
+          plugins:
+            key-auth: {}
+            rate-limit: { limit-by: consumer, requests-per-second: 0.01, burst: 1 }
+      """)
+      .env(Map.of("ALICE_KEY", "sk-alice-rl", "BOB_KEY", "sk-bob-rl"));
 
   private HttpRequest get(String path, String... headers) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(gateway.url(path))).GET();
@@ -76,7 +63,7 @@ class RateLimitPluginTest {
   /** A request the gateway forwards; the upstream answers 200. */
   private HttpResponse<String> admitted(HttpRequest request) throws Exception {
     CompletableFuture<HttpResponse<String>> response = HTTP.sendAsync(request, HttpResponse.BodyHandlers.ofString());
-    upstream.next().respond(200, "application/json", "{\"ok\":true}");
+    gateway.upstream().next().respond(200, "application/json", "{\"ok\":true}");
     HttpResponse<String> r = response.get(10, TimeUnit.SECONDS);
     assertThat(r.statusCode()).isEqualTo(200);
     return r;
@@ -84,14 +71,14 @@ class RateLimitPluginTest {
 
   /** A request the gateway refuses with 429 without contacting the upstream. */
   private HttpResponse<String> limited(HttpRequest request) throws Exception {
-    int connections = upstream.connections();
+    int connections = gateway.upstream().connections();
     HttpResponse<String> r = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as("status; body: %s", r.body()).isEqualTo(429);
     JsonNode error = JSON.readTree(r.body()).get("error");
     assertThat(error.get("type").asText()).isEqualTo("rate_limit_error");
     assertThat(error.get("code").asText()).isEqualTo("request_rate_limited");
-    assertThat(upstream.poll()).isNull();
-    assertThat(upstream.connections()).as("no new upstream connection").isEqualTo(connections);
+    assertThat(gateway.upstream().poll()).isNull();
+    assertThat(gateway.upstream().connections()).as("no new upstream connection").isEqualTo(connections);
     return r;
   }
 
@@ -142,6 +129,6 @@ class RateLimitPluginTest {
     limited(get("/v1/keyed", "Authorization", "Bearer sk-alice-rl"));
     admitted(get("/v1/keyed?api_key=sk-bob-rl"));
     limited(get("/v1/keyed", "x-api-key", "sk-bob-rl"));
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().poll()).isNull();
   }
 }

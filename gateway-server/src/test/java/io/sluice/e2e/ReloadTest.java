@@ -3,42 +3,42 @@ package io.sluice.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Hot reload over real sockets: streams in flight keep their snapshot, new requests take the new one. */
 class ReloadTest {
   private static final String CHAT = "{\"model\":\"m\",\"stream\":true,\"messages\":[]}";
   @TempDir Path dir;
-  private FakeUpstream first;
-  private FakeUpstream second;
   private Path file;
-  private TestGateway gateway;
+
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstreams("first", "second");
 
   @BeforeEach
   void start() throws Exception {
-    first = FakeUpstream.start();
-    second = FakeUpstream.start();
+    // A gateway that reads a file: the config names the first fake until the test rewrites it.
     file = dir.resolve("gateway.yaml");
-    Files.writeString(file, config(first.url(), ""));
-    gateway = TestGateway.startFromFile(file);
+    Files.writeString(file, config(first().url(), ""));
+    gateway.startFromFile(file);
   }
 
-  @AfterEach
-  void stop() {
-    gateway.close();
-    first.close();
-    second.close();
+  private FakeUpstream first() {
+    return gateway.upstream("first");
+  }
+
+  private FakeUpstream second() {
+    return gateway.upstream("second");
   }
 
   private static String config(String chatUpstream, String extraRoutes) {
@@ -61,12 +61,12 @@ class ReloadTest {
         RawHttp client = RawHttp.connect(gateway.port());
         clients.add(client);
         client.post("/v1/chat/completions", CHAT);
-        calls.add(first.next().startSse().send("data: before\n\n"));
+        calls.add(first().next().startSse().send("data: before\n\n"));
         client.readHead();
         assertThat(client.readUntil("\n\n")).isEqualTo("data: before\n\n");
       }
 
-      Files.writeString(file, config(second.url(),
+      Files.writeString(file, config(second().url(),
           "  - { name: models-list, match: { path: /v1/models }, upstream: models }\n"));
       HttpResponse<String> reload = gateway.adminPost("/admin/reload");
       assertThat(reload.statusCode()).isEqualTo(200);
@@ -82,15 +82,15 @@ class ReloadTest {
       // and the added route exists.
       try (RawHttp client = RawHttp.connect(gateway.port())) {
         client.post("/v1/chat/completions", CHAT);
-        second.next().respond(200, "application/json", "{\"ok\":true}");
+        second().next().respond(200, "application/json", "{\"ok\":true}");
         assertThat(client.readHead().status()).isEqualTo(200);
       }
       try (RawHttp client = RawHttp.connect(gateway.port())) {
         client.send("GET /v1/models HTTP/1.1\r\nHost: gw\r\n\r\n");
-        second.next().respond(200, "application/json", "{\"data\":[]}");
+        second().next().respond(200, "application/json", "{\"data\":[]}");
         assertThat(client.readHead().status()).isEqualTo(200);
       }
-      assertThat(first.poll()).as("nothing new reaches the old upstream").isNull();
+      assertThat(first().poll()).as("nothing new reaches the old upstream").isNull();
     } finally {
       for (RawHttp c : clients) {
         c.close();
@@ -100,14 +100,14 @@ class ReloadTest {
 
   @Test
   void rejectsABadConfigWithItsErrorsAndKeepsServing() throws Exception {
-    Files.writeString(file, config(first.url(), "").replace("upstream: models", "upstream: nowhere"));
+    Files.writeString(file, config(first().url(), "").replace("upstream: models", "upstream: nowhere"));
     HttpResponse<String> reload = gateway.adminPost("/admin/reload");
     assertThat(reload.statusCode()).isEqualTo(400);
     assertThat(reload.body()).contains("\"rejected\"")
         .contains("routes[0].upstream: 'nowhere' is not defined (expected one of: models)");
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", CHAT);
-      first.next().respond(200, "application/json", "{}");
+      first().next().respond(200, "application/json", "{}");
       assertThat(client.readHead().status()).isEqualTo(200);
     }
   }
@@ -115,7 +115,7 @@ class ReloadTest {
   @Test
   void reloadsWhenTheConfigFolderChanges() throws Exception {
     gateway.sluice().watchConfig(Duration.ofMillis(50));
-    Files.writeString(file, config(first.url(),
+    Files.writeString(file, config(first().url(),
         "  - { name: watched, match: { path: /v1/models }, upstream: models }\n"));
     long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
     String routes = "";

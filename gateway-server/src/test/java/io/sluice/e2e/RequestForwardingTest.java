@@ -10,8 +10,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.core.Options;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
+import io.sluice.testing.UpstreamFake;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,10 +21,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What the upstream receives, and what comes back: header rules ({@code ProxyHeaders}), paths,
@@ -33,7 +34,9 @@ class RequestForwardingTest {
   private static final String JSON_BODY = "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"choices\":[]}";
   private static final HttpClient HTTP = HttpClient.newHttpClient();
   private static WireMockServer wm;
-  private TestGateway gateway;
+
+  @RegisterExtension
+  final GatewayExtension<UpstreamFake> gateway = GatewayExtension.withoutUpstream();
 
   @BeforeAll
   static void startWireMock() {
@@ -57,20 +60,13 @@ class RequestForwardingTest {
         .withBody(JSON_BODY)));
   }
 
-  @AfterEach
-  void stopGateway() {
-    if (gateway != null) {
-      gateway.close();
-    }
-  }
-
   private String upstreamUrl() {
     return "http://127.0.0.1:" + wm.port();
   }
 
   /** One route {@code /v1} (any method) to one upstream at the WireMock server. */
   private void startSimpleGateway() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: models
             endpoints: [ { url: "%s" } ]
@@ -213,7 +209,7 @@ class RequestForwardingTest {
 
   @Test
   void setsTheUpstreamsCredentialHeaderOverTheClientsOwn() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: models
             endpoints: [ { url: "%s" } ]
@@ -233,7 +229,7 @@ class RequestForwardingTest {
 
   @Test
   void appliesRouteRequestAndResponseHeaderRules() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: models
             endpoints: [ { url: "%s" } ]
@@ -257,7 +253,7 @@ class RequestForwardingTest {
 
   @Test
   void prefixesTheEndpointsBasePath() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: models
             endpoints: [ { url: "%s/base" } ]
@@ -272,7 +268,7 @@ class RequestForwardingTest {
 
   @Test
   void rewritesTheMatchedPrefixOfAPathPrefixRoute() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: models
             endpoints: [ { url: "%s" } ]
@@ -288,7 +284,7 @@ class RequestForwardingTest {
 
   @Test
   void rewritesTheWholePathOfAnExactRoute() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: models
             endpoints: [ { url: "%s/base" } ]
@@ -374,7 +370,7 @@ class RequestForwardingTest {
 
   @Test
   void routesByTheBodysModelToDifferentUpstreams() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: qwen-pool
             endpoints: [ { url: "%1$s/qwen" } ]
@@ -404,7 +400,7 @@ class RequestForwardingTest {
 
   @Test
   void routesByRequestHeaders() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: acme
             endpoints: [ { url: "%1$s/acme" } ]
@@ -430,7 +426,7 @@ class RequestForwardingTest {
 
   @Test
   void answersRouteNotFoundWhenNoRoutesHeadersMatch() throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: acme
             endpoints: [ { url: "%1$s" } ]

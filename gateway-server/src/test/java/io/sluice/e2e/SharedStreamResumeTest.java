@@ -3,12 +3,14 @@ package io.sluice.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.RedisServer;
 import io.sluice.testing.TestGateway;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Resume on another gateway instance through a real {@code redis-server}
@@ -17,20 +19,21 @@ import org.junit.jupiter.api.Test;
  */
 class SharedStreamResumeTest {
   private RedisServer redis;
-  private FakeUpstream upstream;
   private TestGateway first;
   private TestGateway second;
+
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateways = GatewayExtension.withUpstream();
 
   @BeforeEach
   void start() throws Exception {
     redis = RedisServer.start();
-    upstream = FakeUpstream.start();
     String yaml = """
         consumers:
           - { name: alice, api-keys: [ "alice-key-0123456789" ] }
           - { name: bob, api-keys: [ "bob-key-0123456789" ] }
         shutdown: { drain-timeout: 300ms }
-        upstreams: [ { name: models, endpoints: [ { url: "%s" } ] } ]
+        upstreams: [ { name: models, endpoints: [ { url: "${upstream}" } ] } ]
         routes:
           - name: chat
             match: { path-prefix: /v1/chat }
@@ -38,17 +41,17 @@ class SharedStreamResumeTest {
             sse: { heartbeat: 0s, resume: { enabled: true, buffer-events: 8, store: "%s" } }
             plugins:
               key-auth: {}
-        """.formatted(upstream.url(), redis.uri());
-    first = TestGateway.start(yaml);
-    second = TestGateway.start(yaml);
+        """.formatted(redis.uri());
+    first = gateways.start(yaml);
+    second = gateways.start(yaml);
   }
 
+  /** After the gateways, which the extension stops right after the test method. */
   @AfterEach
-  void stop() throws Exception {
-    second.close();
-    first.close();
-    upstream.close();
-    redis.close();
+  void stopRedis() throws Exception {
+    if (redis != null) { // null when redis-server is missing and the test was skipped
+      redis.close();
+    }
   }
 
   @Test
@@ -57,7 +60,7 @@ class SharedStreamResumeTest {
     FakeUpstream.Call call;
     try (RawHttp client = RawHttp.connect(first.port())) {
       client.post("/v1/chat", "{}", "Authorization: Bearer alice-key-0123456789");
-      call = upstream.next().startSse();
+      call = gateways.upstream().next().startSse();
       id = client.readHead().header("x-sluice-stream-id");
       call.send("data: one\n\n").send("data: two\n\n");
       client.readUntil("data: two\n\n");
@@ -80,7 +83,7 @@ class SharedStreamResumeTest {
       assertThat(client.readToEnd()).isEqualTo("id: " + id + ".4\ndata: four\n\nid: " + id + ".5\ndata: [DONE]\n\n");
       assertThat(client.endedCleanly()).isTrue();
     }
-    assertThat(upstream.poll()).as("the model is called once").isNull();
+    assertThat(gateways.upstream().poll()).as("the model is called once").isNull();
   }
 
   @Test
@@ -89,7 +92,7 @@ class SharedStreamResumeTest {
     FakeUpstream.Call call;
     try (RawHttp client = RawHttp.connect(first.port())) {
       client.post("/v1/chat", "{}", "Authorization: Bearer alice-key-0123456789");
-      call = upstream.next().startSse();
+      call = gateways.upstream().next().startSse();
       id = client.readHead().header("x-sluice-stream-id");
       call.send("data: one\n\n");
       client.readUntil("data: one\n\n");
@@ -105,7 +108,7 @@ class SharedStreamResumeTest {
       call.send("data: [DONE]\n\n").end();
       assertThat(client.readToEnd()).isEqualTo("id: " + id + ".3\ndata: [DONE]\n\n");
     }
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateways.upstream().poll()).isNull();
   }
 
   /** Waits (up to 10 s) until the first instance's asynchronous writes show the entry. */
@@ -122,7 +125,7 @@ class SharedStreamResumeTest {
     String id;
     try (RawHttp client = RawHttp.connect(first.port())) {
       client.post("/v1/chat", "{}", "Authorization: Bearer alice-key-0123456789");
-      FakeUpstream.Call call = upstream.next().startSse();
+      FakeUpstream.Call call = gateways.upstream().next().startSse();
       id = client.readHead().header("x-sluice-stream-id");
       for (int i = 1; i <= 12; i++) {
         call.send("data: " + i + "\n\n");

@@ -5,14 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Resumable streams over real sockets (gateway-core/docs/streams.md, "Resume"): a client dropped at
@@ -21,43 +20,31 @@ import org.junit.jupiter.api.Test;
 class StreamResumeTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private FakeUpstream upstream;
-  private TestGateway gateway;
-
-  @BeforeEach
-  void start() throws Exception {
-    upstream = FakeUpstream.start();
-    gateway = TestGateway.start("""
-        consumers:
-          - { name: alice, api-keys: [ "alice-key-0123456789" ] }
-          - { name: bob, api-keys: [ "bob-key-0123456789" ] }
-        upstreams: [ { name: models, endpoints: [ { url: "%s" } ] } ]
-        routes:
-          - name: events
-            match: { path-prefix: /v1/events }
-            upstream: models
-            sse:
-              heartbeat: 0s
-              resume: { enabled: true, buffer-events: 4 }
-              long-poll: { enabled: true, wait: 5s }
-          - name: replay
-            match: { path-prefix: /v1/replay }
-            upstream: models
-            sse: { heartbeat: 0s, resume: { enabled: true, buffer-events: 4096, buffer-bytes: 8MiB } }
-          - name: private
-            match: { path-prefix: /v1/private }
-            upstream: models
-            sse: { heartbeat: 0s, resume: { enabled: true } }
-            plugins:
-              key-auth: {}
-        """.formatted(upstream.url()));
-  }
-
-  @AfterEach
-  void stop() {
-    gateway.close();
-    upstream.close();
-  }
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream("""
+      consumers:
+        - { name: alice, api-keys: [ "alice-key-0123456789" ] }
+        - { name: bob, api-keys: [ "bob-key-0123456789" ] }
+      upstreams: [ { name: models, endpoints: [ { url: "${upstream}" } ] } ]
+      routes:
+        - name: events
+          match: { path-prefix: /v1/events }
+          upstream: models
+          sse:
+            heartbeat: 0s
+            resume: { enabled: true, buffer-events: 4 }
+            long-poll: { enabled: true, wait: 5s }
+        - name: replay
+          match: { path-prefix: /v1/replay }
+          upstream: models
+          sse: { heartbeat: 0s, resume: { enabled: true, buffer-events: 4096, buffer-bytes: 8MiB } }
+        - name: private
+          match: { path-prefix: /v1/private }
+          upstream: models
+          sse: { heartbeat: 0s, resume: { enabled: true } }
+          plugins:
+            key-auth: {}
+      """);
 
   @Test
   void aClientDroppedMidStreamResumesWithExactlyTheMissedEvents() throws Exception {
@@ -65,7 +52,7 @@ class StreamResumeTest {
     FakeUpstream.Call call;
     try (RawHttp first = RawHttp.connect(gateway.port())) {
       first.post("/v1/events", "{}");
-      call = upstream.next().startSse();
+      call = gateway.upstream().next().startSse();
       RawHttp.Head head = first.readHead();
       id = head.header("x-sluice-stream-id");
       assertThat(id).matches("[0-9a-f]{32}");
@@ -85,7 +72,7 @@ class StreamResumeTest {
       assertThat(second.readToEnd()).isEqualTo("id: " + id + ".4\ndata: four\n\nid: " + id + ".5\ndata: [DONE]\n\n");
       assertThat(second.endedCleanly()).isTrue();
     }
-    assertThat(upstream.poll()).as("the model is called once").isNull();
+    assertThat(gateway.upstream().poll()).as("the model is called once").isNull();
     assertThat(metrics()).contains("sluice_stream_resumes_total{outcome=\"resumed\",route=\"events\"} 1.0");
   }
 
@@ -95,7 +82,7 @@ class StreamResumeTest {
     FakeUpstream.Call call;
     try (RawHttp first = RawHttp.connect(gateway.port())) {
       first.post("/v1/events", "{}");
-      call = upstream.next().startSse();
+      call = gateway.upstream().next().startSse();
       id = first.readHead().header("x-sluice-stream-id");
     }
     call.send("data: one\n\n");
@@ -106,7 +93,7 @@ class StreamResumeTest {
       call.send("data: [DONE]\n\n").end();
       assertThat(second.readToEnd()).isEqualTo("id: " + id + ".2\ndata: [DONE]\n\n");
     }
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().poll()).isNull();
   }
 
   @Test
@@ -114,7 +101,7 @@ class StreamResumeTest {
     String id;
     try (RawHttp first = RawHttp.connect(gateway.port())) {
       first.post("/v1/events", "{}");
-      upstream.next().startSse().send("data: one\n\n").send("data: [DONE]\n\n").end();
+      gateway.upstream().next().startSse().send("data: one\n\n").send("data: [DONE]\n\n").end();
       id = first.readHead().header("x-sluice-stream-id");
       assertThat(first.readToEnd()).isEqualTo("id: " + id + ".1\ndata: one\n\nid: " + id + ".2\ndata: [DONE]\n\n");
     }
@@ -127,7 +114,7 @@ class StreamResumeTest {
       assertThat(second.readHead().status()).as("kept alive, and nothing left").isEqualTo(200);
       assertThat(second.readToEnd()).isEmpty();
     }
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().poll()).isNull();
   }
 
   @Test
@@ -136,7 +123,7 @@ class StreamResumeTest {
     FakeUpstream.Call call;
     try (RawHttp first = RawHttp.connect(gateway.port())) {
       first.post("/v1/events", "{}");
-      call = upstream.next().startSse();
+      call = gateway.upstream().next().startSse();
       id = first.readHead().header("x-sluice-stream-id");
       call.send("data: one\n\n").send("data: tw"); // half an event: the gateway holds it
       first.readUntil("data: one\n\n");
@@ -157,7 +144,7 @@ class StreamResumeTest {
     FakeUpstream.Call call;
     try (RawHttp alice = RawHttp.connect(gateway.port())) {
       alice.post("/v1/private", "{}", "Authorization: Bearer alice-key-0123456789");
-      call = upstream.next().startSse();
+      call = gateway.upstream().next().startSse();
       id = alice.readHead().header("x-sluice-stream-id");
       call.send("data: one\n\n");
       alice.readUntil("data: one\n\n");
@@ -182,7 +169,7 @@ class StreamResumeTest {
       call.send("data: two\n\n").end();
       assertThat(alice.readToEnd()).isEqualTo("id: " + id + ".2\ndata: two\n\n");
     }
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().poll()).isNull();
     assertThat(metrics()).contains("sluice_stream_resumes_total{outcome=\"not_found\",route=\"private\"} 2.0");
   }
 
@@ -192,7 +179,7 @@ class StreamResumeTest {
     FakeUpstream.Call call;
     try (RawHttp first = RawHttp.connect(gateway.port())) {
       first.post("/v1/events", "{}");
-      call = upstream.next().startSse();
+      call = gateway.upstream().next().startSse();
       id = first.readHead().header("x-sluice-stream-id");
       call.send("data: 1\n\n");
       first.readUntil("data: 1\n\n");
@@ -223,7 +210,7 @@ class StreamResumeTest {
   void longPollingSeesTheSameEventsAsTheStream() throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/events", "{}", "X-Sluice-Transport: long-poll");
-      FakeUpstream.Call call = upstream.next();
+      FakeUpstream.Call call = gateway.upstream().next();
       assertThat(call.headers.contains("X-Sluice-Transport")).isFalse();
       call.startSse();
       RawHttp.Head head = client.readHead();
@@ -251,14 +238,14 @@ class StreamResumeTest {
       assertThat(data).containsExactly("one", "two", "[DONE]");
       assertThat(page.get("done").asBoolean()).isTrue();
     }
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().poll()).isNull();
   }
 
   @Test
   void aPollWaitsForTheNextEvent() throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/events", "{}", "X-Sluice-Transport: long-poll");
-      FakeUpstream.Call call = upstream.next().startSse();
+      FakeUpstream.Call call = gateway.upstream().next().startSse();
       client.readHead();
       String id = JSON.readTree(client.readToEnd()).get("stream_id").asText();
       client.send("GET /sluice/streams/" + id + "/events?after=0 HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -274,7 +261,7 @@ class StreamResumeTest {
   void deleteStopsTheGeneration() throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port()); RawHttp other = RawHttp.connect(gateway.port())) {
       client.post("/v1/events", "{}");
-      FakeUpstream.Call call = upstream.next().startSse();
+      FakeUpstream.Call call = gateway.upstream().next().startSse();
       String id = client.readHead().header("x-sluice-stream-id");
       other.send("DELETE /sluice/streams/" + id + " HTTP/1.1\r\nHost: t\r\n\r\n");
       assertThat(other.readHead().status()).isEqualTo(204);
@@ -302,7 +289,7 @@ class StreamResumeTest {
     }
     try (RawHttp first = RawHttp.connect(gateway.port())) {
       first.post("/v1/replay", "{}");
-      upstream.next().startSse().send(events.toString()).end();
+      gateway.upstream().next().startSse().send(events.toString()).end();
       id = first.readHead().header("x-sluice-stream-id");
       first.readToEnd();
     }

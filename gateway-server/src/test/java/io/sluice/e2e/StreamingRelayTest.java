@@ -3,46 +3,34 @@ package io.sluice.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** SSE through the gateway over real sockets: event by event, exact wire text, failures, backpressure. */
 class StreamingRelayTest {
   private static final String CHAT = "{\"model\":\"m\",\"stream\":true,\"messages\":[]}";
-  private FakeUpstream upstream;
-  private TestGateway gateway;
 
-  @BeforeEach
-  void start() throws Exception {
-    upstream = FakeUpstream.start();
-    gateway = TestGateway.start("""
-        upstreams:
-          - name: models
-            endpoints: [ { url: "%s" } ]
-            stream-idle-timeout: 2s
-        routes:
-          - name: chat
-            match: { path-prefix: /v1/chat/completions, methods: [POST] }
-            upstream: models
-        """.formatted(upstream.url()));
-  }
-
-  @AfterEach
-  void stop() {
-    gateway.close();
-    upstream.close();
-  }
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream("""
+      upstreams:
+        - name: models
+          endpoints: [ { url: "${upstream}" } ]
+          stream-idle-timeout: 2s
+      routes:
+        - name: chat
+          match: { path-prefix: /v1/chat/completions, methods: [POST] }
+          upstream: models
+      """);
 
   @Test
   void relaysEachEventBeforeTheNextIsSent() throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", CHAT);
-      FakeUpstream.Call call = upstream.next().startSse();
+      FakeUpstream.Call call = gateway.upstream().next().startSse();
       RawHttp.Head head = client.readHead();
       assertThat(head.status()).isEqualTo(200);
       for (int i = 0; i < 5; i++) {
@@ -64,7 +52,7 @@ class StreamingRelayTest {
         + "data: {\"a\":1}\n\ndata: [DONE]\n\n";
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", CHAT);
-      FakeUpstream.Call call = upstream.next().startSse();
+      FakeUpstream.Call call = gateway.upstream().next().startSse();
       client.readHead();
       // Split mid-line, mid-CRLF and mid-event.
       call.send(stream.substring(0, 3)).send(stream.substring(3, 9)).send(stream.substring(9, 40))
@@ -77,7 +65,7 @@ class StreamingRelayTest {
   void marksSseResponsesUnbufferedAndEchoesTheRequestId() throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", CHAT, "X-Request-Id: req-42.a_b");
-      upstream.next().startSse().send("data: x\n\n").end();
+      gateway.upstream().next().startSse().send("data: x\n\n").end();
       RawHttp.Head head = client.readHead();
       assertThat(head.header("cache-control")).isEqualTo("no-cache");
       assertThat(head.header("x-accel-buffering")).isEqualTo("no");
@@ -91,7 +79,7 @@ class StreamingRelayTest {
   void endsWithAnErrorEventWhenTheUpstreamDiesMidStream() throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", CHAT);
-      FakeUpstream.Call call = upstream.next().startSse();
+      FakeUpstream.Call call = gateway.upstream().next().startSse();
       client.readHead();
       call.send("data: {\"n\":1}\n\ndata: {\"n\":");
       assertThat(client.readUntil("\n\n")).isEqualTo("data: {\"n\":1}\n\n");
@@ -108,7 +96,7 @@ class StreamingRelayTest {
   void endsWithATimeoutEventWhenTheUpstreamFallsSilent() throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", CHAT);
-      FakeUpstream.Call call = upstream.next().startSse();
+      FakeUpstream.Call call = gateway.upstream().next().startSse();
       client.readHead();
       call.send("data: 1\n\n");
       assertThat(client.readUntil("\n\n")).isEqualTo("data: 1\n\n");
@@ -123,7 +111,7 @@ class StreamingRelayTest {
     FakeUpstream.Call call;
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", CHAT);
-      call = upstream.next().startSse();
+      call = gateway.upstream().next().startSse();
       client.readHead();
       call.send("data: 1\n\n");
       client.readUntil("\n\n");
@@ -137,7 +125,7 @@ class StreamingRelayTest {
     long offered = 256L * 1024 * 1024;
     try (RawHttp client = RawHttp.connectSmallBuffer(gateway.port(), 64 * 1024)) {
       client.post("/v1/chat/completions", CHAT);
-      FakeUpstream.Call call = upstream.next().startSse();
+      FakeUpstream.Call call = gateway.upstream().next().startSse();
       client.readHead();
       CompletableFuture<Void> flood = call.flood(offered, 4096);
       long settled = awaitPlateau(call);
@@ -151,17 +139,17 @@ class StreamingRelayTest {
   void retriesOnANewConnectionWhenAKeptAliveOneTurnsOutDead() throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", "{}");
-      upstream.next().respond(200, "application/json", "{\"n\":1}");
+      gateway.upstream().next().respond(200, "application/json", "{\"n\":1}");
       assertThat(client.readHead().status()).isEqualTo(200);
       client.readToEnd();
       // The second request goes out on the pooled connection, which the server then drops
       // before answering: the gateway tries once more on a new connection.
       client.post("/v1/chat/completions", "{}");
-      upstream.next().reset();
-      upstream.next().respond(200, "application/json", "{\"n\":2}");
+      gateway.upstream().next().reset();
+      gateway.upstream().next().respond(200, "application/json", "{\"n\":2}");
       assertThat(client.readHead().status()).isEqualTo(200);
       assertThat(client.readToEnd()).isEqualTo("{\"n\":2}");
-      assertThat(upstream.connections()).isEqualTo(2);
+      assertThat(gateway.upstream().connections()).isEqualTo(2);
     }
   }
 

@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.netty.handler.ssl.OpenSsl;
 import io.sluice.net.SslProviders;
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.SystemBinary;
-import io.sluice.testing.TestGateway;
 import io.sluice.testing.TestPki;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -26,10 +26,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSocket;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -40,17 +39,17 @@ class TlsListenerTest {
   @TempDir Path dir;
   private final TestPki pki = TestPki.create("Sluice Test CA");
   private TestPki.Files2 files;
-  private FakeUpstream upstream;
-  private TestGateway gateway;
+
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream();
 
   @BeforeEach
-  void start() throws Exception {
+  void writeCertificate() throws Exception {
     files = pki.issue("gateway.test").write(dir, "server");
-    upstream = FakeUpstream.start();
   }
 
   private void startGateway(String protocols) throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         listeners:
           - name: public
             host: 127.0.0.1
@@ -58,21 +57,12 @@ class TlsListenerTest {
             tls: { certificate: "%s", private-key: "%s"%s }
         upstreams:
           - name: models
-            endpoints: [ { url: "%s" } ]
+            endpoints: [ { url: "${upstream}" } ]
         routes:
           - name: chat
             match: { path-prefix: /v1/chat/completions, methods: [POST] }
             upstream: models
-        """.formatted(files.certificate(), files.key(), protocols == null ? "" : ", protocols: " + protocols,
-        upstream.url()));
-  }
-
-  @AfterEach
-  void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    upstream.close();
+        """.formatted(files.certificate(), files.key(), protocols == null ? "" : ", protocols: " + protocols));
   }
 
   private SSLSocket tlsSocket(String... protocols) throws Exception {
@@ -92,7 +82,7 @@ class TlsListenerTest {
     assertThat(socket.getApplicationProtocol()).isEqualTo("");
     try (RawHttp client = RawHttp.over(socket)) {
       client.post("/v1/chat/completions", CHAT);
-      FakeUpstream.Call call = upstream.next().startSse();
+      FakeUpstream.Call call = gateway.upstream().next().startSse();
       assertThat(call.headers.get("x-forwarded-proto")).isEqualTo("https");
       assertThat(client.readHead().status()).isEqualTo(200);
       for (int i = 0; i < 5; i++) {
@@ -112,7 +102,7 @@ class TlsListenerTest {
     var pending = http.sendAsync(HttpRequest.newBuilder(URI.create("https://localhost:" + gateway.port()
             + "/v1/chat/completions")).POST(HttpRequest.BodyPublishers.ofString(CHAT)).build(),
         HttpResponse.BodyHandlers.ofString());
-    upstream.next().startSse().send("data: a\n\n").send("data: [DONE]\n\n").end();
+    gateway.upstream().next().startSse().send("data: a\n\n").send("data: [DONE]\n\n").end();
     HttpResponse<String> response = pending.get(10, TimeUnit.SECONDS);
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.version()).isEqualTo(HttpClient.Version.HTTP_1_1);
@@ -193,7 +183,7 @@ class TlsListenerTest {
     // The connection made before the reload still works.
     try (RawHttp client = RawHttp.over(before)) {
       client.post("/v1/chat/completions", CHAT);
-      upstream.next().startSse().send("data: x\n\n").end();
+      gateway.upstream().next().startSse().send("data: x\n\n").end();
       assertThat(client.readHead().status()).isEqualTo(200);
       assertThat(client.readToEnd()).isEqualTo("data: x\n\n");
     }

@@ -3,6 +3,7 @@ package io.sluice.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RedisServer;
 import io.sluice.testing.TestGateway;
 import java.net.URI;
@@ -13,8 +14,8 @@ import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code ai-token-ratelimit} end to end (gateway-plugins/docs/ai-token-ratelimit.md): with
@@ -27,31 +28,23 @@ import org.junit.jupiter.api.Test;
 class TokenRateLimitTest {
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private static final String PROMPT = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi!\"}]}";
-  private FakeUpstream upstream;
   private TestGateway a;
   private TestGateway b;
   private RedisServer redis;
 
-  @BeforeEach
-  void start() throws Exception {
-    upstream = FakeUpstream.start();
-  }
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateways = GatewayExtension.withUpstream();
 
+  /** After the gateways, which the extension stops right after the test method. */
   @AfterEach
-  void stop() throws Exception {
-    for (TestGateway g : new TestGateway[] {a, b}) {
-      if (g != null) {
-        g.close();
-      }
-    }
-    upstream.close();
+  void stopRedis() throws Exception {
     if (redis != null) {
       redis.close();
     }
   }
 
   private String config(String store) {
-    return "upstreams: [ { name: models, endpoints: [ { url: '" + upstream.url() + "' } ] } ]\n"
+    return "upstreams: [ { name: models, endpoints: [ { url: '${upstream}' } ] } ]\n"
         + "routes:\n"
         + "  - name: chat\n"
         + "    match: { path-prefix: /v1 }\n"
@@ -80,7 +73,7 @@ class TokenRateLimitTest {
         HttpResponse.BodyHandlers.ofString());
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
     while (!response.isDone() && System.nanoTime() < deadline) {
-      FakeUpstream.Call call = upstream.poll();
+      FakeUpstream.Call call = gateways.upstream().poll();
       if (call != null) {
         // Usage equal to the reservation (1 prompt token by the plugin's estimate + 100 default
         // max tokens), so reconciliation leaves each request's charge where it was.
@@ -108,12 +101,12 @@ class TokenRateLimitTest {
     assertThat(r.headers().firstValue("x-ratelimit-limit-tokens")).hasValue("300");
     assertThat(r.headers().firstValue("x-ratelimit-remaining-tokens")).hasValue("0");
     assertThat(Long.parseLong(r.headers().firstValue("x-ratelimit-reset-tokens").orElseThrow())).isEqualTo(retryAfter);
-    assertThat(upstream.poll()).as("a refused request never reaches the upstream").isNull();
+    assertThat(gateways.upstream().poll()).as("a refused request never reaches the upstream").isNull();
   }
 
   @Test
   void refusesTheFourthRequestOfAMinuteBeforeTheUpstream() throws Exception {
-    a = TestGateway.start(config("local"));
+    a = gateways.start(config("local"));
     startEarlyInAMinute();
     assertAdmitted(chat(a), "199");
     assertAdmitted(chat(a), "98");
@@ -126,8 +119,8 @@ class TokenRateLimitTest {
   @Test
   void twoGatewaysSharingRedisShareTheBudget() throws Exception {
     redis = RedisServer.start();
-    a = TestGateway.start(config(redis.uri()));
-    b = TestGateway.start(config(redis.uri()));
+    a = gateways.start(config(redis.uri()));
+    b = gateways.start(config(redis.uri()));
     startEarlyInAMinute();
     assertAdmitted(chat(a), "199");
     assertAdmitted(chat(b), "98");

@@ -3,11 +3,11 @@ package io.sluice.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.TestGateway;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Token usage over real sockets: the include_usage rewrite, the dropped chunk, metrics. */
 class TokenUsageTest {
@@ -15,29 +15,18 @@ class TokenUsageTest {
   private static final String TOKEN = "data: {\"model\":\"qwen-7b\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n";
   private static final String USAGE = "data: {\"model\":\"qwen-7b\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":1,\"total_tokens\":13}}\n\n";
   private static final String DONE = "data: [DONE]\n\n";
-  private FakeUpstream upstream;
-  private TestGateway gateway;
 
-  @BeforeEach
-  void start() throws Exception {
-    upstream = FakeUpstream.start();
-    gateway = TestGateway.start("""
-        upstreams: [ { name: models, endpoints: [ { url: "%s" } ] } ]
-        routes: [ { name: chat, match: { path-prefix: /v1/chat/completions }, upstream: models } ]
-        """.formatted(upstream.url()));
-  }
-
-  @AfterEach
-  void stop() {
-    gateway.close();
-    upstream.close();
-  }
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream("""
+      upstreams: [ { name: models, endpoints: [ { url: "${upstream}" } ] } ]
+      routes: [ { name: chat, match: { path-prefix: /v1/chat/completions }, upstream: models } ]
+      """);
 
   @Test
   void asksForUsageAndHidesTheExtraChunkFromAClientThatDidNotAsk() throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", "{\"model\":\"qwen-7b\",\"stream\":true,\"messages\":[]}");
-      FakeUpstream.Call call = upstream.next();
+      FakeUpstream.Call call = gateway.upstream().next();
       assertThat(call.body).isEqualTo(
           "{\"model\":\"qwen-7b\",\"stream\":true,\"messages\":[],\"stream_options\":{\"include_usage\":true}}");
       call.startSse().send(ROLE).send(TOKEN).send(USAGE).send(DONE).end();
@@ -56,7 +45,7 @@ class TokenUsageTest {
     String body = "{\"model\":\"qwen-7b\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}";
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", body);
-      FakeUpstream.Call call = upstream.next();
+      FakeUpstream.Call call = gateway.upstream().next();
       assertThat(call.body).isEqualTo(body);
       call.startSse().send(ROLE).send(TOKEN).send(USAGE).send(DONE).end();
       client.readHead();

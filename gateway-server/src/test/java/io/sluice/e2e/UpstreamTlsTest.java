@@ -3,13 +3,12 @@ package io.sluice.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import io.sluice.testing.TestGateway;
 import io.sluice.testing.TestPki;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code https://} upstream endpoints: SNI, certificate and hostname checks, 502 when they fail. */
@@ -17,34 +16,23 @@ class UpstreamTlsTest {
   private static final String CHAT = "{\"model\":\"m\",\"stream\":true,\"messages\":[]}";
   @TempDir Path dir;
   private final TestPki pki = TestPki.create("Upstream CA");
-  private FakeUpstream upstream;
-  private TestGateway gateway;
 
-  @BeforeEach
-  void start() throws Exception {
-    upstream = FakeUpstream.startTls(pki.issue("model.test"));
-  }
-
-  @AfterEach
-  void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    upstream.close();
-  }
+  @RegisterExtension
+  final GatewayExtension<FakeUpstream> gateway =
+      GatewayExtension.withUpstream(() -> FakeUpstream.startTls(pki.issue("model.test")));
 
   private void startGateway(String tls) throws Exception {
-    gateway = TestGateway.start("""
+    gateway.start("""
         upstreams:
           - name: models
-            endpoints: [ { url: "%s" } ]
+            endpoints: [ { url: "${upstream}" } ]
             retries: 0
             %s
         routes:
           - name: chat
             match: { path-prefix: /v1/chat/completions, methods: [POST] }
             upstream: models
-        """.formatted(upstream.url(), tls));
+        """.formatted(tls));
   }
 
   @Test
@@ -53,8 +41,8 @@ class UpstreamTlsTest {
     startGateway("tls: { ca: '" + ca + "' }");
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", CHAT);
-      FakeUpstream.Call call = upstream.next().startSse();
-      assertThat(call.headers.get("host")).isEqualTo("localhost:" + upstream.port());
+      FakeUpstream.Call call = gateway.upstream().next().startSse();
+      assertThat(call.headers.get("host")).isEqualTo("localhost:" + gateway.upstream().port());
       assertThat(client.readHead().status()).isEqualTo(200);
       call.send("data: one\n\n");
       assertThat(client.readUntil("\n\n")).isEqualTo("data: one\n\n");
@@ -78,9 +66,8 @@ class UpstreamTlsTest {
 
   @Test
   void answers502WhenTheHostnameDoesNotMatch() throws Exception {
-    upstream.close();
     // Signed by the trusted CA, but for another name than the endpoint's host (localhost).
-    upstream = FakeUpstream.startTls(pki.issueForName("other.example"));
+    gateway.startUpstream(GatewayExtension.UPSTREAM, () -> FakeUpstream.startTls(pki.issueForName("other.example")));
     Path ca = pki.writeCa(dir.resolve("ca.pem"));
     startGateway("tls: { ca: '" + ca + "' }");
     assertBadGateway();
@@ -91,7 +78,7 @@ class UpstreamTlsTest {
     startGateway("tls: { verify: false }");
     try (RawHttp client = RawHttp.connect(gateway.port())) {
       client.post("/v1/chat/completions", CHAT);
-      upstream.next().startSse().send("data: x\n\n").end();
+      gateway.upstream().next().startSse().send("data: x\n\n").end();
       assertThat(client.readHead().status()).isEqualTo(200);
       assertThat(client.readToEnd()).isEqualTo("data: x\n\n");
     }
@@ -103,8 +90,8 @@ class UpstreamTlsTest {
       RawHttp.Head head = client.readHead();
       assertThat(head.status()).isEqualTo(502);
       // The handshake failure is logged (warn) for the operator; the client learns no endpoint address.
-      assertThat(client.readToEnd()).contains("\"code\":\"upstream_failed\"").doesNotContain(upstream.url());
+      assertThat(client.readToEnd()).contains("\"code\":\"upstream_failed\"").doesNotContain(gateway.upstream().url());
     }
-    assertThat(upstream.poll()).isNull();
+    assertThat(gateway.upstream().poll()).isNull();
   }
 }

@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.sluice.testing.FakeRealtimeUpstream;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.H2WsClient;
-import io.sluice.testing.TestGateway;
 import io.sluice.testing.TestPki;
 import io.sluice.testing.WsFrame;
 import java.nio.charset.StandardCharsets;
@@ -17,9 +17,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -34,14 +34,15 @@ class WebSocketHttp2Test {
   private static final Duration WAIT = Duration.ofSeconds(10);
   @TempDir Path dir;
   private final TestPki pki = TestPki.create("H2 WS Test CA");
-  private FakeRealtimeUpstream upstream;
-  private TestGateway gateway;
+
+  @RegisterExtension
+  final GatewayExtension<FakeRealtimeUpstream> gateway = GatewayExtension.withUpstream(FakeRealtimeUpstream::start);
 
   @BeforeEach
   void start() throws Exception {
+    // The TLS listener's certificate files are made in the test's @TempDir, so the config is made here.
     TestPki.Files2 files = pki.issue("localhost").write(dir, "server");
-    upstream = FakeRealtimeUpstream.start();
-    gateway = TestGateway.start("""
+    gateway.start("""
         listeners:
           - { name: public, host: 127.0.0.1, port: 0, http2: true }
           - name: tls
@@ -52,7 +53,7 @@ class WebSocketHttp2Test {
         consumers: [ { name: alice, api-keys: [ "${ALICE_KEY}" ] } ]
         upstreams:
           - name: realtime-pool
-            endpoints: [ { url: "%s" } ]
+            endpoints: [ { url: "${upstream}" } ]
             first-byte-timeout: 2s
             retries: 0
         routes:
@@ -69,13 +70,7 @@ class WebSocketHttp2Test {
           - name: chat
             match: { path-prefix: /v1/chat }
             upstream: realtime-pool
-        """.formatted(files.certificate(), files.key(), upstream.url()), Map.of("ALICE_KEY", KEY));
-  }
-
-  @AfterEach
-  void stop() {
-    gateway.close();
-    upstream.close();
+        """.formatted(files.certificate(), files.key()), Map.of("ALICE_KEY", KEY));
   }
 
   @Test
@@ -89,7 +84,7 @@ class WebSocketHttp2Test {
 
   @Test
   void relaysFramesBothWaysOnAnH2cStreamAndEndsItAfterTheCloseHandshake() throws Exception {
-    upstream.accept("realtime-v1", null);
+    gateway.upstream().accept("realtime-v1", null);
     try (H2WsClient client = H2WsClient.connect(gateway.port())) {
       H2WsClient.Stream ws = client.connect("/v1/realtime?model=gpt-rt", "sec-websocket-protocol: realtime-v1, other");
       assertThat(ws.status()).isEqualTo(200);
@@ -97,7 +92,7 @@ class WebSocketHttp2Test {
       assertThat(ws.header("sec-websocket-accept")).as("an HTTP/1.1 handshake detail").isNull();
       assertThat(ws.header("x-request-id")).isNotBlank();
 
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       assertThat(s.uri).isEqualTo("/v1/realtime?model=gpt-rt");
       assertThat(s.headers.get("sec-websocket-protocol")).isEqualTo("realtime-v1, other");
       assertThat(s.headers.get("sec-websocket-version")).isEqualTo("13");
@@ -142,7 +137,7 @@ class WebSocketHttp2Test {
     try (H2WsClient client = H2WsClient.connectTls(gateway.sluice().port("tls"), pki.caCertificate())) {
       H2WsClient.Stream ws = client.connect("/v1/realtime");
       assertThat(ws.status()).isEqualTo(200);
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       assertThat(s.headers.get("x-forwarded-proto")).isEqualTo("https");
       ws.send(WsFrame.text("over tls", true));
       assertThat(s.next().text()).isEqualTo("over tls");
@@ -161,9 +156,9 @@ class WebSocketHttp2Test {
   void carriesTwoSessionsOnOneConnectionIndependently() throws Exception {
     try (H2WsClient client = H2WsClient.connect(gateway.port())) {
       H2WsClient.Stream a = client.connect("/v1/realtime?n=a");
-      FakeRealtimeUpstream.Session sa = upstream.next();
+      FakeRealtimeUpstream.Session sa = gateway.upstream().next();
       H2WsClient.Stream b = client.connect("/v1/realtime?n=b");
-      FakeRealtimeUpstream.Session sb = upstream.next();
+      FakeRealtimeUpstream.Session sb = gateway.upstream().next();
       assertThat(List.of(sa.uri, sb.uri)).containsExactly("/v1/realtime?n=a", "/v1/realtime?n=b");
       sb.send(WsFrame.text("to b", true));
       sa.send(WsFrame.text("to a", true));
@@ -181,7 +176,7 @@ class WebSocketHttp2Test {
     try (H2WsClient client = H2WsClient.connect(gateway.port())) {
       H2WsClient.Stream ws = client.connectEagerly("/v1/realtime", WsFrame.text("sent at once", true));
       assertThat(ws.status()).isEqualTo(200);
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       assertThat(s.next().text()).isEqualTo("sent at once");
       ws.send(WsFrame.text("and then", true));
       assertThat(s.next().text()).isEqualTo("and then");
@@ -197,11 +192,11 @@ class WebSocketHttp2Test {
       assertThat(error.path("type").asText()).isEqualTo("authentication_error");
       assertThat(error.path("code").asText()).isEqualTo("missing_credentials");
       assertThat(client.connect("/v1/keyed", "authorization: Bearer wrong-key").status()).isEqualTo(401);
-      assertThat(upstream.connections()).isZero();
+      assertThat(gateway.upstream().connections()).isZero();
 
       H2WsClient.Stream ws = client.connect("/v1/keyed?api_key=" + KEY);
       assertThat(ws.status()).isEqualTo(200);
-      assertThat(upstream.next().uri).as("the key never reaches the upstream").isEqualTo("/v1/realtime");
+      assertThat(gateway.upstream().next().uri).as("the key never reaches the upstream").isEqualTo("/v1/realtime");
     }
   }
 
@@ -214,7 +209,7 @@ class WebSocketHttp2Test {
           .contains("does not relay WebSocket");
       H2WsClient.Stream version = client.connect("/v1/realtime", "sec-websocket-version: 8");
       assertThat(version.status()).isEqualTo(400);
-      assertThat(upstream.connections()).isZero();
+      assertThat(gateway.upstream().connections()).isZero();
     }
   }
 
@@ -222,7 +217,7 @@ class WebSocketHttp2Test {
   void refusesAFrameOverTheLimitWith1009AndForwardsNothingOfIt() throws Exception {
     try (H2WsClient client = H2WsClient.connect(gateway.port())) {
       H2WsClient.Stream ws = client.connect("/v1/realtime");
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       ws.send(WsFrame.text("small", true));
       assertThat(s.next().text()).isEqualTo("small");
       ws.send(WsFrame.binary(new byte[MiB + 1], true, 0));
@@ -241,7 +236,7 @@ class WebSocketHttp2Test {
   void aClientResetClosesTheUpstreamWith1001() throws Exception {
     try (H2WsClient client = H2WsClient.connect(gateway.port())) {
       H2WsClient.Stream ws = client.connect("/v1/realtime");
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       ws.reset();
       WsFrame close = s.next();
       assertThat(close.closeCode()).isEqualTo(1001);
@@ -254,7 +249,7 @@ class WebSocketHttp2Test {
   void pausesTheUpstreamWhileTheStreamsFlowControlWindowIsShut() throws Exception {
     try (H2WsClient client = H2WsClient.connect(gateway.port())) {
       H2WsClient.Stream ws = client.connect("/v1/realtime");
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       ws.reading(false);
       CompletableFuture<Void> flood = s.flood(256L * MiB, 16 * 1024);
       long settled = awaitPlateau(s);
@@ -268,7 +263,7 @@ class WebSocketHttp2Test {
   void drainingClosesSessionsOnH2StreamsWith1001() throws Exception {
     try (H2WsClient client = H2WsClient.connect(gateway.port())) {
       H2WsClient.Stream ws = client.connect("/v1/realtime");
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       Thread drain = new Thread(() -> {
         try {
           gateway.sluice().drain();

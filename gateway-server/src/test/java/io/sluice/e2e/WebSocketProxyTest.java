@@ -11,7 +11,7 @@ import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.sluice.testing.FakeRealtimeUpstream;
-import io.sluice.testing.TestGateway;
+import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.WsClient;
 import io.sluice.testing.WsFrame;
 import java.net.URI;
@@ -34,9 +34,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import javax.crypto.spec.SecretKeySpec;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * WebSocket sessions through the gateway over real sockets (issue 8;
@@ -48,78 +47,68 @@ class WebSocketProxyTest {
   private static final String KEY = "sk-alice-ws-0001";
   private static final int MiB = 1024 * 1024;
   private static final String JWT_SECRET = "ws-e2e-secret-that-is-32-bytes-long";
-  private FakeRealtimeUpstream upstream;
-  private TestGateway gateway;
 
-  @BeforeEach
-  void start() throws Exception {
-    upstream = FakeRealtimeUpstream.start();
-    gateway = TestGateway.start("""
-        consumers: [ { name: alice, api-keys: [ "${ALICE_KEY}" ] }, { name: bob, jwt-claim-value: bob-sub } ]
-        shutdown: { drain-timeout: 1s }
-        upstreams:
-          - name: realtime-pool
-            endpoints: [ { url: "%s" } ]
-            first-byte-timeout: 2s
-            retries: 0
-          - name: nowhere
-            endpoints: [ { url: "http://127.0.0.1:1" } ]
-            connect-timeout: 1s
-            retries: 0
-        routes:
-          - name: realtime
-            match: { path-prefix: /v1/realtime }
-            upstream: realtime-pool
-            websocket: { enabled: true, max-frame-size: 1MiB, ping-interval: 0s }
-          - name: keyed
-            match: { path-prefix: /v1/keyed }
-            upstream: realtime-pool
-            rewrite-path: /v1/realtime
-            websocket: { enabled: true }
-            plugins: { key-auth: {} }
-          - name: quiet
-            match: { path-prefix: /v1/quiet }
-            upstream: realtime-pool
-            websocket: { enabled: true, ping-interval: 200ms, idle-timeout: 3s }
-          - name: metered
-            match: { path-prefix: /v1/metered }
-            upstream: realtime-pool
-            websocket: { enabled: true }
-            plugins:
-              ai-token-ratelimit: { rules: [ { limit-by: ip, tokens-per-day: 30 } ], default-max-tokens: 1 }
-          - name: jwt
-            match: { path-prefix: /v1/jwt }
-            upstream: realtime-pool
-            rewrite-path: /v1/realtime
-            websocket: { enabled: true }
-            plugins:
-              jwt-auth: { issuer: https://idp.example, audiences: [sluice], keys: [ { algorithm: HS256, secret: "${JWT_SECRET}" } ] }
-          - name: short
-            match: { path-prefix: /v1/short }
-            upstream: realtime-pool
-            timeout: 500ms
-            websocket: { enabled: true }
-          - name: dead
-            match: { path-prefix: /v1/dead }
-            upstream: nowhere
-            websocket: { enabled: true }
-        """.formatted(upstream.url()), Map.of("ALICE_KEY", KEY, "JWT_SECRET", JWT_SECRET));
-  }
-
-  @AfterEach
-  void stop() {
-    gateway.close();
-    upstream.close();
-  }
+  @RegisterExtension
+  final GatewayExtension<FakeRealtimeUpstream> gateway = GatewayExtension.withUpstream(FakeRealtimeUpstream::start, """
+      consumers: [ { name: alice, api-keys: [ "${ALICE_KEY}" ] }, { name: bob, jwt-claim-value: bob-sub } ]
+      shutdown: { drain-timeout: 1s }
+      upstreams:
+        - name: realtime-pool
+          endpoints: [ { url: "${upstream}" } ]
+          first-byte-timeout: 2s
+          retries: 0
+        - name: nowhere
+          endpoints: [ { url: "http://127.0.0.1:1" } ]
+          connect-timeout: 1s
+          retries: 0
+      routes:
+        - name: realtime
+          match: { path-prefix: /v1/realtime }
+          upstream: realtime-pool
+          websocket: { enabled: true, max-frame-size: 1MiB, ping-interval: 0s }
+        - name: keyed
+          match: { path-prefix: /v1/keyed }
+          upstream: realtime-pool
+          rewrite-path: /v1/realtime
+          websocket: { enabled: true }
+          plugins: { key-auth: {} }
+        - name: quiet
+          match: { path-prefix: /v1/quiet }
+          upstream: realtime-pool
+          websocket: { enabled: true, ping-interval: 200ms, idle-timeout: 3s }
+        - name: metered
+          match: { path-prefix: /v1/metered }
+          upstream: realtime-pool
+          websocket: { enabled: true }
+          plugins:
+            ai-token-ratelimit: { rules: [ { limit-by: ip, tokens-per-day: 30 } ], default-max-tokens: 1 }
+        - name: jwt
+          match: { path-prefix: /v1/jwt }
+          upstream: realtime-pool
+          rewrite-path: /v1/realtime
+          websocket: { enabled: true }
+          plugins:
+            jwt-auth: { issuer: https://idp.example, audiences: [sluice], keys: [ { algorithm: HS256, secret: "${JWT_SECRET}" } ] }
+        - name: short
+          match: { path-prefix: /v1/short }
+          upstream: realtime-pool
+          timeout: 500ms
+          websocket: { enabled: true }
+        - name: dead
+          match: { path-prefix: /v1/dead }
+          upstream: nowhere
+          websocket: { enabled: true }
+      """)
+      .env(Map.of("ALICE_KEY", KEY, "JWT_SECRET", JWT_SECRET));
 
   @Test
   void aJdkClientHoldsASessionWithFramesRelayedBothWays() throws Exception {
-    upstream.accept("realtime-v1", null);
+    gateway.upstream().accept("realtime-v1", null);
     JdkListener listener = new JdkListener();
     WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder().subprotocols("realtime-v1", "other")
         .buildAsync(URI.create("ws://127.0.0.1:" + gateway.port() + "/v1/realtime?model=gpt-rt"), listener)
         .get(10, TimeUnit.SECONDS);
-    FakeRealtimeUpstream.Session s = upstream.next();
+    FakeRealtimeUpstream.Session s = gateway.upstream().next();
     assertThat(ws.getSubprotocol()).isEqualTo("realtime-v1");
     assertThat(s.uri).isEqualTo("/v1/realtime?model=gpt-rt");
     assertThat(s.headers.get("sec-websocket-protocol")).isEqualTo("realtime-v1, other");
@@ -157,7 +146,7 @@ class WebSocketProxyTest {
   void keepsFragmentsAndTheirBoundariesAsSent() throws Exception {
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/realtime")) {
       assertThat(client.status()).isEqualTo(101);
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       client.send(WsFrame.text("he", false)).send(WsFrame.continuation("ll", false))
           .send(new PingWebSocketFrame(Unpooled.copiedBuffer("mid", StandardCharsets.UTF_8)))
           .send(WsFrame.continuation("o", true));
@@ -180,7 +169,7 @@ class WebSocketProxyTest {
   void relaysASixteenMiBMessageSentAsOneMiBFramesUnderAOneMiBLimit() throws Exception {
     byte[] frame = new byte[MiB];
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/realtime")) {
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       MessageDigest sent = MessageDigest.getInstance("SHA-256");
       MessageDigest received = MessageDigest.getInstance("SHA-256");
       for (int i = 0; i < 16; i++) {
@@ -204,7 +193,7 @@ class WebSocketProxyTest {
   @Test
   void refusesAFrameOverTheLimitWith1009AndForwardsNothingOfIt() throws Exception {
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/realtime")) {
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       client.send(WsFrame.text("small", true));
       assertThat(s.next().text()).isEqualTo("small");
       client.send(WsFrame.binary(new byte[MiB + 1], true, 0));
@@ -222,14 +211,14 @@ class WebSocketProxyTest {
 
   @Test
   void passesPermessageDeflateThroughWithRsv1AndTheCompressedBytesUnchanged() throws Exception {
-    upstream.accept("realtime-v1", "permessage-deflate; server_no_context_takeover");
+    gateway.upstream().accept("realtime-v1", "permessage-deflate; server_no_context_takeover");
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/realtime",
         "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits",
         "Sec-WebSocket-Protocol: realtime-v1")) {
       assertThat(client.status()).isEqualTo(101);
       assertThat(client.header("sec-websocket-extensions")).isEqualTo("permessage-deflate; server_no_context_takeover");
       assertThat(client.header("sec-websocket-protocol")).isEqualTo("realtime-v1");
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       assertThat(s.headers.get("sec-websocket-extensions")).isEqualTo("permessage-deflate; client_max_window_bits");
       // "Hello" deflated (RFC 7692 §7.2.3.1), as a compressed text message: RSV1 set.
       byte[] deflated = {(byte) 0xf2, 0x48, (byte) 0xcd, (byte) 0xc9, (byte) 0xc9, 0x07, 0x00};
@@ -247,7 +236,7 @@ class WebSocketProxyTest {
   @Test
   void passesAnUpstreamCloseCodeAndReasonToTheClientAndItsAnswerBack() throws Exception {
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/realtime")) {
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       s.send(WsFrame.close(4001, "session expired"));
       WsFrame close = client.next();
       assertThat(close.closeCode()).isEqualTo(4001);
@@ -264,7 +253,7 @@ class WebSocketProxyTest {
   @Test
   void closesBothConnectionsWhenACloseIsNeverAnswered() throws Exception {
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/realtime")) {
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       client.send(WsFrame.close(1000, "done"));
       assertThat(s.next().closeCode()).isEqualTo(1000);
       // The upstream never answers: after the gateway's 5 s grace both connections close.
@@ -284,10 +273,10 @@ class WebSocketProxyTest {
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/keyed", "Authorization: Bearer wrong-key")) {
       assertThat(client.status()).isEqualTo(401);
     }
-    assertThat(upstream.connections()).isZero();
+    assertThat(gateway.upstream().connections()).isZero();
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/keyed?api_key=" + KEY)) {
       assertThat(client.status()).isEqualTo(101);
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       assertThat(s.uri).as("the key never reaches the upstream").isEqualTo("/v1/realtime");
     }
   }
@@ -307,13 +296,13 @@ class WebSocketProxyTest {
     assertThat(refused).failsWithin(Duration.ofSeconds(10)).withThrowableOfType(ExecutionException.class)
         .havingCause().isInstanceOfSatisfying(WebSocketHandshakeException.class,
             e -> assertThat(e.getResponse().statusCode()).isEqualTo(401));
-    assertThat(upstream.connections()).isZero();
+    assertThat(gateway.upstream().connections()).isZero();
 
     JdkListener listener = new JdkListener();
     WebSocket ws = http.newWebSocketBuilder()
         .buildAsync(URI.create("ws://127.0.0.1:" + gateway.port() + "/v1/jwt?model=m&access_token=" + token), listener)
         .get(10, TimeUnit.SECONDS);
-    FakeRealtimeUpstream.Session s = upstream.next();
+    FakeRealtimeUpstream.Session s = gateway.upstream().next();
     assertThat(s.uri).as("the token is not forwarded").isEqualTo("/v1/realtime?model=m");
     s.send(WsFrame.text("hello bob", true));
     assertThat(listener.next()).isEqualTo("text:hello bob");
@@ -324,7 +313,7 @@ class WebSocketProxyTest {
   @Test
   void endsASessionAtTheRouteTimeoutWith1001() throws Exception {
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/short")) {
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       WsFrame close = client.next();
       assertThat(close.closeCode()).isEqualTo(1001);
       assertThat(close.closeReason()).isEqualTo("the route's timeout was reached");
@@ -334,12 +323,12 @@ class WebSocketProxyTest {
 
   @Test
   void relaysAnUpstreamRefusalAndAnswers502ForGarbageOrNoConnection() throws Exception {
-    upstream.refuse(403, "{\"error\":{\"message\":\"no realtime for you\"}}");
+    gateway.upstream().refuse(403, "{\"error\":{\"message\":\"no realtime for you\"}}");
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/realtime")) {
       assertThat(client.status()).isEqualTo(403);
       assertThat(client.body()).isEqualTo("{\"error\":{\"message\":\"no realtime for you\"}}");
     }
-    upstream.accept(null, null).answerGarbage();
+    gateway.upstream().accept(null, null).answerGarbage();
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/realtime")) {
       assertThat(client.status()).isEqualTo(502);
       assertThat(JSON.readTree(client.body()).path("error").path("code").asText()).isEqualTo("upstream_failed");
@@ -355,7 +344,7 @@ class WebSocketProxyTest {
   void pausesTheUpstreamWhenTheClientStopsReading() throws Exception {
     long offered = 256L * MiB;
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/realtime", 64 * 1024)) {
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       client.reading(false);
       CompletableFuture<Void> flood = s.flood(offered, 16 * 1024);
       long settled = awaitPlateau(s);
@@ -368,7 +357,7 @@ class WebSocketProxyTest {
   @Test
   void countsRealtimeUsageIntoTheTokenMetricsAndTheActiveSessionGauge() throws Exception {
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/realtime?model=gpt-rt")) {
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       assertThat(gateway.admin("/metrics").body())
           .contains("sluice_active_streams{route=\"realtime\",transport=\"websocket\"} 1.0");
       String done = "{\"type\":\"response.done\",\"event_id\":\"e1\",\"response\":{\"id\":\"r1\",\"usage\":"
@@ -394,7 +383,7 @@ class WebSocketProxyTest {
     String done = "{\"type\":\"response.done\",\"response\":{\"usage\":{\"input_tokens\":24,\"output_tokens\":10}}}";
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/metered")) {
       assertThat(client.status()).isEqualTo(101);
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       s.send(WsFrame.text(done, true));
       client.next();
       client.send(WsFrame.close(1000, ""));
@@ -407,13 +396,13 @@ class WebSocketProxyTest {
       assertThat(client.status()).isEqualTo(429);
       assertThat(JSON.readTree(client.body()).path("error").path("code").asText()).isEqualTo("token_rate_limited");
     }
-    assertThat(upstream.connections()).isEqualTo(1);
+    assertThat(gateway.upstream().connections()).isEqualTo(1);
   }
 
   @Test
   void pingsTheClientWhileQuietAndClosesAnIdleSessionWith1001() throws Exception {
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/quiet")) {
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       WsFrame ping = client.next();
       assertThat(ping.kind()).isEqualTo("ping");
       client.send(new PongWebSocketFrame(Unpooled.wrappedBuffer(ping.payload())));
@@ -434,7 +423,7 @@ class WebSocketProxyTest {
   @Test
   void drainingClosesOpenSessionsWith1001() throws Exception {
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/realtime")) {
-      FakeRealtimeUpstream.Session s = upstream.next();
+      FakeRealtimeUpstream.Session s = gateway.upstream().next();
       Thread drain = new Thread(() -> {
         try {
           gateway.sluice().drain();

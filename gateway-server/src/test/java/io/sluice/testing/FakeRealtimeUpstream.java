@@ -48,7 +48,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * every frame as the gateway sent it: fragments, RSV bits, control frames. It answers upgrades as
  * told ({@link #accept}, {@link #refuse}) and sends frames only when the test says so.
  */
-public final class FakeRealtimeUpstream implements AutoCloseable {
+public final class FakeRealtimeUpstream implements UpstreamFake {
   private static final Duration WAIT = Duration.ofSeconds(10);
 
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -94,6 +94,7 @@ public final class FakeRealtimeUpstream implements AutoCloseable {
         .forServer(certificate.key(), certificate.certificate(), certificate.issuer()).build());
   }
 
+  @Override
   public String url() {
     int port = ((InetSocketAddress) server.localAddress()).getPort();
     return tls ? "https://localhost:" + port : "http://127.0.0.1:" + port;

@@ -47,7 +47,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * the test takes it ({@link #next}) and says what to answer, event by event. Nothing is timed:
  * the next event goes out when the test sends it, so tests never race a pacing interval.
  */
-public final class FakeUpstream implements AutoCloseable {
+public final class FakeUpstream implements UpstreamFake {
   private static final Duration WAIT = Duration.ofSeconds(10);
 
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -101,6 +101,7 @@ public final class FakeUpstream implements AutoCloseable {
     return ((InetSocketAddress) server.localAddress()).getPort();
   }
 
+  @Override
   public String url() {
     return tls ? "https://localhost:" + port() : "http://127.0.0.1:" + port();
   }

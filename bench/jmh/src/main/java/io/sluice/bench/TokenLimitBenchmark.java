@@ -146,7 +146,14 @@ public class TokenLimitBenchmark {
     return sb.toString();
   }
 
-  /** What the request context gives the plugin: a consumer (named by jwt-auth), an IP, headers. */
+  /**
+   * What the request context gives the plugin: a consumer (named by jwt-auth), an IP, headers.
+   *
+   * <p>Not gateway-core's test {@code FakeRequest} (its test jar): a benchmark needs a request that
+   * is the same at every invocation, and FakeRequest records and applies what plugins do — after
+   * jwt-auth's first call it would have no Authorization header left (so every later call would be
+   * refused), and its list of removed headers would grow for the whole run.
+   */
   static final class Request implements RequestContext {
     private final byte[] body;
     private final Map<String, String> headers = new HashMap<>(Map.of("x-user", "u-1234", "content-type", "application/json"));
@@ -249,7 +256,11 @@ public class TokenLimitBenchmark {
     }
   }
 
-  /** The system clock and the config's consumers; no Redis, no fetches (local store). */
+  /**
+   * The system clock and the config's consumers; no Redis, no fetches (local store). Not the test
+   * {@code FakeServices}, whose clock stands still unless a test moves it: the bench measures the
+   * plugins with the clock the gateway gives them, windows rolling as in production.
+   */
   static final class Services implements PluginServices {
     private final List<ConsumerConfig> consumers;
 
