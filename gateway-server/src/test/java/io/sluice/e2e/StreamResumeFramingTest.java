@@ -1,0 +1,93 @@
+package io.sluice.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.testing.FakeUpstream;
+import io.sluice.testing.RawHttp;
+import io.sluice.testing.TestGateway;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Resumable streams whatever the upstream's framing (CONTRACT §3 Resume): every event the gateway
+ * relays in a session carries its {@code id: <stream-id>.<seq>}, wherever the upstream's reads
+ * split it. Each {@link FakeUpstream.Call#send} is one HTTP chunk, and the gateway's decoder hands
+ * each chunk to the framer on its own, so the splits below are exactly where the framer sees them.
+ */
+class StreamResumeFramingTest {
+  private FakeUpstream upstream;
+  private TestGateway gateway;
+
+  @BeforeEach
+  void start() throws Exception {
+    upstream = FakeUpstream.start();
+    gateway = TestGateway.start("""
+        upstreams: [ { name: models, endpoints: [ { url: "%s" } ] } ]
+        routes:
+          - name: events
+            match: { path-prefix: /v1/events }
+            upstream: models
+            sse: { heartbeat: 0s, resume: { enabled: true } }
+        """.formatted(upstream.url()));
+  }
+
+  @AfterEach
+  void stop() {
+    gateway.close();
+    upstream.close();
+  }
+
+  /**
+   * CRLF line endings, the stream split into two reads at every byte: when a read ends between the
+   * CR and the LF of an event's blank line, the framer emits that event at the CR and the LF starts
+   * the next event's bytes. The client's bytes are the same whatever the split.
+   */
+  @Test
+  void crlfEventsKeepTheirIdWhereverAReadSplitsThem() throws Exception {
+    String wire = "data: one\r\n\r\nevent: delta\r\nid: up-7\r\ndata: two\r\n\r\n: thinking\r\n\r\ndata: three\r\n\r\n";
+    for (int split = 1; split < wire.length(); split++) {
+      try (RawHttp client = RawHttp.connect(gateway.port())) {
+        client.post("/v1/events", "{}");
+        FakeUpstream.Call call = upstream.next().startSse();
+        String id = client.readHead().header("x-sluice-stream-id");
+        call.send(wire.substring(0, split)).send(wire.substring(split)).end();
+        assertThat(client.readToEnd()).as("split after byte %d", split).isEqualTo(
+            "id: " + id + ".1\ndata: one\r\n\r\n"
+                + "id: " + id + ".2\nevent: delta\r\ndata: two\r\n\r\n"
+                + ": thinking\r\n\r\n" // a comment: not numbered, relayed as it came
+                + "id: " + id + ".3\ndata: three\r\n\r\n");
+      }
+    }
+  }
+
+  /**
+   * The split that cut events' ids: "data: one\r\n\r" | "\ndata: two…". The event kept by the
+   * session starts with the LF that completes the previous event's CRLF, so a replay of several
+   * events has the same bytes as the live stream, and one that starts with it begins with an empty
+   * line (which a client ignores).
+   */
+  @Test
+  void aResumeAfterACrlfSplitReplaysTheEventWithItsId() throws Exception {
+    String id;
+    FakeUpstream.Call call;
+    try (RawHttp first = RawHttp.connect(gateway.port())) {
+      first.post("/v1/events", "{}");
+      call = upstream.next().startSse();
+      id = first.readHead().header("x-sluice-stream-id");
+      call.send("data: one\r\n\r");
+      assertThat(first.readUntil("data: one\r\n\r")).isEqualTo("id: " + id + ".1\ndata: one\r\n\r");
+      call.send("\ndata: two\r\n\r\n");
+      assertThat(first.readUntil("data: two\r\n\r\n")).isEqualTo("\nid: " + id + ".2\ndata: two\r\n\r\n");
+    }
+    call.end();
+    try (RawHttp second = RawHttp.connect(gateway.port())) {
+      second.post("/v1/events", "{}", "Last-Event-ID: " + id + ".0");
+      assertThat(second.readHead().status()).isEqualTo(200);
+      assertThat(second.readToEnd()).isEqualTo("id: " + id + ".1\ndata: one\r\n\r\nid: " + id + ".2\ndata: two\r\n\r\n");
+      second.post("/v1/events", "{}", "Last-Event-ID: " + id + ".1");
+      assertThat(second.readHead().status()).isEqualTo(200);
+      assertThat(second.readToEnd()).isEqualTo("\nid: " + id + ".2\ndata: two\r\n\r\n");
+    }
+  }
+}
