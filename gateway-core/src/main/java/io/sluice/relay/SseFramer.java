@@ -14,6 +14,13 @@ import io.netty.util.ByteProcessor;
  * the exact bytes received, so relaying events is byte-for-byte transparent. A lone LF that
  * completes a CRLF after an event was already emitted at its CR starts the next event's bytes.
  *
+ * <p>One exception: a UTF-8 byte order mark at the very start of the stream is dropped. A client
+ * skips it only there (the stream's UTF-8 decode strips one leading BOM), and the gateway may have
+ * written before it — a {@code : ping} while the upstream was silent after its headers, the
+ * {@code id:} line it stamps on a session's events — which would glue it to the first field's
+ * name (U+FEFF then {@code data}) and make the client drop that event, and the gateway's own parsing
+ * (usage, session numbering) take the event for a comment.
+ *
  * <p>Memory: pending bytes are bounded by {@code maxEventSize}. A longer event is passed on in
  * fragments (nothing is lost, nothing grows), and {@link Sink#fragment} tells the caller it is not
  * a whole event.
@@ -37,6 +44,7 @@ public final class SseFramer {
   private boolean atLineStart = true;
   private boolean lastWasCr;
   private boolean inOversizedEvent;
+  private boolean atStreamStart = true; // a byte order mark may still come (see the class comment)
 
   /** Advances the line state by one byte; stops (false) at the line end that ends an event. */
   private final ByteProcessor scanner = b -> {
@@ -74,6 +82,9 @@ public final class SseFramer {
       return;
     }
     pending = pending == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, pending, in);
+    if (atStreamStart && !skipByteOrderMark()) {
+      return; // one or two bytes that may be the start of a BOM: held until the next read tells
+    }
     int end = pending.writerIndex();
     int i = pending.readerIndex() + scanned;
     while (i < end) {
@@ -111,6 +122,28 @@ public final class SseFramer {
       scanned = 0;
     }
   }
+
+  /**
+   * At the stream's start: drops a whole BOM, or decides there is none. False while the bytes
+   * held are a BOM's first ones (nothing was scanned yet, so {@code scanned} stays 0).
+   */
+  private boolean skipByteOrderMark() {
+    int n = Math.min(pending.readableBytes(), BOM.length);
+    for (int i = 0; i < n; i++) {
+      if (pending.getByte(pending.readerIndex() + i) != BOM[i]) {
+        atStreamStart = false;
+        return true;
+      }
+    }
+    if (n < BOM.length) {
+      return false;
+    }
+    pending.skipBytes(BOM.length);
+    atStreamStart = false;
+    return true;
+  }
+
+  private static final byte[] BOM = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
 
   /** At the end of the stream: the bytes of an unterminated last event, or null. */
   public ByteBuf drainRemainder() {

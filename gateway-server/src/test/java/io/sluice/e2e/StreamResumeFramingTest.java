@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.sluice.testing.FakeUpstream;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.TestGateway;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,6 +31,10 @@ class StreamResumeFramingTest {
             match: { path-prefix: /v1/events }
             upstream: models
             sse: { heartbeat: 0s, resume: { enabled: true } }
+          - name: plain
+            match: { path-prefix: /v1/plain }
+            upstream: models
+            sse: { heartbeat: 100ms }
         """.formatted(upstream.url()));
   }
 
@@ -89,5 +95,54 @@ class StreamResumeFramingTest {
       assertThat(second.readHead().status()).isEqualTo(200);
       assertThat(second.readToEnd()).isEqualTo("\nid: " + id + ".2\ndata: two\r\n\r\n");
     }
+  }
+
+  /**
+   * A stream that starts with a UTF-8 byte order mark, split into two reads at every byte of it
+   * and of the first event: the first event is numbered and stamped like the others, and the
+   * client gets no BOM (the gateway writes the id line before the event's first bytes).
+   */
+  @Test
+  void aStreamStartingWithAByteOrderMarkKeepsItsFirstEventsId() throws Exception {
+    byte[] wire = bytes(BOM, "data: one\n\ndata: two\n\n");
+    for (int split = 1; split < 16; split++) {
+      try (RawHttp client = RawHttp.connect(gateway.port())) {
+        client.post("/v1/events", "{}");
+        FakeUpstream.Call call = upstream.next().startSse();
+        String id = client.readHead().header("x-sluice-stream-id");
+        call.send(java.util.Arrays.copyOfRange(wire, 0, split))
+            .send(java.util.Arrays.copyOfRange(wire, split, wire.length)).end();
+        assertThat(client.readToEnd()).as("split after byte %d", split)
+            .isEqualTo("id: " + id + ".1\ndata: one\n\nid: " + id + ".2\ndata: two\n\n");
+      }
+    }
+  }
+
+  /**
+   * Without sessions too: a heartbeat goes out while the upstream is silent after its headers, so
+   * a BOM the upstream sends next would no longer be at the start of the client's stream — where
+   * a client skips it — but glued to the first field's name (U+FEFF then "data"), losing the event.
+   */
+  @Test
+  void aByteOrderMarkAfterAHeartbeatDoesNotReachTheClient() throws Exception {
+    try (RawHttp client = RawHttp.connect(gateway.port())) {
+      client.post("/v1/plain", "{}");
+      FakeUpstream.Call call = upstream.next().startSse();
+      client.readHead();
+      assertThat(client.readUntil("\n\n")).isEqualTo(": ping\n\n");
+      call.send(bytes(BOM, "data: one\n\n"));
+      assertThat(client.readUntil("data: one\n\n").replace(": ping\n\n", "")).isEqualTo("data: one\n\n");
+      call.send("data: [DONE]\n\n").end();
+      assertThat(client.readToEnd().replace(": ping\n\n", "")).isEqualTo("data: [DONE]\n\n");
+    }
+  }
+
+  private static final byte[] BOM = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
+
+  private static byte[] bytes(byte[] prefix, String text) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.writeBytes(prefix);
+    out.writeBytes(text.getBytes(StandardCharsets.UTF_8));
+    return out.toByteArray();
   }
 }
