@@ -32,6 +32,7 @@ import io.sluice.http.ErrorKind;
 import io.sluice.http.GatewayErrors;
 import io.sluice.http.ProxyHeaders;
 import io.sluice.observe.GatewayMetrics;
+import io.sluice.session.EventStamper;
 import io.sluice.session.SessionEvents;
 import io.sluice.session.SessionPlan;
 import io.sluice.session.StreamSession;
@@ -172,7 +173,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
   private io.sluice.plugin.Decision.Reject budgetStop; // a plugin ends the stream (mid-stream budget)
   private StreamSession session; // the stream as a resumable / pollable session, else null
   private long seq; // the last event's sequence number in the session
-  private boolean inLostEvent; // relaying the fragments of an event too large to keep
+  private EventStamper fragmentStamper; // stamps the fragments of the event too large to hold
   private boolean attached = true; // the client that sent the request still reads the response
   /** The original client as the session's live reader: fed directly by this call, not woken. */
   private final StreamSession.Reader clientReader = new StreamSession.Reader() {
@@ -456,8 +457,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
     }
 
     @Override
-    public void fragment(ByteBuf part) {
-      relayFragment(part);
+    public void fragment(ByteBuf part, boolean first) {
+      relayFragment(part, first);
     }
   };
 
@@ -508,7 +509,6 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
    * @param fields the event parsed, or null when it is known not to be a comment-only block
    */
   private void relayEvent(ByteBuf event, SseEvent fields) {
-    inLostEvent = false;
     if (session != null && (fields == null || !fields.isCommentOnly())) {
       byte[] stamped = SessionEvents.stamp(event, session.id(), ++seq);
       event.release();
@@ -524,11 +524,22 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
     writeToClient(event);
   }
 
-  /** Part of an event too large to hold: relayed as it comes, it cannot be kept for a resume. */
-  private void relayFragment(ByteBuf part) {
-    if (session != null && !inLostEvent) {
-      inLostEvent = true;
-      session.lost(++seq);
+  /**
+   * Part of an event too large to hold (MAX_HELD_EVENT), relayed as it comes. In a session it is
+   * still numbered and stamped like a whole event — id line first, its own id lines left out — so
+   * the client's Last-Event-ID stays ours and the numbering has no hole: a resume from it (or
+   * later) works. It cannot be kept, so the session records it lost: a resume from before it gets
+   * 410 resume_gap, like one from before an event larger than buffer-bytes.
+   */
+  private void relayFragment(ByteBuf part, boolean first) {
+    if (session != null) {
+      if (first) {
+        session.lost(++seq);
+        fragmentStamper = new EventStamper(session.id(), seq);
+      }
+      ByteBuf stamped = Unpooled.wrappedBuffer(fragmentStamper.stamp(part));
+      part.release();
+      part = stamped;
     }
     writeToClient(part);
   }

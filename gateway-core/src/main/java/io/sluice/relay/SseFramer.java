@@ -32,7 +32,11 @@ public final class SseFramer {
   public interface Sink {
     void event(ByteBuf event);
 
-    default void fragment(ByteBuf part) {
+    /**
+     * Part of an event longer than {@code maxEventSize}, in order; {@code first} for the first
+     * part of each such event (the next one may follow right behind it, in fragments too).
+     */
+    default void fragment(ByteBuf part, boolean first) {
       event(part);
     }
   }
@@ -104,7 +108,7 @@ public final class SseFramer {
       ByteBuf event = pending.readRetainedSlice(last + 1 - pending.readerIndex());
       if (inOversizedEvent) {
         inOversizedEvent = false;
-        sink.fragment(event);
+        sink.fragment(event, false);
       } else {
         sink.event(event);
       }
@@ -112,8 +116,9 @@ public final class SseFramer {
     }
     scanned = pending.readableBytes();
     if (scanned >= maxEventSize) {
+      boolean first = !inOversizedEvent;
       inOversizedEvent = true;
-      sink.fragment(pending.readRetainedSlice(scanned));
+      sink.fragment(pending.readRetainedSlice(scanned), first);
       scanned = 0;
     }
     if (!pending.isReadable()) {

@@ -72,7 +72,7 @@ class SseFramerPropertiesTest {
       }
 
       @Override
-      public void fragment(ByteBuf part) {
+      public void fragment(ByteBuf part, boolean first) {
         part.release();
         throw new AssertionError("seed " + seed + ": a small event was fragmented");
       }

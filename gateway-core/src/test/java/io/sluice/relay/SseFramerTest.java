@@ -56,6 +56,8 @@ class SseFramerTest {
   private static final class Collector implements SseFramer.Sink {
     final List<byte[]> events = new ArrayList<>();
     final List<byte[]> fragments = new ArrayList<>();
+    /** The bytes of each oversized event, from its first fragment on. */
+    final List<ByteArrayOutputStream> oversized = new ArrayList<>();
     final ByteArrayOutputStream all = new ByteArrayOutputStream();
 
     @Override
@@ -70,11 +72,15 @@ class SseFramerTest {
     }
 
     @Override
-    public void fragment(ByteBuf part) {
+    public void fragment(ByteBuf part, boolean first) {
       try {
         byte[] bytes = ByteBufUtil.getBytes(part);
         fragments.add(bytes);
         all.writeBytes(bytes);
+        if (first) {
+          oversized.add(new ByteArrayOutputStream());
+        }
+        oversized.get(oversized.size() - 1).writeBytes(bytes);
       } finally {
         part.release();
       }
@@ -289,6 +295,31 @@ class SseFramerTest {
     out.fragments.forEach(fragments::writeBytes);
     assertThat(fragments.toString(StandardCharsets.US_ASCII)).isEqualTo(big + big);
     assertThat(out.fragments).allSatisfy(f -> assertThat(f.length).isLessThan(max + chunk));
+    assertThat(out.oversized).extracting(e -> e.toString(StandardCharsets.US_ASCII)).containsExactly(big, big);
+  }
+
+  @Test
+  void marksTheFirstFragmentOfEachOversizedEventAlsoRightBehindAnother() {
+    int max = 64;
+    String a = "data: " + "a".repeat(200) + "\r\n\r\n";
+    String b = "data: " + "b".repeat(200) + "\r\n\r\n";
+    byte[] input = (a + b + "data: c\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+    for (int chunk : new int[] {1, 7, 100, 1000}) {
+      SseFramer framer = new SseFramer(ALLOC, max);
+      Collector out = new Collector();
+      for (int i = 0; i < input.length; i += chunk) {
+        framer.feed(buf(input, i, Math.min(input.length, i + chunk)), out);
+      }
+      out.drain(framer);
+      framer.release();
+      assertThat(out.all.toByteArray()).isEqualTo(input);
+      // Read at once, the events are whole; in small reads the large ones come in fragments
+      // (compared without LFs: the LF of a CRLF split from its CR goes with the next event).
+      if (chunk < max) {
+        assertThat(out.oversized).as("reads of %d", chunk).extracting(e -> e.toString(StandardCharsets.US_ASCII)
+            .replace("\n", "")).containsExactly(a.replace("\n", ""), b.replace("\n", ""));
+      }
+    }
   }
 
   @Test

@@ -31,6 +31,10 @@ class StreamResumeFramingTest {
             match: { path-prefix: /v1/events }
             upstream: models
             sse: { heartbeat: 0s, resume: { enabled: true } }
+          - name: small
+            match: { path-prefix: /v1/small }
+            upstream: models
+            sse: { heartbeat: 0s, resume: { enabled: true, buffer-bytes: 1KiB } }
           - name: plain
             match: { path-prefix: /v1/plain }
             upstream: models
@@ -135,6 +139,79 @@ class StreamResumeFramingTest {
       call.send("data: [DONE]\n\n").end();
       assertThat(client.readToEnd().replace(": ping\n\n", "")).isEqualTo("data: [DONE]\n\n");
     }
+  }
+
+  /**
+   * An event larger than the session's whole buffer ({@code buffer-bytes}) cannot be kept, but it
+   * is relayed numbered and stamped like any other: the client's Last-Event-ID stays ours. A resume
+   * from before it is told it cannot be served; one from it gets the rest.
+   */
+  @Test
+  void anEventLargerThanTheSessionsBufferIsStampedAndAResumeFromItWorks() throws Exception {
+    String big = "y".repeat(4096);
+    String id;
+    FakeUpstream.Call call;
+    try (RawHttp first = RawHttp.connect(gateway.port())) {
+      first.post("/v1/small", "{}");
+      call = upstream.next().startSse();
+      id = first.readHead().header("x-sluice-stream-id");
+      call.send("data: one\n\n").send("data: " + big + "\n\n").send("data: three\n\n");
+      assertThat(first.readUntil("data: three\n\n").replace(big, "<4 KiB>")).isEqualTo(
+          "id: " + id + ".1\ndata: one\n\nid: " + id + ".2\ndata: <4 KiB>\n\nid: " + id + ".3\ndata: three\n\n");
+    }
+    try (RawHttp second = RawHttp.connect(gateway.port())) {
+      second.post("/v1/small", "{}", "Last-Event-ID: " + id + ".1");
+      assertThat(second.readHead().status()).isEqualTo(410);
+      assertThat(second.readToEnd()).contains("\"code\":\"resume_gap\"");
+      second.post("/v1/small", "{}", "Last-Event-ID: " + id + ".2");
+      assertThat(second.readHead().status()).isEqualTo(200);
+      assertThat(second.readUntil("data: three\n\n")).isEqualTo("id: " + id + ".3\ndata: three\n\n");
+      call.send("data: [DONE]\n\n").end();
+      assertThat(second.readToEnd()).isEqualTo("id: " + id + ".4\ndata: [DONE]\n\n");
+    }
+    assertThat(upstream.poll()).isNull();
+  }
+
+  /**
+   * An event larger than the framer holds (256 KiB) goes out in fragments as it arrives. It is
+   * still numbered and stamped (its own id lines left out, even in a later fragment), so the
+   * numbering the client sees has no hole and a resume from it works; it cannot be kept, so a
+   * resume from before it gets 410. Two such events in a row are two events.
+   */
+  @Test
+  void anEventTooLargeToHoldIsRelayedInFragmentsNumberedAndStamped() throws Exception {
+    String big = "x".repeat(300 * 1024);
+    String id;
+    FakeUpstream.Call call;
+    try (RawHttp first = RawHttp.connect(gateway.port())) {
+      first.post("/v1/events", "{}");
+      call = upstream.next().startSse();
+      id = first.readHead().header("x-sluice-stream-id");
+      call.send("data: one\n\n");
+      assertThat(first.readUntil("data: one\n\n")).isEqualTo("id: " + id + ".1\ndata: one\n\n");
+      // One chunk of more than 256 KiB without the event's end: the framer passes it on in part.
+      call.send("event: big\nid: up-1\ndata: " + big).send("\nid: up-2\ndata: tail\n\n");
+      assertThat(first.readUntil("data: tail\n\n").replace(big, "<300 KiB>"))
+          .isEqualTo("id: " + id + ".2\nevent: big\ndata: <300 KiB>\ndata: tail\n\n");
+      call.send("data: " + big).send("\ndata: second\n\n");
+      assertThat(first.readUntil("data: second\n\n").replace(big, "<300 KiB>"))
+          .isEqualTo("id: " + id + ".3\ndata: <300 KiB>\ndata: second\n\n");
+      call.send("data: four\n\n");
+      assertThat(first.readUntil("data: four\n\n")).isEqualTo("id: " + id + ".4\ndata: four\n\n");
+    }
+    try (RawHttp second = RawHttp.connect(gateway.port())) {
+      for (int before : new int[] {1, 2}) {
+        second.post("/v1/events", "{}", "Last-Event-ID: " + id + "." + before);
+        assertThat(second.readHead().status()).as("resume from %d", before).isEqualTo(410);
+        assertThat(second.readToEnd()).contains("\"code\":\"resume_gap\"");
+      }
+      second.post("/v1/events", "{}", "Last-Event-ID: " + id + ".3");
+      assertThat(second.readHead().status()).isEqualTo(200);
+      assertThat(second.readUntil("data: four\n\n")).isEqualTo("id: " + id + ".4\ndata: four\n\n");
+      call.send("data: [DONE]\n\n").end();
+      assertThat(second.readToEnd()).isEqualTo("id: " + id + ".5\ndata: [DONE]\n\n");
+    }
+    assertThat(upstream.poll()).isNull();
   }
 
   private static final byte[] BOM = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
