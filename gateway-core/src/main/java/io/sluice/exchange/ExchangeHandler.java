@@ -619,6 +619,7 @@ public final class ExchangeHandler extends ChannelInboundHandlerAdapter implemen
     HttpHeaders h = request.headers().copy();
     String clientHost = h.get(HttpHeaderNames.HOST);
     ProxyHeaders.removeHopByHop(h);
+    ProxyHeaders.removeHttp2Conversion(h); // x-http2-*: Netty's notes on an HTTP/2 request, not the client's
     h.remove(HttpHeaderNames.EXPECT);
     h.remove(SessionPlan.TRANSPORT_HEADER); // the gateway's business, not the model server's
     h.remove(HttpHeaderNames.HOST);
