@@ -739,7 +739,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay {
       dropUpstream();
       endAttempt("protocol_error");
       // The request reached the endpoint, which may be generating already: not retried.
-      fail(ErrorKind.UPSTREAM_FAILED, "endpoint " + endpoint.url() + " sent an " + reason);
+      // The endpoint's address and the decoder's complaint stay in the debug log above.
+      fail(ErrorKind.UPSTREAM_FAILED, "upstream '" + upstream.name() + "' sent an invalid HTTP response");
       return;
     }
     endAttempt(null);

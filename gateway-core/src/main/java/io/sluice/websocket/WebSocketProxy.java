@@ -217,7 +217,9 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
       if (tried.isEmpty()) {
         fail(ErrorKind.NO_HEALTHY_UPSTREAM, "no healthy endpoint in upstream '" + upstream.name() + "'");
       } else {
-        fail(ErrorKind.UPSTREAM_FAILED, "upstream '" + upstream.name() + "' failed: " + previousFailure);
+        // Endpoint addresses and OS errors stay in the log: clients learn nothing of the topology.
+        log.debug("upstream {} failed: {}", upstream.name(), previousFailure);
+        fail(ErrorKind.UPSTREAM_FAILED, "upstream '" + upstream.name() + "' failed before responding");
       }
       return;
     }
@@ -531,7 +533,8 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     endpoint.recordFailure("websocket handshake: " + problem);
     dropUpstream();
     endAttempt("protocol_error");
-    fail(ErrorKind.UPSTREAM_FAILED, "endpoint " + endpoint.url() + " " + problem);
+    // The endpoint's address stays in the debug log above: clients learn nothing of the topology.
+    fail(ErrorKind.UPSTREAM_FAILED, "upstream '" + upstream.name() + "' " + problem);
   }
 
   @Override

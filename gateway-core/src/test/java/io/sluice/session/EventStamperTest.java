@@ -20,7 +20,8 @@ class EventStamperTest {
   static Stream<Arguments> events() {
     return Stream.of(
         Arguments.of("data: a\n\n", ID + "data: a\n\n"),
-        Arguments.of("event: delta\r\nid: 7\r\ndata: a\r\nidle: x\r\n\r\n", ID + "event: delta\r\ndata: a\r\nidle: x\r\n\r\n"),
+        Arguments.of("event: delta\r\nid: 7\r\ndata: a\r\nidle: x\r\n\r\n",
+            ID + "event: delta\r\ndata: a\r\nidle: x\r\n\r\n"),
         Arguments.of("data: b\nid\n\n", ID + "data: b\n\n"),
         Arguments.of("id: 1\rdata: c\rid\r\r", ID + "data: c\r\r"),
         Arguments.of("i\nid\nidx\nid:\ndata: id: 9\ni: d\n\n", ID + "i\nidx\ndata: id: 9\ni: d\n\n"),

@@ -94,7 +94,8 @@ class StreamResumeFramingTest {
     try (RawHttp second = RawHttp.connect(gateway.port())) {
       second.post("/v1/events", "{}", "Last-Event-ID: " + id + ".0");
       assertThat(second.readHead().status()).isEqualTo(200);
-      assertThat(second.readToEnd()).isEqualTo("id: " + id + ".1\ndata: one\r\n\r\nid: " + id + ".2\ndata: two\r\n\r\n");
+      assertThat(second.readToEnd())
+          .isEqualTo("id: " + id + ".1\ndata: one\r\n\r\nid: " + id + ".2\ndata: two\r\n\r\n");
       second.post("/v1/events", "{}", "Last-Event-ID: " + id + ".1");
       assertThat(second.readHead().status()).isEqualTo(200);
       assertThat(second.readToEnd()).isEqualTo("\nid: " + id + ".2\ndata: two\r\n\r\n");

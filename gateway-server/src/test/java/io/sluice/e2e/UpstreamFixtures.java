@@ -77,6 +77,15 @@ final class UpstreamFixtures {
     assertThat(error.path("message").asText()).isNotBlank();
   }
 
+  /**
+   * Asserts a gateway error's message. It names the upstream and nothing of its endpoints — no
+   * address, no port: those and the OS's errors stay in the gateway's debug log.
+   */
+  static void assertErrorMessage(String body, String expected, int endpointPort) throws IOException {
+    assertThat(JSON.readTree(body).path("error").path("message").asText()).isEqualTo(expected);
+    assertThat(body).doesNotContain("127.0.0.1", "localhost", "http://", String.valueOf(endpointPort));
+  }
+
   /** Which fake received the next request, and the request. */
   record Arrival(int index, FakeUpstream.Call call) {}
 
@@ -157,7 +166,11 @@ final class UpstreamFixtures {
     }
 
     String url() {
-      return "http://127.0.0.1:" + server.getLocalPort();
+      return "http://127.0.0.1:" + port();
+    }
+
+    int port() {
+      return server.getLocalPort();
     }
 
     @Override

@@ -36,11 +36,13 @@ class WebSocketHttp2Test {
   private final TestPki pki = TestPki.create("H2 WS Test CA");
   private FakeRealtimeUpstream upstream;
   private TestGateway gateway;
+  private int deadPort; // the only endpoint of upstream 'nowhere': connections to it are refused
 
   @BeforeEach
   void start() throws Exception {
     TestPki.Files2 files = pki.issue("localhost").write(dir, "server");
     upstream = FakeRealtimeUpstream.start();
+    deadPort = UpstreamFixtures.refusedPort();
     gateway = TestGateway.start("""
         listeners:
           - { name: public, host: 127.0.0.1, port: 0, http2: true }
@@ -54,6 +56,9 @@ class WebSocketHttp2Test {
           - name: realtime-pool
             endpoints: [ { url: "%s" } ]
             first-byte-timeout: 2s
+            retries: 0
+          - name: nowhere
+            endpoints: [ { url: "http://127.0.0.1:%d" } ]
             retries: 0
         routes:
           - name: realtime
@@ -69,7 +74,11 @@ class WebSocketHttp2Test {
           - name: chat
             match: { path-prefix: /v1/chat }
             upstream: realtime-pool
-        """.formatted(files.certificate(), files.key(), upstream.url()), Map.of("ALICE_KEY", KEY));
+          - name: dead
+            match: { path-prefix: /v1/dead }
+            upstream: nowhere
+            websocket: { enabled: true }
+        """.formatted(files.certificate(), files.key(), upstream.url(), deadPort), Map.of("ALICE_KEY", KEY));
   }
 
   @AfterEach
@@ -202,6 +211,18 @@ class WebSocketHttp2Test {
       H2WsClient.Stream ws = client.connect("/v1/keyed?api_key=" + KEY);
       assertThat(ws.status()).isEqualTo(200);
       assertThat(upstream.next().uri).as("the key never reaches the upstream").isEqualTo("/v1/realtime");
+    }
+  }
+
+  /** As on the HTTP path: the client learns which upstream failed, nothing of its endpoints. */
+  @Test
+  void tellsAClientWhoseUpstreamRefusesConnectionsOnlyTheUpstreamsName() throws Exception {
+    try (H2WsClient client = H2WsClient.connect(gateway.port())) {
+      H2WsClient.Stream refused = client.connect("/v1/dead");
+      assertThat(refused.status()).isEqualTo(502);
+      String body = refused.body();
+      assertThat(JSON.readTree(body).path("error").path("code").asText()).isEqualTo("upstream_failed");
+      UpstreamFixtures.assertErrorMessage(body, "upstream 'nowhere' failed before responding", deadPort);
     }
   }
 

@@ -40,10 +40,12 @@ class WebSocketProxyTest {
   private static final String JWT_SECRET = "ws-e2e-secret-that-is-32-bytes-long";
   private FakeRealtimeUpstream upstream;
   private TestGateway gateway;
+  private int deadPort; // the only endpoint of upstream 'nowhere': connections to it are refused
 
   @BeforeEach
   void start() throws Exception {
     upstream = FakeRealtimeUpstream.start();
+    deadPort = UpstreamFixtures.refusedPort();
     gateway = TestGateway.start("""
         consumers: [ { name: alice, api-keys: [ "${ALICE_KEY}" ] }, { name: bob, jwt-claim-value: bob-sub } ]
         shutdown: { drain-timeout: 1s }
@@ -53,7 +55,7 @@ class WebSocketProxyTest {
             first-byte-timeout: 2s
             retries: 0
           - name: nowhere
-            endpoints: [ { url: "http://127.0.0.1:1" } ]
+            endpoints: [ { url: "http://127.0.0.1:%d" } ]
             connect-timeout: 1s
             retries: 0
         routes:
@@ -93,7 +95,7 @@ class WebSocketProxyTest {
             match: { path-prefix: /v1/dead }
             upstream: nowhere
             websocket: { enabled: true }
-        """.formatted(upstream.url()), Map.of("ALICE_KEY", KEY, "JWT_SECRET", JWT_SECRET));
+        """.formatted(upstream.url(), deadPort), Map.of("ALICE_KEY", KEY, "JWT_SECRET", JWT_SECRET));
   }
 
   @AfterEach
@@ -333,11 +335,22 @@ class WebSocketProxyTest {
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/realtime")) {
       assertThat(client.status()).isEqualTo(502);
       assertThat(JSON.readTree(client.body()).path("error").path("code").asText()).isEqualTo("upstream_failed");
-      assertThat(client.body()).contains("Sec-WebSocket-Accept");
+      UpstreamFixtures.assertErrorMessage(client.body(),
+          "upstream 'realtime-pool' answered 101 with a wrong Sec-WebSocket-Accept", upstream.port());
     }
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/dead")) {
       assertThat(client.status()).isEqualTo(502);
       assertThat(JSON.readTree(client.body()).path("error").path("type").asText()).isEqualTo("upstream_error");
+    }
+  }
+
+  /** As on the HTTP path: the client learns which upstream failed, nothing of its endpoints. */
+  @Test
+  void tellsAClientWhoseUpstreamRefusesConnectionsOnlyTheUpstreamsName() throws Exception {
+    try (WsClient client = WsClient.connect(gateway.port(), "/v1/dead")) {
+      assertThat(client.status()).isEqualTo(502);
+      assertThat(JSON.readTree(client.body()).path("error").path("code").asText()).isEqualTo("upstream_failed");
+      UpstreamFixtures.assertErrorMessage(client.body(), "upstream 'nowhere' failed before responding", deadPort);
     }
   }
 

@@ -91,8 +91,11 @@ public final class FakeRealtimeUpstream implements AutoCloseable {
   }
 
   public String url() {
-    int port = ((java.net.InetSocketAddress) server.localAddress()).getPort();
-    return tls ? "https://localhost:" + port : "http://127.0.0.1:" + port;
+    return tls ? "https://localhost:" + port() : "http://127.0.0.1:" + port();
+  }
+
+  public int port() {
+    return ((java.net.InetSocketAddress) server.localAddress()).getPort();
   }
 
   /** Connections accepted so far. */
