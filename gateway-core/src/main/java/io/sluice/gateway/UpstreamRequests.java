@@ -6,7 +6,6 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.sluice.config.HeaderOps;
 import io.sluice.config.RouteConfig.Api;
 import io.sluice.config.SseConfig;
@@ -124,9 +123,7 @@ final class UpstreamRequests {
     h.remove(HttpHeaderNames.EXPECT);
     h.remove(SessionPlan.TRANSPORT_HEADER); // the gateway's business, not the model server's
     h.remove(HttpHeaderNames.HOST);
-    for (HttpConversionUtil.ExtensionHeaderNames name : HttpConversionUtil.ExtensionHeaderNames.values()) {
-      h.remove(name.text()); // x-http2-*: Netty's notes from converting an HTTP/2 stream, not the client's
-    }
+    ProxyHeaders.removeHttp2Conversion(h); // x-http2-*: Netty's notes on an HTTP/2 request, not the client's
     ProxyHeaders.addForwarded(h, ClientIdentity.peer(client), scheme, clientHost);
     h.set(ProxyHeaders.X_REQUEST_ID, exchange.requestId());
     HeaderOps ops = admission.route().requestHeaders();

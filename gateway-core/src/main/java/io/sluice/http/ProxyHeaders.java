@@ -2,6 +2,7 @@ package io.sluice.http;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.AsciiString;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,6 +49,19 @@ public final class ProxyHeaders {
     }
     for (AsciiString name : HOP_BY_HOP) {
       headers.remove(name);
+    }
+  }
+
+  /**
+   * Removes the headers Netty's HTTP/2-to-HTTP/1.1 conversion adds to a request that came over
+   * HTTP/2 ({@code x-http2-scheme}, {@code x-http2-stream-id}, …, {@link
+   * HttpConversionUtil.ExtensionHeaderNames}): notes about the gateway's own connection, which the
+   * upstream must not get. Removed whatever the transport: over HTTP/1.1 a client that sends them
+   * only pretends to be something the gateway's HTTP/2 stack wrote.
+   */
+  public static void removeHttp2Conversion(HttpHeaders headers) {
+    for (HttpConversionUtil.ExtensionHeaderNames name : HttpConversionUtil.ExtensionHeaderNames.values()) {
+      headers.remove(name.text());
     }
   }
 

@@ -79,11 +79,8 @@ final class BodyRelay {
     }
 
     @Override
-    public void fragment(ByteBuf part) {
-      if (session != null) {
-        session.fragment();
-      }
-      writer.write(part);
+    public void fragment(ByteBuf part, boolean first) {
+      writer.write(session != null ? session.fragment(part, first) : part);
     }
   };
 

@@ -269,7 +269,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     String reason = "invalid HTTP response: " + (cause == null ? "undecodable" : cause.getMessage());
     if (!responseStarted) {
       // The request reached the endpoint, which may be generating already: not retried.
-      fail(ErrorKind.UPSTREAM_FAILED, attempt.protocolError("sent an " + reason));
+      // The decoder's complaint stays in the log and the endpoint's health, like its address.
+      fail(ErrorKind.UPSTREAM_FAILED, attempt.protocolError("sent an invalid HTTP response", reason));
       return;
     }
     log.debug("upstream {} sent an {}", attempt.endpoint(), reason);

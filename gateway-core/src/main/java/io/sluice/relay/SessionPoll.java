@@ -28,7 +28,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One long poll (CONTRACT §3 Long polling): {@code GET /sluice/streams/<id>/events?after=N}
+ * One long poll (gateway-core/docs/streams.md, long polling): {@code GET /sluice/streams/<id>/events?after=N}
  * answers the session's events after {@code N} at once when there are any, else waits up to
  * {@code wait} for the next ones:
  * {@code {"events": [{"id", "event", "data"}], "next": "<cursor>", "done": false}}.

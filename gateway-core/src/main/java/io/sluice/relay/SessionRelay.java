@@ -28,7 +28,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A resumed stream (CONTRACT §3 Resume): the events of a session after the client's
+ * A resumed stream (gateway-core/docs/streams.md, resume): the events of a session after the client's
  * {@code Last-Event-ID}, then the live rest as the generation produces it — no second call to
  * the model, no duplicate, no gap.
  *
@@ -239,7 +239,7 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
     }
   }
 
-  /** The gateway stops: {@code retry: 1000} and the end — the client resumes elsewhere (CONTRACT §6). */
+  /** The gateway stops: {@code retry: 1000} and the end — the client resumes elsewhere (README, graceful drain). */
   @Override
   public void drainNow() {
     if (!done && started) {

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import io.sluice.http.ErrorKind;
+import io.sluice.session.EventStamper;
 import io.sluice.session.SessionEvents;
 import io.sluice.session.SessionPlan;
 import io.sluice.session.StreamSession;
@@ -21,7 +22,7 @@ import java.util.function.Consumer;
 final class SessionTap {
   private final StreamSession session;
   private long seq; // the last event's sequence number
-  private boolean inLostEvent; // relaying the fragments of an event too large to keep
+  private EventStamper fragmentStamper; // stamps the fragments of the event too large to hold
   private final StreamSession.Reader clientReader;
 
   /**
@@ -64,7 +65,6 @@ final class SessionTap {
    * @param fields the event parsed, or null when it is known not to be a comment-only block
    */
   ByteBuf record(ByteBuf event, SseEvent fields, boolean clientAttached) {
-    inLostEvent = false;
     if (fields != null && fields.isCommentOnly()) {
       return event; // comments are not numbered
     }
@@ -77,12 +77,24 @@ final class SessionTap {
     return Unpooled.wrappedBuffer(stamped);
   }
 
-  /** Part of an event too large to hold: relayed as it comes, it cannot be kept for a resume. */
-  void fragment() {
-    if (!inLostEvent) {
-      inLostEvent = true;
+  /**
+   * Part of an event too large to hold (the framer's limit), relayed as it comes; returns it as
+   * the client gets it. It is still numbered and stamped like a whole event — id line first, its
+   * own id lines left out — so the client's {@code Last-Event-ID} stays the gateway's and the
+   * numbering has no hole: a resume from it (or later) works. It cannot be kept, so the session
+   * records it lost: a resume from before it gets 410 {@code resume_gap}, like one from before an
+   * event larger than {@code buffer-bytes}.
+   *
+   * @param first whether this is the event's first fragment
+   */
+  ByteBuf fragment(ByteBuf part, boolean first) {
+    if (first) {
       session.lost(++seq);
+      fragmentStamper = new EventStamper(session.id(), seq);
     }
+    ByteBuf stamped = Unpooled.wrappedBuffer(fragmentStamper.stamp(part));
+    part.release();
+    return stamped;
   }
 
   /** The client's error when the session stops its generation. */

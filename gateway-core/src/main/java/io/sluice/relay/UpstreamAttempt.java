@@ -218,12 +218,13 @@ public final class UpstreamAttempt {
 
   /**
    * The endpoint answered something that is not a valid answer (broken HTTP, a bad WebSocket
-   * handshake): recorded against it; the client is told only which upstream failed.
+   * handshake): recorded against it with the {@code detail}; returns the client's message, which
+   * names the upstream and the {@code problem} only.
    */
-  public String protocolError(String problem) {
+  public String protocolError(String problem, String detail) {
     cancelFirstByteTimer();
-    log.debug("upstream {} endpoint {} {}", upstream.name(), endpoint, problem);
-    endpoint.recordFailure(problem);
+    log.debug("upstream {} endpoint {}: {}", upstream.name(), endpoint, detail);
+    endpoint.recordFailure(detail);
     drop();
     end("protocol_error");
     return "upstream '" + upstream.name() + "' " + problem;

@@ -1,8 +1,6 @@
 package io.sluice.session;
 
 import io.netty.buffer.ByteBuf;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 
 /**
  * The wire form of session events: the {@code id: <stream-id>.<seq>} the gateway stamps on every
@@ -53,39 +51,19 @@ public final class SessionEvents {
   }
 
   /**
-   * The event as the client gets it: {@code id: <stream-id>.<seq>} first, then the event's own
-   * lines except its {@code id} field (ours replaces it), byte for byte with their line endings.
-   * Does not consume {@code event}.
+   * The event as the client gets it: {@code id: <stream-id>.<seq>} before its first line, then the
+   * event's own lines except its {@code id} field (ours replaces it), byte for byte with their line
+   * endings (see {@link EventStamper}). Does not consume {@code event}.
    */
   public static byte[] stamp(ByteBuf event, String streamId, long seq) {
-    int from = event.readerIndex();
-    int to = event.writerIndex();
-    ByteArrayOutputStream out = new ByteArrayOutputStream(to - from + 48);
-    byte[] idLine = ("id: " + streamId + "." + seq + "\n").getBytes(StandardCharsets.US_ASCII);
-    out.write(idLine, 0, idLine.length);
-    int i = from;
-    while (i < to) {
-      int end = i;
-      while (end < to && event.getByte(end) != '\n' && event.getByte(end) != '\r') {
-        end++;
-      }
-      int next = end;
-      if (next < to) {
-        next += event.getByte(next) == '\r' && next + 1 < to && event.getByte(next + 1) == '\n' ? 2 : 1;
-      }
-      if (!isIdField(event, i, end)) {
-        byte[] line = new byte[next - i];
-        event.getBytes(i, line);
-        out.write(line, 0, line.length);
-      }
-      i = next;
+    EventStamper stamper = new EventStamper(streamId, seq);
+    byte[] stamped = stamper.stamp(event);
+    byte[] held = stamper.end();
+    if (held.length == 0) {
+      return stamped;
     }
-    return out.toByteArray();
-  }
-
-  /** The line {@code [start, end)} is an {@code id} field ({@code id}, or {@code id:…}). */
-  private static boolean isIdField(ByteBuf event, int start, int end) {
-    return end - start >= 2 && event.getByte(start) == 'i' && event.getByte(start + 1) == 'd'
-        && (end - start == 2 || event.getByte(start + 2) == ':');
+    byte[] out = java.util.Arrays.copyOf(stamped, stamped.length + held.length);
+    System.arraycopy(held, 0, out, stamped.length, held.length);
+    return out;
   }
 }

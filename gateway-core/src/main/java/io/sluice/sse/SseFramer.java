@@ -7,12 +7,19 @@ import io.netty.util.ByteProcessor;
 
 /**
  * Splits a {@code text/event-stream} byte stream into whole events, whatever the network reads'
- * boundaries are (LESSONS: gateways that assumed one read = one event corrupted tokens).
+ * boundaries are (gateways that assumed one read = one event have corrupted tokens).
  *
  * <p>An event ends with an empty line; lines end with CRLF, LF or CR (WHATWG HTML §9.2.5), and a
  * CRLF may be split across two reads. Each event is emitted with its terminating blank line, as
  * the exact bytes received, so relaying events is byte-for-byte transparent. A lone LF that
  * completes a CRLF after an event was already emitted at its CR starts the next event's bytes.
+ *
+ * <p>One exception: a UTF-8 byte order mark at the very start of the stream is dropped. A client
+ * skips it only there (the stream's UTF-8 decode strips one leading BOM), and the gateway may have
+ * written before it — a {@code : ping} while the upstream was silent after its headers, the
+ * {@code id:} line it stamps on a session's events — which would glue it to the first field's
+ * name (U+FEFF then {@code data}) and make the client drop that event, and the gateway's own parsing
+ * (usage, session numbering) take the event for a comment.
  *
  * <p>Memory: pending bytes are bounded by {@code maxEventSize}. A longer event is passed on in
  * fragments (nothing is lost, nothing grows), and {@link Sink#fragment} tells the caller it is not
@@ -25,7 +32,11 @@ public final class SseFramer {
   public interface Sink {
     void event(ByteBuf event);
 
-    default void fragment(ByteBuf part) {
+    /**
+     * Part of an event longer than {@code maxEventSize}, in order; {@code first} for the first
+     * part of each such event (the next one may follow right behind it, in fragments too).
+     */
+    default void fragment(ByteBuf part, boolean first) {
       event(part);
     }
   }
@@ -37,6 +48,7 @@ public final class SseFramer {
   private boolean atLineStart = true;
   private boolean lastWasCr;
   private boolean inOversizedEvent;
+  private boolean atStreamStart = true; // a byte order mark may still come (see the class comment)
 
   /** Advances the line state by one byte; stops (false) at the line end that ends an event. */
   private final ByteProcessor scanner = b -> {
@@ -74,6 +86,9 @@ public final class SseFramer {
       return;
     }
     pending = pending == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, pending, in);
+    if (atStreamStart && !skipByteOrderMark()) {
+      return; // one or two bytes that may be the start of a BOM: held until the next read tells
+    }
     int end = pending.writerIndex();
     int i = pending.readerIndex() + scanned;
     while (i < end) {
@@ -93,7 +108,7 @@ public final class SseFramer {
       ByteBuf event = pending.readRetainedSlice(last + 1 - pending.readerIndex());
       if (inOversizedEvent) {
         inOversizedEvent = false;
-        sink.fragment(event);
+        sink.fragment(event, false);
       } else {
         sink.event(event);
       }
@@ -101,8 +116,9 @@ public final class SseFramer {
     }
     scanned = pending.readableBytes();
     if (scanned >= maxEventSize) {
+      boolean first = !inOversizedEvent;
       inOversizedEvent = true;
-      sink.fragment(pending.readRetainedSlice(scanned));
+      sink.fragment(pending.readRetainedSlice(scanned), first);
       scanned = 0;
     }
     if (!pending.isReadable()) {
@@ -111,6 +127,28 @@ public final class SseFramer {
       scanned = 0;
     }
   }
+
+  /**
+   * At the stream's start: drops a whole BOM, or decides there is none. False while the bytes
+   * held are a BOM's first ones (nothing was scanned yet, so {@code scanned} stays 0).
+   */
+  private boolean skipByteOrderMark() {
+    int n = Math.min(pending.readableBytes(), BOM.length);
+    for (int i = 0; i < n; i++) {
+      if (pending.getByte(pending.readerIndex() + i) != BOM[i]) {
+        atStreamStart = false;
+        return true;
+      }
+    }
+    if (n < BOM.length) {
+      return false;
+    }
+    pending.skipBytes(BOM.length);
+    atStreamStart = false;
+    return true;
+  }
+
+  private static final byte[] BOM = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
 
   /** At the end of the stream: the bytes of an unterminated last event, or null. */
   public ByteBuf drainRemainder() {

@@ -459,7 +459,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
   }
 
   private void brokenHandshake(String problem) {
-    fail(ErrorKind.UPSTREAM_FAILED, attempt.protocolError(problem));
+    fail(ErrorKind.UPSTREAM_FAILED, attempt.protocolError(problem, "websocket handshake: " + problem));
   }
 
   @Override

@@ -34,6 +34,21 @@ class ProxyHeadersTest {
   }
 
   @Test
+  void removesTheHeadersOfNettysHttp2ConversionAndNothingElse() {
+    HttpHeaders h = new DefaultHttpHeaders()
+        .add("x-http2-scheme", "https")
+        .add("X-Http2-Stream-Id", "3")
+        .add("x-http2-path", "/v1/chat/completions")
+        .add("x-http2-stream-promise-id", "2")
+        .add("x-http2-stream-dependency-id", "1")
+        .add("x-http2-stream-weight", "16")
+        .add("x-http2-custom", "kept")
+        .add("Content-Type", "application/json");
+    ProxyHeaders.removeHttp2Conversion(h);
+    assertThat(h.names()).containsExactlyInAnyOrder("x-http2-custom", "Content-Type");
+  }
+
+  @Test
   void removesEveryHeaderTheConnectionHeaderNames() {
     HttpHeaders h = new DefaultHttpHeaders()
         .add("Connection", "close, X-Internal-Hop ,x-debug")

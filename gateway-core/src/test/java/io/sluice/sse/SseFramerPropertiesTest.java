@@ -22,7 +22,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Seeded randomized property test of the SSE framer (LESSONS: split events): whatever the
+ * Seeded randomized property test of the SSE framer: whatever the
  * network's split of the bytes into reads, whichever line ending each line uses (LF, CRLF, CR) and
  * wherever comment lines and comment-only blocks sit, the framer yields the same events, each
  * whole, and passes every byte on exactly once. One case per seed (see {@link RandomInputs}).
@@ -72,7 +72,7 @@ class SseFramerPropertiesTest {
       }
 
       @Override
-      public void fragment(ByteBuf part) {
+      public void fragment(ByteBuf part, boolean first) {
         part.release();
         throw new AssertionError("seed " + seed + ": a small event was fragmented");
       }

@@ -56,6 +56,8 @@ class SseFramerTest {
   private static final class Collector implements SseFramer.Sink {
     final List<byte[]> events = new ArrayList<>();
     final List<byte[]> fragments = new ArrayList<>();
+    /** The bytes of each oversized event, from its first fragment on. */
+    final List<ByteArrayOutputStream> oversized = new ArrayList<>();
     final ByteArrayOutputStream all = new ByteArrayOutputStream();
 
     @Override
@@ -70,11 +72,15 @@ class SseFramerTest {
     }
 
     @Override
-    public void fragment(ByteBuf part) {
+    public void fragment(ByteBuf part, boolean first) {
       try {
         byte[] bytes = ByteBufUtil.getBytes(part);
         fragments.add(bytes);
         all.writeBytes(bytes);
+        if (first) {
+          oversized.add(new ByteArrayOutputStream());
+        }
+        oversized.get(oversized.size() - 1).writeBytes(bytes);
       } finally {
         part.release();
       }
@@ -171,6 +177,81 @@ class SseFramerTest {
         .containsExactly("a", "b");
   }
 
+  private static final byte[] BOM = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
+
+  private static byte[] withBom(byte[] stream) {
+    byte[] out = new byte[BOM.length + stream.length];
+    System.arraycopy(BOM, 0, out, 0, BOM.length);
+    System.arraycopy(stream, 0, out, BOM.length, stream.length);
+    return out;
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("lineEndings")
+  void dropsAByteOrderMarkAtTheStartOfTheStreamWhateverTheSplit(String name, String eol) {
+    byte[] stream = stream(eol);
+    byte[] input = withBom(stream);
+    for (int split = 0; split <= input.length; split++) {
+      SseFramer framer = new SseFramer(ALLOC, LARGE);
+      Collector out = new Collector();
+      framer.feed(buf(input, 0, split), out);
+      framer.feed(buf(input, split, input.length), out);
+      out.drain(framer);
+      framer.release();
+      assertWholeEvents(out, stream);
+    }
+    SseFramer framer = new SseFramer(ALLOC, LARGE);
+    Collector out = new Collector();
+    for (int i = 0; i < input.length; i++) {
+      framer.feed(buf(input, i, i + 1), out);
+    }
+    out.drain(framer);
+    framer.release();
+    assertWholeEvents(out, stream);
+  }
+
+  @Test
+  void keepsWhatOnlyLooksLikeTheStartOfAByteOrderMarkAndABomAfterTheStart() {
+    byte[] euro = "€: a comment\n\ndata: x\n\n".getBytes(StandardCharsets.UTF_8); // € is E2 82 AC
+    byte[] almost = {(byte) 0xEF, (byte) 0xBB, 'x', '\n', '\n'};
+    for (byte[] input : List.of(euro, almost)) {
+      SseFramer framer = new SseFramer(ALLOC, LARGE);
+      Collector out = new Collector();
+      framer.feed(buf(input, 0, 1), out);
+      framer.feed(buf(input, 1, input.length), out);
+      out.drain(framer);
+      framer.release();
+      assertThat(out.all.toByteArray()).isEqualTo(input);
+    }
+    byte[] first = "data: a\n\n".getBytes(StandardCharsets.US_ASCII);
+    SseFramer framer = new SseFramer(ALLOC, LARGE);
+    Collector out = new Collector();
+    framer.feed(buf(first, 0, first.length), out);
+    framer.feed(buf(BOM, 0, BOM.length), out); // only the stream's first bytes are a BOM to skip
+    out.drain(framer);
+    framer.release();
+    assertThat(out.all.toByteArray()).isEqualTo(concat(first, BOM));
+  }
+
+  @Test
+  void passesOnTheStartOfAByteOrderMarkWhenTheStreamEndsThere() {
+    SseFramer framer = new SseFramer(ALLOC, LARGE);
+    Collector out = new Collector();
+    framer.feed(buf(BOM, 0, 2), out);
+    assertThat(out.events).isEmpty();
+    assertThat(framer.pendingBytes()).isEqualTo(2);
+    out.drain(framer);
+    framer.release();
+    assertThat(out.all.toByteArray()).containsExactly(0xEF, 0xBB);
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] out = new byte[a.length + b.length];
+    System.arraycopy(a, 0, out, 0, a.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
   @Test
   void returnsTheUnterminatedLastEventFromDrainRemainder() {
     SseFramer framer = new SseFramer(ALLOC, LARGE);
@@ -214,6 +295,31 @@ class SseFramerTest {
     out.fragments.forEach(fragments::writeBytes);
     assertThat(fragments.toString(StandardCharsets.US_ASCII)).isEqualTo(big + big);
     assertThat(out.fragments).allSatisfy(f -> assertThat(f.length).isLessThan(max + chunk));
+    assertThat(out.oversized).extracting(e -> e.toString(StandardCharsets.US_ASCII)).containsExactly(big, big);
+  }
+
+  @Test
+  void marksTheFirstFragmentOfEachOversizedEventAlsoRightBehindAnother() {
+    int max = 64;
+    String a = "data: " + "a".repeat(200) + "\r\n\r\n";
+    String b = "data: " + "b".repeat(200) + "\r\n\r\n";
+    byte[] input = (a + b + "data: c\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+    for (int chunk : new int[] {1, 7, 100, 1000}) {
+      SseFramer framer = new SseFramer(ALLOC, max);
+      Collector out = new Collector();
+      for (int i = 0; i < input.length; i += chunk) {
+        framer.feed(buf(input, i, Math.min(input.length, i + chunk)), out);
+      }
+      out.drain(framer);
+      framer.release();
+      assertThat(out.all.toByteArray()).isEqualTo(input);
+      // Read at once, the events are whole; in small reads the large ones come in fragments
+      // (compared without LFs: the LF of a CRLF split from its CR goes with the next event).
+      if (chunk < max) {
+        assertThat(out.oversized).as("reads of %d", chunk).extracting(e -> e.toString(StandardCharsets.US_ASCII)
+            .replace("\n", "")).containsExactly(a.replace("\n", ""), b.replace("\n", ""));
+      }
+    }
   }
 
   @Test

@@ -207,7 +207,7 @@ public final class Sluice implements AutoCloseable, AdminView {
   // ---- shutdown ---------------------------------------------------------------------------------
 
   /**
-   * Graceful shutdown (CONTRACT §6): {@code /readyz} turns 503, listeners stop accepting, running
+   * Graceful shutdown (README, graceful drain): {@code /readyz} turns 503, listeners stop accepting, running
    * exchanges finish for up to {@code shutdown.drain-timeout}, the rest are ended with an error
    * event. The admin listener stays up until {@link #close}.
    */

@@ -3,8 +3,8 @@ package io.sluice.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.FakeUpstream;
-import io.sluice.testing.SystemBinary;
 import io.sluice.testing.GatewayExtension;
+import io.sluice.testing.SystemBinary;
 import io.sluice.testing.TestPki;
 import java.io.BufferedReader;
 import java.io.InputStream;
@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -160,6 +161,35 @@ class Http2Test {
     gateway.upstream().next().startSse().send("data: y\n\n").end();
     assertThat(h1.waitFor(10, TimeUnit.SECONDS)).isTrue();
     assertThat(new String(h1.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("data: y\n\n\n1.1");
+  }
+
+  /**
+   * Netty's HTTP/2-to-HTTP/1.1 conversion leaves its notes in the request's headers
+   * ({@code x-http2-scheme}, {@code x-http2-stream-id}, …): the gateway's internals, never the
+   * upstream's business. On h2 (TLS + ALPN) here, on h2c below.
+   */
+  @Test
+  void forwardsNoHttp2ConversionHeadersFromAnH2Request() throws Exception {
+    var pending = h2Client().sendAsync(chat(), HttpResponse.BodyHandlers.ofString());
+    FakeUpstream.Call call = gateway.upstream().next();
+    assertThat(call.headers.names()).noneMatch(name -> name.toLowerCase(Locale.ROOT).startsWith("x-http2-"));
+    assertThat(call.headers.get("x-forwarded-proto")).isEqualTo("https");
+    call.startSse().send("data: a\n\n").end();
+    HttpResponse<String> response = pending.get(10, TimeUnit.SECONDS);
+    assertThat(response.version()).isEqualTo(HttpClient.Version.HTTP_2);
+    assertThat(response.body()).isEqualTo("data: a\n\n");
+  }
+
+  @Test
+  void forwardsNoHttp2ConversionHeadersFromAnH2cRequest() throws Exception {
+    Process h2c = curl("-sS", "--http2-prior-knowledge", "-w", "\\n%{http_version}", "-d", CHAT,
+        "http://127.0.0.1:" + gateway.sluice().port("h2c") + "/v1/chat/completions");
+    FakeUpstream.Call call = gateway.upstream().next();
+    assertThat(call.headers.names()).noneMatch(name -> name.toLowerCase(Locale.ROOT).startsWith("x-http2-"));
+    assertThat(call.headers.get("x-forwarded-proto")).isEqualTo("http");
+    call.startSse().send("data: b\n\n").end();
+    assertThat(h2c.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(new String(h2c.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("data: b\n\n\n2");
   }
 
   private static Process curl(String... args) throws Exception {

@@ -4,6 +4,7 @@ import static io.sluice.e2e.UpstreamFixtures.CHAT;
 import static io.sluice.e2e.UpstreamFixtures.OK_JSON;
 import static io.sluice.e2e.UpstreamFixtures.PLAIN_BODY;
 import static io.sluice.e2e.UpstreamFixtures.STREAM_BODY;
+import static io.sluice.e2e.UpstreamFixtures.assertErrorMessage;
 import static io.sluice.e2e.UpstreamFixtures.assertGatewayError;
 import static io.sluice.e2e.UpstreamFixtures.nextArrival;
 import static io.sluice.e2e.UpstreamFixtures.post;
@@ -56,9 +57,12 @@ class UpstreamFaultsTest {
 
   @Test
   void answers502UpstreamFailedWhenTheOnlyEndpointRefusesConnections() throws Exception {
-    String dead = "http://127.0.0.1:" + refusedPort();
+    int port = refusedPort();
+    String dead = "http://127.0.0.1:" + port;
     try (TestGateway gateway = TestGateway.start(config(endpoint(dead), "", ""))) {
-      assertGatewayError(post(gateway), 502, "upstream_failed");
+      Reply reply = post(gateway);
+      assertGatewayError(reply, 502, "upstream_failed");
+      assertErrorMessage(reply.body(), "upstream 'models' failed before responding", port);
     }
   }
 
@@ -160,7 +164,9 @@ class UpstreamFaultsTest {
       try (RawHttp client = RawHttp.connect(gateway.port())) {
         client.post(CHAT, PLAIN_BODY);
         only.next().reset();
-        assertGatewayError(read(client), 502, "upstream_failed");
+        Reply reply = read(client);
+        assertGatewayError(reply, 502, "upstream_failed");
+        assertErrorMessage(reply.body(), "upstream 'models' failed before responding", only.port());
       }
       assertThat(only.poll()).as("no second endpoint to retry on").isNull();
     }
@@ -281,7 +287,9 @@ class UpstreamFaultsTest {
         TestGateway gateway = TestGateway.start(config(endpoint(garbage.url()), "first-byte-timeout: 30s", ""))) {
       // first-byte-timeout is long: a 502 must come from noticing the garbage, not from a timer.
       long started = System.nanoTime();
-      assertGatewayError(post(gateway), 502, "upstream_failed");
+      Reply reply = post(gateway);
+      assertGatewayError(reply, 502, "upstream_failed");
+      assertErrorMessage(reply.body(), "upstream 'models' sent an invalid HTTP response", garbage.port());
       assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(9));
     }
   }

@@ -8,6 +8,7 @@ import io.sluice.testing.FakeUpstream;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.TestGateway;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -46,6 +47,15 @@ final class UpstreamFixtures {
     return holder.getLocalPort();
   }
 
+  /** {@link #refusedPort} for a static initializer. */
+  static int refusedPortOrFail() {
+    try {
+      return refusedPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** A whole response as the client saw it. */
   record Reply(RawHttp.Head head, String body) {
     int status() {
@@ -75,6 +85,15 @@ final class UpstreamFixtures {
     assertThat(error.path("type").asText()).isEqualTo("upstream_error");
     assertThat(error.path("code").asText()).isEqualTo(code);
     assertThat(error.path("message").asText()).isNotBlank();
+  }
+
+  /**
+   * Asserts a gateway error's message. It names the upstream and nothing of its endpoints — no
+   * address, no port: those and the OS's errors stay in the gateway's debug log.
+   */
+  static void assertErrorMessage(String body, String expected, int endpointPort) throws IOException {
+    assertThat(JSON.readTree(body).path("error").path("message").asText()).isEqualTo(expected);
+    assertThat(body).doesNotContain("127.0.0.1", "localhost", "http://", String.valueOf(endpointPort));
   }
 
   /** Which fake received the next request, and the request. */
@@ -157,7 +176,11 @@ final class UpstreamFixtures {
     }
 
     String url() {
-      return "http://127.0.0.1:" + server.getLocalPort();
+      return "http://127.0.0.1:" + port();
+    }
+
+    int port() {
+      return server.getLocalPort();
     }
 
     @Override

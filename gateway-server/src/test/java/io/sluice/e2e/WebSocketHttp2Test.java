@@ -38,8 +38,11 @@ class WebSocketHttp2Test {
   @RegisterExtension
   final GatewayExtension<FakeRealtimeUpstream> gateway = GatewayExtension.withUpstream(FakeRealtimeUpstream::start);
 
+  private int deadPort; // the only endpoint of upstream 'nowhere': connections to it are refused
+
   @BeforeEach
   void start() throws Exception {
+    deadPort = UpstreamFixtures.refusedPort();
     // The TLS listener's certificate files are made in the test's @TempDir, so the config is made here.
     TestPki.Files2 files = pki.issue("localhost").write(dir, "server");
     gateway.start("""
@@ -56,6 +59,9 @@ class WebSocketHttp2Test {
             endpoints: [ { url: "${upstream}" } ]
             first-byte-timeout: 2s
             retries: 0
+          - name: nowhere
+            endpoints: [ { url: "http://127.0.0.1:%d" } ]
+            retries: 0
         routes:
           - name: realtime
             match: { path-prefix: /v1/realtime }
@@ -70,7 +76,11 @@ class WebSocketHttp2Test {
           - name: chat
             match: { path-prefix: /v1/chat }
             upstream: realtime-pool
-        """.formatted(files.certificate(), files.key()), Map.of("ALICE_KEY", KEY));
+          - name: dead
+            match: { path-prefix: /v1/dead }
+            upstream: nowhere
+            websocket: { enabled: true }
+        """.formatted(files.certificate(), files.key(), deadPort), Map.of("ALICE_KEY", KEY));
   }
 
   @Test
@@ -197,6 +207,18 @@ class WebSocketHttp2Test {
       H2WsClient.Stream ws = client.connect("/v1/keyed?api_key=" + KEY);
       assertThat(ws.status()).isEqualTo(200);
       assertThat(gateway.upstream().next().uri).as("the key never reaches the upstream").isEqualTo("/v1/realtime");
+    }
+  }
+
+  /** As on the HTTP path: the client learns which upstream failed, nothing of its endpoints. */
+  @Test
+  void tellsAClientWhoseUpstreamRefusesConnectionsOnlyTheUpstreamsName() throws Exception {
+    try (H2WsClient client = H2WsClient.connect(gateway.port())) {
+      H2WsClient.Stream refused = client.connect("/v1/dead");
+      assertThat(refused.status()).isEqualTo(502);
+      String body = refused.body();
+      assertThat(JSON.readTree(body).path("error").path("code").asText()).isEqualTo("upstream_failed");
+      UpstreamFixtures.assertErrorMessage(body, "upstream 'nowhere' failed before responding", deadPort);
     }
   }
 

@@ -48,6 +48,9 @@ class WebSocketProxyTest {
   private static final int MiB = 1024 * 1024;
   private static final String JWT_SECRET = "ws-e2e-secret-that-is-32-bytes-long";
 
+  /** The only endpoint of upstream 'nowhere': connections to it are refused. */
+  private static final int DEAD_PORT = UpstreamFixtures.refusedPortOrFail();
+
   @RegisterExtension
   final GatewayExtension<FakeRealtimeUpstream> gateway = GatewayExtension.withUpstream(FakeRealtimeUpstream::start, """
       consumers: [ { name: alice, api-keys: [ "${ALICE_KEY}" ] }, { name: bob, jwt-claim-value: bob-sub } ]
@@ -58,7 +61,7 @@ class WebSocketProxyTest {
           first-byte-timeout: 2s
           retries: 0
         - name: nowhere
-          endpoints: [ { url: "http://127.0.0.1:1" } ]
+          endpoints: [ { url: "http://127.0.0.1:%d" } ]
           connect-timeout: 1s
           retries: 0
       routes:
@@ -98,7 +101,7 @@ class WebSocketProxyTest {
           match: { path-prefix: /v1/dead }
           upstream: nowhere
           websocket: { enabled: true }
-      """)
+      """.formatted(DEAD_PORT))
       .env(Map.of("ALICE_KEY", KEY, "JWT_SECRET", JWT_SECRET));
 
   @Test
@@ -332,11 +335,22 @@ class WebSocketProxyTest {
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/realtime")) {
       assertThat(client.status()).isEqualTo(502);
       assertThat(JSON.readTree(client.body()).path("error").path("code").asText()).isEqualTo("upstream_failed");
-      assertThat(client.body()).contains("Sec-WebSocket-Accept");
+      UpstreamFixtures.assertErrorMessage(client.body(),
+          "upstream 'realtime-pool' answered 101 with a wrong Sec-WebSocket-Accept", gateway.upstream().port());
     }
     try (WsClient client = WsClient.connect(gateway.port(), "/v1/dead")) {
       assertThat(client.status()).isEqualTo(502);
       assertThat(JSON.readTree(client.body()).path("error").path("type").asText()).isEqualTo("upstream_error");
+    }
+  }
+
+  /** As on the HTTP path: the client learns which upstream failed, nothing of its endpoints. */
+  @Test
+  void tellsAClientWhoseUpstreamRefusesConnectionsOnlyTheUpstreamsName() throws Exception {
+    try (WsClient client = WsClient.connect(gateway.port(), "/v1/dead")) {
+      assertThat(client.status()).isEqualTo(502);
+      assertThat(JSON.readTree(client.body()).path("error").path("code").asText()).isEqualTo("upstream_failed");
+      UpstreamFixtures.assertErrorMessage(client.body(), "upstream 'nowhere' failed before responding", DEAD_PORT);
     }
   }
 

@@ -96,8 +96,11 @@ public final class FakeRealtimeUpstream implements UpstreamFake {
 
   @Override
   public String url() {
-    int port = ((InetSocketAddress) server.localAddress()).getPort();
-    return tls ? "https://localhost:" + port : "http://127.0.0.1:" + port;
+    return tls ? "https://localhost:" + port() : "http://127.0.0.1:" + port();
+  }
+
+  public int port() {
+    return ((InetSocketAddress) server.localAddress()).getPort();
   }
 
   /** Connections accepted so far. */

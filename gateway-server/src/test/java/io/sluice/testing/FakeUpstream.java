@@ -171,6 +171,13 @@ public final class FakeUpstream implements UpstreamFake {
       return this;
     }
 
+    /** Sends these bytes of the body as one chunk (any bytes: a part of a UTF-8 character too). */
+    public Call send(byte[] raw) {
+      await(channel.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(raw))));
+      bytesWritten.addAndGet(raw.length);
+      return this;
+    }
+
     /** Ends the chunked body. */
     public void end() {
       await(channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT));
