@@ -7,12 +7,9 @@ import com.fasterxml.jackson.core.async.ByteBufferFeeder;
 import io.netty.buffer.ByteBuf;
 import io.sluice.config.RouteConfig.Api;
 import io.sluice.sse.SseEvent;
+import io.sluice.usage.UsageShape.Field;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.Map;
-import java.util.Set;
 
 /**
  * Reads the token usage of one exchange from the upstream's response, and tells the relay which
@@ -163,10 +160,10 @@ public final class UsageTracker {
     if (data.startsWith("[DONE]")) {
       return Verdict.PASS;
     }
-    if (!scan.parse(Tables.CHAT, data)) {
+    if (!scan.parse(UsageShape.CHAT, data)) {
       return Verdict.PASS;
     }
-    commit(Tables.CHAT);
+    commit(UsageShape.CHAT);
     // only the chunk the gateway asked for: no choices at all, and a usage object that reads as usage
     if (dropUsageChunk && scan.choicesArray && scan.choices == 0 && scan.usageObject
         && (scan.in >= 0 || scan.out >= 0)) {
@@ -184,21 +181,21 @@ public final class UsageTracker {
     }
     if (type.endsWith(".delta")) {
       if (!type.endsWith("audio.delta")) { // base64 audio is not text
-        scan.parse(Tables.RESPONSES_DELTA, data);
+        scan.parse(UsageShape.RESPONSES_DELTA, data);
       }
       return Verdict.CONTENT;
     }
     switch (type) {
       case "response.completed", "response.incomplete", "response.failed" -> {
         if (data.contains("\"usage\"") || responseModel == null) {
-          if (scan.parse(Tables.RESPONSES_EVENT, data)) {
-            commit(Tables.RESPONSES_EVENT);
+          if (scan.parse(UsageShape.RESPONSES_EVENT, data)) {
+            commit(UsageShape.RESPONSES_EVENT);
           }
         }
       }
       case "response.created", "response.in_progress" -> {
-        if (responseModel == null && scan.parse(Tables.RESPONSES_EVENT, data)) {
-          commit(Tables.RESPONSES_EVENT);
+        if (responseModel == null && scan.parse(UsageShape.RESPONSES_EVENT, data)) {
+          commit(UsageShape.RESPONSES_EVENT);
         }
       }
       default -> { }
@@ -215,17 +212,17 @@ public final class UsageTracker {
     }
     switch (type) {
       case "content_block_delta" -> {
-        scan.parse(Tables.ANTHROPIC_DELTA, data);
+        scan.parse(UsageShape.ANTHROPIC_DELTA, data);
         return Verdict.CONTENT;
       }
       case "message_start" -> {
-        if (scan.parse(Tables.ANTHROPIC_START, data)) {
-          commit(Tables.ANTHROPIC_START);
+        if (scan.parse(UsageShape.ANTHROPIC_START, data)) {
+          commit(UsageShape.ANTHROPIC_START);
         }
       }
       case "message_delta" -> {
-        if (data.contains("\"usage\"") && scan.parse(Tables.ANTHROPIC_DELTA_USAGE, data)) {
-          commit(Tables.ANTHROPIC_DELTA_USAGE);
+        if (data.contains("\"usage\"") && scan.parse(UsageShape.ANTHROPIC_DELTA_USAGE, data)) {
+          commit(UsageShape.ANTHROPIC_DELTA_USAGE);
         }
       }
       default -> { }
@@ -338,11 +335,11 @@ public final class UsageTracker {
     }
   }
 
-  private Tables bodyTable() {
+  private UsageShape bodyTable() {
     return switch (api) {
-      case OPENAI_CHAT -> Tables.CHAT;
-      case OPENAI_RESPONSES -> Tables.RESPONSES_BODY;
-      case ANTHROPIC_MESSAGES -> Tables.ANTHROPIC_BODY;
+      case OPENAI_CHAT -> UsageShape.CHAT;
+      case OPENAI_RESPONSES -> UsageShape.RESPONSES_BODY;
+      case ANTHROPIC_MESSAGES -> UsageShape.ANTHROPIC_BODY;
       case PASSTHROUGH -> throw new IllegalStateException();
     };
   }
@@ -384,7 +381,7 @@ public final class UsageTracker {
     return input;
   }
 
-  private void commit(Tables table) {
+  private void commit(UsageShape table) {
     EventScan s = scan;
     if (s.model != null && !s.model.isEmpty()) {
       responseModel = s.model;
@@ -410,7 +407,7 @@ public final class UsageTracker {
           cacheCreation = s.cacheCreation;
         }
         // message_start's output_tokens is a placeholder (1); output counts from message_delta
-        if (table != Tables.ANTHROPIC_START && s.out >= 0) {
+        if (table != UsageShape.ANTHROPIC_START && s.out >= 0) {
           outputReported = s.out;
         }
       }
@@ -438,102 +435,11 @@ public final class UsageTracker {
     }
   }
 
-  // ---------------------------------------------------------------- what each shape holds
-
-  private enum Field { MODEL, IN, OUT, CACHED, REASONING, CACHE_READ, CACHE_CREATION, TEXT, CONTENT_TEXT }
-
-  /** Value paths per event/body shape; containers not on the way to one of them are skipped. */
-  private enum Tables {
-    CHAT(chat(), "usage"),
-    RESPONSES_EVENT(Map.of(
-        "response.model", Field.MODEL,
-        "response.usage.input_tokens", Field.IN,
-        "response.usage.output_tokens", Field.OUT,
-        "response.usage.input_tokens_details.cached_tokens", Field.CACHED,
-        "response.usage.output_tokens_details.reasoning_tokens", Field.REASONING), "response.usage"),
-    RESPONSES_DELTA(Map.of("delta", Field.TEXT), null),
-    RESPONSES_BODY(Map.of(
-        "model", Field.MODEL,
-        "usage.input_tokens", Field.IN,
-        "usage.output_tokens", Field.OUT,
-        "usage.input_tokens_details.cached_tokens", Field.CACHED,
-        "usage.output_tokens_details.reasoning_tokens", Field.REASONING,
-        "output[].content[].text", Field.TEXT,
-        "output[].content[].refusal", Field.TEXT,
-        "output[].summary[].text", Field.TEXT,
-        "output[].arguments", Field.TEXT), "usage"),
-    ANTHROPIC_START(Map.of(
-        "message.model", Field.MODEL,
-        "message.usage.input_tokens", Field.IN,
-        "message.usage.output_tokens", Field.OUT,
-        "message.usage.cache_read_input_tokens", Field.CACHE_READ,
-        "message.usage.cache_creation_input_tokens", Field.CACHE_CREATION), "message.usage"),
-    ANTHROPIC_DELTA(Map.of(
-        "delta.text", Field.TEXT,
-        "delta.thinking", Field.TEXT,
-        "delta.partial_json", Field.TEXT), null),
-    ANTHROPIC_DELTA_USAGE(Map.of(
-        "usage.input_tokens", Field.IN,
-        "usage.output_tokens", Field.OUT,
-        "usage.cache_read_input_tokens", Field.CACHE_READ,
-        "usage.cache_creation_input_tokens", Field.CACHE_CREATION), "usage"),
-    ANTHROPIC_BODY(Map.of(
-        "model", Field.MODEL,
-        "usage.input_tokens", Field.IN,
-        "usage.output_tokens", Field.OUT,
-        "usage.cache_read_input_tokens", Field.CACHE_READ,
-        "usage.cache_creation_input_tokens", Field.CACHE_CREATION,
-        "content[].text", Field.TEXT,
-        "content[].thinking", Field.TEXT), "usage");
-
-    final Map<String, Field> values;
-    final Set<String> containers = new HashSet<>();
-    final String usagePath;
-
-    Tables(Map<String, Field> values, String usagePath) {
-      this.values = values;
-      this.usagePath = usagePath;
-      containers.add("");
-      for (String path : values.keySet()) {
-        for (int i = 0; i < path.length(); i++) {
-          char c = path.charAt(i);
-          if (c == '.') {
-            containers.add(path.substring(0, i));
-          } else if (c == '[') {
-            containers.add(path.substring(0, i));
-            containers.add(path.substring(0, i + 2));
-          }
-        }
-      }
-    }
-
-    private static Map<String, Field> chat() {
-      Map<String, Field> m = new HashMap<>();
-      m.put("model", Field.MODEL);
-      m.put("usage.prompt_tokens", Field.IN);
-      m.put("usage.completion_tokens", Field.OUT);
-      m.put("usage.prompt_tokens_details.cached_tokens", Field.CACHED);
-      m.put("usage.completion_tokens_details.reasoning_tokens", Field.REASONING);
-      for (String part : new String[] {"delta", "message"}) {
-        String p = "choices[]." + part + ".";
-        m.put(p + "content", Field.CONTENT_TEXT);
-        m.put(p + "reasoning_content", Field.CONTENT_TEXT);
-        m.put(p + "reasoning", Field.CONTENT_TEXT);
-        m.put(p + "refusal", Field.CONTENT_TEXT);
-        m.put(p + "tool_calls[].function.name", Field.CONTENT_TEXT);
-        m.put(p + "tool_calls[].function.arguments", Field.CONTENT_TEXT);
-        m.put(p + "function_call.name", Field.CONTENT_TEXT);
-        m.put(p + "function_call.arguments", Field.CONTENT_TEXT);
-      }
-      return Map.copyOf(m);
-    }
-  }
-
   /** Scratch for one parse: what one event (or the body) holds. */
   private final class EventScan implements JsonWalker.Visitor {
     /** One walker for every event of the stream: it keeps the paths it built (see JsonWalker). */
     private final JsonWalker walker = new JsonWalker(this);
-    Tables table;
+    UsageShape table;
     String model;
     long in;
     long out;
@@ -546,7 +452,7 @@ public final class UsageTracker {
     int choices;
     boolean content;
 
-    void reset(Tables t) {
+    void reset(UsageShape t) {
       table = t;
       model = null;
       in = out = cached = reasoning = cacheRead = cacheCreation = -1;
@@ -555,7 +461,7 @@ public final class UsageTracker {
     }
 
     /** Parses one event's data; false when it is not complete, valid JSON. */
-    boolean parse(Tables t, String data) {
+    boolean parse(UsageShape t, String data) {
       reset(t);
       walker.reset();
       try (JsonParser p = JSON.createParser(data)) {
@@ -576,7 +482,7 @@ public final class UsageTracker {
       }
       if (path.equals(table.usagePath) && !array) {
         usageObject = true;
-      } else if (table == Tables.CHAT) {
+      } else if (table == UsageShape.CHAT) {
         if (path.equals("choices")) {
           choicesArray = array;
         } else if (path.equals("choices[]")) {

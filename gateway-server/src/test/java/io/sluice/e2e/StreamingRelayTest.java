@@ -26,6 +26,30 @@ class StreamingRelayTest {
           upstream: models
       """);
 
+  /**
+   * A request pipelined behind a running stream waits (held, reading paused) and is served once
+   * the stream ended. Replaying it once spun the event loop forever: each held message was held
+   * again behind the rest.
+   */
+  @Test
+  void servesARequestPipelinedBehindAStreamOnceTheStreamEnded() throws Exception {
+    try (RawHttp client = RawHttp.connect(gateway.port())) {
+      client.post("/v1/chat/completions", CHAT);
+      FakeUpstream.Call first = gateway.upstream().next().startSse();
+      assertThat(client.readHead().status()).isEqualTo(200);
+      client.post("/v1/chat/completions", CHAT); // pipelined: the stream is still running
+      first.send("data: a\n\n").end();
+      assertThat(client.readToEnd()).isEqualTo("data: a\n\n");
+      assertThat(client.endedCleanly()).isTrue();
+
+      FakeUpstream.Call second = gateway.upstream().next().startSse();
+      assertThat(second.body).startsWith("{\"model\":\"m\",\"stream\":true"); // the pipelined request itself
+      assertThat(client.readHead().status()).isEqualTo(200);
+      second.send("data: b\n\n").end();
+      assertThat(client.readToEnd()).isEqualTo("data: b\n\n");
+    }
+  }
+
   @Test
   void relaysEachEventBeforeTheNextIsSent() throws Exception {
     try (RawHttp client = RawHttp.connect(gateway.port())) {
