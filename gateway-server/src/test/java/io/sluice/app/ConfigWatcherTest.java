@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
@@ -54,7 +55,10 @@ class ConfigWatcherTest {
         Files.writeString(log, "line " + i + "\n", StandardOpenOption.CREATE,
             StandardOpenOption.APPEND);
       }
-      Files.writeString(config, "routes: [] # edited\n");
+      // Replaced in one rename, as editors and Kubernetes do: one event for the config. (Written
+      // in place it may give two — truncate, then write — and with no debounce two reloads.)
+      Path edited = Files.writeString(folder.resolve("gateway.next"), "routes: [] # edited\n");
+      Files.move(edited, config, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       assertThat(configReloaded.await(30, TimeUnit.SECONDS)).isTrue();
     }
     // The log's 20 writes came first; had they counted, at least one more reload would have run
