@@ -231,9 +231,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   }
 
   @Override
-  public void onUpstreamWritabilityChanged(boolean writable) {
-    // The request body is written in one go from memory; nothing to pause on this side.
-  }
+  public void onUpstreamWritabilityChanged(boolean writable) {} // the request body goes in one write
 
   private void onUpstreamComplete() {
     long now = System.nanoTime();

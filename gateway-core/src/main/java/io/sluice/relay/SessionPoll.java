@@ -22,6 +22,7 @@ import io.sluice.session.SessionPlan;
 import io.sluice.session.StreamSession;
 import io.sluice.sse.SseEvent;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
@@ -126,7 +127,7 @@ public final class SessionPoll implements ClientRelay, StreamSession.Reader {
       next = event.seq();
     }
     ByteBuf body = ctx.alloc().buffer(bytes + 64 * count + 64);
-    try (JsonGenerator json = JSON.createGenerator((java.io.OutputStream) new ByteBufOutputStream(body))) {
+    try (JsonGenerator json = JSON.createGenerator((OutputStream) new ByteBufOutputStream(body))) {
       json.writeStartObject();
       json.writeArrayFieldStart("events");
       for (StreamSession.Event event : events.subList(0, count)) {

@@ -1,5 +1,6 @@
 package io.sluice.relay;
 
+import io.netty.channel.EventLoop;
 import io.netty.util.HashedWheelTimer;
 import io.netty.util.Timeout;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -21,7 +22,7 @@ public final class StreamTimers {
   private StreamTimers() {}
 
   /** Runs {@code task} on {@code loop} after {@code delayNanos}. */
-  public static Timeout schedule(io.netty.channel.EventLoop loop, Runnable task, long delayNanos) {
+  public static Timeout schedule(EventLoop loop, Runnable task, long delayNanos) {
     return WHEEL.newTimeout(t -> loop.execute(task), Math.max(delayNanos, 1), TimeUnit.NANOSECONDS);
   }
 }

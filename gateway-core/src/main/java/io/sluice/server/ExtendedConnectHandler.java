@@ -20,6 +20,7 @@ import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -143,7 +144,7 @@ public final class ExtendedConnectHandler extends ChannelDuplexHandler {
   private static boolean isWebSocketConnect(Http2Headers headers) {
     CharSequence protocol = headers.get(Http2Headers.PseudoHeaderName.PROTOCOL.value());
     return headers.method() != null && HttpMethod.CONNECT.asciiName().contentEquals(headers.method())
-        && protocol != null && "websocket".contentEquals(protocol.toString().toLowerCase(java.util.Locale.ROOT))
+        && protocol != null && "websocket".contentEquals(protocol.toString().toLowerCase(Locale.ROOT))
         && headers.path() != null && headers.path().length() > 0;
   }
 

@@ -8,6 +8,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.config.LimitsConfig;
 import io.sluice.config.ListenerConfig;
 import io.sluice.net.Transport;
@@ -17,6 +18,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,7 +47,7 @@ public final class GatewayServer implements AutoCloseable {
   private final Transport transport;
   private final Map<String, Bound> bound = new LinkedHashMap<>();
   private final ChannelGroup clients = new DefaultChannelGroup("sluice-clients", GlobalEventExecutor.INSTANCE);
-  private io.netty.util.concurrent.ScheduledFuture<?> tlsReload;
+  private ScheduledFuture<?> tlsReload;
 
   /** A bound listener; {@code tls} is null for plaintext. */
   private record Bound(ListenerConfig config, LimitsConfig limits, Channel channel, ServerTls tls) {}
@@ -55,22 +58,22 @@ public final class GatewayServer implements AutoCloseable {
 
   /** Binds every listener; throws when a port cannot be bound. */
   public void start(List<ListenerConfig> listeners, LimitsConfig limits, RequestHandlerFactory handlers)
-      throws InterruptedException, ListenException, javax.net.ssl.SSLException {
+      throws InterruptedException, ListenException, SSLException {
     try {
       for (ListenerConfig l : listeners) {
         bind(l, limits, handlers);
       }
-    } catch (InterruptedException | ListenException | javax.net.ssl.SSLException e) {
+    } catch (InterruptedException | ListenException | SSLException e) {
       close();
       throw e;
     }
     // A stat per file every few seconds on the acceptor loop, never on a worker serving streams.
     tlsReload = transport.acceptors().next().scheduleWithFixedDelay(this::reloadTls,
-        TLS_RELOAD_POLL_SECONDS, TLS_RELOAD_POLL_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+        TLS_RELOAD_POLL_SECONDS, TLS_RELOAD_POLL_SECONDS, TimeUnit.SECONDS);
   }
 
   private void bind(ListenerConfig l, LimitsConfig limits, RequestHandlerFactory handlers)
-      throws InterruptedException, ListenException, javax.net.ssl.SSLException {
+      throws InterruptedException, ListenException, SSLException {
     ConnectionLimiter limiter = new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp());
     ServerTls serverTls = l.tls() == null ? null : ServerTls.create(l.name(), l.tls(), l.http2());
     ServerBootstrap b = new ServerBootstrap()
@@ -97,7 +100,7 @@ public final class GatewayServer implements AutoCloseable {
    * stop accepting (their open connections run on); new or changed ones are bound.
    */
   public void reconcile(List<ListenerConfig> listeners, LimitsConfig limits, RequestHandlerFactory handlers)
-      throws InterruptedException, ListenException, javax.net.ssl.SSLException {
+      throws InterruptedException, ListenException, SSLException {
     Map<String, ListenerConfig> wanted = new LinkedHashMap<>();
     listeners.forEach(l -> wanted.put(l.name(), l));
     for (String name : new ArrayList<>(bound.keySet())) {
@@ -206,6 +209,6 @@ public final class GatewayServer implements AutoCloseable {
   @Override
   public void close() {
     stopAccepting();
-    clients.close().awaitUninterruptibly(2, java.util.concurrent.TimeUnit.SECONDS);
+    clients.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
   }
 }

@@ -3,6 +3,7 @@ package io.sluice.server;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import java.util.List;
@@ -19,9 +20,9 @@ final class PriorKnowledgeDetector extends ByteToMessageDecoder {
 
   /** Adds the handlers of the chosen protocol to the pipeline. */
   interface Choice {
-    void http1(io.netty.channel.ChannelPipeline p);
+    void http1(ChannelPipeline p);
 
-    void http2(io.netty.channel.ChannelPipeline p);
+    void http2(ChannelPipeline p);
   }
 
   private final Choice choice;

@@ -15,6 +15,7 @@ import io.sluice.config.TlsConfig;
 import io.sluice.net.SslProviders;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -118,7 +119,7 @@ public final class ServerTls {
 
   private static FileTime modified(String file) {
     try {
-      return Files.getLastModifiedTime(java.nio.file.Path.of(file));
+      return Files.getLastModifiedTime(Path.of(file));
     } catch (IOException e) {
       return null; // mid-swap (a ConfigMap update): look again at the next tick
     }

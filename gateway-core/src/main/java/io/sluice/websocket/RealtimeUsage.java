@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufInputStream;
 import io.sluice.usage.Usage;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -52,7 +53,7 @@ final class RealtimeUsage {
     }
     JsonNode event;
     try (ByteBufInputStream in = new ByteBufInputStream(payload.duplicate())) {
-      event = JSON.readTree((java.io.InputStream) in);
+      event = JSON.readTree((InputStream) in);
     } catch (IOException e) {
       return false; // not JSON after all: relayed as it is, nothing counted
     }

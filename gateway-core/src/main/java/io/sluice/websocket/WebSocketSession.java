@@ -14,7 +14,9 @@ import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.util.Timeout;
+import io.sluice.exchange.Exchange;
 import io.sluice.relay.StreamTimers;
+import io.sluice.usage.Usage;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -70,7 +72,7 @@ final class WebSocketSession {
   private final long idleNanos;
   private final long deadlineNanos; // route timeout as an absolute time, 0 = none
   private final RealtimeUsage usage;
-  private final io.sluice.exchange.Exchange exchange;
+  private final Exchange exchange;
   private final Ending ending;
 
   private final boolean[] closeReceived = new boolean[2];
@@ -83,7 +85,7 @@ final class WebSocketSession {
   private Timeout timer;
   private int timerGeneration; // a timeout cancelled after it fired must not run: see onTimer
 
-  WebSocketSession(Channel client, Channel upstream, io.sluice.exchange.Exchange exchange, long maxFrameSize,
+  WebSocketSession(Channel client, Channel upstream, Exchange exchange, long maxFrameSize,
       long pingNanos, long idleNanos, long routeTimeoutNanos, RealtimeUsage usage, Ending ending) {
     this.client = client;
     this.upstream = upstream;
@@ -348,7 +350,7 @@ final class WebSocketSession {
   }
 
   /** The session's token usage so far, or null when the upstream reported none. */
-  io.sluice.usage.Usage usage() {
+  Usage usage() {
     return usage.usage();
   }
 }

@@ -23,10 +23,13 @@ import io.sluice.upstream.Upstreams;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -131,8 +134,8 @@ public final class Sluice implements AutoCloseable, AdminView {
     return chains;
   }
 
-  private static java.util.Set<String> consumerNames(GatewayConfig config) {
-    java.util.Set<String> names = new java.util.HashSet<>();
+  private static Set<String> consumerNames(GatewayConfig config) {
+    Set<String> names = new HashSet<>();
     config.consumers().forEach(c -> names.add(c.name()));
     return names;
   }
@@ -182,7 +185,7 @@ public final class Sluice implements AutoCloseable, AdminView {
       server.reconcile(next.listeners(), next.limits(), new GatewayHandlers(() -> context));
     } catch (ListenException e) {
       errors.add(e.getMessage());
-    } catch (javax.net.ssl.SSLException e) {
+    } catch (SSLException e) {
       errors.add("TLS: " + e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
