@@ -237,8 +237,8 @@ class QuickStartConfigsIT {
     }
 
     int relayed = r.shipped().messages() ? 8 : 7;
-    List<LoggedRequest> seen = r.fake().getAllServeEvents().stream()
-        .map(e -> e.getRequest()).toList().subList(0, r.fake().getAllServeEvents().size() - before);
+    List<LoggedRequest> all = r.fake().getAllServeEvents().stream().map(e -> e.getRequest()).toList();
+    List<LoggedRequest> seen = all.subList(0, all.size() - before); // newest first
     assertThat(seen).as("%s: requests that reached the model server", file).hasSize(relayed);
     String expected = r.shipped().upstreamAuthorization() == null ? CLIENT_AUTH : r.shipped().upstreamAuthorization();
     assertThat(seen).as("%s: Authorization as the model server saw it", file)
