@@ -154,8 +154,8 @@ class QuickStartConfigsIT {
     while (System.nanoTime() < until) {
       for (Running r : gateways) {
         HttpResponse<String> chat = send(r, "POST", "/v1/chat/completions", "{\"model\":\"m1\",\"messages\":[]}");
-        assertThat(chat.statusCode()).as("%s: chat %.1f s after start", r.shipped().file(),
-            (System.nanoTime() - readyAt) / 1e9).isEqualTo(200);
+        assertThat(chat.statusCode()).as("%s: chat %.1f s after start: %s", r.shipped().file(),
+            (System.nanoTime() - readyAt) / 1e9, chat.body()).isEqualTo(200);
       }
       Thread.sleep(1000); // pacing across the horizon, not ordering
     }
@@ -212,7 +212,7 @@ class QuickStartConfigsIT {
 
     HttpResponse<String> stream = send(r, "POST", "/v1/chat/completions",
         "{\"model\":\"m1\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
-    assertThat(stream.statusCode()).as("%s: streamed chat", file).isEqualTo(200);
+    assertThat(stream.statusCode()).as("%s: streamed chat: %s", file, stream.body()).isEqualTo(200);
     assertThat(stream.headers().firstValue("content-type")).as(file).hasValueSatisfying(
         v -> assertThat(v).startsWith("text/event-stream"));
     assertThat(stream.body()).as("%s: streamed chat", file)
@@ -228,7 +228,7 @@ class QuickStartConfigsIT {
     HttpResponse<String> messages = send(r, "POST", "/v1/messages",
         "{\"model\":\"m1\",\"max_tokens\":16,\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
     if (r.shipped().messages()) {
-      assertThat(messages.statusCode()).as("%s: messages", file).isEqualTo(200);
+      assertThat(messages.statusCode()).as("%s: messages: %s", file, messages.body()).isEqualTo(200);
       assertThat(messages.body()).as("%s: messages", file)
           .contains("\"text\":\"Hello\"").contains("event: message_stop");
     } else {
@@ -247,7 +247,8 @@ class QuickStartConfigsIT {
 
   private void assertRelayed(Running r, String method, String path, String body, String expected) throws Exception {
     HttpResponse<String> response = send(r, method, path, body);
-    assertThat(response.statusCode()).as("%s: %s %s", r.shipped().file(), method, path).isEqualTo(200);
+    assertThat(response.statusCode()).as("%s: %s %s: %s", r.shipped().file(), method, path, response.body())
+        .isEqualTo(200);
     assertThat(JSON.readTree(response.body())).as("%s: %s %s", r.shipped().file(), method, path)
         .isEqualTo(JSON.readTree(expected));
   }
