@@ -276,9 +276,10 @@ public final class ConfigLoader {
 
     /**
      * {@code listeners[].tls}: the files are read and checked now, so {@code --check} reports an
-     * unreadable file, a key that does not match, or an expired certificate. Relative paths resolve
-     * against the working directory, so {@code config/tls/server.crt} names a file of the folder
-     * the gateway was started from.
+     * unreadable file, a key in an unsupported form (encrypted, DSA, …), a key that does not match,
+     * or an expired certificate. Relative paths resolve against the config file's folder, like
+     * every other file the config names ({@code public-key}, {@code ${file:…}}), so a config and
+     * its certificates move together whatever folder the gateway is started from.
      */
     TlsConfig listenerTls(ConfigNode node) {
       MapReader m = node.map();
@@ -287,8 +288,8 @@ public final class ConfigLoader {
       }
       ConfigNode certNode = m.get("certificate").required();
       ConfigNode keyNode = m.get("private-key").required();
-      String cert = certNode.nonEmptyString();
-      String key = keyNode.nonEmptyString();
+      Path certPath = certNode.file();
+      Path keyPath = keyNode.file();
       ConfigNode protocolsNode = m.get("protocols");
       List<String> protocols = new ArrayList<>();
       for (ConfigNode p : orEmpty(protocolsNode.list())) {
@@ -307,11 +308,9 @@ public final class ConfigLoader {
         protocolsNode.problem("must not be empty");
       }
       m.finish();
-      if (cert == null || key == null) {
+      if (certPath == null || keyPath == null) {
         return null;
       }
-      Path certPath = Path.of(cert).toAbsolutePath().normalize();
-      Path keyPath = Path.of(key).toAbsolutePath().normalize();
       boolean filesOk = true;
       try {
         PemFiles.certificates(certPath);
@@ -336,19 +335,17 @@ public final class ConfigLoader {
       return filesOk ? new TlsConfig(certPath, keyPath, protocols.isEmpty() ? List.of("TLSv1.3") : protocols) : null;
     }
 
-    /** {@code upstreams[].tls}. */
+    /** {@code upstreams[].tls}; a relative {@code ca} resolves against the config file's folder. */
     UpstreamTlsConfig upstreamTls(ConfigNode node) {
       MapReader m = node.map();
       if (m == null) {
         return node.present() ? null : UpstreamTlsConfig.DEFAULT;
       }
       ConfigNode caNode = m.get("ca");
-      String ca = caNode.nonEmptyString();
+      Path caPath = caNode.file();
       Boolean verify = m.get("verify").bool();
       m.finish();
-      Path caPath = null;
-      if (ca != null) {
-        caPath = Path.of(ca).toAbsolutePath().normalize();
+      if (caPath != null) {
         try {
           PemFiles.certificates(caPath);
         } catch (PemFiles.PemException e) {
