@@ -89,7 +89,8 @@ public final class ConfigLoader {
   }
 
   /**
-   * Reads and validates a config file; {@code ${file:…}} paths are relative to its folder.
+   * Reads and validates a config file; relative file names in it ({@code ${file:…}}, TLS
+   * certificates and keys, {@code public-key}) are relative to its folder.
    *
    * @throws ConfigException with every problem found, or one naming the file when it cannot be read
    */
@@ -116,8 +117,8 @@ public final class ConfigLoader {
   /**
    * Parses and validates config text.
    *
-   * @param baseDir folder that relative {@code ${file:…}} paths resolve against; null = the
-   *     working directory
+   * @param baseDir folder that relative file names ({@code ${file:…}}, TLS certificates and keys,
+   *     {@code public-key}) resolve against; null = the working directory
    * @throws ConfigException with every problem found, each as {@code <path>: <problem>}
    */
   public GatewayConfig parse(String yaml, Path baseDir) throws ConfigException {

@@ -34,6 +34,7 @@ import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.openssl.PKCS8Generator;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.openssl.jcajce.JceOpenSSLPKCS8EncryptorBuilder;
@@ -225,8 +226,9 @@ public final class TestPki {
             yield pem("EC PRIVATE KEY", new DERSequence(fields).getEncoded());
           }
           case ENCRYPTED_PKCS8 -> {
+            // Bouncy Castle's own provider: its OID-named ciphers are not all in the JDK's.
             OutputEncryptor encryptor = new JceOpenSSLPKCS8EncryptorBuilder(PKCS8Generator.AES_256_CBC)
-                .setPassword("secret".toCharArray()).build();
+                .setProvider(new BouncyCastleProvider()).setPassword("secret".toCharArray()).build();
             PemObject encrypted = new JcaPKCS8Generator(key, encryptor).generate();
             yield pem(encrypted.getType(), encrypted.getContent());
           }
