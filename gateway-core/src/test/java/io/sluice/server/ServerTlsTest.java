@@ -39,8 +39,12 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A listener's TLS context with each key format a user may have, on both engines (BoringSSL and
- * the JDK's), over a real socket: the key reaches the engine as read by {@code PemFiles}, not as
- * Netty would read the file (PKCS#8 only).
+ * the JDK's), over a real socket, and a renewal that changes the key's format.
+ *
+ * <p>Bouncy Castle is on the test class path, and with it Netty would read PKCS#1 and SEC1 files
+ * itself; at run time it is not, and Netty reads PKCS#8 only ("algid parse error, not a
+ * sequence"). So these tests cannot tell whether the engine got the key {@code PemFiles} read or
+ * the file: {@code TlsFilesIT}, which runs the packaged jar, is the test that does.
  */
 class ServerTlsTest {
   @TempDir Path dir;
