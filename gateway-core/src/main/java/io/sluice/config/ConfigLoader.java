@@ -89,7 +89,8 @@ public final class ConfigLoader {
   }
 
   /**
-   * Reads and validates a config file; {@code ${file:…}} paths are relative to its folder.
+   * Reads and validates a config file; relative file names in it ({@code ${file:…}}, TLS
+   * certificates and keys, {@code public-key}) are relative to its folder.
    *
    * @throws ConfigException with every problem found, or one naming the file when it cannot be read
    */
@@ -116,8 +117,8 @@ public final class ConfigLoader {
   /**
    * Parses and validates config text.
    *
-   * @param baseDir folder that relative {@code ${file:…}} paths resolve against; null = the
-   *     working directory
+   * @param baseDir folder that relative file names ({@code ${file:…}}, TLS certificates and keys,
+   *     {@code public-key}) resolve against; null = the working directory
    * @throws ConfigException with every problem found, each as {@code <path>: <problem>}
    */
   public GatewayConfig parse(String yaml, Path baseDir) throws ConfigException {
@@ -281,9 +282,10 @@ public final class ConfigLoader {
 
     /**
      * {@code listeners[].tls}: the files are read and checked now, so {@code --check} reports an
-     * unreadable file, a key that does not match, or an expired certificate. Relative paths resolve
-     * against the working directory, so {@code config/tls/server.crt} names a file of the folder
-     * the gateway was started from.
+     * unreadable file, a key in an unsupported form (encrypted, DSA, …), a key that does not match,
+     * or an expired certificate. Relative paths resolve against the config file's folder, like
+     * every other file the config names ({@code public-key}, {@code ${file:…}}), so a config and
+     * its certificates move together whatever folder the gateway is started from.
      */
     TlsConfig listenerTls(ConfigNode node) {
       MapReader m = node.map();
@@ -292,8 +294,8 @@ public final class ConfigLoader {
       }
       ConfigNode certNode = m.get("certificate").required();
       ConfigNode keyNode = m.get("private-key").required();
-      String cert = certNode.nonEmptyString();
-      String key = keyNode.nonEmptyString();
+      Path certPath = certNode.file();
+      Path keyPath = keyNode.file();
       ConfigNode protocolsNode = m.get("protocols");
       List<String> protocols = new ArrayList<>();
       for (ConfigNode p : orEmpty(protocolsNode.list())) {
@@ -312,11 +314,9 @@ public final class ConfigLoader {
         protocolsNode.problem("must not be empty");
       }
       m.finish();
-      if (cert == null || key == null) {
+      if (certPath == null || keyPath == null) {
         return null;
       }
-      Path certPath = Path.of(cert).toAbsolutePath().normalize();
-      Path keyPath = Path.of(key).toAbsolutePath().normalize();
       boolean filesOk = true;
       try {
         PemFiles.certificates(certPath);
@@ -341,19 +341,17 @@ public final class ConfigLoader {
       return filesOk ? new TlsConfig(certPath, keyPath, protocols.isEmpty() ? List.of("TLSv1.3") : protocols) : null;
     }
 
-    /** {@code upstreams[].tls}. */
+    /** {@code upstreams[].tls}; a relative {@code ca} resolves against the config file's folder. */
     UpstreamTlsConfig upstreamTls(ConfigNode node) {
       MapReader m = node.map();
       if (m == null) {
         return node.present() ? null : UpstreamTlsConfig.DEFAULT;
       }
       ConfigNode caNode = m.get("ca");
-      String ca = caNode.nonEmptyString();
+      Path caPath = caNode.file();
       Boolean verify = m.get("verify").bool();
       m.finish();
-      Path caPath = null;
-      if (ca != null) {
-        caPath = Path.of(ca).toAbsolutePath().normalize();
+      if (caPath != null) {
         try {
           PemFiles.certificates(caPath);
         } catch (PemFiles.PemException e) {

@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,24 +48,37 @@ public final class ServerTls {
   private final String listener;
   private final TlsConfig config;
   private final boolean http2;
+  private final SslProvider provider;
   private volatile SslContext context;
   private FileTime certModified;
   private FileTime keyModified;
 
-  private ServerTls(String listener, TlsConfig config, boolean http2) {
+  private ServerTls(String listener, TlsConfig config, boolean http2, SslProvider provider) {
     this.listener = listener;
     this.config = config;
     this.http2 = http2;
+    this.provider = provider;
   }
 
   /** Builds the first context; throws when the files cannot be used. */
   public static ServerTls create(String listener, TlsConfig config, boolean http2) throws SSLException {
-    ServerTls tls = new ServerTls(listener, config, http2);
+    return create(listener, config, http2, SslProviders.preferred());
+  }
+
+  /** With this engine rather than the preferred one (tests run both). */
+  static ServerTls create(String listener, TlsConfig config, boolean http2, SslProvider provider)
+      throws SSLException {
+    ServerTls tls = new ServerTls(listener, config, http2, provider);
     tls.certModified = modified(config.certificate().toString());
     tls.keyModified = modified(config.privateKey().toString());
-    tls.context = tls.build();
-    log.info("listener '{}': TLS {} with {} ({})", listener, config.protocols(), SslProviders.preferred(),
-        SslProviders.preferred() == SslProvider.OPENSSL ? OpenSsl.versionString() : "JDK " + Runtime.version());
+    try {
+      tls.context = tls.build(PemFiles.checkPair(config.certificate(), config.privateKey(), Instant.now()));
+    } catch (PemFiles.PemException e) {
+      // The loader checked the files moments ago; they changed since (a renewal racing the start).
+      throw new SSLException("listener '" + listener + "': " + e.getMessage());
+    }
+    log.info("listener '{}': TLS {} with {} ({})", listener, config.protocols(), provider,
+        provider == SslProvider.OPENSSL ? OpenSsl.versionString() : "JDK " + Runtime.version());
     return tls;
   }
 
@@ -88,8 +102,7 @@ public final class ServerTls {
     certModified = cert;
     keyModified = key;
     try {
-      PemFiles.checkPair(config.certificate(), config.privateKey(), Instant.now());
-      context = build();
+      context = build(PemFiles.checkPair(config.certificate(), config.privateKey(), Instant.now()));
       log.info("listener '{}': reloaded certificate {} (new connections use it)", listener, config.certificate());
       return true;
     } catch (PemFiles.PemException | SSLException | RuntimeException e) {
@@ -99,14 +112,19 @@ public final class ServerTls {
     }
   }
 
-  private SslContext build() throws SSLException {
+  /**
+   * A context from the pair as read and checked, not from the file names: Netty would read the
+   * files again, and it reads PKCS#8 keys only (PKCS#1 and SEC1 only with Bouncy Castle on the
+   * class path) — the {@link PemFiles} reader is the one {@code --check} used.
+   */
+  private SslContext build(PemFiles.CertifiedKey pair) throws SSLException {
     List<String> alpn = new ArrayList<>();
     if (http2) {
       alpn.add(ApplicationProtocolNames.HTTP_2);
     }
     alpn.add(ApplicationProtocolNames.HTTP_1_1);
-    return SslContextBuilder.forServer(config.certificate().toFile(), config.privateKey().toFile())
-        .sslProvider(SslProviders.preferred())
+    return SslContextBuilder.forServer(pair.key(), pair.chain().toArray(X509Certificate[]::new))
+        .sslProvider(provider)
         .protocols(config.protocols())
         .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
         .applicationProtocolConfig(new ApplicationProtocolConfig(

@@ -10,6 +10,8 @@ import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.SystemBinary;
 import io.sluice.testing.TestPki;
+import io.sluice.testing.TestPki.KeyFormat;
+import io.sluice.testing.TestPki.KeyType;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -31,9 +33,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** TLS termination on a listener over real sockets: SSE over TLS 1.3, old protocols refused, reload. */
+/**
+ * TLS termination on a listener over real sockets: SSE over TLS 1.3, PKCS#1 and SEC1 keys, paths
+ * relative to the config file, old protocols refused, reload.
+ */
 class TlsListenerTest {
   private static final String CHAT = "{\"model\":\"m\",\"stream\":true,\"messages\":[]}";
   @TempDir Path dir;
@@ -90,6 +96,77 @@ class TlsListenerTest {
         call.send(event);
         assertThat(client.readUntil("\n\n")).isEqualTo(event);
       }
+      call.send("data: [DONE]\n\n").end();
+      assertThat(client.readToEnd()).isEqualTo("data: [DONE]\n\n");
+    }
+  }
+
+  /** cert-manager's defaults (PKCS#1 for RSA, SEC1 for ECDSA), over a real handshake and a stream. */
+  @ParameterizedTest(name = "{0} key as {1}")
+  @CsvSource({"RSA_2048, PKCS1", "EC_P256, SEC1", "EC_P384, SEC1"})
+  void servesWithAKeyInTheFormatCertManagerWrites(KeyType type, KeyFormat format) throws Exception {
+    TestPki.Issued issued = pki.issue("gateway.test", type);
+    files = issued.write(dir, "server", format);
+    assertThat(Files.readString(files.key())).startsWith(format == KeyFormat.PKCS1
+        ? "-----BEGIN RSA PRIVATE KEY-----" : "-----BEGIN EC PRIVATE KEY-----");
+    startGateway(null);
+    SSLSocket socket = tlsSocket();
+    assertThat(socket.getSession().getPeerCertificates()[0]).isEqualTo(issued.certificate());
+    assertStreams(socket);
+  }
+
+  /**
+   * A config file in its own folder names its certificate and key relative to that folder; the
+   * test's working directory is another one, so only resolution against the config file finds
+   * them. A reload that names an encrypted key is refused with the key's config path, and the
+   * running pair keeps serving.
+   */
+  @Test
+  void readsTlsFilesRelativeToTheConfigFileAndRefusesAnEncryptedKeyAtReload() throws Exception {
+    Path folder = Files.createDirectories(dir.resolve("etc/sluice"));
+    TestPki.Issued issued = pki.issue("gateway.test", KeyType.RSA_2048);
+    issued.write(Files.createDirectories(folder.resolve("tls")), "server", KeyFormat.PKCS1);
+    assertThat(Path.of("tls/server.crt")).doesNotExist();
+    String config = """
+        admin: { host: 127.0.0.1, port: 0 }
+        listeners:
+          - name: public
+            host: 127.0.0.1
+            port: 0
+            tls: { certificate: tls/server.crt, private-key: %s }
+        upstreams:
+          - name: models
+            endpoints: [ { url: "${upstream}" } ]
+        routes:
+          - name: chat
+            match: { path-prefix: /v1/chat/completions, methods: [POST] }
+            upstream: models
+        """;
+    Path file = Files.writeString(folder.resolve("gateway.yaml"), gateway.resolve(config.formatted("tls/server.key")));
+    gateway.startFromFile(file);
+    SSLSocket socket = tlsSocket();
+    assertThat(socket.getSession().getPeerCertificates()[0]).isEqualTo(issued.certificate());
+    assertStreams(socket);
+
+    Path encrypted = Files.writeString(folder.resolve("tls/encrypted.key"), issued.keyPem(KeyFormat.ENCRYPTED_PKCS8));
+    Files.writeString(file, gateway.resolve(config.formatted("tls/encrypted.key")));
+    var reload = gateway.gateway().sluice().reload();
+    assertThat(reload.applied()).isFalse();
+    assertThat(reload.errors()).containsExactly("listeners[0].tls.private-key: encrypted private keys are not supported: "
+        + encrypted + " (store it unencrypted, readable only by the gateway; openssl pkey -in ENCRYPTED -out PLAIN"
+        + " decrypts it)");
+    SSLSocket after = tlsSocket();
+    assertThat(after.getSession().getPeerCertificates()[0]).isEqualTo(issued.certificate());
+    after.close();
+  }
+
+  private void assertStreams(SSLSocket socket) throws Exception {
+    try (RawHttp client = RawHttp.over(socket)) {
+      client.post("/v1/chat/completions", CHAT);
+      FakeUpstream.Call call = gateway.upstream().next().startSse();
+      assertThat(client.readHead().status()).isEqualTo(200);
+      call.send("data: one\n\n");
+      assertThat(client.readUntil("\n\n")).isEqualTo("data: one\n\n");
       call.send("data: [DONE]\n\n").end();
       assertThat(client.readToEnd()).isEqualTo("data: [DONE]\n\n");
     }
