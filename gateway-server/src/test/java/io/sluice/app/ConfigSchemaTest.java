@@ -119,7 +119,7 @@ class ConfigSchemaTest {
       Matcher m = CODE_BLOCK.matcher(text);
       while (m.find()) {
         int line = (int) text.substring(0, m.start()).chars().filter(c -> c == '\n').count() + 1;
-        String yaml = m.group(2).stripIndent();
+        String yaml = dedent(m.group(2));
         String where = ROOT.relativize(page) + ":" + line;
         JsonNode tree;
         try {
@@ -131,6 +131,15 @@ class ConfigSchemaTest {
       }
     }
     return out.stream();
+  }
+
+  /** The block without the indentation all its lines share (a fence inside a list item). */
+  private static String dedent(String block) {
+    int common = block.lines().filter(l -> !l.isBlank())
+        .mapToInt(l -> l.length() - l.stripLeading().length()).min().orElse(0);
+    StringBuilder out = new StringBuilder();
+    block.lines().forEach(l -> out.append(l.isBlank() ? "" : l.substring(common)).append('\n'));
+    return out.toString();
   }
 
   private static List<Path> yamlFiles(Path dir) throws IOException {
