@@ -206,8 +206,8 @@ class ConfigSchemaTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("fullConfigs")
   void everyShippedAndDocumentedConfigPassesTheSchemaAndCheck(Source source) {
-    assertThat(schemaErrors(FULL, source.tree())).as("schema errors").isEmpty();
-    assertThat(loaderErrors(source.yaml(), source.baseDir())).as("--check errors").isEmpty();
+    assertThat(schemaErrors(FULL, source.tree())).as("%s: schema errors", source).isEmpty();
+    assertThat(loaderErrors(source.yaml(), source.baseDir())).as("%s: --check errors", source).isEmpty();
   }
 
   @ParameterizedTest(name = "{0}")
@@ -217,14 +217,14 @@ class ConfigSchemaTest {
     Set<String> sections = propertyNames("sections");
     Set<String> plugins = propertyNames("routePlugins");
     if (tree != null && tree.isObject() && !tree.isEmpty() && isSubset(tree, sections)) {
-      assertThat(schemaErrors(part("sections"), tree)).as("schema errors").isEmpty();
+      assertThat(schemaErrors(part("sections"), tree)).as("%s: schema errors", source).isEmpty();
     } else if (tree != null && tree.isObject() && !tree.isEmpty() && isSubset(tree, plugins)) {
-      assertThat(schemaErrors(part("routePlugins"), tree)).as("schema errors").isEmpty();
+      assertThat(schemaErrors(part("routePlugins"), tree)).as("%s: schema errors", source).isEmpty();
     } else if (tree != null && tree.isArray() && !tree.isEmpty()) {
       for (JsonNode item : tree) {
         String def = item.has("match") ? "route" : item.has("endpoints") ? "upstream"
             : item.has("port") ? "listener" : "consumer";
-        assertThat(schemaErrors(part(def), item)).as("schema errors (as a " + def + ")").isEmpty();
+        assertThat(schemaErrors(part(def), item)).as("%s: schema errors (as a %s)", source, def).isEmpty();
       }
     } else {
       fail(source.where() + ": a yaml block that is neither a full config (top-level listeners) nor a fragment of"
