@@ -79,6 +79,15 @@ final class ConfigNode {
     return node.asText();
   }
 
+  /**
+   * Whether the value is {@code off}: the word as written reads as the boolean {@code false} (YAML
+   * 1.1, like {@code no}), a quoted {@code 'off'} as the string. Nothing is reported either way.
+   */
+  boolean isOff() {
+    return node != null && (node.isBoolean() && !node.booleanValue()
+        || node.isTextual() && node.textValue().equals("off"));
+  }
+
   /** A string, expanded; null when absent, of the wrong type, or when a reference failed. */
   String string() {
     if (!present()) {

@@ -8,7 +8,9 @@ import java.util.List;
  * "Configuration walkthrough" ({@code config/gateway.yaml} is a runnable example).
  *
  * <p>Instances come only from {@link ConfigLoader}; every list is immutable and every reference
- * (a route's upstream, an allow list's consumer) has been checked.
+ * (a route's upstream, an allow list's consumer) has been checked. The top-level {@code plugins}
+ * block has no field of its own: it is resolved into every route's {@link RouteConfig#plugins()},
+ * which is what runs, what {@code GET /admin/routes} shows and what a reload compares.
  *
  * @param ioThreads event-loop threads serving listeners and upstream connections (0 = one per core)
  * @param redacted the config as written, with every secret replaced by {@code "<redacted>"}, for

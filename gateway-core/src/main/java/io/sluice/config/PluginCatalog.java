@@ -4,8 +4,8 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * The plugins a config may name under {@code routes[].plugins}, as far as loading needs them: their
- * names, and how to validate one plugin's settings.
+ * The plugins a config may name under {@code routes[].plugins} and the top-level {@code plugins}, as
+ * far as loading needs them: their names, and how to validate one plugin's settings.
  *
  * <p>The config package defines this interface and {@code io.sluice.plugin.PluginRegistry}
  * implements it, so the dependency runs one way: the plugin SPI is built on the config (it reads
@@ -13,7 +13,7 @@ import java.util.List;
  * loader is handed a catalog instead of finding plugins itself.
  */
 public interface PluginCatalog {
-  /** Knows no plugin: any name under {@code routes[].plugins} is refused as unknown. */
+  /** Knows no plugin: any name under {@code plugins} or {@code routes[].plugins} is refused as unknown. */
   PluginCatalog NONE =
       new PluginCatalog() {
         @Override

@@ -9,7 +9,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A plugin's view of its part of the YAML ({@code routes[i].plugins.<name>}), with the same
+ * A plugin's view of its part of the YAML ({@code routes[i].plugins.<name>}, or
+ * {@code plugins.<name>} for a global plugin, validated once for every route), with the same
  * rules as the rest of the config: every read reports its own problem under its full path, all
  * problems are collected, unknown keys are reported by {@link #finish}.
  *
@@ -26,7 +27,7 @@ public final class PluginSettings {
     this.consumerNames = Set.copyOf(consumerNames);
   }
 
-  /** The full path of this value, e.g. {@code routes[0].plugins.key-auth}. */
+  /** The full path of this value, e.g. {@code routes[0].plugins.key-auth} or {@code plugins.key-auth}. */
   public String path() {
     return node.path();
   }

@@ -9,8 +9,11 @@ import java.util.List;
  * @param api null when not configured: it is then chosen per request from the path received
  * @param rewritePath null = forward the normalised path unchanged
  * @param timeout whole exchange including the stream; {@link Duration#ZERO} = none
- * @param plugins the route's plugins with validated settings, in the order written (the chain
- *     orders them by phase)
+ * @param plugins the route's resolved plugins with validated settings: the top-level {@code plugins}
+ *     block's, each replaced by the route's own entry of that name or dropped by its {@code off},
+ *     then the route's other entries, in the order written (the chain orders them by phase). Since
+ *     global plugins are part of it, a route whose global plugins changed is not equal to the route
+ *     before, and a reload rebuilds its plugins
  * @param compression response compression ({@link CompressionConfig#OFF} when not configured)
  * @param websocket WebSocket relaying ({@link WebSocketConfig#DISABLED} when not configured)
  */

@@ -34,7 +34,7 @@ class BadConfigTest {
         arguments("", List.of("listeners: required")),
         arguments(
             BASE + "listenrs: []\n",
-            List.of("listenrs: unknown key (expected one of: listeners, admin, limits, shutdown, io-threads, upstreams, consumers, routes)")),
+            List.of("listenrs: unknown key (expected one of: listeners, admin, limits, shutdown, io-threads, upstreams, consumers, plugins, routes)")),
         // ---- listeners
         arguments(UPSTREAM, List.of("listeners: required")),
         arguments("listeners: []\n", List.of("listeners: must not be empty")),
@@ -277,6 +277,12 @@ class BadConfigTest {
             BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, plugins: [ key-auth ] } ]\n",
             List.of("routes[0].plugins: expected a map")),
         arguments(
+            BASE + "plugins: { key-auth: {} }\n",
+            List.of("plugins.key-auth: unknown plugin (no plugins are installed)")),
+        arguments(
+            BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, plugins: { key-auth: off } } ]\n",
+            List.of("routes[0].plugins.key-auth: unknown plugin (no plugins are installed)")),
+        arguments(
             BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, compression: { gzip: 'yes', brotli: true } } ]\n",
             List.of("routes[0].compression.gzip: expected true or false",
                 "routes[0].compression.brotli: unknown key (expected one of: gzip, min-size)")),
@@ -295,6 +301,70 @@ class BadConfigTest {
             List.of(
                 "admin.token: environment variable MISSING_A is not set",
                 "admin.token: environment variable MISSING_B is not set")));
+  }
+
+  private static final String TWO_ROUTES = BASE
+      + "consumers: [ { name: alice, api-keys: [ sk-alice ] } ]\n"
+      + "routes:\n"
+      + "  - { name: chat, match: { path: /v1/chat }, upstream: chat-pool, plugins: %s }\n"
+      + "  - { name: embeddings, match: { path: /v1/embeddings }, upstream: chat-pool, plugins: %s }\n";
+
+  /**
+   * The top-level {@code plugins} block and a route's {@code off}, with a catalog that knows
+   * {@code jwt-auth}, {@code key-auth} and {@code rate-limit} ({@link FakePluginCatalog}).
+   */
+  static Stream<Arguments> badGlobalPlugins() {
+    return Stream.of(
+        arguments(
+            TWO_ROUTES.formatted("{}", "{}") + "plugins: { key-auht: {} }\n",
+            List.of("plugins.key-auht: unknown plugin (expected one of: jwt-auth, key-auth, rate-limit)")),
+        arguments(
+            TWO_ROUTES.formatted("{}", "{}") + "plugins: [ key-auth ]\n",
+            List.of("plugins: expected a map")),
+        arguments(
+            TWO_ROUTES.formatted("{}", "{}") + "plugins: { key-auth: { alow: [alice] } }\n",
+            List.of("plugins.key-auth.alow: unknown key (expected one of: allow)")),
+        // off has nothing to turn off in the global block itself
+        arguments(
+            TWO_ROUTES.formatted("{}", "{}") + "plugins: { key-auth: off }\n",
+            List.of("plugins.key-auth: off is only for a route's plugins block, to turn a global plugin off there "
+                + "(to run key-auth on no route, remove it here)")),
+        // a global plugin's settings are checked once, not once per route that inherits them
+        arguments(
+            TWO_ROUTES.formatted("{}", "{}") + "plugins: { key-auth: { allow: [carol] } }\n",
+            List.of("plugins.key-auth.allow[0]: 'carol' is not a declared consumer (expected one of: alice)")),
+        // off for a plugin that is not global turns nothing off: refused, with what is global
+        arguments(
+            TWO_ROUTES.formatted("{ jwt-auth: off }", "{}") + "plugins: { key-auth: {}, rate-limit: {} }\n",
+            List.of("routes[0].plugins.jwt-auth: off turns off a global plugin, but jwt-auth is not one "
+                + "(global plugins: key-auth, rate-limit)")),
+        arguments(
+            TWO_ROUTES.formatted("{ key-auth: off }", "{ key-auth: 'off' }"),
+            List.of("routes[0].plugins.key-auth: off turns off a global plugin, but key-auth is not one "
+                    + "(no global plugins are configured)",
+                "routes[1].plugins.key-auth: off turns off a global plugin, but key-auth is not one "
+                    + "(no global plugins are configured)")),
+        // off for a plugin nobody installed is an unknown plugin like any other
+        arguments(
+            TWO_ROUTES.formatted("{ frobnicate: off }", "{}") + "plugins: { key-auth: {} }\n",
+            List.of("routes[0].plugins.frobnicate: unknown plugin (expected one of: jwt-auth, key-auth, rate-limit)")),
+        // everything at once; turning off a global plugin whose settings are wrong is no second error
+        arguments(
+            TWO_ROUTES.formatted("{ key-auth: off, jwt-auth: off }", "{ rate-limit: { allow: [bob] } }")
+                + "plugins: { key-auth: { allow: [carol] } }\n",
+            List.of("plugins.key-auth.allow[0]: 'carol' is not a declared consumer (expected one of: alice)",
+                "routes[0].plugins.jwt-auth: off turns off a global plugin, but jwt-auth is not one "
+                    + "(global plugins: key-auth)",
+                "routes[1].plugins.rate-limit.allow[0]: 'bob' is not a declared consumer (expected one of: alice)")));
+  }
+
+  @ParameterizedTest
+  @MethodSource("badGlobalPlugins")
+  void reportsGlobalPluginMistakesExactly(String yaml, List<String> expected) {
+    ConfigException e = catchThrowableOfType(ConfigException.class,
+        () -> new ConfigLoader(ENV::get, FakePluginCatalog.INSTANCE).parse(yaml, null));
+    assertThat(e).as("config should be refused:%n%s", yaml).isNotNull();
+    assertThat(e.errors()).containsExactlyElementsOf(expected);
   }
 
   @ParameterizedTest

@@ -493,4 +493,87 @@ class ConfigLoaderTest {
     assertThat(c.routes().get(2).websocket())
         .isEqualTo(new WebSocketConfig(true, 4 << 20, Duration.ZERO, Duration.ofMinutes(10)));
   }
+
+  // ---- global plugins: the top-level plugins block, resolved into every route
+
+  private final ConfigLoader withPlugins = new ConfigLoader(env::get, FakePluginCatalog.INSTANCE);
+
+  /** Four routes under one global block: inherits, overrides key-auth, turns key-auth off, adds jwt-auth. */
+  private static String globalPlugins(String global) {
+    return MINIMAL + """
+        consumers: [ { name: alice }, { name: bob } ]
+        plugins: %s
+        routes:
+          - { name: inherits, match: { path: /v1/a }, upstream: chat-pool }
+          - { name: overrides, match: { path: /v1/b }, upstream: chat-pool, plugins: { key-auth: { allow: [bob] } } }
+          - { name: opts-out, match: { path: /v1/c }, upstream: chat-pool, plugins: { key-auth: off } }
+          - { name: adds, match: { path: /v1/d }, upstream: chat-pool, plugins: { jwt-auth: {} } }
+        """.formatted(global);
+  }
+
+  private static List<RoutePlugin> plugins(GatewayConfig c, String route) {
+    return c.routes().stream().filter(r -> r.name().equals(route)).findFirst().orElseThrow().plugins();
+  }
+
+  @Test
+  void appliesGlobalPluginsToEveryRouteThatDoesNotSayOtherwise() throws Exception {
+    GatewayConfig c = withPlugins.parse(globalPlugins("{ key-auth: { allow: [alice] }, rate-limit: {} }"), null);
+
+    FakePluginCatalog.FakePlugin keyAuth = FakePluginCatalog.FakePlugin.of("key-auth", "alice");
+    FakePluginCatalog.FakePlugin rateLimit = FakePluginCatalog.FakePlugin.of("rate-limit");
+    assertThat(plugins(c, "inherits")).containsExactly(keyAuth, rateLimit);
+    // the route's own settings replace the global ones whole and keep their place in the list
+    assertThat(plugins(c, "overrides")).containsExactly(FakePluginCatalog.FakePlugin.of("key-auth", "bob"), rateLimit);
+    assertThat(plugins(c, "opts-out")).containsExactly(rateLimit);
+    assertThat(plugins(c, "adds")).containsExactly(keyAuth, rateLimit, FakePluginCatalog.FakePlugin.of("jwt-auth"));
+  }
+
+  @Test
+  void anOverrideReplacesTheGlobalSettingsWithoutMergingKeys() throws Exception {
+    GatewayConfig c = withPlugins.parse(MINIMAL + """
+        consumers: [ { name: alice } ]
+        plugins: { key-auth: { allow: [alice] } }
+        routes: [ { name: open-to-all, match: { path: /v1 }, upstream: chat-pool, plugins: { key-auth: {} } } ]
+        """, null);
+
+    assertThat(plugins(c, "open-to-all")).containsExactly(FakePluginCatalog.FakePlugin.of("key-auth"));
+  }
+
+  @Test
+  void readsOffWrittenAsAYamlBooleanOrQuoted() throws Exception {
+    GatewayConfig c = withPlugins.parse(MINIMAL + """
+        plugins: { key-auth: {}, rate-limit: {} }
+        routes:
+          - { name: a, match: { path: /v1/a }, upstream: chat-pool, plugins: { key-auth: off } }
+          - { name: b, match: { path: /v1/b }, upstream: chat-pool, plugins: { key-auth: 'off', rate-limit: false } }
+        """, null);
+
+    assertThat(plugins(c, "a")).containsExactly(FakePluginCatalog.FakePlugin.of("rate-limit"));
+    assertThat(plugins(c, "b")).isEmpty();
+  }
+
+  @Test
+  void withoutAGlobalBlockARouteHasOnlyItsOwnPlugins() throws Exception {
+    GatewayConfig c = withPlugins.parse(MINIMAL + """
+        routes:
+          - { name: a, match: { path: /v1/a }, upstream: chat-pool }
+          - { name: b, match: { path: /v1/b }, upstream: chat-pool, plugins: { rate-limit: {} } }
+        """, null);
+
+    assertThat(plugins(c, "a")).isEmpty();
+    assertThat(plugins(c, "b")).containsExactly(FakePluginCatalog.FakePlugin.of("rate-limit"));
+  }
+
+  @Test
+  void aChangedGlobalBlockChangesExactlyTheRoutesThatInheritIt() throws Exception {
+    // A reload keeps a route's running plugins when the route equals the one before; a change to
+    // the global key-auth must therefore change the routes that run it, and only those.
+    GatewayConfig before = withPlugins.parse(globalPlugins("{ key-auth: { allow: [alice] }, rate-limit: {} }"), null);
+    GatewayConfig same = withPlugins.parse(globalPlugins("{ key-auth: { allow: [alice] }, rate-limit: {} }"), null);
+    GatewayConfig after = withPlugins.parse(globalPlugins("{ key-auth: { allow: [alice, bob] }, rate-limit: {} }"), null);
+
+    assertThat(same.routes()).isEqualTo(before.routes());
+    assertThat(before.routes()).doesNotContain(after.routes().get(0), after.routes().get(3)); // inherits, adds
+    assertThat(before.routes()).contains(after.routes().get(1), after.routes().get(2)); // overrides, opts-out
+  }
 }

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Start-up as shipped (README, "Start-up time"): the jar started from its folder with
+ * Start-up as shipped (gateway-server/docs/startup.md): the jar started from its folder with
  * {@code docker/jvm.options}, as the image and bench/run start it, maps the AppCDS archive the
  * build recorded with {@code --cds-training}. No timing here (performance lives in bench/run):
  * what is checked is that the archive is used at all, and that the training covers a start and

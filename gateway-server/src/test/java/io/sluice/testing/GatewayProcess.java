@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +29,8 @@ public final class GatewayProcess implements AutoCloseable {
   private volatile int port = -1;
   private volatile int adminPort = -1;
 
-  private GatewayProcess(Path workDir, List<String> jvmFlags, List<String> args) throws IOException {
+  private GatewayProcess(Path workDir, Map<String, String> env, List<String> jvmFlags, List<String> args)
+      throws IOException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmFlags);
@@ -39,6 +41,7 @@ public final class GatewayProcess implements AutoCloseable {
     if (workDir != null) {
       builder.directory(workDir.toFile());
     }
+    builder.environment().putAll(env);
     process = builder.start();
     Thread reader = new Thread(this::readOutput, "gateway-process-output");
     reader.setDaemon(true);
@@ -47,12 +50,21 @@ public final class GatewayProcess implements AutoCloseable {
 
   /** Starts the jar; {@link #awaitReady()} waits for the listeners. */
   public static GatewayProcess start(List<String> jvmFlags, String... args) throws IOException {
-    return new GatewayProcess(null, jvmFlags, List.of(args));
+    return new GatewayProcess(null, Map.of(), jvmFlags, List.of(args));
+  }
+
+  /**
+   * Starts the jar with these environment variables on top of the test's own, for configs that
+   * read {@code ${ENV}} (a provider key, {@code MODEL_URL}).
+   */
+  public static GatewayProcess startWithEnv(Map<String, String> env, List<String> jvmFlags, String... args)
+      throws IOException {
+    return new GatewayProcess(null, env, jvmFlags, List.of(args));
   }
 
   /** Starts the jar in {@code workDir}, as the image does from its folder (relative paths in jvm.options). */
   public static GatewayProcess startIn(Path workDir, List<String> jvmFlags, String... args) throws IOException {
-    return new GatewayProcess(workDir, jvmFlags, List.of(args));
+    return new GatewayProcess(workDir, Map.of(), jvmFlags, List.of(args));
   }
 
   public static String jar() {
