@@ -11,6 +11,7 @@ import java.util.List;
  * (a route's upstream, an allow list's consumer) has been checked.
  *
  * @param ioThreads event-loop threads serving listeners and upstream connections (0 = one per core)
+ * @param logging log levels by logger ({@code logging.level})
  * @param redacted the config as written, with every secret replaced by {@code "<redacted>"}, for
  *     {@code GET /admin/config}
  */
@@ -23,6 +24,7 @@ public record GatewayConfig(
     List<UpstreamConfig> upstreams,
     List<ConsumerConfig> consumers,
     List<RouteConfig> routes,
+    LoggingConfig logging,
     JsonNode redacted) {
 
   public GatewayConfig {

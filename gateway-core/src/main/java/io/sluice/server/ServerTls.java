@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,6 +49,8 @@ public final class ServerTls {
   private final TlsConfig config;
   private final boolean http2;
   private volatile SslContext context;
+  /** The serving certificate's notAfter ({@code sluice_tls_certificate_expiry_seconds}); null if unreadable. */
+  private volatile Instant notAfter;
   private FileTime certModified;
   private FileTime keyModified;
 
@@ -63,6 +66,7 @@ public final class ServerTls {
     tls.certModified = modified(config.certificate().toString());
     tls.keyModified = modified(config.privateKey().toString());
     tls.context = tls.build();
+    tls.notAfter = tls.leafNotAfter();
     log.info("listener '{}': TLS {} with {} ({})", listener, config.protocols(), SslProviders.preferred(),
         SslProviders.preferred() == SslProvider.OPENSSL ? OpenSsl.versionString() : "JDK " + Runtime.version());
     return tls;
@@ -78,6 +82,22 @@ public final class ServerTls {
     return context;
   }
 
+  /** When the certificate new connections get stops being valid; null when it could not be read. */
+  public Instant notAfter() {
+    return notAfter;
+  }
+
+  private Instant leafNotAfter() {
+    try {
+      return PemFiles.certificates(config.certificate()).get(0).getNotAfter().toInstant();
+    } catch (PemFiles.PemException | RuntimeException e) {
+      // The context was just built from the same file, so this is a swap in between: no series
+      // rather than a wrong one, until the next reload reads it again.
+      log.warn("listener '{}': cannot read the certificate's expiry: {}", listener, e.getMessage());
+      return null;
+    }
+  }
+
   /** Rebuilds the context when a file changed; returns whether a new one is in use. */
   public boolean reloadIfChanged() {
     FileTime cert = modified(config.certificate().toString());
@@ -88,8 +108,9 @@ public final class ServerTls {
     certModified = cert;
     keyModified = key;
     try {
-      PemFiles.checkPair(config.certificate(), config.privateKey(), Instant.now());
+      X509Certificate leaf = PemFiles.checkPair(config.certificate(), config.privateKey(), Instant.now());
       context = build();
+      notAfter = leaf.getNotAfter().toInstant();
       log.info("listener '{}': reloaded certificate {} (new connections use it)", listener, config.certificate());
       return true;
     } catch (PemFiles.PemException | SSLException | RuntimeException e) {
