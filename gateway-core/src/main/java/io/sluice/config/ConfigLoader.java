@@ -240,12 +240,48 @@ public final class ConfigLoader {
       List<ConsumerConfig> consumers = consumers(top.get("consumers"));
       globalPlugins(top.get("plugins"));
       List<RouteConfig> routes = routes(top.get("routes"));
+      LoggingConfig logging = logging(top.get("logging"));
       top.finish();
       if (!problems.isEmpty() || admin == null || limits == null || shutdown == null) {
         return null;
       }
       return new GatewayConfig(
-          listeners, admin, limits, shutdown, ioThreads, upstreams, consumers, routes, Redactor.redact(tree));
+          listeners, admin, limits, shutdown, ioThreads, upstreams, consumers, routes, logging, Redactor.redact(tree));
+    }
+
+    // ---------------------------------------------------------------- logging
+
+    /** A logger name as Logback takes it: dotted segments (packages, classes, {@code sluice.access}). */
+    private static final Pattern LOGGER_NAME = Pattern.compile("[A-Za-z_$][\\w$-]*(\\.[A-Za-z_$][\\w$-]*)*");
+
+    /** {@code logging.level}: logger name (or {@code root}) to level. */
+    LoggingConfig logging(ConfigNode node) {
+      MapReader m = node.map();
+      if (m == null) {
+        return LoggingConfig.DEFAULTS;
+      }
+      Map<String, ConfigNode> entries = m.get("level").entries();
+      m.finish();
+      Map<String, String> levels = new LinkedHashMap<>();
+      if (entries == null) {
+        return LoggingConfig.DEFAULTS;
+      }
+      entries.forEach((logger, value) -> {
+        if (!LOGGER_NAME.matcher(logger).matches()) {
+          value.problem("not a logger name (expected root, or a package or class such as io.sluice.upstream)");
+          return;
+        }
+        // YAML 1.1, which the parser follows, reads a bare `off` as the boolean false.
+        String level = "false".equals(value.got()) ? "off" : value.present() ? value.nonEmptyString() : null;
+        if (!value.present()) {
+          value.problem("expected a level: " + String.join(", ", LoggingConfig.LEVELS));
+        } else if (level != null && !LoggingConfig.LEVELS.contains(level.toLowerCase(Locale.ROOT))) {
+          value.problem("expected one of: " + String.join(", ", LoggingConfig.LEVELS) + " (got " + value.got() + ")");
+        } else if (level != null) {
+          levels.put(logger, level.toLowerCase(Locale.ROOT));
+        }
+      });
+      return new LoggingConfig(levels);
     }
 
     // ---------------------------------------------------------------- listeners, admin, limits

@@ -13,6 +13,7 @@ import java.util.List;
  * which is what runs, what {@code GET /admin/routes} shows and what a reload compares.
  *
  * @param ioThreads event-loop threads serving listeners and upstream connections (0 = one per core)
+ * @param logging log levels by logger ({@code logging.level})
  * @param redacted the config as written, with every secret replaced by {@code "<redacted>"}, for
  *     {@code GET /admin/config}
  */
@@ -25,6 +26,7 @@ public record GatewayConfig(
     List<UpstreamConfig> upstreams,
     List<ConsumerConfig> consumers,
     List<RouteConfig> routes,
+    LoggingConfig logging,
     JsonNode redacted) {
 
   public GatewayConfig {

@@ -3,6 +3,7 @@ package io.sluice.observe;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -19,15 +20,27 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.sluice.net.Transport;
 import io.sluice.usage.ModelLabels;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The gateway's Prometheus metrics (README, "Metrics", lists them). Meters are looked up once per
  * label set and cached, so recording on the hot path is a map lookup and an atomic add.
+ *
+ * <p>State that the gateway already holds elsewhere — endpoint health, listener certificates — is
+ * read at scrape time from a source the owner registers ({@link #endpointHealthFrom},
+ * {@link #certificateExpiryFrom}), so the series always match what is running now: an endpoint
+ * removed by a reload disappears from {@code /metrics} instead of keeping its last value.
  */
 public final class GatewayMetrics {
   /** Buckets up to 300 s: a streamed completion can run for minutes. */
@@ -58,8 +71,25 @@ public final class GatewayMetrics {
   private final ConcurrentHashMap<String, AtomicInteger> storeDegraded = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> resumes = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> sessionEvictions = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Tags, Counter> streamErrors = new ConcurrentHashMap<>();
+  private final Counter reloadsOk;
+  private final Counter reloadsFailed;
+  private final MultiGauge endpointHealthy;
+  private final MultiGauge certificateExpiry;
+  private volatile Supplier<? extends Collection<EndpointHealth>> endpointHealth = List::of;
+  private volatile Supplier<Map<String, Instant>> certificates = Map::of;
+  private volatile Clock clock = Clock.systemUTC();
+  private final Object scrapeLock = new Object();
+
+  /** One endpoint's health for {@code sluice_upstream_endpoint_healthy}. */
+  public record EndpointHealth(String upstream, String endpoint, boolean healthy) {}
 
   public GatewayMetrics() {
+    this(BuildInfo.version());
+  }
+
+  /** @param version the {@code version} label of {@code sluice_build_info} */
+  public GatewayMetrics(String version) {
     lintClean(registry);
     new JvmMemoryMetrics().bindTo(registry);
     new JvmGcMetrics().bindTo(registry);
@@ -71,6 +101,22 @@ public final class GatewayMetrics {
     if (Transport.ALLOCATOR instanceof ByteBufAllocatorMetricProvider provider) {
       new NettyAllocatorMetrics(provider).bindTo(registry);
     }
+    // A name ending in ".info" is exported as an info metric: sluice_build_info{version="…"} 1.
+    Gauge.builder("sluice.build.info", () -> 1).strongReference(true).tag("version", version)
+        .description("The running build; the value is always 1").register(registry);
+    reloadsOk = reloadCounter("ok");
+    reloadsFailed = reloadCounter("failed");
+    endpointHealthy = MultiGauge.builder("sluice.upstream.endpoint.healthy")
+        .description("1 while an upstream endpoint is healthy (active probes and passive failures), else 0")
+        .register(registry);
+    certificateExpiry = MultiGauge.builder("sluice.tls.certificate.expiry").baseUnit("seconds")
+        .description("Seconds until the notAfter of a TLS listener's certificate (negative once expired)")
+        .register(registry);
+  }
+
+  private Counter reloadCounter(String result) {
+    return Counter.builder("sluice.config.reloads").tag("result", result)
+        .description("Config reloads (file change, SIGHUP, POST /admin/reload), by result").register(registry);
   }
 
   /**
@@ -102,7 +148,61 @@ public final class GatewayMetrics {
 
   /** The Prometheus text exposition of every meter. */
   public String scrape() {
+    synchronized (scrapeLock) { // two scrapers at once must not interleave the row swaps
+      refreshEndpointHealth();
+      refreshCertificateExpiry();
+    }
     return registry.scrape();
+  }
+
+  /**
+   * Where {@code sluice_upstream_endpoint_healthy{upstream,endpoint}} comes from: the endpoints
+   * serving now (the owner swaps them on reload), read at every scrape.
+   */
+  public void endpointHealthFrom(Supplier<? extends Collection<EndpointHealth>> source) {
+    this.endpointHealth = source;
+  }
+
+  /**
+   * Where {@code sluice_tls_certificate_expiry_seconds{listener}} comes from: each TLS listener's
+   * current certificate's notAfter (a reloaded certificate replaces it), read at every scrape.
+   */
+  public void certificateExpiryFrom(Supplier<Map<String, Instant>> source, Clock clock) {
+    this.certificates = source;
+    this.clock = clock;
+  }
+
+  private void refreshEndpointHealth() {
+    List<MultiGauge.Row<?>> rows = new ArrayList<>();
+    for (EndpointHealth e : endpointHealth.get()) {
+      rows.add(MultiGauge.Row.of(Tags.of("upstream", e.upstream(), "endpoint", e.endpoint()), e.healthy() ? 1 : 0));
+    }
+    endpointHealthy.register(rows, true);
+  }
+
+  private void refreshCertificateExpiry() {
+    Instant now = clock.instant();
+    List<MultiGauge.Row<?>> rows = new ArrayList<>();
+    certificates.get().forEach((listener, notAfter) ->
+        rows.add(MultiGauge.Row.of(Tags.of("listener", listener), Duration.between(now, notAfter).toSeconds())));
+    certificateExpiry.register(rows, true);
+  }
+
+  /** A config reload was applied ({@code ok}) or refused, in whole or in part ({@code failed}). */
+  public void configReload(boolean ok) {
+    (ok ? reloadsOk : reloadsFailed).increment();
+  }
+
+  /**
+   * A stream ended with {@code event: error} carrying this code ({@code upstream_failed},
+   * {@code upstream_timeout}, {@code draining}, {@code resume_gap}, a plugin's code, …). Its
+   * {@code sluice_requests_total} status stays the 200 the client got at the start.
+   */
+  public void streamError(String route, String code) {
+    streamErrors.computeIfAbsent(Tags.of("route", route, "code", code),
+        tags -> Counter.builder("sluice.stream.errors").tags(tags)
+            .description("Streams ended by the gateway with event: error, by route and error code").register(registry))
+        .increment();
   }
 
   /** One exchange ended with this status ({@code route} is "none" when no route matched). */

@@ -398,7 +398,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     exchange.outcome(kind.code());
     attempt.drop();
     if (body.sse()) {
-      endStreamWithError(GatewayErrors.sseEvent(clientCtx.alloc(), kind, message));
+      endStreamWithError(GatewayErrors.sseEvent(clientCtx.alloc(), kind, message), kind.code());
     } else {
       finish();
       client.responseAborted();
@@ -414,10 +414,17 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     exchange.outcome(stop.code());
     byte[] error = ("event: error\ndata: " + GatewayErrors.json(stop.type(), stop.code(), stop.message()) + "\n\n")
         .getBytes(StandardCharsets.UTF_8);
-    endStreamWithError(Unpooled.wrappedBuffer(error));
+    endStreamWithError(Unpooled.wrappedBuffer(error), stop.code());
   }
 
-  private void endStreamWithError(ByteBuf errorEvent) {
+  /**
+   * The stream's last event is {@code event: error} with this code: counted in
+   * {@code sluice_stream_errors_total}, since the exchange's status stays the 200 sent at the start.
+   * Counted once per generation, whether its client still reads or the stream runs on into its
+   * session (resume, long polling) — a reader that later replays the stored event is not counted again.
+   */
+  private void endStreamWithError(ByteBuf errorEvent, String code) {
+    metrics.streamError(exchange.routeName(), code);
     body.endWithError(errorEvent);
     finish();
     client.responseComplete(keepAliveToClient);

@@ -142,6 +142,7 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
       StreamSession.Read read = session.readAfter(cursor, BATCH);
       if (!(read instanceof StreamSession.Read.Events events)) {
         // Only a gap can appear once started: this client fell behind the buffer.
+        metrics.streamError(exchange.routeName(), ErrorKind.RESUME_GAP.code());
         write(GatewayErrors.sseEventBytes(ErrorKind.RESUME_GAP, "the client fell behind the stream's buffer; "
             + "resume from " + session.id() + "." + cursor));
         end();

@@ -14,10 +14,13 @@ import io.sluice.config.ListenerConfig;
 import io.sluice.net.Transport;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
@@ -45,7 +48,8 @@ public final class GatewayServer implements AutoCloseable {
   static final long TLS_RELOAD_POLL_SECONDS = 5;
 
   private final Transport transport;
-  private final Map<String, Bound> bound = new LinkedHashMap<>();
+  /** Concurrent: read by the admin listener's scrapes while a reload rebinds. */
+  private final Map<String, Bound> bound = new ConcurrentHashMap<>();
   private final ChannelGroup clients = new DefaultChannelGroup("sluice-clients", GlobalEventExecutor.INSTANCE);
   private ScheduledFuture<?> tlsReload;
 
@@ -132,6 +136,21 @@ public final class GatewayServer implements AutoCloseable {
       }
     }
     return any;
+  }
+
+  /**
+   * The notAfter of every TLS listener's current certificate, by listener name (a reloaded
+   * certificate replaces its predecessor's); safe to call from any thread.
+   */
+  public Map<String, Instant> certificateExpiries() {
+    Map<String, Instant> out = new TreeMap<>();
+    for (Bound b : bound.values()) {
+      Instant notAfter = b.tls() == null ? null : b.tls().notAfter();
+      if (notAfter != null) {
+        out.put(b.config().name(), notAfter);
+      }
+    }
+    return out;
   }
 
   /** The port a listener is bound to (useful when it was configured as 0). */

@@ -50,6 +50,8 @@ public final class ServerTls {
   private final boolean http2;
   private final SslProvider provider;
   private volatile SslContext context;
+  /** The serving certificate's notAfter ({@code sluice_tls_certificate_expiry_seconds}); null if unreadable. */
+  private volatile Instant notAfter;
   private FileTime certModified;
   private FileTime keyModified;
 
@@ -72,7 +74,9 @@ public final class ServerTls {
     tls.certModified = modified(config.certificate().toString());
     tls.keyModified = modified(config.privateKey().toString());
     try {
-      tls.context = tls.build(PemFiles.checkPair(config.certificate(), config.privateKey(), Instant.now()));
+      PemFiles.CertifiedKey pair = PemFiles.checkPair(config.certificate(), config.privateKey(), Instant.now());
+      tls.context = tls.build(pair);
+      tls.notAfter = pair.chain().get(0).getNotAfter().toInstant();
     } catch (PemFiles.PemException e) {
       // The loader checked the files moments ago; they changed since (a renewal racing the start).
       throw new SSLException("listener '" + listener + "': " + e.getMessage());
@@ -92,6 +96,12 @@ public final class ServerTls {
     return context;
   }
 
+  /** When the certificate new connections get stops being valid; null when it could not be read. */
+  public Instant notAfter() {
+    return notAfter;
+  }
+
+
   /** Rebuilds the context when a file changed; returns whether a new one is in use. */
   public boolean reloadIfChanged() {
     FileTime cert = modified(config.certificate().toString());
@@ -102,7 +112,9 @@ public final class ServerTls {
     certModified = cert;
     keyModified = key;
     try {
-      context = build(PemFiles.checkPair(config.certificate(), config.privateKey(), Instant.now()));
+      PemFiles.CertifiedKey pair = PemFiles.checkPair(config.certificate(), config.privateKey(), Instant.now());
+      context = build(pair);
+      notAfter = pair.chain().get(0).getNotAfter().toInstant();
       log.info("listener '{}': reloaded certificate {} (new connections use it)", listener, config.certificate());
       return true;
     } catch (PemFiles.PemException | SSLException | RuntimeException e) {

@@ -34,7 +34,7 @@ class BadConfigTest {
         arguments("", List.of("listeners: required")),
         arguments(
             BASE + "listenrs: []\n",
-            List.of("listenrs: unknown key (expected one of: listeners, admin, limits, shutdown, io-threads, upstreams, consumers, plugins, routes)")),
+            List.of("listenrs: unknown key (expected one of: listeners, admin, limits, shutdown, io-threads, upstreams, consumers, plugins, routes, logging)")),
         // ---- listeners
         arguments(UPSTREAM, List.of("listeners: required")),
         arguments("listeners: []\n", List.of("listeners: must not be empty")),

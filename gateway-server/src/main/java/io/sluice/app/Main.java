@@ -4,12 +4,14 @@ import ch.qos.logback.classic.LoggerContext;
 import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.GatewayConfig;
+import io.sluice.config.LoggingConfig;
 import io.sluice.demo.MockModelServer;
 import io.sluice.plugin.PluginRegistry;
 import io.sluice.server.ListenException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,8 +34,12 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
-    // Logback reads this once, at its first use: set it before anything logs.
+    // Logback reads these once, at its first use: set them before anything logs.
     System.setProperty("sluice.log.format", logFormatOf(args));
+    String level = logLevelOf(args);
+    if (level != null) {
+      System.setProperty(LoggingConfigurator.LEVEL_PROPERTY, level);
+    }
     // Netty 4.2 emits JFR events for its allocators; checking whether they are enabled starts
     // JFR's metadata repository on the first request (~0.25 s of a one-core start). Off unless an
     // operator asks for them with -Dio.netty.jfr.enabled=true; set before any Netty class loads.
@@ -70,18 +76,36 @@ public final class Main {
     return "TEXT";
   }
 
+  /** The {@code --log-level} value when it names a level; a bad one is reported by {@link #run}. */
+  private static String logLevelOf(String[] args) {
+    for (int i = 0; i < args.length; i++) {
+      String value = args[i].equals("--log-level") && i + 1 < args.length ? args[i + 1]
+          : args[i].startsWith("--log-level=") ? args[i].substring("--log-level=".length()) : null;
+      if (value != null && LoggingConfig.LEVELS.contains(value.toLowerCase(Locale.ROOT))) {
+        return value.toLowerCase(Locale.ROOT);
+      }
+    }
+    return null;
+  }
+
   static int run(CommandLineArgs args) throws Exception {
     if (args.help()) {
       System.out.print(CommandLineArgs.USAGE);
       return OK;
     }
     if (args.version()) {
-      System.out.println(CommandLineArgs.VERSION);
+      System.out.println(CommandLineArgs.versionLine());
       return OK;
     }
     String logFormat = args.logFormat();
     if (!logFormat.equals("text") && !logFormat.equals("json")) {
       System.err.println("sluice: --log-format must be text or json (got '" + logFormat + "')");
+      return INVALID;
+    }
+    String logLevel = args.logLevel();
+    if (logLevel != null && !LoggingConfig.LEVELS.contains(logLevel.toLowerCase(Locale.ROOT))) {
+      System.err.println("sluice: --log-level must be one of " + String.join(", ", LoggingConfig.LEVELS)
+          + " (got '" + logLevel + "')");
       return INVALID;
     }
     Path config = args.config();

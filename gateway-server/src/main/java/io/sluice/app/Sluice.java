@@ -5,11 +5,13 @@ import io.sluice.admin.AdminView;
 import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.GatewayConfig;
+import io.sluice.config.LoggingConfig;
 import io.sluice.config.RouteConfig;
 import io.sluice.gateway.GatewayContext;
 import io.sluice.gateway.GatewayHandlers;
 import io.sluice.observe.AccessLog;
 import io.sluice.observe.GatewayMetrics;
+import io.sluice.observe.GatewayMetrics.EndpointHealth;
 import io.sluice.plugin.DefaultPluginServices;
 import io.sluice.plugin.PluginChain;
 import io.sluice.plugin.PluginServices;
@@ -19,8 +21,11 @@ import io.sluice.server.ListenException;
 import io.sluice.net.Transport;
 import io.sluice.session.StreamSessions;
 import io.sluice.store.RedisStores;
+import io.sluice.upstream.Endpoint;
+import io.sluice.upstream.Upstream;
 import io.sluice.upstream.Upstreams;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -42,7 +47,9 @@ import org.slf4j.LoggerFactory;
  * already running keep the snapshot they started with, so no stream is cut. Unchanged upstreams
  * keep their pools and health; unchanged routes keep their plugin instances (and so their rate
  * limit buckets); only listeners whose config changed are closed and re-bound. The admin listener
- * and {@code io-threads} take effect at the next start (a warning says so).
+ * and {@code io-threads} take effect at the next start (a warning says so). Log levels
+ * ({@code logging.level}) are set at start and on every reload; every reload is counted in
+ * {@code sluice_config_reloads_total{result}}.
  *
  * <p>Shutdown ({@link #drain}): readiness off, stop accepting, running exchanges finish for up to
  * {@code shutdown.drain-timeout}, the rest end with an error event; then {@link #close}.
@@ -86,6 +93,32 @@ public final class Sluice implements AutoCloseable, AdminView {
         upstreams, config.limits(), metrics, accessLog, consumerNames(config), sessions);
     this.server = new GatewayServer(transport);
     this.admin = new AdminServer(transport, config, this);
+    metrics.endpointHealthFrom(this::endpointHealth);
+    metrics.certificateExpiryFrom(server::certificateExpiries, Clock.systemUTC());
+  }
+
+  /** Every endpoint of the upstreams serving now, for {@code sluice_upstream_endpoint_healthy}. */
+  private List<EndpointHealth> endpointHealth() {
+    List<EndpointHealth> out = new ArrayList<>();
+    for (Upstream u : upstreams.all()) {
+      for (Endpoint e : u.endpoints()) {
+        out.add(new EndpointHealth(u.name(), e.url(), e.healthy()));
+      }
+    }
+    return out;
+  }
+
+  /** Sets the config's {@code logging.level} (and says which, so the log shows why it got louder). */
+  private static void applyLogLevels(LoggingConfig logging) {
+    Map<String, String> applied = LoggingConfigurator.applyLevels(logging);
+    if (!applied.isEmpty()) {
+      log.info("log levels from the config: {}", applied);
+    }
+    if (logging.levels().containsKey(LoggingConfig.ROOT) && !applied.containsKey(LoggingConfig.ROOT)
+        && System.getProperty(LoggingConfigurator.LEVEL_PROPERTY) != null) {
+      log.info("logging.level.root is overridden by --log-level {}",
+          System.getProperty(LoggingConfigurator.LEVEL_PROPERTY));
+    }
   }
 
   /** Starts a gateway without a config file (tests, the demo): {@link #reload} is refused. */
@@ -100,6 +133,7 @@ public final class Sluice implements AutoCloseable, AdminView {
    * @param loader the loader that read it (so reloads know the same plugins)
    */
   public static Sluice start(GatewayConfig config, Path configFile, ConfigLoader loader) throws Exception {
+    applyLogLevels(config.logging());
     Sluice sluice = new Sluice(config, configFile, loader);
     try {
       sluice.admin.start();
@@ -145,6 +179,16 @@ public final class Sluice implements AutoCloseable, AdminView {
   /** Re-reads the config file and applies it, or keeps the running config. */
   @Override
   public synchronized ReloadResult reload() {
+    ReloadResult result = null;
+    try {
+      result = reloadFile();
+      return result;
+    } finally {
+      metrics.configReload(result != null && result.applied()); // a throw counts as failed too
+    }
+  }
+
+  private ReloadResult reloadFile() {
     if (configFile == null) {
       return ReloadResult.rejected(List.of("this gateway was started without a config file"));
     }
@@ -156,11 +200,22 @@ public final class Sluice implements AutoCloseable, AdminView {
       e.errors().forEach(err -> log.warn("  {}", err));
       return ReloadResult.rejected(e.errors());
     }
-    return apply(next);
+    return swapIn(next);
   }
 
-  /** Swaps in an already validated config. */
+  /** Swaps in an already validated config (counted as a reload). */
   public synchronized ReloadResult apply(GatewayConfig next) {
+    ReloadResult result = null;
+    try {
+      result = swapIn(next);
+      return result;
+    } finally {
+      metrics.configReload(result != null && result.applied());
+    }
+  }
+
+  private ReloadResult swapIn(GatewayConfig next) {
+    applyLogLevels(next.logging()); // first: a reload that fails further on is then logged in detail
     GatewayConfig previous = config;
     if (!previous.admin().equals(next.admin()) || previous.ioThreads() != next.ioThreads()) {
       log.warn("admin and io-threads changes take effect at the next start");
@@ -266,6 +321,8 @@ public final class Sluice implements AutoCloseable, AdminView {
   @Override
   public void close() {
     ready.set(false);
+    // The levels this config set go back to what they were (tests run many gateways in one JVM).
+    LoggingConfigurator.applyLevels(LoggingConfig.DEFAULTS);
     if (watcher != null) {
       watcher.close();
     }

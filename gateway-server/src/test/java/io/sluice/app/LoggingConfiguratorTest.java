@@ -13,12 +13,18 @@ import ch.qos.logback.classic.util.LogbackMDCAdapter;
 import ch.qos.logback.core.ConsoleAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.config.LoggingConfig;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The appenders {@code logback.xml} used to declare, built in code (on a context of the test's own). */
+/**
+ * The appenders {@code logback.xml} used to declare, built in code, and the config's levels by
+ * logger (on a context of the test's own).
+ */
 class LoggingConfiguratorTest {
   private final LoggerContext context = new LoggerContext();
 
@@ -94,5 +100,63 @@ class LoggingConfiguratorTest {
     LoggingEvent line = new LoggingEvent(getClass().getName(), access, Level.INFO, "ts=1 status=200", null, null);
     assertThat(new String(out.getEncoder().encode(line), StandardCharsets.UTF_8))
         .isEqualTo("ts=1 status=200" + System.lineSeparator());
+  }
+
+  private static LoggingConfig levels(String... pairs) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (int i = 0; i < pairs.length; i += 2) {
+      out.put(pairs[i], pairs[i + 1]);
+    }
+    return new LoggingConfig(out);
+  }
+
+  @Test
+  void configLevelsApplyAndAReloadThatDropsThemRestoresTheEarlierLevels() {
+    LoggingConfigurator.configure(context, false);
+    Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+    Logger upstream = context.getLogger("io.sluice.upstream");
+    Logger netty = context.getLogger("io.netty");
+
+    Map<String, String> applied = LoggingConfigurator.applyLevels(context,
+        levels("root", "warn", "io.sluice.upstream", "debug", "io.netty", "error"), null);
+    assertThat(applied).containsExactly(Map.entry("root", "warn"), Map.entry("io.sluice.upstream", "debug"),
+        Map.entry("io.netty", "error"));
+    assertThat(root.getLevel()).isEqualTo(Level.WARN);
+    assertThat(upstream.getLevel()).isEqualTo(Level.DEBUG);
+    assertThat(context.getLogger("io.sluice.upstream.HealthChecker").isDebugEnabled())
+        .as("a package's level reaches its classes").isTrue();
+    assertThat(netty.getLevel()).isEqualTo(Level.ERROR);
+
+    // A reload changes one, keeps one, drops one: the dropped ones get their start-up level back.
+    LoggingConfigurator.applyLevels(context, levels("io.sluice.upstream", "trace"), null);
+    assertThat(upstream.getLevel()).isEqualTo(Level.TRACE);
+    assertThat(root.getLevel()).isEqualTo(Level.INFO);
+    assertThat(netty.getLevel()).as("the built-in WARN, not inherited INFO").isEqualTo(Level.WARN);
+
+    LoggingConfigurator.applyLevels(context, LoggingConfig.DEFAULTS, null);
+    assertThat(upstream.getLevel()).as("inherits again, as before any config").isNull();
+    assertThat(context.getLogger("io.sluice.upstream.HealthChecker").isDebugEnabled()).isFalse();
+  }
+
+  @Test
+  void theCommandLineLevelWinsOverTheConfigsRoot() {
+    LoggingConfigurator.configure(context, false);
+    Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+    root.setLevel(Level.WARN); // as an operator's own Logback XML may have left it
+
+    Map<String, String> applied = LoggingConfigurator.applyLevels(context,
+        levels("root", "error", "io.sluice.relay", "warn"), "debug");
+    assertThat(applied).containsExactly(Map.entry("io.sluice.relay", "warn"));
+    assertThat(root.getLevel()).isEqualTo(Level.DEBUG);
+    assertThat(context.getLogger("io.sluice.relay").getLevel()).isEqualTo(Level.WARN);
+  }
+
+  @Test
+  void offSilencesALogger() {
+    LoggingConfigurator.configure(context, false);
+    LoggingConfigurator.applyLevels(context, levels("sluice.access", "off"), null);
+    assertThat(context.getLogger("sluice.access").isInfoEnabled()).isFalse();
+    LoggingConfigurator.applyLevels(context, LoggingConfig.DEFAULTS, null);
+    assertThat(context.getLogger("sluice.access").getLevel()).isEqualTo(Level.INFO);
   }
 }

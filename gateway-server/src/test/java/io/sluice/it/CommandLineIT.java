@@ -4,13 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.GatewayProcess;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -107,6 +110,70 @@ class CommandLineIT {
       assertThat(p.awaitExit()).isEqualTo(0);
       assertThat(p.output().lines().filter(l -> l.contains("Sluice ready")).findFirst().orElseThrow())
           .as("--log-format json prints one JSON object per line").startsWith("{").endsWith("}");
+    }
+  }
+
+  @Test
+  void versionIsTheProjectVersionOfTheBuild() throws Exception {
+    String projectVersion = System.getProperty("sluice.project.version");
+    assertThat(projectVersion).as("failsafe passes ${project.version}").isNotBlank().doesNotContain("${");
+    try (GatewayProcess p = GatewayProcess.start(List.of(), "--version")) {
+      assertThat(p.awaitExit()).isEqualTo(0);
+      assertThat(p.output().strip()).isEqualTo("Sluice " + projectVersion);
+    }
+  }
+
+  @Test
+  void helpShowsTheOperatorsOptionsOnly() throws Exception {
+    try (GatewayProcess p = GatewayProcess.start(List.of(), "--help")) {
+      assertThat(p.awaitExit()).isEqualTo(0);
+      assertThat(p.output()).contains("--config=FILE", "--log-level=LEVEL").doesNotContain("--cds-training");
+    }
+  }
+
+  @Test
+  void aLogLevelThatIsNoLevelExits2() throws Exception {
+    try (GatewayProcess p = GatewayProcess.start(List.of(), "--log-level", "verbose", "--demo")) {
+      assertThat(p.awaitExit()).isEqualTo(2);
+      assertThat(p.output()).contains("--log-level must be one of trace, debug, info, warn, error, off (got 'verbose')");
+    }
+  }
+
+  @Test
+  void logLevelDebugShowsWhyAnUpstreamFailed() throws Exception {
+    // A socket bound but never listening holds a port that refuses connections (a connect error,
+    // the 502's cause) and that no other listener can take while the test runs.
+    try (Socket held = new Socket()) {
+      held.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+      int refused = held.getLocalPort();
+      Path config = write("debug.yaml", """
+          listeners: [ { name: public, host: 127.0.0.1, port: 0 } ]
+          admin: { port: 0 }
+          upstreams: [ { name: u, endpoints: [ { url: "http://127.0.0.1:%d" } ], retries: 0 } ]
+          routes: [ { name: r, match: { path-prefix: / }, upstream: u } ]
+          """.formatted(refused));
+      for (boolean debug : new boolean[] {false, true}) {
+        List<String> args = new ArrayList<>(List.of("--config", config.toString()));
+        if (debug) {
+          args.addAll(List.of("--log-level", "debug"));
+        }
+        try (GatewayProcess p = GatewayProcess.start(List.of(), args.toArray(String[]::new))) {
+          p.awaitReady();
+          HttpResponse<String> answer = HttpClient.newHttpClient().send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.port() + "/v1/chat/completions"))
+                  .POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
+              HttpResponse.BodyHandlers.ofString());
+          assertThat(answer.statusCode()).isEqualTo(502);
+          p.terminate();
+          assertThat(p.awaitExit()).isEqualTo(0);
+          String cause = "connect to http://127.0.0.1:" + refused + " failed";
+          if (debug) {
+            assertThat(p.output()).as("--log-level debug").contains(cause);
+          } else {
+            assertThat(p.output()).as("the default level").doesNotContain(cause);
+          }
+        }
+      }
     }
   }
 }
