@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.sluice.demo.MockModelServer;
 import io.sluice.testing.TestGateway;
+import io.sluice.testing.TestPki;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -27,12 +28,13 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Grafana dashboard and the alerting rules ask only for metrics the gateway really exports:
  * every metric name in their PromQL is compared with a live {@code /metrics} scrape of a gateway
  * that has served the traffic that makes each family appear (a stream, a refused key, a rate
- * limit, a poll of an unknown stream, an unreachable Redis, a GC). An alert on a metric nobody
+ * limit, a poll of an unknown stream, an unreachable Redis, a GC, a TLS listener). An alert on a metric nobody
  * exports never fires; one on a job nobody scrapes fires on every healthy instance.
  */
 class MonitoringFilesTest {
@@ -54,13 +56,17 @@ class MonitoringFilesTest {
   private static Map<String, Set<String>> exported;
 
   @BeforeAll
-  static void serveTrafficAndScrape() throws Exception {
+  static void serveTrafficAndScrape(@TempDir Path dir) throws Exception {
+    TestPki.Files2 tls = TestPki.create("Monitoring Test CA").issueForName("localhost").write(dir, "server");
     model = MockModelServer.start("127.0.0.1", 0, new MockModelServer.Options(Duration.ZERO, "Hello there, operator"));
     int deadRedis;
     try (ServerSocket s = new ServerSocket(0)) {
       deadRedis = s.getLocalPort(); // closed again: connecting is refused
     }
     gateway = TestGateway.start("""
+        listeners:
+          - { name: public, host: 127.0.0.1, port: 0 }
+          - { name: secure, host: 127.0.0.1, port: 0, tls: { certificate: "%3$s", private-key: "%4$s" } }
         consumers: [ { name: alice, api-keys: [ "${ALICE_KEY}" ] } ]
         upstreams:
           - name: mock
@@ -87,7 +93,7 @@ class MonitoringFilesTest {
               ai-token-ratelimit:
                 rules: [ { limit-by: ip, tokens-per-minute: 100000 } ]
                 store: "redis://127.0.0.1:%2$d"
-        """.formatted(model.port(), deadRedis), Map.of("ALICE_KEY", "alice-key-0123456789"));
+        """.formatted(model.port(), deadRedis, tls.certificate(), tls.key()), Map.of("ALICE_KEY", "alice-key-0123456789"));
 
     String chat = "{\"model\":\"sluice-mock-1\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
     assertThat(send(post("/v1/chat/completions", chat)).statusCode()).isEqualTo(200);
