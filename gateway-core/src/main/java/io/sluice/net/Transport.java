@@ -19,6 +19,8 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The event loops and channel types the gateway runs on: native epoll when it loads, NIO otherwise.
@@ -30,8 +32,14 @@ import java.util.concurrent.TimeUnit;
  * chosen on purpose rather than 4.2's default adaptive one: its arenas and thread caches are
  * well understood and it reports used memory exactly, which is what the memory figures in the
  * docs and the {@code netty_allocator_*} metrics are measured against.
+ *
+ * <p>Failure: when epoll does not load on Linux (most often: no writable {@code java.io.tmpdir} to
+ * unpack it into), the gateway still runs, on NIO, and says so with a WARN at start — a silent
+ * fallback would leave an operator measuring a different gateway than the benchmarks did.
  */
 public final class Transport implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Transport.class);
+
   /** The allocator of every channel, client and upstream side alike. */
   public static final ByteBufAllocator ALLOCATOR = PooledByteBufAllocator.DEFAULT;
 
@@ -49,7 +57,17 @@ public final class Transport implements AutoCloseable {
 
   /** @param ioThreads worker loops; 0 = one per core */
   public static Transport create(int ioThreads) {
-    boolean epoll = Epoll.isAvailable() && !Boolean.getBoolean("sluice.nio");
+    boolean nioChosen = Boolean.getBoolean("sluice.nio");
+    boolean epoll = Epoll.isAvailable() && !nioChosen;
+    if (!epoll && !nioChosen) {
+      String message = NativeFallback.message("Netty's native epoll transport", "NIO", Epoll.unavailabilityCause(),
+          NativeFallback.workdir(), "-Dsluice.nio=true");
+      if (NativeFallback.expectedToLoad(System.getProperty("os.name"))) {
+        log.warn(message);
+      } else {
+        log.info("epoll is Linux-only; running on NIO");
+      }
+    }
     return new Transport(epoll, ioThreads);
   }
 
