@@ -84,7 +84,7 @@ class StartupIT {
   void aMissingArchiveIsNoError() throws Exception {
     try (GatewayProcess p = GatewayProcess.startIn(dir, List.of("@" + JVM_OPTIONS), "--version")) {
       assertThat(p.awaitExit()).isEqualTo(0);
-      assertThat(p.output()).isEqualTo("Sluice 0.1.0");
+      assertThat(p.output()).isEqualTo("Sluice " + System.getProperty("sluice.project.version"));
     }
   }
 }
