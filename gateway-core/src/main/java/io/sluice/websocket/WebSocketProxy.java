@@ -27,7 +27,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.websocketx.WebSocket08FrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocket08FrameEncoder;
-import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.HttpConversionUtil;
@@ -48,15 +47,7 @@ import io.sluice.server.RequestHeaderTimeoutHandler;
 import io.sluice.upstream.Upstream;
 import io.sluice.upstream.UpstreamHandler;
 import io.sluice.usage.Usage;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.Base64;
-import java.util.LinkedHashSet;
-import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -93,8 +84,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocketSession.Ending {
   private static final Logger log = LoggerFactory.getLogger(WebSocketProxy.class);
-  private static final String GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  private static final SecureRandom KEYS = new SecureRandom();
   /** How much of an upstream's refusal body is relayed to the client. */
   private static final int MAX_REFUSAL_BODY = 64 * 1024;
   static final String ENCODER = "ws-encoder";
@@ -173,19 +162,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
 
   /** Checks the client's handshake, then opens the upstream leg. */
   public void start() {
-    HttpHeaders h = request.headers();
-    String problem = null;
-    if (overHttp2) {
-      problem = http2Problem(h);
-    } else if (!HttpMethod.GET.equals(request.method()) || !HttpVersion.HTTP_1_1.equals(request.protocolVersion())) {
-      problem = "a WebSocket upgrade must be an HTTP/1.1 GET";
-    } else if (!h.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)) {
-      problem = "a WebSocket upgrade needs 'Connection: Upgrade'";
-    } else if (h.get(HttpHeaderNames.SEC_WEBSOCKET_KEY) == null || h.get(HttpHeaderNames.SEC_WEBSOCKET_KEY).isBlank()) {
-      problem = "a WebSocket upgrade needs a Sec-WebSocket-Key";
-    } else if (!"13".equals(h.get(HttpHeaderNames.SEC_WEBSOCKET_VERSION))) {
-      problem = "only WebSocket version 13 is supported (Sec-WebSocket-Version: 13)";
-    }
+    String problem = Handshake.clientProblem(request, overHttp2, target.config().enabled(), exchange.routeName());
     if (problem != null) {
       done = true;
       exchange.outcome(ErrorKind.MALFORMED_REQUEST.code());
@@ -193,25 +170,8 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
       return;
     }
     // Over HTTP/2 the client sends no key (RFC 8441 §5): the upstream's handshake gets one of ours.
-    upstreamKey = overHttp2 ? newKey() : h.get(HttpHeaderNames.SEC_WEBSOCKET_KEY);
+    upstreamKey = overHttp2 ? Handshake.newKey() : request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY);
     attempt.start();
-  }
-
-  /** What is wrong with an extended CONNECT on this route, or null. */
-  private String http2Problem(HttpHeaders h) {
-    if (!target.config().enabled()) {
-      return "route '" + exchange.routeName() + "' does not relay WebSocket (websocket.enabled is off)";
-    }
-    if (!"13".equals(h.get(HttpHeaderNames.SEC_WEBSOCKET_VERSION))) {
-      return "only WebSocket version 13 is supported (sec-websocket-version: 13)";
-    }
-    return null;
-  }
-
-  private static String newKey() {
-    byte[] nonce = new byte[16];
-    KEYS.nextBytes(nonce);
-    return Base64.getEncoder().encodeToString(nonce);
   }
 
   private void sendHandshake(Channel channel) {
@@ -240,7 +200,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
       int status = response.status().code();
       if (status == 101) {
         attempt.answered();
-        String problem = handshakeProblem(response.headers());
+        String problem = Handshake.answerProblem(request.headers(), response.headers(), upstreamKey);
         if (problem != null) {
           brokenHandshake(problem);
         } else {
@@ -268,58 +228,6 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     }
   }
 
-  /** Null when the upstream's 101 is a valid answer to what the client offered. */
-  private String handshakeProblem(HttpHeaders answer) {
-    HttpHeaders offer = request.headers();
-    if (!answer.containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
-      return "answered 101 without 'Upgrade: websocket'";
-    }
-    if (!expectedAccept(upstreamKey).equals(answer.get(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT))) {
-      return "answered 101 with a wrong Sec-WebSocket-Accept";
-    }
-    String protocol = answer.get(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
-    if (protocol != null && !tokens(offer.getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL)).contains(protocol.trim())) {
-      return "chose the subprotocol '" + protocol + "', which the client did not offer";
-    }
-    Set<String> offered = extensionNames(offer.getAll(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS));
-    for (String chosen : extensionNames(answer.getAll(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS))) {
-      if (!offered.contains(chosen)) {
-        return "chose the extension '" + chosen + "', which the client did not offer";
-      }
-    }
-    return null;
-  }
-
-  static String expectedAccept(String key) {
-    try {
-      byte[] sha1 = MessageDigest.getInstance("SHA-1").digest((key.trim() + GUID).getBytes(StandardCharsets.US_ASCII));
-      return Base64.getEncoder().encodeToString(sha1);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-1", e);
-    }
-  }
-
-  private static Set<String> tokens(Iterable<String> values) {
-    Set<String> out = new LinkedHashSet<>();
-    for (String value : values) {
-      for (String token : value.split(",")) {
-        if (!token.isBlank()) {
-          out.add(token.trim());
-        }
-      }
-    }
-    return out;
-  }
-
-  private static Set<String> extensionNames(Iterable<String> values) {
-    Set<String> out = new LinkedHashSet<>();
-    for (String extension : tokens(values)) {
-      int semi = extension.indexOf(';');
-      out.add((semi < 0 ? extension : extension.substring(0, semi)).trim().toLowerCase(Locale.ROOT));
-    }
-    return out;
-  }
-
   /**
    * Both handshakes are done: the upstream connection switches to frames, the 101 (over HTTP/2:
    * the 200) goes to the client, and its connection (stream) switches too. Called inside the upstream codec's read; the codec
@@ -342,7 +250,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     up.remove(UpstreamHandler.class);
     up.remove(IdleStateHandler.class);
     upstreamCodec.removeOutboundHandler();
-    up.addAfter(codecName, DECODER, new WebSocket08FrameDecoder(decoderConfig(maxFrame, false)));
+    up.addAfter(codecName, DECODER, new WebSocket08FrameDecoder(Handshake.decoderConfig(maxFrame, false)));
     up.addAfter(DECODER, ENCODER, new WebSocket08FrameEncoder(true)); // toward a server: masked
     up.addLast(RELAY, new FrameRelayHandler(session, WebSocketSession.Side.UPSTREAM));
     loop.execute(() -> up.remove(upstreamCodec));
@@ -380,7 +288,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     // Before the HTTP codec, as Netty's server handshaker places them: from now on the codec sees
     // only frames, which it lets through, until it is removed once the 101 is on the wire.
     cp.addBefore(clientCodecName, ENCODER, new WebSocket08FrameEncoder(false));
-    cp.addBefore(clientCodecName, DECODER, new WebSocket08FrameDecoder(decoderConfig(maxFrame, true)));
+    cp.addBefore(clientCodecName, DECODER, new WebSocket08FrameDecoder(Handshake.decoderConfig(maxFrame, true)));
     cp.addBefore(clientCtx.name(), RELAY, new FrameRelayHandler(session, WebSocketSession.Side.CLIENT));
     // The session's own timer replaces the connection's idle and header timeouts.
     removeIfPresent(cp, PipelineNames.IDLE_TIMEOUT);
@@ -412,7 +320,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     ChannelPipeline cp = clientCtx.pipeline();
     String stream = ExtendedConnectHandler.streamBytes(cp);
     cp.addAfter(stream, ENCODER, new WebSocket08FrameEncoder(false));
-    cp.addAfter(ENCODER, DECODER, new WebSocket08FrameDecoder(decoderConfig(maxFrame, true)));
+    cp.addAfter(ENCODER, DECODER, new WebSocket08FrameDecoder(Handshake.decoderConfig(maxFrame, true)));
     cp.addBefore(clientCtx.name(), RELAY, new FrameRelayHandler(session, WebSocketSession.Side.CLIENT));
     clientCtx.writeAndFlush(new DefaultHttp2HeadersFrame(answer, false), clientCtx.voidPromise());
   }
@@ -421,17 +329,6 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     if (p.get(name) != null) {
       p.remove(name);
     }
-  }
-
-  static WebSocketDecoderConfig decoderConfig(int maxFrameSize, boolean expectMasked) {
-    return WebSocketDecoderConfig.newBuilder()
-        .maxFramePayloadLength(maxFrameSize)
-        .expectMaskedFrames(expectMasked)
-        .allowMaskMismatch(false)
-        .allowExtensions(true)          // RSV bits belong to the agreed extensions: passed through
-        .withUTF8Validator(false)       // a compressed text frame is not UTF-8 on the wire
-        .closeOnProtocolViolation(false) // the session sends its own close, to both peers
-        .build();
   }
 
   /** The upstream answered the upgrade with something else than 101: the client gets it as is. */
