@@ -2,6 +2,7 @@ package io.sluice.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -50,6 +51,12 @@ public final class GatewayErrors {
   public static ByteBuf sseEvent(ByteBufAllocator alloc, ErrorKind kind, String message) {
     byte[] event = sseEventBytes(kind, message);
     return alloc.buffer(event.length).writeBytes(event);
+  }
+
+  /** The same event for an error named elsewhere (a plugin's), e.g. a token budget that ran out mid-stream. */
+  public static ByteBuf sseEvent(String type, String code, String message) {
+    return Unpooled.wrappedBuffer(("event: error\ndata: " + json(type, code, message) + "\n\n")
+        .getBytes(StandardCharsets.UTF_8));
   }
 
   /** The same event as bytes. */

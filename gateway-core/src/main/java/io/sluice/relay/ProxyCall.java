@@ -1,7 +1,6 @@
 package io.sluice.relay;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoop;
@@ -24,7 +23,6 @@ import io.sluice.session.SessionPlan;
 import io.sluice.sse.SseFramer;
 import io.sluice.upstream.Upstream;
 import io.sluice.upstream.UpstreamHandler;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -69,7 +67,6 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   private final GatewayMetrics metrics;
   private final Duration routeTimeout;
   private final UpstreamAttempt attempt;
-
   private boolean responseStarted; // upstream response headers arrived
   private boolean done;
   private boolean keepAliveToClient;
@@ -111,7 +108,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   }
 
   @Override
-  public void failed(ErrorKind kind, String message) {
+  public void failed(ErrorKind kind, String message) { // no attempt left
     fail(kind, message);
   }
 
@@ -412,16 +409,13 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   private void stopForBudget(StreamWatch.Stop stop) {
     attempt.cancel();
     exchange.outcome(stop.code());
-    byte[] error = ("event: error\ndata: " + GatewayErrors.json(stop.type(), stop.code(), stop.message()) + "\n\n")
-        .getBytes(StandardCharsets.UTF_8);
-    endStreamWithError(Unpooled.wrappedBuffer(error), stop.code());
+    endStreamWithError(GatewayErrors.sseEvent(stop.type(), stop.code(), stop.message()), stop.code());
   }
 
   /**
-   * The stream's last event is {@code event: error} with this code: counted in
-   * {@code sluice_stream_errors_total}, since the exchange's status stays the 200 sent at the start.
-   * Counted once per generation, whether its client still reads or the stream runs on into its
-   * session (resume, long polling) — a reader that later replays the stored event is not counted again.
+   * The stream's last event is {@code event: error} with this code, counted in
+   * {@code sluice_stream_errors_total} (the status stays the 200 sent at the start) once per
+   * generation, whoever reads it (a reader that later replays the stored event is not counted).
    */
   private void endStreamWithError(ByteBuf errorEvent, String code) {
     metrics.streamError(exchange.routeName(), code);
