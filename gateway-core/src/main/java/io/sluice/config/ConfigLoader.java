@@ -27,7 +27,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -214,16 +213,12 @@ public final class ConfigLoader {
 
     record Bind(String host, int port, String path) {}
 
-    final PluginCatalog plugins;
     final Set<String> consumerNames = new LinkedHashSet<>();
-    /** The top-level {@code plugins} block's valid entries, in the order written: every route starts from these. */
-    final Map<String, RoutePlugin> globalPlugins = new LinkedHashMap<>();
-    /** Every known plugin named in the top-level block, valid or not: what a route may turn {@code off}. */
-    final Set<String> globalNames = new LinkedHashSet<>();
+    final PluginBlocks pluginBlocks;
 
     Walk(Substitutor substitutor, PluginCatalog plugins) {
       this.substitutor = substitutor;
-      this.plugins = plugins;
+      this.pluginBlocks = new PluginBlocks(plugins, consumerNames);
     }
 
     GatewayConfig gateway(JsonNode tree) {
@@ -238,7 +233,7 @@ public final class ConfigLoader {
       Integer ioThreads = or(top.get("io-threads").integer(0, Integer.MAX_VALUE, null), 0);
       List<UpstreamConfig> upstreams = upstreams(top.get("upstreams"));
       List<ConsumerConfig> consumers = consumers(top.get("consumers"));
-      globalPlugins(top.get("plugins"));
+      pluginBlocks.global(top.get("plugins"));
       List<RouteConfig> routes = routes(top.get("routes"));
       LoggingConfig logging = logging(top.get("logging"));
       top.finish();
@@ -779,7 +774,7 @@ public final class ConfigLoader {
         Duration timeout = or(m.get("timeout").duration(), Duration.ZERO);
         CompressionConfig compression = compression(m.get("compression"));
         SseConfig sse = sse(m.get("sse"));
-        List<RoutePlugin> plugins = plugins(m.get("plugins"));
+        List<RoutePlugin> plugins = pluginBlocks.route(m.get("plugins"));
         WebSocketConfig websocket = WebSocketConfig.parse(m.get("websocket"));
         m.finish();
         if (name != null && match != null && upstream != null) {
@@ -788,90 +783,6 @@ public final class ConfigLoader {
         }
       }
       return out;
-    }
-
-    /**
-     * The top-level {@code plugins} block: the same entries as a route's, validated once under
-     * {@code plugins.<name>}, and the start of every route's plugins ({@link #plugins}).
-     * {@code off} means nothing here (a plugin that should run nowhere is simply not listed).
-     */
-    void globalPlugins(ConfigNode node) {
-      Map<String, ConfigNode> entries = node.entries();
-      if (entries == null) {
-        return;
-      }
-      for (Map.Entry<String, ConfigNode> e : entries.entrySet()) {
-        String name = e.getKey();
-        ConfigNode value = e.getValue();
-        if (!knownPlugin(name, value)) {
-          continue;
-        }
-        if (value.isOff()) {
-          value.problem("off is only for a route's plugins block, to turn a global plugin off there"
-              + " (to run " + name + " on no route, remove it here)");
-          continue;
-        }
-        globalNames.add(name);
-        RoutePlugin plugin = plugins.parse(name, new PluginSettings(value, consumerNames));
-        if (plugin != null) {
-          globalPlugins.put(name, plugin);
-        }
-      }
-    }
-
-    /**
-     * {@code routes[].plugins}, resolved against the top-level block: every global plugin, then the
-     * route's own entries per plugin name — settings replace the global plugin's settings whole
-     * (no merging of keys), {@code off} drops a global plugin from this route. Each key names a
-     * plugin of the catalog, which validates its settings with the same path-qualified problems as
-     * the rest of the file.
-     *
-     * <p>The result is the route's whole plugin list, so a route's config changes when the global
-     * block it inherits changes: a reload then rebuilds exactly the routes whose resolved plugins
-     * differ, and routes that override or turn off the changed plugin keep their running ones.
-     */
-    List<RoutePlugin> plugins(ConfigNode node) {
-      Map<String, RoutePlugin> resolved = new LinkedHashMap<>(globalPlugins);
-      Map<String, ConfigNode> entries = node.entries();
-      if (entries == null) {
-        return new ArrayList<>(resolved.values());
-      }
-      for (Map.Entry<String, ConfigNode> e : entries.entrySet()) {
-        String name = e.getKey();
-        ConfigNode value = e.getValue();
-        if (!knownPlugin(name, value)) {
-          continue;
-        }
-        if (value.isOff()) {
-          // Refused rather than ignored: an "off" that turns nothing off is a typo or a stale line,
-          // and a user who believes a route is open (or closed) should hear that it is not so.
-          if (!globalNames.contains(name)) {
-            value.problem("off turns off a global plugin, but " + name + " is not one ("
-                + (globalNames.isEmpty() ? "no global plugins are configured"
-                    : "global plugins: " + String.join(", ", globalNames)) + ")");
-          }
-          resolved.remove(name);
-          continue;
-        }
-        RoutePlugin plugin = plugins.parse(name, new PluginSettings(value, consumerNames));
-        if (plugin != null) {
-          resolved.put(name, plugin); // an override keeps the global plugin's place in the list
-        } else {
-          resolved.remove(name);
-        }
-      }
-      return new ArrayList<>(resolved.values());
-    }
-
-    /** Whether the catalog knows {@code name}; reports "unknown plugin" at {@code value} when not. */
-    boolean knownPlugin(String name, ConfigNode value) {
-      Collection<String> known = plugins.names();
-      if (known.contains(name)) {
-        return true;
-      }
-      value.problem(known.isEmpty() ? "unknown plugin (no plugins are installed)"
-          : "unknown plugin (expected one of: " + String.join(", ", known) + ")");
-      return false;
     }
 
     MatchConfig match(ConfigNode node) {
