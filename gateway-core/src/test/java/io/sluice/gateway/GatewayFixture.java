@@ -2,7 +2,6 @@ package io.sluice.gateway;
 
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.GatewayConfig;
-import io.sluice.config.PluginSettings;
 import io.sluice.config.RouteConfig;
 import io.sluice.net.ClientIdentity;
 import io.sluice.net.CidrSet;
@@ -10,18 +9,16 @@ import io.sluice.net.Transport;
 import io.sluice.observe.AccessLog;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.plugin.Decision;
-import io.sluice.plugin.ExchangeSummary;
 import io.sluice.plugin.Phase;
-import io.sluice.plugin.Plugin;
 import io.sluice.plugin.PluginChain;
 import io.sluice.plugin.PluginFactory;
 import io.sluice.plugin.PluginRegistry;
-import io.sluice.plugin.PluginServices;
 import io.sluice.plugin.RequestContext;
 import io.sluice.route.Router;
 import io.sluice.session.StreamSessions;
 import io.sluice.store.RedisStores;
 import io.sluice.testing.FakeServices;
+import io.sluice.testing.RecordingPlugin;
 import io.sluice.upstream.Upstreams;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -65,54 +62,10 @@ final class GatewayFixture implements AutoCloseable {
     transport.close();
   }
 
-  /**
-   * A plugin that records its calls into {@code calls} and answers {@code answer} (its name,
-   * phase TRAFFIC; {@code needsBody} as given).
-   */
+  /** A plugin of phase TRAFFIC that records its calls into {@code calls} and answers {@code answer}. */
   static PluginFactory<Object> plugin(String name, boolean needsBody, List<String> calls,
       Function<RequestContext, CompletionStage<Decision>> answer) {
-    return new PluginFactory<>() {
-      @Override
-      public String name() {
-        return name;
-      }
-
-      @Override
-      public Phase phase() {
-        return Phase.TRAFFIC;
-      }
-
-      @Override
-      public int priority() {
-        return 0;
-      }
-
-      @Override
-      public boolean needsBody() {
-        return needsBody;
-      }
-
-      @Override
-      public Object parse(PluginSettings settings) {
-        return name;
-      }
-
-      @Override
-      public Plugin create(Object settings, PluginServices services) {
-        return new Plugin() {
-          @Override
-          public CompletionStage<Decision> onRequest(RequestContext request) {
-            calls.add(name + (needsBody ? ":" + new String(request.body()) : ""));
-            return answer.apply(request);
-          }
-
-          @Override
-          public void onComplete(RequestContext request, ExchangeSummary summary) {
-            calls.add("done:" + name + ":" + summary.status());
-          }
-        };
-      }
-    };
+    return RecordingPlugin.factory(name, Phase.TRAFFIC, 0, needsBody, calls, answer);
   }
 
   /** A stage the test completes by hand (an asynchronous plugin). */

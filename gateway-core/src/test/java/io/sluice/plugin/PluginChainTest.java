@@ -2,9 +2,9 @@ package io.sluice.plugin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.sluice.config.PluginSettings;
 import io.sluice.testing.FakeRequest;
 import io.sluice.testing.FakeServices;
+import io.sluice.testing.RecordingPlugin;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,43 +19,7 @@ class PluginChainTest {
   /** A plugin that records its call and answers as told. */
   private PluginFactory<Object> plugin(String name, Phase phase, int priority,
       Function<FakeRequest, CompletionStage<Decision>> answer) {
-    return new PluginFactory<>() {
-      @Override
-      public String name() {
-        return name;
-      }
-
-      @Override
-      public Phase phase() {
-        return phase;
-      }
-
-      @Override
-      public int priority() {
-        return priority;
-      }
-
-      @Override
-      public Object parse(PluginSettings settings) {
-        return name;
-      }
-
-      @Override
-      public Plugin create(Object settings, PluginServices services) {
-        return new Plugin() {
-          @Override
-          public CompletionStage<Decision> onRequest(RequestContext request) {
-            calls.add(name);
-            return answer.apply((FakeRequest) request);
-          }
-
-          @Override
-          public void onComplete(RequestContext request, ExchangeSummary summary) {
-            calls.add("done:" + name);
-          }
-        };
-      }
-    };
+    return RecordingPlugin.factory(name, phase, priority, false, calls, r -> answer.apply((FakeRequest) r));
   }
 
   private static PluginChain chain(List<PluginFactory<Object>> factories) {
@@ -155,7 +119,7 @@ class PluginChainTest {
     FakeRequest request = new FakeRequest();
     chain.runRequest(request, 0, chain.size(), Runnable::run, i -> reached[0] = i);
     chain.runComplete(request, reached[0], new ExchangeSummary(403, "rejected", 1));
-    assertThat(calls).containsExactly("a", "b", "done:b", "done:a");
+    assertThat(calls).containsExactly("a", "b", "done:b:403", "done:a:403");
   }
 
   @Test
