@@ -232,6 +232,7 @@ public final class ConfigLoader {
       ShutdownConfig shutdown = shutdown(top.get("shutdown"));
       Integer ioThreads = or(top.get("io-threads").integer(0, Integer.MAX_VALUE, null), 0);
       List<UpstreamConfig> upstreams = upstreams(top.get("upstreams"));
+      List<ModelConfig> models = models(top.get("models"), upstreams);
       List<ConsumerConfig> consumers = consumers(top.get("consumers"));
       pluginBlocks.global(top.get("plugins"));
       List<RouteConfig> routes = routes(top.get("routes"));
@@ -241,7 +242,8 @@ public final class ConfigLoader {
         return null;
       }
       return new GatewayConfig(
-          listeners, admin, limits, shutdown, ioThreads, upstreams, consumers, routes, logging, Redactor.redact(tree));
+          listeners, admin, limits, shutdown, ioThreads, upstreams, consumers, routes, logging, models,
+          Redactor.redact(tree));
     }
 
     // ---------------------------------------------------------------- logging
@@ -552,14 +554,26 @@ public final class ConfigLoader {
         if (name != null) {
           upstreamNames.add(name);
         }
-        List<EndpointConfig> endpoints = endpoints(m.get("endpoints"));
+        Provider provider = or(choice(m.get("provider"), Provider.values(), Provider::yamlName),
+            Provider.OPENAI_COMPATIBLE);
+        ConfigNode endpointsNode = m.get("endpoints");
+        List<EndpointConfig> endpoints = provider.baseUrl() != null && !endpointsNode.present()
+            ? List.of(provider.defaultEndpoint()) : endpoints(endpointsNode);
+        Secret apiKey = apiKey(m.get("api-key"));
+        if (name != null) {
+          upstreamProviders.put(name, provider);
+        }
+        String apiVersion = m.get("api-version").nonEmptyString();
+        if (apiVersion != null && provider != Provider.AZURE_OPENAI) {
+          m.get("api-version").problem("only for provider azure-openai");
+        }
         Balancer balancer = choice(m.get("balancer"), Balancer.values(), Balancer::yamlName);
         Duration connect = m.get("connect-timeout").positiveDuration();
         Duration firstByte = m.get("first-byte-timeout").positiveDuration();
         Duration streamIdle = m.get("stream-idle-timeout").positiveDuration();
         Integer maxConns = m.get("max-connections-per-endpoint").integer(1, Integer.MAX_VALUE, null);
         Integer retries = m.get("retries").integer(0, 10, null);
-        HealthCheckConfig health = healthCheck(m.get("health-check"));
+        HealthCheckConfig health = healthCheck(m.get("health-check"), provider.healthPath());
         Duration dns = m.get("dns-refresh").positiveDuration();
         Map<String, Secret> headers = upstreamHeaders(m.get("headers"));
         UpstreamTlsConfig tls = upstreamTls(m.get("tls"));
@@ -578,7 +592,10 @@ public final class ConfigLoader {
                   health,
                   or(dns, Duration.ofSeconds(30)),
                   headers,
-                  tls));
+                  tls,
+                  provider,
+                  apiKey,
+                  provider == Provider.AZURE_OPENAI ? or(apiVersion, Provider.AZURE_DEFAULT_API_VERSION) : null));
         }
       }
       return out;
@@ -674,13 +691,15 @@ public final class ConfigLoader {
       return new EndpointConfig(url, scheme, host, port, basePath, weight);
     }
 
-    HealthCheckConfig healthCheck(ConfigNode node) {
+    /** {@code presetPath}: the provider preset's probe path, used when the block sets none. */
+    HealthCheckConfig healthCheck(ConfigNode node, String presetPath) {
       HealthCheckConfig d = HealthCheckConfig.PASSIVE_ONLY;
       MapReader m = node.map();
       if (m == null) {
-        return node.present() ? null : d;
+        return node.present() ? null : presetPath == null ? d
+            : new HealthCheckConfig(presetPath, d.interval(), d.timeout(), d.unhealthyAfter(), d.healthyAfter());
       }
-      String path = absolutePath(m.get("path"));
+      String path = or(absolutePath(m.get("path")), presetPath);
       Duration interval = m.get("interval").positiveDuration();
       Duration timeout = m.get("timeout").positiveDuration();
       Integer unhealthy = m.get("unhealthy-after").integer(1, Integer.MAX_VALUE, null);
@@ -692,6 +711,19 @@ public final class ConfigLoader {
           or(timeout, d.timeout()),
           or(unhealthy, d.unhealthyAfter()),
           or(healthy, d.healthyAfter()));
+    }
+
+    /** {@code upstreams[].api-key}: a secret like the headers; a line break would inject headers. */
+    Secret apiKey(ConfigNode node) {
+      if (!node.present()) {
+        return null;
+      }
+      String v = headerValue(node);
+      if (v != null && v.isEmpty()) {
+        node.problem("must not be empty (remove the key for none)");
+        return null;
+      }
+      return v == null ? null : new Secret(v);
     }
 
     Map<String, Secret> upstreamHeaders(ConfigNode node) {
@@ -766,8 +798,13 @@ public final class ConfigLoader {
         }
         String name = unique(m.get("name").required(), names, "route name");
         MatchConfig match = match(m.get("match").required());
-        String upstream = upstreamRef(m.get("upstream").required());
         Api api = choice(m.get("api"), Api.values(), Api::yamlName);
+        List<String> aliases = modelRefs(m.get("models"));
+        ConfigNode upstreamNode = m.get("upstream");
+        String upstream = aliases.isEmpty() && api != Api.MODELS ? upstreamRef(upstreamNode.required())
+            : upstreamNode.present() ? upstreamRef(upstreamNode) : null;
+        checkApi(api, upstream, upstreamNode, aliases, m.get("models"));
+        FailoverConfig failover = failover(m.get("failover"));
         String rewrite = absolutePath(m.get("rewrite-path"));
         HeaderOps requestHeaders = headerOps(m.get("request-headers"));
         HeaderOps responseHeaders = headerOps(m.get("response-headers"));
@@ -777,9 +814,13 @@ public final class ConfigLoader {
         List<RoutePlugin> plugins = pluginBlocks.route(m.get("plugins"));
         WebSocketConfig websocket = WebSocketConfig.parse(m.get("websocket"));
         m.finish();
-        if (name != null && match != null && upstream != null) {
+        if (websocket.enabled() && upstream == null && name != null) {
+          m.get("websocket").problem("a WebSocket route needs an upstream (model aliases serve HTTP requests)");
+        }
+        boolean served = upstream != null || !aliases.isEmpty() || api == Api.MODELS;
+        if (name != null && match != null && served && failover != null) {
           out.add(new RouteConfig(name, match, upstream, api, rewrite, requestHeaders, responseHeaders, timeout,
-              plugins, compression, sse, websocket));
+              plugins, compression, sse, websocket, aliases, failover));
         }
       }
       return out;
@@ -857,6 +898,114 @@ public final class ConfigLoader {
         return null;
       }
       return name;
+    }
+
+    // ---------------------------------------------------------------- model aliases
+
+    /** The alias names, with the provider of each target, for the routes' checks. */
+    final Map<String, List<Provider>> aliasProviders = new LinkedHashMap<>();
+
+    /** {@code models[]}: public names and their targets ({@code upstream}, {@code model}, priority, weight). */
+    List<ModelConfig> models(ConfigNode node, List<UpstreamConfig> upstreams) {
+      Map<String, Provider> providers = new HashMap<>();
+      upstreams.forEach(u -> providers.put(u.name(), u.provider()));
+      List<ModelConfig> out = new ArrayList<>();
+      Map<String, String> names = new HashMap<>();
+      for (ConfigNode item : orEmpty(node.list())) {
+        MapReader m = mapItem(item);
+        if (m == null) {
+          continue;
+        }
+        String name = unique(m.get("name").required(), names, "model name");
+        List<ModelConfig.Target> targets = new ArrayList<>();
+        List<Provider> targetProviders = new ArrayList<>();
+        boolean complete = true;
+        for (ConfigNode t : nonEmptyList(m.get("targets").required())) {
+          MapReader tm = mapItem(t);
+          if (tm == null) {
+            complete = false;
+            continue;
+          }
+          String upstream = upstreamRef(tm.get("upstream").required());
+          String model = tm.get("model").required().nonEmptyString();
+          Integer priority = tm.get("priority").integer(0, 1000, null);
+          Integer weight = tm.get("weight").integer(1, 1000, null);
+          tm.finish();
+          if (upstream == null || model == null) {
+            complete = false;
+            continue;
+          }
+          targets.add(new ModelConfig.Target(upstream, model, or(priority, 1), or(weight, 1)));
+          targetProviders.add(providers.get(upstream));
+        }
+        m.finish();
+        if (name != null && complete && !targets.isEmpty()) {
+          out.add(new ModelConfig(name, targets));
+          aliasProviders.put(name, targetProviders);
+        }
+      }
+      return out;
+    }
+
+    /** {@code routes[].models}: names of {@code models[]} entries. */
+    List<String> modelRefs(ConfigNode node) {
+      List<String> out = new ArrayList<>();
+      for (ConfigNode ref : orEmpty(node.list())) {
+        String name = ref.nonEmptyString();
+        if (name == null) {
+          continue;
+        }
+        if (!aliasProviders.containsKey(name)) {
+          ref.problem(ref.got() + " is not defined (" + (aliasProviders.isEmpty() ? "no models are defined"
+              : "expected one of: " + String.join(", ", aliasProviders.keySet())) + ")");
+        } else if (!out.contains(name)) {
+          out.add(name);
+        }
+      }
+      return out;
+    }
+
+    /**
+     * A route's API against the providers that serve it: an Anthropic-speaking target cannot serve
+     * an OpenAI-style route (nor the other way round) without translating.
+     */
+    void checkApi(Api api, String upstream, ConfigNode upstreamNode, List<String> aliases, ConfigNode aliasNode) {
+      if (api == null) {
+        return;
+      }
+      if (upstream != null && !upstreamProvider(upstream).speaks(api)) {
+        upstreamNode.problem("upstream '" + upstream + "' (provider " + upstreamProvider(upstream).yamlName()
+            + ") does not speak " + api.yamlName());
+      }
+      for (String alias : aliases) {
+        for (Provider p : aliasProviders.get(alias)) {
+          if (!p.speaks(api)) {
+            aliasNode.problem("model '" + alias + "' has a target of provider " + p.yamlName() + ", which does not speak "
+                + api.yamlName());
+            return;
+          }
+        }
+      }
+    }
+
+    final Map<String, Provider> upstreamProviders = new HashMap<>();
+
+    Provider upstreamProvider(String upstream) {
+      return upstreamProviders.getOrDefault(upstream, Provider.OPENAI_COMPATIBLE);
+    }
+
+    FailoverConfig failover(ConfigNode node) {
+      FailoverConfig d = FailoverConfig.DEFAULTS;
+      MapReader m = node.map();
+      if (m == null) {
+        return node.present() ? null : d;
+      }
+      Integer maxAttempts = m.get("max-attempts").integer(1, 10, null);
+      Duration firstEvent = m.get("first-event-timeout").positiveDuration();
+      Duration cooldown = m.get("cooldown").duration();
+      m.finish();
+      return new FailoverConfig(or(maxAttempts, d.maxAttempts()), or(firstEvent, d.firstEventTimeout()),
+          or(cooldown, d.cooldown()));
     }
 
     HeaderOps headerOps(ConfigNode node) {

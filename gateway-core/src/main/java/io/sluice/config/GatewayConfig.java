@@ -14,6 +14,7 @@ import java.util.List;
  *
  * @param ioThreads event-loop threads serving listeners and upstream connections (0 = one per core)
  * @param logging log levels by logger ({@code logging.level})
+ * @param models the model aliases ({@code models[]}) routes may serve
  * @param redacted the config as written, with every secret replaced by {@code "<redacted>"}, for
  *     {@code GET /admin/config}
  */
@@ -27,6 +28,7 @@ public record GatewayConfig(
     List<ConsumerConfig> consumers,
     List<RouteConfig> routes,
     LoggingConfig logging,
+    List<ModelConfig> models,
     JsonNode redacted) {
 
   public GatewayConfig {
@@ -34,6 +36,7 @@ public record GatewayConfig(
     upstreams = List.copyOf(upstreams);
     consumers = List.copyOf(consumers);
     routes = List.copyOf(routes);
+    models = List.copyOf(models);
   }
 
   /** The upstream with this name; validation guarantees that routes only name existing ones. */

@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  * <p>It works on the tree as written, not the expanded one: every string holding a {@code ${…}}
  * reference is a secret and is replaced as a whole, so its expansion is never needed here (and an
  * expansion can never leak through a bug in this class). On top of that, values that are secrets by
- * their place — {@code admin.token}, {@code consumers[].api-keys[]}, {@code upstreams[].headers} —
+ * their place — {@code admin.token}, {@code consumers[].api-keys[]}, {@code upstreams[].headers}, {@code upstreams[].api-key} —
  * are replaced even when written inline, and so is the password of any URL ({@code
  * redis://user:pw@host}), wherever it appears.
  */
@@ -39,7 +39,12 @@ final class Redactor {
         a.put("token", REDACTED);
       }
       forEachMap(root.get("consumers"), c -> replaceItems(c, "api-keys"));
-      forEachMap(root.get("upstreams"), u -> replaceItems(u, "headers"));
+      forEachMap(root.get("upstreams"), u -> {
+        replaceItems(u, "headers");
+        if (u.has("api-key")) {
+          u.put("api-key", REDACTED);
+        }
+      });
     }
     return copy;
   }

@@ -16,6 +16,10 @@ import java.util.List;
  *     before, and a reload rebuilds its plugins
  * @param compression response compression ({@link CompressionConfig#OFF} when not configured)
  * @param websocket WebSocket relaying ({@link WebSocketConfig#DISABLED} when not configured)
+ * @param upstream the upstream serving requests whose model no alias of {@code models} names;
+ *     null when the route serves its aliases only (or answers {@code api: models} itself)
+ * @param models the model aliases ({@code models[]} names) the route serves; empty = none
+ * @param failover how an aliased request moves on to its next target
  */
 public record RouteConfig(
     String name,
@@ -29,10 +33,21 @@ public record RouteConfig(
     List<RoutePlugin> plugins,
     CompressionConfig compression,
     SseConfig sse,
-    WebSocketConfig websocket) {
+    WebSocketConfig websocket,
+    List<String> models,
+    FailoverConfig failover) {
 
   public RouteConfig {
     plugins = List.copyOf(plugins);
+    models = List.copyOf(models);
+  }
+
+  /** A route without model aliases. */
+  public RouteConfig(String name, MatchConfig match, String upstream, Api api, String rewritePath,
+      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, List<RoutePlugin> plugins,
+      CompressionConfig compression, SseConfig sse, WebSocketConfig websocket) {
+    this(name, match, upstream, api, rewritePath, requestHeaders, responseHeaders, timeout, plugins,
+        compression, sse, websocket, List.of(), FailoverConfig.DEFAULTS);
   }
 
   /** A route without WebSocket relaying. */
@@ -69,7 +84,9 @@ public record RouteConfig(
     OPENAI_CHAT("openai-chat"),
     OPENAI_RESPONSES("openai-responses"),
     ANTHROPIC_MESSAGES("anthropic-messages"),
-    PASSTHROUGH("passthrough");
+    PASSTHROUGH("passthrough"),
+    /** {@code GET /v1/models} answered from the route's model aliases, without an upstream. */
+    MODELS("models");
 
     private final String yamlName;
 

@@ -1,11 +1,16 @@
 package io.sluice.gateway;
 
 import io.sluice.exchange.ClientLeg;
+import io.sluice.config.RouteConfig.Api;
 import io.sluice.exchange.Exchange;
+import io.sluice.http.ErrorKind;
 import io.sluice.relay.ClientRelay;
 import io.sluice.relay.ProxyCall;
+import io.sluice.relay.Targets;
+import io.sluice.route.ModelExtractor;
 import io.sluice.route.Route;
 import io.sluice.upstream.Upstream;
+import io.sluice.usage.RequestInfo;
 import io.sluice.usage.Usage;
 import io.sluice.usage.UsageTracker;
 import io.sluice.websocket.WebSocketProxy;
@@ -23,7 +28,6 @@ final class Dispatch implements ClientRelay {
   private final Route route;
   private final ClientLeg client;
   private final UpstreamRequests upstreamRequests;
-  private UsageTracker usage;
   private ProxyCall proxy;
   private WebSocketProxy webSocket;
 
@@ -43,16 +47,36 @@ final class Dispatch implements ClientRelay {
    * @param keepAlive whether the client connection may be reused after the response
    */
   void start(boolean keepAlive) {
-    Upstream upstream = gateway.upstreams().get(route.upstreamName());
+    if (route.config().api() == Api.MODELS) {
+      client.sendResponse(ModelList.response(route.config().models().isEmpty() ? gateway.aliases().names()
+          : route.config().models(), gateway.aliases().createdAt()));
+      return;
+    }
     if (WebSocketProxy.isUpgrade(route.config().websocket(), request.head(), client.context())) {
+      Upstream upstream = gateway.upstreams().get(route.upstreamName());
       webSocket = new WebSocketProxy(client, exchange, upstream, request.head(), upstreamRequests.webSocket(upstream),
           gateway.metrics());
       webSocket.start();
       return;
     }
-    usage = upstreamRequests.trackUsage(); // first: it may rewrite the body that the request carries
-    proxy = new ProxyCall(client, exchange, upstream, upstreamRequests.http(upstream, usage, keepAlive),
-        route.timeout(), gateway.metrics());
+    RequestInfo info = upstreamRequests.inspect(); // first: it may rewrite the body that the request carries
+    String model = info != null ? info.model() : ModelExtractor.model(request.body());
+    Targets targets;
+    if (model != null && route.config().models().contains(model)) {
+      targets = new AliasTargets(gateway, route, exchange, gateway.aliases().plan(model,
+          route.config().failover().maxAttempts()),
+          t -> upstreamRequests.target(gateway.upstreams().get(t.upstream()), info, true, t.model(), keepAlive));
+    } else if (route.upstreamName() != null) {
+      targets = Targets.single(upstreamRequests.target(gateway.upstreams().get(route.upstreamName()), info, false,
+          model, keepAlive));
+    } else {
+      client.sendError(ErrorKind.MODEL_NOT_FOUND, model == null
+          ? "the request names no model; this route serves: " + String.join(", ", route.config().models())
+          : "the model '" + model + "' does not exist on this route; it serves: "
+              + String.join(", ", route.config().models()));
+      return;
+    }
+    proxy = new ProxyCall(client, exchange, targets, route.timeout(), gateway.metrics());
     proxy.start();
   }
 
@@ -61,6 +85,7 @@ final class Dispatch implements ClientRelay {
     if (webSocket != null) {
       return webSocket.usage();
     }
+    UsageTracker usage = proxy == null ? null : proxy.usage();
     return usage == null ? null : usage.usage();
   }
 

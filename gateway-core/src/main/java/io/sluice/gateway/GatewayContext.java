@@ -6,6 +6,7 @@ import io.sluice.observe.GatewayMetrics;
 import io.sluice.plugin.PluginChain;
 import io.sluice.route.Router;
 import io.sluice.session.StreamSessions;
+import io.sluice.upstream.ModelAliases;
 import io.sluice.upstream.Upstreams;
 import java.util.Map;
 import java.util.Set;
@@ -19,10 +20,11 @@ import java.util.Set;
  * @param accessLog where each exchange's line goes when it ends
  * @param consumers the names of the declared {@code consumers[]}
  * @param sessions the stream sessions (resume, long polling); one store for the gateway's life
+ * @param aliases the model aliases ({@code models[]}) with their targets' cooldowns
  */
 public record GatewayContext(Router router, Map<String, PluginChain> chains, Upstreams upstreams,
     LimitsConfig limits, GatewayMetrics metrics, AccessLog accessLog, Set<String> consumers,
-    StreamSessions sessions) {
+    StreamSessions sessions, ModelAliases aliases) {
 
   public GatewayContext {
     chains = Map.copyOf(chains);

@@ -1,5 +1,6 @@
 package io.sluice.gateway;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -17,8 +18,10 @@ import io.sluice.plugin.Decision;
 import io.sluice.plugin.PluginChain;
 import io.sluice.relay.ForwardRequest;
 import io.sluice.relay.StreamWatch;
+import io.sluice.relay.Target;
 import io.sluice.route.Route;
 import io.sluice.session.SessionPlan;
+import io.sluice.upstream.ProviderRequests;
 import io.sluice.upstream.Upstream;
 import io.sluice.usage.RequestInfo;
 import io.sluice.usage.RequestRewriter;
@@ -51,14 +54,29 @@ final class UpstreamRequests {
     this.scheme = scheme;
   }
 
-  /** The HTTP request to relay; {@code usage} is what follows the answer's tokens, or null. */
-  ForwardRequest http(Upstream upstream, UsageTracker usage, boolean keepAlive) {
+  /**
+   * The HTTP request to relay to one target.
+   *
+   * @param info what {@link #inspect} read of the body, or null when usage is not tracked
+   * @param alias whether {@code model} is an alias's target model, to be put into the body
+   * @param model the model the target is asked for (the client's when not an alias), or null
+   */
+  Target target(Upstream upstream, RequestInfo info, boolean alias, String model, boolean keepAlive) {
     Route route = admission.route();
     HttpRequest head = request.head();
-    return new ForwardRequest(head.method(), route.rewrite(request.path()) + admission.pluginRequest().query(),
-        headers(upstream), request.body(), keepAlive, head.protocolVersion(), route.responseHeaders(),
-        route.config().sse(), usage, sessionPlan(), streamWatch(usage),
-        gzip() ? route.config().compression().minSize() : -1);
+    ByteBuf body = request.body();
+    if (alias) {
+      byte[] spliced = RequestRewriter.withModel(body, model);
+      body = spliced == null ? body : Unpooled.wrappedBuffer(spliced);
+    }
+    UsageTracker usage = info == null ? null
+        : new UsageTracker(api(), info.stream(), info.dropUsageChunk(), model, info.promptTokens());
+    String path = ProviderRequests.path(upstream.config(), route.rewrite(request.path()) + admission.pluginRequest().query(),
+        model);
+    ForwardRequest forward = new ForwardRequest(head.method(), path, headers(upstream, body.readableBytes()), body,
+        keepAlive, head.protocolVersion(), route.responseHeaders(), route.config().sse(), usage, sessionPlan(),
+        streamWatch(usage), gzip() ? route.config().compression().minSize() : -1);
+    return new Target(upstream, forward, model);
   }
 
   /** The WebSocket upgrade to open upstream. */
@@ -71,13 +89,13 @@ final class UpstreamRequests {
   }
 
   /**
-   * Follows the tokens of a model API's answer (never on {@code passthrough} routes). A streamed
-   * {@code openai-chat} request that did not ask for usage is asked for it here (the body is
-   * rewritten), and the extra chunk is dropped again on its way back.
+   * Reads what token accounting needs from the body (null on {@code passthrough} routes, whose
+   * answers are not followed). A streamed {@code openai-chat} request that did not ask for usage
+   * is asked for it here (the body is rewritten), and the extra chunk is dropped again on its way
+   * back.
    */
-  UsageTracker trackUsage() {
-    Route route = admission.route();
-    Api api = route.config().api() != null ? route.config().api() : Api.forPath(exchange.path());
+  RequestInfo inspect() {
+    Api api = api();
     if (api == Api.PASSTHROUGH) {
       return null;
     }
@@ -85,7 +103,13 @@ final class UpstreamRequests {
     if (info.rewritten()) {
       request.replaceBody(Unpooled.wrappedBuffer(info.rewrittenBody()));
     }
-    return UsageTracker.forRequest(api, info, info.stream());
+    return info;
+  }
+
+  /** The API the route speaks: configured, else decided by the path. */
+  private Api api() {
+    Api api = admission.route().config().api();
+    return api != null ? api : Api.forPath(exchange.path());
   }
 
   /** Whether the route gzips answers and the client takes them. */
@@ -116,6 +140,10 @@ final class UpstreamRequests {
   }
 
   private HttpHeaders headers(Upstream upstream) {
+    return headers(upstream, request.bodyBytes());
+  }
+
+  private HttpHeaders headers(Upstream upstream, int bodyBytes) {
     HttpRequest head = request.head();
     HttpHeaders h = head.headers().copy();
     String clientHost = h.get(HttpHeaderNames.HOST);
@@ -131,9 +159,10 @@ final class UpstreamRequests {
     for (Map.Entry<String, String> e : ops.set().entrySet()) {
       h.set(e.getKey(), e.getValue());
     }
+    ProviderRequests.authorize(upstream.config(), h);
     upstream.config().headers().forEach((name, value) -> h.set(name, value.reveal()));
-    h.setInt(HttpHeaderNames.CONTENT_LENGTH, request.bodyBytes());
-    if (request.bodyBytes() == 0 && !head.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
+    h.setInt(HttpHeaderNames.CONTENT_LENGTH, bodyBytes);
+    if (bodyBytes == 0 && !head.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
         && !HttpUtil.isTransferEncodingChunked(head)) {
       h.remove(HttpHeaderNames.CONTENT_LENGTH);
     }

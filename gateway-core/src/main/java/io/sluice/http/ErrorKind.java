@@ -10,6 +10,8 @@ public enum ErrorKind {
   MALFORMED_REQUEST(400, "invalid_request_error", "malformed_request"),
   BAD_PATH(400, "invalid_request_error", "bad_path"),
   ROUTE_NOT_FOUND(404, "not_found_error", "route_not_found"),
+  /** The request names a model the route serves neither by an alias nor by an upstream. */
+  MODEL_NOT_FOUND(404, "invalid_request_error", "model_not_found"),
   NOT_FOUND(404, "not_found_error", "not_found"),
   STREAM_NOT_FOUND(404, "not_found_error", "stream_not_found"),
   RESUME_GAP(410, "invalid_request_error", "resume_gap"),

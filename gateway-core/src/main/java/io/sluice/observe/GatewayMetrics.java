@@ -66,6 +66,7 @@ public final class GatewayMetrics {
   private final ConcurrentHashMap<Tags, Timer> firstToken = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Timer> tokenGaps = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> tokens = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Tags, Counter> failovers = new ConcurrentHashMap<>();
   private final ModelLabels modelLabels = new ModelLabels();
   private final ConcurrentHashMap<Tags, Counter> rateLimitRejections = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, AtomicInteger> storeDegraded = new ConcurrentHashMap<>();
@@ -202,6 +203,18 @@ public final class GatewayMetrics {
     streamErrors.computeIfAbsent(Tags.of("route", route, "code", code),
         tags -> Counter.builder("sluice.stream.errors").tags(tags)
             .description("Streams ended by the gateway with event: error, by route and error code").register(registry))
+        .increment();
+  }
+
+  /**
+   * An attempt at a model alias's target was abandoned before content and the request moved on
+   * to the next target ({@code reason}: {@code http_5xx}, {@code http_429}, {@code connect_error},
+   * {@code first_byte_timeout}, {@code error_event}, …).
+   */
+  public void failover(String route, String fromUpstream, String reason) {
+    failovers.computeIfAbsent(Tags.of("route", route, "from_upstream", fromUpstream, "reason", reason),
+        tags -> Counter.builder("sluice.failovers").tags(tags)
+            .description("Attempts abandoned before content for the next target of a model alias").register(registry))
         .increment();
   }
 

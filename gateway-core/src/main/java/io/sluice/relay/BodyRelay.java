@@ -1,6 +1,7 @@
 package io.sluice.relay;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.sluice.exchange.Exchange;
@@ -10,6 +11,8 @@ import io.sluice.sse.SseControl;
 import io.sluice.sse.SseEvent;
 import io.sluice.sse.SseFramer;
 import io.sluice.usage.UsageTracker;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A response body on its way to the client, once the head went out: event streams framed into
@@ -17,12 +20,20 @@ import io.sluice.usage.UsageTracker;
  * ({@link EventWriter}); other bodies written as they come, a JSON one kept for its usage.
  *
  * <pre>
- *   upstream bytes → SseFramer → usage (drop / content: timings, stream watch) → SessionTap → EventWriter
+ *   upstream bytes → SseFramer → usage (drop / content: timings, stream watch) → [held until content] → SessionTap → EventWriter
  * </pre>
+ *
+ * <p>Holding (failover): while another target could still take the request, the events before
+ * the first content event (or a whole JSON body) are held instead of written; an error or
+ * malformed event among them rejects the attempt ({@link #rejected}), the first content event
+ * opens the gate: the owner sends the head, the held events follow, then the stream flows as
+ * usual. What is held is bounded by {@link #MAX_HELD}: past it the answer is let through.
  */
 final class BodyRelay {
   /** An SSE event larger than this is relayed in fragments rather than held whole. */
   private static final int MAX_HELD_EVENT = 256 * 1024;
+  /** At most this much of an answer is held back before its first content; beyond, it is let through. */
+  static final int MAX_HELD = 1024 * 1024;
 
   private final Exchange exchange;
   private final EventWriter writer;
@@ -33,6 +44,10 @@ final class BodyRelay {
   private JsonBodyUsage jsonBody; // a non-streamed JSON answer, kept for its usage
   private SessionTap session; // the stream as a resumable / pollable session, else null
   private StreamWatch.Stop stop; // a stream watch ended the stream (mid-stream budget)
+  private Runnable gate; // while held: sends the head when the first content comes
+  private List<Object> held; // events (SseEvent-parsed pairs) or body chunks held back
+  private int heldBytes;
+  private String rejected; // the held answer failed before content (a failover reason)
 
   BodyRelay(ChannelHandlerContext ctx, ResponseHead head, Exchange exchange, UsageTracker usage, StreamWatch watch,
       GatewayMetrics metrics, Runnable pauseUpstream) {
@@ -68,9 +83,74 @@ final class BodyRelay {
     if (jsonBody != null) {
       jsonBody.add(bytes);
     }
+    if (gate != null && hold(bytes.retain(), null)) {
+      return null;
+    }
     writer.write(bytes.retain());
     return null;
   }
+
+  /** Holds what the upstream sends until {@code commit} is called by {@link #openGate} (failover). */
+  void holdUntilContent(Runnable commit) {
+    gate = commit;
+    held = new ArrayList<>(4);
+  }
+
+  /** Whether the answer is still held back. */
+  boolean holding() {
+    return gate != null;
+  }
+
+  /** Why the held answer failed before content (a failover reason), or null. */
+  String rejected() {
+    return rejected;
+  }
+
+  /** A held body at its end: why it is no answer (empty, an error), or null when it is one. */
+  String heldBodyFailure() {
+    if (framer != null) {
+      return FirstContent.EMPTY_BODY; // a stream that ended without content
+    }
+    CompositeByteBuf whole = Unpooled.compositeBuffer(Math.max(2, held.size()));
+    for (Object o : held) {
+      whole.addComponent(true, ((ByteBuf) o).retainedDuplicate());
+    }
+    try {
+      return FirstContent.bodyFailure(whole);
+    } finally {
+      whole.release();
+    }
+  }
+
+  /** The answer is good: the head goes out (the owner's commit), then everything held, in order. */
+  void openGate() {
+    Runnable commit = gate;
+    gate = null;
+    commit.run();
+    List<Object> out = held;
+    held = null;
+    heldBytes = 0;
+    for (int i = 0; i < out.size(); i++) {
+      if (out.get(i) instanceof HeldEvent e) {
+        relayEvent(e.event(), e.fields());
+      } else {
+        writer.write((ByteBuf) out.get(i));
+      }
+    }
+  }
+
+  /** Keeps {@code bytes} back; false (nothing kept) when the limit is reached: the gate opens. */
+  private boolean hold(ByteBuf bytes, SseEvent fields) {
+    if (heldBytes + bytes.readableBytes() > MAX_HELD) {
+      openGate();
+      return false;
+    }
+    heldBytes += bytes.readableBytes();
+    held.add(fields == null ? bytes : new HeldEvent(bytes, fields));
+    return true;
+  }
+
+  private record HeldEvent(ByteBuf event, SseEvent fields) {}
 
   private final SseFramer.Sink sink = new SseFramer.Sink() {
     @Override
@@ -85,25 +165,39 @@ final class BodyRelay {
   };
 
   private void onEvent(ByteBuf event) {
-    if (stop != null) {
-      event.release(); // after the event that ran past the budget: not relayed
+    if (stop != null || rejected != null) {
+      event.release(); // after the event that ran past the budget, or failed the attempt: not relayed
       return;
     }
-    // Parsed once, only when something needs the fields: usage tracking, or a session (comments
-    // are not numbered).
-    SseEvent fields = usage != null || session != null ? SseEvent.parse(event) : null;
-    if (usage != null) {
-      UsageTracker.Verdict verdict = usage.onEvent(fields);
-      if (verdict == UsageTracker.Verdict.DROP) {
-        event.release(); // the usage chunk the gateway asked for; the client did not
-        return;
-      }
-      if (verdict == UsageTracker.Verdict.CONTENT) {
-        timings.contentEvent(usage.model(), System.nanoTime());
-        if (watch != null) {
-          // Acted on once the framer is done with this read (it must not be released under its feet).
-          stop = watch.onUsage(usage.usage());
+    // Parsed once, only when something needs the fields: usage tracking, a session (comments
+    // are not numbered), or holding for failover.
+    SseEvent fields = usage != null || session != null || gate != null ? SseEvent.parse(event) : null;
+    UsageTracker.Verdict verdict = usage == null ? null : usage.onEvent(fields);
+    if (verdict == UsageTracker.Verdict.DROP) {
+      event.release(); // the usage chunk the gateway asked for; the client did not
+      return;
+    }
+    if (gate != null) {
+      // Without usage tracking (a passthrough route) the first event with data counts as content.
+      boolean content = usage != null ? verdict == UsageTracker.Verdict.CONTENT : fields.data() != null;
+      if (!content) {
+        rejected = FirstContent.failure(fields);
+        if (rejected != null) {
+          event.release();
+          return;
         }
+        if (hold(event, fields)) {
+          return;
+        }
+      } else {
+        openGate();
+      }
+    }
+    if (verdict == UsageTracker.Verdict.CONTENT) {
+      timings.contentEvent(usage.model(), System.nanoTime());
+      if (watch != null) {
+        // Acted on once the framer is done with this read (it must not be released under its feet).
+        stop = watch.onUsage(usage.usage());
       }
     }
     relayEvent(event, fields);
@@ -186,6 +280,13 @@ final class BodyRelay {
 
   /** The exchange ended: frees what is held; a JSON body's usage is read when it was complete. */
   void release(boolean complete) {
+    if (held != null) {
+      for (Object o : held) {
+        ((ByteBuf) (o instanceof HeldEvent e ? e.event() : o)).release();
+      }
+      held = null;
+      gate = null;
+    }
     if (framer != null) {
       framer.release();
     }

@@ -50,6 +50,13 @@ import org.slf4j.LoggerFactory;
  * only, and every upstream read is flushed as soon as it is processed, so no event ever waits for
  * a later one. Other bodies are relayed chunk by chunk the same way.
  *
+ * <p>Failover: the exchange has {@link Targets} — one for a plain route, an alias's plan for a
+ * request naming a model alias. While another target is left, the answer is held back (head and
+ * events before the first content event, or a whole JSON body) and a failure before content —
+ * connect failure, 5xx, 429, first-byte timeout, an error or malformed first event, an empty
+ * body, no content within {@code first-event-timeout} — moves on to the next target without the
+ * client seeing a byte of the failed attempt. The last target's answer is relayed as it comes.
+ *
  * <p>Failure: before the response started, a failure becomes an error response (connect
  * failures and resets before any response byte are retried by the {@link UpstreamAttempt}).
  * After it started, an SSE client gets {@code event: error} and a clean end; any other client
@@ -57,38 +64,44 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, UpstreamAttempt.Owner {
   private static final Logger log = LoggerFactory.getLogger(ProxyCall.class);
+  /** The upstream that served the answer (after failover, the one that did). */
+  public static final String SERVED_BY_UPSTREAM = "x-sluice-upstream";
+  /** The model the serving upstream was asked for (an alias's target model). */
+  public static final String SERVED_BY_MODEL = "x-sluice-model";
 
   private ClientLeg client;
   private final ChannelHandlerContext clientCtx;
   private final EventLoop loop;
   private final Exchange exchange;
-  private final Upstream upstream;
-  private final ForwardRequest request;
+  private final Targets targets;
   private final GatewayMetrics metrics;
   private final Duration routeTimeout;
-  private final UpstreamAttempt attempt;
+  private Target target; // the current attempt's
+  private Upstream upstream;
+  private ForwardRequest request;
+  private UpstreamAttempt attempt;
+  private boolean held; // another target is left: the answer waits for its first content
+  private ScheduledFuture<?> firstEventTimer;
   private boolean responseStarted; // upstream response headers arrived
   private boolean done;
   private boolean keepAliveToClient;
   private boolean upstreamKeepAlive; // the upstream's response allows reusing its connection
   private long lastUpstreamRead;
+  private ResponseHead head; // the current attempt's
   private BodyRelay body; // from the response head on
   private SilenceWatch silence; // streams and bodies of unknown length
   private SessionTap session; // the stream as a resumable / pollable session, else null
   private AtomicInteger activeStreams;
   private ScheduledFuture<?> routeTimer;
 
-  public ProxyCall(ClientLeg client, Exchange exchange, Upstream upstream, ForwardRequest request,
-      Duration routeTimeout, GatewayMetrics metrics) {
+  public ProxyCall(ClientLeg client, Exchange exchange, Targets targets, Duration routeTimeout, GatewayMetrics metrics) {
     this.client = client;
     this.clientCtx = client.context();
     this.loop = clientCtx.channel().eventLoop();
     this.exchange = exchange;
-    this.upstream = upstream;
-    this.request = request;
+    this.targets = targets;
     this.routeTimeout = routeTimeout;
     this.metrics = metrics;
-    this.attempt = new UpstreamAttempt(upstream, exchange, loop, this, false, metrics, this);
   }
 
   /** Starts the first attempt. */
@@ -96,7 +109,56 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     if (!routeTimeout.isZero()) {
       routeTimer = loop.schedule(this::onRouteTimeout, routeTimeout.toNanos(), TimeUnit.NANOSECONDS);
     }
+    startNext();
+  }
+
+  private void startNext() {
+    target = targets.next();
+    upstream = target.upstream();
+    request = target.request();
+    held = targets.hasNext();
+    attempt = new UpstreamAttempt(upstream, exchange, loop, this, false, metrics, this);
     attempt.start();
+  }
+
+  /** The usage of the attempt that served (or is serving), or null when the route tracks none. */
+  public io.sluice.usage.UsageTracker usage() {
+    return request == null ? null : request.usage();
+  }
+
+  /**
+   * The current attempt failed before content while another target is left: nothing of it
+   * reached the client, so it is dropped (its partial usage with it) and the next target tries.
+   */
+  private void failOver(String reason) {
+    log.debug("route {}: upstream {} failed before content ({}), failing over", exchange.routeName(),
+        upstream.name(), reason);
+    targets.failed(target, reason);
+    cancelFirstEventTimer();
+    attempt.drop();
+    attempt.end(null);
+    attempt.close();
+    if (body != null) {
+      body.release(false);
+      body = null;
+    }
+    responseStarted = false;
+    startNext();
+  }
+
+  private void onFirstEventTimeout() {
+    firstEventTimer = null;
+    if (!done && held) {
+      attempt.record("timeout");
+      failOver("first_event_timeout");
+    }
+  }
+
+  private void cancelFirstEventTimer() {
+    if (firstEventTimer != null) {
+      firstEventTimer.cancel(false);
+      firstEventTimer = null;
+    }
   }
 
   @Override
@@ -108,13 +170,21 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   }
 
   @Override
-  public void failed(ErrorKind kind, String message) { // no attempt left
-    fail(kind, message);
+  public void failed(ErrorKind kind, String message) { // no endpoint of this target left
+    if (held) {
+      failOver(kind == ErrorKind.NO_HEALTHY_UPSTREAM ? "no_healthy_upstream" : "connect_error");
+    } else {
+      fail(kind, message);
+    }
   }
 
   @Override
   public void firstByteTimeout() {
-    fail(ErrorKind.UPSTREAM_TIMEOUT, attempt.firstByteTimeoutMessage(""));
+    if (held) {
+      failOver("first_byte_timeout");
+    } else {
+      fail(ErrorKind.UPSTREAM_TIMEOUT, attempt.firstByteTimeoutMessage(""));
+    }
   }
 
   // ---- upstream events ------------------------------------------------------------------------
@@ -159,11 +229,40 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     exchange.status(status);
     attempt.recordStatus(status);
     upstreamKeepAlive = HttpUtil.isKeepAlive(response);
+    if (held && (status >= 500 || status == 429)) {
+      failOver(status == 429 ? "http_429" : "http_5xx");
+      return;
+    }
 
     ResponseHead head = ResponseHead.of(response, request, exchange.requestId());
     keepAliveToClient = head.keepAlive();
     body = new BodyRelay(clientCtx, head, exchange, request.usage(), request.watch(), metrics, () -> attempt.reading(false));
+    this.head = head;
+    if (held && status / 100 == 2 && (head.sse() || head.json())) {
+      body.holdUntilContent(this::commit);
+      Duration firstEvent = targets.firstEventTimeout();
+      if (head.sse() && !firstEvent.isZero()) {
+        firstEventTimer = loop.schedule(this::onFirstEventTimeout, firstEvent.toNanos(), TimeUnit.NANOSECONDS);
+      }
+      return;
+    }
+    commit();
+  }
+
+  /**
+   * The answer goes to the client from now on: the head (naming the target that serves), then
+   * whatever was held back. No failover after this.
+   */
+  private void commit() {
+    cancelFirstEventTimer();
+    held = false;
+    long now = System.nanoTime();
+    int status = exchange.status();
     HttpHeaders h = head.head().headers();
+    h.set(SERVED_BY_UPSTREAM, upstream.name());
+    if (target.model() != null) {
+      h.set(SERVED_BY_MODEL, target.model());
+    }
     if (head.sse()) {
       exchange.streaming(true);
       activeStreams = metrics.activeStreams(exchange.routeName(),
@@ -213,9 +312,22 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     boolean last = content instanceof LastHttpContent;
     StreamWatch.Stop stop = bytes.isReadable() ? body.relay(bytes) : null;
     content.release();
-    if (stop != null) {
+    if (body.rejected() != null) {
+      attempt.end(null);
+      failOver(body.rejected());
+    } else if (stop != null) {
       stopForBudget(stop);
     } else if (last) {
+      if (body.holding()) {
+        String failure = body.heldBodyFailure();
+        if (failure != null) {
+          attempt.release(upstreamKeepAlive); // the answer was complete: the connection may serve again
+          attempt.end(null);
+          failOver(failure);
+          return;
+        }
+        body.openGate();
+      }
       onUpstreamComplete();
     }
   }
@@ -247,6 +359,12 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
       return;
     }
     String reason = cause == null ? "connection closed" : cause.toString();
+    if (held && responseStarted) { // the answer broke off before its first content
+      attempt.forget();
+      attempt.end(null);
+      failOver("reset");
+      return;
+    }
     if (!responseStarted) {
       if (!attempt.retryStaleConnection()) {
         attempt.retry(reason);
@@ -262,10 +380,16 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   /** The upstream sent something that is not valid HTTP (the decoder gave up on it). */
   private void onUpstreamProtocolError(Throwable cause) {
     String reason = "invalid HTTP response: " + (cause == null ? "undecodable" : cause.getMessage());
-    if (!responseStarted) {
-      // The request reached the endpoint, which may be generating already: not retried.
+    if (!responseStarted || held) {
+      // The request reached the endpoint, which may be generating already: not retried on
+      // another endpoint — but another target, while nothing reached the client, takes it.
       // The decoder's complaint stays in the log and the endpoint's health, like its address.
-      fail(ErrorKind.UPSTREAM_FAILED, attempt.protocolError("sent an invalid HTTP response", reason));
+      String message = attempt.protocolError("sent an invalid HTTP response", reason);
+      if (held) {
+        failOver("protocol_error");
+      } else {
+        fail(ErrorKind.UPSTREAM_FAILED, message);
+      }
       return;
     }
     log.debug("upstream {} sent an {}", attempt.endpoint(), reason);
@@ -351,7 +475,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
       return;
     }
     attempt.cancel();
-    if (responseStarted) {
+    if (responseStarted && !held) {
       failMidStream(ErrorKind.DRAINING, "the gateway is shutting down");
     } else {
       fail(ErrorKind.DRAINING, "the gateway is shutting down");
@@ -375,7 +499,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     attempt.drop();
     attempt.end(null);
     String message = "the route's timeout of " + routeTimeout.toMillis() + "ms was reached";
-    if (responseStarted) {
+    if (responseStarted && !held) {
       failMidStream(ErrorKind.UPSTREAM_TIMEOUT, message);
     } else {
       fail(ErrorKind.UPSTREAM_TIMEOUT, message);
@@ -429,7 +553,10 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
       return;
     }
     done = true;
-    attempt.close();
+    cancelFirstEventTimer();
+    if (attempt != null) {
+      attempt.close();
+    }
     if (silence != null) {
       silence.cancel();
     }

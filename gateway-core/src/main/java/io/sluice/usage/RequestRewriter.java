@@ -95,6 +95,34 @@ public final class RequestRewriter {
     return scan.result(true, rewritten);
   }
 
+  /**
+   * The body with its top-level {@code "model"} string replaced by {@code model} (an alias's
+   * target), as a byte splice like the include_usage rewrite: every other byte as the client sent
+   * it. Returns null when the body has no top-level string {@code model} (or is not JSON).
+   */
+  public static byte[] withModel(ByteBuf body, String model) {
+    byte[] bytes = ByteBufUtil.getBytes(body);
+    try (JsonParser p = JSON.createParser(bytes)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        return null;
+      }
+      for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
+        boolean isModel = p.currentName().equals("model");
+        JsonToken value = p.nextToken();
+        if (isModel && value == JsonToken.VALUE_STRING) {
+          int start = (int) p.currentTokenLocation().getByteOffset();
+          p.getText(); // the token is read to its end: the current location is after its closing quote
+          int end = (int) p.currentLocation().getByteOffset();
+          return replace(bytes, start, end, MAPPER.writeValueAsBytes(model));
+        }
+        p.skipChildren();
+      }
+      return null;
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
   private static boolean needsRewrite(Api api, Scan scan) {
     return api == Api.OPENAI_CHAT && scan.stream && !scan.includeUsage && scan.rootEnd >= 0
         && scan.optionsKind != OptionsKind.OTHER;

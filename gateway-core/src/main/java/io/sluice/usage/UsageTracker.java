@@ -149,7 +149,7 @@ public final class UsageTracker {
         case OPENAI_CHAT -> chatEvent(data);
         case OPENAI_RESPONSES -> responsesEvent(event.event(), data);
         case ANTHROPIC_MESSAGES -> anthropicEvent(event.event(), data);
-        case PASSTHROUGH -> Verdict.PASS;
+        case PASSTHROUGH, MODELS -> Verdict.PASS;
       };
     } catch (RuntimeException e) {
       return Verdict.PASS; // never let accounting break the stream
@@ -340,7 +340,7 @@ public final class UsageTracker {
       case OPENAI_CHAT -> UsageShape.CHAT;
       case OPENAI_RESPONSES -> UsageShape.RESPONSES_BODY;
       case ANTHROPIC_MESSAGES -> UsageShape.ANTHROPIC_BODY;
-      case PASSTHROUGH -> throw new IllegalStateException();
+      case PASSTHROUGH, MODELS -> throw new IllegalStateException();
     };
   }
 

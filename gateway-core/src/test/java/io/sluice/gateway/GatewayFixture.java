@@ -19,11 +19,13 @@ import io.sluice.session.StreamSessions;
 import io.sluice.store.RedisStores;
 import io.sluice.testing.FakeServices;
 import io.sluice.testing.RecordingPlugin;
+import io.sluice.upstream.ModelAliases;
 import io.sluice.upstream.Upstreams;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -49,7 +51,8 @@ final class GatewayFixture implements AutoCloseable {
     }
     context = new GatewayContext(new Router(config.routes()), chains, new Upstreams(config.upstreams(), transport),
         config.limits(), metrics, new AccessLog(false), Set.of("alice"),
-        new StreamSessions(config.limits().maxSessionMemory(), metrics, new RedisStores(metrics::storeDegraded)));
+        new StreamSessions(config.limits().maxSessionMemory(), metrics, new RedisStores(metrics::storeDegraded)),
+        new ModelAliases(config.models(), System::nanoTime, new Random(1)));
   }
 
   /** A connection handler over this snapshot, as a plain-HTTP listener makes it. */

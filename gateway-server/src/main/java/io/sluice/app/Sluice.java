@@ -23,6 +23,7 @@ import io.sluice.session.StreamSessions;
 import io.sluice.store.RedisStores;
 import io.sluice.upstream.Endpoint;
 import io.sluice.upstream.Upstream;
+import io.sluice.upstream.ModelAliases;
 import io.sluice.upstream.Upstreams;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -32,6 +33,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLException;
@@ -90,7 +92,8 @@ public final class Sluice implements AutoCloseable, AdminView {
     this.pluginServices = new DefaultPluginServices(config.consumers(), metrics, redisStores);
     this.sessions = new StreamSessions(config.limits().maxSessionMemory(), metrics, redisStores);
     this.context = new GatewayContext(new Router(config.routes()), pluginChains(config, Map.of(), List.of()),
-        upstreams, config.limits(), metrics, accessLog, consumerNames(config), sessions);
+        upstreams, config.limits(), metrics, accessLog, consumerNames(config), sessions,
+        new ModelAliases(config.models(), System::nanoTime, new Random()));
     this.server = new GatewayServer(transport);
     this.admin = new AdminServer(transport, config, this);
     metrics.endpointHealthFrom(this::endpointHealth);
@@ -228,7 +231,7 @@ public final class Sluice implements AutoCloseable, AdminView {
     }
     GatewayContext nextContext = new GatewayContext(new Router(next.routes()),
         pluginChains(next, sameConsumers ? context.chains() : Map.of(), previous.routes()), nextUpstreams,
-        next.limits(), metrics, accessLog, consumerNames(next), sessions);
+        next.limits(), metrics, accessLog, consumerNames(next), sessions, context.aliases().reload(next.models()));
     sessions.maxBytes(next.limits().maxSessionMemory());
     context = nextContext; // new requests take the new snapshot; running ones keep theirs
     upstreams = nextUpstreams;
