@@ -129,6 +129,21 @@ public final class RawHttp implements AutoCloseable {
     return body.length() > 0 || in.available() > 0;
   }
 
+  /**
+   * True when response bytes arrive within {@code wait}; for asserting that nothing was sent yet
+   * (a false answer waited the whole time, so it cannot come from a slow machine).
+   */
+  public boolean hasDataWithin(java.time.Duration wait) throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + wait.toNanos();
+    while (!hasData()) {
+      if (System.nanoTime() - deadline > 0) {
+        return false;
+      }
+      Thread.sleep(10);
+    }
+    return true;
+  }
+
   /** True when the gateway closed the connection (EOF) within the read timeout. */
   public boolean closedByPeer() throws IOException {
     try {
