@@ -232,7 +232,7 @@ public final class ConfigLoader {
       ShutdownConfig shutdown = shutdown(top.get("shutdown"));
       Integer ioThreads = or(top.get("io-threads").integer(0, Integer.MAX_VALUE, null), 0);
       List<UpstreamConfig> upstreams = upstreams(top.get("upstreams"));
-      List<ModelConfig> models = models(top.get("models"), upstreams);
+      List<ModelConfig> models = models(top.get("models"));
       List<ConsumerConfig> consumers = consumers(top.get("consumers"));
       pluginBlocks.global(top.get("plugins"));
       List<RouteConfig> routes = routes(top.get("routes"));
@@ -906,9 +906,7 @@ public final class ConfigLoader {
     final Map<String, List<Provider>> aliasProviders = new LinkedHashMap<>();
 
     /** {@code models[]}: public names and their targets ({@code upstream}, {@code model}, priority, weight). */
-    List<ModelConfig> models(ConfigNode node, List<UpstreamConfig> upstreams) {
-      Map<String, Provider> providers = new HashMap<>();
-      upstreams.forEach(u -> providers.put(u.name(), u.provider()));
+    List<ModelConfig> models(ConfigNode node) {
       List<ModelConfig> out = new ArrayList<>();
       Map<String, String> names = new HashMap<>();
       for (ConfigNode item : orEmpty(node.list())) {
@@ -936,7 +934,7 @@ public final class ConfigLoader {
             continue;
           }
           targets.add(new ModelConfig.Target(upstream, model, or(priority, 1), or(weight, 1)));
-          targetProviders.add(providers.get(upstream));
+          targetProviders.add(upstreamProvider(upstream));
         }
         m.finish();
         if (name != null && complete && !targets.isEmpty()) {

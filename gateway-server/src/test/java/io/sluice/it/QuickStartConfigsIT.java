@@ -69,6 +69,17 @@ class QuickStartConfigsIT {
       new Shipped("examples/vllm.yaml", true, null),
       new Shipped("examples/ollama.yaml", true, null));
 
+  /**
+   * The provider-preset examples: hosted APIs (their preset's base URL, no fake can stand in) and
+   * aliases over several providers. Each must pass {@code --check} as shipped, with its
+   * environment variables set; the presets' wire behaviour is proven by ProviderPresetsTest.
+   */
+  private static final List<String> CHECKED = List.of(
+      "examples/anthropic.yaml", "examples/azure-openai.yaml", "examples/failover.yaml", "examples/hosted.yaml");
+  private static final Map<String, String> PROVIDER_ENV = Map.of("OPENAI_API_KEY", PROVIDER_KEY,
+      "ANTHROPIC_API_KEY", PROVIDER_KEY,
+      "AZURE_OPENAI_KEY", PROVIDER_KEY, "GROQ_API_KEY", PROVIDER_KEY, "MISTRAL_API_KEY", PROVIDER_KEY);
+
   private static final String CHAT_JSON = """
       {"id":"chatcmpl-1","object":"chat.completion","model":"m1","choices":[{"index":0,\
       "message":{"role":"assistant","content":"Hello"},"finish_reason":"stop"}],\
@@ -127,9 +138,20 @@ class QuickStartConfigsIT {
     try (Stream<Path> list = Files.list(CONFIG.resolve("examples"))) {
       files = list.map(p -> "examples/" + p.getFileName()).sorted().toList();
     }
-    assertThat(SHIPPED.stream().map(Shipped::file).filter(f -> f.startsWith("examples/")).sorted().toList())
-        .as("config/examples/* and this test's table (add a new example to SHIPPED)")
+    assertThat(Stream.concat(SHIPPED.stream().map(Shipped::file), CHECKED.stream())
+        .filter(f -> f.startsWith("examples/")).sorted().toList())
+        .as("config/examples/* and this test's tables (add a new example to SHIPPED or CHECKED)")
         .isEqualTo(files);
+  }
+
+  @Test
+  void everyProviderExamplePassesCheck() throws Exception {
+    for (String file : CHECKED) {
+      try (GatewayProcess p = GatewayProcess.startWithEnv(PROVIDER_ENV, List.of(), "--config",
+          CONFIG.resolve(file).toString(), "--check")) {
+        assertThat(p.awaitExit()).as("%s: %s", file, p.output()).isEqualTo(0);
+      }
+    }
   }
 
   @Test
