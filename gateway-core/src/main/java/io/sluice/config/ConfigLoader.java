@@ -902,7 +902,7 @@ public final class ConfigLoader {
 
     // ---------------------------------------------------------------- model aliases
 
-    /** The alias names, with the provider of each target, for the routes' checks. */
+    /** The alias names, with the provider of each target (empty when it has problems), for the routes' checks. */
     final Map<String, List<Provider>> aliasProviders = new LinkedHashMap<>();
 
     /** {@code models[]}: public names and their targets ({@code upstream}, {@code model}, priority, weight). */
@@ -915,6 +915,9 @@ public final class ConfigLoader {
           continue;
         }
         String name = unique(m.get("name").required(), names, "model name");
+        if (name != null) {
+          aliasProviders.put(name, List.of()); // named, so routes may refer to it whatever else is wrong
+        }
         List<ModelConfig.Target> targets = new ArrayList<>();
         List<Provider> targetProviders = new ArrayList<>();
         boolean complete = true;
