@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.sluice.testing.FakeUpstream;
 import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -236,5 +238,39 @@ class FailoverTest {
       client.readToEnd();
     }
     assertThat(gateway.upstream("b").poll()).isNull();
+  }
+
+  @Test
+  void aFailedOverStreamIsGzippedAndResumable() throws Exception {
+    gateway.start(CONFIG.replace("sse: { heartbeat: 0s }",
+        "sse: { heartbeat: 0s, resume: { enabled: true } }\n    compression: { gzip: true, min-size: 1B }"));
+    String id;
+    FakeUpstream.Call b;
+    try (RawHttp first = RawHttp.connect(gateway.port())) {
+      first.post("/v1/chat/completions", REQUEST, "Accept-Encoding: gzip");
+      gateway.upstream("a").next().respond(503, "application/json", "{\"error\":{\"message\":\"a down\"}}");
+      b = gateway.upstream("b").next();
+      b.startSse().send(chunk("{\"role\":\"assistant\",\"content\":\"\"}", "null"))
+          .send(chunk("{\"content\":\"from b\"}", "null"));
+      RawHttp.Head head = first.readHead();
+      assertThat(head.header("x-sluice-upstream")).isEqualTo("b");
+      assertThat(head.header("content-encoding")).isEqualTo("gzip");
+      id = head.header("x-sluice-stream-id");
+      assertThat(id).isNotBlank();
+      // the client leaves after the first two events (a gzip stream flushed per event)
+      GZIPInputStream events = new GZIPInputStream(first.bodyStream());
+      String expected = "id: " + id + ".1\n" + chunk("{\"role\":\"assistant\",\"content\":\"\"}", "null")
+          + "id: " + id + ".2\n" + chunk("{\"content\":\"from b\"}", "null");
+      assertThat(new String(events.readNBytes(expected.length()), StandardCharsets.UTF_8)).isEqualTo(expected);
+    }
+    b.send(chunk("{}", "\"stop\"")).send("data: [DONE]\n\n").end();
+    try (RawHttp second = RawHttp.connect(gateway.port())) {
+      second.post("/v1/chat/completions", REQUEST, "Last-Event-ID: " + id + ".2");
+      assertThat(second.readHead().status()).isEqualTo(200);
+      assertThat(second.readToEnd())
+          .isEqualTo("id: " + id + ".3\n" + chunk("{}", "\"stop\"") + "id: " + id + ".4\ndata: [DONE]\n\n");
+    }
+    assertThat(gateway.upstream("a").poll()).isNull();
+    assertThat(gateway.upstream("b").poll()).as("the resume is served from the session").isNull();
   }
 }

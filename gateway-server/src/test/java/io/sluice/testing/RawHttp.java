@@ -21,6 +21,8 @@ public final class RawHttp implements AutoCloseable {
   private final InputStream in;
   private final OutputStream out;
   private final StringBuilder body = new StringBuilder();
+  /** The same body bytes undecoded, for binary (gzipped) bodies. */
+  private final ByteArrayOutputStream rawBody = new ByteArrayOutputStream();
   private boolean chunked;
   private long remaining = -1; // content-length left, or -1
   private boolean bodyDone;
@@ -86,6 +88,7 @@ public final class RawHttp implements AutoCloseable {
     remaining = headers.containsKey("content-length") ? Long.parseLong(headers.get("content-length")) : -1;
     bodyDone = status == 204 || status == 304 || remaining == 0;
     body.setLength(0);
+    rawBody.reset();
     return new Head(status, headers);
   }
 
@@ -117,6 +120,48 @@ public final class RawHttp implements AutoCloseable {
     String text = body.toString();
     body.setLength(0);
     return text;
+  }
+
+  /**
+   * The body's bytes as they arrive (chunk framing removed), for decoding a binary stream while
+   * it is still open; reads block until bytes come or the body ends.
+   */
+  public java.io.InputStream bodyStream() {
+    return new java.io.InputStream() {
+      private byte[] pending = new byte[0];
+      private int at;
+
+      @Override
+      public int read() throws IOException {
+        byte[] one = new byte[1];
+        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        while (at == pending.length) {
+          if (rawBody.size() == 0 && !readMore()) {
+            return -1;
+          }
+          pending = rawBody.toByteArray();
+          rawBody.reset();
+          body.setLength(0);
+          at = 0;
+        }
+        int n = Math.min(len, pending.length - at);
+        System.arraycopy(pending, at, b, off, n);
+        at += n;
+        return n;
+      }
+    };
+  }
+
+  /** Reads the rest of the body and returns its bytes as received (everything since the head). */
+  public byte[] readToEndBytes() throws IOException {
+    readToEnd();
+    byte[] bytes = rawBody.toByteArray();
+    rawBody.reset();
+    return bytes;
   }
 
   /** True when the body ended with the terminating chunk (a clean end), after reading it all. */
@@ -177,6 +222,7 @@ public final class RawHttp implements AutoCloseable {
       }
       readLine();
       body.append(new String(data, StandardCharsets.UTF_8));
+      rawBody.writeBytes(data);
       return true;
     }
     byte[] buf = new byte[8192];
@@ -187,6 +233,7 @@ public final class RawHttp implements AutoCloseable {
       return false;
     }
     body.append(new String(buf, 0, n, StandardCharsets.UTF_8));
+    rawBody.write(buf, 0, n);
     if (remaining > 0) {
       remaining -= n;
       if (remaining == 0) {
