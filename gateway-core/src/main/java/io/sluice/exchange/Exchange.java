@@ -17,6 +17,8 @@ public final class Exchange {
   private final long startNanos;
   private String routeName = "none";
   private String upstreamName;
+  private String model; // the model the serving upstream was asked for
+  private int failovers; // attempts abandoned before content for another target
   private String endpointUrl;
   private int status;
   private long bytesIn;
@@ -85,6 +87,24 @@ public final class Exchange {
   public void upstream(String upstreamName, String endpointUrl) {
     this.upstreamName = upstreamName;
     this.endpointUrl = endpointUrl;
+  }
+
+  /** The model the serving upstream was asked for (an alias's target model), or null. */
+  public String model() {
+    return model;
+  }
+
+  public void model(String model) {
+    this.model = model;
+  }
+
+  /** Attempts abandoned before content for another target of a model alias. */
+  public int failovers() {
+    return failovers;
+  }
+
+  public void failedOver() {
+    failovers++;
   }
 
   public String endpointUrl() {

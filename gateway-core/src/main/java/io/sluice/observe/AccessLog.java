@@ -56,6 +56,8 @@ public final class AccessLog {
     f.put("path", e.path());
     f.put("status", e.status());
     f.put("upstream", e.upstreamName());
+    f.put("model", e.model());
+    f.put("failovers", e.failovers());
     f.put("ttft_ms", firstEvent < 0 ? null : (firstEvent - e.startNanos()) / 1_000_000);
     f.put("duration_ms", (endNanos - e.startNanos()) / 1_000_000);
     f.put("tokens_in", e.tokensIn());

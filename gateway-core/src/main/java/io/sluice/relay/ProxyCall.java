@@ -134,6 +134,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     log.debug("route {}: upstream {} failed before content ({}), failing over", exchange.routeName(),
         upstream.name(), reason);
     targets.failed(target, reason);
+    exchange.failedOver();
     cancelFirstEventTimer();
     attempt.drop();
     attempt.end(null);
@@ -263,6 +264,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     if (target.model() != null) {
       h.set(SERVED_BY_MODEL, target.model());
     }
+    exchange.model(target.model());
     if (head.sse()) {
       exchange.streaming(true);
       activeStreams = metrics.activeStreams(exchange.routeName(),

@@ -89,7 +89,7 @@ class AccessLogTest {
     JsonNode json = new ObjectMapper().readTree(line);
     assertThat(json.isObject()).isTrue();
     List<String> fields = List.of("ts", "request_id", "route", "consumer", "client_ip", "method", "path",
-        "status", "upstream", "ttft_ms", "duration_ms", "tokens_in", "tokens_out", "tokens_estimated",
+        "status", "upstream", "model", "failovers", "ttft_ms", "duration_ms", "tokens_in", "tokens_out", "tokens_estimated",
         "bytes_in", "bytes_out", "outcome");
     assertThat(json.fieldNames()).toIterable().containsExactlyElementsOf(fields);
     assertThat(json.get("ttft_ms").asLong()).isEqualTo(250);

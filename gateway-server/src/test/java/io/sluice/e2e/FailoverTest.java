@@ -2,6 +2,9 @@ package io.sluice.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.sluice.testing.FakeUpstream;
 import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
@@ -10,8 +13,11 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.zip.GZIPInputStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.LoggerFactory;
 
 /**
  * Failover between the targets of a model alias, over real sockets: every fault before content
@@ -52,6 +58,30 @@ class FailoverTest {
   @RegisterExtension
   final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstreams("a", "b");
 
+  private final ListAppender<ILoggingEvent> accessLines = new ListAppender<>();
+  private final Logger access = (Logger) LoggerFactory.getLogger("sluice.access");
+
+  @BeforeEach
+  void captureAccessLog() {
+    accessLines.start();
+    access.addAppender(accessLines);
+  }
+
+  @AfterEach
+  void releaseAccessLog() {
+    access.detachAppender(accessLines);
+  }
+
+  /** The first access-log line (written when the exchange ends, just after the client's last byte). */
+  private String awaitAccessLine() throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (accessLines.list.isEmpty() && System.nanoTime() < deadline) {
+      Thread.sleep(10); // polling with a deadline
+    }
+    assertThat(accessLines.list).as("an access-log line").isNotEmpty();
+    return accessLines.list.get(0).getFormattedMessage();
+  }
+
   private static String chunk(String delta, String finish) {
     return "data: {\"id\":\"c-b\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"model-b\","
         + "\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"finish_reason\":" + finish + "}]}\n\n";
@@ -84,6 +114,7 @@ class FailoverTest {
       assertThat(client.endedCleanly()).isTrue();
     }
     assertThat(gateway.upstream("a").poll()).as("a was called once").isNull();
+    assertThat(awaitAccessLine()).contains("upstream=b", "model=model-b", "failovers=1", "tokens_out=2");
     assertThat(gateway.admin("/metrics").body())
         .contains("sluice_failovers_total{from_upstream=\"a\",reason=\"" + reason + "\",route=\"chat\"} 1.0")
         .contains("sluice_tokens_total{consumer=\"anonymous\",model=\"model-b\",route=\"chat\",type=\"output\"} 2.0");
