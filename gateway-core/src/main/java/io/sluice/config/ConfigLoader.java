@@ -967,22 +967,22 @@ public final class ConfigLoader {
     }
 
     /**
-     * A route's API against the providers that serve it: an Anthropic-speaking target cannot serve
-     * an OpenAI-style route (nor the other way round) without translating.
+     * A route's API against the providers that serve it: natively, or translated between OpenAI
+     * Chat and Anthropic Messages; a Responses route cannot be served by Anthropic.
      */
     void checkApi(Api api, String upstream, ConfigNode upstreamNode, List<String> aliases, ConfigNode aliasNode) {
       if (api == null) {
         return;
       }
-      if (upstream != null && !upstreamProvider(upstream).speaks(api)) {
+      if (upstream != null && !upstreamProvider(upstream).serves(api)) {
         upstreamNode.problem("upstream '" + upstream + "' (provider " + upstreamProvider(upstream).yamlName()
-            + ") does not speak " + api.yamlName());
+            + ") does not speak " + api.yamlName() + ", nor can it be translated");
       }
       for (String alias : aliases) {
         for (Provider p : aliasProviders.get(alias)) {
-          if (!p.speaks(api)) {
+          if (!p.serves(api)) {
             aliasNode.problem("model '" + alias + "' has a target of provider " + p.yamlName() + ", which does not speak "
-                + api.yamlName());
+                + api.yamlName() + ", nor can it be translated");
             return;
           }
         }

@@ -101,4 +101,14 @@ public enum Provider {
     }
     return (routeApi == Api.ANTHROPIC_MESSAGES) == (this == ANTHROPIC);
   }
+
+  /**
+   * Whether a route speaking {@code routeApi} can be served by this provider: natively
+   * ({@link #speaks}), or translated between OpenAI Chat Completions and Anthropic Messages (an
+   * {@code openai-chat} route by {@code anthropic}; an {@code anthropic-messages} route by an
+   * OpenAI-style preset). Responses API routes are served by OpenAI-style presets only.
+   */
+  public boolean serves(Api routeApi) {
+    return speaks(routeApi) || routeApi == Api.OPENAI_CHAT || routeApi == Api.ANTHROPIC_MESSAGES;
+  }
 }

@@ -25,7 +25,7 @@ class BadConfigTest {
   private static final String BASE = LISTENER + UPSTREAM;
 
   private static final String ROUTE_KEYS =
-      "name, match, upstream, api, rewrite-path, request-headers, response-headers, timeout, compression, sse, plugins, websocket";
+      "name, match, api, models, upstream, failover, rewrite-path, request-headers, response-headers, timeout, compression, sse, plugins, websocket";
 
   static Stream<Arguments> badConfigs() {
     return Stream.of(
@@ -34,7 +34,7 @@ class BadConfigTest {
         arguments("", List.of("listeners: required")),
         arguments(
             BASE + "listenrs: []\n",
-            List.of("listenrs: unknown key (expected one of: listeners, admin, limits, shutdown, io-threads, upstreams, consumers, plugins, routes, logging)")),
+            List.of("listenrs: unknown key (expected one of: listeners, admin, limits, shutdown, io-threads, upstreams, models, consumers, plugins, routes, logging)")),
         // ---- listeners
         arguments(UPSTREAM, List.of("listeners: required")),
         arguments("listeners: []\n", List.of("listeners: must not be empty")),
@@ -227,7 +227,7 @@ class BadConfigTest {
             List.of("routes[0].match.models[0]: expected a string")),
         arguments(
             BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, api: grpc } ]\n",
-            List.of("routes[0].api: expected one of: openai-chat, openai-responses, anthropic-messages, passthrough (got 'grpc')")),
+            List.of("routes[0].api: expected one of: openai-chat, openai-responses, anthropic-messages, passthrough, models (got 'grpc')")),
         arguments(
             BASE + "routes: [ { name: chat, match: { path: /v1 }, upstream: chat-pool, rewrite-path: v2 } ]\n",
             List.of("routes[0].rewrite-path: must start with '/' (got 'v2')")),

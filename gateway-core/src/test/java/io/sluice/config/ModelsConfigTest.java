@@ -80,8 +80,8 @@ class ModelsConfigTest {
         routes:
           - { name: a, match: { path: /a }, models: [smart, missing] }
           - { name: b, match: { path: /b } }
-          - { name: c, match: { path: /c }, api: openai-chat, upstream: claude }
-          - { name: d, match: { path: /d }, api: openai-chat, models: [claude-only] }
+          - { name: c, match: { path: /c }, api: openai-responses, upstream: claude }
+          - { name: d, match: { path: /d }, api: openai-responses, models: [claude-only] }
           - { name: e, match: { path: /e }, api: anthropic-messages, upstream: openai }
           - { name: f, match: { path: /f }, api: models, failover: { max-attempts: 0 } }
         """)).containsExactlyInAnyOrder(
@@ -90,9 +90,8 @@ class ModelsConfigTest {
         "models[1].targets: must not be empty",
         "routes[0].models[1]: 'missing' is not defined (expected one of: smart, empty, claude-only)",
         "routes[1].upstream: required",
-        "routes[2].upstream: upstream 'claude' (provider anthropic) does not speak openai-chat",
-        "routes[3].models: model 'claude-only' has a target of provider anthropic, which does not speak openai-chat",
-        "routes[4].upstream: upstream 'openai' (provider openai) does not speak anthropic-messages",
+        "routes[2].upstream: upstream 'claude' (provider anthropic) does not speak openai-responses, nor can it be translated",
+        "routes[3].models: model 'claude-only' has a target of provider anthropic, which does not speak openai-responses, nor can it be translated",
         "routes[5].failover.max-attempts: expected an integer 1..10 (got 0)");
   }
 
