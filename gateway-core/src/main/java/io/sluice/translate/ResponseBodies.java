@@ -136,7 +136,7 @@ final class ResponseBodies {
         : error.path("message").asText("the upstream answered with status " + status);
     ObjectNode out = NODES.objectNode().put("type", "error");
     ObjectNode e = out.putObject("error")
-        .put("type", Vocabulary.anthropicErrorType(error.path("type").asText(null), status))
+        .put("type", Vocabulary.anthropicErrorType(error.path("type").asText(null), error.path("code").asText(null), status))
         .put("message", message);
     if (error.hasNonNull("code")) {
       e.put("code", error.get("code").asText());

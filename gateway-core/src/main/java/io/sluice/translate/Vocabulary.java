@@ -50,6 +50,14 @@ final class Vocabulary {
       "server_error", "api_error",
       "upstream_error", "api_error");
 
+  /** OpenAI error code → Anthropic error type (an in-stream error's type may say only "requests"). */
+  private static final Map<String, String> ANTHROPIC_TYPE_BY_CODE = Map.of(
+      "rate_limit_exceeded", "rate_limit_error",
+      "insufficient_quota", "rate_limit_error",
+      "context_length_exceeded", "invalid_request_error",
+      "invalid_api_key", "authentication_error",
+      "model_not_found", "not_found_error");
+
   static String finishReason(String stopReason) {
     return stopReason == null ? null : FINISH_REASON.getOrDefault(stopReason, "stop");
   }
@@ -62,11 +70,15 @@ final class Vocabulary {
     return anthropicType == null ? "server_error" : OPENAI_ERROR_TYPE.getOrDefault(anthropicType, "server_error");
   }
 
-  /** The Anthropic error type for an OpenAI-style error: from its type, else from the status. */
-  static String anthropicErrorType(String openAiType, int status) {
+  /** The Anthropic error type for an OpenAI-style error: from its type, else its code, else the status. */
+  static String anthropicErrorType(String openAiType, String code, int status) {
     String byType = openAiType == null ? null : ANTHROPIC_ERROR_TYPE.get(openAiType);
     if (byType != null) {
       return byType;
+    }
+    String byCode = code == null ? null : ANTHROPIC_TYPE_BY_CODE.get(code);
+    if (byCode != null) {
+      return byCode;
     }
     return switch (status) {
       case 400, 422 -> "invalid_request_error";
