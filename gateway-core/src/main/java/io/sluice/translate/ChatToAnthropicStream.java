@@ -78,7 +78,7 @@ final class ChatToAnthropicStream implements StreamTranslator {
       return;
     }
     if (c.error) {
-      fail(out, Vocabulary.anthropicErrorType(c.errorType, c.errorCode, 500),
+      fail(out, Vocabulary.anthropicErrorType(c.errorType, c.errorCode, 0),
           c.errorMessage == null ? "the upstream reported an error" : c.errorMessage);
       return;
     }

@@ -70,8 +70,25 @@ final class Vocabulary {
     return anthropicType == null ? "server_error" : OPENAI_ERROR_TYPE.getOrDefault(anthropicType, "server_error");
   }
 
-  /** The Anthropic error type for an OpenAI-style error: from its type, else its code, else the status. */
+  /**
+   * The Anthropic error type for an OpenAI-style error. A status that names the kind of failure
+   * decides (OpenAI answers a bad key with 401 but type {@code invalid_request_error}); otherwise
+   * the type, then the code, then the status class. An in-stream error has status 0.
+   */
   static String anthropicErrorType(String openAiType, String code, int status) {
+    String byStatus = switch (status) {
+      case 401 -> "authentication_error";
+      case 403 -> "permission_error";
+      case 404 -> "not_found_error";
+      case 413 -> "request_too_large";
+      case 429 -> "rate_limit_error";
+      case 503, 529 -> "overloaded_error";
+      case 504 -> "timeout_error";
+      default -> null;
+    };
+    if (byStatus != null) {
+      return byStatus;
+    }
     String byType = openAiType == null ? null : ANTHROPIC_ERROR_TYPE.get(openAiType);
     if (byType != null) {
       return byType;
@@ -80,16 +97,7 @@ final class Vocabulary {
     if (byCode != null) {
       return byCode;
     }
-    return switch (status) {
-      case 400, 422 -> "invalid_request_error";
-      case 401 -> "authentication_error";
-      case 403 -> "permission_error";
-      case 404 -> "not_found_error";
-      case 413 -> "request_too_large";
-      case 429 -> "rate_limit_error";
-      case 503, 529 -> "overloaded_error";
-      case 504 -> "timeout_error";
-      default -> "api_error";
-    };
+    return status == 400 || status == 422 ? "invalid_request_error" : "api_error";
   }
+
 }
