@@ -49,6 +49,12 @@ final class AnthropicToChatStream implements StreamTranslator {
   /** Anthropic block index → OpenAI tool call index, -1 for a block that is not a tool call. */
   private int[] toolIndex = new int[8];
   private int tools;
+  /** Pre-encoded around a content or argument fragment once the stream's id and model are known. */
+  private byte[] contentBefore;
+  private byte[] contentAfter;
+  private byte[] argumentsBefore;
+  private byte[] argumentsAfter;
+  private static final byte[] ARGUMENTS_MIDDLE = SseBlocks.bytes(",\"function\":{\"arguments\":");
 
   AnthropicToChatStream(ByteBufAllocator alloc, Clock clock, boolean includeUsage) {
     this.alloc = alloc;
@@ -106,6 +112,13 @@ final class AnthropicToChatStream implements StreamTranslator {
     usage.merge(e.usage);
     created = clock.millis() / 1000;
     started = true;
+    String common = "data: {\"id\":" + SseBlocks.quoted(id) + ",\"object\":\"chat.completion.chunk\",\"created\":"
+        + created + ",\"model\":" + SseBlocks.quoted(model) + ",\"choices\":[{\"index\":0,\"delta\":{";
+    String choiceTail = ",\"logprobs\":null,\"finish_reason\":null}]" + (includeUsage ? ",\"usage\":null" : "") + "}\n\n";
+    contentBefore = SseBlocks.bytes(common + "\"content\":");
+    contentAfter = SseBlocks.bytes("}" + choiceTail);
+    argumentsBefore = SseBlocks.bytes(common + "\"tool_calls\":[{\"index\":");
+    argumentsAfter = SseBlocks.bytes("}}]}" + choiceTail);
     out.event(chunk(g -> {
       g.writeStringField("role", "assistant");
       g.writeStringField("content", "");
@@ -151,26 +164,14 @@ final class AnthropicToChatStream implements StreamTranslator {
         if (k < 0 || e.deltaText.isEmpty()) {
           return; // Anthropic opens each tool_use with an empty fragment: nothing to add
         }
-        String fragment = e.deltaText;
-        out.event(chunk(g -> {
-          g.writeArrayFieldStart("tool_calls");
-          g.writeStartObject();
-          g.writeNumberField("index", k);
-          g.writeObjectFieldStart("function");
-          g.writeStringField("arguments", fragment);
-          g.writeEndObject();
-          g.writeEndObject();
-          g.writeEndArray();
-        }, null));
+        out.event(SseBlocks.template(alloc, argumentsBefore, k, ARGUMENTS_MIDDLE, e.deltaText, argumentsAfter));
       }
       default -> { } // thinking_delta, signature_delta, citations_delta: deliberately not carried
     }
   }
 
   private void content(SseFramer.Sink out, String text) {
-    out.event(chunk(g -> {
-      g.writeStringField("content", text);
-    }, null));
+    out.event(SseBlocks.template(alloc, contentBefore, text, contentAfter));
   }
 
   private void messageDelta(SseFramer.Sink out) {

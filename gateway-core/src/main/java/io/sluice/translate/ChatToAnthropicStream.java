@@ -29,7 +29,12 @@ import java.util.Arrays;
 final class ChatToAnthropicStream implements StreamTranslator {
   private static final byte[] MESSAGE_START = SseBlocks.eventLine("message_start");
   private static final byte[] BLOCK_START = SseBlocks.eventLine("content_block_start");
-  private static final byte[] BLOCK_DELTA = SseBlocks.eventLine("content_block_delta");
+  private static final byte[] DELTA_BEFORE =
+      SseBlocks.bytes("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":");
+  private static final byte[] TEXT_MIDDLE = SseBlocks.bytes(",\"delta\":{\"type\":\"text_delta\",\"text\":");
+  private static final byte[] JSON_MIDDLE =
+      SseBlocks.bytes(",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":");
+  private static final byte[] DELTA_AFTER = SseBlocks.bytes("}}\n\n");
   private static final byte[] BLOCK_STOP = SseBlocks.eventLine("content_block_stop");
   private static final byte[] MESSAGE_DELTA = SseBlocks.eventLine("message_delta");
   private static final byte[] ERROR = SseBlocks.eventLine("error");
@@ -150,7 +155,7 @@ final class ChatToAnthropicStream implements StreamTranslator {
         g.writeEndObject();
       }));
     }
-    delta(out, open, "text_delta", "text", text);
+    out.event(SseBlocks.template(alloc, DELTA_BEFORE, open, TEXT_MIDDLE, text, DELTA_AFTER));
   }
 
   private void tool(SseFramer.Sink out, int k, String id, String name, String arguments) {
@@ -185,21 +190,8 @@ final class ChatToAnthropicStream implements StreamTranslator {
       }));
     }
     if (arguments != null && !arguments.isEmpty()) {
-      delta(out, toolBlock[k], "input_json_delta", "partial_json", arguments);
+      out.event(SseBlocks.template(alloc, DELTA_BEFORE, toolBlock[k], JSON_MIDDLE, arguments, DELTA_AFTER));
     }
-  }
-
-  private void delta(SseFramer.Sink out, int index, String type, String field, String value) {
-    out.event(SseBlocks.event(alloc, BLOCK_DELTA, g -> {
-      g.writeStartObject();
-      g.writeStringField("type", "content_block_delta");
-      g.writeNumberField("index", index);
-      g.writeObjectFieldStart("delta");
-      g.writeStringField("type", type);
-      g.writeStringField(field, value);
-      g.writeEndObject();
-      g.writeEndObject();
-    }));
   }
 
   private void closeOpen(SseFramer.Sink out) {
