@@ -27,7 +27,11 @@ final class ChatChunk {
   String[] toolName = new String[2];
   String[] toolArguments = new String[2];
 
-  void parse(JsonParser p) throws IOException {
+  /**
+   * Reads one chunk; {@code head}: also its {@code id} and {@code model} (needed from the first
+   * chunk only — left undecoded otherwise, which Jackson's lazy string tokens make free).
+   */
+  void parse(JsonParser p, boolean head) throws IOException {
     id = model = content = finishReason = errorType = errorCode = errorMessage = null;
     error = false;
     tools = 0;
@@ -39,8 +43,8 @@ final class ChatChunk {
       String name = p.currentName();
       JsonToken t = p.nextToken();
       switch (name) {
-        case "id" -> id = p.getText();
-        case "model" -> model = p.getText();
+        case "id" -> id = head ? p.getText() : null;
+        case "model" -> model = head ? p.getText() : null;
         case "choices" -> choices(p, t);
         case "usage" -> usage.readOpenAi(p, t);
         case "error" -> error(p, t);

@@ -77,7 +77,7 @@ final class ChatToAnthropicStream implements StreamTranslator {
       return;
     }
     try (JsonParser p = io.parser()) {
-      c.parse(p);
+      c.parse(p, !started);
     } catch (IOException ex) {
       fail(out, "api_error", "the upstream sent a malformed stream event");
       return;

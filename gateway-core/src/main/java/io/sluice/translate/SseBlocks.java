@@ -139,21 +139,48 @@ final class SseBlocks {
    * string, which costs a fraction of a generator per event.
    */
   static ByteBuf template(ByteBufAllocator alloc, byte[] before, String value, byte[] after) {
-    byte[] quoted = STRINGS.quoteAsUTF8(value);
-    ByteBuf buf = alloc.buffer(before.length + quoted.length + 2 + after.length);
-    buf.writeBytes(before).writeByte('"').writeBytes(quoted).writeByte('"').writeBytes(after);
+    ByteBuf buf = alloc.buffer(before.length + value.length() * 3 + 2 + after.length);
+    buf.writeBytes(before);
+    writeString(buf, value);
+    buf.writeBytes(after);
     return buf;
   }
 
   /** The same with a number between two pre-encoded parts before the string. */
   static ByteBuf template(ByteBufAllocator alloc, byte[] before, int number, byte[] middle, String value,
       byte[] after) {
-    byte[] quoted = STRINGS.quoteAsUTF8(value);
-    ByteBuf buf = alloc.buffer(before.length + 11 + middle.length + quoted.length + 2 + after.length);
+    ByteBuf buf = alloc.buffer(before.length + 11 + middle.length + value.length() * 3 + 2 + after.length);
     buf.writeBytes(before);
     ByteBufUtil.writeAscii(buf, Integer.toString(number));
-    buf.writeBytes(middle).writeByte('"').writeBytes(quoted).writeByte('"').writeBytes(after);
+    buf.writeBytes(middle);
+    writeString(buf, value);
+    buf.writeBytes(after);
     return buf;
+  }
+
+  /**
+   * {@code s} as a JSON string literal. A token rarely holds a character JSON must escape (a
+   * control character, a quote, a backslash): then Jackson's encoder does it; otherwise the UTF-8
+   * bytes go straight into the buffer, without the encoder's intermediate arrays.
+   */
+  private static void writeString(ByteBuf buf, String s) {
+    buf.writeByte('"');
+    if (needsEscaping(s)) {
+      buf.writeBytes(STRINGS.quoteAsUTF8(s));
+    } else {
+      ByteBufUtil.writeUtf8(buf, s);
+    }
+    buf.writeByte('"');
+  }
+
+  private static boolean needsEscaping(String s) {
+    for (int i = 0, n = s.length(); i < n; i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 || c == '"' || c == '\\') {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Bytes of an ASCII/UTF-8 template part. */
