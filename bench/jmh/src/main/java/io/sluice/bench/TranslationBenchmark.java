@@ -84,7 +84,7 @@ public class TranslationBenchmark {
         .split(" ");
   }
 
-  static List<String> anthropicStream() {
+  public static List<String> anthropicStream() {
     List<String> s = new ArrayList<>();
     s.add("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01XFDUDYJgAACzvnptvVoYEL\","
         + "\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude-sonnet-4-5-20250929\","
@@ -106,7 +106,7 @@ public class TranslationBenchmark {
     return s;
   }
 
-  static List<String> chatStream() {
+  public static List<String> chatStream() {
     String head = "{\"id\":\"chatcmpl-9xQb7ZrT3kLmN2pVwY8sHc4D\",\"object\":\"chat.completion.chunk\","
         + "\"created\":1764100000,\"model\":\"gpt-4o-mini-2024-07-18\",\"system_fingerprint\":\"fp_0ba0d124f1\","
         + "\"choices\":[{\"index\":0,\"delta\":";
