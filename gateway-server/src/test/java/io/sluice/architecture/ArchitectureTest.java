@@ -36,7 +36,7 @@ class ArchitectureTest {
    */
   static final Set<String> CORE_PACKAGES = Set.of(
       "config", "exchange", "gateway", "http", "net", "observe", "plugin", "relay", "route", "server",
-      "session", "sse", "store", "upstream", "usage", "websocket");
+      "session", "sse", "store", "translate", "upstream", "usage", "websocket");
 
   /** The packages of gateway-plugins and gateway-server, which gateway-core must not know. */
   static final String[] OUTER_MODULE_PACKAGES = {
@@ -112,6 +112,19 @@ class ArchitectureTest {
           .because("the transport (listeners, TLS, HTTP/1.1 and h2 framing, connection limits and "
               + "timeouts) knows no gateway types: the gateway installs its handler on the pipeline "
               + "the server builds, not the other way round");
+
+  @ArchTest
+  static final ArchRule translationIsAPureEventTransform =
+      classes()
+          .that()
+          .resideInAPackage("io.sluice.translate..")
+          .should()
+          .onlyDependOnClassesThat()
+          .resideInAnyPackage("io.sluice.translate..", "io.sluice.sse..", "io.sluice.config..",
+              "io.netty.buffer..", "io.netty.util..", "com.fasterxml.jackson..", "java..")
+          .because("translation is one stage the relay calls with bytes (an event, a body) and gets "
+              + "bytes back: it never sees a channel, a route's plugins or the failover code, so it "
+              + "can be tested and benchmarked on its own (gateway-core/docs/translation.md)");
 
   private static String[] corePackageGlobs() {
     return CORE_PACKAGES.stream().map(p -> "io.sluice." + p + "..").sorted().toArray(String[]::new);

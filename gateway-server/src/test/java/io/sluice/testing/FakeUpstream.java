@@ -125,6 +125,11 @@ public final class FakeUpstream implements UpstreamFake {
     return calls.poll();
   }
 
+  /** The next request, waiting up to {@code timeout} for one; null when none came. */
+  public Call poll(Duration timeout) throws InterruptedException {
+    return calls.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
   @Override
   public void close() {
     server.close().syncUninterruptibly();
