@@ -1,6 +1,7 @@
 package io.sluice.gateway;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -8,10 +9,13 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
 import io.sluice.config.HeaderOps;
+import io.sluice.config.Provider;
 import io.sluice.config.RouteConfig.Api;
 import io.sluice.config.SseConfig;
 import io.sluice.config.WebSocketConfig;
 import io.sluice.exchange.Exchange;
+import io.sluice.http.ErrorKind;
+import io.sluice.http.GatewayErrors;
 import io.sluice.http.ProxyHeaders;
 import io.sluice.net.ClientIdentity;
 import io.sluice.plugin.Decision;
@@ -21,12 +25,18 @@ import io.sluice.relay.StreamWatch;
 import io.sluice.relay.Target;
 import io.sluice.route.Route;
 import io.sluice.session.SessionPlan;
+import io.sluice.translate.MalformedBodyException;
+import io.sluice.translate.TranslatedError;
+import io.sluice.translate.TranslatedRequest;
+import io.sluice.translate.Translation;
+import io.sluice.translate.UntranslatableFieldException;
 import io.sluice.upstream.ProviderRequests;
 import io.sluice.upstream.Upstream;
 import io.sluice.usage.RequestInfo;
 import io.sluice.usage.RequestRewriter;
 import io.sluice.usage.UsageTracker;
 import io.sluice.websocket.WebSocketProxy;
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
 
@@ -65,17 +75,44 @@ final class UpstreamRequests {
     Route route = admission.route();
     HttpRequest head = request.head();
     ByteBuf body = request.body();
-    if (alias) {
+    String path = route.rewrite(request.path()) + admission.pluginRequest().query();
+    Api api = api();
+    Provider provider = upstream.config().provider();
+    Translation translation = provider.speaks(api) ? null : Translation.between(api, provider.api());
+    TranslatedRequest translated = null;
+    if (translation != null) {
+      try {
+        translated = translation.request(ByteBufUtil.getBytes(body), model, Translation.DEFAULT_MAX_TOKENS);
+      } catch (UntranslatableFieldException e) {
+        return new Target(upstream, null, model, translation.refusal(e));
+      } catch (MalformedBodyException e) {
+        return new Target(upstream, null, model, new TranslatedError(400, GatewayErrors.json(
+            ErrorKind.MALFORMED_REQUEST, "the request body is not a valid JSON request: " + e.getMessage())
+            .getBytes(StandardCharsets.UTF_8)));
+      }
+      // The gateway may have asked for usage on the client's behalf (the include_usage rewrite):
+      // the translated stream ends with the usage chunk only when the client itself asked.
+      translated = new TranslatedRequest(translated.body(), translated.streamed(),
+          info != null ? info.clientAskedForUsage() : translated.clientWantsUsage());
+      body = Unpooled.wrappedBuffer(translated.body());
+      int query = path.indexOf('?');
+      path = translation.upstreamPath() + (query < 0 ? "" : path.substring(query));
+    } else if (alias) {
       byte[] spliced = RequestRewriter.withModel(body, model);
       body = spliced == null ? body : Unpooled.wrappedBuffer(spliced);
     }
-    UsageTracker usage = info == null ? null
-        : new UsageTracker(api(), info.stream(), info.dropUsageChunk(), model, info.promptTokens());
-    String path = ProviderRequests.path(upstream.config(), route.rewrite(request.path()) + admission.pluginRequest().query(),
-        model);
-    ForwardRequest forward = new ForwardRequest(head.method(), path, headers(upstream, body.readableBytes()), body,
-        keepAlive, head.protocolVersion(), route.responseHeaders(), route.config().sse(), usage, sessionPlan(),
-        streamWatch(usage), gzip() ? route.config().compression().minSize() : -1);
+    UsageTracker usage = info == null ? null : translation != null
+        // the upstream's events carry the full counts: followed before they are translated
+        ? new UsageTracker(translation.upstream(), translated.streamed(), false, model, info.promptTokens())
+        : new UsageTracker(api, info.stream(), info.dropUsageChunk(), model, info.promptTokens());
+    HttpHeaders headers = headers(upstream, body.readableBytes());
+    if (translation != null) {
+      headers.remove(HttpHeaderNames.ACCEPT_ENCODING); // the answer is parsed to be translated: identity
+    }
+    ForwardRequest forward = new ForwardRequest(head.method(), ProviderRequests.path(upstream.config(), path, model),
+        headers, body, keepAlive, head.protocolVersion(), route.responseHeaders(), route.config().sse(), usage,
+        sessionPlan(), streamWatch(usage), gzip() ? route.config().compression().minSize() : -1, translation,
+        translated);
     return new Target(upstream, forward, model);
   }
 

@@ -1,16 +1,30 @@
 package io.sluice.relay;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.sluice.config.RouteConfig.Api;
 import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;
+import io.sluice.http.ErrorKind;
+import io.sluice.http.GatewayErrors;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.sse.SseControl;
 import io.sluice.sse.SseEvent;
 import io.sluice.sse.SseFramer;
+import io.sluice.translate.StreamTranslator;
+import io.sluice.translate.TranslatedError;
+import io.sluice.translate.TranslatedRequest;
+import io.sluice.translate.Translation;
 import io.sluice.usage.UsageTracker;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -28,12 +42,19 @@ import java.util.List;
  * malformed event among them rejects the attempt ({@link #rejected}), the first content event
  * opens the gate: the owner sends the head, the held events follow, then the stream flows as
  * usual. What is held is bounded by {@link #MAX_HELD}: past it the answer is let through.
+ *
+ * <p>Translation (the client speaks another API than the upstream): usage and holding look at
+ * the upstream's events; each event is then translated ({@link StreamTranslator}) on its way to
+ * the session and the writer, event by event. A whole body (an answer or an error) is held to its
+ * end and translated in one piece, its head's status and length set from the translation.
  */
 final class BodyRelay {
   /** An SSE event larger than this is relayed in fragments rather than held whole. */
   private static final int MAX_HELD_EVENT = 256 * 1024;
   /** At most this much of an answer is held back before its first content; beyond, it is let through. */
   static final int MAX_HELD = 1024 * 1024;
+  /** A whole body to translate is held up to this size (the usage parser's own limit). */
+  static final int MAX_TRANSLATED_BODY = UsageTracker.MAX_BODY_BYTES;
 
   private final Exchange exchange;
   private final EventWriter writer;
@@ -48,10 +69,17 @@ final class BodyRelay {
   private List<Object> held; // events (SseEvent-parsed pairs) or body chunks held back
   private int heldBytes;
   private String rejected; // the held answer failed before content (a failover reason)
+  private final ResponseHead head;
+  private final ByteBufAllocator alloc;
+  private Translation translation; // the client speaks another API than the upstream, else null
+  private StreamTranslator translator; // a translated event stream
+  private boolean discardRest; // a whole body that could not be translated: the client got an error
 
   BodyRelay(ChannelHandlerContext ctx, ResponseHead head, Exchange exchange, UsageTracker usage, StreamWatch watch,
       GatewayMetrics metrics, Runnable pauseUpstream) {
     this.exchange = exchange;
+    this.head = head;
+    this.alloc = ctx.alloc();
     this.usage = usage;
     this.watch = watch;
     this.timings = new TokenTimings(exchange, metrics);
@@ -83,11 +111,25 @@ final class BodyRelay {
     if (jsonBody != null) {
       jsonBody.add(bytes);
     }
+    if (discardRest) {
+      return null;
+    }
     if (gate != null && hold(bytes.retain(), null)) {
       return null;
     }
     writer.write(bytes.retain());
     return null;
+  }
+
+  /**
+   * The answer is in another API than the client's: events are translated one by one; a whole
+   * body must be held ({@link #holdUntilContent}) and is translated when the gate opens at its end.
+   */
+  void translate(Translation translation, TranslatedRequest request) {
+    this.translation = translation;
+    if (framer != null) {
+      translator = translation.stream(request, alloc);
+    }
   }
 
   /** Holds what the upstream sends until {@code commit} is called by {@link #openGate} (failover). */
@@ -126,10 +168,16 @@ final class BodyRelay {
   void openGate() {
     Runnable commit = gate;
     gate = null;
-    commit.run();
     List<Object> out = held;
     held = null;
     heldBytes = 0;
+    if (translation != null && framer == null) {
+      byte[] translated = translateWhole(out);
+      commit.run();
+      writer.write(Unpooled.wrappedBuffer(translated));
+      return;
+    }
+    commit.run();
     for (int i = 0; i < out.size(); i++) {
       if (out.get(i) instanceof HeldEvent e) {
         relayEvent(e.event(), e.fields());
@@ -139,8 +187,54 @@ final class BodyRelay {
     }
   }
 
+  /**
+   * A whole upstream body in the client's API; the head takes the translation's status and
+   * length. A body that cannot be translated becomes a 502 in the client's error shape, and the
+   * rest of the upstream's body is dropped.
+   */
+  private byte[] translateWhole(List<Object> chunks) {
+    CompositeByteBuf whole = Unpooled.compositeBuffer(Math.max(2, chunks.size()));
+    chunks.forEach(c -> whole.addComponent(true, (ByteBuf) c));
+    byte[] upstreamBody = ByteBufUtil.getBytes(whole);
+    whole.release();
+    int status = head.head().status().code();
+    byte[] out;
+    try {
+      if (status / 100 == 2 && !discardRest) {
+        out = translation.body(upstreamBody);
+      } else {
+        TranslatedError error = translation.error(status, upstreamBody);
+        status = error.status();
+        out = error.body();
+      }
+    } catch (RuntimeException e) {
+      status = 502;
+      out = translation.error(502, GatewayErrors.json(ErrorKind.UPSTREAM_FAILED,
+          "the upstream's answer could not be translated").getBytes(StandardCharsets.UTF_8)).body();
+      discardRest = true;
+    }
+    HttpResponse response = head.head();
+    response.setStatus(HttpResponseStatus.valueOf(status));
+    exchange.status(status);
+    response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+    if (!head.gzip()) {
+      response.headers().remove(HttpHeaderNames.TRANSFER_ENCODING).setInt(HttpHeaderNames.CONTENT_LENGTH, out.length);
+    }
+    return out;
+  }
+
   /** Keeps {@code bytes} back; false (nothing kept) when the limit is reached: the gate opens. */
   private boolean hold(ByteBuf bytes, SseEvent fields) {
+    if (translation != null && framer == null && heldBytes + bytes.readableBytes() > MAX_TRANSLATED_BODY) {
+      discardRest = true; // too large to translate: answered with an error when the gate opens
+      bytes.release();
+      return true;
+    }
+    if (translation != null && framer == null) {
+      heldBytes += bytes.readableBytes();
+      held.add(bytes);
+      return true;
+    }
     if (heldBytes + bytes.readableBytes() > MAX_HELD) {
       openGate();
       return false;
@@ -210,6 +304,29 @@ final class BodyRelay {
    * @param fields the event parsed, or null when it is known not to be a comment-only block
    */
   private void relayEvent(ByteBuf event, SseEvent fields) {
+    if (translator != null) {
+      translator.translate(event, translated);
+      event.release();
+      return;
+    }
+    writeEvent(event, fields);
+  }
+
+  /** The client's events of a translated stream. */
+  private final SseFramer.Sink translated = new SseFramer.Sink() {
+    @Override
+    public void event(ByteBuf event) {
+      writeEvent(event, session != null ? SseEvent.parse(event) : null);
+    }
+
+    @Override
+    public void fragment(ByteBuf part, boolean first) {
+      writer.write(part);
+    }
+  };
+
+  /** Writes one event in the client's API: stamped and kept in the session first, if there is one. */
+  private void writeEvent(ByteBuf event, SseEvent fields) {
     if (session != null) {
       event = session.record(event, fields, writer.attached());
       if (event == null) {
@@ -231,9 +348,14 @@ final class BodyRelay {
   void end() {
     if (framer != null) {
       ByteBuf rest = framer.drainRemainder();
-      if (rest != null) {
+      if (rest != null && translator != null) {
+        rest.release(); // half an event cannot be translated; the translator's end says the stream broke off
+      } else if (rest != null) {
         writer.write(rest);
       }
+    }
+    if (translator != null) {
+      translator.end(translated);
     }
     writer.end();
   }
@@ -244,7 +366,13 @@ final class BodyRelay {
     if (rest != null) {
       rest.release();
     }
-    relayEvent(errorEvent, null);
+    // The gateway's own error event is OpenAI-style: as it is for an OpenAI client, translated
+    // (it is then in the upstream's API) for an Anthropic one.
+    if (translator != null && translation.client() == Api.OPENAI_CHAT) {
+      writeEvent(errorEvent, null);
+    } else {
+      relayEvent(errorEvent, null);
+    }
     writer.end();
   }
 

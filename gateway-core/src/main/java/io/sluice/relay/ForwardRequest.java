@@ -7,6 +7,8 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.sluice.config.HeaderOps;
 import io.sluice.config.SseConfig;
 import io.sluice.session.SessionPlan;
+import io.sluice.translate.TranslatedRequest;
+import io.sluice.translate.Translation;
 import io.sluice.usage.UsageTracker;
 
 /**
@@ -25,6 +27,8 @@ import io.sluice.usage.UsageTracker;
  * @param gzipMinSize -1 when the route or the client does not want gzip; else the answer is
  *     gzipped when not encoded already: always for streams (flushed per event), other bodies
  *     when their length is unknown or at least this
+ * @param translation the answer is in another API than the client's and is translated, or null
+ * @param translated the request as translated (what the client asked of the stream), or null
  */
 public record ForwardRequest(
     HttpMethod method,
@@ -38,4 +42,15 @@ public record ForwardRequest(
     UsageTracker usage,
     SessionPlan sessions,
     StreamWatch watch,
-    long gzipMinSize) {}
+    long gzipMinSize,
+    Translation translation,
+    TranslatedRequest translated) {
+
+  /** A request relayed in the client's own API. */
+  public ForwardRequest(HttpMethod method, String pathAndQuery, HttpHeaders headers, ByteBuf body,
+      boolean clientKeepAlive, HttpVersion clientVersion, HeaderOps responseHeaders, SseConfig sse,
+      UsageTracker usage, SessionPlan sessions, StreamWatch watch, long gzipMinSize) {
+    this(method, pathAndQuery, headers, body, clientKeepAlive, clientVersion, responseHeaders, sse, usage, sessions,
+        watch, gzipMinSize, null, null);
+  }
+}

@@ -1,13 +1,20 @@
 package io.sluice.relay;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
@@ -21,6 +28,8 @@ import io.sluice.http.GatewayErrors;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.session.SessionPlan;
 import io.sluice.sse.SseFramer;
+import io.sluice.translate.TranslatedError;
+import io.sluice.translate.UntranslatableFieldException;
 import io.sluice.upstream.Upstream;
 import io.sluice.upstream.UpstreamHandler;
 import java.time.Duration;
@@ -115,8 +124,18 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   private void startNext() {
     target = targets.next();
     upstream = target.upstream();
-    request = target.request();
     held = targets.hasNext();
+    if (target.refused() != null) { // the request cannot go to this target (a field its API cannot carry)
+      if (held) {
+        targets.failed(target, "untranslatable");
+        exchange.failedOver();
+        startNext();
+      } else {
+        refuse(target.refused());
+      }
+      return;
+    }
+    request = target.request();
     attempt = new UpstreamAttempt(upstream, exchange, loop, this, false, metrics, this);
     attempt.start();
   }
@@ -239,12 +258,19 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     keepAliveToClient = head.keepAlive();
     body = new BodyRelay(clientCtx, head, exchange, request.usage(), request.watch(), metrics, () -> attempt.reading(false));
     this.head = head;
+    if (request.translation() != null) {
+      body.translate(request.translation(), request.translated());
+    }
     if (held && status / 100 == 2 && (head.sse() || head.json())) {
       body.holdUntilContent(this::commit);
       Duration firstEvent = targets.firstEventTimeout();
       if (head.sse() && !firstEvent.isZero()) {
         firstEventTimer = loop.schedule(this::onFirstEventTimeout, firstEvent.toNanos(), TimeUnit.NANOSECONDS);
       }
+      return;
+    }
+    if (request.translation() != null && !head.sse()) {
+      body.holdUntilContent(this::commit); // a whole body (an answer or an error) is translated at its end
       return;
     }
     commit();
@@ -321,7 +347,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
       stopForBudget(stop);
     } else if (last) {
       if (body.holding()) {
-        String failure = body.heldBodyFailure();
+        String failure = held ? body.heldBodyFailure() : null;
         if (failure != null) {
           attempt.release(upstreamKeepAlive); // the answer was complete: the connection may serve again
           attempt.end(null);
@@ -509,6 +535,17 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   }
 
   // ---- endings --------------------------------------------------------------------------------
+
+  /** Answers with the client's error for a request no target can take (a field its API cannot carry). */
+  private void refuse(TranslatedError refusal) {
+    exchange.outcome(UntranslatableFieldException.CODE);
+    finish();
+    FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+        HttpResponseStatus.valueOf(refusal.status()), Unpooled.wrappedBuffer(refusal.body()));
+    response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+        .setInt(HttpHeaderNames.CONTENT_LENGTH, refusal.body().length);
+    client.sendResponse(response);
+  }
 
   /** Ends the exchange with an error response; only before the response started. */
   private void fail(ErrorKind kind, String message) {

@@ -3,20 +3,25 @@ package io.sluice.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.sluice.config.RouteConfig.Api;
 import io.sluice.testing.ModelApiFake;
 import io.sluice.testing.ModelApiFake.Answer;
 import io.sluice.testing.NodeSdkClient;
 import io.sluice.testing.NodeSdkClient.Sdk;
+import io.sluice.testing.TestGateway;
 import io.sluice.translate.Translation;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * The official SDKs (openai 6.49.0, @anthropic-ai/sdk 1.17.0, driven by the CLIs in
- * {@code src/test/node}) against the provider fakes, over real sockets, no gateway: first each SDK
- * against the fake of its own API (the fakes' event sequences are what the SDKs expect), then
- * each SDK against the other provider's fake behind {@code io.sluice.translate} — the translated
- * streams and bodies, parsed by the SDKs' own stream helpers exactly as a native answer.
+ * {@code src/test/node}) against the provider fakes, over real sockets: first each SDK against the
+ * fake of its own API, no gateway (the fakes' event sequences are what the SDKs expect), then each
+ * SDK through the gateway against the other provider's fake — an {@code openai-chat} route served
+ * by an {@code anthropic} upstream and an {@code anthropic-messages} route served by an
+ * {@code openai} one: the translated streams and bodies, parsed by the SDKs' own stream helpers
+ * exactly as a native answer.
  */
 class SdkClientsAgainstFakesTest {
   private static final String WEATHER_ARGS_1 = "{\"city\":";
@@ -77,16 +82,51 @@ class SdkClientsAgainstFakesTest {
     }
   }
 
-  // --- the OpenAI SDK against an Anthropic upstream, translated ---
+  // --- through the gateway: each SDK against the other provider's fake, translated ---
 
-  private static ModelApiFake anthropicBehindTranslation() throws InterruptedException {
-    return ModelApiFake.anthropic().through(Translation.between(Api.OPENAI_CHAT, Api.ANTHROPIC_MESSAGES));
+  private final List<TestGateway> gateways = new ArrayList<>();
+
+  @AfterEach
+  void stopGateways() throws Exception {
+    for (TestGateway g : gateways) {
+      g.close();
+    }
+  }
+
+  /**
+   * A gateway in front of {@code fake}: an upstream of {@code provider}, an {@code openai-chat}
+   * route and an {@code anthropic-messages} route — one of them translated.
+   */
+  private String gatewayFor(ModelApiFake fake, String provider) throws Exception {
+    TestGateway gateway = TestGateway.start("""
+        upstreams: [ { name: model, provider: %s, endpoints: [ { url: "%s" } ] } ]
+        routes:
+          - { name: chat, match: { path: /v1/chat/completions }, api: openai-chat, upstream: model }
+          - { name: messages, match: { path: /v1/messages }, api: anthropic-messages, upstream: model }
+        """.formatted(provider, fake.url()));
+    gateways.add(gateway);
+    return "http://127.0.0.1:" + gateway.port();
+  }
+
+  // --- the OpenAI SDK against an Anthropic upstream ---
+
+  private String gatewayUrl;
+
+  private ModelApiFake anthropicBehindTranslation() throws Exception {
+    ModelApiFake fake = ModelApiFake.anthropic();
+    gatewayUrl = gatewayFor(fake, "anthropic");
+    return fake;
+  }
+
+  /** The OpenAI SDK's base URL: the gateway's (the fake it fronts speaks Anthropic's API). */
+  private String openAiBaseVia(ModelApiFake fake) {
+    return gatewayUrl + "/v1";
   }
 
   @Test
   void openAiSdkReadsATranslatedAnthropicStreamWithCachedUsage() throws Exception {
     try (ModelApiFake fake = anthropicBehindTranslation().answer(Answer.text("Hello", " there", "!").usage(2100, 2048, 3));
-        NodeSdkClient sdk = NodeSdkClient.start(Sdk.OPENAI, openAiBase(fake), "stream-text")) {
+        NodeSdkClient sdk = NodeSdkClient.start(Sdk.OPENAI, openAiBaseVia(fake), "stream-text")) {
       JsonNode result = sdk.result();
       assertThat(result.path("text").asText()).isEqualTo("Hello there!");
       assertThat(sdk.deltas()).containsExactly("Hello", " there", "!");
@@ -106,7 +146,7 @@ class SdkClientsAgainstFakesTest {
     try (ModelApiFake fake = anthropicBehindTranslation().answer(
             Answer.toolCall("toolu_A", "get_weather", WEATHER_ARGS_1, WEATHER_ARGS_2)
                 .andToolCall("toolu_B", "get_weather", "{\"city\"", ": \"Oslo\"}"));
-        NodeSdkClient sdk = NodeSdkClient.start(Sdk.OPENAI, openAiBase(fake), "stream-tool")) {
+        NodeSdkClient sdk = NodeSdkClient.start(Sdk.OPENAI, openAiBaseVia(fake), "stream-tool")) {
       JsonNode result = sdk.result();
       assertThat(result.path("finish_reason").asText()).isEqualTo("tool_calls");
       JsonNode calls = result.path("tool_calls");
@@ -124,19 +164,19 @@ class SdkClientsAgainstFakesTest {
   @Test
   void openAiSdkReadsTranslatedWholeResponses() throws Exception {
     try (ModelApiFake fake = anthropicBehindTranslation().answer(Answer.text("Hello", "!").stoppedByMaxTokens())) {
-      try (NodeSdkClient sdk = NodeSdkClient.start(Sdk.OPENAI, openAiBase(fake), "plain")) {
+      try (NodeSdkClient sdk = NodeSdkClient.start(Sdk.OPENAI, openAiBaseVia(fake), "plain")) {
         JsonNode result = sdk.result();
         assertThat(result.path("text").asText()).isEqualTo("Hello!");
         assertThat(result.path("finish_reason").asText()).isEqualTo("length");
         assertThat(result.path("usage").path("total_tokens").asLong()).isEqualTo(27);
       }
       fake.answer(Answer.toolCall("toolu_A", "get_weather", WEATHER_ARGS_1, WEATHER_ARGS_2));
-      try (NodeSdkClient sdk = NodeSdkClient.start(Sdk.OPENAI, openAiBase(fake), "plain-tool")) {
+      try (NodeSdkClient sdk = NodeSdkClient.start(Sdk.OPENAI, openAiBaseVia(fake), "plain-tool")) {
         JsonNode call = sdk.result().path("tool_calls").path(0);
         assertThat(call.path("function").path("arguments").asText()).isEqualTo("{\"city\":\"Paris\"}");
       }
       fake.answer(Answer.failure(529));
-      try (NodeSdkClient sdk = NodeSdkClient.start(Sdk.OPENAI, openAiBase(fake), "plain")) {
+      try (NodeSdkClient sdk = NodeSdkClient.start(Sdk.OPENAI, openAiBaseVia(fake), "plain")) {
         JsonNode error = sdk.finalLine().path("error");
         assertThat(error.path("status").asInt()).isEqualTo(503);
         assertThat(error.path("type").asText()).isEqualTo("server_error");
@@ -148,13 +188,15 @@ class SdkClientsAgainstFakesTest {
   @Test
   void translatedTokensReachTheOpenAiSdkOneByOne() throws Exception {
     try (ModelApiFake fake = anthropicBehindTranslation().answer(Answer.text("one", " two", " three")).paced(true);
-        NodeSdkClient sdk = NodeSdkClient.start(Sdk.OPENAI, openAiBase(fake), "stream-text")) {
+        NodeSdkClient sdk = NodeSdkClient.start(Sdk.OPENAI, openAiBaseVia(fake), "stream-text")) {
       ModelApiFake.PacedStream stream = fake.nextPacedStream();
-      // the translated stream: role chunk (from message_start), then one chunk per text delta
-      stream.next();
+      // Anthropic's events one at a time (message_start, content_block_start, a text_delta per
+      // token, …): each token reaches the SDK, translated, before the fake sends the next event.
       for (String token : new String[] {"one", " two", " three"}) {
-        String sent = stream.next();
-        assertThat(sent).contains(token);
+        String sent;
+        do {
+          sent = stream.next();
+        } while (!(sent.contains("text_delta") && sent.contains(token)));
         assertThat(sdk.nextDelta()).as("the SDK has this token before the next is sent").isEqualTo(token);
       }
       stream.finish();
@@ -162,16 +204,18 @@ class SdkClientsAgainstFakesTest {
     }
   }
 
-  // --- the Anthropic SDK against an OpenAI upstream, translated ---
+  // --- the Anthropic SDK against an OpenAI upstream ---
 
-  private static ModelApiFake openAiBehindTranslation() throws InterruptedException {
-    return ModelApiFake.openAi().through(Translation.between(Api.ANTHROPIC_MESSAGES, Api.OPENAI_CHAT));
+  private ModelApiFake openAiBehindTranslation() throws Exception {
+    ModelApiFake fake = ModelApiFake.openAi();
+    gatewayUrl = gatewayFor(fake, "openai");
+    return fake;
   }
 
   @Test
   void anthropicSdkFinalMessageFromATranslatedOpenAiStream() throws Exception {
     try (ModelApiFake fake = openAiBehindTranslation().answer(Answer.text("Hello", " there", "!").usage(2100, 2048, 3));
-        NodeSdkClient sdk = NodeSdkClient.start(Sdk.ANTHROPIC, fake.url(), "stream-text")) {
+        NodeSdkClient sdk = NodeSdkClient.start(Sdk.ANTHROPIC, gatewayUrl, "stream-text")) {
       JsonNode result = sdk.result();
       assertThat(result.path("text").asText()).isEqualTo("Hello there!");
       assertThat(sdk.deltas()).containsExactly("Hello", " there", "!");
@@ -192,7 +236,7 @@ class SdkClientsAgainstFakesTest {
     try (ModelApiFake fake = openAiBehindTranslation().answer(
         Answer.toolCall("call_A", "get_weather", WEATHER_ARGS_1, WEATHER_ARGS_2)
             .andToolCall("call_B", "get_weather", "{\"city\"", ": \"Oslo\"}"))) {
-      try (NodeSdkClient sdk = NodeSdkClient.start(Sdk.ANTHROPIC, fake.url(), "stream-tool")) {
+      try (NodeSdkClient sdk = NodeSdkClient.start(Sdk.ANTHROPIC, gatewayUrl, "stream-tool")) {
         JsonNode result = sdk.result();
         assertThat(result.path("stop_reason").asText()).isEqualTo("tool_use");
         JsonNode uses = result.path("tool_uses");
@@ -204,7 +248,7 @@ class SdkClientsAgainstFakesTest {
       }
       assertThat(fake.nextRequest().path("tools").path(0).path("function").path("parameters").path("required")
           .path(0).asText()).isEqualTo("city");
-      try (NodeSdkClient sdk = NodeSdkClient.start(Sdk.ANTHROPIC, fake.url(), "plain-tool")) {
+      try (NodeSdkClient sdk = NodeSdkClient.start(Sdk.ANTHROPIC, gatewayUrl, "plain-tool")) {
         JsonNode result = sdk.result();
         assertThat(result.path("stop_reason").asText()).isEqualTo("tool_use");
         assertThat(result.path("tool_uses").path(1).path("input").path("city").asText()).isEqualTo("Oslo");
@@ -215,14 +259,14 @@ class SdkClientsAgainstFakesTest {
   @Test
   void anthropicSdkReadsTranslatedWholeResponsesAndErrors() throws Exception {
     try (ModelApiFake fake = openAiBehindTranslation().answer(Answer.text("Hello", "!"))) {
-      try (NodeSdkClient sdk = NodeSdkClient.start(Sdk.ANTHROPIC, fake.url(), "plain")) {
+      try (NodeSdkClient sdk = NodeSdkClient.start(Sdk.ANTHROPIC, gatewayUrl, "plain")) {
         JsonNode result = sdk.result();
         assertThat(result.path("text").asText()).isEqualTo("Hello!");
         assertThat(result.path("stop_reason").asText()).isEqualTo("end_turn");
         assertThat(result.path("usage").path("input_tokens").asLong()).isEqualTo(25);
       }
       fake.answer(Answer.failure(429));
-      try (NodeSdkClient sdk = NodeSdkClient.start(Sdk.ANTHROPIC, fake.url(), "plain")) {
+      try (NodeSdkClient sdk = NodeSdkClient.start(Sdk.ANTHROPIC, gatewayUrl, "plain")) {
         JsonNode error = sdk.finalLine().path("error");
         assertThat(error.path("status").asInt()).isEqualTo(429);
         assertThat(error.path("type").asText()).isEqualTo("rate_limit_error");
