@@ -1,10 +1,8 @@
 package io.sluice.translate;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * One JSON object's fields and what becomes of each in the other API: a table, so what is carried,
@@ -51,11 +49,6 @@ final class FieldTable<C> {
     }
   }
 
-  /** The field names this table knows (for tests and docs). */
-  Set<String> fields() {
-    return rules.keySet();
-  }
-
   static UntranslatableFieldException refuse(String path, String why) {
     return new UntranslatableFieldException(path, why);
   }
@@ -87,13 +80,8 @@ final class FieldTable<C> {
     }
 
     FieldTable<C> build() {
-      return new FieldTable<>(Map.copyOf(rules));
+      return new FieldTable<>(Map.copyOf(rules)); // lookups only: order does not matter
     }
-  }
-
-  /** Puts {@code value} at {@code name} of {@code out}. */
-  static void put(ObjectNode out, String name, JsonNode value) {
-    out.set(name, value.deepCopy());
   }
 
   /** Refuses any field of {@code object} other than {@code allowed} (nulls aside). */

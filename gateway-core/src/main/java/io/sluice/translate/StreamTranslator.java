@@ -9,6 +9,11 @@ import io.sluice.sse.SseFramer;
  * of the client's API out, at once — nothing is held back for a later event except what the
  * target API can only say at its end (see {@code gateway-core/docs/translation.md}).
  *
+ * <p>Whole events only: an event longer than the framer's limit reaches the relay in fragments
+ * ({@link SseFramer.Sink#fragment}), and a fragment is not JSON the translator can read — it
+ * answers it with the client API's error event and ends the stream, so
+ * the framer's limit bounds the largest translatable event.
+ *
  * <p>Ownership: {@link #translate} does not release the event it is given (the caller may still
  * read it, e.g. for usage); every buffer handed to {@code out} belongs to {@code out}.
  *
