@@ -4,14 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.netty.buffer.UnpooledByteBufAllocator;
-import io.sluice.translate.StreamTranslator;
-import io.sluice.translate.TranslatedError;
-import io.sluice.translate.TranslatedRequest;
-import io.sluice.translate.Translation;
-import io.sluice.translate.UntranslatableFieldException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -32,10 +24,6 @@ import java.util.concurrent.TimeUnit;
  * <p><b>Paced</b> ({@link #paced}): a streamed answer sends its headers, then waits; the test sends
  * each event with {@link PacedStream#next()}, so "tokens arrive one by one" is asserted without
  * any timing.
- *
- * <p><b>Through a translation</b> ({@link #through}): the fake translates each request from the
- * client's API and each answer event into it with {@code io.sluice.translate}, exactly as the
- * gateway will — the SDK clients can then be pointed at the translated answers without a gateway.
  */
 public final class ModelApiFake implements UpstreamFake {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -50,7 +38,6 @@ public final class ModelApiFake implements UpstreamFake {
   private final BlockingQueue<PacedStream> pacedStreams = new LinkedBlockingQueue<>();
   private volatile Answer answer = Answer.text("Hello", " there", "!");
   private volatile boolean paced;
-  private volatile Translation translation;
   private volatile boolean closed;
 
   private ModelApiFake(Speaks speaks) throws InterruptedException {
@@ -83,12 +70,6 @@ public final class ModelApiFake implements UpstreamFake {
     return this;
   }
 
-  /** Serve clients of {@code t.client()}'s API, translating both ways (t.upstream() must be what this fake speaks). */
-  public ModelApiFake through(Translation t) {
-    this.translation = t;
-    return this;
-  }
-
   @Override
   public String url() {
     return http.url();
@@ -98,7 +79,7 @@ public final class ModelApiFake implements UpstreamFake {
     return http.port();
   }
 
-  /** The next request body as this fake received it (after translation, if any), waiting up to 10 s. */
+  /** The next request body as this fake received it, waiting up to 10 s. */
   public JsonNode nextRequest() throws InterruptedException {
     JsonNode body = requests.poll(10, TimeUnit.SECONDS);
     if (body == null) {
@@ -147,48 +128,20 @@ public final class ModelApiFake implements UpstreamFake {
   }
 
   private void respond(FakeUpstream.Call call) {
-    Translation t = translation;
-    byte[] body = call.body.getBytes(StandardCharsets.UTF_8);
-    TranslatedRequest request;
-    if (t != null) {
-      try {
-        request = t.request(body, "fake-model", Translation.DEFAULT_MAX_TOKENS);
-      } catch (UntranslatableFieldException e) {
-        TranslatedError refusal = t.refusal(e);
-        call.respond(refusal.status(), "application/json", new String(refusal.body(), StandardCharsets.UTF_8));
-        return;
-      }
-      body = request.body();
-    } else {
-      request = null;
-    }
-    JsonNode json = readTree(body);
+    JsonNode json = readTree(call.body.getBytes(StandardCharsets.UTF_8));
     requests.add(json);
     String model = json.path("model").asText("fake-model");
     Answer a = answer;
     if (a.failStatus > 0) {
-      String error = a.errorBody(speaks);
-      if (t != null) {
-        TranslatedError translated = t.error(a.failStatus, error.getBytes(StandardCharsets.UTF_8));
-        call.respond(translated.status(), "application/json", new String(translated.body(), StandardCharsets.UTF_8));
-      } else {
-        call.respond(a.failStatus, "application/json", error);
-      }
+      call.respond(a.failStatus, "application/json", a.errorBody(speaks));
       return;
     }
     if (!json.path("stream").asBoolean(false)) {
-      String whole = a.body(speaks, model);
-      if (t != null) {
-        whole = new String(t.body(whole.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
-      }
-      call.respond(200, "application/json", whole);
+      call.respond(200, "application/json", a.body(speaks, model));
       return;
     }
     boolean includeUsage = json.path("stream_options").path("include_usage").asBoolean(false);
     List<String> events = a.events(speaks, model, includeUsage);
-    if (t != null) {
-      events = translate(t.stream(request, UnpooledByteBufAllocator.DEFAULT), events);
-    }
     call.start(200, Map.of("content-type", "text/event-stream", "cache-control", "no-cache"));
     if (paced) {
       pacedStreams.add(new PacedStream(call, events));
@@ -198,34 +151,6 @@ public final class ModelApiFake implements UpstreamFake {
       call.send(event);
     }
     call.end();
-  }
-
-  /** Each upstream event through the translator, as the relay will do it (the translated events kept whole). */
-  private static List<String> translate(StreamTranslator translator, List<String> events) {
-    List<String> out = new ArrayList<>();
-    List<String> group = new ArrayList<>();
-    for (String event : events) {
-      ByteBuf in = Unpooled.copiedBuffer(event, StandardCharsets.UTF_8);
-      try {
-        translator.translate(in, b -> {
-          group.add(b.toString(StandardCharsets.UTF_8));
-          b.release();
-        });
-      } finally {
-        in.release();
-      }
-      out.add(String.join("", group)); // one send per upstream event: pacing stays per upstream event
-      group.clear();
-    }
-    translator.end(b -> {
-      group.add(b.toString(StandardCharsets.UTF_8));
-      b.release();
-    });
-    if (!group.isEmpty()) {
-      out.add(String.join("", group));
-    }
-    out.removeIf(String::isEmpty);
-    return out;
   }
 
   private static JsonNode readTree(byte[] body) {
