@@ -17,6 +17,7 @@ import io.sluice.plugin.Decision;
 import io.sluice.plugin.PluginChain;
 import io.sluice.relay.ForwardRequest;
 import io.sluice.relay.StreamWatch;
+import io.sluice.relay.UsageHook;
 import io.sluice.route.Route;
 import io.sluice.session.SessionPlan;
 import io.sluice.upstream.Upstream;
@@ -58,7 +59,7 @@ final class UpstreamRequests {
     return new ForwardRequest(head.method(), route.rewrite(request.path()) + admission.pluginRequest().query(),
         headers(upstream), request.body(), keepAlive, head.protocolVersion(), route.responseHeaders(),
         route.config().sse(), usage, sessionPlan(), streamWatch(usage),
-        gzip() ? route.config().compression().minSize() : -1);
+        gzip() ? route.config().compression().minSize() : -1, settle(usage));
   }
 
   /** The WebSocket upgrade to open upstream. */
@@ -150,6 +151,17 @@ final class UpstreamRequests {
     }
     return new SessionPlan(gateway.sessions(), SessionPlan.owner(admission.pluginRequest().consumer(),
         exchange.clientIp()), admission.route().name(), sse.resume(), longPoll);
+  }
+
+  /** The route's plugins' usage hooks, when one of them settles usage before the end (and usage is tracked). */
+  private UsageHook settle(UsageTracker usage) {
+    PluginChain chain = admission.chain();
+    if (usage == null || !chain.settlesUsage()) {
+      return null;
+    }
+    PluginRequest settled = admission.pluginRequest();
+    int reached = admission.reached();
+    return used -> chain.runUsage(settled, reached, used);
   }
 
   /** The route's plugins' stream hooks, when one of them watches streams (and usage is tracked). */

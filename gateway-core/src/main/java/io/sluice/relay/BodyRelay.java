@@ -33,9 +33,10 @@ final class BodyRelay {
   private JsonBodyUsage jsonBody; // a non-streamed JSON answer, kept for its usage
   private SessionTap session; // the stream as a resumable / pollable session, else null
   private StreamWatch.Stop stop; // a stream watch ended the stream (mid-stream budget)
+  private final EndGate gate; // holds the tail until the usage is settled, or null
 
   BodyRelay(ChannelHandlerContext ctx, ResponseHead head, Exchange exchange, UsageTracker usage, StreamWatch watch,
-      GatewayMetrics metrics, Runnable pauseUpstream) {
+      GatewayMetrics metrics, Runnable pauseUpstream, UsageHook settle) {
     this.exchange = exchange;
     this.usage = usage;
     this.watch = watch;
@@ -45,6 +46,9 @@ final class BodyRelay {
     if (head.json() && usage != null) {
       jsonBody = new JsonBodyUsage(ctx.alloc(), usage);
     }
+    // Only a model's answer that is a stream or a JSON body has a usage to settle before its end.
+    this.gate = settle != null && usage != null && (framer != null || jsonBody != null)
+        ? new EndGate(settle, ctx.channel().eventLoop(), writer) : null;
   }
 
   boolean sse() {
@@ -68,7 +72,11 @@ final class BodyRelay {
     if (jsonBody != null) {
       jsonBody.add(bytes);
     }
-    writer.write(bytes.retain());
+    if (gate != null) {
+      gate.writeKeepingLast(bytes.retain());
+    } else {
+      writer.write(bytes.retain());
+    }
     return null;
   }
 
@@ -94,6 +102,9 @@ final class BodyRelay {
     SseEvent fields = usage != null || session != null ? SseEvent.parse(event) : null;
     if (usage != null) {
       UsageTracker.Verdict verdict = usage.onEvent(fields);
+      if (gate != null && usage.endReached()) {
+        gate.hold(); // from the usage chunk / terminal event on, until the usage is settled
+      }
       if (verdict == UsageTracker.Verdict.DROP) {
         event.release(); // the usage chunk the gateway asked for; the client did not
         return;
@@ -125,7 +136,11 @@ final class BodyRelay {
     if (exchange.at(Moment.OUT_FIRST_EVENT_SENT) < 0) {
       exchange.mark(Moment.OUT_FIRST_EVENT_SENT, System.nanoTime());
     }
-    writer.write(event);
+    if (gate != null) {
+      gate.write(event);
+    } else {
+      writer.write(event);
+    }
   }
 
   /** The upstream read is processed: what it gave goes on the wire. */
@@ -133,19 +148,39 @@ final class BodyRelay {
     writer.flush();
   }
 
-  /** The upstream's body ended: an unterminated last event is passed on as received, then the end. */
-  void end() {
+  /**
+   * The upstream's body ended: an unterminated last event is passed on as received, a JSON body's
+   * usage is read, then — once the route's plugins settled the usage ({@link EndGate}) — the end;
+   * {@code written} runs after it, at once or later on the event loop.
+   */
+  void end(Runnable written) {
     if (framer != null) {
       ByteBuf rest = framer.drainRemainder();
       if (rest != null) {
-        writer.write(rest);
+        if (gate != null) {
+          gate.write(rest);
+        } else {
+          writer.write(rest);
+        }
       }
     }
+    if (jsonBody != null) {
+      jsonBody.end(true);
+      jsonBody = null;
+    }
+    if (gate != null) {
+      gate.end(usage::usage, written);
+      return;
+    }
     writer.end();
+    written.run();
   }
 
   /** The last event of a broken stream: half an event the client never saw is dropped. */
   void endWithError(ByteBuf errorEvent) {
+    if (gate != null) {
+      gate.drop();
+    }
     ByteBuf rest = framer.drainRemainder();
     if (rest != null) {
       rest.release();
@@ -167,6 +202,9 @@ final class BodyRelay {
   /** {@code retry: 1000}, then the end of the body: the client reconnects and resumes. */
   void askToReconnect() {
     if (writer.attached()) {
+      if (gate != null) {
+        gate.drop();
+      }
       writer.write(Unpooled.wrappedBuffer(SseControl.RECONNECT));
       writer.end();
     }
@@ -188,6 +226,9 @@ final class BodyRelay {
   void release(boolean complete) {
     if (framer != null) {
       framer.release();
+    }
+    if (gate != null) {
+      gate.drop();
     }
     writer.release(); // an aborted response: what was gathered will not be written
     if (jsonBody != null) {

@@ -25,6 +25,7 @@ import io.sluice.usage.UsageTracker;
  * @param gzipMinSize -1 when the route or the client does not want gzip; else the answer is
  *     gzipped when not encoded already: always for streams (flushed per event), other bodies
  *     when their length is unknown or at least this
+ * @param settle the route's plugins' usage hooks, run before the response's last bytes, or null
  */
 public record ForwardRequest(
     HttpMethod method,
@@ -38,4 +39,5 @@ public record ForwardRequest(
     UsageTracker usage,
     SessionPlan sessions,
     StreamWatch watch,
-    long gzipMinSize) {}
+    long gzipMinSize,
+    UsageHook settle) {}

@@ -24,7 +24,7 @@ class ResponseHeadTest {
   private static ForwardRequest request(HttpMethod method, HttpVersion clientVersion, boolean keepAlive,
       HeaderOps routeOps, long gzipMinSize) {
     return new ForwardRequest(method, "/v1/chat/completions", new DefaultHttpHeaders(), Unpooled.EMPTY_BUFFER,
-        keepAlive, clientVersion, routeOps, SseConfig.DEFAULTS, null, null, null, gzipMinSize);
+        keepAlive, clientVersion, routeOps, SseConfig.DEFAULTS, null, null, null, gzipMinSize, null);
   }
 
   private static ForwardRequest post(long gzipMinSize) {
