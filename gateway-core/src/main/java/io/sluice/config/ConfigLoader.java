@@ -236,12 +236,14 @@ public final class ConfigLoader {
       pluginBlocks.global(top.get("plugins"));
       List<RouteConfig> routes = routes(top.get("routes"));
       LoggingConfig logging = logging(top.get("logging"));
+      List<PriceConfig> pricing = PricingBlock.read(top.get("pricing"));
       top.finish();
       if (!problems.isEmpty() || admin == null || limits == null || shutdown == null) {
         return null;
       }
       return new GatewayConfig(
-          listeners, admin, limits, shutdown, ioThreads, upstreams, consumers, routes, logging, Redactor.redact(tree));
+          listeners, admin, limits, shutdown, ioThreads, upstreams, consumers, routes, logging, Redactor.redact(tree),
+          pricing);
     }
 
     // ---------------------------------------------------------------- logging

@@ -16,6 +16,7 @@ import java.util.List;
  * @param logging log levels by logger ({@code logging.level})
  * @param redacted the config as written, with every secret replaced by {@code "<redacted>"}, for
  *     {@code GET /admin/config}
+ * @param pricing the top-level {@code pricing} list (USD per million tokens by model glob), in order
  */
 public record GatewayConfig(
     List<ListenerConfig> listeners,
@@ -27,13 +28,15 @@ public record GatewayConfig(
     List<ConsumerConfig> consumers,
     List<RouteConfig> routes,
     LoggingConfig logging,
-    JsonNode redacted) {
+    JsonNode redacted,
+    List<PriceConfig> pricing) {
 
   public GatewayConfig {
     listeners = List.copyOf(listeners);
     upstreams = List.copyOf(upstreams);
     consumers = List.copyOf(consumers);
     routes = List.copyOf(routes);
+    pricing = List.copyOf(pricing);
   }
 
   /** The upstream with this name; validation guarantees that routes only name existing ones. */

@@ -7,6 +7,7 @@ import io.sluice.plugin.PluginChain;
 import io.sluice.route.Router;
 import io.sluice.session.StreamSessions;
 import io.sluice.upstream.Upstreams;
+import io.sluice.usage.Pricing;
 import java.util.Map;
 import java.util.Set;
 
@@ -19,14 +20,21 @@ import java.util.Set;
  * @param accessLog where each exchange's line goes when it ends
  * @param consumers the names of the declared {@code consumers[]}
  * @param sessions the stream sessions (resume, long polling); one store for the gateway's life
+ * @param pricing the {@code pricing} table: what an exchange's tokens cost
  */
 public record GatewayContext(Router router, Map<String, PluginChain> chains, Upstreams upstreams,
     LimitsConfig limits, GatewayMetrics metrics, AccessLog accessLog, Set<String> consumers,
-    StreamSessions sessions) {
+    StreamSessions sessions, Pricing pricing) {
 
   public GatewayContext {
     chains = Map.copyOf(chains);
     consumers = Set.copyOf(consumers);
+  }
+
+  /** A snapshot without a {@code pricing} table. */
+  public GatewayContext(Router router, Map<String, PluginChain> chains, Upstreams upstreams, LimitsConfig limits,
+      GatewayMetrics metrics, AccessLog accessLog, Set<String> consumers, StreamSessions sessions) {
+    this(router, chains, upstreams, limits, metrics, accessLog, consumers, sessions, Pricing.NONE);
   }
 
   /**
