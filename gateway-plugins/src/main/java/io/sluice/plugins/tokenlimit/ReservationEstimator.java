@@ -19,7 +19,7 @@ import java.util.List;
  * {@code max_output_tokens} (the first present and positive), else {@code default-max-tokens}.
  * The estimate is only a reservation: it is reconciled with the reported usage at the end.
  */
-final class ReservationEstimator {
+public final class ReservationEstimator {
   static final int BYTES_PER_TOKEN = 4;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final List<String> PROMPT_FIELDS = List.of("messages", "input", "system", "instructions", "prompt");
@@ -27,13 +27,25 @@ final class ReservationEstimator {
 
   private final long defaultMaxTokens;
 
-  ReservationEstimator(long defaultMaxTokens) {
+  public ReservationEstimator(long defaultMaxTokens) {
     this.defaultMaxTokens = defaultMaxTokens;
   }
 
+  /** A request's estimate in parts ({@code ai-budget} prices prompt and output apart). */
+  public record Estimate(long prompt, long output, String model) {
+    public long total() {
+      return prompt + output;
+    }
+  }
+
   long estimate(byte[] body) {
+    return parts(body).total();
+  }
+
+  /** The prompt's and the allowed output's tokens, and the request's {@code model} (or null). */
+  public Estimate parts(byte[] body) {
     if (body == null || body.length == 0) {
-      return defaultMaxTokens;
+      return new Estimate(0, defaultMaxTokens, null);
     }
     JsonNode root;
     try {
@@ -42,13 +54,14 @@ final class ReservationEstimator {
       root = null;
     }
     if (root == null || !root.isObject()) {
-      return tokens(body.length) + defaultMaxTokens;
+      return new Estimate(tokens(body.length), defaultMaxTokens, null);
     }
     long bytes = 0;
     for (String f : PROMPT_FIELDS) {
       bytes += textBytes(root.get(f));
     }
-    return tokens(bytes) + maxOutput(root);
+    JsonNode model = root.get("model");
+    return new Estimate(tokens(bytes), maxOutput(root), model != null && model.isTextual() ? model.textValue() : null);
   }
 
   private long maxOutput(JsonNode root) {
