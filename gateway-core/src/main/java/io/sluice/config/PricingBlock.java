@@ -1,5 +1,6 @@
 package io.sluice.config;
 
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,9 +39,9 @@ final class PricingBlock {
           model = null;
         }
       }
-      var input = m.get("input").required().nonNegativeDecimal();
-      var output = m.get("output").required().nonNegativeDecimal();
-      var cached = m.get("cached-input").nonNegativeDecimal();
+      BigDecimal input = m.get("input").required().nonNegativeDecimal();
+      BigDecimal cached = m.get("cached-input").nonNegativeDecimal();
+      BigDecimal output = m.get("output").required().nonNegativeDecimal();
       m.finish();
       if (model != null && input != null && output != null) {
         out.add(new PriceConfig(model, input, cached, output));
