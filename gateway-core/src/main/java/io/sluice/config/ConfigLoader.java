@@ -778,10 +778,11 @@ public final class ConfigLoader {
         SseConfig sse = sse(m.get("sse"));
         List<RoutePlugin> plugins = pluginBlocks.route(m.get("plugins"));
         WebSocketConfig websocket = WebSocketConfig.parse(m.get("websocket"));
+        Long defaultMaxTokens = or(m.get("default-max-tokens").longValue(1, 10_000_000), 0L);
         m.finish();
         if (name != null && match != null && upstream != null) {
           out.add(new RouteConfig(name, match, upstream, api, rewrite, requestHeaders, responseHeaders, timeout,
-              plugins, compression, sse, websocket));
+              plugins, compression, sse, websocket, defaultMaxTokens));
         }
       }
       return out;

@@ -16,6 +16,9 @@ import java.util.List;
  *     before, and a reload rebuilds its plugins
  * @param compression response compression ({@link CompressionConfig#OFF} when not configured)
  * @param websocket WebSocket relaying ({@link WebSocketConfig#DISABLED} when not configured)
+ * @param defaultMaxTokens the route's {@code default-max-tokens}: the output a request that names no
+ *     max tokens is expected to use (the reservation of {@code ai-token-ratelimit} and
+ *     {@code ai-budget} when they set none); 0 when the route sets none
  */
 public record RouteConfig(
     String name,
@@ -29,10 +32,19 @@ public record RouteConfig(
     List<RoutePlugin> plugins,
     CompressionConfig compression,
     SseConfig sse,
-    WebSocketConfig websocket) {
+    WebSocketConfig websocket,
+    long defaultMaxTokens) {
 
   public RouteConfig {
     plugins = List.copyOf(plugins);
+  }
+
+  /** A route without its own {@code default-max-tokens}. */
+  public RouteConfig(String name, MatchConfig match, String upstream, Api api, String rewritePath,
+      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, List<RoutePlugin> plugins,
+      CompressionConfig compression, SseConfig sse, WebSocketConfig websocket) {
+    this(name, match, upstream, api, rewritePath, requestHeaders, responseHeaders, timeout, plugins,
+        compression, sse, websocket, 0);
   }
 
   /** A route without WebSocket relaying. */

@@ -25,7 +25,7 @@ class BadConfigTest {
   private static final String BASE = LISTENER + UPSTREAM;
 
   private static final String ROUTE_KEYS =
-      "name, match, upstream, api, rewrite-path, request-headers, response-headers, timeout, compression, sse, plugins, websocket";
+      "name, match, upstream, api, rewrite-path, request-headers, response-headers, timeout, compression, sse, plugins, websocket, default-max-tokens";
 
   static Stream<Arguments> badConfigs() {
     return Stream.of(

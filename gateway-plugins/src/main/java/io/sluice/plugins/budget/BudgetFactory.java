@@ -23,7 +23,6 @@ import java.util.Map;
  * tokens and its model.
  */
 public final class BudgetFactory implements PluginFactory<BudgetSettings> {
-  static final long DEFAULT_MAX_TOKENS = 1024;
   private static final long MAX_TOKENS = 1L << 50;
   /** At most this many USD per period (in nano-dollars it stays far from a long's end). */
   private static final BigDecimal MAX_USD = BigDecimal.valueOf(1_000_000_000L);
@@ -66,7 +65,7 @@ public final class BudgetFactory implements PluginFactory<BudgetSettings> {
         }
       }
     }
-    long defaultMax = DEFAULT_MAX_TOKENS;
+    long defaultMax = 0; // none: the route's default-max-tokens, else 1024
     PluginSettings dm = s.get("default-max-tokens");
     if (dm.present()) {
       Long v = dm.longValue(1, 10_000_000);

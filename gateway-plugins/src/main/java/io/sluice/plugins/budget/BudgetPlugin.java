@@ -103,7 +103,7 @@ final class BudgetPlugin implements Plugin {
     }
     long now = clock.millis();
     List<Slot> slots = slots(request, now);
-    ReservationEstimator.Estimate estimate = estimator.parts(request.body());
+    ReservationEstimator.Estimate estimate = estimator.parts(request);
     long[] amounts = new long[slots.size()];
     long nanos = -1;
     for (int i = 0; i < amounts.length; i++) {

@@ -7,7 +7,8 @@ import java.util.Map;
 /**
  * The validated config of one route's {@code ai-budget}.
  *
- * @param defaultMaxTokens the output reserved for a request that names no max tokens
+ * @param defaultMaxTokens the output reserved for a request that names no max tokens, or 0 (then
+ *     the route's {@code default-max-tokens}, else 1024)
  * @param store null for local counting, else the {@code redis://} URI shared by the fleet
  */
 record BudgetSettings(List<Rule> rules, long defaultMaxTokens, String store) {

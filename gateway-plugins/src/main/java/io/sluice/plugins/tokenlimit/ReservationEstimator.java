@@ -2,6 +2,7 @@ package io.sluice.plugins.tokenlimit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.plugin.RequestContext;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -16,7 +17,8 @@ import java.util.List;
  * {@code instructions} and {@code prompt} (OpenAI chat and Responses, Anthropic Messages, legacy
  * completions), divided by 4 and rounded up — about a token per four bytes of English. A body that
  * is not JSON counts all its bytes. Output: {@code max_tokens}, {@code max_completion_tokens} or
- * {@code max_output_tokens} (the first present and positive), else {@code default-max-tokens}.
+ * {@code max_output_tokens} (the first present and positive), else the plugin's
+ * {@code default-max-tokens}, else the route's, else 1024.
  * The estimate is only a reservation: it is reconciled with the reported usage at the end.
  */
 public final class ReservationEstimator {
@@ -25,10 +27,26 @@ public final class ReservationEstimator {
   private static final List<String> PROMPT_FIELDS = List.of("messages", "input", "system", "instructions", "prompt");
   private static final List<String> MAX_FIELDS = List.of("max_tokens", "max_completion_tokens", "max_output_tokens");
 
-  private final long defaultMaxTokens;
+  /** The output reserved when neither the request, the plugin nor the route names one. */
+  public static final long DEFAULT_MAX_TOKENS = 1024;
 
+  private final long defaultMaxTokens; // the plugin's own default-max-tokens, or 0
+
+  /** @param defaultMaxTokens the plugin's {@code default-max-tokens}, or 0 when it sets none */
   public ReservationEstimator(long defaultMaxTokens) {
     this.defaultMaxTokens = defaultMaxTokens;
+  }
+
+  /**
+   * The output reserved for a request that names no max tokens: the plugin's
+   * {@code default-max-tokens}, else the route's, else {@value #DEFAULT_MAX_TOKENS}.
+   */
+  public long defaultMaxTokens(RequestContext request) {
+    if (defaultMaxTokens > 0) {
+      return defaultMaxTokens;
+    }
+    long route = request.defaultMaxTokens();
+    return route > 0 ? route : DEFAULT_MAX_TOKENS;
   }
 
   /** A request's estimate in parts ({@code ai-budget} prices prompt and output apart). */
@@ -38,12 +56,16 @@ public final class ReservationEstimator {
     }
   }
 
-  long estimate(byte[] body) {
-    return parts(body).total();
+  long estimate(RequestContext request) {
+    return parts(request).total();
   }
 
   /** The prompt's and the allowed output's tokens, and the request's {@code model} (or null). */
-  public Estimate parts(byte[] body) {
+  public Estimate parts(RequestContext request) {
+    return parts(request.body(), defaultMaxTokens(request));
+  }
+
+  static Estimate parts(byte[] body, long defaultMaxTokens) {
     if (body == null || body.length == 0) {
       return new Estimate(0, defaultMaxTokens, null);
     }
@@ -61,10 +83,11 @@ public final class ReservationEstimator {
       bytes += textBytes(root.get(f));
     }
     JsonNode model = root.get("model");
-    return new Estimate(tokens(bytes), maxOutput(root), model != null && model.isTextual() ? model.textValue() : null);
+    return new Estimate(tokens(bytes), maxOutput(root, defaultMaxTokens),
+        model != null && model.isTextual() ? model.textValue() : null);
   }
 
-  private long maxOutput(JsonNode root) {
+  private static long maxOutput(JsonNode root, long defaultMaxTokens) {
     for (String f : MAX_FIELDS) {
       JsonNode n = root.get(f);
       if (n != null && n.canConvertToLong() && n.asLong() > 0) {

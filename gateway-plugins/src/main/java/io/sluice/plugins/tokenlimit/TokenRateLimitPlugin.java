@@ -94,7 +94,7 @@ final class TokenRateLimitPlugin implements Plugin {
     }
     long now = clock.millis();
     List<Slot> slots = slots(request, now);
-    long amount = estimator.estimate(request.body());
+    long amount = estimator.estimate(request);
     Pending p = new Pending(slots, amount, now);
     pending.put(request, p);
     String route = request.route();
@@ -179,7 +179,7 @@ final class TokenRateLimitPlugin implements Plugin {
         return null;
       }
       p.topUpRunning = true;
-      topUp = Math.max(settings.defaultMaxTokens(), used - p.amount - p.extra);
+      topUp = Math.max(estimator.defaultMaxTokens(request), used - p.amount - p.extra);
     }
     String route = request.route();
     Counters store = r.local() || shared == null ? local : shared;
