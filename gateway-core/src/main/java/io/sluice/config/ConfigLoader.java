@@ -237,13 +237,14 @@ public final class ConfigLoader {
       pluginBlocks.global(top.get("plugins"));
       List<RouteConfig> routes = routes(top.get("routes"));
       LoggingConfig logging = logging(top.get("logging"));
+      List<PriceConfig> pricing = PricingBlock.read(top.get("pricing"));
       top.finish();
       if (!problems.isEmpty() || admin == null || limits == null || shutdown == null) {
         return null;
       }
       return new GatewayConfig(
           listeners, admin, limits, shutdown, ioThreads, upstreams, consumers, routes, logging, models,
-          Redactor.redact(tree));
+          Redactor.redact(tree), pricing);
     }
 
     // ---------------------------------------------------------------- logging
@@ -813,6 +814,7 @@ public final class ConfigLoader {
         SseConfig sse = sse(m.get("sse"));
         List<RoutePlugin> plugins = pluginBlocks.route(m.get("plugins"));
         WebSocketConfig websocket = WebSocketConfig.parse(m.get("websocket"));
+        Long defaultMaxTokens = or(m.get("default-max-tokens").longValue(1, 10_000_000), 0L);
         m.finish();
         if (websocket.enabled() && upstream == null && name != null) {
           m.get("websocket").problem("a WebSocket route needs an upstream (model aliases serve HTTP requests)");
@@ -820,7 +822,7 @@ public final class ConfigLoader {
         boolean served = upstream != null || !aliases.isEmpty() || api == Api.MODELS;
         if (name != null && match != null && served && failover != null) {
           out.add(new RouteConfig(name, match, upstream, api, rewrite, requestHeaders, responseHeaders, timeout,
-              plugins, compression, sse, websocket, aliases, failover));
+              plugins, compression, sse, websocket, aliases, failover, defaultMaxTokens));
         }
       }
       return out;

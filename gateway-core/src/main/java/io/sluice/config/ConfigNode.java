@@ -1,6 +1,7 @@
 package io.sluice.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.math.BigDecimal;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -209,6 +210,35 @@ final class ConfigNode {
       return null;
     }
     return value;
+  }
+
+  /**
+   * A decimal number {@code >= 0} read exactly (prices: {@code 0.15} stays 0.15, never a binary
+   * fraction); a substituted string is accepted too.
+   */
+  BigDecimal nonNegativeDecimal() {
+    if (!present()) {
+      return null;
+    }
+    BigDecimal value = null;
+    try {
+      if (node.isNumber()) {
+        value = node.isFloatingPointNumber() ? new BigDecimal(node.asText()) : node.decimalValue();
+      } else if (isSubstituted()) {
+        String s = expanded();
+        if (s == null) {
+          return null;
+        }
+        value = new BigDecimal(s.trim());
+      }
+    } catch (NumberFormatException e) {
+      value = null;
+    }
+    if (value == null || value.signum() < 0) {
+      problem("expected a number >= 0 (got " + (isSubstituted() ? "a substituted value" : got()) + ")");
+      return null;
+    }
+    return value.stripTrailingZeros();
   }
 
   /** True or false; a substituted string "true"/"false" is accepted too. */

@@ -17,6 +17,7 @@ import java.util.List;
  * @param models the model aliases ({@code models[]}) routes may serve
  * @param redacted the config as written, with every secret replaced by {@code "<redacted>"}, for
  *     {@code GET /admin/config}
+ * @param pricing the top-level {@code pricing} list (USD per million tokens by model glob), in order
  */
 public record GatewayConfig(
     List<ListenerConfig> listeners,
@@ -29,7 +30,8 @@ public record GatewayConfig(
     List<RouteConfig> routes,
     LoggingConfig logging,
     List<ModelConfig> models,
-    JsonNode redacted) {
+    JsonNode redacted,
+    List<PriceConfig> pricing) {
 
   public GatewayConfig {
     listeners = List.copyOf(listeners);
@@ -37,6 +39,7 @@ public record GatewayConfig(
     consumers = List.copyOf(consumers);
     routes = List.copyOf(routes);
     models = List.copyOf(models);
+    pricing = List.copyOf(pricing);
   }
 
   /** The upstream with this name; validation guarantees that routes only name existing ones. */

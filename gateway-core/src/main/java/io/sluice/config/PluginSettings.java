@@ -1,5 +1,6 @@
 package io.sluice.config;
 
+import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -112,6 +113,11 @@ public final class PluginSettings {
   /** A number greater than zero; fractions allowed (rates). */
   public Double positiveNumber() {
     return node.positiveNumber();
+  }
+
+  /** A decimal number {@code >= 0}, read exactly (USD amounts). */
+  public BigDecimal nonNegativeDecimal() {
+    return node.nonNegativeDecimal();
   }
 
   public Boolean bool() {

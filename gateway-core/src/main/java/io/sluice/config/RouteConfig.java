@@ -20,6 +20,9 @@ import java.util.List;
  *     null when the route serves its aliases only (or answers {@code api: models} itself)
  * @param models the model aliases ({@code models[]} names) the route serves; empty = none
  * @param failover how an aliased request moves on to its next target
+ * @param defaultMaxTokens the route's {@code default-max-tokens}: the output a request that names no
+ *     max tokens is expected to use (the reservation of {@code ai-token-ratelimit} and
+ *     {@code ai-budget} when they set none); 0 when the route sets none
  */
 public record RouteConfig(
     String name,
@@ -35,19 +38,20 @@ public record RouteConfig(
     SseConfig sse,
     WebSocketConfig websocket,
     List<String> models,
-    FailoverConfig failover) {
+    FailoverConfig failover,
+    long defaultMaxTokens) {
 
   public RouteConfig {
     plugins = List.copyOf(plugins);
     models = List.copyOf(models);
   }
 
-  /** A route without model aliases. */
+  /** A route without model aliases and without its own {@code default-max-tokens}. */
   public RouteConfig(String name, MatchConfig match, String upstream, Api api, String rewritePath,
       HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, List<RoutePlugin> plugins,
       CompressionConfig compression, SseConfig sse, WebSocketConfig websocket) {
     this(name, match, upstream, api, rewritePath, requestHeaders, responseHeaders, timeout, plugins,
-        compression, sse, websocket, List.of(), FailoverConfig.DEFAULTS);
+        compression, sse, websocket, List.of(), FailoverConfig.DEFAULTS, 0);
   }
 
   /** A route without WebSocket relaying. */

@@ -1,5 +1,6 @@
 package io.sluice.exchange;
 
+import java.math.BigDecimal;
 import java.util.Arrays;
 
 /**
@@ -29,6 +30,9 @@ public final class Exchange {
   private Long tokensIn;
   private Long tokensOut;
   private boolean tokensEstimated;
+  private Long tokensCached;
+  private Long tokensReasoning;
+  private BigDecimal costUsd;
 
   public Exchange(String requestId, String clientIp, String method, String path, long startNanos) {
     this.requestId = requestId;
@@ -165,6 +169,30 @@ public final class Exchange {
   /** True when {@link #tokensOut} was estimated from the text rather than reported. */
   public boolean tokensEstimated() {
     return tokensEstimated;
+  }
+
+  /** Cached input tokens (part of {@link #tokensIn}), when known. */
+  public Long tokensCached() {
+    return tokensCached;
+  }
+
+  /** Reasoning tokens (part of {@link #tokensOut}), when known. */
+  public Long tokensReasoning() {
+    return tokensReasoning;
+  }
+
+  public void tokenDetails(long cached, long reasoning) {
+    this.tokensCached = cached;
+    this.tokensReasoning = reasoning;
+  }
+
+  /** What the exchange cost in USD by the pricing table (0 for an unpriced model); null without pricing or usage. */
+  public BigDecimal costUsd() {
+    return costUsd;
+  }
+
+  public void costUsd(BigDecimal usd) {
+    this.costUsd = usd;
   }
 
   public void tokens(Long in, Long out, boolean estimated) {

@@ -150,6 +150,7 @@ final class Admission {
     chain = gateway.chain(route.name());
     pluginRequest = new PluginRequest(route.name(), request.head(), request.path(), request.query(),
         exchange.clientIp(), loop);
+    pluginRequest.defaultMaxTokens(route.config().defaultMaxTokens());
     if (request.complete()) {
       pluginRequest.body(request.body());
     }

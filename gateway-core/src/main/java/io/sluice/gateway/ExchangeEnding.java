@@ -53,6 +53,7 @@ final class ExchangeEnding implements Runnable {
       String model = gateway.metrics().modelLabel(route, used.model());
       gateway.metrics().tokens(route, consumer, model, "input", used.inputTokens());
       gateway.metrics().tokens(route, consumer, model, "output", used.outputTokens());
+      Metering.record(gateway, exchange, route, consumer, model, used); // cached, reasoning, cost
     }
     gateway.metrics().requestCompleted(exchange.routeName(), exchange.status(), duration);
     gateway.accessLog().log(exchange, end);

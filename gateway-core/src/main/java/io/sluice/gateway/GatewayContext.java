@@ -8,6 +8,7 @@ import io.sluice.route.Router;
 import io.sluice.session.StreamSessions;
 import io.sluice.upstream.ModelAliases;
 import io.sluice.upstream.Upstreams;
+import io.sluice.usage.Pricing;
 import java.util.Map;
 import java.util.Set;
 
@@ -21,14 +22,22 @@ import java.util.Set;
  * @param consumers the names of the declared {@code consumers[]}
  * @param sessions the stream sessions (resume, long polling); one store for the gateway's life
  * @param aliases the model aliases ({@code models[]}) with their targets' cooldowns
+ * @param pricing the {@code pricing} table: what an exchange's tokens cost
  */
 public record GatewayContext(Router router, Map<String, PluginChain> chains, Upstreams upstreams,
     LimitsConfig limits, GatewayMetrics metrics, AccessLog accessLog, Set<String> consumers,
-    StreamSessions sessions, ModelAliases aliases) {
+    StreamSessions sessions, ModelAliases aliases, Pricing pricing) {
 
   public GatewayContext {
     chains = Map.copyOf(chains);
     consumers = Set.copyOf(consumers);
+  }
+
+  /** A snapshot without a {@code pricing} table. */
+  public GatewayContext(Router router, Map<String, PluginChain> chains, Upstreams upstreams, LimitsConfig limits,
+      GatewayMetrics metrics, AccessLog accessLog, Set<String> consumers, StreamSessions sessions,
+      ModelAliases aliases) {
+    this(router, chains, upstreams, limits, metrics, accessLog, consumers, sessions, aliases, Pricing.NONE);
   }
 
   /**

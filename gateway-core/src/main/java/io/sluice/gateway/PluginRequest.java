@@ -35,6 +35,7 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
   private HttpHeaders responseView;
   private final Executor loop;
   private boolean generates = true;
+  private long defaultMaxTokens;
 
   PluginRequest(String route, HttpRequest request, String path, String query, String clientIp, Executor loop) {
     this.loop = loop;
@@ -58,6 +59,16 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
   @Override
   public String route() {
     return route;
+  }
+
+  /** The route's {@code default-max-tokens} (0: none). */
+  void defaultMaxTokens(long tokens) {
+    this.defaultMaxTokens = tokens;
+  }
+
+  @Override
+  public long defaultMaxTokens() {
+    return defaultMaxTokens;
   }
 
   @Override

@@ -23,6 +23,7 @@ import io.sluice.plugin.PluginChain;
 import io.sluice.relay.ForwardRequest;
 import io.sluice.relay.StreamWatch;
 import io.sluice.relay.Target;
+import io.sluice.relay.UsageHook;
 import io.sluice.route.Route;
 import io.sluice.session.SessionPlan;
 import io.sluice.translate.MalformedBodyException;
@@ -82,7 +83,8 @@ final class UpstreamRequests {
     TranslatedRequest translated = null;
     if (translation != null) {
       try {
-        translated = translation.request(ByteBufUtil.getBytes(body), model, Translation.DEFAULT_MAX_TOKENS);
+        translated = translation.request(ByteBufUtil.getBytes(body), model, route.config().defaultMaxTokens() > 0
+            ? (int) Math.min(Integer.MAX_VALUE, route.config().defaultMaxTokens()) : Translation.DEFAULT_MAX_TOKENS);
       } catch (UntranslatableFieldException e) {
         return new Target(upstream, null, model, translation.refusal(e));
       } catch (MalformedBodyException e) {
@@ -112,7 +114,7 @@ final class UpstreamRequests {
     ForwardRequest forward = new ForwardRequest(head.method(), ProviderRequests.path(upstream.config(), path, model),
         headers, body, keepAlive, head.protocolVersion(), route.responseHeaders(), route.config().sse(), usage,
         sessionPlan(), streamWatch(usage), gzip() ? route.config().compression().minSize() : -1, translation,
-        translated);
+        translated, settle(usage));
     return new Target(upstream, forward, model);
   }
 
@@ -216,6 +218,17 @@ final class UpstreamRequests {
     }
     return new SessionPlan(gateway.sessions(), SessionPlan.owner(admission.pluginRequest().consumer(),
         exchange.clientIp()), admission.route().name(), sse.resume(), longPoll);
+  }
+
+  /** The route's plugins' usage hooks, when one of them settles usage before the end (and usage is tracked). */
+  private UsageHook settle(UsageTracker usage) {
+    PluginChain chain = admission.chain();
+    if (usage == null || !chain.settlesUsage()) {
+      return null;
+    }
+    PluginRequest settled = admission.pluginRequest();
+    int reached = admission.reached();
+    return used -> chain.runUsage(settled, reached, used);
   }
 
   /** The route's plugins' stream hooks, when one of them watches streams (and usage is tracked). */

@@ -1,9 +1,12 @@
 package io.sluice.observe;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;
+import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -21,7 +24,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class AccessLog {
   private static final Logger ACCESS = LoggerFactory.getLogger("sluice.access");
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = JsonMapper.builder()
+      .enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN).build();
 
   private final boolean json;
 
@@ -63,6 +67,9 @@ public final class AccessLog {
     f.put("tokens_in", e.tokensIn());
     f.put("tokens_out", e.tokensOut());
     f.put("tokens_estimated", e.tokensEstimated());
+    f.put("tokens_cached", e.tokensCached());
+    f.put("tokens_reasoning", e.tokensReasoning());
+    f.put("cost_usd", e.costUsd()); // exact, never in E notation
     f.put("bytes_in", e.bytesIn());
     f.put("bytes_out", e.bytesOut());
     f.put("outcome", e.outcome());
@@ -83,7 +90,7 @@ public final class AccessLog {
       if (b.length() > 0) {
         b.append(' ');
       }
-      String s = v == null ? "-" : v.toString();
+      String s = v == null ? "-" : v instanceof BigDecimal d ? d.toPlainString() : v.toString();
       b.append(k).append('=');
       if (s.isEmpty() || s.indexOf(' ') >= 0 || s.indexOf('"') >= 0) {
         b.append('"').append(s.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');

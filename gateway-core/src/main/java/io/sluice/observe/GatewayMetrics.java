@@ -68,6 +68,7 @@ public final class GatewayMetrics {
   private final ConcurrentHashMap<Tags, Counter> tokens = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> failovers = new ConcurrentHashMap<>();
   private final ModelLabels modelLabels = new ModelLabels();
+  private final CostMetrics cost = new CostMetrics(registry);
   private final ConcurrentHashMap<Tags, Counter> rateLimitRejections = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, AtomicInteger> storeDegraded = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> resumes = new ConcurrentHashMap<>();
@@ -313,6 +314,11 @@ public final class GatewayMetrics {
         tags -> Counter.builder("sluice.tokens").tags(tags)
             .description("LLM tokens used, by route, consumer, model and type").register(registry))
         .increment(count);
+  }
+
+  /** Cost and budget metrics ({@link CostMetrics}). */
+  public CostMetrics cost() {
+    return cost;
   }
 
   /**

@@ -4,6 +4,7 @@ import io.sluice.config.ConsumerConfig;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.store.RedisStore;
 import io.sluice.store.RedisStores;
+import io.sluice.usage.Pricing;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The services of a running gateway for its plugins: the system clocks, the declared consumers,
@@ -28,6 +30,7 @@ public final class DefaultPluginServices implements PluginServices {
   private final LongSupplier nanoTime;
   private final RedisStores redis;
   private volatile HttpClient http;
+  private final Supplier<Pricing> pricing;
 
   public DefaultPluginServices(List<ConsumerConfig> consumers, GatewayMetrics metrics, RedisStores redis) {
     this(consumers, metrics, redis, Clock.systemUTC(), System::nanoTime);
@@ -35,6 +38,13 @@ public final class DefaultPluginServices implements PluginServices {
 
   public DefaultPluginServices(List<ConsumerConfig> consumers, GatewayMetrics metrics, RedisStores redis,
       Clock clock, LongSupplier nanoTime) {
+    this(consumers, metrics, redis, clock, nanoTime, () -> Pricing.NONE);
+  }
+
+  /** @param pricing the current price table (the running config's, read per request) */
+  public DefaultPluginServices(List<ConsumerConfig> consumers, GatewayMetrics metrics, RedisStores redis,
+      Clock clock, LongSupplier nanoTime, Supplier<Pricing> pricing) {
+    this.pricing = pricing;
     this.consumers = List.copyOf(consumers);
     this.metrics = metrics;
     this.redis = redis;
@@ -65,6 +75,16 @@ public final class DefaultPluginServices implements PluginServices {
   @Override
   public void rateLimitRejection(String route, String plugin) {
     metrics.rateLimitRejection(route, plugin);
+  }
+
+  @Override
+  public Pricing pricing() {
+    return pricing.get();
+  }
+
+  @Override
+  public void budget(String route, String rule, String key, String unit, double limit, double remaining) {
+    metrics.cost().budget(route, rule, key, unit, limit, remaining);
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.sluice.plugin;
 
 import io.sluice.usage.Usage;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -9,7 +10,7 @@ import java.util.concurrent.CompletionStage;
  * <pre>
  *   request ─► ACCESS plugins ─► AUTHN plugins ─► TRAFFIC plugins ─► upstream
  *                                                                      │
- *   client  ◄─ onResponseHeaders / onComplete in reverse order  ◄──────┘
+ *   client  ◄─ onResponseHeaders / onUsage / onComplete in reverse order  ◄──────┘
  * </pre>
  *
  * <p>Every hook has a no-op default. A request hook returns a stage: completed at once for a
@@ -55,6 +56,30 @@ public interface Plugin {
    */
   default Decision.Reject onStreamUsage(RequestContext request, Usage soFar) {
     return null;
+  }
+
+  /**
+   * Whether {@link #onUsage} is to be called: only plugins that settle an account with the final
+   * usage (a reservation to reconcile) make the relay hold the response's last bytes for them.
+   */
+  default boolean settlesUsage() {
+    return false;
+  }
+
+  /**
+   * The exchange's usage is final (the upstream's usage chunk or terminal event arrived, or its
+   * whole JSON body), and the response's last bytes — for a stream the terminal event
+   * ({@code data: [DONE]}, {@code message_stop}, {@code response.completed}) and what follows,
+   * for a JSON body its last chunk — are held until the returned stage completes. So a client
+   * that sends its next request the moment it read the end is judged on what this one really
+   * used, never on its reservation. Called on the event loop, in reverse order, at most once, only
+   * when {@link #settlesUsage} and only for a model's answer that reached its end; the stage must
+   * be bounded (a store's command timeout) and must not fail the response (a failed stage is
+   * logged and the tail written). {@link #onComplete} still follows; a plugin that settled here
+   * must not settle again there.
+   */
+  default CompletionStage<Void> onUsage(RequestContext request, Usage usage) {
+    return CompletableFuture.completedFuture(null);
   }
 
   /** The exchange ended; called in reverse order, exactly once per request that reached the plugin. */

@@ -3,6 +3,7 @@ package io.sluice.plugin;
 import io.sluice.config.RoutePlugin;
 import io.sluice.usage.Usage;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -155,6 +156,55 @@ public final class PluginChain {
       }
     }
     return null;
+  }
+
+  /** Whether any plugin settles the final usage before the response ends ({@link Plugin#settlesUsage}). */
+  public boolean settlesUsage() {
+    for (Entry e : entries) {
+      if (e.plugin().settlesUsage()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Usage hooks ({@link Plugin#onUsage}), in reverse order, for the plugins whose request hook
+   * ran; the stage completes (never exceptionally) when all of theirs did. A plugin that throws
+   * or whose stage fails is logged and does not hold the others up.
+   */
+  public CompletionStage<Void> runUsage(RequestContext request, int reached, Usage usage) {
+    CompletableFuture<?>[] stages = null;
+    int n = 0;
+    for (int i = Math.min(reached, entries.size()) - 1; i >= 0; i--) {
+      Entry e = entries.get(i);
+      if (!e.plugin().settlesUsage()) {
+        continue;
+      }
+      CompletableFuture<Void> stage;
+      try {
+        stage = e.plugin().onUsage(request, usage).toCompletableFuture();
+      } catch (RuntimeException ex) {
+        stage = CompletableFuture.failedFuture(ex);
+      }
+      if (stage.isDone() && !stage.isCompletedExceptionally()) {
+        continue; // settled in memory: nothing to wait for
+      }
+      CompletableFuture<Void> logged = stage.handle((v, err) -> {
+        if (err != null) {
+          log.warn("plugin {} failed in onUsage on route {}: {}", e.name(), request.route(), err.toString());
+        }
+        return null;
+      });
+      if (stages == null) {
+        stages = new CompletableFuture<?>[entries.size()];
+      }
+      stages[n++] = logged;
+    }
+    if (n == 0) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return n == 1 ? stages[0].thenApply(v -> null) : CompletableFuture.allOf(Arrays.copyOf(stages, n));
   }
 
   /** Completion hooks, in reverse order, for the plugins whose request hook ran. */

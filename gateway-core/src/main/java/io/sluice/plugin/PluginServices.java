@@ -2,6 +2,7 @@ package io.sluice.plugin;
 
 import io.sluice.config.ConsumerConfig;
 import io.sluice.store.RedisStore;
+import io.sluice.usage.Pricing;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -35,6 +36,20 @@ public interface PluginServices {
    * ({@code sluice_ratelimit_store_degraded{store}}).
    */
   RedisStore redis(String uri);
+
+  /**
+   * The current {@code pricing} table (a reload that changes it is seen by the next request):
+   * what {@code ai-budget} prices reservations and usage with.
+   */
+  default Pricing pricing() {
+    return Pricing.NONE;
+  }
+
+  /**
+   * Exports a budget's state after a request ({@code sluice_budget_limit} /
+   * {@code sluice_budget_remaining}{route, rule, key, unit}); the caller keeps the labels bounded.
+   */
+  default void budget(String route, String rule, String key, String unit, double limit, double remaining) {}
 
   /** Fetches a URL's body asynchronously (JWKS); completes exceptionally on any failure. */
   CompletionStage<String> fetch(String url, Duration timeout);

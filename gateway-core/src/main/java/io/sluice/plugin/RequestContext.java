@@ -44,6 +44,14 @@ public interface RequestContext {
     return true;
   }
 
+  /**
+   * The route's {@code default-max-tokens} (the output a request that names no max tokens is
+   * expected to use), or 0 when the route sets none.
+   */
+  default long defaultMaxTokens() {
+    return 0;
+  }
+
   /** The consumer an AUTHN plugin named, or null (anonymous). */
   String consumer();
 

@@ -74,9 +74,10 @@ final class BodyRelay {
   private Translation translation; // the client speaks another API than the upstream, else null
   private StreamTranslator translator; // a translated event stream
   private boolean discardRest; // a whole body that could not be translated: the client got an error
+  private final EndGate endGate; // holds the tail until the usage is settled, or null
 
   BodyRelay(ChannelHandlerContext ctx, ResponseHead head, Exchange exchange, UsageTracker usage, StreamWatch watch,
-      GatewayMetrics metrics, Runnable pauseUpstream) {
+      GatewayMetrics metrics, Runnable pauseUpstream, UsageHook settle) {
     this.exchange = exchange;
     this.head = head;
     this.alloc = ctx.alloc();
@@ -88,6 +89,9 @@ final class BodyRelay {
     if (head.json() && usage != null) {
       jsonBody = new JsonBodyUsage(ctx.alloc(), usage);
     }
+    // Only a model's answer that is a stream or a JSON body has a usage to settle before its end.
+    this.endGate = settle != null && usage != null && (framer != null || jsonBody != null)
+        ? new EndGate(settle, ctx.channel().eventLoop(), writer) : null;
   }
 
   boolean sse() {
@@ -117,8 +121,17 @@ final class BodyRelay {
     if (gate != null && hold(bytes.retain(), null)) {
       return null;
     }
-    writer.write(bytes.retain());
+    writeBody(bytes.retain());
     return null;
+  }
+
+  /** A chunk of a body that is not a stream; with an end gate its last chunk waits for the usage to settle. */
+  private void writeBody(ByteBuf chunk) {
+    if (endGate != null) {
+      endGate.writeKeepingLast(chunk);
+    } else {
+      writer.write(chunk);
+    }
   }
 
   /**
@@ -174,7 +187,7 @@ final class BodyRelay {
     if (translation != null && framer == null) {
       byte[] translated = translateWhole(out);
       commit.run();
-      writer.write(Unpooled.wrappedBuffer(translated));
+      writeBody(Unpooled.wrappedBuffer(translated));
       return;
     }
     commit.run();
@@ -182,7 +195,7 @@ final class BodyRelay {
       if (out.get(i) instanceof HeldEvent e) {
         relayEvent(e.event(), e.fields());
       } else {
-        writer.write((ByteBuf) out.get(i));
+        writeBody((ByteBuf) out.get(i));
       }
     }
   }
@@ -267,6 +280,9 @@ final class BodyRelay {
     // are not numbered), or holding for failover.
     SseEvent fields = usage != null || session != null || gate != null ? SseEvent.parse(event) : null;
     UsageTracker.Verdict verdict = usage == null ? null : usage.onEvent(fields);
+    if (endGate != null && usage.endReached()) {
+      endGate.hold(); // from the usage chunk / terminal event on, until the usage is settled
+    }
     if (verdict == UsageTracker.Verdict.DROP) {
       event.release(); // the usage chunk the gateway asked for; the client did not
       return;
@@ -336,7 +352,11 @@ final class BodyRelay {
     if (exchange.at(Moment.OUT_FIRST_EVENT_SENT) < 0) {
       exchange.mark(Moment.OUT_FIRST_EVENT_SENT, System.nanoTime());
     }
-    writer.write(event);
+    if (endGate != null) {
+      endGate.write(event);
+    } else {
+      writer.write(event);
+    }
   }
 
   /** The upstream read is processed: what it gave goes on the wire. */
@@ -344,24 +364,45 @@ final class BodyRelay {
     writer.flush();
   }
 
-  /** The upstream's body ended: an unterminated last event is passed on as received, then the end. */
-  void end() {
+  /**
+   * The upstream's body ended: an unterminated last event is passed on as received (or, translated,
+   * dropped: the translator's end says the stream broke off), a JSON body's usage is read, then —
+   * once the route's plugins settled the usage ({@link EndGate}) — the end; {@code written} runs
+   * after it, at once or later on the event loop.
+   */
+  void end(Runnable written) {
     if (framer != null) {
       ByteBuf rest = framer.drainRemainder();
       if (rest != null && translator != null) {
-        rest.release(); // half an event cannot be translated; the translator's end says the stream broke off
+        rest.release();
       } else if (rest != null) {
-        writer.write(rest);
+        if (endGate != null) {
+          endGate.write(rest);
+        } else {
+          writer.write(rest);
+        }
       }
     }
     if (translator != null) {
       translator.end(translated);
     }
+    if (jsonBody != null) {
+      jsonBody.end(true);
+      jsonBody = null;
+    }
+    if (endGate != null) {
+      endGate.end(usage::usage, written);
+      return;
+    }
     writer.end();
+    written.run();
   }
 
   /** The last event of a broken stream: half an event the client never saw is dropped. */
   void endWithError(ByteBuf errorEvent) {
+    if (endGate != null) {
+      endGate.drop();
+    }
     ByteBuf rest = framer.drainRemainder();
     if (rest != null) {
       rest.release();
@@ -389,6 +430,9 @@ final class BodyRelay {
   /** {@code retry: 1000}, then the end of the body: the client reconnects and resumes. */
   void askToReconnect() {
     if (writer.attached()) {
+      if (endGate != null) {
+        endGate.drop();
+      }
       writer.write(Unpooled.wrappedBuffer(SseControl.RECONNECT));
       writer.end();
     }
@@ -417,6 +461,9 @@ final class BodyRelay {
     }
     if (framer != null) {
       framer.release();
+    }
+    if (endGate != null) {
+      endGate.drop();
     }
     writer.release(); // an aborted response: what was gathered will not be written
     if (jsonBody != null) {

@@ -29,6 +29,7 @@ import io.sluice.usage.UsageTracker;
  *     when their length is unknown or at least this
  * @param translation the answer is in another API than the client's and is translated, or null
  * @param translated the request as translated (what the client asked of the stream), or null
+ * @param settle the route's plugins' usage hooks, run before the response's last bytes, or null
  */
 public record ForwardRequest(
     HttpMethod method,
@@ -44,13 +45,14 @@ public record ForwardRequest(
     StreamWatch watch,
     long gzipMinSize,
     Translation translation,
-    TranslatedRequest translated) {
+    TranslatedRequest translated,
+    UsageHook settle) {
 
-  /** A request relayed in the client's own API. */
+  /** A request relayed in the client's own API, without usage hooks. */
   public ForwardRequest(HttpMethod method, String pathAndQuery, HttpHeaders headers, ByteBuf body,
       boolean clientKeepAlive, HttpVersion clientVersion, HeaderOps responseHeaders, SseConfig sse,
       UsageTracker usage, SessionPlan sessions, StreamWatch watch, long gzipMinSize) {
     this(method, pathAndQuery, headers, body, clientKeepAlive, clientVersion, responseHeaders, sse, usage, sessions,
-        watch, gzipMinSize, null, null);
+        watch, gzipMinSize, null, null, null);
   }
 }

@@ -256,7 +256,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
 
     ResponseHead head = ResponseHead.of(response, request, exchange.requestId());
     keepAliveToClient = head.keepAlive();
-    body = new BodyRelay(clientCtx, head, exchange, request.usage(), request.watch(), metrics, () -> attempt.reading(false));
+    body = new BodyRelay(clientCtx, head, exchange, request.usage(), request.watch(), metrics, () -> attempt.reading(false),
+        request.settle());
     this.head = head;
     if (request.translation() != null) {
       body.translate(request.translation(), request.translated());
@@ -375,8 +376,14 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     exchange.mark(Moment.UPSTREAM_RESP_COMPLETE, now);
     attempt.release(upstreamKeepAlive);
     attempt.end(null);
-    body.end();
-    exchange.mark(Moment.OUT_RESP_COMPLETE, now);
+    body.end(this::onBodyWritten); // the tail may wait for the plugins to settle the usage (EndGate)
+  }
+
+  private void onBodyWritten() {
+    if (done) {
+      return; // the exchange ended while the usage was being settled
+    }
+    exchange.mark(Moment.OUT_RESP_COMPLETE, System.nanoTime());
     finish();
     client.responseComplete(keepAliveToClient);
   }

@@ -99,6 +99,7 @@ public final class UsageTracker {
   private long cacheCreation;
 
   private final EventScan scan = new EventScan();
+  private boolean endReached; // the stream's usage chunk or terminal event went by
 
   // non-streamed body
   private JsonParser bodyParser;
@@ -158,12 +159,18 @@ public final class UsageTracker {
 
   private Verdict chatEvent(String data) {
     if (data.startsWith("[DONE]")) {
+      endReached = true;
       return Verdict.PASS;
     }
     if (!scan.parse(UsageShape.CHAT, data)) {
       return Verdict.PASS;
     }
     commit(UsageShape.CHAT);
+    // The usage-only chunk comes last, before [DONE]; usage repeated on content chunks
+    // (continuous usage stats) is no end.
+    if (scan.choicesArray && scan.choices == 0 && scan.usageObject && (scan.in >= 0 || scan.out >= 0)) {
+      endReached = true;
+    }
     // only the chunk the gateway asked for: no choices at all, and a usage object that reads as usage
     if (dropUsageChunk && scan.choicesArray && scan.choices == 0 && scan.usageObject
         && (scan.in >= 0 || scan.out >= 0)) {
@@ -187,6 +194,7 @@ public final class UsageTracker {
     }
     switch (type) {
       case "response.completed", "response.incomplete", "response.failed" -> {
+        endReached = true;
         if (data.contains("\"usage\"") || responseModel == null) {
           if (scan.parse(UsageShape.RESPONSES_EVENT, data)) {
             commit(UsageShape.RESPONSES_EVENT);
@@ -220,7 +228,9 @@ public final class UsageTracker {
           commit(UsageShape.ANTHROPIC_START);
         }
       }
+      case "message_stop" -> endReached = true;
       case "message_delta" -> {
+        endReached = true; // the last usage, right before message_stop
         if (data.contains("\"usage\"") && scan.parse(UsageShape.ANTHROPIC_DELTA_USAGE, data)) {
           commit(UsageShape.ANTHROPIC_DELTA_USAGE);
         }
@@ -349,6 +359,16 @@ public final class UsageTracker {
   /** True when the upstream reported both input and output figures. */
   public String model() {
     return responseModel != null ? responseModel : requestModel;
+  }
+
+  /**
+   * True once a stream reached its end as far as usage goes: the usage-only chunk or
+   * {@code data: [DONE]} (OpenAI chat), {@code message_delta} / {@code message_stop} (Anthropic),
+   * {@code response.completed} / {@code .incomplete} / {@code .failed} (Responses). The relay holds
+   * what follows until the final usage is settled.
+   */
+  public boolean endReached() {
+    return endReached;
   }
 
   /** True when the upstream reported usage (rather than it being estimated). */

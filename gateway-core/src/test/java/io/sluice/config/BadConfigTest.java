@@ -25,7 +25,7 @@ class BadConfigTest {
   private static final String BASE = LISTENER + UPSTREAM;
 
   private static final String ROUTE_KEYS =
-      "name, match, api, models, upstream, failover, rewrite-path, request-headers, response-headers, timeout, compression, sse, plugins, websocket";
+      "name, match, api, models, upstream, failover, rewrite-path, request-headers, response-headers, timeout, compression, sse, plugins, websocket, default-max-tokens";
 
   static Stream<Arguments> badConfigs() {
     return Stream.of(
@@ -34,7 +34,17 @@ class BadConfigTest {
         arguments("", List.of("listeners: required")),
         arguments(
             BASE + "listenrs: []\n",
-            List.of("listenrs: unknown key (expected one of: listeners, admin, limits, shutdown, io-threads, upstreams, models, consumers, plugins, routes, logging)")),
+            List.of("listenrs: unknown key (expected one of: listeners, admin, limits, shutdown, io-threads, upstreams, models, consumers, plugins, routes, logging, pricing)")),
+        // ---- pricing
+        arguments(BASE + "pricing: [ { model: 'gpt-4.1*', input: 2 } ]\n", List.of("pricing[0].output: required")),
+        arguments(BASE + "pricing: [ { model: 'a', input: -1, output: 1 } ]\n",
+            List.of("pricing[0].input: expected a number >= 0 (got -1)")),
+        arguments(BASE + "pricing: [ { model: 'a', input: 1, output: 'x' } ]\n",
+            List.of("pricing[0].output: expected a number >= 0 (got 'x')")),
+        arguments(BASE + "pricing: [ { model: 'a', input: 1, output: 1 }, { model: 'a', input: 2, output: 2 } ]\n",
+            List.of("pricing[1].model: duplicate model a (also pricing[0].model)")),
+        arguments(BASE + "pricing: [ { model: 'a', input: 1, output: 1, cache: 1 } ]\n",
+            List.of("pricing[0].cache: unknown key (expected one of: model, input, cached-input, output)")),
         // ---- listeners
         arguments(UPSTREAM, List.of("listeners: required")),
         arguments("listeners: []\n", List.of("listeners: must not be empty")),

@@ -62,6 +62,19 @@ public final class FakeRequest implements RequestContext {
     return this;
   }
 
+  private long defaultMaxTokens;
+
+  /** The route's {@code default-max-tokens}. */
+  public FakeRequest defaultMaxTokens(long tokens) {
+    this.defaultMaxTokens = tokens;
+    return this;
+  }
+
+  @Override
+  public long defaultMaxTokens() {
+    return defaultMaxTokens;
+  }
+
   public FakeRequest body(String json) {
     this.body = json.getBytes(StandardCharsets.UTF_8);
     return this;

@@ -4,6 +4,7 @@ import io.sluice.config.ConsumerConfig;
 import io.sluice.plugin.PluginServices;
 import io.sluice.store.RedisStore;
 import io.sluice.store.RedisStores;
+import io.sluice.usage.Pricing;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -30,6 +31,10 @@ public final class FakeServices implements PluginServices {
   public final List<String> rateLimitRejections = new ArrayList<>();
   public final Map<String, CompletionStage<String>> fetchAnswers = new HashMap<>();
   public final List<String> fetched = new ArrayList<>();
+  /** What {@link #pricing()} answers (tests set it). */
+  public volatile Pricing pricing = Pricing.NONE;
+  /** Budget gauges set: {@code route/rule/key/unit=limit/remaining}. */
+  public final List<String> budgets = new ArrayList<>();
   private RedisStores redis;
 
   /** Lets plugins reach Redis through these (the test closes them). */
@@ -101,6 +106,16 @@ public final class FakeServices implements PluginServices {
   @Override
   public void rateLimitRejection(String route, String plugin) {
     rateLimitRejections.add(route + "/" + plugin);
+  }
+
+  @Override
+  public Pricing pricing() {
+    return pricing;
+  }
+
+  @Override
+  public synchronized void budget(String route, String rule, String key, String unit, double limit, double remaining) {
+    budgets.add(route + "/" + rule + "/" + key + "/" + unit + "=" + limit + "/" + remaining);
   }
 
   @Override

@@ -299,6 +299,44 @@ class UsageTrackerTest {
         2048, 0, "claude-sonnet-4-20250514", true));
   }
 
+  // ------------------------------------------------------------------ the end of a stream (EndGate)
+
+  /** The index of the first event after which {@link UsageTracker#endReached()} is true, or -1. */
+  private static int endAt(UsageTracker tracker, String stream) {
+    String[] blocks = stream.split("(?<=\n\n)");
+    for (int i = 0; i < blocks.length; i++) {
+      ByteBuf event = Unpooled.copiedBuffer(blocks[i], StandardCharsets.UTF_8);
+      try {
+        tracker.onEvent(SseEvent.parse(event));
+      } finally {
+        event.release();
+      }
+      if (tracker.endReached()) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  @Test
+  void theEndIsReachedAtTheUsageChunkOrTerminalEvent() {
+    String chat = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}],"
+        + "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1}}\n\n" // continuous usage: no end
+        + "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}\n\n"
+        + "data: [DONE]\n\n";
+    assertThat(endAt(chat(true), chat)).isEqualTo(1);
+    assertThat(endAt(chat(false), "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n"
+        + "data: [DONE]\n\n")).isEqualTo(1);
+    String anthropic = fixture("anthropic-messages.sse");
+    int delta = List.of(anthropic.split("(?<=\n\n)")).indexOf(
+        List.of(anthropic.split("(?<=\n\n)")).stream().filter(b -> b.startsWith("event: message_delta")).findFirst().orElseThrow());
+    assertThat(endAt(new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, null, -1), anthropic)).isEqualTo(delta);
+    String responses = fixture("openai-responses.sse");
+    int completed = List.of(responses.split("(?<=\n\n)")).indexOf(
+        List.of(responses.split("(?<=\n\n)")).stream().filter(b -> b.contains("response.completed")).findFirst().orElseThrow());
+    assertThat(endAt(new UsageTracker(Api.OPENAI_RESPONSES, true, false, null, -1), responses)).isEqualTo(completed);
+  }
+
   // ------------------------------------------------------------------ non-streamed bodies
 
   @ParameterizedTest

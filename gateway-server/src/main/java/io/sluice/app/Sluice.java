@@ -25,6 +25,7 @@ import io.sluice.upstream.Endpoint;
 import io.sluice.upstream.Upstream;
 import io.sluice.upstream.ModelAliases;
 import io.sluice.upstream.Upstreams;
+import io.sluice.usage.Pricing;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -78,9 +79,11 @@ public final class Sluice implements AutoCloseable, AdminView {
   private volatile Upstreams upstreams;
   private volatile GatewayContext context;
   private PluginServices pluginServices;
+  private final Clock clock;
   private ConfigWatcher watcher;
 
-  private Sluice(GatewayConfig config, Path configFile, ConfigLoader loader) {
+  private Sluice(GatewayConfig config, Path configFile, ConfigLoader loader, Clock clock) {
+    this.clock = clock;
     this.config = config;
     this.configFile = configFile;
     this.loader = loader;
@@ -89,11 +92,11 @@ public final class Sluice implements AutoCloseable, AdminView {
     CountingAsyncAppender.register(metrics.registry());
     this.upstreams = new Upstreams(config.upstreams(), transport);
     this.redisStores = new RedisStores(metrics::storeDegraded);
-    this.pluginServices = new DefaultPluginServices(config.consumers(), metrics, redisStores);
+    this.pluginServices = pluginServices(config);
     this.sessions = new StreamSessions(config.limits().maxSessionMemory(), metrics, redisStores);
     this.context = new GatewayContext(new Router(config.routes()), pluginChains(config, Map.of(), List.of()),
         upstreams, config.limits(), metrics, accessLog, consumerNames(config), sessions,
-        new ModelAliases(config.models(), System::nanoTime, new Random()));
+        new ModelAliases(config.models(), System::nanoTime, new Random()), Pricing.of(config.pricing()));
     this.server = new GatewayServer(transport);
     this.admin = new AdminServer(transport, config, this);
     metrics.endpointHealthFrom(this::endpointHealth);
@@ -129,6 +132,11 @@ public final class Sluice implements AutoCloseable, AdminView {
     return start(config, null, null);
   }
 
+  /** Starts a gateway whose plugins read this wall clock (tests: budget periods, rate-limit windows). */
+  public static Sluice start(GatewayConfig config, Clock clock) throws Exception {
+    return start(config, null, null, clock);
+  }
+
   /**
    * Starts a gateway; on failure everything already started is stopped again.
    *
@@ -136,8 +144,13 @@ public final class Sluice implements AutoCloseable, AdminView {
    * @param loader the loader that read it (so reloads know the same plugins)
    */
   public static Sluice start(GatewayConfig config, Path configFile, ConfigLoader loader) throws Exception {
+    return start(config, configFile, loader, Clock.systemUTC());
+  }
+
+  private static Sluice start(GatewayConfig config, Path configFile, ConfigLoader loader, Clock clock)
+      throws Exception {
     applyLogLevels(config.logging());
-    Sluice sluice = new Sluice(config, configFile, loader);
+    Sluice sluice = new Sluice(config, configFile, loader, clock);
     try {
       sluice.admin.start();
       sluice.server.start(config.listeners(), config.limits(), new GatewayHandlers(() -> sluice.context));
@@ -169,6 +182,12 @@ public final class Sluice implements AutoCloseable, AdminView {
       }
     }
     return chains;
+  }
+
+  /** The plugins' services; prices are read from the snapshot serving now, so a reload changes them at once. */
+  private PluginServices pluginServices(GatewayConfig config) {
+    return new DefaultPluginServices(config.consumers(), metrics, redisStores, clock, System::nanoTime,
+        () -> context.pricing());
   }
 
   private static Set<String> consumerNames(GatewayConfig config) {
@@ -227,11 +246,12 @@ public final class Sluice implements AutoCloseable, AdminView {
     Upstreams nextUpstreams = previousUpstreams.reconcile(next.upstreams());
     boolean sameConsumers = previous.consumers().equals(next.consumers());
     if (!sameConsumers) {
-      pluginServices = new DefaultPluginServices(next.consumers(), metrics, redisStores); // every chain is rebuilt
+      pluginServices = pluginServices(next); // every chain is rebuilt
     }
     GatewayContext nextContext = new GatewayContext(new Router(next.routes()),
         pluginChains(next, sameConsumers ? context.chains() : Map.of(), previous.routes()), nextUpstreams,
-        next.limits(), metrics, accessLog, consumerNames(next), sessions, context.aliases().reload(next.models()));
+        next.limits(), metrics, accessLog, consumerNames(next), sessions, context.aliases().reload(next.models()),
+        Pricing.of(next.pricing()));
     sessions.maxBytes(next.limits().maxSessionMemory());
     context = nextContext; // new requests take the new snapshot; running ones keep theirs
     upstreams = nextUpstreams;

@@ -13,6 +13,7 @@ import io.sluice.observe.AccessLog;
 import io.sluice.testing.FakeUpstream;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.TestGateway;
+import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -85,17 +86,25 @@ class AccessLogTest {
     e.mark(Moment.OUT_FIRST_EVENT_SENT, 1_250_000_000L);
     e.addBytesIn(42);
     e.addBytesOut(1234);
+    e.tokens(1536L, 100L, false);
+    e.tokenDetails(1408, 20);
+    e.costUsd(new BigDecimal("0.00000075")); // exact, and never in E notation
     String line = new AccessLog(true).format(e, 3_000_000_000L, Instant.parse("2026-11-25T22:00:00Z"));
     JsonNode json = new ObjectMapper().readTree(line);
     assertThat(json.isObject()).isTrue();
     List<String> fields = List.of("ts", "request_id", "route", "consumer", "client_ip", "method", "path",
-        "status", "upstream", "model", "failovers", "ttft_ms", "duration_ms", "tokens_in", "tokens_out", "tokens_estimated",
-        "bytes_in", "bytes_out", "outcome");
+        "status", "upstream", "model", "failovers", "ttft_ms", "duration_ms", "tokens_in", "tokens_out",
+        "tokens_estimated", "tokens_cached", "tokens_reasoning", "cost_usd", "bytes_in", "bytes_out", "outcome");
     assertThat(json.fieldNames()).toIterable().containsExactlyElementsOf(fields);
     assertThat(json.get("ttft_ms").asLong()).isEqualTo(250);
     assertThat(json.get("duration_ms").asLong()).isEqualTo(2000);
     assertThat(json.get("consumer").asText()).isEqualTo("alice");
     assertThat(json.get("ts").asText()).isEqualTo("2026-11-25T22:00:00Z");
+    assertThat(json.get("tokens_cached").asLong()).isEqualTo(1408);
+    assertThat(json.get("tokens_reasoning").asLong()).isEqualTo(20);
+    assertThat(line).contains("\"cost_usd\":0.00000075");
+    assertThat(new AccessLog(false).format(e, 3_000_000_000L, Instant.parse("2026-11-25T22:00:00Z")))
+        .contains("tokens_cached=1408 tokens_reasoning=20 cost_usd=0.00000075 ");
     fields.forEach(f -> assertThat(json.get(f).isContainerNode()).as(f + " is flat").isFalse());
   }
 

@@ -68,6 +68,7 @@ class MonitoringFilesTest {
           - { name: public, host: 127.0.0.1, port: 0 }
           - { name: secure, host: 127.0.0.1, port: 0, tls: { certificate: "%3$s", private-key: "%4$s" } }
         consumers: [ { name: alice, api-keys: [ "${ALICE_KEY}" ] } ]
+        pricing: [ { model: "sluice-mock-*", input: 0.15, cached-input: 0.075, output: 0.60 } ]
         upstreams:
           - name: mock
             endpoints: [ { url: "http://127.0.0.1:%1$d" } ]
@@ -85,6 +86,13 @@ class MonitoringFilesTest {
             match: { path: /v1/models, methods: [GET] }
             upstream: mock
             plugins: { rate-limit: { limit-by: ip, requests-per-second: 0.001, burst: 1 } }
+          - name: budgeted
+            match: { path-prefix: /budgeted/v1/chat/completions, methods: [POST] }
+            upstream: mock
+            rewrite-path: /v1/chat/completions
+            plugins:
+              key-auth: {}
+              ai-budget: { rules: [ { limit-by: consumer, period: month, usd: 50 } ] }
           - name: shared
             match: { path-prefix: /shared/v1/chat/completions, methods: [POST] }
             upstream: mock
@@ -98,6 +106,11 @@ class MonitoringFilesTest {
     String chat = "{\"model\":\"sluice-mock-1\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
     assertThat(send(post("/v1/chat/completions", chat)).statusCode()).isEqualTo(200);
     assertThat(send(post("/guarded/v1/chat/completions", chat)).statusCode()).isEqualTo(401);
+    // priced (sluice_cost_usd_total), within a budget (sluice_budget_*), and a model without a price
+    assertThat(send(post("/budgeted/v1/chat/completions", chat, "Authorization", "Bearer alice-key-0123456789"))
+        .statusCode()).isEqualTo(200);
+    assertThat(send(post("/v1/chat/completions", chat.replace("sluice-mock-1", "unpriced-model"))).statusCode())
+        .isEqualTo(200);
     assertThat(send(get("/v1/models")).statusCode()).isEqualTo(200);
     assertThat(send(get("/v1/models")).statusCode()).isEqualTo(429); // burst 1, one more in 1,000 s
     assertThat(send(get("/sluice/streams/0123456789abcdef0123456789abcdef/events?after=0")).statusCode()).isEqualTo(404);
@@ -296,9 +309,13 @@ class MonitoringFilesTest {
     }
   }
 
-  private static HttpRequest post(String path, String body) {
-    return HttpRequest.newBuilder(URI.create(gateway.url(path))).timeout(Duration.ofSeconds(30))
-        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build();
+  private static HttpRequest post(String path, String body, String... headers) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(gateway.url(path))).timeout(Duration.ofSeconds(30))
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+    if (headers.length > 0) {
+      b.headers(headers);
+    }
+    return b.build();
   }
 
   private static HttpRequest get(String path) {

@@ -40,6 +40,59 @@ class TokenUsageTest {
         .contains("sluice_time_to_first_token_seconds_count{model=\"qwen-7b\",route=\"chat\"} 1");
   }
 
+  /**
+   * Anthropic's cache reads and writes, OpenAI's reasoning tokens, and their cost
+   * (gateway-core/docs/usage.md, "Cost"): cache reads are counted as cached input and priced as
+   * such, cache writes as input; reasoning is counted apart and priced as output; a model without a
+   * price is counted as unpriced.
+   */
+  @Test
+  void cachedAndReasoningTokensAreCountedAndPriced() throws Exception {
+    TestGateway g = gateway.start("""
+        pricing: [ { model: "claude-sonnet-4*", input: 3.00, cached-input: 0.30, output: 15.00 } ]
+        upstreams: [ { name: models, endpoints: [ { url: "${upstream}" } ] } ]
+        routes:
+          - { name: messages, match: { path-prefix: /v1/messages }, upstream: models, api: anthropic-messages }
+          - { name: chat, match: { path-prefix: /v1/chat/completions }, upstream: models }
+        """);
+    String anthropic = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"claude-sonnet-4-20250514\","
+        + "\"usage\":{\"input_tokens\":472,\"cache_creation_input_tokens\":1024,\"cache_read_input_tokens\":2048,\"output_tokens\":2}}}\n\n"
+        + "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+        + "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":12}}\n\n"
+        + "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    try (RawHttp client = RawHttp.connect(g.port())) {
+      client.post("/v1/messages", "{\"model\":\"claude-sonnet-4-0\",\"stream\":true,\"max_tokens\":64,\"messages\":[]}");
+      gateway.upstream().next().startSse().send(anthropic).end();
+      client.readHead();
+      assertThat(client.readToEnd()).isEqualTo(anthropic);
+    }
+    try (RawHttp client = RawHttp.connect(g.port())) {
+      client.post("/v1/chat/completions", "{\"model\":\"o3-mini\",\"messages\":[]}");
+      gateway.upstream().next().respond(200, "application/json", "{\"model\":\"o3-mini\",\"choices\":[],"
+          + "\"usage\":{\"prompt_tokens\":36,\"completion_tokens\":541,\"completion_tokens_details\":{\"reasoning_tokens\":512}}}");
+      assertThat(client.readHead().status()).isEqualTo(200);
+    }
+    String metrics = "";
+    for (int i = 0; i < 500 && !metrics.contains("sluice_unpriced_tokens_total{"); i++) {
+      metrics = g.admin("/metrics").body();
+      if (!metrics.contains("sluice_unpriced_tokens_total{")) {
+        Thread.sleep(10); // the exchange ends just after the client read its last byte
+      }
+    }
+    String claude = "consumer=\"anonymous\",model=\"claude-sonnet-4-20250514\",route=\"messages\"";
+    String o3 = "consumer=\"anonymous\",model=\"o3-mini\",route=\"chat\"";
+    assertThat(metrics)
+        .contains("sluice_tokens_total{" + claude + ",type=\"input\"} 3544.0")
+        .contains("sluice_tokens_total{" + claude + ",type=\"cached_input\"} 2048.0")
+        .contains("sluice_tokens_total{" + claude + ",type=\"output\"} 12.0")
+        // (472 + 1,024) × 3 + 2,048 × 0.30 + 12 × 15 = 5,282.4 per million
+        .contains("sluice_cost_usd_total{" + claude + "} 0.0052824")
+        .contains("sluice_tokens_total{" + o3 + ",type=\"output\"} 541.0")
+        .contains("sluice_tokens_total{" + o3 + ",type=\"reasoning\"} 512.0")
+        .contains("sluice_unpriced_tokens_total{model=\"o3-mini\"} 577.0")
+        .doesNotContain("sluice_cost_usd_total{" + o3);
+  }
+
   @Test
   void aClientThatAskedForUsageGetsItsChunk() throws Exception {
     String body = "{\"model\":\"qwen-7b\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}";

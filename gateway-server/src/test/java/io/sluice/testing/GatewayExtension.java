@@ -1,6 +1,7 @@
 package io.sluice.testing;
 
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -222,6 +223,13 @@ public final class GatewayExtension<U extends UpstreamFake>
   /** Starts a gateway from this YAML with this environment for {@code ${NAME}}; stopped after the test. */
   public TestGateway start(String yaml, Map<String, String> env) throws Exception {
     TestGateway gateway = TestGateway.start(resolve(yaml), env);
+    gateways.add(gateway);
+    return gateway;
+  }
+
+  /** Starts a gateway from this YAML whose plugins read this clock; stopped after the test. */
+  public TestGateway start(String yaml, Clock clock) throws Exception {
+    TestGateway gateway = TestGateway.start(resolve(yaml), env, clock);
     gateways.add(gateway);
     return gateway;
   }

@@ -9,6 +9,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.Map;
 
 /**
@@ -29,6 +30,15 @@ public final class TestGateway implements AutoCloseable {
   }
 
   public static TestGateway start(String yaml, Map<String, String> env) throws Exception {
+    return new TestGateway(Sluice.start(parse(yaml, env)));
+  }
+
+  /** A gateway whose plugins read this clock (budget periods, windows advanced by the test). */
+  public static TestGateway start(String yaml, Map<String, String> env, Clock clock) throws Exception {
+    return new TestGateway(Sluice.start(parse(yaml, env), clock));
+  }
+
+  private static GatewayConfig parse(String yaml, Map<String, String> env) throws Exception {
     String full = yaml;
     if (!yaml.contains("listeners:")) {
       full = "listeners: [ { name: public, host: 127.0.0.1, port: 0 } ]\n" + full;
@@ -36,8 +46,7 @@ public final class TestGateway implements AutoCloseable {
     if (!yaml.contains("admin:")) {
       full = "admin: { host: 127.0.0.1, port: 0 }\n" + full;
     }
-    GatewayConfig config = new ConfigLoader(env::get, PluginRegistry.load()).parse(full, Path.of("."));
-    return new TestGateway(Sluice.start(config));
+    return new ConfigLoader(env::get, PluginRegistry.load()).parse(full, Path.of("."));
   }
 
   /** A gateway that reads (and reloads) this config file. */

@@ -11,6 +11,7 @@ import io.sluice.plugin.PluginRegistry;
 import io.sluice.plugin.PluginServices;
 import io.sluice.plugin.RequestContext;
 import io.sluice.store.RedisStore;
+import io.sluice.usage.Pricing;
 import io.sluice.usage.Usage;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -263,13 +264,25 @@ public class TokenLimitBenchmark {
    */
   static final class Services implements PluginServices {
     private final List<ConsumerConfig> consumers;
+    private final Pricing pricing;
 
     Services() {
       this(List.of());
     }
 
     Services(List<ConsumerConfig> consumers) {
+      this(consumers, Pricing.NONE);
+    }
+
+    /** @param pricing the price table {@code ai-budget} reads (CostAccountingBenchmark) */
+    Services(List<ConsumerConfig> consumers, Pricing pricing) {
       this.consumers = consumers;
+      this.pricing = pricing;
+    }
+
+    @Override
+    public Pricing pricing() {
+      return pricing;
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.sluice.plugins.tokenlimit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.plugin.RequestContext;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -16,24 +17,57 @@ import java.util.List;
  * {@code instructions} and {@code prompt} (OpenAI chat and Responses, Anthropic Messages, legacy
  * completions), divided by 4 and rounded up — about a token per four bytes of English. A body that
  * is not JSON counts all its bytes. Output: {@code max_tokens}, {@code max_completion_tokens} or
- * {@code max_output_tokens} (the first present and positive), else {@code default-max-tokens}.
+ * {@code max_output_tokens} (the first present and positive), else the plugin's
+ * {@code default-max-tokens}, else the route's, else 1024.
  * The estimate is only a reservation: it is reconciled with the reported usage at the end.
  */
-final class ReservationEstimator {
+public final class ReservationEstimator {
   static final int BYTES_PER_TOKEN = 4;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final List<String> PROMPT_FIELDS = List.of("messages", "input", "system", "instructions", "prompt");
   private static final List<String> MAX_FIELDS = List.of("max_tokens", "max_completion_tokens", "max_output_tokens");
 
-  private final long defaultMaxTokens;
+  /** The output reserved when neither the request, the plugin nor the route names one. */
+  public static final long DEFAULT_MAX_TOKENS = 1024;
 
-  ReservationEstimator(long defaultMaxTokens) {
+  private final long defaultMaxTokens; // the plugin's own default-max-tokens, or 0
+
+  /** @param defaultMaxTokens the plugin's {@code default-max-tokens}, or 0 when it sets none */
+  public ReservationEstimator(long defaultMaxTokens) {
     this.defaultMaxTokens = defaultMaxTokens;
   }
 
-  long estimate(byte[] body) {
-    if (body == null || body.length == 0) {
+  /**
+   * The output reserved for a request that names no max tokens: the plugin's
+   * {@code default-max-tokens}, else the route's, else {@value #DEFAULT_MAX_TOKENS}.
+   */
+  public long defaultMaxTokens(RequestContext request) {
+    if (defaultMaxTokens > 0) {
       return defaultMaxTokens;
+    }
+    long route = request.defaultMaxTokens();
+    return route > 0 ? route : DEFAULT_MAX_TOKENS;
+  }
+
+  /** A request's estimate in parts ({@code ai-budget} prices prompt and output apart). */
+  public record Estimate(long prompt, long output, String model) {
+    public long total() {
+      return prompt + output;
+    }
+  }
+
+  long estimate(RequestContext request) {
+    return parts(request).total();
+  }
+
+  /** The prompt's and the allowed output's tokens, and the request's {@code model} (or null). */
+  public Estimate parts(RequestContext request) {
+    return parts(request.body(), defaultMaxTokens(request));
+  }
+
+  static Estimate parts(byte[] body, long defaultMaxTokens) {
+    if (body == null || body.length == 0) {
+      return new Estimate(0, defaultMaxTokens, null);
     }
     JsonNode root;
     try {
@@ -42,16 +76,18 @@ final class ReservationEstimator {
       root = null;
     }
     if (root == null || !root.isObject()) {
-      return tokens(body.length) + defaultMaxTokens;
+      return new Estimate(tokens(body.length), defaultMaxTokens, null);
     }
     long bytes = 0;
     for (String f : PROMPT_FIELDS) {
       bytes += textBytes(root.get(f));
     }
-    return tokens(bytes) + maxOutput(root);
+    JsonNode model = root.get("model");
+    return new Estimate(tokens(bytes), maxOutput(root, defaultMaxTokens),
+        model != null && model.isTextual() ? model.textValue() : null);
   }
 
-  private long maxOutput(JsonNode root) {
+  private static long maxOutput(JsonNode root, long defaultMaxTokens) {
     for (String f : MAX_FIELDS) {
       JsonNode n = root.get(f);
       if (n != null && n.canConvertToLong() && n.asLong() > 0) {

@@ -6,6 +6,7 @@ import java.util.Map;
 /**
  * The validated config of one route's {@code ai-token-ratelimit}.
  *
+ * @param defaultMaxTokens the plugin's {@code default-max-tokens}, or 0 (then the route's, else 1024)
  * @param store null for local counting, else the {@code redis://} URI shared by the fleet
  */
 record TokenLimitSettings(List<Rule> rules, long defaultMaxTokens, boolean midStream, String store) {

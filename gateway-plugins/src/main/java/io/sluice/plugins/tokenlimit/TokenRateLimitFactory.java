@@ -18,7 +18,6 @@ import java.util.Map;
  * reservation). Reads the request body, for the prompt's size.
  */
 public final class TokenRateLimitFactory implements PluginFactory<TokenLimitSettings> {
-  static final long DEFAULT_MAX_TOKENS = 1024;
   private static final long MAX_LIMIT = 1L << 50;
 
   @Override
@@ -59,7 +58,7 @@ public final class TokenRateLimitFactory implements PluginFactory<TokenLimitSett
         }
       }
     }
-    long defaultMax = DEFAULT_MAX_TOKENS;
+    long defaultMax = 0; // none: the route's default-max-tokens, else 1024
     PluginSettings dm = s.get("default-max-tokens");
     if (dm.present()) {
       Long v = dm.longValue(1, 10_000_000);

@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
  * <p>Reserve, then reconcile. A request is refused (429 {@code token_rate_limited}) only when a
  * rule's window is already spent; otherwise its estimate ({@link ReservationEstimator}) is charged at
  * once to every rule, so a burst of concurrent requests cannot all slip through an almost-spent
- * window — at most one request overshoots it. When the exchange ends the charge is corrected to
- * the reported usage (up or down); without usage the reservation stands, except that an exchange
+ * window — at most one request overshoots it. When the usage is final — before the response's last
+ * bytes reach the client ({@link #onUsage}) — the charge is corrected to it (up or down); an
+ * exchange that ends otherwise is corrected when it ends ({@link #onComplete}): without usage the reservation stands, except that an exchange
  * that produced no answer (status ≥ 400 from the gateway or the upstream, or 499: the client left
  * before any response byte) is refunded in full.
  *
@@ -77,6 +78,7 @@ final class TokenRateLimitPlugin implements Plugin {
     long extra;
     boolean topUpRunning;
     boolean budgetSpent;
+    boolean settled; // reconciled with the final usage (onUsage); onComplete leaves it
 
     Pending(List<Slot> slots, long amount, long now) {
       this.slots = slots;
@@ -92,7 +94,7 @@ final class TokenRateLimitPlugin implements Plugin {
     }
     long now = clock.millis();
     List<Slot> slots = slots(request, now);
-    long amount = estimator.estimate(request.body());
+    long amount = estimator.estimate(request);
     Pending p = new Pending(slots, amount, now);
     pending.put(request, p);
     String route = request.route();
@@ -177,7 +179,7 @@ final class TokenRateLimitPlugin implements Plugin {
         return null;
       }
       p.topUpRunning = true;
-      topUp = Math.max(settings.defaultMaxTokens(), used - p.amount - p.extra);
+      topUp = Math.max(estimator.defaultMaxTokens(request), used - p.amount - p.extra);
     }
     String route = request.route();
     Counters store = r.local() || shared == null ? local : shared;
@@ -195,18 +197,50 @@ final class TokenRateLimitPlugin implements Plugin {
   }
 
   @Override
+  public boolean settlesUsage() {
+    return true;
+  }
+
+  /**
+   * The usage is final and the response's end is held until this completes: the reservation is
+   * corrected to the real usage now (local counters: at once; Redis: when the script answered or
+   * timed out), so the client's next request is judged on it.
+   */
+  @Override
+  public CompletionStage<Void> onUsage(RequestContext request, Usage usage) {
+    Pending p = pending.get(request);
+    if (p == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    Reservation r;
+    long charged;
+    synchronized (p) {
+      r = p.reservation;
+      if (r == null || !r.admitted() || p.settled) {
+        return CompletableFuture.completedFuture(null);
+      }
+      p.settled = true;
+      charged = p.amount + p.extra;
+    }
+    long delta = usage.totalTokens() - charged;
+    return delta == 0 ? CompletableFuture.completedFuture(null) : adjust(request.route(), p, r, delta);
+  }
+
+  @Override
   public void onComplete(RequestContext request, ExchangeSummary summary) {
     Pending p = pending.remove(request);
     if (p == null) {
       return;
     }
     Reservation r;
+    boolean settled;
     synchronized (p) {
       p.ended = true;
       r = p.reservation;
+      settled = p.settled;
     }
-    if (r == null || !r.admitted()) {
-      return; // refused, or still reserving: decide() refunds it when it completes
+    if (r == null || !r.admitted() || settled) {
+      return; // refused, still reserving (decide() refunds it when it completes), or settled in onUsage
     }
     long delta;
     long charged;
@@ -225,12 +259,14 @@ final class TokenRateLimitPlugin implements Plugin {
     }
   }
 
-  private void adjust(String route, Pending p, Reservation r, long delta) {
+  /** Corrects a charge; the stage completes (never exceptionally) when the store answered or gave up. */
+  private CompletionStage<Void> adjust(String route, Pending p, Reservation r, long delta) {
     Counters store = r.local() || shared == null ? local : shared;
-    store.adjust(route, p.slots, delta).whenComplete((v, e) -> {
+    return store.adjust(route, p.slots, delta).handle((v, e) -> {
       if (e != null) {
         log.debug("{}: a correction of {} tokens on route {} was dropped: {}", NAME, delta, route, e.toString());
       }
+      return null;
     });
   }
 

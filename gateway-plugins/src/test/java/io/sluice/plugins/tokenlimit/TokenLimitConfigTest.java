@@ -52,11 +52,11 @@ class TokenLimitConfigTest {
   }
 
   @Test
-  void defaultsAreAtEndLocalAnd1024() throws Exception {
+  void defaultsAreAtEndLocalAndNoOwnMaxTokens() throws Exception {
     var plugin = TokenLimits.parse("{ rules: [ { limit-by: consumer, tokens-per-minute: 10 } ] }")
         .routes().get(0).plugins().get(0);
     TokenLimitSettings s = (TokenLimitSettings) plugin.settings();
-    assertThat(s.defaultMaxTokens()).isEqualTo(1024);
+    assertThat(s.defaultMaxTokens()).as("none: the route's default-max-tokens, else 1024").isZero();
     assertThat(s.midStream()).isFalse();
     assertThat(s.store()).isNull();
   }

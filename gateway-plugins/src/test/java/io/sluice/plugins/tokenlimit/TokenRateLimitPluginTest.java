@@ -61,6 +61,20 @@ class TokenRateLimitPluginTest {
   }
 
   @Test
+  void aRequestWithoutMaxTokensReservesThePluginsDefaultElseTheRoutesElse1024() throws Exception {
+    var own = plugin("{ rules: [ { limit-by: ip, tokens-per-day: 100000 } ], default-max-tokens: 50 }", services);
+    var none = plugin("{ rules: [ { limit-by: ip, tokens-per-day: 100000 } ] }", services);
+    String noMax = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi!\"}]}";
+    // one prompt token ("hi!") + the output default
+    assertThat(send(own, new FakeRequest().body(noMax).defaultMaxTokens(300)).header("x-ratelimit-remaining-tokens"))
+        .as("the plugin's own wins").isEqualTo(Long.toString(100000 - 51));
+    assertThat(send(none, new FakeRequest().body(noMax).clientIp("10.0.0.2").defaultMaxTokens(300))
+        .header("x-ratelimit-remaining-tokens")).as("the route's").isEqualTo(Long.toString(100000 - 301));
+    assertThat(send(none, new FakeRequest().body(noMax).clientIp("10.0.0.3")).header("x-ratelimit-remaining-tokens"))
+        .as("neither: 1024").isEqualTo(Long.toString(100000 - 1025));
+  }
+
+  @Test
   void resetIsWholeSecondsRoundedUpAndAtLeastOne() throws Exception {
     var p = plugin("{ rules: [ { limit-by: ip, tokens-per-second: 1000 } ] }", services);
     services.advance(Duration.ofMillis(499)); // 10:00:00.499

@@ -1,0 +1,140 @@
+package io.sluice.relay;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoop;
+import io.sluice.usage.Usage;
+import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Holds the last bytes of a response until the route's plugins have settled its final usage
+ * ({@link UsageHook}): a token or budget reservation is reconciled before the client can see the
+ * end and send its next request. See {@code gateway-core/docs/usage.md}.
+ *
+ * <p>What is held: for an event stream, everything from the event that makes the usage final on
+ * (the usage chunk, {@code data: [DONE]}, Anthropic's {@code message_delta} / {@code message_stop},
+ * Responses' {@code response.completed}) — SDKs stop reading at the terminal event, so it must
+ * wait too; for a JSON body, its newest chunk (each chunk is written when the next one arrives, so
+ * the last one waits for the end, when the body's usage is parsed).
+ *
+ * <p>Threading: on the exchange's event loop. A hook that completes at once (local counters)
+ * opens the gate in the same call; one that waits for Redis opens it on the event loop when the
+ * store answered (or timed out) — nothing blocks the loop.
+ *
+ * <p>Backpressure: at most {@value #MAX_HELD} bytes are held; an upstream that goes on sending
+ * past its end stops being held (its tail is then written as it comes, and the usage is settled
+ * only at the exchange's end, as without a gate).
+ *
+ * <p>Failure: a hook whose stage fails still opens the gate (the plugin chain logs it). When the
+ * exchange ends otherwise first (the client left, a timeout) the held bytes are released unwritten.
+ */
+final class EndGate {
+  private static final Logger log = LoggerFactory.getLogger(EndGate.class);
+  static final int MAX_HELD = 64 * 1024;
+
+  private final UsageHook hook;
+  private final EventLoop loop;
+  private final EventWriter writer;
+  private final ArrayDeque<ByteBuf> held = new ArrayDeque<>(4);
+  private int heldBytes;
+  private boolean holding;
+  private ByteBuf lastChunk; // JSON: the newest chunk, written when the next one comes
+  private boolean closed; // the tail went out, or was dropped
+
+  EndGate(UsageHook hook, EventLoop loop, EventWriter writer) {
+    this.hook = hook;
+    this.loop = loop;
+    this.writer = writer;
+  }
+
+  /** From now on, stream events are held (the usage just became final). */
+  void hold() {
+    if (!closed) {
+      holding = true;
+    }
+  }
+
+  /** An event of the stream: written, or held when the end was reached. Takes ownership. */
+  void write(ByteBuf bytes) {
+    if (!holding) {
+      writer.write(bytes);
+      return;
+    }
+    held.add(bytes);
+    heldBytes += bytes.readableBytes();
+    if (heldBytes > MAX_HELD) {
+      holding = false; // not an end after all: let the stream through
+      writeHeld();
+    }
+  }
+
+  /** A chunk of a JSON body: the previous chunk goes out, this one waits. Takes ownership. */
+  void writeKeepingLast(ByteBuf chunk) {
+    ByteBuf previous = lastChunk;
+    lastChunk = chunk;
+    if (previous != null) {
+      writer.write(previous);
+    }
+  }
+
+  /**
+   * The upstream's body ended: the hook is told the final usage, then what is held is written with
+   * the end of the body, then {@code written} runs — at once or later on the event loop.
+   */
+  void end(Supplier<Usage> usage, Runnable written) {
+    CompletableFuture<Void> settled;
+    try {
+      Usage u = usage.get();
+      settled = u == null ? CompletableFuture.completedFuture(null) : hook.usageFinal(u).toCompletableFuture();
+    } catch (RuntimeException e) {
+      log.warn("settling the usage failed", e);
+      settled = CompletableFuture.completedFuture(null);
+    }
+    if (settled.isDone()) {
+      open(written);
+    } else {
+      settled.whenComplete((v, e) -> loop.execute(() -> open(written)));
+    }
+  }
+
+  private void open(Runnable written) {
+    if (closed) {
+      return; // the exchange ended meanwhile
+    }
+    closed = true;
+    holding = false;
+    writeHeld();
+    if (lastChunk != null) {
+      writer.write(lastChunk);
+      lastChunk = null;
+    }
+    writer.end();
+    written.run();
+  }
+
+  private void writeHeld() {
+    ByteBuf b;
+    while ((b = held.poll()) != null) {
+      writer.write(b);
+    }
+    heldBytes = 0;
+  }
+
+  /** The response ends another way (an error event, a reconnect request, an abort): drop what is held. */
+  void drop() {
+    closed = true;
+    holding = false;
+    ByteBuf b;
+    while ((b = held.poll()) != null) {
+      b.release();
+    }
+    heldBytes = 0;
+    if (lastChunk != null) {
+      lastChunk.release();
+      lastChunk = null;
+    }
+  }
+}

@@ -1,0 +1,324 @@
+package io.sluice.plugins.budget;
+
+import io.sluice.config.PriceConfig;
+import io.sluice.plugin.Decision;
+import io.sluice.plugin.ExchangeSummary;
+import io.sluice.plugin.Plugin;
+import io.sluice.plugin.PluginServices;
+import io.sluice.plugin.RequestContext;
+import io.sluice.plugins.budget.BudgetCounters.Reservation;
+import io.sluice.plugins.budget.BudgetSettings.Rule;
+import io.sluice.plugins.budget.BudgetSettings.Unit;
+import io.sluice.plugins.tokenlimit.KeySource;
+import io.sluice.plugins.tokenlimit.ReservationEstimator;
+import io.sluice.usage.Pricing;
+import io.sluice.usage.Usage;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code ai-budget} on one route: USD or tokens per calendar period (UTC day, week from Monday,
+ * month), per key (gateway-plugins/docs/ai-budget.md).
+ *
+ * <p>Reserve, then reconcile. A request is refused (429 {@code insufficient_quota} /
+ * {@code budget_exceeded}, {@code Retry-After} until the period ends) only when a rule's period is
+ * already spent; otherwise its estimate is charged at once to every rule — tokens: prompt estimate
+ * plus the output it allows; USD: the same tokens at the requested model's price (0 when the
+ * pricing table has none) — so a burst of concurrent requests cannot all slip through an almost
+ * spent budget. When the usage is final, before the response's last bytes reach the client
+ * ({@link #onUsage}), the charge is corrected to the real usage (USD: at the served model's price,
+ * cached input as cached, reasoning as output). An exchange that ends otherwise is corrected when
+ * it ends ({@link #onComplete}): to its usage when known, refunded when no answer was produced
+ * (status ≥ 400), else the reservation stands.
+ *
+ * <p>Threading: one instance serves every request of its route on every event loop; per-request
+ * state lives in a concurrent map from the reservation to {@link #onComplete}. A reservation that
+ * completes after its exchange already ended is refunded at once.
+ *
+ * <p>Backpressure: nothing is queued here: one Redis round trip to reserve, at most one to
+ * reconcile, each bounded by the store's command timeout.
+ *
+ * <p>Failure: as {@code ai-token-ratelimit}: when Redis cannot answer a reservation, the request is
+ * counted in this gateway's local counters instead (the budget is then enforced per gateway until
+ * Redis is back; core logs it and exports {@code sluice_ratelimit_store_degraded}). A correction
+ * whose store cannot answer is dropped (the reservation stands).
+ */
+final class BudgetPlugin implements Plugin {
+  static final String NAME = "ai-budget";
+  static final String REMAINING_HEADER = "x-sluice-budget-remaining";
+  private static final Logger log = LoggerFactory.getLogger(BudgetPlugin.class);
+
+  private final BudgetSettings settings;
+  private final PluginServices services;
+  private final Clock clock;
+  private final ReservationEstimator estimator;
+  private final LocalBudgetCounters local;
+  private final RedisBudgetCounters shared;
+  private final Set<String> declaredConsumers;
+  private final Map<RequestContext, Pending> pending = new ConcurrentHashMap<>();
+
+  BudgetPlugin(BudgetSettings settings, PluginServices services) {
+    this.settings = settings;
+    this.services = services;
+    this.clock = services.clock();
+    this.estimator = new ReservationEstimator(settings.defaultMaxTokens());
+    this.local = new LocalBudgetCounters(clock, services.nanoTime());
+    this.shared = settings.store() == null ? null : new RedisBudgetCounters(services.redis(settings.store()), clock);
+    Set<String> names = new HashSet<>();
+    services.consumers().forEach(c -> names.add(c.name()));
+    this.declaredConsumers = Set.copyOf(names);
+  }
+
+  /** One request between its reservation and its end. */
+  private static final class Pending {
+    final List<Slot> slots;
+    final long[] amounts;
+    final long now;
+    Reservation reservation;
+    boolean ended;
+    boolean settled;
+
+    Pending(List<Slot> slots, long[] amounts, long now) {
+      this.slots = slots;
+      this.amounts = amounts;
+      this.now = now;
+    }
+  }
+
+  @Override
+  public CompletionStage<Decision> onRequest(RequestContext request) {
+    if (!request.generates()) {
+      return CompletableFuture.completedFuture(Decision.PROCEED); // a resume or poll: nothing is generated
+    }
+    long now = clock.millis();
+    List<Slot> slots = slots(request, now);
+    ReservationEstimator.Estimate estimate = estimator.parts(request);
+    long[] amounts = new long[slots.size()];
+    long nanos = -1;
+    for (int i = 0; i < amounts.length; i++) {
+      if (settings.rules().get(slots.get(i).rule()).unit() == Unit.TOKENS) {
+        amounts[i] = estimate.total();
+      } else {
+        if (nanos < 0) {
+          PriceConfig price = services.pricing().priceOf(estimate.model());
+          nanos = price == null ? 0 : Pricing.nanos(Pricing.cost(price, estimate.prompt(), 0, estimate.output()));
+        }
+        amounts[i] = nanos;
+      }
+    }
+    Pending p = new Pending(slots, amounts, now);
+    pending.put(request, p);
+    String route = request.route();
+    CompletionStage<Reservation> reserved = shared == null
+        ? local.reserve(route, slots, amounts)
+        : shared.reserve(route, slots, amounts).exceptionallyCompose(e -> local.reserve(route, slots, amounts));
+    return reserved.thenApply(r -> decide(request, p, r));
+  }
+
+  private Decision decide(RequestContext request, Pending p, Reservation r) {
+    boolean refundNow;
+    synchronized (p) {
+      p.reservation = r;
+      refundNow = p.ended && r.admitted();
+    }
+    if (refundNow) {
+      adjust(request.route(), p, r, negate(p.amounts));
+    }
+    export(request, p, r);
+    if (r.admitted()) {
+      return Decision.PROCEED;
+    }
+    services.rateLimitRejection(request.route(), NAME);
+    long retryAfter = 1;
+    for (int i = 0; i < p.slots.size(); i++) {
+      if (r.remaining()[i] <= 0) {
+        retryAfter = Math.max(retryAfter, secondsToEnd(p.slots.get(i), p.now));
+      }
+    }
+    return new Decision.Reject(429, "insufficient_quota", "budget_exceeded",
+        "budget exceeded; it renews in " + retryAfter + "s", Map.of("Retry-After", Long.toString(retryAfter)));
+  }
+
+  @Override
+  public void onResponseHeaders(RequestContext request, int status, ResponseHeaders headers) {
+    Pending p = pending.get(request);
+    if (p == null) {
+      return;
+    }
+    Reservation r;
+    synchronized (p) {
+      r = p.reservation;
+    }
+    if (r == null) {
+      return;
+    }
+    int most = mostRestrictive(p.slots, r.remaining());
+    headers.set(REMAINING_HEADER, format(settings.rules().get(p.slots.get(most).rule()).unit(), r.remaining()[most]));
+  }
+
+  @Override
+  public boolean settlesUsage() {
+    return true;
+  }
+
+  /** The usage is final and the response's end waits for this: the charge becomes the real cost. */
+  @Override
+  public CompletionStage<Void> onUsage(RequestContext request, Usage usage) {
+    Pending p = pending.get(request);
+    if (p == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    Reservation r;
+    synchronized (p) {
+      r = p.reservation;
+      if (r == null || !r.admitted() || p.settled) {
+        return CompletableFuture.completedFuture(null);
+      }
+      p.settled = true;
+    }
+    return adjust(request.route(), p, r, deltas(p, usage));
+  }
+
+  @Override
+  public void onComplete(RequestContext request, ExchangeSummary summary) {
+    Pending p = pending.remove(request);
+    if (p == null) {
+      return;
+    }
+    Reservation r;
+    boolean settled;
+    synchronized (p) {
+      p.ended = true;
+      r = p.reservation;
+      settled = p.settled;
+    }
+    if (r == null || !r.admitted() || settled) {
+      return; // refused, still reserving (decide() refunds it), or settled in onUsage
+    }
+    if (summary.usage() != null) {
+      adjust(request.route(), p, r, deltas(p, summary.usage()));
+    } else if (summary.status() >= 400) {
+      adjust(request.route(), p, r, negate(p.amounts)); // no answer was produced: nothing was spent
+    }
+  }
+
+  /** Real amount minus reserved amount, per slot. */
+  private long[] deltas(Pending p, Usage usage) {
+    long[] deltas = new long[p.slots.size()];
+    long nanos = -1;
+    for (int i = 0; i < deltas.length; i++) {
+      long real;
+      if (settings.rules().get(p.slots.get(i).rule()).unit() == Unit.TOKENS) {
+        real = usage.totalTokens();
+      } else {
+        if (nanos < 0) {
+          BigDecimal cost = services.pricing().cost(usage);
+          nanos = cost == null ? 0 : Pricing.nanos(cost);
+        }
+        real = nanos;
+      }
+      deltas[i] = real - p.amounts[i];
+    }
+    return deltas;
+  }
+
+  private static long[] negate(long[] amounts) {
+    long[] out = new long[amounts.length];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = -amounts[i];
+    }
+    return out;
+  }
+
+  /** Corrects a charge; the stage completes (never exceptionally) when the store answered or gave up. */
+  private CompletionStage<Void> adjust(String route, Pending p, Reservation r, long[] deltas) {
+    boolean any = false;
+    for (long d : deltas) {
+      any |= d != 0;
+    }
+    if (!any) {
+      return CompletableFuture.completedFuture(null);
+    }
+    BudgetCounters store = r.local() || shared == null ? local : shared;
+    return store.adjust(route, p.slots, deltas).handle((v, e) -> {
+      if (e != null) {
+        log.debug("{}: a correction on route {} was dropped: {}", NAME, route, e.toString());
+      }
+      return null;
+    });
+  }
+
+  /**
+   * The budget gauges, for rules keyed by declared consumers only: every other key (addresses,
+   * header values) is unbounded and must not become a label.
+   */
+  private void export(RequestContext request, Pending p, Reservation r) {
+    for (int i = 0; i < p.slots.size(); i++) {
+      Slot s = p.slots.get(i);
+      Rule rule = settings.rules().get(s.rule());
+      if (rule.source() != KeySource.CONSUMER || s.key() == null
+          || !declaredConsumers.contains(s.key())) {
+        continue;
+      }
+      double scale = rule.unit() == Unit.USD ? 1e9 : 1;
+      services.budget(request.route(), rule.label(), s.key(), rule.unit().label(), s.limit() / scale,
+          Math.max(0, r.remaining()[i]) / scale);
+    }
+  }
+
+  private List<Slot> slots(RequestContext request, long now) {
+    List<Slot> out = new ArrayList<>(settings.rules().size());
+    for (Rule rule : settings.rules()) {
+      String key = rule.source().value(request, rule.name());
+      out.add(new Slot(rule.index(), key, rule.period().start(now), rule.period().end(now), rule.limitFor(key)));
+    }
+    return out;
+  }
+
+  /** The rule with the smallest share of its limit left; on a tie, the one whose period ends last. */
+  static int mostRestrictive(List<Slot> slots, long[] remaining) {
+    int best = 0;
+    for (int i = 1; i < slots.size(); i++) {
+      double share = share(remaining[i], slots.get(i).limit());
+      double bestShare = share(remaining[best], slots.get(best).limit());
+      if (share < bestShare || (share == bestShare && slots.get(i).periodEnd() > slots.get(best).periodEnd())) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  private static double share(long remaining, long limit) {
+    return limit <= 0 ? 0 : (double) Math.max(0, remaining) / limit;
+  }
+
+  /** USD with 6 decimals (rounded down: never more than is left), or whole tokens; never below 0. */
+  static String format(Unit unit, long remaining) {
+    long left = Math.max(0, remaining);
+    if (unit == Unit.TOKENS) {
+      return Long.toString(left);
+    }
+    return BigDecimal.valueOf(left, 9).setScale(6, RoundingMode.DOWN).toPlainString();
+  }
+
+  /** Whole seconds until the slot's period ends, at least 1. */
+  static long secondsToEnd(Slot s, long now) {
+    return Math.max(1, (s.periodEnd() - now + 999) / 1000);
+  }
+
+  /** Counters of this instance (tests). */
+  LocalBudgetCounters localCounters() {
+    return local;
+  }
+}
