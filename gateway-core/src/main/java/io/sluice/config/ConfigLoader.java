@@ -236,12 +236,13 @@ public final class ConfigLoader {
       pluginBlocks.global(top.get("plugins"));
       List<RouteConfig> routes = routes(top.get("routes"));
       LoggingConfig logging = logging(top.get("logging"));
+      TelemetryConfig telemetry = TelemetryBlock.read(top.get("telemetry"));
       top.finish();
-      if (!problems.isEmpty() || admin == null || limits == null || shutdown == null) {
+      if (!problems.isEmpty() || admin == null || limits == null || shutdown == null || telemetry == null) {
         return null;
       }
-      return new GatewayConfig(
-          listeners, admin, limits, shutdown, ioThreads, upstreams, consumers, routes, logging, Redactor.redact(tree));
+      return new GatewayConfig(listeners, admin, limits, shutdown, ioThreads, upstreams, consumers, routes, logging,
+          telemetry, Redactor.redact(tree));
     }
 
     // ---------------------------------------------------------------- logging

@@ -14,6 +14,7 @@ import java.util.List;
  *
  * @param ioThreads event-loop threads serving listeners and upstream connections (0 = one per core)
  * @param logging log levels by logger ({@code logging.level})
+ * @param telemetry OpenTelemetry traces ({@code telemetry}); {@link TelemetryConfig#OFF} when absent
  * @param redacted the config as written, with every secret replaced by {@code "<redacted>"}, for
  *     {@code GET /admin/config}
  */
@@ -27,6 +28,7 @@ public record GatewayConfig(
     List<ConsumerConfig> consumers,
     List<RouteConfig> routes,
     LoggingConfig logging,
+    TelemetryConfig telemetry,
     JsonNode redacted) {
 
   public GatewayConfig {

@@ -1,5 +1,7 @@
 package io.sluice.exchange;
 
+import io.sluice.telemetry.ExchangeTrace;
+import io.sluice.telemetry.GenAiRequest;
 import java.util.Arrays;
 
 /**
@@ -27,6 +29,8 @@ public final class Exchange {
   private Long tokensIn;
   private Long tokensOut;
   private boolean tokensEstimated;
+  private ExchangeTrace trace = ExchangeTrace.NONE;
+  private GenAiRequest genAi;
 
   public Exchange(String requestId, String clientIp, String method, String path, long startNanos) {
     this.requestId = requestId;
@@ -151,6 +155,24 @@ public final class Exchange {
     this.tokensIn = in;
     this.tokensOut = out;
     this.tokensEstimated = estimated;
+  }
+
+  /** The exchange's spans ({@link ExchangeTrace#NONE} when tracing is off). */
+  public ExchangeTrace trace() {
+    return trace;
+  }
+
+  public void trace(ExchangeTrace trace) {
+    this.trace = trace;
+  }
+
+  /** What the request asks of a model (GenAI operation, provider, model), or null when it is no model call. */
+  public GenAiRequest genAi() {
+    return genAi;
+  }
+
+  public void genAi(GenAiRequest genAi) {
+    this.genAi = genAi;
   }
 
   /** How the exchange ended: {@code ok}, {@code client_closed}, {@code upstream_failed}, … */

@@ -55,6 +55,7 @@ final class ExchangeEnding implements Runnable {
       gateway.metrics().tokens(route, consumer, model, "output", used.outputTokens());
     }
     gateway.metrics().requestCompleted(exchange.routeName(), exchange.status(), duration);
+    ExchangeTelemetry.ended(gateway.metrics(), exchange, admission == null ? null : admission.route(), used, end);
     gateway.accessLog().log(exchange, end);
     if (plugins != null && admission.reached() > 0) {
       admission.chain().runComplete(plugins, admission.reached(),

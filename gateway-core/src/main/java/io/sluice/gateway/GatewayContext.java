@@ -6,6 +6,7 @@ import io.sluice.observe.GatewayMetrics;
 import io.sluice.plugin.PluginChain;
 import io.sluice.route.Router;
 import io.sluice.session.StreamSessions;
+import io.sluice.telemetry.Tracing;
 import io.sluice.upstream.Upstreams;
 import java.util.Map;
 import java.util.Set;
@@ -19,14 +20,21 @@ import java.util.Set;
  * @param accessLog where each exchange's line goes when it ends
  * @param consumers the names of the declared {@code consumers[]}
  * @param sessions the stream sessions (resume, long polling); one store for the gateway's life
+ * @param tracing the exchanges' traces; one tracer for the gateway's life
  */
 public record GatewayContext(Router router, Map<String, PluginChain> chains, Upstreams upstreams,
     LimitsConfig limits, GatewayMetrics metrics, AccessLog accessLog, Set<String> consumers,
-    StreamSessions sessions) {
+    StreamSessions sessions, Tracing tracing) {
 
   public GatewayContext {
     chains = Map.copyOf(chains);
     consumers = Set.copyOf(consumers);
+  }
+
+  /** A context without tracing. */
+  public GatewayContext(Router router, Map<String, PluginChain> chains, Upstreams upstreams, LimitsConfig limits,
+      GatewayMetrics metrics, AccessLog accessLog, Set<String> consumers, StreamSessions sessions) {
+    this(router, chains, upstreams, limits, metrics, accessLog, consumers, sessions, Tracing.off());
   }
 
   /**

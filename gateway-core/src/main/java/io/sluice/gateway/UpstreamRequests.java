@@ -19,6 +19,7 @@ import io.sluice.relay.ForwardRequest;
 import io.sluice.relay.StreamWatch;
 import io.sluice.route.Route;
 import io.sluice.session.SessionPlan;
+import io.sluice.telemetry.GenAiNames;
 import io.sluice.upstream.Upstream;
 import io.sluice.usage.RequestInfo;
 import io.sluice.usage.RequestRewriter;
@@ -77,11 +78,12 @@ final class UpstreamRequests {
    */
   UsageTracker trackUsage() {
     Route route = admission.route();
-    Api api = route.config().api() != null ? route.config().api() : Api.forPath(exchange.path());
+    Api api = route.api(exchange.path());
     if (api == Api.PASSTHROUGH) {
       return null;
     }
     RequestInfo info = RequestRewriter.inspect(api, request.body());
+    exchange.genAi(GenAiNames.request(api, info.model()));
     if (info.rewritten()) {
       request.replaceBody(Unpooled.wrappedBuffer(info.rewrittenBody()));
     }
