@@ -20,8 +20,9 @@ final class DroppedSpans implements MetricReader {
   private static final String PROCESSED = "processedSpans";
   private static final AttributeKey<Boolean> DROPPED = AttributeKey.booleanKey("dropped");
 
-  private final SdkMeterProvider meters = SdkMeterProvider.builder().registerMetricReader(this).build();
+  // Declared first: building the provider below registers this reader (sets the field).
   private volatile CollectionRegistration registration = CollectionRegistration.noop();
+  private final SdkMeterProvider meters = SdkMeterProvider.builder().registerMetricReader(this).build();
 
   MeterProvider meterProvider() {
     return meters;

@@ -129,6 +129,7 @@ class TracingTest {
 
     String line = awaitAccessLine();
     assertThat(line).contains("trace_id=" + TRACE);
+    assertThat(gw.admin("/metrics").body()).contains("sluice_trace_spans_dropped_total 0.0");
   }
 
   @Test
