@@ -152,7 +152,7 @@ public final class UpstreamAttempt {
     target.activeRequests().incrementAndGet();
     open = true;
     exchange.upstream(upstream.name(), target.url());
-    exchange.trace().attemptStarted(upstream.name(), target.url(), exchange.genAi());
+    exchange.trace().attemptStarted(upstream.name(), target.config().host(), target.config().port(), exchange.genAi());
     pool = upstream.pool(target);
     ConnectionPool from = pool;
     from.acquire(loop, listener, fresh).addListener((Future<Channel> f) -> {

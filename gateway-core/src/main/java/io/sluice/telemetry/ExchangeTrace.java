@@ -21,9 +21,10 @@ public interface ExchangeTrace {
   /**
    * An attempt at an upstream endpoint starts (the first, a retry, a failover): a client span.
    *
+   * @param host the endpoint's host ({@code server.address}), port its port
    * @param genAi what the request asks of the model, or null for a non-model request
    */
-  default void attemptStarted(String upstream, String endpointUrl, GenAiRequest genAi) {}
+  default void attemptStarted(String upstream, String host, int port, GenAiRequest genAi) {}
 
   /** The attempt's endpoint answered with this status. */
   default void attemptStatus(int status) {}

@@ -10,7 +10,6 @@ import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.sdk.common.Clock;
-import java.net.URI;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 
@@ -68,20 +67,25 @@ final class SpanTrace implements ExchangeTrace {
   }
 
   @Override
-  public void attemptStarted(String upstream, String endpointUrl, GenAiRequest genAi) {
+  public void attemptStarted(String upstream, String host, int port, GenAiRequest genAi) {
     closeAttempt(clock.now());
     attempts++;
+    attemptOpen = true;
+    attemptStatus = 0;
+    attemptOutcome = null;
+    servedEndNanos = -1;
     SpanBuilder span = tracer.spanBuilder(genAi == null ? method : genAi.operation() + " " + model(genAi))
         .setParent(Context.root().with(server))
-        .setSpanKind(SpanKind.CLIENT)
-        .setAttribute(HTTP_METHOD, method)
-        .setAttribute(UPSTREAM, upstream)
-        .setAttribute(ATTEMPT, (long) attempts);
-    URI url = URI.create(endpointUrl);
-    if (url.getHost() != null) {
-      span.setAttribute(SERVER_ADDRESS, url.getHost());
-      span.setAttribute(SERVER_PORT, (long) port(url));
+        .setSpanKind(SpanKind.CLIENT);
+    if (!server.isRecording()) {
+      attempt = span.startSpan(); // unsampled: only its ids matter (for the upstream's traceparent)
+      return;
     }
+    span.setAttribute(HTTP_METHOD, method)
+        .setAttribute(UPSTREAM, upstream)
+        .setAttribute(ATTEMPT, (long) attempts)
+        .setAttribute(SERVER_ADDRESS, host)
+        .setAttribute(SERVER_PORT, (long) port);
     if (genAi != null) {
       span.setAttribute(OPERATION, genAi.operation()).setAttribute(PROVIDER, genAi.provider());
       if (genAi.requestModel() != null) {
@@ -89,10 +93,6 @@ final class SpanTrace implements ExchangeTrace {
       }
     }
     attempt = span.startSpan();
-    attemptOpen = true;
-    attemptStatus = 0;
-    attemptOutcome = null;
-    servedEndNanos = -1;
   }
 
   @Override
@@ -154,6 +154,9 @@ final class SpanTrace implements ExchangeTrace {
   @Override
   public void end(ExchangeEnd end) {
     long now = clock.now();
+    if (!server.isRecording()) {
+      return; // unsampled: nothing to record or export
+    }
     if (attemptOpen) {
       genAiResult(attempt, end);
       closeAttempt(servedEndNanos >= 0 ? servedEndNanos : now);
@@ -195,12 +198,5 @@ final class SpanTrace implements ExchangeTrace {
 
   private static String model(GenAiRequest genAi) {
     return genAi.requestModel() == null ? "unknown" : genAi.requestModel();
-  }
-
-  private static int port(URI url) {
-    if (url.getPort() >= 0) {
-      return url.getPort();
-    }
-    return "https".equalsIgnoreCase(url.getScheme()) || "wss".equalsIgnoreCase(url.getScheme()) ? 443 : 80;
   }
 }

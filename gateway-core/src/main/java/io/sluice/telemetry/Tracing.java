@@ -123,12 +123,11 @@ public final class Tracing implements AutoCloseable {
       return ExchangeTrace.NONE;
     }
     Context parent = W3CTraceContextPropagator.getInstance().extract(Context.root(), header, HEADERS);
-    Span server = tracer.spanBuilder(method)
-        .setParent(parent)
-        .setSpanKind(SpanKind.SERVER)
-        .setAttribute(SpanTrace.HTTP_METHOD, method)
-        .setAttribute(SpanTrace.URL_PATH, path)
-        .startSpan();
+    Span server = tracer.spanBuilder(method).setParent(parent).setSpanKind(SpanKind.SERVER).startSpan();
+    if (server.isRecording()) { // after the sampling decision: an unsampled span builds no attributes
+      server.setAttribute(SpanTrace.HTTP_METHOD, method);
+      server.setAttribute(SpanTrace.URL_PATH, path);
+    }
     return new SpanTrace(tracer, clock, server, method);
   }
 
