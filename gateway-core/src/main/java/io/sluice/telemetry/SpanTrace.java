@@ -41,6 +41,8 @@ final class SpanTrace implements ExchangeTrace {
   static final AttributeKey<Long> ATTEMPT = AttributeKey.longKey("sluice.attempt");
   /** The span event at the first event carrying generated content. */
   static final String FIRST_TOKEN = "gen_ai.first_token";
+  /** The name of an attempt's span that is not recorded (never exported). */
+  private static final String UNSAMPLED = "attempt";
 
   private final Tracer tracer;
   private final Clock clock;
@@ -68,20 +70,24 @@ final class SpanTrace implements ExchangeTrace {
 
   @Override
   public void attemptStarted(String upstream, String host, int port, GenAiRequest genAi) {
-    closeAttempt(clock.now());
+    if (attemptOpen) {
+      closeAttempt(clock.now());
+    }
     attempts++;
     attemptOpen = true;
     attemptStatus = 0;
     attemptOutcome = null;
     servedEndNanos = -1;
-    SpanBuilder span = tracer.spanBuilder(genAi == null ? method : genAi.operation() + " " + model(genAi))
-        .setParent(Context.root().with(server))
-        .setSpanKind(SpanKind.CLIENT);
+    Context parent = Context.root().with(server);
     if (!server.isRecording()) {
-      attempt = span.startSpan(); // unsampled: only its ids matter (for the upstream's traceparent)
+      // Unsampled: only the span's ids matter (the upstream's traceparent), so no name or attributes.
+      attempt = tracer.spanBuilder(UNSAMPLED).setParent(parent).setSpanKind(SpanKind.CLIENT).startSpan();
       return;
     }
-    span.setAttribute(HTTP_METHOD, method)
+    SpanBuilder span = tracer.spanBuilder(genAi == null ? method : genAi.operation() + " " + model(genAi))
+        .setParent(parent)
+        .setSpanKind(SpanKind.CLIENT)
+        .setAttribute(HTTP_METHOD, method)
         .setAttribute(UPSTREAM, upstream)
         .setAttribute(ATTEMPT, (long) attempts)
         .setAttribute(SERVER_ADDRESS, host)
@@ -114,6 +120,10 @@ final class SpanTrace implements ExchangeTrace {
   @Override
   public void attemptEnded() {
     if (!attemptOpen) {
+      return;
+    }
+    if (!server.isRecording()) {
+      attemptOpen = false; // nothing recorded, nothing to end
       return;
     }
     if ("success".equals(attemptOutcome)) {
