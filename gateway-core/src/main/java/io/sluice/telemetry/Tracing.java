@@ -19,9 +19,12 @@ import io.opentelemetry.sdk.trace.export.SpanExporter;
 import io.opentelemetry.sdk.trace.samplers.Sampler;
 import io.sluice.config.TelemetryConfig;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.logging.Logger;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * The gateway's tracer: the OpenTelemetry SDK set up from {@code telemetry} (docs/telemetry.md),
@@ -43,6 +46,8 @@ import java.util.function.Function;
 public final class Tracing implements AutoCloseable {
   private static final Tracing OFF = new Tracing(null, null, null);
   static final AttributeKey<String> SERVICE_NAME = AttributeKey.stringKey("service.name");
+  /** Held strongly: java.util.logging keeps loggers only weakly, and the handler is set on this one. */
+  private static final Logger SDK_LOGGER = Logger.getLogger("io.opentelemetry");
 
   private static final TextMapGetter<Function<String, String>> HEADERS = new TextMapGetter<>() {
     @Override
@@ -89,6 +94,7 @@ public final class Tracing implements AutoCloseable {
 
   /** As {@link #start(TelemetryConfig, MeterRegistry)}, with another exporter (benchmarks, tests). */
   public static Tracing start(TelemetryConfig config, SpanExporter exporter, MeterRegistry registry) {
+    sdkLogsToSlf4j();
     DroppedSpans dropped = new DroppedSpans();
     BatchSpanProcessor batches = BatchSpanProcessor.builder(exporter)
         .setMaxQueueSize(config.queueSize())
@@ -105,6 +111,21 @@ public final class Tracing implements AutoCloseable {
         .description("Finished spans dropped because the export queue was full (the collector is slow or down)")
         .register(registry);
     return new Tracing(provider, provider.get("io.sluice.gateway"), dropped);
+  }
+
+  /**
+   * The SDK writes its own warnings (a failed export, spans dropped by a full queue: once per
+   * export at most) through {@code java.util.logging}; they go to SLF4J, so they reach the
+   * gateway's log in its format ({@code --log-format json} too) under the logger names
+   * {@code io.opentelemetry.*}, instead of stderr.
+   */
+  private static void sdkLogsToSlf4j() {
+    synchronized (SDK_LOGGER) {
+      if (Arrays.stream(SDK_LOGGER.getHandlers()).noneMatch(SLF4JBridgeHandler.class::isInstance)) {
+        SDK_LOGGER.addHandler(new SLF4JBridgeHandler());
+        SDK_LOGGER.setUseParentHandlers(false);
+      }
+    }
   }
 
   /** Whether spans are recorded and exported at all. */

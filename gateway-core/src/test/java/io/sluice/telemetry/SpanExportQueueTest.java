@@ -2,6 +2,8 @@ package io.sluice.telemetry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.opentelemetry.sdk.common.CompletableResultCode;
 import io.opentelemetry.sdk.trace.data.SpanData;
@@ -16,6 +18,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.slf4j.LoggerFactory;
 
 /**
  * The export queue: ending spans never waits for the collector; what does not fit the bounded
@@ -62,6 +65,10 @@ class SpanExportQueueTest {
   @Test
   @Timeout(30)
   void aFullQueueDropsAndCountsInsteadOfBlocking() {
+    ListAppender<ILoggingEvent> sdkLog = new ListAppender<>();
+    sdkLog.start();
+    ch.qos.logback.classic.Logger sdk = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger("io.opentelemetry");
+    sdk.addAppender(sdkLog);
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     StuckCollector collector = new StuckCollector();
     Tracing tracing = Tracing.start(ONE_SLOT, collector, registry);
@@ -77,8 +84,12 @@ class SpanExportQueueTest {
       collector.release.countDown();
       tracing.flush();
       assertThat(collector.exported.size() + dropped).isEqualTo(20);
+      // The SDK's own warning reaches the gateway's log (SLF4J), not stderr.
+      assertThat(sdkLog.list).extracting(ILoggingEvent::getFormattedMessage)
+          .anyMatch(line -> line.contains("dropped") && line.contains("queue is full"));
     } finally {
       tracing.close();
+      sdk.detachAppender(sdkLog);
     }
   }
 
