@@ -199,6 +199,33 @@ class TracingTest {
   }
 
   @Test
+  void aCollectorThatDoesNotAnswerCostsDroppedSpansNotRequests() throws Exception {
+    collector.holdExports(); // every export hangs until the end of the test
+    TestGateway gw = gateway.start("""
+        telemetry: { otlp-endpoint: "%s", queue-size: 1, export-delay: 1ms }
+        upstreams: [ { name: models, endpoints: [ { url: "${upstream.a}" } ] } ]
+        routes: [ { name: chat, match: { path-prefix: /v1/chat/completions }, upstream: models } ]
+        """.formatted(collector.url()));
+    try (RawHttp client = RawHttp.connect(gw.port())) {
+      for (int i = 0; i < 5; i++) {
+        client.post("/v1/chat/completions", STREAM_BODY);
+        gateway.upstream("a").next().startSse().send(ROLE).send(TOKEN).send(USAGE).send(DONE).end();
+        assertThat(client.readHead().status()).isEqualTo(200);
+        assertThat(client.readToEnd()).isEqualTo(ROLE + TOKEN + DONE);
+      }
+    }
+    String dropped = "";
+    Pattern counter = Pattern.compile("(?m)^sluice_trace_spans_dropped_total (\\S+)$");
+    for (int i = 0; i < 1000 && !dropped.matches("[1-9][0-9]*\\.0"); i++) {
+      Thread.sleep(5); // the exchange's spans end just after its last byte
+      Matcher m = counter.matcher(gw.admin("/metrics").body());
+      dropped = m.find() ? m.group(1) : "";
+    }
+    assertThat(dropped).as("10 spans, one export hanging, a queue of 1").matches("[1-9][0-9]*\\.0");
+    collector.answerExports();
+  }
+
+  @Test
   void withoutATelemetryBlockTheClientsTraceparentPassesUntouched() throws Exception {
     TestGateway gw = gateway.start("""
         upstreams: [ { name: models, endpoints: [ { url: "${upstream.a}" } ] } ]

@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -63,6 +64,7 @@ public final class OtlpReceiver implements AutoCloseable {
   private final HttpServer server;
   private final LinkedBlockingQueue<Received> spans = new LinkedBlockingQueue<>();
   private final AtomicInteger requests = new AtomicInteger();
+  private volatile CountDownLatch gate = new CountDownLatch(0);
 
   private OtlpReceiver(HttpServer server) {
     this.server = server;
@@ -87,8 +89,24 @@ public final class OtlpReceiver implements AutoCloseable {
     return requests.get();
   }
 
+  /** From now on every export waits, unanswered, until {@link #answerExports} (a collector that hangs). */
+  public void holdExports() {
+    gate = new CountDownLatch(1);
+  }
+
+  /** Answers the held exports and every later one at once. */
+  public void answerExports() {
+    gate.countDown();
+  }
+
   private void handle(HttpExchange exchange) throws IOException {
     try (exchange) {
+      try {
+        gate.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
       if (!exchange.getRequestMethod().equals("POST")) {
         exchange.sendResponseHeaders(405, -1);
         return;
@@ -141,6 +159,7 @@ public final class OtlpReceiver implements AutoCloseable {
 
   @Override
   public void close() {
+    answerExports();
     server.stop(0);
     ((ExecutorService) server.getExecutor()).shutdownNow();
   }
