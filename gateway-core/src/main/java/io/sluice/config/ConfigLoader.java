@@ -238,12 +238,13 @@ public final class ConfigLoader {
       List<RouteConfig> routes = routes(top.get("routes"));
       LoggingConfig logging = logging(top.get("logging"));
       List<PriceConfig> pricing = PricingBlock.read(top.get("pricing"));
+      TelemetryConfig telemetry = TelemetryBlock.read(top.get("telemetry"));
       top.finish();
-      if (!problems.isEmpty() || admin == null || limits == null || shutdown == null) {
+      if (!problems.isEmpty() || admin == null || limits == null || shutdown == null || telemetry == null) {
         return null;
       }
       return new GatewayConfig(
-          listeners, admin, limits, shutdown, ioThreads, upstreams, consumers, routes, logging, models,
+          listeners, admin, limits, shutdown, ioThreads, upstreams, consumers, routes, logging, models, telemetry,
           Redactor.redact(tree), pricing);
     }
 

@@ -241,6 +241,32 @@ final class ConfigNode {
     return value.stripTrailingZeros();
   }
 
+  /** A number in {@code 0..1} (a share, such as a sampling ratio); a substituted string is accepted too. */
+  Double fraction() {
+    if (!present()) {
+      return null;
+    }
+    Double value = null;
+    if (node.isNumber()) {
+      value = node.doubleValue();
+    } else if (isSubstituted()) {
+      String s = expanded();
+      if (s == null) {
+        return null;
+      }
+      try {
+        value = Double.parseDouble(s.trim());
+      } catch (NumberFormatException e) {
+        value = null;
+      }
+    }
+    if (value == null || !(value >= 0 && value <= 1)) {
+      problem("expected a number 0..1 (got " + got() + ")");
+      return null;
+    }
+    return value;
+  }
+
   /** True or false; a substituted string "true"/"false" is accepted too. */
   Boolean bool() {
     if (!present()) {

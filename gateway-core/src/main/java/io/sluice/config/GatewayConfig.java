@@ -15,6 +15,7 @@ import java.util.List;
  * @param ioThreads event-loop threads serving listeners and upstream connections (0 = one per core)
  * @param logging log levels by logger ({@code logging.level})
  * @param models the model aliases ({@code models[]}) routes may serve
+ * @param telemetry OpenTelemetry traces ({@code telemetry}); {@link TelemetryConfig#OFF} when absent
  * @param redacted the config as written, with every secret replaced by {@code "<redacted>"}, for
  *     {@code GET /admin/config}
  * @param pricing the top-level {@code pricing} list (USD per million tokens by model glob), in order
@@ -30,6 +31,7 @@ public record GatewayConfig(
     List<RouteConfig> routes,
     LoggingConfig logging,
     List<ModelConfig> models,
+    TelemetryConfig telemetry,
     JsonNode redacted,
     List<PriceConfig> pricing) {
 

@@ -1,6 +1,8 @@
 package io.sluice.exchange;
 
 import java.math.BigDecimal;
+import io.sluice.telemetry.ExchangeTrace;
+import io.sluice.telemetry.GenAiRequest;
 import java.util.Arrays;
 
 /**
@@ -33,6 +35,8 @@ public final class Exchange {
   private Long tokensCached;
   private Long tokensReasoning;
   private BigDecimal costUsd;
+  private ExchangeTrace trace = ExchangeTrace.NONE;
+  private GenAiRequest genAi;
 
   public Exchange(String requestId, String clientIp, String method, String path, long startNanos) {
     this.requestId = requestId;
@@ -199,6 +203,24 @@ public final class Exchange {
     this.tokensIn = in;
     this.tokensOut = out;
     this.tokensEstimated = estimated;
+  }
+
+  /** The exchange's spans ({@link ExchangeTrace#NONE} when tracing is off). */
+  public ExchangeTrace trace() {
+    return trace;
+  }
+
+  public void trace(ExchangeTrace trace) {
+    this.trace = trace;
+  }
+
+  /** What the request asks of a model (GenAI operation, provider, model), or null when it is no model call. */
+  public GenAiRequest genAi() {
+    return genAi;
+  }
+
+  public void genAi(GenAiRequest genAi) {
+    this.genAi = genAi;
   }
 
   /** How the exchange ended: {@code ok}, {@code client_closed}, {@code upstream_failed}, … */

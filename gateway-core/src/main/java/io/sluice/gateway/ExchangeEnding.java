@@ -56,6 +56,7 @@ final class ExchangeEnding implements Runnable {
       Metering.record(gateway, exchange, route, consumer, model, used); // cached, reasoning, cost
     }
     gateway.metrics().requestCompleted(exchange.routeName(), exchange.status(), duration);
+    ExchangeTelemetry.ended(gateway.metrics(), exchange, admission == null ? null : admission.route(), used, end);
     gateway.accessLog().log(exchange, end);
     if (plugins != null && admission.reached() > 0) {
       admission.chain().runComplete(plugins, admission.reached(),

@@ -87,6 +87,7 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
     this.exchange = new Exchange(requestId != null ? requestId : ProxyHeaders.newRequestId(),
         identity.clientIp(ctx.channel(), head.headers().getAll(ProxyHeaders.X_FORWARDED_FOR)),
         head.method().name(), RequestTarget.rawPath(head.uri()), System.nanoTime());
+    exchange.trace(gateway.tracing().begin(exchange.method(), exchange.path(), head.headers()::get));
     this.ending = new ExchangeEnding(gateway, exchange);
   }
 

@@ -7,6 +7,7 @@ import io.sluice.plugin.PluginChain;
 import io.sluice.route.Router;
 import io.sluice.session.StreamSessions;
 import io.sluice.upstream.ModelAliases;
+import io.sluice.telemetry.Tracing;
 import io.sluice.upstream.Upstreams;
 import io.sluice.usage.Pricing;
 import java.util.Map;
@@ -23,21 +24,23 @@ import java.util.Set;
  * @param sessions the stream sessions (resume, long polling); one store for the gateway's life
  * @param aliases the model aliases ({@code models[]}) with their targets' cooldowns
  * @param pricing the {@code pricing} table: what an exchange's tokens cost
+ * @param tracing the exchanges' traces; one tracer for the gateway's life
  */
 public record GatewayContext(Router router, Map<String, PluginChain> chains, Upstreams upstreams,
     LimitsConfig limits, GatewayMetrics metrics, AccessLog accessLog, Set<String> consumers,
-    StreamSessions sessions, ModelAliases aliases, Pricing pricing) {
+    StreamSessions sessions, ModelAliases aliases, Pricing pricing, Tracing tracing) {
 
   public GatewayContext {
     chains = Map.copyOf(chains);
     consumers = Set.copyOf(consumers);
   }
 
-  /** A snapshot without a {@code pricing} table. */
+  /** A snapshot without a {@code pricing} table and without tracing. */
   public GatewayContext(Router router, Map<String, PluginChain> chains, Upstreams upstreams, LimitsConfig limits,
       GatewayMetrics metrics, AccessLog accessLog, Set<String> consumers, StreamSessions sessions,
       ModelAliases aliases) {
-    this(router, chains, upstreams, limits, metrics, accessLog, consumers, sessions, aliases, Pricing.NONE);
+    this(router, chains, upstreams, limits, metrics, accessLog, consumers, sessions, aliases, Pricing.NONE,
+        Tracing.off());
   }
 
   /**

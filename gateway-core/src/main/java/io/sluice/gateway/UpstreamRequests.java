@@ -32,6 +32,7 @@ import io.sluice.translate.TranslatedRequest;
 import io.sluice.translate.Translation;
 import io.sluice.translate.UntranslatableFieldException;
 import io.sluice.upstream.ProviderRequests;
+import io.sluice.telemetry.GenAiNames;
 import io.sluice.upstream.Upstream;
 import io.sluice.usage.RequestInfo;
 import io.sluice.usage.RequestRewriter;
@@ -139,6 +140,7 @@ final class UpstreamRequests {
       return null;
     }
     RequestInfo info = RequestRewriter.inspect(api, request.body());
+    exchange.genAi(GenAiNames.request(api, info.model()));
     if (info.rewritten()) {
       request.replaceBody(Unpooled.wrappedBuffer(info.rewrittenBody()));
     }
@@ -147,8 +149,7 @@ final class UpstreamRequests {
 
   /** The API the route speaks: configured, else decided by the path. */
   private Api api() {
-    Api api = admission.route().config().api();
-    return api != null ? api : Api.forPath(exchange.path());
+    return admission.route().api(exchange.path());
   }
 
   /** Whether the route gzips answers and the client takes them. */

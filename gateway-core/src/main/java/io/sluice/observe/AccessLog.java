@@ -73,6 +73,7 @@ public final class AccessLog {
     f.put("bytes_in", e.bytesIn());
     f.put("bytes_out", e.bytesOut());
     f.put("outcome", e.outcome());
+    f.put("trace_id", e.trace().traceId());
     return json ? toJson(f) : toText(f);
   }
 

@@ -19,6 +19,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.sluice.net.Transport;
+import io.sluice.telemetry.GenAiMetrics;
 import io.sluice.usage.ModelLabels;
 import java.time.Clock;
 import java.time.Duration;
@@ -69,6 +70,7 @@ public final class GatewayMetrics {
   private final ConcurrentHashMap<Tags, Counter> failovers = new ConcurrentHashMap<>();
   private final ModelLabels modelLabels = new ModelLabels();
   private final CostMetrics cost = new CostMetrics(registry);
+  private final GenAiMetrics genAi = new GenAiMetrics(registry);
   private final ConcurrentHashMap<Tags, Counter> rateLimitRejections = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, AtomicInteger> storeDegraded = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> resumes = new ConcurrentHashMap<>();
@@ -247,6 +249,11 @@ public final class GatewayMetrics {
    */
   public String modelLabel(String route, String model) {
     return modelLabels.label(route, model);
+  }
+
+  /** The OpenTelemetry GenAI metrics ({@code gen_ai_*}), on this registry. */
+  public GenAiMetrics genAi() {
+    return genAi;
   }
 
   /** Request received → first event carrying generated content. */

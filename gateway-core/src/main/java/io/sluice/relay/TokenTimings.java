@@ -33,6 +33,7 @@ final class TokenTimings {
     }
     if (lastContent < 0) {
       exchange.mark(Moment.OUT_FIRST_TOKEN_SENT, now);
+      exchange.trace().firstToken();
       metrics.timeToFirstToken(route, metrics.modelLabel(route, model), now - exchange.startNanos());
     } else {
       gapTimer.record(now - lastContent, TimeUnit.NANOSECONDS);

@@ -152,6 +152,7 @@ public final class UpstreamAttempt {
     target.activeRequests().incrementAndGet();
     open = true;
     exchange.upstream(upstream.name(), target.url());
+    exchange.trace().attemptStarted(upstream.name(), target.config().host(), target.config().port(), exchange.genAi());
     pool = upstream.pool(target);
     ConnectionPool from = pool;
     from.acquire(loop, listener, fresh).addListener((Future<Channel> f) -> {
@@ -184,6 +185,7 @@ public final class UpstreamAttempt {
    */
   public void send(HttpMethod method, String pathAndQuery, HttpHeaders headers, ByteBuf body) {
     headers.set(HttpHeaderNames.HOST, endpoint.config().hostHeader());
+    exchange.trace().inject(headers::set); // the attempt's span is the upstream's parent
     FullHttpRequest out = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method,
         endpoint.config().basePath() + pathAndQuery, body, headers, EmptyHttpHeaders.INSTANCE);
     channel.writeAndFlush(out).addListener((ChannelFutureListener) f -> {
@@ -237,12 +239,14 @@ public final class UpstreamAttempt {
     } else {
       endpoint.recordSuccess(false);
     }
+    exchange.trace().attemptStatus(status);
     record(status >= 500 ? "http_5xx" : "success");
   }
 
   /** Counts one upstream request outcome ({@code sluice_upstream_requests_total}). */
   public void record(String outcome) {
     metrics.upstreamRequest(upstream.name(), endpoint.url(), outcome);
+    exchange.trace().attemptOutcome(outcome);
   }
 
   /** The exchange stops while an upstream connection is open: counted as {@code cancelled}. */
@@ -294,6 +298,7 @@ public final class UpstreamAttempt {
     if (outcome != null) {
       record(outcome);
     }
+    exchange.trace().attemptEnded();
   }
 
   /** No more attempts: a connection still being acquired is discarded when it comes. */

@@ -3,6 +3,7 @@ package io.sluice.route;
 import io.sluice.config.HeaderOps;
 import io.sluice.config.MatchConfig;
 import io.sluice.config.RouteConfig;
+import io.sluice.config.RouteConfig.Api;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -99,6 +100,17 @@ public final class Route {
 
   List<String> methods() {
     return config.match().methods();
+  }
+
+  /** The API the route's clients speak: its {@code api}, else the default for the request's path. */
+  public Api api(String requestPath) {
+    return config.api() != null ? config.api() : Api.forPath(requestPath);
+  }
+
+  /** The route's path template for traces ({@code http.route}): its {@code path}, else its {@code path-prefix}. */
+  public String httpRoute() {
+    MatchConfig m = config.match();
+    return m.path() != null ? m.path() : m.pathPrefix();
   }
 
   /**

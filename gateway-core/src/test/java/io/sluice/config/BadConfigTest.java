@@ -34,7 +34,7 @@ class BadConfigTest {
         arguments("", List.of("listeners: required")),
         arguments(
             BASE + "listenrs: []\n",
-            List.of("listenrs: unknown key (expected one of: listeners, admin, limits, shutdown, io-threads, upstreams, models, consumers, plugins, routes, logging, pricing)")),
+            List.of("listenrs: unknown key (expected one of: listeners, admin, limits, shutdown, io-threads, upstreams, models, consumers, plugins, routes, logging, pricing, telemetry)")),
         // ---- pricing
         arguments(BASE + "pricing: [ { model: 'gpt-4.1*', input: 2 } ]\n", List.of("pricing[0].output: required")),
         arguments(BASE + "pricing: [ { model: 'a', input: -1, output: 1 } ]\n",
@@ -133,6 +133,22 @@ class BadConfigTest {
             LISTENER + "shutdown: { drain-timeout: 1.5s }\n",
             List.of("shutdown.drain-timeout: expected a duration such as 250ms, 30s, 5m, 1h (got '1.5s')")),
         arguments(LISTENER + "io-threads: -1\n", List.of("io-threads: expected an integer >= 0 (got -1)")),
+        // ---- telemetry
+        arguments(LISTENER + "telemetry: { sample-ratio: 0.1 }\n", List.of("telemetry.otlp-endpoint: required")),
+        arguments(
+            LISTENER + "telemetry: { otlp-endpoint: 'collector:4318' }\n",
+            List.of("telemetry.otlp-endpoint: expected an http:// or https:// URL of an OTLP/HTTP collector, "
+                + "e.g. http://collector:4318 (got 'collector:4318')")),
+        arguments(
+            LISTENER + "telemetry: { otlp-endpoint: 'http://c:4318', sample-ratio: 1.5, service-name: '', queue-size: 0 }\n",
+            List.of("telemetry.sample-ratio: expected a number 0..1 (got 1.5)",
+                "telemetry.service-name: must not be empty",
+                "telemetry.queue-size: expected an integer 1..1000000 (got 0)")),
+        arguments(
+            LISTENER + "telemetry: { otlp-endpoint: 'http://c:4318', export-delay: 0s, sampling: 1 }\n",
+            List.of("telemetry.export-delay: must be longer than 0s",
+                "telemetry.sampling: unknown key (expected one of: otlp-endpoint, sample-ratio, service-name, queue-size, "
+                    + "export-delay)")),
         // ---- upstreams
         arguments(LISTENER + "upstreams: [ { name: p } ]\n", List.of("upstreams[0].endpoints: required")),
         arguments(LISTENER + "upstreams: [ { name: p, endpoints: [] } ]\n", List.of("upstreams[0].endpoints: must not be empty")),

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.sluice.config.RouteConfig.Api;
 import io.sluice.config.UpstreamConfig.Balancer;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -230,10 +231,27 @@ class ConfigLoaderTest {
     assertThat(c.limits()).isEqualTo(LimitsConfig.DEFAULTS);
     assertThat(c.shutdown()).isEqualTo(ShutdownConfig.DEFAULTS);
     assertThat(c.ioThreads()).isZero();
+    assertThat(c.telemetry()).isEqualTo(TelemetryConfig.OFF);
+    assertThat(c.telemetry().tracing()).isFalse();
     assertThat(c.upstream("chat-pool").healthCheck()).isSameAs(HealthCheckConfig.PASSIVE_ONLY);
     assertThat(c.upstream("chat-pool").endpoints().get(0).weight()).isEqualTo(1);
     assertThat(c.consumers()).isEmpty();
     assertThat(c.routes()).isEmpty();
+  }
+
+  @Test
+  void readsTheTelemetryBlockWithItsDefaults() throws Exception {
+    GatewayConfig c = loader.parse(MINIMAL + "telemetry: { otlp-endpoint: 'http://collector:4318/', sample-ratio: 0.1 }\n",
+        null);
+
+    assertThat(c.telemetry()).isEqualTo(new TelemetryConfig(URI.create("http://collector:4318/"), 0.1,
+        "sluice", 2048, Duration.ofSeconds(5)));
+    assertThat(c.telemetry().tracesUrl()).isEqualTo("http://collector:4318/v1/traces");
+    GatewayConfig all = loader.parse(MINIMAL + "telemetry: { otlp-endpoint: 'https://otel.example/base', "
+        + "sample-ratio: 0, service-name: edge, queue-size: 100, export-delay: 250ms }\n", null);
+    assertThat(all.telemetry()).isEqualTo(new TelemetryConfig(URI.create("https://otel.example/base"), 0.0,
+        "edge", 100, Duration.ofMillis(250)));
+    assertThat(all.telemetry().tracesUrl()).isEqualTo("https://otel.example/base/v1/traces");
   }
 
   @Test

@@ -21,6 +21,7 @@ import io.sluice.server.ListenException;
 import io.sluice.net.Transport;
 import io.sluice.session.StreamSessions;
 import io.sluice.store.RedisStores;
+import io.sluice.telemetry.Tracing;
 import io.sluice.upstream.Endpoint;
 import io.sluice.upstream.Upstream;
 import io.sluice.upstream.ModelAliases;
@@ -75,6 +76,8 @@ public final class Sluice implements AutoCloseable, AdminView {
   private final RedisStores redisStores;
   /** Stream sessions (resume, long polling); kept across reloads so running streams stay resumable. */
   private final StreamSessions sessions;
+  /** Traces (docs/telemetry.md); started once, a changed telemetry block needs a restart. */
+  private final Tracing tracing;
   private volatile GatewayConfig config;
   private volatile Upstreams upstreams;
   private volatile GatewayContext context;
@@ -94,9 +97,10 @@ public final class Sluice implements AutoCloseable, AdminView {
     this.redisStores = new RedisStores(metrics::storeDegraded);
     this.pluginServices = pluginServices(config);
     this.sessions = new StreamSessions(config.limits().maxSessionMemory(), metrics, redisStores);
+    this.tracing = Tracing.start(config.telemetry(), metrics.registry());
     this.context = new GatewayContext(new Router(config.routes()), pluginChains(config, Map.of(), List.of()),
         upstreams, config.limits(), metrics, accessLog, consumerNames(config), sessions,
-        new ModelAliases(config.models(), System::nanoTime, new Random()), Pricing.of(config.pricing()));
+        new ModelAliases(config.models(), System::nanoTime, new Random()), Pricing.of(config.pricing()), tracing);
     this.server = new GatewayServer(transport);
     this.admin = new AdminServer(transport, config, this);
     metrics.endpointHealthFrom(this::endpointHealth);
@@ -242,6 +246,9 @@ public final class Sluice implements AutoCloseable, AdminView {
     if (!previous.admin().equals(next.admin()) || previous.ioThreads() != next.ioThreads()) {
       log.warn("admin and io-threads changes take effect at the next start");
     }
+    if (!previous.telemetry().equals(next.telemetry())) {
+      log.warn("telemetry changes take effect at the next start");
+    }
     Upstreams previousUpstreams = upstreams;
     Upstreams nextUpstreams = previousUpstreams.reconcile(next.upstreams());
     boolean sameConsumers = previous.consumers().equals(next.consumers());
@@ -251,7 +258,7 @@ public final class Sluice implements AutoCloseable, AdminView {
     GatewayContext nextContext = new GatewayContext(new Router(next.routes()),
         pluginChains(next, sameConsumers ? context.chains() : Map.of(), previous.routes()), nextUpstreams,
         next.limits(), metrics, accessLog, consumerNames(next), sessions, context.aliases().reload(next.models()),
-        Pricing.of(next.pricing()));
+        Pricing.of(next.pricing()), tracing);
     sessions.maxBytes(next.limits().maxSessionMemory());
     context = nextContext; // new requests take the new snapshot; running ones keep theirs
     upstreams = nextUpstreams;
@@ -355,5 +362,6 @@ public final class Sluice implements AutoCloseable, AdminView {
     upstreams.close();
     redisStores.close();
     transport.close();
+    tracing.close(); // last: the exchanges that ended above still export their spans
   }
 }

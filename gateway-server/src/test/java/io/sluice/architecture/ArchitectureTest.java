@@ -36,7 +36,7 @@ class ArchitectureTest {
    */
   static final Set<String> CORE_PACKAGES = Set.of(
       "config", "exchange", "gateway", "http", "net", "observe", "plugin", "relay", "route", "server",
-      "session", "sse", "store", "translate", "upstream", "usage", "websocket");
+      "session", "sse", "store", "telemetry", "translate", "upstream", "usage", "websocket");
 
   /** The packages of gateway-plugins and gateway-server, which gateway-core must not know. */
   static final String[] OUTER_MODULE_PACKAGES = {

@@ -94,8 +94,10 @@ class AccessLogTest {
     assertThat(json.isObject()).isTrue();
     List<String> fields = List.of("ts", "request_id", "route", "consumer", "client_ip", "method", "path",
         "status", "upstream", "model", "failovers", "ttft_ms", "duration_ms", "tokens_in", "tokens_out",
-        "tokens_estimated", "tokens_cached", "tokens_reasoning", "cost_usd", "bytes_in", "bytes_out", "outcome");
+        "tokens_estimated", "tokens_cached", "tokens_reasoning", "cost_usd", "bytes_in", "bytes_out", "outcome",
+        "trace_id");
     assertThat(json.fieldNames()).toIterable().containsExactlyElementsOf(fields);
+    assertThat(json.get("trace_id").isNull()).as("no trace: tracing is off").isTrue();
     assertThat(json.get("ttft_ms").asLong()).isEqualTo(250);
     assertThat(json.get("duration_ms").asLong()).isEqualTo(2000);
     assertThat(json.get("consumer").asText()).isEqualTo("alice");
