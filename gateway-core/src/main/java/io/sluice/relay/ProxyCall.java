@@ -28,6 +28,7 @@ import io.sluice.http.GatewayErrors;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.session.SessionPlan;
 import io.sluice.sse.SseFramer;
+import io.sluice.telemetry.GenAiNames;
 import io.sluice.translate.TranslatedError;
 import io.sluice.translate.UntranslatableFieldException;
 import io.sluice.upstream.Upstream;
@@ -124,6 +125,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   private void startNext() {
     target = targets.next();
     upstream = target.upstream();
+    exchange.genAi(GenAiNames.served(exchange.genAi(), upstream.config().provider()));
     held = targets.hasNext();
     if (target.refused() != null) { // the request cannot go to this target (a field its API cannot carry)
       if (held) {

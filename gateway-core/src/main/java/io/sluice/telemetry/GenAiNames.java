@@ -1,5 +1,6 @@
 package io.sluice.telemetry;
 
+import io.sluice.config.Provider;
 import io.sluice.config.RouteConfig.Api;
 
 /**
@@ -26,10 +27,28 @@ public final class GenAiNames {
   }
 
   /**
-   * {@code gen_ai.provider.name}, from the API the route speaks: the conventions' {@code openai}
-   * for OpenAI's APIs (also what an OpenAI-compatible server speaks), {@code anthropic} for
-   * Anthropic Messages. Once upstreams name their {@code provider} preset, that is the better
-   * source, and this is the one place to switch over.
+   * The same request as served by an upstream of this {@code provider} preset: the provider name
+   * becomes the preset's (the conventions' well-known values where there is one), except for
+   * {@code openai-compatible}, which says nothing about who runs the model — it keeps the name
+   * taken from the API.
+   */
+  public static GenAiRequest served(GenAiRequest request, Provider provider) {
+    if (request == null || provider == Provider.OPENAI_COMPATIBLE) {
+      return request;
+    }
+    String name = switch (provider) {
+      case AZURE_OPENAI -> "azure.ai.openai";
+      case GEMINI -> "gcp.gemini";
+      case MISTRAL -> "mistral_ai";
+      default -> provider.yamlName();
+    };
+    return new GenAiRequest(request.operation(), name, request.requestModel());
+  }
+
+  /**
+   * {@code gen_ai.provider.name} before an upstream is chosen, from the API the route speaks: the
+   * conventions' {@code openai} for OpenAI's APIs (also what an OpenAI-compatible server speaks),
+   * {@code anthropic} for Anthropic Messages; {@link #served} names the preset once known.
    */
   static String provider(Api api) {
     return api == Api.ANTHROPIC_MESSAGES ? "anthropic" : "openai";
