@@ -171,6 +171,37 @@ class TracingTest {
   }
 
   @Test
+  void aFailoverIsAClientSpanPerTargetNamingEachProvider() throws Exception {
+    TestGateway gw = gateway.start("""
+        telemetry: { otlp-endpoint: "%s", sample-ratio: 1.0, export-delay: 20ms }
+        upstreams:
+          - { name: first, provider: groq, endpoints: [ { url: "${upstream.a}" } ] }
+          - { name: second, provider: mistral, endpoints: [ { url: "${upstream.b}" } ] }
+        models:
+          - name: smart
+            targets: [ { upstream: first, model: m-1, priority: 1 }, { upstream: second, model: m-2, priority: 2 } ]
+        routes: [ { name: chat, match: { path: /v1/chat/completions }, api: openai-chat, models: [smart] } ]
+        """.formatted(collector.url()));
+    try (RawHttp client = RawHttp.connect(gw.port())) {
+      client.post("/v1/chat/completions", "{\"model\":\"smart\",\"messages\":[]}");
+      gateway.upstream("a").next().respond(503, "application/json", "{\"error\":{\"message\":\"down\"}}");
+      gateway.upstream("b").next().respond(200, "application/json", JSON_ANSWER);
+      assertThat(client.readHead().status()).isEqualTo(200);
+      client.readToEnd();
+    }
+    List<Received> spans = collector.takeUntil(s -> s.span().getKind() == SpanKind.SPAN_KIND_SERVER, WAIT);
+    Received server = spans.get(spans.size() - 1);
+    List<Received> attempts = spans.stream().filter(s -> s.span().getKind() == SpanKind.SPAN_KIND_CLIENT).toList();
+    assertThat(attempts).hasSize(2);
+    assertThat(attempts.get(0).attribute("sluice.upstream")).isEqualTo("first");
+    assertThat(attempts.get(0).attribute("gen_ai.provider.name")).isEqualTo("groq");
+    assertThat(attempts.get(0).attribute("http.response.status_code")).isEqualTo("503");
+    assertThat(attempts.get(1).attribute("sluice.upstream")).isEqualTo("second");
+    assertThat(attempts.get(1).attribute("gen_ai.provider.name")).isEqualTo("mistral_ai");
+    assertThat(server.attribute("gen_ai.provider.name")).isEqualTo("mistral_ai");
+  }
+
+  @Test
   void anUnsampledTraceIsPropagatedButNeverExported() throws Exception {
     TestGateway gw = gatewayWith("0", "{ url: \"${upstream.a}\" }");
     String unsampledTrace;
