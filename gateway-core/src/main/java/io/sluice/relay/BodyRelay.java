@@ -89,11 +89,10 @@ final class BodyRelay {
       event.release(); // after the event that ran past the budget: not relayed
       return;
     }
-    // Parsed once, only when something needs the fields: usage tracking, or a session (comments
-    // are not numbered).
-    SseEvent fields = usage != null || session != null ? SseEvent.parse(event) : null;
+    // Usage reads the event from its bytes; only a session parses its fields (comments are not numbered).
+    SseEvent fields = session != null ? SseEvent.parse(event) : null;
     if (usage != null) {
-      UsageTracker.Verdict verdict = usage.onEvent(fields);
+      UsageTracker.Verdict verdict = usage.onEvent(event);
       if (verdict == UsageTracker.Verdict.DROP) {
         event.release(); // the usage chunk the gateway asked for; the client did not
         return;
