@@ -7,7 +7,6 @@ import io.sluice.bench.SseFramerBenchmark;
 import io.sluice.config.RouteConfig.Api;
 import io.sluice.exchange.Exchange;
 import io.sluice.observe.GatewayMetrics;
-import io.sluice.sse.SseEvent;
 import io.sluice.sse.SseFramer;
 import io.sluice.usage.UsageTracker;
 import java.util.ArrayList;
@@ -93,7 +92,7 @@ public class EventPathBenchmark {
     dropped = 0;
     SseFramer.Sink sink = event -> {
       events++;
-      UsageTracker.Verdict verdict = usage.onEvent(SseEvent.parse(event));
+      UsageTracker.Verdict verdict = usage.onEvent(event);
       if (verdict == UsageTracker.Verdict.DROP) {
         dropped++;
       } else if (verdict == UsageTracker.Verdict.CONTENT) {
