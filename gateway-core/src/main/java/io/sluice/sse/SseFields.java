@@ -1,6 +1,7 @@
 package io.sluice.sse;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -13,14 +14,25 @@ import java.util.Arrays;
  * per event.
  *
  * <p>One instance per stream, reused for every event: {@link #read} copies the block into a scratch
- * array that grows to the largest event seen (at most the framer's held-event limit) and is kept.
- * The positions it reports are valid until the next {@code read}.
+ * array of the thread's (an event loop's), which grows to the largest event seen there (at most the
+ * framer's held-event limit) and is kept — a held stream keeps no buffer of its own. What it
+ * reports is valid until the next {@code read} of any {@code SseFields} on the same thread: use it
+ * before the next event is read.
  *
  * <p>Threading: not thread-safe; used on the stream's event loop.
  */
 public final class SseFields {
-  private byte[] bytes = new byte[512];
-  private byte[] joined; // several data lines joined by LF; allocated on the first such event
+  /** The thread's scratch arrays: every stream of an event loop reads its events one at a time. */
+  private static final FastThreadLocal<byte[][]> SCRATCH = new FastThreadLocal<>() {
+    @Override
+    protected byte[][] initialValue() {
+      return new byte[][] {new byte[1024], null}; // the block; several data lines joined
+    }
+  };
+
+  private byte[][] scratch;
+  private byte[] bytes;
+  private byte[] joined; // several data lines joined by LF
   private int typeStart;
   private int typeEnd;
   private int dataStart;
@@ -30,8 +42,11 @@ public final class SseFields {
   /** Finds the fields of {@code block} (one whole event as {@link SseFramer} emits it); the buffer is not consumed. */
   public void read(ByteBuf block) {
     int n = block.readableBytes();
+    scratch = SCRATCH.get();
+    bytes = scratch[0];
+    joined = scratch[1];
     if (bytes.length < n) {
-      bytes = new byte[Math.max(n, bytes.length * 2)];
+      bytes = scratch[0] = new byte[Math.max(n, bytes.length * 2)];
     }
     block.getBytes(block.readerIndex(), bytes, 0, n);
     typeStart = typeEnd = -1;
@@ -108,7 +123,7 @@ public final class SseFields {
   private int ensureJoined(int length, int more) {
     if (joined == null || joined.length < length + more) {
       int size = Math.max(length + more, joined == null ? 512 : joined.length * 2);
-      joined = joined == null ? new byte[size] : Arrays.copyOf(joined, size);
+      joined = scratch[1] = joined == null ? new byte[size] : Arrays.copyOf(joined, size);
     }
     return length;
   }

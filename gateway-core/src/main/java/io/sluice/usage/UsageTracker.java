@@ -563,8 +563,11 @@ public final class UsageTracker {
 
   /** Scratch for one parse: what one event (or the body) holds. */
   private final class EventScan implements JsonWalker.Visitor {
-    /** One walker for every event of the stream: it keeps the paths it built (see JsonWalker). */
-    private final JsonWalker walker = new JsonWalker(this);
+    /**
+     * One walker for every event of the stream: it keeps the paths it built (see JsonWalker).
+     * Created on the first parse: a chat stream read by the fast path may need it only once.
+     */
+    private JsonWalker walker;
     UsageShape table;
     String model;
     long in;
@@ -589,6 +592,9 @@ public final class UsageTracker {
     /** Parses one event's data; false when it is not complete, valid JSON. */
     boolean parse(UsageShape t, byte[] b, int from, int to) {
       reset(t);
+      if (walker == null) {
+        walker = new JsonWalker(this);
+      }
       walker.reset();
       try (JsonParser p = JSON.createParser(b, from, to - from)) {
         JsonToken token;
