@@ -55,6 +55,9 @@ out(f"Sluice benchmark, {meta.get('date', '?')}: {meta.get('nproc', '?')} cores,
     f"{' (--quick)' if meta.get('quick') else ''}.")
 out("")
 out(f"- throughput: {meta.get('tp', '?')}")
+if any(k[0] == "burst" for k in values):
+    out("- burst: the throughput load with the mock writing each response's events back to back "
+        "(x-mock-burst: true, flushed per 64 events): many events per upstream read")
 out(f"- latency: {meta.get('lat', '?')}")
 out(f"- held: {meta.get('held_streams', '?')} streams (ulimit -n {meta.get('ulimit_n', '?')}), one token per 10 s")
 if ran:
@@ -94,6 +97,11 @@ row("throughput: events/s", "throughput", "events_per_s", digits=0)
 row("throughput: proxy CPU use (cores)", "throughput", "proxy_cpu_util", digits=2, direct=False)
 rpc = row("**requests per proxy CPU-second**", "throughput", "requests_per_cpu_s", direct=False)
 epc = row("**events per proxy CPU-second**", "throughput", "events_per_cpu_s", digits=0, direct=False)
+brpc = row("**burst: requests per proxy CPU-second**", "burst", "requests_per_cpu_s", direct=False)
+bepc = row("**burst: events per proxy CPU-second**", "burst", "events_per_cpu_s", digits=0, direct=False)
+row("burst: proxy CPU use (cores)", "burst", "proxy_cpu_util", digits=2, direct=False)
+row("latency: proxy CPU use (cores)", "latency", "proxy_cpu_util", digits=2, direct=False)
+lepc = row("**latency (paced): events per proxy CPU-second**", "latency", "events_per_cpu_s", digits=0, direct=False)
 row("latency: TTFT p50 (ms)", "latency", "ttft_p50_ms", digits=2)
 row("latency: TTFT p99 (ms)", "latency", "ttft_p99_ms", digits=2)
 row("latency: inter-token gap p50 (ms)", "latency", "gap_p50_ms", digits=2)
@@ -141,14 +149,14 @@ startup_all = med("startup", "sluice", "startup_all_cores_ms")
 out(f"| Sluice start → first 200 (ms), all {meta.get('nproc', '?')} cores "
     f"| – | – | – | {fmt(startup_all, 0)} | – | – | – | – |")
 # Other processes on the proxy's core (a build, an editor): the worst run of each target.
-all_scen = ["throughput", "latency"] + [f"{v}:{m}" for v in VARIANTS for m in ("throughput", "latency")]
+all_scen = ["throughput", "burst", "latency"] + [f"{v}:{m}" for v in VARIANTS for m in ("throughput", "latency")]
 others = {t: max((x for sc in all_scen for x in values.get((sc, t, "proxy_core_others"), [])), default=None)
           for t in TARGETS}
 if any(others[t] is not None for t in TARGETS):
     row("other processes on the proxy core, worst run (cores)", None, None, digits=2, direct=False,
         fn=lambda t: others[t])
 errs = {t: sum(sum(values.get((s, t, "errors"), [])) for s in
-              ["throughput", "latency", "held"] + [f"{v}:{m}" for v in VARIANTS for m in ("throughput", "latency")])
+              ["throughput", "burst", "latency", "held"] + [f"{v}:{m}" for v in VARIANTS for m in ("throughput", "latency")])
         for t in TARGETS}
 out("| errors (all runs) | " + " | ".join(str(int(errs[t])) for t in TARGETS) + " | | | | |")
 out("")
@@ -186,6 +194,12 @@ out(verdict_ge("requests per proxy CPU-second ≥ nginx", rpc["sluice"], rpc["ng
 out(verdict_ge("events per proxy CPU-second ≥ nginx", epc["sluice"], epc["nginx"]))
 out(verdict_ge("stretch: requests per proxy CPU-second ≥ HAProxy", rpc["sluice"], rpc["haproxy"],
                peer_name="HAProxy"))
+if any(v is not None for v in brpc.values()):
+    out(verdict_ge("burst (issue 15): requests per proxy CPU-second ≥ nginx", brpc["sluice"], brpc["nginx"]))
+if any(v is not None for v in lepc.values()):
+    # proxy CPU per event ≤ 1.2 × nginx's  ⇔  events per CPU-second ≥ nginx's ÷ 1.2
+    out(verdict_ge("paced (issue 15): proxy CPU per event ≤ 1.2 × nginx's (events per CPU-second ≥ nginx ÷ 1.2)",
+                   lepc["sluice"], lepc["nginx"], factor=1 / 1.2))
 if "plugins" in var:
     out(verdict_ge("plugins on: requests per proxy CPU-second ≥ 0.8 × nginx's plain relay",
                    var["plugins"]["rpc"]["sluice"], var["plugins"]["rpc"]["nginx"], factor=0.8))

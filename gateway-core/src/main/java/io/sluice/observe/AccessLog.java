@@ -43,11 +43,42 @@ public final class AccessLog {
     if (!ACCESS.isInfoEnabled()) {
       return;
     }
-    ACCESS.info(format(e, endNanos, Instant.now()));
+    // The fields are taken now (the exchange is not ours once this returns); the line is written
+    // out by whoever renders the log event: the access log's asynchronous appender on its worker
+    // thread (gateway-server's CountingAsyncAppender), not the event loop.
+    ACCESS.info("{}", line(e, endNanos, Instant.now()));
   }
 
   /** The line for an exchange (visible for tests). */
   public String format(Exchange e, long endNanos, Instant now) {
+    return line(e, endNanos, now).toString();
+  }
+
+  /** The line for an exchange, its fields taken now, formatted when written. */
+  public Line line(Exchange e, long endNanos, Instant now) {
+    return new Line(fields(e, endNanos, now), json);
+  }
+
+  /**
+   * An access-log line not yet formatted: an immutable snapshot of its fields that formats itself
+   * in {@link #toString()}, so an appender may render it on another thread.
+   */
+  public static final class Line {
+    private final Map<String, Object> fields;
+    private final boolean json;
+
+    private Line(Map<String, Object> fields, boolean json) {
+      this.fields = fields;
+      this.json = json;
+    }
+
+    @Override
+    public String toString() {
+      return json ? toJson(fields) : toText(fields);
+    }
+  }
+
+  private Map<String, Object> fields(Exchange e, long endNanos, Instant now) {
     long firstToken = e.at(Moment.OUT_FIRST_TOKEN_SENT);
     long firstEvent = firstToken >= 0 ? firstToken : e.at(Moment.OUT_FIRST_EVENT_SENT);
     Map<String, Object> f = new LinkedHashMap<>();
@@ -74,7 +105,7 @@ public final class AccessLog {
     f.put("bytes_out", e.bytesOut());
     f.put("outcome", e.outcome());
     f.put("trace_id", e.trace().traceId());
-    return json ? toJson(f) : toText(f);
+    return f;
   }
 
   private static String toJson(Map<String, Object> fields) {

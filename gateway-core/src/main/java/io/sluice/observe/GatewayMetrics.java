@@ -45,14 +45,14 @@ import java.util.function.Supplier;
  */
 public final class GatewayMetrics {
   /** Buckets up to 300 s: a streamed completion can run for minutes. */
-  private static final Duration[] DURATION_BUCKETS = {
+  static final Duration[] DURATION_BUCKETS = {
       Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
       Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
       Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30),
       Duration.ofSeconds(60), Duration.ofSeconds(120), Duration.ofSeconds(300), Duration.ofSeconds(600)};
 
   /** Gaps between tokens: milliseconds to tens of seconds. */
-  private static final Duration[] TOKEN_GAP_BUCKETS = {
+  static final Duration[] TOKEN_GAP_BUCKETS = {
       Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(20),
       Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(200), Duration.ofMillis(500),
       Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10),
@@ -64,8 +64,13 @@ public final class GatewayMetrics {
   private final ConcurrentHashMap<Tags, AtomicInteger> activeStreams = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> upstreamRequests = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> authFailures = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<Tags, Timer> firstToken = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<Tags, Timer> tokenGaps = new ConcurrentHashMap<>();
+  // Recorded per content event: cheap histograms read at scrape time, not Micrometer timers (see LatencyHistogram).
+  private final LatencyHistograms firstToken = new LatencyHistograms("sluice_time_to_first_token_seconds",
+      "Request received to the first event carrying generated content", DURATION_BUCKETS, System::nanoTime)
+      .registerOn(registry.getPrometheusRegistry());
+  private final LatencyHistograms tokenGaps = new LatencyHistograms("sluice_inter_token_latency_seconds",
+      "Time between consecutive content events of a stream", TOKEN_GAP_BUCKETS, System::nanoTime)
+      .registerOn(registry.getPrometheusRegistry());
   private final ConcurrentHashMap<Tags, Counter> tokens = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, Counter> failovers = new ConcurrentHashMap<>();
   private final ModelLabels modelLabels = new ModelLabels();
@@ -258,27 +263,20 @@ public final class GatewayMetrics {
 
   /** Request received → first event carrying generated content. */
   public void timeToFirstToken(String route, String model, long nanos) {
-    firstToken.computeIfAbsent(Tags.of("route", route, "model", model),
-        tags -> Timer.builder("sluice.time.to.first.token").tags(tags)
-            .description("Request received to the first event carrying generated content")
-            .serviceLevelObjectives(DURATION_BUCKETS).register(registry))
-        .record(nanos, TimeUnit.NANOSECONDS);
+    firstToken.series(route, model).record(nanos);
   }
 
   /** Time between two consecutive content events of a stream. */
   public void interTokenLatency(String route, String model, long nanos) {
-    interTokenTimer(route, model).record(nanos, TimeUnit.NANOSECONDS);
+    interTokenHistogram(route, model).record(nanos);
   }
 
   /**
-   * The inter-token timer of a route and model, for a stream to keep: it is recorded on every
+   * The inter-token histogram of a route and model, for a stream to keep: it is recorded on every
    * token, so a stream looks it up once rather than once per event.
    */
-  public Timer interTokenTimer(String route, String model) {
-    return tokenGaps.computeIfAbsent(Tags.of("route", route, "model", model),
-        tags -> Timer.builder("sluice.inter.token.latency").tags(tags)
-            .description("Time between consecutive content events of a stream")
-            .serviceLevelObjectives(TOKEN_GAP_BUCKETS).register(registry));
+  public LatencyHistogram interTokenHistogram(String route, String model) {
+    return tokenGaps.series(route, model);
   }
 
   /**

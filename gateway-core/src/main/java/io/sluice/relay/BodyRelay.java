@@ -276,10 +276,10 @@ final class BodyRelay {
       event.release(); // after the event that ran past the budget, or failed the attempt: not relayed
       return;
     }
-    // Parsed once, only when something needs the fields: usage tracking, a session (comments
-    // are not numbered), or holding for failover.
-    SseEvent fields = usage != null || session != null || gate != null ? SseEvent.parse(event) : null;
-    UsageTracker.Verdict verdict = usage == null ? null : usage.onEvent(fields);
+    // Usage reads the event from its bytes; the fields are parsed only for a session (comments
+    // are not numbered) or while the answer is held for failover (events before the first content).
+    SseEvent fields = session != null || gate != null ? SseEvent.parse(event) : null;
+    UsageTracker.Verdict verdict = usage == null ? null : usage.onEvent(event);
     if (endGate != null && usage.endReached()) {
       endGate.hold(); // from the usage chunk / terminal event on, until the usage is settled
     }

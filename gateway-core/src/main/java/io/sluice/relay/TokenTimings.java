@@ -1,21 +1,20 @@
 package io.sluice.relay;
 
-import io.micrometer.core.instrument.Timer;
 import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;
 import io.sluice.observe.GatewayMetrics;
+import io.sluice.observe.LatencyHistogram;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Time to first token, then the gap between content events ({@code sluice_time_to_first_token_seconds},
- * {@code sluice_inter_token_seconds}), labelled with the model the response names.
+ * {@code sluice_inter_token_latency_seconds}), labelled with the model the response names.
  */
 final class TokenTimings {
   private final Exchange exchange;
   private final GatewayMetrics metrics;
   private long lastContent = -1;
-  private Timer gapTimer;
+  private LatencyHistogram gaps;
   private String gapModel;
 
   TokenTimings(Exchange exchange, GatewayMetrics metrics) {
@@ -26,17 +25,17 @@ final class TokenTimings {
   /** A content event of the response (of {@code model}, as the response names it) goes out now. */
   void contentEvent(String model, long now) {
     String route = exchange.routeName();
-    if (gapTimer == null || !Objects.equals(model, gapModel)) {
-      // Per token only a timer record: the label and the timer are looked up when the model changes.
+    if (gaps == null || !Objects.equals(model, gapModel)) {
+      // Per token only a histogram record: the label and the series are looked up when the model changes.
       gapModel = model;
-      gapTimer = metrics.interTokenTimer(route, metrics.modelLabel(route, model));
+      gaps = metrics.interTokenHistogram(route, metrics.modelLabel(route, model));
     }
     if (lastContent < 0) {
       exchange.mark(Moment.OUT_FIRST_TOKEN_SENT, now);
       exchange.trace().firstToken();
       metrics.timeToFirstToken(route, metrics.modelLabel(route, model), now - exchange.startNanos());
     } else {
-      gapTimer.record(now - lastContent, TimeUnit.NANOSECONDS);
+      gaps.record(now - lastContent);
     }
     lastContent = now;
   }

@@ -5,7 +5,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The fields of one SSE event, parsed the way a browser's EventSource does (WHATWG HTML §9.2.6).
- * Used where the gateway must understand an event (metrics, usage, resume), never to re-encode it.
+ * Used where the gateway keeps an event's fields (stream sessions: resume and polls), never to re-encode it;
+ * usage tracking reads events from their bytes ({@link SseFields}).
  *
  * @param event the {@code event:} field, or null (the default type "message")
  * @param data the {@code data:} lines joined by LF, or null when the block had none (comments only)

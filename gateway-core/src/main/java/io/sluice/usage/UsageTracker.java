@@ -5,11 +5,15 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.async.ByteBufferFeeder;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.sluice.config.RouteConfig.Api;
 import io.sluice.sse.SseEvent;
+import io.sluice.sse.SseFields;
 import io.sluice.usage.UsageShape.Field;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * Reads the token usage of one exchange from the upstream's response, and tells the relay which
@@ -24,7 +28,7 @@ import java.nio.ByteBuffer;
  * // send info.rewritten() ? info.rewrittenBody() : requestBody
  * UsageTracker usage = UsageTracker.forRequest(api, info, responseIsEventStream);
  * // streamed response — for every WHOLE event from SseFramer.Sink#event (not for fragments):
- * UsageTracker.Verdict v = usage.onEvent(SseEvent.parse(eventBytes));
+ * UsageTracker.Verdict v = usage.onEvent(eventBytes);                   // read in place, not consumed
  * if (v.drop()) { eventBytes.release(); } else { write eventBytes to the client }
  * if (v.content()) { record TTFT (first time) / inter-token latency (since previous content) }
  * // non-streamed response — every body chunk as it passes, then the end:
@@ -51,12 +55,16 @@ import java.nio.ByteBuffer;
  * ({@link TokenEstimator}); without an input figure, input is the request's prompt estimate.
  * {@link Usage#estimated()} is then true.
  *
- * <p><b>Cost.</b> Events are classified by their {@code event:} type first; only the event types
- * that can carry usage, model or text are parsed, with a streaming parser that skips every other
- * subtree. Nothing of the stream is buffered: text for estimation is tokenized in 8 KiB pieces. A
- * non-streamed body is parsed incrementally with Jackson's non-blocking parser as it passes, up to
- * {@value #MAX_BODY_BYTES} bytes; past that, parsing stops and the rest of the body counts 1 token
- * per 4 bytes. Malformed JSON never throws: the event is passed on and usage stays unknown.
+ * <p><b>Cost.</b> An event is read from its bytes, without a string or a parser per event: its
+ * {@code event:} type and {@code data:} are found by {@link SseFields}, and an ordinary chunk's
+ * content deltas and model by {@link ChunkReader}. Only what the fast path does not recognise —
+ * the usage chunk, tool calls, Anthropic {@code message_start} / {@code message_delta}, Responses
+ * terminal events — is parsed, with Jackson's byte parser over the event's data and a streaming
+ * walk that skips every other subtree. Text for estimation is kept as the deltas' escaped bytes and
+ * decoded and tokenized in 8 KiB pieces ({@link GeneratedText}), or never when usage arrives first.
+ * A non-streamed body is parsed incrementally with Jackson's non-blocking parser as it passes, up
+ * to {@value #MAX_BODY_BYTES} bytes; past that, parsing stops and the rest of the body counts 1
+ * token per 4 bytes. Malformed JSON never throws: the event is passed on and usage stays unknown.
  */
 public final class UsageTracker {
   /** Non-streamed bodies are parsed up to this size; beyond it usage is estimated. */
@@ -87,8 +95,9 @@ public final class UsageTracker {
   private final String requestModel;
   private final long promptEstimate;
 
-  private final TextTokenCounter output = new TextTokenCounter();
+  private final GeneratedText output = new GeneratedText();
   private String responseModel;
+  private byte[] responseModelBytes; // its UTF-8, to compare each chunk's model without decoding it
   private long input = -1;
   private long outputReported = -1;
   private long cached;
@@ -99,7 +108,24 @@ public final class UsageTracker {
   private long cacheCreation;
 
   private final EventScan scan = new EventScan();
+  private final ChunkReader reader = new ChunkReader();
+  private SseFields fields; // streamed responses only
+  private boolean fastPath = true;
   private boolean endReached; // the stream's usage chunk or terminal event went by
+
+  private static final byte[] DONE = ChunkReader.ascii("[DONE]");
+  private static final byte[] QUOTED_USAGE = ChunkReader.ascii("\"usage\"");
+  private static final byte[] DOT_DELTA = ChunkReader.ascii(".delta");
+  private static final byte[] AUDIO_DELTA = ChunkReader.ascii("audio.delta");
+  private static final byte[] RESPONSE_COMPLETED = ChunkReader.ascii("response.completed");
+  private static final byte[] RESPONSE_INCOMPLETE = ChunkReader.ascii("response.incomplete");
+  private static final byte[] RESPONSE_FAILED = ChunkReader.ascii("response.failed");
+  private static final byte[] RESPONSE_CREATED = ChunkReader.ascii("response.created");
+  private static final byte[] RESPONSE_IN_PROGRESS = ChunkReader.ascii("response.in_progress");
+  private static final byte[] CONTENT_BLOCK_DELTA = ChunkReader.ascii("content_block_delta");
+  private static final byte[] MESSAGE_START = ChunkReader.ascii("message_start");
+  private static final byte[] MESSAGE_DELTA = ChunkReader.ascii("message_delta");
+  private static final byte[] MESSAGE_STOP = ChunkReader.ascii("message_stop");
 
   // non-streamed body
   private JsonParser bodyParser;
@@ -126,6 +152,12 @@ public final class UsageTracker {
     this.promptEstimate = promptEstimate;
   }
 
+  /** For tests: every event goes to the parser, as a reference for what the bytes fast path reads. */
+  UsageTracker parseEveryEvent() {
+    fastPath = false;
+    return this;
+  }
+
   /** The tracker for a request inspected by {@link RequestRewriter}. */
   public static UsageTracker forRequest(Api api, RequestInfo request, boolean streamedResponse) {
     return new UsageTracker(api, streamedResponse, request.dropUsageChunk(), request.model(), request.promptTokens());
@@ -134,22 +166,36 @@ public final class UsageTracker {
   // ---------------------------------------------------------------- streamed responses
 
   /**
-   * One whole SSE event of a streamed response, in order. Never throws.
+   * One whole SSE event block of a streamed response, in order, as {@link io.sluice.sse.SseFramer}
+   * emits it (not consumed: indexes and reference count unchanged). Never throws.
+   *
+   * <p>The relay's per-event call: the event is read from its bytes ({@link SseFields},
+   * {@link ChunkReader}); only the events that carry usage or that the fast path does not recognise
+   * are parsed, with Jackson's byte parser over the event's data.
    *
    * @return {@link Verdict#DROP} only for the usage-only chunk ({@code "choices":[]} with a
    *     {@code usage} object) of an openai-chat stream whose client did not ask for it;
    *     {@link Verdict#CONTENT} for events carrying generated content; else {@link Verdict#PASS}
    */
-  public Verdict onEvent(SseEvent event) {
-    String data = event.data();
-    if (data == null || api == Api.PASSTHROUGH) {
+  public Verdict onEvent(ByteBuf event) {
+    if (api == Api.PASSTHROUGH) {
       return Verdict.PASS;
     }
+    if (fields == null) {
+      fields = new SseFields();
+    }
     try {
+      fields.read(event);
+      if (!fields.hasData()) {
+        return Verdict.PASS;
+      }
+      byte[] b = fields.data();
+      int from = fields.dataStart();
+      int to = fields.dataEnd();
       return switch (api) {
-        case OPENAI_CHAT -> chatEvent(data);
-        case OPENAI_RESPONSES -> responsesEvent(event.event(), data);
-        case ANTHROPIC_MESSAGES -> anthropicEvent(event.event(), data);
+        case OPENAI_CHAT -> chatEvent(b, from, to);
+        case OPENAI_RESPONSES -> responsesEvent(b, from, to);
+        case ANTHROPIC_MESSAGES -> anthropicEvent(b, from, to);
         case PASSTHROUGH, MODELS -> Verdict.PASS;
       };
     } catch (RuntimeException e) {
@@ -157,12 +203,40 @@ public final class UsageTracker {
     }
   }
 
-  private Verdict chatEvent(String data) {
-    if (data.startsWith("[DONE]")) {
+  /**
+   * One event already parsed into its fields; the same as {@link #onEvent(ByteBuf)} on the block
+   * {@code event:} + {@code data:} lines would be. For callers that hold the fields, not the bytes.
+   */
+  public Verdict onEvent(SseEvent event) {
+    if (event.data() == null || api == Api.PASSTHROUGH) {
+      return Verdict.PASS;
+    }
+    StringBuilder block = new StringBuilder(event.data().length() + 32);
+    if (event.event() != null) {
+      block.append("event: ").append(event.event()).append('\n');
+    }
+    for (String line : event.data().split("\n", -1)) {
+      block.append("data: ").append(line).append('\n');
+    }
+    block.append('\n');
+    return onEvent(Unpooled.wrappedBuffer(block.toString().getBytes(StandardCharsets.UTF_8)));
+  }
+
+  private Verdict chatEvent(byte[] b, int from, int to) {
+    if (to - from >= DONE.length && Arrays.equals(b, from, from + DONE.length, DONE, 0, DONE.length)) {
       endReached = true;
       return Verdict.PASS;
     }
-    if (!scan.parse(UsageShape.CHAT, data)) {
+    if (fastPath && reader.chat(b, from, to)) {
+      // an ordinary chunk: content deltas and the model, read from the bytes
+      if (reader.modelEnd > reader.modelStart) {
+        model(b, reader.modelStart, reader.modelEnd);
+      }
+      appendPieces(b);
+      return reader.content ? Verdict.CONTENT : Verdict.PASS;
+    }
+    // the usage chunk, a tool call, or anything else the fast path leaves to the parser
+    if (!scan.parse(UsageShape.CHAT, b, from, to)) {
       return Verdict.PASS;
     }
     commit(UsageShape.CHAT);
@@ -179,30 +253,43 @@ public final class UsageTracker {
     return scan.content ? Verdict.CONTENT : Verdict.PASS;
   }
 
-  private Verdict responsesEvent(String type, String data) {
-    if (type == null) {
-      type = topLevelType(data);
-      if (type == null) {
-        return Verdict.PASS;
-      }
+  private Verdict responsesEvent(byte[] b, int from, int to) {
+    if (!fields.hasType()) {
+      String type = topLevelType(b, from, to);
+      return type == null ? Verdict.PASS : responsesEvent(type, b, from, to);
     }
+    if (fields.typeEndsWith(DOT_DELTA)) {
+      if (!fields.typeEndsWith(AUDIO_DELTA)) { // base64 audio is not text
+        deltaText(b, from, to, UsageShape.RESPONSES_DELTA);
+      }
+      return Verdict.CONTENT;
+    }
+    if (fields.typeIs(RESPONSE_COMPLETED) || fields.typeIs(RESPONSE_INCOMPLETE) || fields.typeIs(RESPONSE_FAILED)
+        || fields.typeIs(RESPONSE_CREATED) || fields.typeIs(RESPONSE_IN_PROGRESS)) {
+      return responsesEvent(fields.type(), b, from, to);
+    }
+    return Verdict.PASS;
+  }
+
+  /** A Responses event by its type name (the rare events, and events without an {@code event:} line). */
+  private Verdict responsesEvent(String type, byte[] b, int from, int to) {
     if (type.endsWith(".delta")) {
-      if (!type.endsWith("audio.delta")) { // base64 audio is not text
-        scan.parse(UsageShape.RESPONSES_DELTA, data);
+      if (!type.endsWith("audio.delta")) {
+        deltaText(b, from, to, UsageShape.RESPONSES_DELTA);
       }
       return Verdict.CONTENT;
     }
     switch (type) {
       case "response.completed", "response.incomplete", "response.failed" -> {
         endReached = true;
-        if (data.contains("\"usage\"") || responseModel == null) {
-          if (scan.parse(UsageShape.RESPONSES_EVENT, data)) {
+        if (JsonBytes.contains(b, from, to, QUOTED_USAGE) || responseModel == null) {
+          if (scan.parse(UsageShape.RESPONSES_EVENT, b, from, to)) {
             commit(UsageShape.RESPONSES_EVENT);
           }
         }
       }
       case "response.created", "response.in_progress" -> {
-        if (responseModel == null && scan.parse(UsageShape.RESPONSES_EVENT, data)) {
+        if (responseModel == null && scan.parse(UsageShape.RESPONSES_EVENT, b, from, to)) {
           commit(UsageShape.RESPONSES_EVENT);
         }
       }
@@ -211,33 +298,70 @@ public final class UsageTracker {
     return Verdict.PASS;
   }
 
-  private Verdict anthropicEvent(String type, String data) {
-    if (type == null) {
-      type = topLevelType(data);
-      if (type == null) {
-        return Verdict.PASS;
-      }
+  private Verdict anthropicEvent(byte[] b, int from, int to) {
+    if (!fields.hasType()) {
+      String type = topLevelType(b, from, to);
+      return type == null ? Verdict.PASS : anthropicEvent(type, b, from, to);
     }
+    if (fields.typeIs(CONTENT_BLOCK_DELTA)) {
+      deltaText(b, from, to, UsageShape.ANTHROPIC_DELTA);
+      return Verdict.CONTENT;
+    }
+    if (fields.typeIs(MESSAGE_START) || fields.typeIs(MESSAGE_DELTA) || fields.typeIs(MESSAGE_STOP)) {
+      return anthropicEvent(fields.type(), b, from, to);
+    }
+    return Verdict.PASS;
+  }
+
+  private Verdict anthropicEvent(String type, byte[] b, int from, int to) {
     switch (type) {
       case "content_block_delta" -> {
-        scan.parse(UsageShape.ANTHROPIC_DELTA, data);
+        deltaText(b, from, to, UsageShape.ANTHROPIC_DELTA);
         return Verdict.CONTENT;
       }
       case "message_start" -> {
-        if (scan.parse(UsageShape.ANTHROPIC_START, data)) {
+        if (scan.parse(UsageShape.ANTHROPIC_START, b, from, to)) {
           commit(UsageShape.ANTHROPIC_START);
         }
       }
       case "message_stop" -> endReached = true;
       case "message_delta" -> {
         endReached = true; // the last usage, right before message_stop
-        if (data.contains("\"usage\"") && scan.parse(UsageShape.ANTHROPIC_DELTA_USAGE, data)) {
+        if (JsonBytes.contains(b, from, to, QUOTED_USAGE) && scan.parse(UsageShape.ANTHROPIC_DELTA_USAGE, b, from, to)) {
           commit(UsageShape.ANTHROPIC_DELTA_USAGE);
         }
       }
       default -> { }
     }
     return Verdict.PASS;
+  }
+
+  /** The text of a content delta event (Responses or Anthropic) for the estimate: from the bytes, else parsed. */
+  private void deltaText(byte[] b, int from, int to, UsageShape shape) {
+    boolean read = fastPath && (shape == UsageShape.ANTHROPIC_DELTA
+        ? reader.anthropicDelta(b, from, to) : reader.responsesDelta(b, from, to));
+    if (read) {
+      appendPieces(b);
+    } else {
+      scan.parse(shape, b, from, to);
+    }
+  }
+
+  private void appendPieces(byte[] b) {
+    int[] pieces = reader.pieces;
+    for (int k = 0; k < reader.pieceCount; k++) {
+      output.appendEscaped(b, pieces[2 * k], pieces[2 * k + 1]);
+    }
+  }
+
+  /** A non-empty model name, read from the bytes: decoded only when it differs from the one held. */
+  private void model(byte[] b, int from, int to) {
+    byte[] held = responseModelBytes;
+    if (held != null && Arrays.equals(held, 0, held.length, b, from, to)) {
+      return;
+    }
+    responseModelBytes = Arrays.copyOfRange(b, from, to);
+    responseModel = new String(responseModelBytes, StandardCharsets.UTF_8);
   }
 
   // ---------------------------------------------------------------- non-streamed responses
@@ -357,10 +481,6 @@ public final class UsageTracker {
   // ---------------------------------------------------------------- result
 
   /** True when the upstream reported both input and output figures. */
-  public String model() {
-    return responseModel != null ? responseModel : requestModel;
-  }
-
   /**
    * True once a stream reached its end as far as usage goes: the usage-only chunk or
    * {@code data: [DONE]} (OpenAI chat), {@code message_delta} / {@code message_stop} (Anthropic),
@@ -369,6 +489,10 @@ public final class UsageTracker {
    */
   public boolean endReached() {
     return endReached;
+  }
+
+  public String model() {
+    return responseModel != null ? responseModel : requestModel;
   }
 
   /** True when the upstream reported usage (rather than it being estimated). */
@@ -404,7 +528,10 @@ public final class UsageTracker {
   private void commit(UsageShape table) {
     EventScan s = scan;
     if (s.model != null && !s.model.isEmpty()) {
-      responseModel = s.model;
+      if (!s.model.equals(responseModel)) {
+        responseModel = s.model;
+        responseModelBytes = s.model.getBytes(StandardCharsets.UTF_8);
+      }
     }
     switch (table) {
       case CHAT, RESPONSES_EVENT, RESPONSES_BODY -> {
@@ -436,8 +563,8 @@ public final class UsageTracker {
   }
 
   /** The top-level {@code "type"} of an event without an {@code event:} line; null if none. */
-  private static String topLevelType(String data) {
-    try (JsonParser p = JSON.createParser(data)) {
+  private static String topLevelType(byte[] b, int from, int to) {
+    try (JsonParser p = JSON.createParser(b, from, to - from)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         return null;
       }
@@ -457,8 +584,11 @@ public final class UsageTracker {
 
   /** Scratch for one parse: what one event (or the body) holds. */
   private final class EventScan implements JsonWalker.Visitor {
-    /** One walker for every event of the stream: it keeps the paths it built (see JsonWalker). */
-    private final JsonWalker walker = new JsonWalker(this);
+    /**
+     * One walker for every event of the stream: it keeps the paths it built (see JsonWalker).
+     * Created on the first parse: a chat stream read by the fast path may need it only once.
+     */
+    private JsonWalker walker;
     UsageShape table;
     String model;
     long in;
@@ -481,10 +611,13 @@ public final class UsageTracker {
     }
 
     /** Parses one event's data; false when it is not complete, valid JSON. */
-    boolean parse(UsageShape t, String data) {
+    boolean parse(UsageShape t, byte[] b, int from, int to) {
       reset(t);
+      if (walker == null) {
+        walker = new JsonWalker(this);
+      }
       walker.reset();
-      try (JsonParser p = JSON.createParser(data)) {
+      try (JsonParser p = JSON.createParser(b, from, to - from)) {
         JsonToken token;
         while ((token = p.nextToken()) != null) {
           walker.token(p, token);

@@ -77,7 +77,8 @@ import org.slf4j.LoggerFactory;
  * often as needed; {@code finish_reason} is then {@code "length"}), and the request header {@value
  * #TOKEN_INTERVAL_HEADER} (milliseconds, {@code 0} = no pacing) overrides the server's interval.
  * Unpaced streams are written as fast as the client reads them (writes wait while the connection
- * is not writable), so a long unpaced stream never piles up in memory.
+ * is not writable), so a long unpaced stream never piles up in memory; with the request header
+ * {@value #BURST_HEADER}{@code : true} their events are flushed in batches rather than one by one.
  *
  * <p>Runs on its own single-threaded event loop group, independent of the gateway's, so that the
  * mock's pacing timers never compete with (or hide latency in) the gateway's own loops.
@@ -102,6 +103,13 @@ public final class MockModelServer implements AutoCloseable {
 
   /** Request header: milliseconds between two streamed tokens for this request; 0 = no pacing. */
   public static final String TOKEN_INTERVAL_HEADER = "x-mock-token-interval-ms";
+
+  /**
+   * Request header: {@code true} writes an unpaced stream's events back to back and flushes once
+   * per batch of {@value #UNPACED_BATCH} events (many events per read for the proxy in front, as
+   * from a fast model or a catching-up connection) instead of flushing every event on its own.
+   */
+  public static final String BURST_HEADER = "x-mock-burst";
 
   /** Largest accepted {@value #TOKEN_INTERVAL_HEADER}: one hour. */
   static final long MAX_TOKEN_INTERVAL_MS = 3_600_000;
@@ -249,7 +257,7 @@ public final class MockModelServer implements AutoCloseable {
   /** A parsed {@code /v1/chat/completions} request. */
   private record ChatRequest(
       String model, boolean stream, boolean includeUsage, Integer maxTokens, int promptTokens,
-      long intervalNanos) {}
+      long intervalNanos, boolean burst) {}
 
   /**
    * The content tokens of one answer: the reply's tokens, cut at {@code count} or repeated up to it.
@@ -393,7 +401,7 @@ public final class MockModelServer implements AutoCloseable {
     private void chatCompletion(ChannelHandlerContext ctx, FullHttpRequest req, boolean keepAlive) {
       ChatRequest chat;
       try {
-        chat = parse(req.content(), tokenInterval(req, options));
+        chat = parse(req.content(), tokenInterval(req, options), "true".equalsIgnoreCase(req.headers().get(BURST_HEADER)));
       } catch (BadRequest e) {
         sendError(ctx, HttpResponseStatus.BAD_REQUEST, e.getMessage(), "invalid_request_error",
             e.param, e.code, keepAlive);
@@ -439,7 +447,7 @@ public final class MockModelServer implements AutoCloseable {
       return TimeUnit.MILLISECONDS.toNanos(millis);
     }
 
-    private static ChatRequest parse(ByteBuf content, long intervalNanos) throws BadRequest {
+    private static ChatRequest parse(ByteBuf content, long intervalNanos, boolean burst) throws BadRequest {
       JsonNode body;
       // ByteBufInputStream does not release the buffer; the request (and so its content) is
       // released by SimpleChannelInboundHandler after channelRead0.
@@ -484,7 +492,7 @@ public final class MockModelServer implements AutoCloseable {
         maxTokens = maxCompletion;
       }
       return new ChatRequest(model, stream, stream && includeUsage, maxTokens, countWords(messages),
-          intervalNanos);
+          intervalNanos, burst);
     }
 
     private static boolean bool(JsonNode node, String param) throws BadRequest {
@@ -741,6 +749,9 @@ public final class MockModelServer implements AutoCloseable {
           do {
             tokenEvent(next++);
           } while (--batch > 0 && next < count && ctx.channel().isWritable());
+          if (burst()) {
+            ctx.flush(); // the batch leaves together
+          }
           if (next < count) {
             schedule();
             return;
@@ -808,8 +819,8 @@ public final class MockModelServer implements AutoCloseable {
       }
 
       /**
-       * Writes and flushes one SSE event, so each token leaves the server on its own. No
-       * writability check: a whole reply is a few KiB, so buffering it for a slow reader is harmless.
+       * Writes one SSE event, flushed on its own (each token leaves the server by itself) unless
+       * the request asked for a burst. No writability check: a whole reply is a few KiB, so buffering it for a slow reader is harmless.
        */
       // A token's event is the same JSON but for the content string: built once per stream from a
       // template, so that unpaced streams cost the mock little CPU (it shares a core with the load).
@@ -837,16 +848,24 @@ public final class MockModelServer implements AutoCloseable {
         byte[] quoted = i >= n && i % n == 0 ? quotedWrappedFirst : quotedTokens[i % n];
         ByteBuf buf = ctx.alloc().buffer(tokenPrefix.length + quoted.length + tokenSuffix.length);
         buf.writeBytes(tokenPrefix).writeBytes(quoted).writeBytes(tokenSuffix);
-        ctx.writeAndFlush(new DefaultHttpContent(buf))
-            .addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+        write(buf);
+      }
+
+      /** Paced or not: flushed on its own, so each token leaves the server by itself; in a burst: flushed with its batch. */
+      private void write(ByteBuf event) {
+        DefaultHttpContent content = new DefaultHttpContent(event);
+        (burst() ? ctx.write(content) : ctx.writeAndFlush(content)).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+      }
+
+      private boolean burst() {
+        return chat.burst() && chat.intervalNanos() == 0;
       }
 
       private void event(JsonNode data) {
         byte[] json = toBytes(data);
         ByteBuf buf = ctx.alloc().buffer(json.length + 8);
         buf.writeBytes("data: ".getBytes(UTF_8)).writeBytes(json).writeBytes("\n\n".getBytes(UTF_8));
-        ctx.writeAndFlush(new DefaultHttpContent(buf))
-            .addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+        write(buf);
       }
     }
   }

@@ -521,4 +521,31 @@ class MockModelServerTest {
     }
     return buf.toString(UTF_8);
   }
+
+  @Test
+  void burstHeader_unpacedEventsLeaveInBatches_sameEvents() throws Exception {
+    start(Duration.ZERO, "one two three four five");
+    String body = chatBody(",\"stream\":true,\"max_tokens\":200,\"stream_options\":{\"include_usage\":true}");
+    String request = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + MockModelServer.BURST_HEADER + ": true\r\nConnection: close\r\nContent-Length: "
+        + body.getBytes(UTF_8).length + "\r\n\r\n" + body;
+    int reads = 0;
+    ByteArrayOutputStream received = new ByteArrayOutputStream();
+    try (Socket socket = new Socket("127.0.0.1", server.port())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(request.getBytes(UTF_8));
+      InputStream in = socket.getInputStream();
+      byte[] buf = new byte[256 * 1024];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        received.write(buf, 0, n);
+        reads++;
+      }
+    }
+    String wire = received.toString(UTF_8);
+    long events = wire.lines().filter(l -> l.startsWith("data: ")).count();
+    assertThat(events).as("role + 200 tokens + finish + usage + [DONE]").isEqualTo(204);
+    assertThat(wire).contains("\"usage\":{").endsWith("data: [DONE]\n\n\r\n0\r\n\r\n");
+    // Flushed per batch of 64 events, not per event: a handful of reads, not 204.
+    assertThat(reads).isLessThan(40);
+  }
 }

@@ -80,7 +80,7 @@ public class SseFramerBenchmark {
     pieces = out.toArray(new byte[0][]);
   }
 
-  static List<byte[]> stream() {
+  public static List<byte[]> stream() {
     String head = "{\"id\":\"chatcmpl-9xQb7ZrT3kLmN2pVwY8sHc4D\",\"object\":\"chat.completion.chunk\","
         + "\"created\":1764100000,\"model\":\"gpt-4o-mini-2024-07-18\",\"system_fingerprint\":\"fp_0ba0d124f1\","
         + "\"choices\":[{\"index\":0,\"delta\":";

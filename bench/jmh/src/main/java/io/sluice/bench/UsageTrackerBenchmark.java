@@ -22,9 +22,10 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * Usage extraction on the same streamed chat completion as {@link SseFramerBenchmark} (104
- * events): what the relay does per event on an {@code openai-chat} route — parse the event's
- * fields ({@link SseEvent#parse}), then {@link UsageTracker#onEvent} (the content flag, the model,
- * the usage chunk) — and, once at the end, the usage with its token estimate. One operation is the
+ * events): what the relay does per event on an {@code openai-chat} route —
+ * {@link UsageTracker#onEvent(ByteBuf)} on the event's bytes (the content flag, the model, the usage
+ * chunk) — and, once at the end, the usage with its token estimate. {@code parseOnly}: what
+ * {@link SseEvent#parse} alone costs (the relay calls it only for resumable sessions). One operation is the
  * whole stream; divide by 104 for the cost per event.
  */
 @State(Scope.Thread)
@@ -49,7 +50,7 @@ public class UsageTrackerBenchmark {
   public Object trackOneStream(Blackhole bh) {
     UsageTracker tracker = new UsageTracker(Api.OPENAI_CHAT, true, true, "gpt-4o-mini", 17);
     for (ByteBuf event : events) {
-      bh.consume(tracker.onEvent(SseEvent.parse(event)));
+      bh.consume(tracker.onEvent(event));
     }
     return tracker.usage();
   }

@@ -1,0 +1,234 @@
+package io.sluice.usage;
+
+import static io.sluice.usage.JsonBytes.is;
+import static io.sluice.usage.JsonBytes.skipWs;
+import static io.sluice.usage.JsonBytes.stringEnd;
+import static io.sluice.usage.JsonBytes.valueEnd;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The per-event fast path of usage tracking: reads what an ordinary streamed event tells — an
+ * OpenAI chat chunk's content deltas and model, an Anthropic {@code content_block_delta}'s text, a
+ * Responses {@code *.delta}'s text — from the event's bytes, without a parser, a string or a tree.
+ * What it does not recognise (the usage chunk, a tool call, a {@code message} in a chunk, escapes
+ * in the model name, anything malformed) it leaves to Jackson: {@code false} from a read means
+ * "parse this one", never "this event is nothing". So the fast path can only be faster than the
+ * parser, not different from it, on well-formed JSON.
+ *
+ * <p>The results of a read are valid until the next one: {@link #content}, the model's position,
+ * and the positions of the text pieces (JSON string bodies, still escaped) for the estimate.
+ *
+ * <p>Threading: not thread-safe; one per tracker.
+ */
+final class ChunkReader {
+  private static final byte[] USAGE = ascii("usage");
+  private static final byte[] MODEL = ascii("model");
+  private static final byte[] CHOICES = ascii("choices");
+  private static final byte[] DELTA = ascii("delta");
+  private static final byte[] MESSAGE = ascii("message");
+  private static final byte[] CONTENT = ascii("content");
+  private static final byte[] REASONING_CONTENT = ascii("reasoning_content");
+  private static final byte[] REASONING = ascii("reasoning");
+  private static final byte[] REFUSAL = ascii("refusal");
+  private static final byte[] TOOL_CALLS = ascii("tool_calls");
+  private static final byte[] FUNCTION_CALL = ascii("function_call");
+  private static final byte[] TEXT = ascii("text");
+  private static final byte[] THINKING = ascii("thinking");
+  private static final byte[] PARTIAL_JSON = ascii("partial_json");
+
+  /** What the object being walked is: which of its keys matter. */
+  private static final int CHAT_CHUNK = 0;
+  private static final int CHAT_CHOICE = 1;
+  private static final int CHAT_DELTA = 2;
+  private static final int ANTHROPIC_EVENT = 3;
+  private static final int ANTHROPIC_DELTA = 4;
+  private static final int RESPONSES_EVENT = 5;
+
+  /** Text pieces per event the fast path keeps track of; an event with more is parsed. */
+  private static final int MAX_PIECES = 8;
+
+  /** True when the last chat chunk read carries generated content (a non-empty text delta). */
+  boolean content;
+  /** The last chunk's top-level {@code model} string body, or -1 ({@link #modelEnd} exclusive). */
+  int modelStart;
+  int modelEnd;
+  /** The text pieces of the last read: string bodies {@code [pieces[2k], pieces[2k+1])}, non-empty, in order. */
+  final int[] pieces = new int[2 * MAX_PIECES];
+  int pieceCount;
+
+  static byte[] ascii(String s) {
+    return s.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /** An OpenAI chat chunk in {@code b[from, to)}; false when it must be parsed. */
+  boolean chat(byte[] b, int from, int to) {
+    return read(b, from, to, CHAT_CHUNK);
+  }
+
+  /** An Anthropic {@code content_block_delta}'s text ({@code delta.text / thinking / partial_json}); false when it must be parsed. */
+  boolean anthropicDelta(byte[] b, int from, int to) {
+    return read(b, from, to, ANTHROPIC_EVENT);
+  }
+
+  /** A Responses {@code *.delta} event's text (top-level {@code delta}); false when it must be parsed. */
+  boolean responsesDelta(byte[] b, int from, int to) {
+    return read(b, from, to, RESPONSES_EVENT);
+  }
+
+  private boolean read(byte[] b, int from, int to, int kind) {
+    content = false;
+    modelStart = modelEnd = -1;
+    pieceCount = 0;
+    int i = skipWs(b, from, to);
+    if (i >= to || b[i] != '{') {
+      return false;
+    }
+    i = object(b, i, to, kind);
+    return i >= 0 && skipWs(b, i, to) == to;
+  }
+
+  /** The object at {@code b[i] == '{'}: the index after it, or -1 (parse the event instead). */
+  private int object(byte[] b, int i, int end, int kind) {
+    i = skipWs(b, i + 1, end);
+    if (i < end && b[i] == '}') {
+      return i + 1;
+    }
+    while (i < end) {
+      if (b[i] != '"') {
+        return -1;
+      }
+      int keyEnd = stringEnd(b, i, end);
+      if (keyEnd < 0) {
+        return -1;
+      }
+      int v = skipWs(b, keyEnd + 1, end);
+      if (v >= end || b[v] != ':') {
+        return -1;
+      }
+      v = skipWs(b, v + 1, end);
+      i = member(b, i + 1, keyEnd, v, end, kind);
+      if (i < 0) {
+        return -1;
+      }
+      i = skipWs(b, i, end);
+      if (i >= end) {
+        return -1;
+      }
+      if (b[i] == '}') {
+        return i + 1;
+      }
+      if (b[i] != ',') {
+        return -1;
+      }
+      i = skipWs(b, i + 1, end);
+    }
+    return -1;
+  }
+
+  /** One member of an object of {@code kind}: key {@code b[k, ke)}, value at {@code v}; the index after the value, or -1. */
+  private int member(byte[] b, int k, int ke, int v, int end, int kind) {
+    if (v >= end) {
+      return -1;
+    }
+    switch (kind) {
+      case CHAT_CHUNK -> {
+        if (is(b, k, ke, USAGE)) {
+          return JsonBytes.isNull(b, v, end) ? valueEnd(b, v, end) : -1; // usage: parsed
+        }
+        if (is(b, k, ke, MODEL) && b[v] == '"') {
+          int close = stringEnd(b, v, end);
+          if (close < 0 || JsonBytes.hasEscape(b, v + 1, close)) {
+            return -1;
+          }
+          modelStart = v + 1;
+          modelEnd = close;
+          return close + 1;
+        }
+        if (is(b, k, ke, CHOICES) && b[v] == '[') {
+          return choices(b, v, end);
+        }
+      }
+      case CHAT_CHOICE -> {
+        if (is(b, k, ke, DELTA) && b[v] == '{') {
+          return object(b, v, end, CHAT_DELTA);
+        }
+        if (is(b, k, ke, MESSAGE)) {
+          return -1;
+        }
+      }
+      case CHAT_DELTA -> {
+        if (is(b, k, ke, CONTENT) || is(b, k, ke, REASONING_CONTENT) || is(b, k, ke, REASONING)
+            || is(b, k, ke, REFUSAL)) {
+          return text(b, v, end, true);
+        }
+        if (is(b, k, ke, TOOL_CALLS) || is(b, k, ke, FUNCTION_CALL)) {
+          return -1; // names and arguments, and whether the array is empty: parsed
+        }
+      }
+      case ANTHROPIC_EVENT -> {
+        if (is(b, k, ke, DELTA) && b[v] == '{') {
+          return object(b, v, end, ANTHROPIC_DELTA);
+        }
+      }
+      case ANTHROPIC_DELTA -> {
+        if (is(b, k, ke, TEXT) || is(b, k, ke, THINKING) || is(b, k, ke, PARTIAL_JSON)) {
+          return text(b, v, end, false);
+        }
+      }
+      case RESPONSES_EVENT -> {
+        if (is(b, k, ke, DELTA)) {
+          return text(b, v, end, false);
+        }
+      }
+      default -> throw new IllegalArgumentException("kind " + kind);
+    }
+    return valueEnd(b, v, end);
+  }
+
+  private int choices(byte[] b, int i, int end) {
+    i = skipWs(b, i + 1, end);
+    if (i < end && b[i] == ']') {
+      return i + 1;
+    }
+    while (i < end) {
+      i = b[i] == '{' ? object(b, i, end, CHAT_CHOICE) : valueEnd(b, i, end);
+      if (i < 0) {
+        return -1;
+      }
+      i = skipWs(b, i, end);
+      if (i >= end) {
+        return -1;
+      }
+      if (b[i] == ']') {
+        return i + 1;
+      }
+      if (b[i] != ',') {
+        return -1;
+      }
+      i = skipWs(b, i + 1, end);
+    }
+    return -1;
+  }
+
+  /** A text value: a non-empty string is a piece (and content, when {@code isContent}); other values are stepped over. */
+  private int text(byte[] b, int v, int end, boolean isContent) {
+    if (b[v] != '"') {
+      return valueEnd(b, v, end);
+    }
+    int close = stringEnd(b, v, end);
+    if (close < 0) {
+      return -1;
+    }
+    if (close > v + 1) {
+      if (pieceCount == MAX_PIECES) {
+        return -1;
+      }
+      pieces[2 * pieceCount] = v + 1;
+      pieces[2 * pieceCount + 1] = close;
+      pieceCount++;
+      content |= isContent;
+    }
+    return close + 1;
+  }
+}
