@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -61,11 +62,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A small OpenAI-compatible model server, so that {@code --demo} and {@code --mock-upstream PORT}
- * work on a machine without any real model server.
+ * A small model server speaking OpenAI Chat Completions and Anthropic Messages, so that {@code
+ * --demo} and {@code --mock-upstream PORT} work on a machine without any real model server.
  *
  * <p>It answers {@code POST /v1/chat/completions} (plain JSON, or server-sent events when the request
- * says {@code "stream": true}), {@code GET /v1/models}, {@code GET /health} and WebSocket sessions on
+ * says {@code "stream": true}), {@code POST /v1/messages} (the same in Anthropic's Messages shape, see
+ * {@link MockMessages}), {@code GET /v1/models}, {@code GET /health} and WebSocket sessions on
  * {@code /v1/realtime} (an echo, see {@link MockRealtime}); everything else is a
  * 404 with an OpenAI-style error body. The reply is {@link Options#reply()}, cut into word
  * tokens; streamed tokens are paced {@link Options#tokenInterval()} apart on the connection's event
@@ -104,15 +106,15 @@ public final class MockModelServer implements AutoCloseable {
   /** Request header: milliseconds between two streamed tokens for this request; 0 = no pacing. */
   public static final String TOKEN_INTERVAL_HEADER = "x-mock-token-interval-ms";
 
+  /** Largest accepted {@value #TOKEN_INTERVAL_HEADER}: one hour. */
+  static final long MAX_TOKEN_INTERVAL_MS = 3_600_000;
+
   /**
    * Request header: {@code true} writes an unpaced stream's events back to back and flushes once
    * per batch of {@value #UNPACED_BATCH} events (many events per read for the proxy in front, as
    * from a fast model or a catching-up connection) instead of flushing every event on its own.
    */
   public static final String BURST_HEADER = "x-mock-burst";
-
-  /** Largest accepted {@value #TOKEN_INTERVAL_HEADER}: one hour. */
-  static final long MAX_TOKEN_INTERVAL_MS = 3_600_000;
 
   /** Unpaced tokens written per turn of the event loop before yielding to other connections. */
   private static final int UNPACED_BATCH = 64;
@@ -254,10 +256,53 @@ public final class MockModelServer implements AutoCloseable {
     return List.copyOf(tokens);
   }
 
+  /**
+   * A rough prompt token count: the words of every message's text (a string or text parts; the
+   * same in OpenAI Chat and Anthropic Messages).
+   */
+  static int countWords(JsonNode messages) {
+    int words = 0;
+    for (JsonNode message : messages) {
+      words += contentWords(message.get("content"));
+    }
+    return words;
+  }
+
+  /** The words of one content value: a string, or an array of parts with {@code text}. */
+  static int contentWords(JsonNode content) {
+    int words = 0;
+    if (content == null) {
+      return 0;
+    } else if (content.isTextual()) {
+      words += wordCount(content.asText());
+    } else if (content.isArray()) {
+      for (JsonNode part : content) {
+        words += wordCount(part.path("text").asText(""));
+      }
+    }
+    return words;
+  }
+
+  private static int wordCount(String text) {
+    String trimmed = text.strip();
+    return trimmed.isEmpty() ? 0 : trimmed.split("\\s+").length;
+  }
+
+  /** An id like the providers': {@code prefix} and 24 random letters and digits. */
+  static String newId(String prefix) {
+    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    StringBuilder sb = new StringBuilder(prefix);
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    for (int i = 0; i < 24; i++) {
+      sb.append(alphabet.charAt(random.nextInt(alphabet.length())));
+    }
+    return sb.toString();
+  }
+
   /** A parsed {@code /v1/chat/completions} request. */
   private record ChatRequest(
       String model, boolean stream, boolean includeUsage, Integer maxTokens, int promptTokens,
-      long intervalNanos, boolean burst) {}
+      long intervalNanos) {}
 
   /**
    * The content tokens of one answer: the reply's tokens, cut at {@code count} or repeated up to it.
@@ -283,9 +328,14 @@ public final class MockModelServer implements AutoCloseable {
       return j == 0 ? wrappedFirst : reply.get(j);
     }
 
-    /** "stop" when the whole reply was sent exactly once, else "length" (max_tokens decided). */
+    /** Whether the answer is the whole reply exactly once (else max_tokens cut or repeated it). */
+    boolean wholeReply() {
+      return count == reply.size();
+    }
+
+    /** OpenAI's finish_reason: "stop" for the whole reply, else "length" (max_tokens decided). */
     String finishReason() {
-      return count == reply.size() ? "stop" : "length";
+      return wholeReply() ? "stop" : "length";
     }
 
     String join() {
@@ -360,6 +410,16 @@ public final class MockModelServer implements AutoCloseable {
             methodNotAllowed(ctx, "POST", keepAlive);
           }
         }
+        case "/v1/messages" -> {
+          if (HttpMethod.POST.equals(method)) {
+            messages(ctx, req, keepAlive);
+          } else {
+            FullHttpResponse res = jsonResponse(HttpResponseStatus.METHOD_NOT_ALLOWED,
+                MockMessages.error("invalid_request_error", "Method not allowed; use POST."));
+            res.headers().set(HttpHeaderNames.ALLOW, "POST");
+            send(ctx, res, keepAlive);
+          }
+        }
         case "/v1/models" -> {
           if (get) {
             sendJson(ctx, HttpResponseStatus.OK, models(), keepAlive);
@@ -401,7 +461,7 @@ public final class MockModelServer implements AutoCloseable {
     private void chatCompletion(ChannelHandlerContext ctx, FullHttpRequest req, boolean keepAlive) {
       ChatRequest chat;
       try {
-        chat = parse(req.content(), tokenInterval(req, options), "true".equalsIgnoreCase(req.headers().get(BURST_HEADER)));
+        chat = parse(req.content(), tokenInterval(req, options));
       } catch (BadRequest e) {
         sendError(ctx, HttpResponseStatus.BAD_REQUEST, e.getMessage(), "invalid_request_error",
             e.param, e.code, keepAlive);
@@ -409,10 +469,11 @@ public final class MockModelServer implements AutoCloseable {
       }
       Tokens tokens = Tokens.of(replyTokens, chat.maxTokens());
       String finishReason = tokens.finishReason();
-      String id = newId();
+      String id = newId("chatcmpl-");
       long created = Instant.now().getEpochSecond();
       if (chat.stream()) {
-        stream = new Stream(ctx, id, created, chat, tokens, finishReason, keepAlive);
+        stream = new Stream(ctx, new ChatEvents(id, created, chat, tokens), tokens.count(),
+            chat.intervalNanos(), burst(req), keepAlive);
         stream.start();
         return;
       }
@@ -427,6 +488,33 @@ public final class MockModelServer implements AutoCloseable {
       choice.put("finish_reason", finishReason);
       body.set("usage", usage(chat.promptTokens(), tokens.count()));
       sendJson(ctx, HttpResponseStatus.OK, body, keepAlive);
+    }
+
+    /** {@code POST /v1/messages}: Anthropic's shape ({@link MockMessages}), paced like a chat stream. */
+    /** The request asked for a burst ({@value #BURST_HEADER}): honoured for unpaced streams. */
+    private static boolean burst(FullHttpRequest req) {
+      return "true".equalsIgnoreCase(req.headers().get(BURST_HEADER));
+    }
+
+    private void messages(ChannelHandlerContext ctx, FullHttpRequest req, boolean keepAlive) {
+      MockMessages.Request request;
+      long intervalNanos;
+      try {
+        intervalNanos = tokenInterval(req, options);
+        request = MockMessages.parse(req.content());
+      } catch (BadRequest | MockMessages.Invalid e) {
+        sendJson(ctx, HttpResponseStatus.BAD_REQUEST,
+            MockMessages.error("invalid_request_error", e.getMessage()), keepAlive);
+        return;
+      }
+      Tokens tokens = Tokens.of(replyTokens, request.maxTokens());
+      if (request.stream()) {
+        stream = new Stream(ctx, MockMessages.events(request, tokens), tokens.count(), intervalNanos,
+            burst(req), keepAlive);
+        stream.start();
+        return;
+      }
+      sendJson(ctx, HttpResponseStatus.OK, MockMessages.message(request, tokens), keepAlive);
     }
 
     private static long tokenInterval(FullHttpRequest req, Options options) throws BadRequest {
@@ -447,7 +535,7 @@ public final class MockModelServer implements AutoCloseable {
       return TimeUnit.MILLISECONDS.toNanos(millis);
     }
 
-    private static ChatRequest parse(ByteBuf content, long intervalNanos, boolean burst) throws BadRequest {
+    private static ChatRequest parse(ByteBuf content, long intervalNanos) throws BadRequest {
       JsonNode body;
       // ByteBufInputStream does not release the buffer; the request (and so its content) is
       // released by SimpleChannelInboundHandler after channelRead0.
@@ -492,7 +580,7 @@ public final class MockModelServer implements AutoCloseable {
         maxTokens = maxCompletion;
       }
       return new ChatRequest(model, stream, stream && includeUsage, maxTokens, countWords(messages),
-          intervalNanos, burst);
+          intervalNanos);
     }
 
     private static boolean bool(JsonNode node, String param) throws BadRequest {
@@ -513,40 +601,6 @@ public final class MockModelServer implements AutoCloseable {
         throw new BadRequest("'" + param + "' must be an integer >= 1.", param, "invalid_value");
       }
       return node.intValue();
-    }
-
-    /** A rough prompt token count: the words of every message's text (string or text parts). */
-    private static int countWords(JsonNode messages) {
-      int words = 0;
-      for (JsonNode message : messages) {
-        JsonNode content = message.get("content");
-        if (content == null) {
-          continue;
-        }
-        if (content.isTextual()) {
-          words += wordCount(content.asText());
-        } else if (content.isArray()) {
-          for (JsonNode part : content) {
-            words += wordCount(part.path("text").asText(""));
-          }
-        }
-      }
-      return words;
-    }
-
-    private static int wordCount(String text) {
-      String trimmed = text.strip();
-      return trimmed.isEmpty() ? 0 : trimmed.split("\\s+").length;
-    }
-
-    private static String newId() {
-      String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-      StringBuilder sb = new StringBuilder("chatcmpl-");
-      ThreadLocalRandom random = ThreadLocalRandom.current();
-      for (int i = 0; i < 24; i++) {
-        sb.append(alphabet.charAt(random.nextInt(alphabet.length())));
-      }
-      return sb.toString();
     }
 
     private static ObjectNode usage(int promptTokens, int completionTokens) {
@@ -671,18 +725,17 @@ public final class MockModelServer implements AutoCloseable {
     }
 
     /**
-     * One streamed chat completion: the role chunk, one chunk per token on the event loop's timer
-     * (or, unpaced, as fast as the connection stays writable), then the finish chunk, the optional
-     * usage chunk and {@code [DONE]}. All methods run on the connection's event loop, so no
+     * One streamed answer: the opening events, one event per token on the event loop's timer (or,
+     * unpaced, as fast as the connection stays writable), then the closing events; what each event
+     * says is the API's ({@link MockEvents}). All methods run on the connection's event loop, so no
      * synchronisation is needed.
      */
     private final class Stream implements Runnable {
       private final ChannelHandlerContext ctx;
-      private final String id;
-      private final long created;
-      private final ChatRequest chat;
-      private final Tokens tokens;
-      private final String finishReason;
+      private final MockEvents events;
+      private final int count;
+      private final long intervalNanos;
+      private final boolean burst; // unpaced, flushed per batch
       private final boolean keepAlive;
       private int next;
       private ScheduledFuture<?> timer;
@@ -690,14 +743,13 @@ public final class MockModelServer implements AutoCloseable {
       // Unpaced only: the connection was not writable, channelWritabilityChanged resumes.
       private boolean awaitingWritable;
 
-      Stream(ChannelHandlerContext ctx, String id, long created, ChatRequest chat,
-          Tokens tokens, String finishReason, boolean keepAlive) {
+      Stream(ChannelHandlerContext ctx, MockEvents events, int count, long intervalNanos, boolean burst,
+          boolean keepAlive) {
         this.ctx = ctx;
-        this.id = id;
-        this.created = created;
-        this.chat = chat;
-        this.tokens = tokens;
-        this.finishReason = finishReason;
+        this.events = events;
+        this.count = count;
+        this.intervalNanos = intervalNanos;
+        this.burst = burst && intervalNanos == 0;
         this.keepAlive = keepAlive;
       }
 
@@ -710,14 +762,15 @@ public final class MockModelServer implements AutoCloseable {
         HttpUtil.setTransferEncodingChunked(head, true);
         HttpUtil.setKeepAlive(head, keepAlive);
         ctx.write(head).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
-        ObjectNode delta = JSON.createObjectNode().put("role", "assistant").put("content", "");
-        event(chunk(delta, null));
+        for (byte[] event : events.opening()) {
+          write(Unpooled.wrappedBuffer(event));
+        }
         schedule();
       }
 
       private void schedule() {
-        if (chat.intervalNanos() > 0) {
-          timer = ctx.executor().schedule(this, chat.intervalNanos(), TimeUnit.NANOSECONDS);
+        if (intervalNanos > 0) {
+          timer = ctx.executor().schedule(this, intervalNanos, TimeUnit.NANOSECONDS);
         } else if (ctx.channel().isWritable()) {
           ctx.executor().execute(this);
         } else {
@@ -742,14 +795,13 @@ public final class MockModelServer implements AutoCloseable {
           cancel();
           return;
         }
-        int count = tokens.count();
         if (next < count) {
           // Paced: one token per timer tick. Unpaced: a batch, while the connection takes it.
-          int batch = chat.intervalNanos() > 0 ? 1 : UNPACED_BATCH;
+          int batch = intervalNanos > 0 ? 1 : UNPACED_BATCH;
           do {
-            tokenEvent(next++);
+            write(events.token(ctx.alloc(), next++));
           } while (--batch > 0 && next < count && ctx.channel().isWritable());
-          if (burst()) {
+          if (burst) {
             ctx.flush(); // the batch leaves together
           }
           if (next < count) {
@@ -757,15 +809,17 @@ public final class MockModelServer implements AutoCloseable {
             return;
           }
         }
-        // The end, right after the last token, as OpenAI sends it.
-        event(chunk(JSON.createObjectNode(), finishReason));
-        if (chat.includeUsage()) {
-          ObjectNode usageChunk = header();
-          usageChunk.putArray("choices");
-          usageChunk.set("usage", usage(chat.promptTokens(), tokens.count()));
-          event(usageChunk);
+        // The end, right after the last token, as the model servers send it: every closing event
+        // flushed but the last, which goes out with the response's end.
+        List<byte[]> ends = events.closing();
+        for (int i = 0; i < ends.size(); i++) {
+          DefaultHttpContent event = new DefaultHttpContent(Unpooled.wrappedBuffer(ends.get(i)));
+          if (i < ends.size() - 1) {
+            ctx.writeAndFlush(event).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+          } else {
+            ctx.write(event);
+          }
         }
-        ctx.write(new DefaultHttpContent(Unpooled.copiedBuffer("data: [DONE]\n\n", UTF_8)));
         // Counted as finished before the last write: with "Connection: close" the socket may close
         // inside writeAndFlush, and a client that sees the end must see the stream ended too.
         finish();
@@ -797,76 +851,87 @@ public final class MockModelServer implements AutoCloseable {
         }
       }
 
-      private ObjectNode header() {
-        return JSON.createObjectNode()
-            .put("id", id)
-            .put("object", "chat.completion.chunk")
-            .put("created", created)
-            .put("model", chat.model());
-      }
-
-      private ObjectNode chunk(ObjectNode delta, String finish) {
-        ObjectNode chunk = header();
-        ObjectNode choice = chunk.putArray("choices").addObject().put("index", 0);
-        choice.set("delta", delta);
-        choice.putNull("logprobs");
-        choice.put("finish_reason", finish);
-        if (chat.includeUsage()) {
-          // OpenAI: with include_usage, every other chunk carries "usage": null.
-          chunk.putNull("usage");
-        }
-        return chunk;
-      }
-
       /**
        * Writes one SSE event, flushed on its own (each token leaves the server by itself) unless
-       * the request asked for a burst. No writability check: a whole reply is a few KiB, so buffering it for a slow reader is harmless.
+       * the request asked for a burst. No writability check: a whole reply is a few KiB, so
+       * buffering it for a slow reader is harmless.
        */
-      // A token's event is the same JSON but for the content string: built once per stream from a
-      // template, so that unpaced streams cost the mock little CPU (it shares a core with the load).
-      private byte[] tokenPrefix;
-      private byte[] tokenSuffix;
-      private byte[][] quotedTokens;
-      private byte[] quotedWrappedFirst;
-
-      private void tokenEvent(int i) {
-        if (tokenPrefix == null) {
-          String marker = "\"@@sluice-token@@\"";
-          String template = new String(toBytes(
-              chunk(JSON.createObjectNode().put("content", "@@sluice-token@@"), null)), UTF_8);
-          int at = template.indexOf(marker);
-          tokenPrefix = ("data: " + template.substring(0, at)).getBytes(UTF_8);
-          tokenSuffix = (template.substring(at + marker.length()) + "\n\n").getBytes(UTF_8);
-          List<String> reply = tokens.reply();
-          quotedTokens = new byte[reply.size()][];
-          for (int t = 0; t < reply.size(); t++) {
-            quotedTokens[t] = toBytes(JSON.getNodeFactory().textNode(reply.get(t)));
-          }
-          quotedWrappedFirst = toBytes(JSON.getNodeFactory().textNode(tokens.wrappedFirst()));
-        }
-        int n = quotedTokens.length;
-        byte[] quoted = i >= n && i % n == 0 ? quotedWrappedFirst : quotedTokens[i % n];
-        ByteBuf buf = ctx.alloc().buffer(tokenPrefix.length + quoted.length + tokenSuffix.length);
-        buf.writeBytes(tokenPrefix).writeBytes(quoted).writeBytes(tokenSuffix);
-        write(buf);
-      }
-
-      /** Paced or not: flushed on its own, so each token leaves the server by itself; in a burst: flushed with its batch. */
       private void write(ByteBuf event) {
         DefaultHttpContent content = new DefaultHttpContent(event);
-        (burst() ? ctx.write(content) : ctx.writeAndFlush(content)).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+        (burst ? ctx.write(content) : ctx.writeAndFlush(content)).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
       }
+    }
+  }
 
-      private boolean burst() {
-        return chat.burst() && chat.intervalNanos() == 0;
-      }
+  /**
+   * A streamed chat completion's chunks, as OpenAI sends them: the role chunk, one chunk per
+   * token, the finish chunk, the usage chunk when the request asked for it, and {@code [DONE]}.
+   */
+  private static final class ChatEvents implements MockEvents {
+    private final String id;
+    private final long created;
+    private final ChatRequest chat;
+    private final Tokens tokens;
+    private MockEvents.TokenTemplate tokenTemplate;
 
-      private void event(JsonNode data) {
-        byte[] json = toBytes(data);
-        ByteBuf buf = ctx.alloc().buffer(json.length + 8);
-        buf.writeBytes("data: ".getBytes(UTF_8)).writeBytes(json).writeBytes("\n\n".getBytes(UTF_8));
-        write(buf);
+    ChatEvents(String id, long created, ChatRequest chat, Tokens tokens) {
+      this.id = id;
+      this.created = created;
+      this.chat = chat;
+      this.tokens = tokens;
+    }
+
+    @Override
+    public List<byte[]> opening() {
+      return List.of(event(chunk(JSON.createObjectNode().put("role", "assistant").put("content", ""), null)));
+    }
+
+    @Override
+    public ByteBuf token(ByteBufAllocator alloc, int i) {
+      if (tokenTemplate == null) {
+        tokenTemplate = MockEvents.TokenTemplate.of(new String(event(chunk(
+            JSON.createObjectNode().put("content", MockEvents.TokenTemplate.MARKER), null)), UTF_8), tokens);
       }
+      return tokenTemplate.event(alloc, i);
+    }
+
+    @Override
+    public List<byte[]> closing() {
+      List<byte[]> events = new ArrayList<>(3);
+      events.add(event(chunk(JSON.createObjectNode(), tokens.finishReason())));
+      if (chat.includeUsage()) {
+        ObjectNode usageChunk = header();
+        usageChunk.putArray("choices");
+        usageChunk.set("usage", Handler.usage(chat.promptTokens(), tokens.count()));
+        events.add(event(usageChunk));
+      }
+      events.add("data: [DONE]\n\n".getBytes(UTF_8));
+      return events;
+    }
+
+    private ObjectNode header() {
+      return JSON.createObjectNode()
+          .put("id", id)
+          .put("object", "chat.completion.chunk")
+          .put("created", created)
+          .put("model", chat.model());
+    }
+
+    private ObjectNode chunk(ObjectNode delta, String finish) {
+      ObjectNode chunk = header();
+      ObjectNode choice = chunk.putArray("choices").addObject().put("index", 0);
+      choice.set("delta", delta);
+      choice.putNull("logprobs");
+      choice.put("finish_reason", finish);
+      if (chat.includeUsage()) {
+        // OpenAI: with include_usage, every other chunk carries "usage": null.
+        chunk.putNull("usage");
+      }
+      return chunk;
+    }
+
+    private static byte[] event(JsonNode data) {
+      return ("data: " + new String(Handler.toBytes(data), UTF_8) + "\n\n").getBytes(UTF_8);
     }
   }
 }

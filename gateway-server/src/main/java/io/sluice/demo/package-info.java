@@ -1,2 +1,2 @@
-/** The embedded mock OpenAI-compatible model server behind {@code --demo} and {@code --mock-upstream PORT}. */
+/** The embedded mock model server (OpenAI Chat and Anthropic Messages) behind {@code --demo} and {@code --mock-upstream PORT}. */
 package io.sluice.demo;

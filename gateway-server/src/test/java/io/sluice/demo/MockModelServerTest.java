@@ -23,6 +23,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import io.sluice.testing.NodeSdkClient;
+import io.sluice.testing.NodeSdkClient.Sdk;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -334,11 +336,25 @@ class MockModelServerTest {
   void unpacedStreamWaitsForASlowReader() throws Exception {
     start(Duration.ofSeconds(10), "Hello world from Sluice.");
     int tokens = 200_000; // tens of MiB of events: far more than the socket buffers hold
-    String body = chatBody(",\"stream\":true,\"max_tokens\":" + tokens);
+    // The role chunk, the tokens, the finish chunk and [DONE].
+    assertUnpacedStreamWaitsForASlowReader("/v1/chat/completions",
+        chatBody(",\"stream\":true,\"max_tokens\":" + tokens), 1 + tokens + 1 + 1);
+  }
 
+  @Test
+  void unpacedMessagesStreamWaitsForASlowReader() throws Exception {
+    start(Duration.ofSeconds(10), "Hello world from Sluice.");
+    int tokens = 200_000;
+    // message_start, content_block_start, ping, the tokens, content_block_stop, message_delta, message_stop.
+    assertUnpacedStreamWaitsForASlowReader("/v1/messages",
+        messagesBody(",\"stream\":true,\"max_tokens\":" + tokens), 3 + tokens + 3);
+  }
+
+  private void assertUnpacedStreamWaitsForASlowReader(String path, String body, long expectedEvents)
+      throws Exception {
     try (Socket socket = new Socket("127.0.0.1", server.port())) {
       socket.setSoTimeout(10_000);
-      socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+      socket.getOutputStream().write(("POST " + path + " HTTP/1.1\r\nHost: x\r\n"
           + MockModelServer.TOKEN_INTERVAL_HEADER + ": 0\r\nConnection: close\r\n"
           + "Content-Length: " + body.getBytes(UTF_8).length + "\r\n\r\n" + body).getBytes(UTF_8));
       InputStream in = socket.getInputStream();
@@ -359,7 +375,7 @@ class MockModelServerTest {
           previous = chunk[i];
         }
       }
-      assertThat(events).isEqualTo(1 + tokens + 1 + 1);
+      assertThat(events).isEqualTo(expectedEvents);
     }
     awaitNoActiveStreams();
   }
@@ -488,6 +504,212 @@ class MockModelServerTest {
     HttpResponse<String> res = CLIENT.send(
         HttpRequest.newBuilder(uri("/health")).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(res.statusCode()).isEqualTo(200);
+  }
+
+  // --- Anthropic Messages: POST /v1/messages ---
+
+  private static String messagesBody(String extra) {
+    return "{\"model\":\"claude-test\",\"system\":\"be brief\","
+        + "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"say hello to the world\"}]}]"
+        + extra + "}";
+  }
+
+  private HttpRequest postMessages(String body, String intervalMillis) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(uri("/v1/messages"))
+        .timeout(Duration.ofSeconds(10))
+        .header("Content-Type", "application/json")
+        .header("anthropic-version", "2023-06-01")
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (intervalMillis != null) {
+      b.header(MockModelServer.TOKEN_INTERVAL_HEADER, intervalMillis);
+    }
+    return b.build();
+  }
+
+  /** One Anthropic SSE event: its {@code event:} name, its data and when it arrived. */
+  private record NamedEvent(String name, JsonNode data, long arrivedNanos) {}
+
+  private List<NamedEvent> messagesStream(String extra, String intervalMillis) throws Exception {
+    HttpResponse<Stream<String>> res = CLIENT.send(
+        postMessages(messagesBody(",\"stream\":true" + extra), intervalMillis), HttpResponse.BodyHandlers.ofLines());
+    assertThat(res.statusCode()).isEqualTo(200);
+    assertThat(res.headers().firstValue("content-type")).hasValue("text/event-stream");
+    List<NamedEvent> events = new ArrayList<>();
+    String[] name = {null};
+    try (Stream<String> lines = res.body()) {
+      lines.forEach(line -> {
+        if (line.startsWith("event: ")) {
+          assertThat(name[0]).as("one event line per event").isNull();
+          name[0] = line.substring("event: ".length());
+        } else if (line.startsWith("data: ")) {
+          assertThat(name[0]).as("every event is named before its data").isNotNull();
+          events.add(new NamedEvent(name[0], new Event(line.substring("data: ".length()), 0).json(), System.nanoTime()));
+          name[0] = null;
+        } else {
+          assertThat(line).as("only event and data lines and blank separators").isEmpty();
+        }
+      });
+    }
+    return events;
+  }
+
+  @Test
+  void messagesStreamIsAnthropicsEventSequence() throws Exception {
+    start(Duration.ofMillis(5), "Hello world from Sluice.");
+
+    // max_tokens is required (as in Anthropic's API); the reply's length: a natural end.
+    List<NamedEvent> events = messagesStream(",\"max_tokens\":4", null);
+
+    assertThat(events).extracting(NamedEvent::name).containsExactly(
+        "message_start", "content_block_start", "ping",
+        "content_block_delta", "content_block_delta", "content_block_delta", "content_block_delta",
+        "content_block_stop", "message_delta", "message_stop");
+    // Anthropic names each event after its data's type.
+    assertThat(events).allSatisfy(e -> assertThat(e.data().path("type").asText()).isEqualTo(e.name()));
+
+    JsonNode message = events.get(0).data().path("message");
+    assertThat(message.path("id").asText()).startsWith("msg_");
+    assertThat(message.path("type").asText()).isEqualTo("message");
+    assertThat(message.path("role").asText()).isEqualTo("assistant");
+    assertThat(message.path("model").asText()).isEqualTo("claude-test");
+    assertThat(message.path("content").isArray()).isTrue();
+    assertThat(message.path("content")).isEmpty();
+    assertThat(message.path("stop_reason").isNull()).isTrue();
+    assertThat(message.path("usage").path("input_tokens").asInt()).isEqualTo(7); // "be brief" + "say hello to the world"
+    assertThat(message.path("usage").path("output_tokens").asInt()).isEqualTo(1);
+
+    JsonNode block = events.get(1).data();
+    assertThat(block.path("index").asInt()).isZero();
+    assertThat(block.path("content_block").path("type").asText()).isEqualTo("text");
+    assertThat(block.path("content_block").path("text").asText()).isEmpty();
+
+    List<NamedEvent> deltas = events.subList(3, 7);
+    assertThat(deltas).allSatisfy(e -> {
+      assertThat(e.data().path("index").asInt()).isZero();
+      assertThat(e.data().path("delta").path("type").asText()).isEqualTo("text_delta");
+    });
+    assertThat(deltas).extracting(e -> e.data().path("delta").path("text").asText())
+        .containsExactly("Hello", " world", " from", " Sluice.");
+
+    assertThat(events.get(7).data().path("index").asInt()).isZero();
+    JsonNode end = events.get(8).data();
+    assertThat(end.path("delta").path("stop_reason").asText()).isEqualTo("end_turn");
+    assertThat(end.path("delta").path("stop_sequence").isNull()).isTrue();
+    assertThat(end.path("usage").path("output_tokens").asInt()).isEqualTo(4);
+  }
+
+  @Test
+  void messagesMaxTokensIsTheExactTokenCountWithStopReasonMaxTokens() throws Exception {
+    start(Duration.ZERO, "Hello world.");
+
+    List<NamedEvent> events = messagesStream(",\"max_tokens\":100", null);
+
+    assertThat(events).hasSize(3 + 100 + 3);
+    String text = events.stream().filter(e -> e.name().equals("content_block_delta"))
+        .map(e -> e.data().path("delta").path("text").asText()).collect(Collectors.joining());
+    assertThat(text).startsWith("Hello world. Hello world.").endsWith(" world.");
+    JsonNode end = events.get(events.size() - 2).data();
+    assertThat(end.path("delta").path("stop_reason").asText()).isEqualTo("max_tokens");
+    assertThat(end.path("usage").path("output_tokens").asInt()).isEqualTo(100);
+  }
+
+  @Test
+  void messagesStreamIsPacedLikeAChatStream() throws Exception {
+    start(Duration.ZERO, "one two three four five six seven eight nine ten");
+
+    long before = System.nanoTime();
+    List<NamedEvent> events = messagesStream(",\"max_tokens\":10", "20");
+
+    assertThat(events).hasSize(3 + 10 + 3);
+    // A lower bound only: timers never fire early, but may fire late.
+    long spanMillis = (events.get(events.size() - 1).arrivedNanos() - before) / 1_000_000;
+    assertThat(spanMillis).isGreaterThanOrEqualTo(10 * 20 / 2);
+  }
+
+  @Test
+  void messagesWithoutStreamIsOneMessage() throws Exception {
+    start(Duration.ofSeconds(10), "Hello world from Sluice."); // pacing must not apply here
+
+    HttpResponse<String> res = CLIENT.send(postMessages(messagesBody(",\"max_tokens\":2"), null),
+        HttpResponse.BodyHandlers.ofString());
+
+    assertThat(res.statusCode()).isEqualTo(200);
+    assertThat(res.headers().firstValue("content-type")).hasValue("application/json");
+    JsonNode body = JSON.readTree(res.body());
+    assertThat(body.path("id").asText()).startsWith("msg_");
+    assertThat(body.path("type").asText()).isEqualTo("message");
+    assertThat(body.path("role").asText()).isEqualTo("assistant");
+    assertThat(body.path("model").asText()).isEqualTo("claude-test");
+    assertThat(body.path("content")).hasSize(1);
+    assertThat(body.path("content").path(0).path("type").asText()).isEqualTo("text");
+    assertThat(body.path("content").path(0).path("text").asText()).isEqualTo("Hello world");
+    assertThat(body.path("stop_reason").asText()).isEqualTo("max_tokens");
+    assertThat(body.path("stop_sequence").isNull()).isTrue();
+    assertThat(body.path("usage").path("input_tokens").asInt()).isEqualTo(7);
+    assertThat(body.path("usage").path("output_tokens").asInt()).isEqualTo(2);
+
+    JsonNode whole = JSON.readTree(CLIENT.send(postMessages(messagesBody(",\"max_tokens\":4"), null),
+        HttpResponse.BodyHandlers.ofString()).body());
+    assertThat(whole.path("content").path(0).path("text").asText()).isEqualTo("Hello world from Sluice.");
+    assertThat(whole.path("stop_reason").asText()).isEqualTo("end_turn");
+  }
+
+  @Test
+  void messagesErrorsAreAnthropicShaped() throws Exception {
+    start(Duration.ZERO, "Hi.");
+
+    for (String bad : List.of("{not json", "", "[1,2]",
+        messagesBody("") /* no max_tokens: Anthropic requires it */,
+        "{\"max_tokens\":5,\"messages\":[]}", "{\"model\":\"m\",\"max_tokens\":5}",
+        messagesBody(",\"max_tokens\":0"), messagesBody(",\"max_tokens\":5,\"stream\":\"yes\""))) {
+      HttpResponse<String> res = CLIENT.send(postMessages(bad, null), HttpResponse.BodyHandlers.ofString());
+      assertThat(res.statusCode()).as(bad).isEqualTo(400);
+      JsonNode body = JSON.readTree(res.body());
+      assertThat(body.path("type").asText()).as(bad).isEqualTo("error");
+      assertThat(body.path("error").path("type").asText()).as(bad).isEqualTo("invalid_request_error");
+      assertThat(body.path("error").path("message").asText()).as(bad).isNotEmpty();
+    }
+    HttpResponse<String> noLimit = CLIENT.send(postMessages(messagesBody(""), null), HttpResponse.BodyHandlers.ofString());
+    assertThat(JSON.readTree(noLimit.body()).path("error").path("message").asText()).contains("max_tokens");
+
+    HttpResponse<String> interval = CLIENT.send(
+        postMessages(messagesBody(",\"max_tokens\":5,\"stream\":true"), "soon"), HttpResponse.BodyHandlers.ofString());
+    assertThat(interval.statusCode()).isEqualTo(400);
+    assertThat(JSON.readTree(interval.body()).path("error").path("message").asText())
+        .contains(MockModelServer.TOKEN_INTERVAL_HEADER);
+
+    HttpResponse<String> get = CLIENT.send(
+        HttpRequest.newBuilder(uri("/v1/messages")).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(get.statusCode()).isEqualTo(405);
+    assertThat(get.headers().firstValue("allow")).hasValue("POST");
+    assertThat(JSON.readTree(get.body()).path("type").asText()).isEqualTo("error");
+  }
+
+  /** The official {@code @anthropic-ai/sdk} (its stream helper and a plain create) against the mock. */
+  @Test
+  void anthropicSdkReadsTheMocksMessagesStreamedAndWhole() throws Exception {
+    start(Duration.ofMillis(1), "Hello world.");
+    // The CLI asks for max_tokens 256: the mock's reply repeated up to exactly 256 tokens.
+    String expected = MockModelServer.Tokens.of(MockModelServer.tokenize("Hello world."), 256).join();
+    String base = "http://127.0.0.1:" + server.port();
+
+    try (NodeSdkClient sdk = NodeSdkClient.start(Sdk.ANTHROPIC, base, "stream-text")) {
+      JsonNode result = sdk.result();
+      assertThat(result.path("id").asText()).startsWith("msg_");
+      assertThat(result.path("model").asText()).isEqualTo("smart");
+      assertThat(result.path("text").asText()).isEqualTo(expected);
+      assertThat(result.path("stop_reason").asText()).isEqualTo("max_tokens");
+      assertThat(result.path("usage").path("input_tokens").asInt()).isEqualTo(2); // "Say hello."
+      assertThat(result.path("usage").path("output_tokens").asInt()).isEqualTo(256);
+      // Every event but the ping (the SDK skips pings, and any event without an "event:" name).
+      assertThat(result.path("events").asInt()).isEqualTo(2 + 256 + 3);
+    }
+    try (NodeSdkClient sdk = NodeSdkClient.start(Sdk.ANTHROPIC, base, "plain")) {
+      JsonNode result = sdk.result();
+      assertThat(result.path("text").asText()).isEqualTo(expected);
+      assertThat(result.path("stop_reason").asText()).isEqualTo("max_tokens");
+      assertThat(result.path("usage").path("output_tokens").asInt()).isEqualTo(256);
+    }
   }
 
   @Test
