@@ -12,8 +12,6 @@ import io.sluice.plugins.quota.Counters.Reservation;
 import io.sluice.plugins.quota.Hold;
 import io.sluice.plugins.quota.KeySource;
 import io.sluice.plugins.quota.Ledger;
-import io.sluice.plugins.quota.LocalCounters;
-import io.sluice.plugins.quota.RedisCounters;
 import io.sluice.plugins.quota.ReservationEstimator;
 import io.sluice.plugins.quota.Slot;
 import io.sluice.usage.Pricing;
@@ -76,10 +74,7 @@ final class BudgetPlugin implements Plugin {
     this.services = services;
     this.clock = services.clock();
     this.estimator = new ReservationEstimator(settings.defaultMaxTokens());
-    LocalCounters local = new LocalCounters(clock, services.nanoTime());
-    RedisCounters shared = settings.store() == null ? null
-        : new RedisCounters(services.redis(settings.store()), clock, REDIS_PREFIX);
-    this.ledger = new Ledger<>(NAME, local, shared, this::actuals);
+    this.ledger = Ledger.create(NAME, services, settings.store(), REDIS_PREFIX, this::actuals);
     Set<String> names = new HashSet<>();
     services.consumers().forEach(c -> names.add(c.name()));
     this.declaredConsumers = Set.copyOf(names);

@@ -1,6 +1,7 @@
 package io.sluice.plugins.quota;
 
 import io.sluice.plugin.ExchangeSummary;
+import io.sluice.plugin.PluginServices;
 import io.sluice.plugin.RequestContext;
 import io.sluice.plugins.quota.Counters.Reservation;
 import io.sluice.usage.Usage;
@@ -40,15 +41,27 @@ public final class Ledger<H extends Hold> {
 
   private final String plugin;
   private final LocalCounters local;
-  private final RedisCounters shared;
+  private final Counters shared;
   private final Actuals<H> actuals;
   private final Map<RequestContext, H> holds = new ConcurrentHashMap<>();
 
   /**
+   * A plugin instance's ledger: local counters, and Redis counters when it names a store.
+   *
    * @param plugin the plugin's name, for logs
-   * @param shared the fleet's counters, or null to count locally only
+   * @param store null for local counting, else the fleet's {@code redis://} URI
+   * @param redisPrefix the plugin's Redis key prefix, e.g. {@code sluice:tl:} (part of the stored
+   *     format: never change it)
+   * @param actuals the real amount per slot of a usage
    */
-  public Ledger(String plugin, LocalCounters local, RedisCounters shared, Actuals<H> actuals) {
+  public static <H extends Hold> Ledger<H> create(String plugin, PluginServices services, String store,
+      String redisPrefix, Actuals<H> actuals) {
+    LocalCounters local = new LocalCounters(services.clock(), services.nanoTime());
+    RedisCounters shared = store == null ? null : new RedisCounters(services.redis(store), services.clock(), redisPrefix);
+    return new Ledger<>(plugin, local, shared, actuals);
+  }
+
+  Ledger(String plugin, LocalCounters local, Counters shared, Actuals<H> actuals) {
     this.plugin = plugin;
     this.local = local;
     this.shared = shared;

@@ -20,7 +20,7 @@ import java.util.function.LongSupplier;
  * under one lock, so concurrent requests never both take the last of a window. The critical
  * section is a few map lookups; adjustments are single atomic adds.
  */
-public final class LocalCounters implements Counters {
+final class LocalCounters implements Counters {
   /** Beyond this many live counters the least recently used are dropped (their budget resets). */
   static final long MAX_COUNTERS = 500_000;
 
@@ -29,7 +29,7 @@ public final class LocalCounters implements Counters {
   private final Cache<Key, AtomicLong> counters;
   private final Object lock = new Object();
 
-  public LocalCounters(Clock clock, LongSupplier nanoTime) {
+  LocalCounters(Clock clock, LongSupplier nanoTime) {
     this.counters = Caffeine.newBuilder()
         .maximumSize(MAX_COUNTERS)
         .ticker(nanoTime::getAsLong)
@@ -87,11 +87,5 @@ public final class LocalCounters implements Counters {
       }
     }
     return CompletableFuture.completedFuture(null);
-  }
-
-  /** What was charged to a slot so far (tests). */
-  long used(String route, Slot s) {
-    AtomicLong c = counters.getIfPresent(key(route, s));
-    return c == null ? 0 : c.get();
   }
 }

@@ -23,7 +23,7 @@ import java.util.concurrent.CompletionStage;
  * route is a Redis Cluster hash tag, so one request's keys always share a slot. Each key expires a
  * second after its window ends.
  */
-public final class RedisCounters implements Counters {
+final class RedisCounters implements Counters {
   /**
    * KEYS[i]: rule i's counter. ARGV[i]: its amount; ARGV[n+i]: its limit; ARGV[2n+i]: its TTL in
    * ms. Returns {admitted (0|1), remaining_1, …, remaining_n}.
@@ -64,7 +64,7 @@ public final class RedisCounters implements Counters {
   private final String prefix;
 
   /** @param prefix the plugin's key prefix, e.g. {@code sluice:tl:} (part of the stored format: never change it) */
-  public RedisCounters(RedisStore redis, Clock clock, String prefix) {
+  RedisCounters(RedisStore redis, Clock clock, String prefix) {
     this.redis = redis;
     this.clock = clock;
     this.prefix = prefix;

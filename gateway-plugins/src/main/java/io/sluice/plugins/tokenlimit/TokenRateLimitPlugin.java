@@ -9,8 +9,6 @@ import io.sluice.plugin.RequestContext;
 import io.sluice.plugins.quota.Counters.Reservation;
 import io.sluice.plugins.quota.Hold;
 import io.sluice.plugins.quota.Ledger;
-import io.sluice.plugins.quota.LocalCounters;
-import io.sluice.plugins.quota.RedisCounters;
 import io.sluice.plugins.quota.ReservationEstimator;
 import io.sluice.plugins.quota.Slot;
 import io.sluice.plugins.tokenlimit.TokenLimitSettings.Rule;
@@ -67,10 +65,8 @@ final class TokenRateLimitPlugin implements Plugin {
     this.services = services;
     this.clock = services.clock();
     this.estimator = new ReservationEstimator(settings.defaultMaxTokens());
-    LocalCounters local = new LocalCounters(clock, services.nanoTime());
-    RedisCounters shared = settings.store() == null ? null
-        : new RedisCounters(services.redis(settings.store()), clock, REDIS_PREFIX);
-    this.ledger = new Ledger<>(NAME, local, shared, (p, usage) -> each(p.slots().size(), usage.totalTokens()));
+    this.ledger = Ledger.create(NAME, services, settings.store(), REDIS_PREFIX,
+        (p, usage) -> each(p.slots().size(), usage.totalTokens()));
   }
 
   /** One request between its reservation and its end; the same amount is charged to every rule. */
