@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.DoublePredicate;
 
 /**
  * One value of the YAML tree together with its path ({@code routes[1].match.path-prefix}).
@@ -187,29 +188,7 @@ final class ConfigNode {
    * a substituted string is accepted too.
    */
   Double positiveNumber() {
-    if (!present()) {
-      return null;
-    }
-    Double value = null;
-    if (node.isNumber()) {
-      value = node.doubleValue();
-    } else if (isSubstituted()) {
-      String s = expanded();
-      if (s == null) {
-        return null;
-      }
-      try {
-        value = Double.parseDouble(s.trim());
-      } catch (NumberFormatException e) {
-        problem("expected a number > 0 (got a substituted value)");
-        return null;
-      }
-    }
-    if (value == null || !(value > 0) || value.isInfinite()) {
-      problem("expected a number > 0 (got " + got() + ")");
-      return null;
-    }
-    return value;
+    return doubleIn(v -> v > 0 && !Double.isInfinite(v), "a number > 0");
   }
 
   /**
@@ -243,6 +222,15 @@ final class ConfigNode {
 
   /** A number in {@code 0..1} (a share, such as a sampling ratio); a substituted string is accepted too. */
   Double fraction() {
+    return doubleIn(v -> v >= 0 && v <= 1, "a number 0..1");
+  }
+
+  /**
+   * A YAML number or a substituted string read as a double, when {@code inRange} accepts it;
+   * otherwise null, with the problem "expected {@code form}" (a substitution that failed has
+   * reported its own).
+   */
+  private Double doubleIn(DoublePredicate inRange, String form) {
     if (!present()) {
       return null;
     }
@@ -260,8 +248,8 @@ final class ConfigNode {
         value = null;
       }
     }
-    if (value == null || !(value >= 0 && value <= 1)) {
-      problem("expected a number 0..1 (got " + got() + ")");
+    if (value == null || !inRange.test(value)) {
+      problem("expected " + form + " (got " + got() + ")");
       return null;
     }
     return value;

@@ -39,9 +39,9 @@ final class AnthropicEvent {
       switch (name) {
         case "type" -> type = p.getText();
         case "index" -> index = p.getIntValue();
-        case "message" -> message(p, t);
-        case "content_block" -> block(p, t);
-        case "delta" -> delta(p, t);
+        case "message" -> JsonFields.read(p, t, messageField);
+        case "content_block" -> JsonFields.read(p, t, blockField);
+        case "delta" -> JsonFields.read(p, t, deltaField);
         case "usage" -> usage.readAnthropic(p, t);
         case "error" -> error(p, t);
         default -> p.skipChildren();
@@ -49,72 +49,45 @@ final class AnthropicEvent {
     }
   }
 
-  private void message(JsonParser p, JsonToken t) throws IOException {
-    if (t != JsonToken.START_OBJECT) {
-      p.skipChildren();
-      return;
+  private final JsonFields.Reader messageField = (p, name, v) -> {
+    switch (name) {
+      case "id" -> messageId = p.getText();
+      case "model" -> model = p.getText();
+      case "usage" -> usage.readAnthropic(p, v);
+      default -> p.skipChildren();
     }
-    while (p.nextToken() == JsonToken.FIELD_NAME) {
-      String name = p.currentName();
-      JsonToken v = p.nextToken();
-      switch (name) {
-        case "id" -> messageId = p.getText();
-        case "model" -> model = p.getText();
-        case "usage" -> usage.readAnthropic(p, v);
-        default -> p.skipChildren();
-      }
-    }
-  }
+  };
 
-  private void block(JsonParser p, JsonToken t) throws IOException {
-    if (t != JsonToken.START_OBJECT) {
-      p.skipChildren();
-      return;
+  private final JsonFields.Reader blockField = (p, name, v) -> {
+    switch (name) {
+      case "type" -> blockType = p.getText();
+      case "id" -> blockId = p.getText();
+      case "name" -> blockName = p.getText();
+      case "text" -> blockText = p.getText();
+      default -> p.skipChildren();
     }
-    while (p.nextToken() == JsonToken.FIELD_NAME) {
-      String name = p.currentName();
-      p.nextToken();
-      switch (name) {
-        case "type" -> blockType = p.getText();
-        case "id" -> blockId = p.getText();
-        case "name" -> blockName = p.getText();
-        case "text" -> blockText = p.getText();
-        default -> p.skipChildren();
-      }
-    }
-  }
+  };
 
-  private void delta(JsonParser p, JsonToken t) throws IOException {
-    if (t != JsonToken.START_OBJECT) {
-      p.skipChildren();
-      return;
+  private final JsonFields.Reader deltaField = (p, name, v) -> {
+    switch (name) {
+      case "type" -> deltaType = p.getText();
+      case "text", "partial_json", "thinking" -> deltaText = p.getText();
+      case "stop_reason" -> stopReason = v == JsonToken.VALUE_NULL ? null : p.getText();
+      default -> p.skipChildren();
     }
-    while (p.nextToken() == JsonToken.FIELD_NAME) {
-      String name = p.currentName();
-      JsonToken v = p.nextToken();
-      switch (name) {
-        case "type" -> deltaType = p.getText();
-        case "text", "partial_json", "thinking" -> deltaText = p.getText();
-        case "stop_reason" -> stopReason = v == JsonToken.VALUE_NULL ? null : p.getText();
-        default -> p.skipChildren();
-      }
+  };
+
+  private final JsonFields.Reader errorField = (p, name, v) -> {
+    switch (name) {
+      case "type" -> errorType = p.getText();
+      case "message" -> errorMessage = p.getText();
+      default -> p.skipChildren();
     }
-  }
+  };
 
   private void error(JsonParser p, JsonToken t) throws IOException {
-    if (t != JsonToken.START_OBJECT) {
-      errorMessage = t == JsonToken.VALUE_STRING ? p.getText() : null;
-      p.skipChildren();
-      return;
-    }
-    while (p.nextToken() == JsonToken.FIELD_NAME) {
-      String name = p.currentName();
-      p.nextToken();
-      switch (name) {
-        case "type" -> errorType = p.getText();
-        case "message" -> errorMessage = p.getText();
-        default -> p.skipChildren();
-      }
+    if (!JsonFields.read(p, t, errorField)) {
+      errorMessage = t == JsonToken.VALUE_STRING ? p.getText() : null; // a bare message
     }
   }
 }

@@ -155,22 +155,19 @@ final class ChatChunk {
     }
   }
 
+  private final JsonFields.Reader errorField = (p, name, v) -> {
+    switch (name) {
+      case "type" -> errorType = v == JsonToken.VALUE_NULL ? null : p.getText();
+      case "code" -> errorCode = v == JsonToken.VALUE_NULL ? null : p.getText();
+      case "message" -> errorMessage = p.getText();
+      default -> p.skipChildren();
+    }
+  };
+
   private void error(JsonParser p, JsonToken t) throws IOException {
     error = true;
-    if (t != JsonToken.START_OBJECT) {
-      errorMessage = t == JsonToken.VALUE_STRING ? p.getText() : null;
-      p.skipChildren();
-      return;
-    }
-    while (p.nextToken() == JsonToken.FIELD_NAME) {
-      String name = p.currentName();
-      JsonToken v = p.nextToken();
-      switch (name) {
-        case "type" -> errorType = v == JsonToken.VALUE_NULL ? null : p.getText();
-        case "code" -> errorCode = v == JsonToken.VALUE_NULL ? null : p.getText();
-        case "message" -> errorMessage = p.getText();
-        default -> p.skipChildren();
-      }
+    if (!JsonFields.read(p, t, errorField)) {
+      errorMessage = t == JsonToken.VALUE_STRING ? p.getText() : null; // a bare message
     }
   }
 }

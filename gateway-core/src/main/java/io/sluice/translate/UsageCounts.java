@@ -63,23 +63,19 @@ final class UsageCounts {
 
   /** Reads an Anthropic {@code usage} object (the parser is on its START_OBJECT). */
   void readAnthropic(JsonParser p, JsonToken t) throws IOException {
-    if (t != JsonToken.START_OBJECT) {
-      p.skipChildren();
-      return;
-    }
-    while (p.nextToken() == JsonToken.FIELD_NAME) {
-      String name = p.currentName();
-      JsonToken v = p.nextToken();
-      long value = v == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
-      switch (name) {
-        case "input_tokens" -> input = value;
-        case "output_tokens" -> output = value;
-        case "cache_read_input_tokens" -> cacheRead = value;
-        case "cache_creation_input_tokens" -> cacheCreation = value;
-        default -> p.skipChildren();
-      }
-    }
+    JsonFields.read(p, t, anthropicField);
   }
+
+  private final JsonFields.Reader anthropicField = (p, name, v) -> {
+    long value = v == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
+    switch (name) {
+      case "input_tokens" -> input = value;
+      case "output_tokens" -> output = value;
+      case "cache_read_input_tokens" -> cacheRead = value;
+      case "cache_creation_input_tokens" -> cacheCreation = value;
+      default -> p.skipChildren();
+    }
+  };
 
   /** Reads an OpenAI {@code usage} object (the parser is on its START_OBJECT); null usage is skipped. */
   void readOpenAi(JsonParser p, JsonToken t) throws IOException {

@@ -8,8 +8,6 @@ import io.sluice.usage.Pricing;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -25,7 +23,7 @@ import java.util.function.LongSupplier;
  */
 public final class FakeServices implements PluginServices {
   private long nanos = 1_000_000_000L;
-  private Instant wall = Instant.parse("2026-01-01T00:00:00Z");
+  private final MovableClock wall = new MovableClock(Instant.parse("2026-01-01T00:00:00Z"));
   private final List<ConsumerConfig> consumers = new ArrayList<>();
   public final List<String> authFailures = new ArrayList<>();
   public final List<String> rateLimitRejections = new ArrayList<>();
@@ -60,32 +58,17 @@ public final class FakeServices implements PluginServices {
   /** Moves both clocks forward. */
   public void advance(Duration d) {
     nanos += d.toNanos();
-    wall = wall.plus(d);
+    wall.advance(d);
   }
 
   public FakeServices wallClock(Instant now) {
-    this.wall = now;
+    wall.set(now);
     return this;
   }
 
   @Override
   public Clock clock() {
-    return new Clock() {
-      @Override
-      public ZoneId getZone() {
-        return ZoneOffset.UTC;
-      }
-
-      @Override
-      public Clock withZone(ZoneId zone) {
-        return this;
-      }
-
-      @Override
-      public Instant instant() {
-        return wall;
-      }
-    };
+    return wall;
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.sluice.architecture;
 
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
@@ -87,6 +88,17 @@ class ArchitectureTest {
           .because("a plugin sees a request through io.sluice.plugin.RequestContext only, so it cannot "
               + "block an event loop, leak a buffer or write to a channel behind the gateway's back "
               + "(README, \"Plugins\": a Plugin never touches Netty)");
+
+  @ArchTest
+  static final ArchRule pluginsShareCodeOnlyThroughQuota =
+      slices()
+          .matching("io.sluice.plugins.(*)..")
+          .should()
+          .notDependOnEachOther()
+          .ignoreDependency(resideInAPackage("io.sluice.plugins.."), resideInAPackage("io.sluice.plugins.quota.."))
+          .because("one plugin's package is no other's library: what ai-token-ratelimit and ai-budget "
+              + "share (rule keys, counters, the reserve-then-reconcile ledger) has one home, "
+              + "io.sluice.plugins.quota, so a fix there reaches both");
 
   @ArchTest
   static final ArchRule transportAndUpstreamKnowNoPluginsOrRoutes =

@@ -11,7 +11,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -33,14 +32,12 @@ class BackToBackReconcileTest {
   final GatewayExtension<FakeUpstream> gateway = GatewayExtension.withUpstream();
 
   private RedisServer redis;
-  private Thread answering;
-  private final AtomicBoolean stop = new AtomicBoolean();
+  private FakeUpstream.Answering answering;
 
   @AfterEach
   void stopAll() throws Exception {
-    stop.set(true);
     if (answering != null) {
-      answering.join(5_000);
+      answering.close();
     }
     if (redis != null) {
       redis.close();
@@ -60,34 +57,20 @@ class BackToBackReconcileTest {
                 default-max-tokens: 8000
                 store: %s
         """.formatted(store));
-    answering = new Thread(this::answer, "fake-model");
-    answering.setDaemon(true);
-    answering.start();
+    answering = gateway.upstream().answerEach(this::answer);
   }
 
   /** The fake model: every request answered at once with 50 tokens of usage, streamed when asked. */
-  private void answer() {
-    while (!stop.get()) {
-      FakeUpstream.Call call;
-      try {
-        call = gateway.upstream().poll();
-        if (call == null) {
-          Thread.sleep(1);
-          continue;
-        }
-      } catch (InterruptedException e) {
-        return;
-      }
-      String usage = "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":40,\"total_tokens\":50}";
-      if (call.body.contains("\"stream\":true")) {
-        call.startSse().send("data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n"
-            + "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
-        call.send("data: {\"id\":\"c\",\"choices\":[]," + usage + "}\n\ndata: [DONE]\n\n").end();
-      } else {
-        call.respond(200, "application/json",
-            "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":"
-                + "{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}]," + usage + "}");
-      }
+  private void answer(FakeUpstream.Call call) {
+    String usage = "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":40,\"total_tokens\":50}";
+    if (call.body.contains("\"stream\":true")) {
+      call.startSse().send("data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n"
+          + "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
+      call.send("data: {\"id\":\"c\",\"choices\":[]," + usage + "}\n\ndata: [DONE]\n\n").end();
+    } else {
+      call.respond(200, "application/json",
+          "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":"
+              + "{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}]," + usage + "}");
     }
   }
 

@@ -6,20 +6,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.testing.FakeUpstream;
 import io.sluice.testing.GatewayExtension;
+import io.sluice.testing.MovableClock;
 import io.sluice.testing.RedisServer;
 import io.sluice.testing.TestGateway;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -41,43 +37,13 @@ class BudgetTest {
 
   private final MovableClock clock = new MovableClock(Instant.parse("2026-03-31T22:00:00Z"));
   private final AtomicInteger answered = new AtomicInteger();
-  private final AtomicBoolean stop = new AtomicBoolean();
-  private Thread answering;
+  private FakeUpstream.Answering answering;
   private RedisServer redis;
-
-  /** A wall clock the test moves by hand. */
-  static final class MovableClock extends Clock {
-    private final AtomicReference<Instant> now;
-
-    MovableClock(Instant start) {
-      now = new AtomicReference<>(start);
-    }
-
-    void advance(Duration d) {
-      now.updateAndGet(i -> i.plus(d));
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now.get();
-    }
-  }
 
   @AfterEach
   void stopAll() throws Exception {
-    stop.set(true);
     if (answering != null) {
-      answering.join(5_000);
+      answering.close();
     }
     if (redis != null) {
       redis.close();
@@ -109,34 +75,21 @@ class BudgetTest {
   private TestGateway start(String store) throws Exception {
     TestGateway g = gateways.start(config(store), clock);
     if (answering == null) {
-      answering = new Thread(this::answer, "fake-model");
-      answering.setDaemon(true);
-      answering.start();
+      answering = gateways.upstream().answerEach(this::answer);
     }
     return g;
   }
 
   /** The fake model: 150 tokens of gpt-4.1 per answer, streamed when asked. */
-  private void answer() {
-    while (!stop.get()) {
-      FakeUpstream.Call call = gateways.upstream().poll();
-      if (call == null) {
-        try {
-          Thread.sleep(1);
-        } catch (InterruptedException e) {
-          return;
-        }
-        continue;
-      }
-      answered.incrementAndGet();
-      if (call.body.contains("\"stream\":true")) {
-        call.startSse().send("data: {\"model\":\"gpt-4.1-2025-04-14\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n"
-            + "data: {\"model\":\"gpt-4.1-2025-04-14\",\"choices\":[]," + USAGE + "}\n\ndata: [DONE]\n\n").end();
-      } else {
-        call.respond(200, "application/json", "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"gpt-4.1-2025-04-14\","
-            + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}],"
-            + USAGE + "}");
-      }
+  private void answer(FakeUpstream.Call call) {
+    answered.incrementAndGet();
+    if (call.body.contains("\"stream\":true")) {
+      call.startSse().send("data: {\"model\":\"gpt-4.1-2025-04-14\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n"
+          + "data: {\"model\":\"gpt-4.1-2025-04-14\",\"choices\":[]," + USAGE + "}\n\ndata: [DONE]\n\n").end();
+    } else {
+      call.respond(200, "application/json", "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"gpt-4.1-2025-04-14\","
+          + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}],"
+          + USAGE + "}");
     }
   }
 

@@ -41,6 +41,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * A model server the test drives step by step: every request it receives waits in a queue until
@@ -128,6 +129,45 @@ public final class FakeUpstream implements UpstreamFake {
   /** The next request, waiting up to {@code timeout} for one; null when none came. */
   public Call poll(Duration timeout) throws InterruptedException {
     return calls.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Answers every request with {@code answer}, from a thread of its own, until the handle is
+   * closed: a fake model that keeps up with back-to-back requests.
+   */
+  public Answering answerEach(Consumer<Call> answer) {
+    Answering a = new Answering(this, answer);
+    a.thread.start();
+    return a;
+  }
+
+  /** The thread of {@link #answerEach}; closing it stops the answers (after the one in hand). */
+  public static final class Answering implements AutoCloseable {
+    private final Thread thread;
+    private volatile boolean stop;
+
+    private Answering(FakeUpstream upstream, Consumer<Call> answer) {
+      thread = new Thread(() -> {
+        while (!stop) {
+          Call call;
+          try {
+            call = upstream.poll(Duration.ofMillis(50));
+          } catch (InterruptedException e) {
+            return;
+          }
+          if (call != null) {
+            answer.accept(call);
+          }
+        }
+      }, "fake-model");
+      thread.setDaemon(true);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      stop = true;
+      thread.join(5_000);
+    }
   }
 
   @Override

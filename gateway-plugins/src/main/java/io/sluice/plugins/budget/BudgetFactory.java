@@ -7,12 +7,10 @@ import io.sluice.plugin.PluginFactory;
 import io.sluice.plugin.PluginServices;
 import io.sluice.plugins.budget.BudgetSettings.Rule;
 import io.sluice.plugins.budget.BudgetSettings.Unit;
-import io.sluice.plugins.tokenlimit.KeySource;
-import io.sluice.store.RedisStores;
+import io.sluice.plugins.quota.LimitBy;
+import io.sluice.plugins.quota.QuotaSettingsReader;
 import io.sluice.usage.Pricing;
 import java.math.BigDecimal;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -49,75 +47,17 @@ public final class BudgetFactory implements PluginFactory<BudgetSettings> {
 
   @Override
   public BudgetSettings parse(PluginSettings s) {
-    List<PluginSettings> items = s.get("rules").required().list();
-    List<Rule> rules = new ArrayList<>();
-    boolean ok = items != null;
-    if (items != null && items.isEmpty()) {
-      s.get("rules").problem("must not be empty");
-      ok = false;
-    }
-    if (items != null) {
-      for (int i = 0; i < items.size(); i++) {
-        Rule r = rule(i, items.get(i));
-        ok &= r != null;
-        if (r != null) {
-          rules.add(r);
-        }
-      }
-    }
-    long defaultMax = 0; // none: the route's default-max-tokens, else 1024
-    PluginSettings dm = s.get("default-max-tokens");
-    if (dm.present()) {
-      Long v = dm.longValue(1, 10_000_000);
-      ok &= v != null;
-      defaultMax = v == null ? defaultMax : v;
-    }
-    String store = null;
-    PluginSettings st = s.get("store");
-    if (st.present()) {
-      String v = st.nonEmptyString();
-      if (v == null) {
-        ok = false;
-      } else if (!"local".equals(v)) {
-        String problem = RedisStores.problem(v);
-        if (problem != null) {
-          st.problem(problem.replace("expected redis://", "expected local, redis://"));
-          ok = false;
-        } else {
-          store = v;
-        }
-      }
-    }
+    QuotaSettingsReader q = new QuotaSettingsReader(s);
+    List<Rule> rules = q.rules(BudgetFactory::rule);
+    long defaultMax = q.defaultMaxTokens();
+    String store = q.store();
     s.finish();
-    return ok ? new BudgetSettings(rules, defaultMax, store) : null;
+    return q.ok() ? new BudgetSettings(rules, defaultMax, store) : null;
   }
 
   private static Rule rule(int index, PluginSettings r) {
-    boolean ok = true;
-    String limitBy = r.get("limit-by").required().nonEmptyString();
-    KeySource source = null;
-    String name = null;
-    if (limitBy == null) {
-      ok = false;
-    } else if (limitBy.equals("consumer")) {
-      source = KeySource.CONSUMER;
-    } else if (limitBy.equals("ip")) {
-      source = KeySource.IP;
-    } else {
-      int colon = limitBy.indexOf(':');
-      String kind = colon < 0 ? limitBy : limitBy.substring(0, colon);
-      name = colon < 0 ? "" : limitBy.substring(colon + 1).trim();
-      source = switch (kind) {
-        case "header" -> KeySource.HEADER;
-        case "query" -> KeySource.QUERY;
-        case "cookie" -> KeySource.COOKIE;
-        default -> null;
-      };
-      if (source == null || name.isEmpty()) {
-        r.get("limit-by").problem("expected " + KeySource.FORM + " (got '" + limitBy + "')");
-        ok = false;
-      }
-    }
+    QuotaSettingsReader q = new QuotaSettingsReader(r);
+    LimitBy limitBy = q.limitBy();
     Period period = null;
     PluginSettings p = r.get("period").required();
     String periodName = p.nonEmptyString();
@@ -127,39 +67,29 @@ public final class BudgetFactory implements PluginFactory<BudgetSettings> {
         p.problem("expected day, week or month (got '" + periodName + "')");
       }
     }
-    ok &= period != null;
+    q.check(period);
     PluginSettings usd = r.get("usd");
     PluginSettings tokens = r.get("tokens");
     Unit unit = null;
     Long limit = null;
     if (usd.present() && tokens.present()) {
       r.problem("usd cannot be combined with tokens in one rule");
-      ok = false;
+      q.fail();
     } else if (usd.present()) {
       unit = Unit.USD;
-      limit = nanos(usd);
+      limit = q.check(nanos(usd));
     } else if (tokens.present()) {
       unit = Unit.TOKENS;
-      limit = tokens.longValue(1, MAX_TOKENS);
+      limit = q.check(tokens.longValue(1, MAX_TOKENS));
     } else {
       r.problem("one of usd or tokens is required");
-      ok = false;
+      q.fail();
     }
-    ok &= limit != null || unit == null;
-    Map<String, Long> overrides = new LinkedHashMap<>();
-    Map<String, PluginSettings> o = r.get("overrides").entries();
-    if (o != null) {
-      for (Map.Entry<String, PluginSettings> e : o.entrySet()) {
-        Long l = unit == Unit.USD ? nanos(e.getValue()) : unit == Unit.TOKENS ? e.getValue().longValue(0, MAX_TOKENS) : null;
-        if (l == null) {
-          ok = false;
-        } else {
-          overrides.put(e.getKey(), l);
-        }
-      }
-    }
+    Unit u = unit;
+    Map<String, Long> overrides = q.overrides(
+        v -> u == Unit.USD ? nanos(v) : u == Unit.TOKENS ? v.longValue(0, MAX_TOKENS) : null);
     r.finish();
-    return ok ? new Rule(index, limitBy, source, name, period, unit, limit, overrides) : null;
+    return q.ok() ? new Rule(index, limitBy, period, unit, limit, overrides) : null;
   }
 
   /** A USD amount in nano-dollars; null (with a problem) when it is not a number in range. */

@@ -6,11 +6,14 @@ import io.sluice.plugin.ExchangeSummary;
 import io.sluice.plugin.Plugin;
 import io.sluice.plugin.PluginServices;
 import io.sluice.plugin.RequestContext;
-import io.sluice.plugins.budget.BudgetCounters.Reservation;
 import io.sluice.plugins.budget.BudgetSettings.Rule;
 import io.sluice.plugins.budget.BudgetSettings.Unit;
-import io.sluice.plugins.tokenlimit.KeySource;
-import io.sluice.plugins.tokenlimit.ReservationEstimator;
+import io.sluice.plugins.quota.Counters.Reservation;
+import io.sluice.plugins.quota.Hold;
+import io.sluice.plugins.quota.KeySource;
+import io.sluice.plugins.quota.Ledger;
+import io.sluice.plugins.quota.ReservationEstimator;
+import io.sluice.plugins.quota.Slot;
 import io.sluice.usage.Pricing;
 import io.sluice.usage.Usage;
 import java.math.BigDecimal;
@@ -23,9 +26,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@code ai-budget} on one route: USD or tokens per calendar period (UTC day, week from Monday,
@@ -42,8 +42,10 @@ import org.slf4j.LoggerFactory;
  * it ends ({@link #onComplete}): to its usage when known, refunded when no answer was produced
  * (status ≥ 400), else the reservation stands.
  *
+ * The bookkeeping is {@link Ledger}'s, shared with {@code ai-token-ratelimit}.
+ *
  * <p>Threading: one instance serves every request of its route on every event loop; per-request
- * state lives in a concurrent map from the reservation to {@link #onComplete}. A reservation that
+ * state is a {@link Hold}, kept by the ledger from the reservation to {@link #onComplete}. A reservation that
  * completes after its exchange already ended is refunded at once.
  *
  * <p>Backpressure: nothing is queued here: one Redis round trip to reserve, at most one to
@@ -57,43 +59,25 @@ import org.slf4j.LoggerFactory;
 final class BudgetPlugin implements Plugin {
   static final String NAME = "ai-budget";
   static final String REMAINING_HEADER = "x-sluice-budget-remaining";
-  private static final Logger log = LoggerFactory.getLogger(BudgetPlugin.class);
+  /** The Redis key prefix (stored by running fleets: never change it). */
+  static final String REDIS_PREFIX = "sluice:budget:";
 
   private final BudgetSettings settings;
   private final PluginServices services;
   private final Clock clock;
   private final ReservationEstimator estimator;
-  private final LocalBudgetCounters local;
-  private final RedisBudgetCounters shared;
+  private final Ledger<Hold> ledger;
   private final Set<String> declaredConsumers;
-  private final Map<RequestContext, Pending> pending = new ConcurrentHashMap<>();
 
   BudgetPlugin(BudgetSettings settings, PluginServices services) {
     this.settings = settings;
     this.services = services;
     this.clock = services.clock();
     this.estimator = new ReservationEstimator(settings.defaultMaxTokens());
-    this.local = new LocalBudgetCounters(clock, services.nanoTime());
-    this.shared = settings.store() == null ? null : new RedisBudgetCounters(services.redis(settings.store()), clock);
+    this.ledger = Ledger.create(NAME, services, settings.store(), REDIS_PREFIX, this::actuals);
     Set<String> names = new HashSet<>();
     services.consumers().forEach(c -> names.add(c.name()));
     this.declaredConsumers = Set.copyOf(names);
-  }
-
-  /** One request between its reservation and its end. */
-  private static final class Pending {
-    final List<Slot> slots;
-    final long[] amounts;
-    final long now;
-    Reservation reservation;
-    boolean ended;
-    boolean settled;
-
-    Pending(List<Slot> slots, long[] amounts, long now) {
-      this.slots = slots;
-      this.amounts = amounts;
-      this.now = now;
-    }
   }
 
   @Override
@@ -117,54 +101,30 @@ final class BudgetPlugin implements Plugin {
         amounts[i] = nanos;
       }
     }
-    Pending p = new Pending(slots, amounts, now);
-    pending.put(request, p);
-    String route = request.route();
-    CompletionStage<Reservation> reserved = shared == null
-        ? local.reserve(route, slots, amounts)
-        : shared.reserve(route, slots, amounts).exceptionallyCompose(e -> local.reserve(route, slots, amounts));
-    return reserved.thenApply(r -> decide(request, p, r));
+    Hold hold = new Hold(slots, amounts, now);
+    return ledger.reserve(request, hold).thenApply(r -> decide(request, hold, r));
   }
 
-  private Decision decide(RequestContext request, Pending p, Reservation r) {
-    boolean refundNow;
-    synchronized (p) {
-      p.reservation = r;
-      refundNow = p.ended && r.admitted();
-    }
-    if (refundNow) {
-      adjust(request.route(), p, r, negate(p.amounts));
-    }
-    export(request, p, r);
+  private Decision decide(RequestContext request, Hold hold, Reservation r) {
+    export(request, hold, r);
     if (r.admitted()) {
       return Decision.PROCEED;
     }
     services.rateLimitRejection(request.route(), NAME);
-    long retryAfter = 1;
-    for (int i = 0; i < p.slots.size(); i++) {
-      if (r.remaining()[i] <= 0) {
-        retryAfter = Math.max(retryAfter, secondsToEnd(p.slots.get(i), p.now));
-      }
-    }
+    long retryAfter = hold.retryAfter(r);
     return new Decision.Reject(429, "insufficient_quota", "budget_exceeded",
         "budget exceeded; it renews in " + retryAfter + "s", Map.of("Retry-After", Long.toString(retryAfter)));
   }
 
   @Override
   public void onResponseHeaders(RequestContext request, int status, ResponseHeaders headers) {
-    Pending p = pending.get(request);
-    if (p == null) {
-      return;
-    }
-    Reservation r;
-    synchronized (p) {
-      r = p.reservation;
-    }
+    Hold hold = ledger.get(request);
+    Reservation r = hold == null ? null : hold.reservation();
     if (r == null) {
       return;
     }
-    int most = mostRestrictive(p.slots, r.remaining());
-    headers.set(REMAINING_HEADER, format(settings.rules().get(p.slots.get(most).rule()).unit(), r.remaining()[most]));
+    int most = mostRestrictive(hold.slots(), r.remaining());
+    headers.set(REMAINING_HEADER, format(settings.rules().get(hold.slots().get(most).rule()).unit(), r.remaining()[most]));
   }
 
   @Override
@@ -175,99 +135,41 @@ final class BudgetPlugin implements Plugin {
   /** The usage is final and the response's end waits for this: the charge becomes the real cost. */
   @Override
   public CompletionStage<Void> onUsage(RequestContext request, Usage usage) {
-    Pending p = pending.get(request);
-    if (p == null) {
-      return CompletableFuture.completedFuture(null);
-    }
-    Reservation r;
-    synchronized (p) {
-      r = p.reservation;
-      if (r == null || !r.admitted() || p.settled) {
-        return CompletableFuture.completedFuture(null);
-      }
-      p.settled = true;
-    }
-    return adjust(request.route(), p, r, deltas(p, usage));
+    return ledger.settle(request, usage);
   }
 
   @Override
   public void onComplete(RequestContext request, ExchangeSummary summary) {
-    Pending p = pending.remove(request);
-    if (p == null) {
-      return;
-    }
-    Reservation r;
-    boolean settled;
-    synchronized (p) {
-      p.ended = true;
-      r = p.reservation;
-      settled = p.settled;
-    }
-    if (r == null || !r.admitted() || settled) {
-      return; // refused, still reserving (decide() refunds it), or settled in onUsage
-    }
-    if (summary.usage() != null) {
-      adjust(request.route(), p, r, deltas(p, summary.usage()));
-    } else if (summary.status() >= 400) {
-      adjust(request.route(), p, r, negate(p.amounts)); // no answer was produced: nothing was spent
-    }
+    ledger.complete(request, summary);
   }
 
-  /** Real amount minus reserved amount, per slot. */
-  private long[] deltas(Pending p, Usage usage) {
-    long[] deltas = new long[p.slots.size()];
+  /** The real amount per slot: tokens, or the usage's cost at the served model's price. */
+  private long[] actuals(Hold hold, Usage usage) {
+    long[] real = new long[hold.slots().size()];
     long nanos = -1;
-    for (int i = 0; i < deltas.length; i++) {
-      long real;
-      if (settings.rules().get(p.slots.get(i).rule()).unit() == Unit.TOKENS) {
-        real = usage.totalTokens();
+    for (int i = 0; i < real.length; i++) {
+      if (settings.rules().get(hold.slots().get(i).rule()).unit() == Unit.TOKENS) {
+        real[i] = usage.totalTokens();
       } else {
         if (nanos < 0) {
           BigDecimal cost = services.pricing().cost(usage);
           nanos = cost == null ? 0 : Pricing.nanos(cost);
         }
-        real = nanos;
+        real[i] = nanos;
       }
-      deltas[i] = real - p.amounts[i];
     }
-    return deltas;
-  }
-
-  private static long[] negate(long[] amounts) {
-    long[] out = new long[amounts.length];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = -amounts[i];
-    }
-    return out;
-  }
-
-  /** Corrects a charge; the stage completes (never exceptionally) when the store answered or gave up. */
-  private CompletionStage<Void> adjust(String route, Pending p, Reservation r, long[] deltas) {
-    boolean any = false;
-    for (long d : deltas) {
-      any |= d != 0;
-    }
-    if (!any) {
-      return CompletableFuture.completedFuture(null);
-    }
-    BudgetCounters store = r.local() || shared == null ? local : shared;
-    return store.adjust(route, p.slots, deltas).handle((v, e) -> {
-      if (e != null) {
-        log.debug("{}: a correction on route {} was dropped: {}", NAME, route, e.toString());
-      }
-      return null;
-    });
+    return real;
   }
 
   /**
    * The budget gauges, for rules keyed by declared consumers only: every other key (addresses,
    * header values) is unbounded and must not become a label.
    */
-  private void export(RequestContext request, Pending p, Reservation r) {
-    for (int i = 0; i < p.slots.size(); i++) {
-      Slot s = p.slots.get(i);
+  private void export(RequestContext request, Hold p, Reservation r) {
+    for (int i = 0; i < p.slots().size(); i++) {
+      Slot s = p.slots().get(i);
       Rule rule = settings.rules().get(s.rule());
-      if (rule.source() != KeySource.CONSUMER || s.key() == null
+      if (rule.limitBy().source() != KeySource.CONSUMER || s.key() == null
           || !declaredConsumers.contains(s.key())) {
         continue;
       }
@@ -280,7 +182,7 @@ final class BudgetPlugin implements Plugin {
   private List<Slot> slots(RequestContext request, long now) {
     List<Slot> out = new ArrayList<>(settings.rules().size());
     for (Rule rule : settings.rules()) {
-      String key = rule.source().value(request, rule.name());
+      String key = rule.limitBy().value(request);
       out.add(new Slot(rule.index(), key, rule.period().start(now), rule.period().end(now), rule.limitFor(key)));
     }
     return out;
@@ -292,7 +194,7 @@ final class BudgetPlugin implements Plugin {
     for (int i = 1; i < slots.size(); i++) {
       double share = share(remaining[i], slots.get(i).limit());
       double bestShare = share(remaining[best], slots.get(best).limit());
-      if (share < bestShare || (share == bestShare && slots.get(i).periodEnd() > slots.get(best).periodEnd())) {
+      if (share < bestShare || (share == bestShare && slots.get(i).end() > slots.get(best).end())) {
         best = i;
       }
     }
@@ -310,15 +212,5 @@ final class BudgetPlugin implements Plugin {
       return Long.toString(left);
     }
     return BigDecimal.valueOf(left, 9).setScale(6, RoundingMode.DOWN).toPlainString();
-  }
-
-  /** Whole seconds until the slot's period ends, at least 1. */
-  static long secondsToEnd(Slot s, long now) {
-    return Math.max(1, (s.periodEnd() - now + 999) / 1000);
-  }
-
-  /** Counters of this instance (tests). */
-  LocalBudgetCounters localCounters() {
-    return local;
   }
 }

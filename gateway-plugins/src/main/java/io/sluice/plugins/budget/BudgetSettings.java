@@ -1,6 +1,6 @@
 package io.sluice.plugins.budget;
 
-import io.sluice.plugins.tokenlimit.KeySource;
+import io.sluice.plugins.quota.LimitBy;
 import java.util.List;
 import java.util.Map;
 
@@ -30,10 +30,9 @@ record BudgetSettings(List<Rule> rules, long defaultMaxTokens, String store) {
    * One rule: a key, a calendar period and its limit (in the rule's unit: nano-dollars or tokens),
    * with other limits for named keys.
    *
-   * @param limitBy the rule as written ({@code header:x-team}), for labels and logs
-   * @param name the header, query parameter or cookie name; null for consumer and ip
+   * @param limitBy where the rule's key comes from (as written: the gauges' {@code rule} label)
    */
-  record Rule(int index, String limitBy, KeySource source, String name, Period period, Unit unit, long limit,
+  record Rule(int index, LimitBy limitBy, Period period, Unit unit, long limit,
       Map<String, Long> overrides) {
 
     Rule {
@@ -46,7 +45,7 @@ record BudgetSettings(List<Rule> rules, long defaultMaxTokens, String store) {
 
     /** The {@code rule} label of the budget gauges: {@code <index>:<limit-by>:<period>}. */
     String label() {
-      return index + ":" + limitBy + ":" + period.key;
+      return index + ":" + limitBy.written() + ":" + period.key;
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.sluice.plugins.tokenlimit;
 
+import io.sluice.plugins.quota.LimitBy;
 import java.util.List;
 import java.util.Map;
 
@@ -18,10 +19,9 @@ record TokenLimitSettings(List<Rule> rules, long defaultMaxTokens, boolean midSt
   /**
    * One rule: a key, one window and its limit, with other limits for named keys.
    *
-   * @param limitBy the rule as written ({@code header:x-user}), for logs
-   * @param name the header, query parameter or cookie name; null for consumer and ip
+   * @param limitBy where the rule's key comes from
    */
-  record Rule(int index, String limitBy, KeySource source, String name, Window window, long limit,
+  record Rule(int index, LimitBy limitBy, Window window, long limit,
       Map<String, Long> overrides) {
 
     Rule {

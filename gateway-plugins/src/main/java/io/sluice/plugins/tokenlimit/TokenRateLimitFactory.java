@@ -6,9 +6,8 @@ import io.sluice.plugin.Plugin;
 import io.sluice.plugin.PluginFactory;
 import io.sluice.plugin.PluginServices;
 import io.sluice.plugins.tokenlimit.TokenLimitSettings.Rule;
-import io.sluice.store.RedisStores;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import io.sluice.plugins.quota.LimitBy;
+import io.sluice.plugins.quota.QuotaSettingsReader;
 import java.util.List;
 import java.util.Map;
 
@@ -42,29 +41,9 @@ public final class TokenRateLimitFactory implements PluginFactory<TokenLimitSett
 
   @Override
   public TokenLimitSettings parse(PluginSettings s) {
-    List<PluginSettings> items = s.get("rules").required().list();
-    List<Rule> rules = new ArrayList<>();
-    boolean ok = items != null;
-    if (items != null && items.isEmpty()) {
-      s.get("rules").problem("must not be empty");
-      ok = false;
-    }
-    if (items != null) {
-      for (int i = 0; i < items.size(); i++) {
-        Rule r = rule(i, items.get(i));
-        ok &= r != null;
-        if (r != null) {
-          rules.add(r);
-        }
-      }
-    }
-    long defaultMax = 0; // none: the route's default-max-tokens, else 1024
-    PluginSettings dm = s.get("default-max-tokens");
-    if (dm.present()) {
-      Long v = dm.longValue(1, 10_000_000);
-      ok &= v != null;
-      defaultMax = v == null ? defaultMax : v;
-    }
+    QuotaSettingsReader q = new QuotaSettingsReader(s);
+    List<Rule> rules = q.rules(TokenRateLimitFactory::rule);
+    long defaultMax = q.defaultMaxTokens();
     boolean midStream = false;
     PluginSettings enforce = s.get("enforce");
     if (enforce.present()) {
@@ -73,57 +52,19 @@ public final class TokenRateLimitFactory implements PluginFactory<TokenLimitSett
         midStream = true;
       } else if (e != null && !"at-end".equals(e)) {
         enforce.problem("expected at-end or mid-stream (got '" + e + "')");
-        ok = false;
+        q.fail();
       } else if (e == null) {
-        ok = false;
+        q.fail();
       }
     }
-    String store = null;
-    PluginSettings st = s.get("store");
-    if (st.present()) {
-      String v = st.nonEmptyString();
-      if (v == null) {
-        ok = false;
-      } else if (!"local".equals(v)) {
-        String problem = RedisStores.problem(v);
-        if (problem != null) {
-          st.problem(problem.replace("expected redis://", "expected local, redis://"));
-          ok = false;
-        } else {
-          store = v;
-        }
-      }
-    }
+    String store = q.store();
     s.finish();
-    return ok ? new TokenLimitSettings(rules, defaultMax, midStream, store) : null;
+    return q.ok() ? new TokenLimitSettings(rules, defaultMax, midStream, store) : null;
   }
 
   private static Rule rule(int index, PluginSettings r) {
-    boolean ok = true;
-    String limitBy = r.get("limit-by").required().nonEmptyString();
-    KeySource source = null;
-    String name = null;
-    if (limitBy == null) {
-      ok = false;
-    } else if (limitBy.equals("consumer")) {
-      source = KeySource.CONSUMER;
-    } else if (limitBy.equals("ip")) {
-      source = KeySource.IP;
-    } else {
-      int colon = limitBy.indexOf(':');
-      String kind = colon < 0 ? limitBy : limitBy.substring(0, colon);
-      name = colon < 0 ? "" : limitBy.substring(colon + 1).trim();
-      source = switch (kind) {
-        case "header" -> KeySource.HEADER;
-        case "query" -> KeySource.QUERY;
-        case "cookie" -> KeySource.COOKIE;
-        default -> null;
-      };
-      if (source == null || name.isEmpty()) {
-        r.get("limit-by").problem("expected " + KeySource.FORM + " (got '" + limitBy + "')");
-        ok = false;
-      }
-    }
+    QuotaSettingsReader q = new QuotaSettingsReader(r);
+    LimitBy limitBy = q.limitBy();
     Window window = null;
     long limit = 0;
     for (Window w : Window.values()) {
@@ -133,35 +74,20 @@ public final class TokenRateLimitFactory implements PluginFactory<TokenLimitSett
       }
       if (window != null) {
         r.problem(window.key + " cannot be combined with " + w.key + " in one rule");
-        ok = false;
+        q.fail();
         continue;
       }
       window = w;
-      Long l = v.longValue(1, MAX_LIMIT);
-      if (l == null) {
-        ok = false;
-      } else {
-        limit = l;
-      }
+      Long l = q.check(v.longValue(1, MAX_LIMIT));
+      limit = l == null ? limit : l;
     }
-    if (window == null && limitBy != null) {
+    if (window == null && limitBy.written() != null) {
       r.problem("one of tokens-per-second, tokens-per-minute, tokens-per-hour or tokens-per-day is required");
-      ok = false;
+      q.fail();
     }
-    Map<String, Long> overrides = new LinkedHashMap<>();
-    Map<String, PluginSettings> o = r.get("overrides").entries();
-    if (o != null) {
-      for (Map.Entry<String, PluginSettings> e : o.entrySet()) {
-        Long l = e.getValue().longValue(0, MAX_LIMIT);
-        if (l == null) {
-          ok = false;
-        } else {
-          overrides.put(e.getKey(), l);
-        }
-      }
-    }
+    Map<String, Long> overrides = q.overrides(v -> v.longValue(0, MAX_LIMIT));
     r.finish();
-    return ok ? new Rule(index, limitBy, source, name, window, limit, overrides) : null;
+    return q.ok() ? new Rule(index, limitBy, window, limit, overrides) : null;
   }
 
   @Override

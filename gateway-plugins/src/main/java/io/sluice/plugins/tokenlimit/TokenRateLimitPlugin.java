@@ -6,17 +6,19 @@ import io.sluice.plugin.ExchangeSummary;
 import io.sluice.plugin.Plugin;
 import io.sluice.plugin.PluginServices;
 import io.sluice.plugin.RequestContext;
-import io.sluice.plugins.tokenlimit.Counters.Reservation;
+import io.sluice.plugins.quota.Counters.Reservation;
+import io.sluice.plugins.quota.Hold;
+import io.sluice.plugins.quota.Ledger;
+import io.sluice.plugins.quota.ReservationEstimator;
+import io.sluice.plugins.quota.Slot;
 import io.sluice.plugins.tokenlimit.TokenLimitSettings.Rule;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@code ai-token-ratelimit} on one route: LLM tokens per fixed, clock-aligned window, per key.
@@ -26,14 +28,15 @@ import org.slf4j.LoggerFactory;
  * once to every rule, so a burst of concurrent requests cannot all slip through an almost-spent
  * window — at most one request overshoots it. When the usage is final — before the response's last
  * bytes reach the client ({@link #onUsage}) — the charge is corrected to it (up or down); an
- * exchange that ends otherwise is corrected when it ends ({@link #onComplete}): without usage the reservation stands, except that an exchange
- * that produced no answer (status ≥ 400 from the gateway or the upstream, or 499: the client left
- * before any response byte) is refunded in full.
+ * exchange that ends otherwise is corrected when it ends ({@link #onComplete}): without usage the
+ * reservation stands, except that an exchange that produced no answer (status ≥ 400 from the
+ * gateway or the upstream, or 499: the client left before any response byte) is refunded in full.
+ * The bookkeeping is {@link Ledger}'s, shared with {@code ai-budget}.
  *
  * <p>Threading: one instance serves every request of its route on every event loop. The decision
  * completes on the local counters' caller (the event loop) or on a Redis client thread, from which
- * {@link io.sluice.plugin.PluginChain} hops back to the loop; response headers are written in
- * {@link #onResponseHeaders}, on the loop, from per-request state kept in a concurrent map until
+ * {@code PluginChain} hops back to the loop; response headers are written in
+ * {@link #onResponseHeaders}, on the loop, from the request's {@link Hold}, kept by the ledger until
  * {@link #onComplete}. A reservation that completes after its exchange already ended (the client
  * left while Redis answered) is refunded at once.
  *
@@ -48,43 +51,47 @@ import org.slf4j.LoggerFactory;
  */
 final class TokenRateLimitPlugin implements Plugin {
   static final String NAME = "ai-token-ratelimit";
-  private static final Logger log = LoggerFactory.getLogger(TokenRateLimitPlugin.class);
+  /** The Redis key prefix (stored by running fleets: never change it). */
+  static final String REDIS_PREFIX = "sluice:tl:";
 
   private final TokenLimitSettings settings;
   private final PluginServices services;
   private final Clock clock;
   private final ReservationEstimator estimator;
-  private final LocalCounters local;
-  private final RedisCounters shared;
-  private final Map<RequestContext, Pending> pending = new ConcurrentHashMap<>();
+  private final Ledger<Pending> ledger;
 
   TokenRateLimitPlugin(TokenLimitSettings settings, PluginServices services) {
     this.settings = settings;
     this.services = services;
     this.clock = services.clock();
     this.estimator = new ReservationEstimator(settings.defaultMaxTokens());
-    this.local = new LocalCounters(clock, services.nanoTime());
-    this.shared = settings.store() == null ? null : new RedisCounters(services.redis(settings.store()), clock);
+    this.ledger = Ledger.create(NAME, services, settings.store(), REDIS_PREFIX,
+        (p, usage) -> each(p.slots().size(), usage.totalTokens()));
   }
 
-  /** One request between its reservation and its end. */
-  private static final class Pending {
-    final List<Slot> slots;
+  /** One request between its reservation and its end; the same amount is charged to every rule. */
+  private static final class Pending extends Hold {
     final long amount;
-    final long now;
-    Reservation reservation;
-    boolean ended;
     // enforce: mid-stream — the extra tokens taken from the windows while the stream ran
     long extra;
     boolean topUpRunning;
     boolean budgetSpent;
-    boolean settled; // reconciled with the final usage (onUsage); onComplete leaves it
 
     Pending(List<Slot> slots, long amount, long now) {
-      this.slots = slots;
+      super(slots, each(slots.size(), amount), now);
       this.amount = amount;
-      this.now = now;
     }
+
+    @Override
+    protected long[] charged() {
+      return each(slots().size(), amount + extra);
+    }
+  }
+
+  private static long[] each(int slots, long amount) {
+    long[] out = new long[slots];
+    Arrays.fill(out, amount);
+    return out;
   }
 
   @Override
@@ -93,36 +100,16 @@ final class TokenRateLimitPlugin implements Plugin {
       return CompletableFuture.completedFuture(Decision.PROCEED); // a resume or poll: no tokens are made
     }
     long now = clock.millis();
-    List<Slot> slots = slots(request, now);
-    long amount = estimator.estimate(request);
-    Pending p = new Pending(slots, amount, now);
-    pending.put(request, p);
-    String route = request.route();
-    CompletionStage<Reservation> reserved = shared == null
-        ? local.reserve(route, slots, amount)
-        : shared.reserve(route, slots, amount).exceptionallyCompose(e -> local.reserve(route, slots, amount));
-    return reserved.thenApply(r -> decide(request, p, r));
+    Pending p = new Pending(slots(request, now), estimator.estimate(request), now);
+    return ledger.reserve(request, p).thenApply(r -> decide(request, p, r));
   }
 
   private Decision decide(RequestContext request, Pending p, Reservation r) {
-    boolean refundNow;
-    synchronized (p) {
-      p.reservation = r;
-      refundNow = p.ended && r.admitted();
-    }
-    if (refundNow) {
-      adjust(request.route(), p, r, -p.amount);
-    }
     if (r.admitted()) {
       return Decision.PROCEED;
     }
     services.rateLimitRejection(request.route(), NAME);
-    long retryAfter = 1;
-    for (int i = 0; i < p.slots.size(); i++) {
-      if (r.remaining()[i] <= 0) {
-        retryAfter = Math.max(retryAfter, resetSeconds(p.slots.get(i), p.now));
-      }
-    }
+    long retryAfter = p.retryAfter(r);
     return new Decision.Reject(429, "rate_limit_error", "token_rate_limited",
         "token rate limit exceeded; retry in " + retryAfter + "s",
         Map.of("Retry-After", Long.toString(retryAfter)));
@@ -130,22 +117,16 @@ final class TokenRateLimitPlugin implements Plugin {
 
   @Override
   public void onResponseHeaders(RequestContext request, int status, ResponseHeaders headers) {
-    Pending p = pending.get(request);
-    Reservation r;
-    if (p == null) {
-      return;
-    }
-    synchronized (p) {
-      r = p.reservation;
-    }
+    Pending p = ledger.get(request);
+    Reservation r = p == null ? null : p.reservation();
     if (r == null) {
       return;
     }
-    int most = mostRestrictive(p.slots, r.remaining(), p.now);
-    Slot s = p.slots.get(most);
+    int most = mostRestrictive(p.slots(), r.remaining());
+    Slot s = p.slots().get(most);
     headers.set("x-ratelimit-limit-tokens", Long.toString(s.limit()));
     headers.set("x-ratelimit-remaining-tokens", Long.toString(Math.max(0, r.remaining()[most])));
-    headers.set("x-ratelimit-reset-tokens", Long.toString(resetSeconds(s, p.now)));
+    headers.set("x-ratelimit-reset-tokens", Long.toString(s.secondsToEnd(p.now())));
   }
 
   @Override
@@ -162,7 +143,7 @@ final class TokenRateLimitPlugin implements Plugin {
    */
   @Override
   public Decision.Reject onStreamUsage(RequestContext request, Usage soFar) {
-    Pending p = pending.get(request);
+    Pending p = ledger.get(request);
     if (p == null) {
       return null;
     }
@@ -170,7 +151,7 @@ final class TokenRateLimitPlugin implements Plugin {
     long topUp;
     Reservation r;
     synchronized (p) {
-      r = p.reservation;
+      r = p.reservation();
       if (p.budgetSpent) {
         return new Decision.Reject(429, "rate_limit_error", "token_rate_limited",
             "token rate limit reached during the stream (" + used + " tokens used)", Map.of());
@@ -181,9 +162,7 @@ final class TokenRateLimitPlugin implements Plugin {
       p.topUpRunning = true;
       topUp = Math.max(estimator.defaultMaxTokens(request), used - p.amount - p.extra);
     }
-    String route = request.route();
-    Counters store = r.local() || shared == null ? local : shared;
-    store.reserve(route, p.slots, topUp).whenComplete((more, e) -> {
+    ledger.counters(r).reserve(request.route(), p.slots(), each(p.slots().size(), topUp)).whenComplete((more, e) -> {
       synchronized (p) {
         p.topUpRunning = false;
         if (e == null && more.admitted()) {
@@ -208,97 +187,33 @@ final class TokenRateLimitPlugin implements Plugin {
    */
   @Override
   public CompletionStage<Void> onUsage(RequestContext request, Usage usage) {
-    Pending p = pending.get(request);
-    if (p == null) {
-      return CompletableFuture.completedFuture(null);
-    }
-    Reservation r;
-    long charged;
-    synchronized (p) {
-      r = p.reservation;
-      if (r == null || !r.admitted() || p.settled) {
-        return CompletableFuture.completedFuture(null);
-      }
-      p.settled = true;
-      charged = p.amount + p.extra;
-    }
-    long delta = usage.totalTokens() - charged;
-    return delta == 0 ? CompletableFuture.completedFuture(null) : adjust(request.route(), p, r, delta);
+    return ledger.settle(request, usage);
   }
 
   @Override
   public void onComplete(RequestContext request, ExchangeSummary summary) {
-    Pending p = pending.remove(request);
-    if (p == null) {
-      return;
-    }
-    Reservation r;
-    boolean settled;
-    synchronized (p) {
-      p.ended = true;
-      r = p.reservation;
-      settled = p.settled;
-    }
-    if (r == null || !r.admitted() || settled) {
-      return; // refused, still reserving (decide() refunds it when it completes), or settled in onUsage
-    }
-    long delta;
-    long charged;
-    synchronized (p) {
-      charged = p.amount + p.extra;
-    }
-    if (summary.usage() != null) {
-      delta = summary.usage().totalTokens() - charged;
-    } else if (summary.status() >= 400) {
-      delta = -charged; // no answer was produced: nothing was used
-    } else {
-      delta = 0;
-    }
-    if (delta != 0) {
-      adjust(request.route(), p, r, delta);
-    }
-  }
-
-  /** Corrects a charge; the stage completes (never exceptionally) when the store answered or gave up. */
-  private CompletionStage<Void> adjust(String route, Pending p, Reservation r, long delta) {
-    Counters store = r.local() || shared == null ? local : shared;
-    return store.adjust(route, p.slots, delta).handle((v, e) -> {
-      if (e != null) {
-        log.debug("{}: a correction of {} tokens on route {} was dropped: {}", NAME, delta, route, e.toString());
-      }
-      return null;
-    });
+    ledger.complete(request, summary);
   }
 
   private List<Slot> slots(RequestContext request, long now) {
     List<Slot> out = new ArrayList<>(settings.rules().size());
     for (Rule rule : settings.rules()) {
-      String key = rule.source().value(request, rule.name());
-      out.add(new Slot(rule.index(), key, rule.window().start(now), rule.window().millis, rule.limitFor(key)));
+      String key = rule.limitBy().value(request);
+      long start = rule.window().start(now);
+      out.add(new Slot(rule.index(), key, start, start + rule.window().millis, rule.limitFor(key)));
     }
     return out;
   }
 
   /** The rule with the fewest tokens left; on a tie, the one that resets last. */
-  static int mostRestrictive(List<Slot> slots, long[] remaining, long now) {
+  static int mostRestrictive(List<Slot> slots, long[] remaining) {
     int best = 0;
     for (int i = 1; i < slots.size(); i++) {
       if (remaining[i] < remaining[best]
-          || (remaining[i] == remaining[best] && slots.get(i).windowEnd() > slots.get(best).windowEnd())) {
+          || (remaining[i] == remaining[best] && slots.get(i).end() > slots.get(best).end())) {
         best = i;
       }
     }
     return best;
   }
-
-  /** Whole seconds until the slot's window ends, at least 1. */
-  static long resetSeconds(Slot s, long now) {
-    return Math.max(1, (s.windowEnd() - now + 999) / 1000);
-  }
-
-  /** Counters of this instance (tests). */
-  LocalCounters localCounters() {
-    return local;
-  }
-
 }

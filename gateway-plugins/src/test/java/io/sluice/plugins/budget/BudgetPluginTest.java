@@ -1,5 +1,7 @@
 package io.sluice.plugins.budget;
 
+import static io.sluice.plugins.quota.PluginCalls.chat;
+import static io.sluice.plugins.quota.PluginCalls.send;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.config.ConfigException;
@@ -10,6 +12,7 @@ import io.sluice.plugin.Decision;
 import io.sluice.plugin.ExchangeSummary;
 import io.sluice.plugin.Plugin;
 import io.sluice.plugin.PluginRegistry;
+import io.sluice.plugins.quota.PluginCalls.Answer;
 import io.sluice.testing.FakeRequest;
 import io.sluice.testing.FakeServices;
 import io.sluice.usage.Pricing;
@@ -17,9 +20,7 @@ import io.sluice.usage.Usage;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -37,47 +38,6 @@ class BudgetPluginTest {
     var config = new ConfigLoader(k -> null, PluginRegistry.of(List.of(new BudgetFactory()))).parse(yaml, null);
     services.consumers(config.consumers());
     return (BudgetPlugin) ConfiguredPlugin.of(config.routes().get(0).plugins().get(0)).create(services);
-  }
-
-  record Answer(Decision decision, Map<String, String> headers) {
-    boolean admitted() {
-      return decision instanceof Decision.Proceed;
-    }
-
-    String header(String name) {
-      if (decision instanceof Decision.Reject r && r.headers().containsKey(name)) {
-        return r.headers().get(name);
-      }
-      return headers.get(name);
-    }
-  }
-
-  static Answer send(Plugin plugin, FakeRequest request) throws Exception {
-    Decision d = plugin.onRequest(request).toCompletableFuture().get(5, TimeUnit.SECONDS);
-    Map<String, String> headers = new LinkedHashMap<>();
-    plugin.onResponseHeaders(request, d instanceof Decision.Reject r ? r.status() : 200, new Plugin.ResponseHeaders() {
-      @Override
-      public String get(String name) {
-        return headers.get(name);
-      }
-
-      @Override
-      public void set(String name, String value) {
-        headers.put(name, value);
-      }
-
-      @Override
-      public void remove(String name) {
-        headers.remove(name);
-      }
-    });
-    return new Answer(d, headers);
-  }
-
-  /** A request for {@code model} whose estimate is a one-token prompt ("hi!") plus {@code maxTokens}. */
-  static FakeRequest chat(String model, long maxTokens) {
-    return new FakeRequest().body("{\"model\":\"" + model + "\",\"max_tokens\":" + maxTokens
-        + ",\"messages\":[{\"role\":\"user\",\"content\":\"hi!\"}]}");
   }
 
   static FakeRequest by(FakeRequest request, String consumer) {

@@ -2,7 +2,7 @@ package io.sluice.plugins.tokenlimit;
 
 import static io.sluice.plugins.tokenlimit.TokenLimits.chat;
 import static io.sluice.plugins.tokenlimit.TokenLimits.plugin;
-import static io.sluice.plugins.tokenlimit.TokenLimits.send;
+import static io.sluice.plugins.quota.PluginCalls.send;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.plugin.ExchangeSummary;

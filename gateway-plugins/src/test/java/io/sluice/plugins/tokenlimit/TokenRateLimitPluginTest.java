@@ -2,12 +2,12 @@ package io.sluice.plugins.tokenlimit;
 
 import static io.sluice.plugins.tokenlimit.TokenLimits.chat;
 import static io.sluice.plugins.tokenlimit.TokenLimits.plugin;
-import static io.sluice.plugins.tokenlimit.TokenLimits.send;
+import static io.sluice.plugins.quota.PluginCalls.send;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.plugin.Decision;
 import io.sluice.plugin.ExchangeSummary;
-import io.sluice.plugins.tokenlimit.TokenLimits.Answer;
+import io.sluice.plugins.quota.PluginCalls.Answer;
 import io.sluice.testing.FakeRequest;
 import io.sluice.testing.FakeServices;
 import io.sluice.usage.Usage;

@@ -1,4 +1,4 @@
-package io.sluice.plugins.tokenlimit;
+package io.sluice.plugins.quota;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -12,18 +12,19 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
- * Window counters in this process: a Caffeine cache of one counter per (route, rule, key, window),
- * each expiring when its window ends (plus a second), so memory follows the keys in use.
+ * Counters in this process: a Caffeine cache of one counter per (route, rule, key, window), each
+ * expiring a second after its window (or period) ends, so memory follows the keys in use. They
+ * reset when the process restarts (use Redis for a budget that must survive restarts).
  *
  * <p>Threading: called from every event loop; a reservation checks and charges all of its slots
- * under one lock, so concurrent requests never both take the last tokens of a window. The
- * critical section is a few map lookups; adjustments are single atomic adds.
+ * under one lock, so concurrent requests never both take the last of a window. The critical
+ * section is a few map lookups; adjustments are single atomic adds.
  */
 final class LocalCounters implements Counters {
   /** Beyond this many live counters the least recently used are dropped (their budget resets). */
   static final long MAX_COUNTERS = 500_000;
 
-  private record Key(String route, int rule, String key, long windowStart, long windowEnd) {}
+  private record Key(String route, int rule, String key, long start, long end) {}
 
   private final Cache<Key, AtomicLong> counters;
   private final Object lock = new Object();
@@ -36,7 +37,7 @@ final class LocalCounters implements Counters {
         .expireAfter(new Expiry<Key, AtomicLong>() {
           @Override
           public long expireAfterCreate(Key key, AtomicLong value, long currentTime) {
-            long left = key.windowEnd() - clock.millis() + 1_000;
+            long left = key.end() - clock.millis() + 1_000;
             return TimeUnit.MILLISECONDS.toNanos(Math.max(left, 1_000));
           }
 
@@ -53,24 +54,24 @@ final class LocalCounters implements Counters {
         .build();
   }
 
-  private AtomicLong counter(String route, Slot s) {
-    return counters.get(new Key(route, s.rule(), s.key(), s.windowStart(), s.windowEnd()), k -> new AtomicLong());
+  private static Key key(String route, Slot s) {
+    return new Key(route, s.rule(), s.key(), s.start(), s.end());
   }
 
   @Override
-  public CompletionStage<Reservation> reserve(String route, List<Slot> slots, long amount) {
+  public CompletionStage<Reservation> reserve(String route, List<Slot> slots, long[] amounts) {
     long[] remaining = new long[slots.size()];
     boolean admitted = true;
     synchronized (lock) {
       AtomicLong[] c = new AtomicLong[slots.size()];
       for (int i = 0; i < c.length; i++) {
-        c[i] = counter(route, slots.get(i));
+        c[i] = counters.get(key(route, slots.get(i)), k -> new AtomicLong());
         if (c[i].get() >= slots.get(i).limit()) {
           admitted = false;
         }
       }
       for (int i = 0; i < c.length; i++) {
-        long used = admitted ? c[i].addAndGet(amount) : c[i].get();
+        long used = admitted ? c[i].addAndGet(amounts[i]) : c[i].get();
         remaining[i] = slots.get(i).limit() - used;
       }
     }
@@ -78,19 +79,13 @@ final class LocalCounters implements Counters {
   }
 
   @Override
-  public CompletionStage<Void> adjust(String route, List<Slot> slots, long delta) {
-    for (Slot s : slots) {
-      AtomicLong c = counters.getIfPresent(new Key(route, s.rule(), s.key(), s.windowStart(), s.windowEnd()));
-      if (c != null) {
-        c.addAndGet(delta);
+  public CompletionStage<Void> adjust(String route, List<Slot> slots, long[] deltas) {
+    for (int i = 0; i < slots.size(); i++) {
+      AtomicLong c = counters.getIfPresent(key(route, slots.get(i)));
+      if (c != null && deltas[i] != 0) {
+        c.addAndGet(deltas[i]);
       }
     }
     return CompletableFuture.completedFuture(null);
-  }
-
-  /** The tokens charged to a slot so far (tests). */
-  long used(String route, Slot s) {
-    AtomicLong c = counters.getIfPresent(new Key(route, s.rule(), s.key(), s.windowStart(), s.windowEnd()));
-    return c == null ? 0 : c.get();
   }
 }

@@ -1,4 +1,4 @@
-package io.sluice.plugins.tokenlimit;
+package io.sluice.plugins.quota;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -56,7 +56,8 @@ public final class ReservationEstimator {
     }
   }
 
-  long estimate(RequestContext request) {
+  /** The whole estimate: prompt plus allowed output. */
+  public long estimate(RequestContext request) {
     return parts(request).total();
   }
 

@@ -1,4 +1,4 @@
-package io.sluice.plugins.tokenlimit;
+package io.sluice.plugins.quota;
 
 import io.sluice.plugin.RequestContext;
 

@@ -1,4 +1,4 @@
-package io.sluice.plugins.budget;
+package io.sluice.plugins.quota;
 
 import io.sluice.store.RedisScript;
 import io.sluice.store.RedisStore;
@@ -12,14 +12,18 @@ import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Period counters in Redis, shared by every gateway that names the same store: one Lua script per
- * reservation or adjustment, covering all of a request's rules in one atomic round trip.
+ * Counters in Redis, shared by every gateway that names the same store: one Lua script per
+ * reservation or adjustment, covering all of a request's rules in one atomic round trip (no lost
+ * update, no two gateways both taking the last of a window).
  *
- * <p>Keys: {@code sluice:budget:{route}:rule:key:periodStart}, where key is {@code =value} (a
- * SHA-256 when the value is longer than 64 characters) or {@code ~} for requests without a value.
- * The route is a Redis Cluster hash tag. Each key expires a second after its period ends.
+ * <p>Keys: {@code <prefix>{route}:rule:key:start}, where the prefix names the plugin
+ * ({@code sluice:tl:} for {@code ai-token-ratelimit}, {@code sluice:budget:} for {@code ai-budget}),
+ * key is {@code =value} (a SHA-256 when the value is longer than 64 characters) or {@code ~} for
+ * requests without a value, and start is the window's or period's start in epoch milliseconds. The
+ * route is a Redis Cluster hash tag, so one request's keys always share a slot. Each key expires a
+ * second after its window ends.
  */
-final class RedisBudgetCounters implements BudgetCounters {
+final class RedisCounters implements Counters {
   /**
    * KEYS[i]: rule i's counter. ARGV[i]: its amount; ARGV[n+i]: its limit; ARGV[2n+i]: its TTL in
    * ms. Returns {admitted (0|1), remaining_1, …, remaining_n}.
@@ -43,7 +47,7 @@ final class RedisBudgetCounters implements BudgetCounters {
       return out
       """);
 
-  /** KEYS: the counters; ARGV[i]: the delta of counter i, added only when its period still exists. */
+  /** KEYS: the counters; ARGV[i]: the delta of counter i, added only when its window still exists. */
   static final RedisScript ADJUST = RedisScript.of("""
       local changed = 0
       for i = 1, #KEYS do
@@ -57,10 +61,13 @@ final class RedisBudgetCounters implements BudgetCounters {
 
   private final RedisStore redis;
   private final Clock clock;
+  private final String prefix;
 
-  RedisBudgetCounters(RedisStore redis, Clock clock) {
+  /** @param prefix the plugin's key prefix, e.g. {@code sluice:tl:} (part of the stored format: never change it) */
+  RedisCounters(RedisStore redis, Clock clock, String prefix) {
     this.redis = redis;
     this.clock = clock;
+    this.prefix = prefix;
   }
 
   @Override
@@ -76,7 +83,7 @@ final class RedisBudgetCounters implements BudgetCounters {
       args.add(Long.toString(s.limit()));
     }
     for (Slot s : slots) {
-      args.add(Long.toString(Math.max(s.periodEnd() - now, 0) + 1_000));
+      args.add(Long.toString(Math.max(s.end() - now, 0) + 1_000));
     }
     return redis.eval(RESERVE, keys, args).thenApply(reply -> {
       long[] remaining = new long[slots.size()];
@@ -98,7 +105,7 @@ final class RedisBudgetCounters implements BudgetCounters {
     return redis.eval(ADJUST, keys, args).thenApply(r -> null);
   }
 
-  static String key(String route, Slot s) {
+  String key(String route, Slot s) {
     String k;
     if (s.key() == null) {
       k = "~";
@@ -107,7 +114,7 @@ final class RedisBudgetCounters implements BudgetCounters {
     } else {
       k = "=" + s.key();
     }
-    return "sluice:budget:{" + route + "}:" + s.rule() + ":" + k + ":" + s.periodStart();
+    return prefix + "{" + route + "}:" + s.rule() + ":" + k + ":" + s.start();
   }
 
   private static String sha256(String s) {
