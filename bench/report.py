@@ -244,11 +244,13 @@ def reported(v, label):
 if "alias" in var:
     # The same route without and with a model alias (failover on, the answer held until its first
     # content event): Sluice against itself, in the same run.
-    plain99, alias99 = med("latency", "sluice", "ttft_p99_ms"), med("alias:latency", "sluice", "ttft_p99_ms")
+    # Each compared with the direct connection measured in its own window (the machine's latency
+    # moves between windows; the direct floor moves with it), then with each other.
+    plain99, alias99 = added("latency", "sluice", "ttft_p99_ms"), added("alias:latency", "sluice", "ttft_p99_ms")
     kept = var["alias"].get("kept", {}).get("sluice")
     if plain99 is not None and alias99 is not None:
-        out(f"- model alias with failover: TTFT p99 {alias99:.2f} ms vs {plain99:.2f} ms without, added "
-            f"{alias99 - plain99:+.2f} ms (target ≤ 0.30): {'MET' if alias99 - plain99 <= 0.3 else 'MISSED'}")
+        out(f"- model alias with failover: added TTFT p99 over direct {alias99:.2f} ms vs {plain99:.2f} ms without, "
+            f"difference {alias99 - plain99:+.2f} ms (target ≤ 0.30): {'MET' if alias99 - plain99 <= 0.3 else 'MISSED'}")
     if kept is not None:
         out(f"- model alias with failover: requests per CPU-second {kept:.2f} × the route without "
             f"(target ≥ 0.95, i.e. ≤ 5 % more CPU per request): {'MET' if kept >= 0.95 else 'MISSED'}")
