@@ -215,6 +215,7 @@ public final class ConfigLoader {
 
     final Set<String> consumerNames = new LinkedHashSet<>();
     final PluginBlocks pluginBlocks;
+    final ModelBlocks modelBlocks = new ModelBlocks(this::upstreamRef);
 
     Walk(Substitutor substitutor, PluginCatalog plugins) {
       this.substitutor = substitutor;
@@ -232,7 +233,7 @@ public final class ConfigLoader {
       ShutdownConfig shutdown = shutdown(top.get("shutdown"));
       Integer ioThreads = or(top.get("io-threads").integer(0, Integer.MAX_VALUE, null), 0);
       List<UpstreamConfig> upstreams = upstreams(top.get("upstreams"));
-      List<ModelConfig> models = models(top.get("models"));
+      List<ModelConfig> models = modelBlocks.models(top.get("models"));
       List<ConsumerConfig> consumers = consumers(top.get("consumers"));
       pluginBlocks.global(top.get("plugins"));
       List<RouteConfig> routes = routes(top.get("routes"));
@@ -286,15 +287,15 @@ public final class ConfigLoader {
     // ---------------------------------------------------------------- listeners, admin, limits
 
     List<ListenerConfig> listeners(ConfigNode node) {
-      List<ConfigNode> items = nonEmptyList(node.required());
+      List<ConfigNode> items = node.required().nonEmptyItems();
       List<ListenerConfig> out = new ArrayList<>();
       Map<String, String> names = new HashMap<>();
       for (ConfigNode item : items) {
-        MapReader m = mapItem(item);
+        MapReader m = item.mapItem();
         if (m == null) {
           continue;
         }
-        String name = unique(m.get("name").required(), names, "listener name");
+        String name = m.get("name").required().unique(names, "listener name");
         String host = or(m.get("host").nonEmptyString(), "0.0.0.0");
         ConfigNode portNode = m.get("port").required();
         Integer port = portNode.integer(0, 65535, "a port 0..65535");
@@ -548,11 +549,11 @@ public final class ConfigLoader {
       List<UpstreamConfig> out = new ArrayList<>();
       Map<String, String> names = new HashMap<>();
       for (ConfigNode item : orEmpty(node.list())) {
-        MapReader m = mapItem(item);
+        MapReader m = item.mapItem();
         if (m == null) {
           continue;
         }
-        String name = unique(m.get("name").required(), names, "upstream name");
+        String name = m.get("name").required().unique(names, "upstream name");
         if (name != null) {
           upstreamNames.add(name);
         }
@@ -563,7 +564,7 @@ public final class ConfigLoader {
             ? List.of(provider.defaultEndpoint()) : endpoints(endpointsNode);
         Secret apiKey = apiKey(m.get("api-key"));
         if (name != null) {
-          upstreamProviders.put(name, provider);
+          modelBlocks.upstream(name, provider);
         }
         String apiVersion = m.get("api-version").nonEmptyString();
         if (apiVersion != null && provider != Provider.AZURE_OPENAI) {
@@ -604,11 +605,11 @@ public final class ConfigLoader {
     }
 
     List<EndpointConfig> endpoints(ConfigNode node) {
-      List<ConfigNode> items = nonEmptyList(node.required());
+      List<ConfigNode> items = node.required().nonEmptyItems();
       List<EndpointConfig> out = new ArrayList<>();
       boolean complete = node.present();
       for (ConfigNode item : items) {
-        MapReader m = mapItem(item);
+        MapReader m = item.mapItem();
         if (m == null) {
           complete = false;
           continue;
@@ -755,11 +756,11 @@ public final class ConfigLoader {
       Map<String, String> keys = new HashMap<>();
       Map<String, String> claims = new HashMap<>();
       for (ConfigNode item : orEmpty(node.list())) {
-        MapReader m = mapItem(item);
+        MapReader m = item.mapItem();
         if (m == null) {
           continue;
         }
-        String name = unique(m.get("name").required(), names, "consumer name");
+        String name = m.get("name").required().unique(names, "consumer name");
         List<Secret> apiKeys = new ArrayList<>();
         for (ConfigNode keyNode : orEmpty(m.get("api-keys").list())) {
           if (!keyNode.present()) {
@@ -778,7 +779,7 @@ public final class ConfigLoader {
             apiKeys.add(new Secret(key));
           }
         }
-        String claim = unique(m.get("jwt-claim-value"), claims, "jwt-claim-value");
+        String claim = m.get("jwt-claim-value").unique(claims, "jwt-claim-value");
         m.finish();
         if (name != null) {
           out.add(new ConsumerConfig(name, apiKeys, claim));
@@ -794,19 +795,19 @@ public final class ConfigLoader {
       List<RouteConfig> out = new ArrayList<>();
       Map<String, String> names = new HashMap<>();
       for (ConfigNode item : orEmpty(node.list())) {
-        MapReader m = mapItem(item);
+        MapReader m = item.mapItem();
         if (m == null) {
           continue;
         }
-        String name = unique(m.get("name").required(), names, "route name");
+        String name = m.get("name").required().unique(names, "route name");
         MatchConfig match = match(m.get("match").required());
         Api api = choice(m.get("api"), Api.values(), Api::yamlName);
-        List<String> aliases = modelRefs(m.get("models"));
+        List<String> aliases = modelBlocks.routeModels(m.get("models"));
         ConfigNode upstreamNode = m.get("upstream");
         String upstream = aliases.isEmpty() && api != Api.MODELS ? upstreamRef(upstreamNode.required())
             : upstreamNode.present() ? upstreamRef(upstreamNode) : null;
-        checkApi(api, upstream, upstreamNode, aliases, m.get("models"));
-        FailoverConfig failover = failover(m.get("failover"));
+        modelBlocks.checkApi(api, upstream, upstreamNode, aliases, m.get("models"));
+        FailoverConfig failover = ModelBlocks.failover(m.get("failover"));
         String rewrite = absolutePath(m.get("rewrite-path"));
         HeaderOps requestHeaders = headerOps(m.get("request-headers"));
         HeaderOps responseHeaders = headerOps(m.get("response-headers"));
@@ -903,115 +904,6 @@ public final class ConfigLoader {
       return name;
     }
 
-    // ---------------------------------------------------------------- model aliases
-
-    /** The alias names, with the provider of each target (empty when it has problems), for the routes' checks. */
-    final Map<String, List<Provider>> aliasProviders = new LinkedHashMap<>();
-
-    /** {@code models[]}: public names and their targets ({@code upstream}, {@code model}, priority, weight). */
-    List<ModelConfig> models(ConfigNode node) {
-      List<ModelConfig> out = new ArrayList<>();
-      Map<String, String> names = new HashMap<>();
-      for (ConfigNode item : orEmpty(node.list())) {
-        MapReader m = mapItem(item);
-        if (m == null) {
-          continue;
-        }
-        String name = unique(m.get("name").required(), names, "model name");
-        if (name != null) {
-          aliasProviders.put(name, List.of()); // named, so routes may refer to it whatever else is wrong
-        }
-        List<ModelConfig.Target> targets = new ArrayList<>();
-        List<Provider> targetProviders = new ArrayList<>();
-        boolean complete = true;
-        for (ConfigNode t : nonEmptyList(m.get("targets").required())) {
-          MapReader tm = mapItem(t);
-          if (tm == null) {
-            complete = false;
-            continue;
-          }
-          String upstream = upstreamRef(tm.get("upstream").required());
-          String model = tm.get("model").required().nonEmptyString();
-          Integer priority = tm.get("priority").integer(0, 1000, null);
-          Integer weight = tm.get("weight").integer(1, 1000, null);
-          tm.finish();
-          if (upstream == null || model == null) {
-            complete = false;
-            continue;
-          }
-          targets.add(new ModelConfig.Target(upstream, model, or(priority, 1), or(weight, 1)));
-          targetProviders.add(upstreamProvider(upstream));
-        }
-        m.finish();
-        if (name != null && complete && !targets.isEmpty()) {
-          out.add(new ModelConfig(name, targets));
-          aliasProviders.put(name, targetProviders);
-        }
-      }
-      return out;
-    }
-
-    /** {@code routes[].models}: names of {@code models[]} entries. */
-    List<String> modelRefs(ConfigNode node) {
-      List<String> out = new ArrayList<>();
-      for (ConfigNode ref : orEmpty(node.list())) {
-        String name = ref.nonEmptyString();
-        if (name == null) {
-          continue;
-        }
-        if (!aliasProviders.containsKey(name)) {
-          ref.problem(ref.got() + " is not defined (" + (aliasProviders.isEmpty() ? "no models are defined"
-              : "expected one of: " + String.join(", ", aliasProviders.keySet())) + ")");
-        } else if (!out.contains(name)) {
-          out.add(name);
-        }
-      }
-      return out;
-    }
-
-    /**
-     * A route's API against the providers that serve it: natively, or translated between OpenAI
-     * Chat and Anthropic Messages; a Responses route cannot be served by Anthropic.
-     */
-    void checkApi(Api api, String upstream, ConfigNode upstreamNode, List<String> aliases, ConfigNode aliasNode) {
-      if (api == null) {
-        return;
-      }
-      if (upstream != null && !upstreamProvider(upstream).serves(api)) {
-        upstreamNode.problem("upstream '" + upstream + "' (provider " + upstreamProvider(upstream).yamlName()
-            + ") does not speak " + api.yamlName() + ", nor can it be translated");
-      }
-      for (String alias : aliases) {
-        for (Provider p : aliasProviders.get(alias)) {
-          if (!p.serves(api)) {
-            aliasNode.problem("model '" + alias + "' has a target of provider " + p.yamlName() + ", which does not speak "
-                + api.yamlName() + ", nor can it be translated");
-            return;
-          }
-        }
-      }
-    }
-
-    final Map<String, Provider> upstreamProviders = new HashMap<>();
-
-    Provider upstreamProvider(String upstream) {
-      return upstreamProviders.getOrDefault(upstream, Provider.OPENAI_COMPATIBLE);
-    }
-
-    FailoverConfig failover(ConfigNode node) {
-      FailoverConfig d = FailoverConfig.DEFAULTS;
-      MapReader m = node.map();
-      if (m == null) {
-        return node.present() ? null : d;
-      }
-      Integer maxAttempts = m.get("max-attempts").integer(1, 10, null);
-      Duration firstEvent = m.get("first-event-timeout").positiveDuration();
-      Duration cooldown = m.get("cooldown").duration();
-      m.finish();
-      return new FailoverConfig(or(maxAttempts, d.maxAttempts()), or(firstEvent, d.firstEventTimeout()),
-          or(cooldown, d.cooldown()));
-    }
-
     HeaderOps headerOps(ConfigNode node) {
       MapReader m = node.map();
       if (m == null) {
@@ -1045,38 +937,6 @@ public final class ConfigLoader {
     }
 
     // ---------------------------------------------------------------- shared checks
-
-    /** A required-non-empty list; "must not be empty" for {@code []}. Never null. */
-    List<ConfigNode> nonEmptyList(ConfigNode node) {
-      List<ConfigNode> items = node.list();
-      if (items != null && items.isEmpty()) {
-        node.problem("must not be empty");
-      }
-      return orEmpty(items);
-    }
-
-    /** A list item that must be a map; a bare {@code -} is reported too. */
-    MapReader mapItem(ConfigNode item) {
-      if (!item.present()) {
-        item.problem("expected a map");
-        return null;
-      }
-      return item.map();
-    }
-
-    /** A non-empty string that no earlier sibling used; {@code seen} maps value to first path. */
-    String unique(ConfigNode node, Map<String, String> seen, String what) {
-      String value = node.nonEmptyString();
-      if (value == null) {
-        return null;
-      }
-      String first = seen.putIfAbsent(value, node.path());
-      if (first != null) {
-        node.problem("duplicate " + what + " " + node.got() + " (also " + first + ")");
-        return null;
-      }
-      return value;
-    }
 
     /** A path that must start with '/' (match paths, rewrite-path, health-check path). */
     String absolutePath(ConfigNode node) {

@@ -338,6 +338,38 @@ final class ConfigNode {
   }
 
   /** A map with known keys; null (and "expected a map") when the value is something else. */
+  /** A required-non-empty list; "must not be empty" for {@code []}. Never null. */
+  List<ConfigNode> nonEmptyItems() {
+    List<ConfigNode> items = list();
+    if (items != null && items.isEmpty()) {
+      problem("must not be empty");
+    }
+    return items != null ? items : List.of();
+  }
+
+  /** This node as a list item that must be a map; a bare {@code -} is reported too. */
+  MapReader mapItem() {
+    if (!present()) {
+      problem("expected a map");
+      return null;
+    }
+    return map();
+  }
+
+  /** A non-empty string that no earlier sibling used; {@code seen} maps value to first path. */
+  String unique(Map<String, String> seen, String what) {
+    String value = nonEmptyString();
+    if (value == null) {
+      return null;
+    }
+    String first = seen.putIfAbsent(value, path());
+    if (first != null) {
+      problem("duplicate " + what + " " + got() + " (also " + first + ")");
+      return null;
+    }
+    return value;
+  }
+
   MapReader map() {
     if (!present()) {
       return null;
