@@ -2,29 +2,20 @@ package io.sluice.relay;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.sluice.config.RouteConfig.Api;
 import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;
-import io.sluice.http.ErrorKind;
-import io.sluice.http.GatewayErrors;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.sse.SseControl;
 import io.sluice.sse.SseEvent;
 import io.sluice.sse.SseFramer;
 import io.sluice.translate.StreamTranslator;
-import io.sluice.translate.TranslatedError;
 import io.sluice.translate.TranslatedRequest;
 import io.sluice.translate.Translation;
 import io.sluice.usage.UsageTracker;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -53,8 +44,6 @@ final class BodyRelay {
   private static final int MAX_HELD_EVENT = 256 * 1024;
   /** At most this much of an answer is held back before its first content; beyond, it is let through. */
   static final int MAX_HELD = 1024 * 1024;
-  /** A whole body to translate is held up to this size (the usage parser's own limit). */
-  static final int MAX_TRANSLATED_BODY = UsageTracker.MAX_BODY_BYTES;
 
   private final Exchange exchange;
   private final EventWriter writer;
@@ -73,7 +62,7 @@ final class BodyRelay {
   private final ByteBufAllocator alloc;
   private Translation translation; // the client speaks another API than the upstream, else null
   private StreamTranslator translator; // a translated event stream
-  private boolean discardRest; // a whole body that could not be translated: the client got an error
+  private boolean discardRest; // a whole body too large to translate: the client gets an error, the rest is dropped
   private final EndGate endGate; // holds the tail until the usage is settled, or null
 
   BodyRelay(ChannelHandlerContext ctx, ResponseHead head, Exchange exchange, UsageTracker usage, StreamWatch watch,
@@ -185,7 +174,8 @@ final class BodyRelay {
     held = null;
     heldBytes = 0;
     if (translation != null && framer == null) {
-      byte[] translated = translateWhole(out);
+      byte[] translated = TranslatedBody.translate(translation, head, exchange, out.stream().map(ByteBuf.class::cast)
+          .toList(), discardRest);
       commit.run();
       writeBody(Unpooled.wrappedBuffer(translated));
       return;
@@ -200,45 +190,9 @@ final class BodyRelay {
     }
   }
 
-  /**
-   * A whole upstream body in the client's API; the head takes the translation's status and
-   * length. A body that cannot be translated becomes a 502 in the client's error shape, and the
-   * rest of the upstream's body is dropped.
-   */
-  private byte[] translateWhole(List<Object> chunks) {
-    CompositeByteBuf whole = Unpooled.compositeBuffer(Math.max(2, chunks.size()));
-    chunks.forEach(c -> whole.addComponent(true, (ByteBuf) c));
-    byte[] upstreamBody = ByteBufUtil.getBytes(whole);
-    whole.release();
-    int status = head.head().status().code();
-    byte[] out;
-    try {
-      if (status / 100 == 2 && !discardRest) {
-        out = translation.body(upstreamBody);
-      } else {
-        TranslatedError error = translation.error(status, upstreamBody);
-        status = error.status();
-        out = error.body();
-      }
-    } catch (RuntimeException e) {
-      status = 502;
-      out = translation.error(502, GatewayErrors.json(ErrorKind.UPSTREAM_FAILED,
-          "the upstream's answer could not be translated").getBytes(StandardCharsets.UTF_8)).body();
-      discardRest = true;
-    }
-    HttpResponse response = head.head();
-    response.setStatus(HttpResponseStatus.valueOf(status));
-    exchange.status(status);
-    response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
-    if (!head.gzip()) {
-      response.headers().remove(HttpHeaderNames.TRANSFER_ENCODING).setInt(HttpHeaderNames.CONTENT_LENGTH, out.length);
-    }
-    return out;
-  }
-
   /** Keeps {@code bytes} back; false (nothing kept) when the limit is reached: the gate opens. */
   private boolean hold(ByteBuf bytes, SseEvent fields) {
-    if (translation != null && framer == null && heldBytes + bytes.readableBytes() > MAX_TRANSLATED_BODY) {
+    if (translation != null && framer == null && heldBytes + bytes.readableBytes() > TranslatedBody.MAX_BYTES) {
       discardRest = true; // too large to translate: answered with an error when the gate opens
       bytes.release();
       return true;
