@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.testing.FakeUpstream;
 import io.sluice.testing.ModelApiFake;
 import io.sluice.testing.ModelApiFake.Answer;
 import io.sluice.testing.RawHttp;
@@ -138,6 +139,23 @@ class TranslationRelayTest {
       JsonNode body = JSON.readTree(client.readToEnd());
       assertThat(body.path("type").asText()).isEqualTo("error");
       assertThat(body.path("error").path("type").asText()).isEqualTo("rate_limit_error");
+    }
+  }
+
+  @Test
+  void aWholeAnswerThatIsNotTheUpstreamsJsonIsA502InTheClientsShape() throws Exception {
+    try (FakeUpstream broken = FakeUpstream.start();
+        TestGateway gw = TestGateway.start("""
+            upstreams: [ { name: claude, provider: anthropic, endpoints: [ { url: "%s" } ] } ]
+            routes: [ { name: chat, match: { path: /v1/chat/completions }, api: openai-chat, upstream: claude } ]
+            """.formatted(broken.url()));
+        RawHttp client = RawHttp.connect(gw.port())) {
+      client.post("/v1/chat/completions", "{\"model\":\"claude-x\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+      broken.next().respond(200, "application/json", "<html>gateway timeout from somewhere</html>");
+      RawHttp.Head head = client.readHead();
+      assertThat(head.status()).isEqualTo(502);
+      JsonNode error = JSON.readTree(client.readToEnd()).path("error");
+      assertThat(error.path("message").asText()).contains("could not be translated").doesNotContain("html");
     }
   }
 }
