@@ -26,6 +26,7 @@ import java.util.List;
  *
  * <pre>
  *   upstream bytes → SseFramer → usage (drop / content: timings, stream watch) → [held until content] → SessionTap → EventWriter
+ *                                   └─ nothing to change: written in place, one slice per read ──────────────┘
  * </pre>
  *
  * <p>Holding (failover): while another target could still take the request, the events before
@@ -215,8 +216,23 @@ final class BodyRelay {
 
   private final SseFramer.Sink sink = new SseFramer.Sink() {
     @Override
+    public void event(ByteBuf buffer, int index, int length) {
+      onEvent(buffer, index, length);
+    }
+
+    @Override
+    public void endOfRead() {
+      writer.endOfRead();
+    }
+
+    @Override
     public void event(ByteBuf event) {
-      onEvent(event);
+      try {
+        onEvent(event, event.readerIndex(), event.readableBytes());
+        writer.endOfRead();
+      } finally {
+        event.release();
+      }
     }
 
     @Override
@@ -225,22 +241,34 @@ final class BodyRelay {
     }
   };
 
-  private void onEvent(ByteBuf event) {
+  /**
+   * One whole event, bytes {@code [index, index + length)} of the framer's buffer. Usage reads it
+   * in place; an event that goes out as it came is written in place too (no buffer of its own);
+   * one that is held, stamped or translated is taken as a slice of its own.
+   */
+  private void onEvent(ByteBuf buffer, int index, int length) {
     if (stop != null || rejected != null) {
-      event.release(); // after the event that ran past the budget, or failed the attempt: not relayed
-      return;
+      return; // after the event that ran past the budget, or failed the attempt: not relayed
     }
-    // Usage reads the event from its bytes; the fields are parsed only for a session (comments
-    // are not numbered) or while the answer is held for failover (events before the first content).
-    SseEvent fields = session != null || gate != null ? SseEvent.parse(event) : null;
-    UsageTracker.Verdict verdict = usage == null ? null : usage.onEvent(event);
+    UsageTracker.Verdict verdict = usage == null ? null : usage.onEvent(buffer, index, length);
     if (endGate != null && usage.endReached()) {
       endGate.hold(); // from the usage chunk / terminal event on, until the usage is settled
     }
     if (verdict == UsageTracker.Verdict.DROP) {
-      event.release(); // the usage chunk the gateway asked for; the client did not
+      return; // the usage chunk the gateway asked for; the client did not
+    }
+    if (session == null && gate == null && translator == null && (endGate == null || !endGate.holding())) {
+      if (verdict == UsageTracker.Verdict.CONTENT) {
+        contentEvent();
+      }
+      markFirstEventSent();
+      writer.writeInPlace(buffer, index, length);
       return;
     }
+    ByteBuf event = buffer.retainedSlice(index, length);
+    // The fields are parsed only for a session (comments are not numbered) or while the answer is
+    // held for failover (events before the first content).
+    SseEvent fields = session != null || gate != null ? SseEvent.parse(event) : null;
     if (gate != null) {
       // Without usage tracking (a passthrough route) the first event with data counts as content.
       boolean content = usage != null ? verdict == UsageTracker.Verdict.CONTENT : fields.data() != null;
@@ -258,13 +286,24 @@ final class BodyRelay {
       }
     }
     if (verdict == UsageTracker.Verdict.CONTENT) {
-      timings.contentEvent(usage.model(), System.nanoTime());
-      if (watch != null) {
-        // Acted on once the framer is done with this read (it must not be released under its feet).
-        stop = watch.onUsage(usage.usage());
-      }
+      contentEvent();
     }
     relayEvent(event, fields);
+  }
+
+  /** A content event goes out: token timings, and the stream watch told the usage so far. */
+  private void contentEvent() {
+    timings.contentEvent(usage.model(), System.nanoTime());
+    if (watch != null) {
+      // Acted on once the framer is done with this read (it must not be released under its feet).
+      stop = watch.onUsage(usage.usage());
+    }
+  }
+
+  private void markFirstEventSent() {
+    if (exchange.at(Moment.OUT_FIRST_EVENT_SENT) < 0) {
+      exchange.mark(Moment.OUT_FIRST_EVENT_SENT, System.nanoTime());
+    }
   }
 
   /**
@@ -303,9 +342,7 @@ final class BodyRelay {
         return;
       }
     }
-    if (exchange.at(Moment.OUT_FIRST_EVENT_SENT) < 0) {
-      exchange.mark(Moment.OUT_FIRST_EVENT_SENT, System.nanoTime());
-    }
+    markFirstEventSent();
     if (endGate != null) {
       endGate.write(event);
     } else {

@@ -57,6 +57,11 @@ final class EndGate {
     }
   }
 
+  /** Whether events are held now (the usage is final and not settled yet). */
+  boolean holding() {
+    return holding;
+  }
+
   /** An event of the stream: written, or held when the end was reached. Takes ownership. */
   void write(ByteBuf bytes) {
     if (!holding) {

@@ -7,13 +7,18 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.sluice.exchange.Exchange;
 
 /**
- * Writes a response body to the client: gzipped when agreed, and for event streams with the small
+ * Writes a response body to the client: gzipped when agreed, and for event streams with the
  * events of one upstream read gathered into one HTTP chunk.
  *
- * <p>Coalescing: small SSE events of one upstream read are copied into one buffer — one HTTP
- * chunk, one outbound entry and one iovec per read instead of three per event. The relay calls
- * {@link #flush} when the read is processed, so no event ever waits for a later one: the bytes and
- * their timing are the upstream's, only the chunk framing differs.
+ * <p>Pass-through: events that go out as the upstream sent them are written in place
+ * ({@link #writeInPlace}): consecutive ones of a read extend one run of the read's buffer, written
+ * as a single slice — no copy and no buffer per event, one HTTP chunk per read.
+ *
+ * <p>Coalescing: small events of the gateway's own making (stamped, translated, a heartbeat) are
+ * copied into one buffer — one HTTP chunk, one outbound entry and one iovec per read instead of
+ * three per event. The relay calls {@link #flush} when the read is processed, so no event ever
+ * waits for a later one: the bytes and their timing are the upstream's, only the chunk framing
+ * differs.
  *
  * <p>Backpressure: after each write the client channel's writability is checked; when it is not
  * writable the {@code pause} callback stops upstream reads until the client drains.
@@ -30,6 +35,10 @@ final class EventWriter {
   /** Events of the current upstream read not written yet, or null. */
   private ByteBuf coalesced;
   private boolean wroteSinceFlush;
+  /** The run of in-place events not written yet: bytes [runFrom, runTo) of runBuffer, or runBuffer null. */
+  private ByteBuf runBuffer;
+  private int runFrom;
+  private int runTo;
   private boolean attached = true;
 
   /**
@@ -49,11 +58,48 @@ final class EventWriter {
     return attached;
   }
 
+  /**
+   * Writes (not flushed) bytes {@code [index, index + length)} of a buffer the caller keeps, as
+   * they are: joined to the run of the previous ones when they follow them in the same buffer. The
+   * run is taken (a retained slice) at {@link #endOfRead}, before the buffer may change.
+   */
+  void writeInPlace(ByteBuf buffer, int index, int length) {
+    if (!attached) {
+      return;
+    }
+    if (runBuffer == buffer && runTo == index) {
+      runTo += length;
+      return;
+    }
+    endOfRead();
+    if (gzip != null) {
+      write(buffer.retainedSlice(index, length)); // compressed into a buffer of its own anyway
+      return;
+    }
+    runBuffer = buffer;
+    runFrom = index;
+    runTo = index + length;
+  }
+
+  /** The caller is done with the buffer of the in-place writes: the run goes into the outbound buffer. */
+  void endOfRead() {
+    ByteBuf run = runBuffer;
+    if (run != null) {
+      runBuffer = null;
+      writeCoalesced(); // what came before the run goes first
+      exchange.addBytesOut(runTo - runFrom);
+      writeChunk(run.retainedSlice(runFrom, runTo - runFrom));
+    }
+  }
+
   /** Writes (not flushed) bytes of the body; takes ownership of {@code bytes}. */
   void write(ByteBuf bytes) {
     if (!attached) {
       bytes.release(); // the client left; the session keeps what it needs
       return;
+    }
+    if (runBuffer != null) {
+      endOfRead(); // the run came first
     }
     if (gzip != null) {
       bytes = gzip.encode(bytes);
@@ -95,6 +141,7 @@ final class EventWriter {
 
   /** Everything written so far goes on the wire now. */
   void flush() {
+    endOfRead();
     writeCoalesced();
     if (wroteSinceFlush) {
       wroteSinceFlush = false;
@@ -107,6 +154,7 @@ final class EventWriter {
     if (!attached) {
       return;
     }
+    endOfRead();
     writeCoalesced();
     if (gzip != null) {
       // Ends the gzip member (CRC and length) so that the client can check the body is whole.
@@ -126,6 +174,7 @@ final class EventWriter {
 
   /** Frees what an unfinished body held: gathered bytes that will not be written, the zlib state. */
   void release() {
+    runBuffer = null; // not ours: the caller's buffer
     if (coalesced != null) {
       coalesced.release();
       coalesced = null;

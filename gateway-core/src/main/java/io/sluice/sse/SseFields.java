@@ -41,14 +41,28 @@ public final class SseFields {
 
   /** Finds the fields of {@code block} (one whole event as {@link SseFramer} emits it); the buffer is not consumed. */
   public void read(ByteBuf block) {
-    int n = block.readableBytes();
+    load(block, block.readerIndex(), block.readableBytes());
+    read(block.readableBytes());
+  }
+
+  /**
+   * Copies one whole event block, bytes {@code [index, index + length)} of {@code buffer}, into the
+   * thread's scratch array and returns it (the block is its first {@code length} bytes); its fields
+   * are found by {@link #read(int)} when the caller needs them.
+   */
+  public byte[] load(ByteBuf buffer, int index, int length) {
     scratch = SCRATCH.get();
     bytes = scratch[0];
     joined = scratch[1];
-    if (bytes.length < n) {
-      bytes = scratch[0] = new byte[Math.max(n, bytes.length * 2)];
+    if (bytes.length < length) {
+      bytes = scratch[0] = new byte[Math.max(length, bytes.length * 2)];
     }
-    block.getBytes(block.readerIndex(), bytes, 0, n);
+    buffer.getBytes(index, bytes, 0, length);
+    return bytes;
+  }
+
+  /** Finds the fields of the block of {@code n} bytes that {@link #load} just copied. */
+  public void read(int n) {
     typeStart = typeEnd = -1;
     dataStart = dataEnd = -1;
     dataJoined = false;
@@ -131,6 +145,11 @@ public final class SseFields {
   /** True when the block has a {@code data:} field (possibly empty). */
   public boolean hasData() {
     return dataStart >= 0;
+  }
+
+  /** True when the data came in several lines: {@link #data()} is then not the block's array but their join. */
+  public boolean dataJoined() {
+    return dataJoined;
   }
 
   /** The array holding the data value: bytes {@link #dataStart()} to {@link #dataEnd()} (UTF-8). */

@@ -28,9 +28,28 @@ import io.netty.util.ByteProcessor;
  * <p>Threading: not thread-safe; one framer per stream, used on that stream's event loop.
  */
 public final class SseFramer {
-  /** Receives the framer's output; it owns (and must release) every buffer passed to it. */
+  /**
+   * Receives the framer's output. Two ways to take a whole event: as a buffer of its own
+   * ({@link #event(ByteBuf)}, which the sink owns and must release), or in place
+   * ({@link #event(ByteBuf, int, int)}: the framer's buffer, valid only during the call) — the
+   * relay's way, which looks at an event without a buffer per event and writes the events it
+   * passes on unchanged as one slice per read.
+   */
   public interface Sink {
     void event(ByteBuf event);
+
+    /**
+     * One whole event: bytes {@code [index, index + length)} of {@code buffer}, which the framer
+     * owns; a sink that keeps them takes a retained slice before {@link #endOfRead}. Consecutive
+     * calls within one read are contiguous in the same buffer. By default, a slice of its own.
+     */
+    default void event(ByteBuf buffer, int index, int length) {
+      event(buffer.retainedSlice(index, length));
+    }
+
+    /** The framer is done with this read's whole events: bytes looked at in place may be freed after this returns. */
+    default void endOfRead() {
+    }
 
     /**
      * Part of an event longer than {@code maxEventSize}, in order; {@code first} for the first
@@ -105,15 +124,17 @@ public final class SseFramer {
         last = blank + 1;
         lastWasCr = false;
       }
-      ByteBuf event = pending.readRetainedSlice(last + 1 - pending.readerIndex());
+      int start = pending.readerIndex();
       if (inOversizedEvent) {
         inOversizedEvent = false;
-        sink.fragment(event, false);
+        sink.fragment(pending.readRetainedSlice(last + 1 - start), false);
       } else {
-        sink.event(event);
+        pending.readerIndex(last + 1);
+        sink.event(pending, start, last + 1 - start);
       }
       i = last + 1;
     }
+    sink.endOfRead();
     scanned = pending.readableBytes();
     if (scanned >= maxEventSize) {
       boolean first = !inOversizedEvent;

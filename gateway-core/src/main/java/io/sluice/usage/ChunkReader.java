@@ -46,14 +46,14 @@ final class ChunkReader {
   private static final int RESPONSES_EVENT = 5;
 
   /** Text pieces per event the fast path keeps track of; an event with more is parsed. */
-  private static final int MAX_PIECES = 8;
+  static final int MAX_PIECES = 8;
 
   /** True when the last chat chunk read carries generated content (a non-empty text delta). */
   boolean content;
   /** The last chunk's top-level {@code model} string body, or -1 ({@link #modelEnd} exclusive). */
   int modelStart;
   int modelEnd;
-  /** The text pieces of the last read: string bodies {@code [pieces[2k], pieces[2k+1])}, non-empty, in order. */
+  /** The text pieces of the last read: string bodies {@code [pieces[2k], pieces[2k+1])}, in order (empty ones too). */
   final int[] pieces = new int[2 * MAX_PIECES];
   int pieceCount;
 
@@ -211,24 +211,23 @@ final class ChunkReader {
     return -1;
   }
 
-  /** A text value: a non-empty string is a piece (and content, when {@code isContent}); other values are stepped over. */
+  /**
+   * A text value: a string is a piece (an empty one too: where the next event's text may be, see
+   * {@link EventTemplate}), a non-empty one content when {@code isContent}; other values are
+   * stepped over.
+   */
   private int text(byte[] b, int v, int end, boolean isContent) {
     if (b[v] != '"') {
       return valueEnd(b, v, end);
     }
     int close = stringEnd(b, v, end);
-    if (close < 0) {
+    if (close < 0 || pieceCount == MAX_PIECES) {
       return -1;
     }
-    if (close > v + 1) {
-      if (pieceCount == MAX_PIECES) {
-        return -1;
-      }
-      pieces[2 * pieceCount] = v + 1;
-      pieces[2 * pieceCount + 1] = close;
-      pieceCount++;
-      content |= isContent;
-    }
+    pieces[2 * pieceCount] = v + 1;
+    pieces[2 * pieceCount + 1] = close;
+    pieceCount++;
+    content |= isContent && close > v + 1;
     return close + 1;
   }
 }

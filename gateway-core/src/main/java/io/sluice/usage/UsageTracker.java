@@ -55,9 +55,10 @@ import java.util.Arrays;
  * ({@link TokenEstimator}); without an input figure, input is the request's prompt estimate.
  * {@link Usage#estimated()} is then true.
  *
- * <p><b>Cost.</b> An event is read from its bytes, without a string or a parser per event: its
- * {@code event:} type and {@code data:} are found by {@link SseFields}, and an ordinary chunk's
- * content deltas and model by {@link ChunkReader}. Only what the fast path does not recognise —
+ * <p><b>Cost.</b> An event is read from its bytes, without a string or a parser per event: one
+ * with the shape of the stream's last ordinary event by comparing bytes with it
+ * ({@link EventTemplate}); otherwise its {@code event:} type and {@code data:} are found by
+ * {@link SseFields}, and an ordinary chunk's content deltas and model by {@link ChunkReader}. Only what the fast path does not recognise —
  * the usage chunk, tool calls, Anthropic {@code message_start} / {@code message_delta}, Responses
  * terminal events — is parsed, with Jackson's byte parser over the event's data and a streaming
  * walk that skips every other subtree. Text for estimation is kept as the deltas' escaped bytes and
@@ -110,6 +111,9 @@ public final class UsageTracker {
   private final EventScan scan = new EventScan();
   private final ChunkReader reader = new ChunkReader();
   private SseFields fields; // streamed responses only
+  private EventTemplate template; // the stream's last ordinary event, once there is one
+  private int blockLength; // of the event being read
+  int templateMatches; // events read by their template (for tests)
   private boolean fastPath = true;
   private boolean endReached; // the stream's usage chunk or terminal event went by
 
@@ -178,6 +182,16 @@ public final class UsageTracker {
    *     {@link Verdict#CONTENT} for events carrying generated content; else {@link Verdict#PASS}
    */
   public Verdict onEvent(ByteBuf event) {
+    return onEvent(event, event.readerIndex(), event.readableBytes());
+  }
+
+  /**
+   * The same as {@link #onEvent(ByteBuf)} for the event block {@code [index, index + length)} of
+   * {@code buffer} (the framer's buffer, read in place). An event of the same shape as the stream's
+   * last ordinary one is read by comparing it with that one ({@link EventTemplate}); any other is
+   * read field by field.
+   */
+  public Verdict onEvent(ByteBuf buffer, int index, int length) {
     if (api == Api.PASSTHROUGH) {
       return Verdict.PASS;
     }
@@ -185,7 +199,17 @@ public final class UsageTracker {
       fields = new SseFields();
     }
     try {
-      fields.read(event);
+      byte[] block = fields.load(buffer, index, length);
+      if (template != null && template.match(block, length)) {
+        templateMatches++;
+        if (template.modelStart >= 0) {
+          model(block, template.modelStart, template.modelEnd);
+        }
+        appendPieces(block, template.pieces, template.pieceCount);
+        return template.content ? Verdict.CONTENT : Verdict.PASS;
+      }
+      blockLength = length;
+      fields.read(length);
       if (!fields.hasData()) {
         return Verdict.PASS;
       }
@@ -232,7 +256,8 @@ public final class UsageTracker {
       if (reader.modelEnd > reader.modelStart) {
         model(b, reader.modelStart, reader.modelEnd);
       }
-      appendPieces(b);
+      appendPieces(b, reader.pieces, reader.pieceCount);
+      learn(b, from, to, false);
       return reader.content ? Verdict.CONTENT : Verdict.PASS;
     }
     // the usage chunk, a tool call, or anything else the fast path leaves to the parser
@@ -341,17 +366,28 @@ public final class UsageTracker {
     boolean read = fastPath && (shape == UsageShape.ANTHROPIC_DELTA
         ? reader.anthropicDelta(b, from, to) : reader.responsesDelta(b, from, to));
     if (read) {
-      appendPieces(b);
+      appendPieces(b, reader.pieces, reader.pieceCount);
+      learn(b, from, to, true);
     } else {
       scan.parse(shape, b, from, to);
     }
   }
 
-  private void appendPieces(byte[] b) {
-    int[] pieces = reader.pieces;
-    for (int k = 0; k < reader.pieceCount; k++) {
+  private void appendPieces(byte[] b, int[] pieces, int count) {
+    for (int k = 0; k < count; k++) {
       output.appendEscaped(b, pieces[2 * k], pieces[2 * k + 1]);
     }
+  }
+
+  /** The event the reader just read ({@code b[from, to)} its data) is the template for the next ones. */
+  private void learn(byte[] b, int from, int to, boolean alwaysContent) {
+    if (!fastPath || fields.dataJoined()) {
+      return; // the reference mode parses every event; joined data lines are not the block's bytes
+    }
+    if (template == null) {
+      template = new EventTemplate();
+    }
+    template.learn(b, blockLength, from, to, reader, alwaysContent);
   }
 
   /** A non-empty model name, read from the bytes: decoded only when it differs from the one held. */

@@ -31,8 +31,9 @@ import org.openjdk.jmh.infra.Blackhole;
  * The whole per-event path of an {@code openai-chat} route up to the client write, over the
  * 104-event chat stream of {@link SseFramerBenchmark}: framing ({@link SseFramer}, each read copied
  * into a pooled direct buffer as a socket read is), what the relay learns of each event (content,
- * the usage chunk to drop, usage and model) and the token timings into the real Micrometer meters
- * ({@link TokenTimings} on a {@link GatewayMetrics}), then the usage at the end. In the package of
+ * the usage chunk to drop, usage and model) and the token timings into the real meters
+ * ({@link TokenTimings} on a {@link GatewayMetrics}), the events that pass unchanged joined into one
+ * slice per read as {@code EventWriter} joins them, then the usage at the end. In the package of
  * {@code TokenTimings} (package-private) on purpose; the write to the client is not included.
  *
  * <p>{@code reads}: {@code event} = one event per read (a paced stream), {@code 16384} = 16 KiB
@@ -90,17 +91,49 @@ public class EventPathBenchmark {
     events = 0;
     content = 0;
     dropped = 0;
-    SseFramer.Sink sink = event -> {
-      events++;
-      UsageTracker.Verdict verdict = usage.onEvent(event);
-      if (verdict == UsageTracker.Verdict.DROP) {
-        dropped++;
-      } else if (verdict == UsageTracker.Verdict.CONTENT) {
-        content++;
-        timings.contentEvent(usage.model(), System.nanoTime());
+    // As the relay takes them: in place, the events that pass unchanged joined into one slice per read.
+    SseFramer.Sink sink = new SseFramer.Sink() {
+      private ByteBuf run;
+      private int from;
+      private int to;
+
+      @Override
+      public void event(ByteBuf event) {
+        throw new AssertionError("the relay reads events in place");
       }
-      bh.consume(event.readableBytes());
-      event.release();
+
+      @Override
+      public void event(ByteBuf buffer, int index, int length) {
+        events++;
+        UsageTracker.Verdict verdict = usage.onEvent(buffer, index, length);
+        if (verdict == UsageTracker.Verdict.DROP) {
+          dropped++;
+          endOfRead();
+          return;
+        }
+        if (verdict == UsageTracker.Verdict.CONTENT) {
+          content++;
+          timings.contentEvent(usage.model(), System.nanoTime());
+        }
+        if (run == buffer && to == index) {
+          to += length;
+        } else {
+          endOfRead();
+          run = buffer;
+          from = index;
+          to = index + length;
+        }
+      }
+
+      @Override
+      public void endOfRead() {
+        if (run != null) {
+          ByteBuf slice = run.retainedSlice(from, to - from);
+          bh.consume(slice.readableBytes());
+          slice.release();
+          run = null;
+        }
+      }
     };
     for (byte[] piece : pieces) {
       ByteBuf buf = alloc.directBuffer(piece.length);
