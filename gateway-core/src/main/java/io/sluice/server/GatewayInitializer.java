@@ -8,13 +8,13 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.sluice.config.LimitsConfig;
 import io.sluice.config.ListenerConfig;
 import io.sluice.net.CidrSet;
 import io.sluice.net.ClientIdentity;
+import io.sluice.net.IdleTimeout;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -118,7 +118,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   private void addTimeoutHandlers(ChannelPipeline p) {
     if (!limits.idleTimeout().isZero()) {
       p.addLast(PipelineNames.IDLE_TIMEOUT,
-          new IdleStateHandler(0, 0, limits.idleTimeout().toNanos(), TimeUnit.NANOSECONDS));
+          new IdleTimeout(limits.idleTimeout().toNanos(), TimeUnit.NANOSECONDS));
     }
     p.addLast(PipelineNames.HEADER_TIMEOUT, new RequestHeaderTimeoutHandler(limits.requestHeaderTimeout()));
   }

@@ -9,7 +9,6 @@ import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -20,6 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import io.sluice.net.IdleTimeout;
 
 /**
  * Keep-alive connections to one endpoint, kept per event loop so that a connection is always used
@@ -60,7 +60,7 @@ public final class ConnectionPool {
             .setMaxInitialLineLength(8192)
             .setMaxHeaderSize(64 * 1024)
             .setMaxChunkSize(64 * 1024), false, false));
-        p.addLast(IDLE, new IdleStateHandler(0, 0, IDLE_POOLED_SECONDS, TimeUnit.SECONDS));
+        p.addLast(IDLE, new IdleTimeout(IDLE_POOLED_SECONDS, TimeUnit.SECONDS));
         p.addLast(HANDLER, new UpstreamHandler());
       }
     });

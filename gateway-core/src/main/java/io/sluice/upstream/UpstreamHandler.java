@@ -10,7 +10,7 @@ import io.netty.util.ReferenceCountUtil;
  * Last handler of an upstream connection's pipeline: hands what the upstream sends to whoever
  * holds the connection now ({@link Listener}), and closes idle pooled connections.
  *
- * <p>Pipeline: {@code [SslHandler →] HttpClientCodec → IdleStateHandler → UpstreamHandler}.
+ * <p>Pipeline: {@code [SslHandler →] HttpClientCodec → IdleTimeout → UpstreamHandler}.
  */
 public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   /** The current user of the connection (one exchange at a time). All calls on the channel's loop. */
