@@ -102,9 +102,9 @@ public final class UpstreamAttempt {
    * request is tried again within {@code retries} — on another endpoint while one is left, else on
    * a new connection to the same endpoint while it is still available (a reset is usually one
    * connection's fate, not the server's: a single-endpoint upstream must not turn it into a 502).
-   * Like nginx's {@code proxy_next_upstream error} with {@code non_idempotent} and Envoy's
-   * {@code retry_on: reset}; an endpoint that keeps resetting is ejected by its health and then
-   * not tried again.
+   * As Envoy's {@code retry_on: reset} does (nginx retries a POST only with {@code non_idempotent},
+   * and only on another server); an endpoint that keeps resetting is ejected by its health and
+   * then not tried again.
    */
   public void retry(String why) {
     cancelFirstByteTimer();
