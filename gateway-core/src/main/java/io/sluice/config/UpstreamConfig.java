@@ -7,8 +7,8 @@ import java.util.Map;
 /**
  * A pool of model-server endpoints ({@code upstreams[]}).
  *
- * @param retries further attempts, each to another endpoint, only after a connect failure or a
- *     reset before any response byte
+ * @param retries further attempts, only after a connect failure (to another endpoint) or a reset
+ *     before any response byte (to another endpoint, else on a new connection to the same one)
  * @param headers set on every request to this upstream (provider credentials); values are secrets
  * @param tls how {@code https://} endpoints are verified
  * @param provider the preset: base URL, where {@code apiKey} goes, paths, API style

@@ -162,7 +162,8 @@ final class SessionEndpoints {
     } else {
       SessionRelay relay = new SessionRelay(host, session, admission.resumeFrom().seq(), exchange, sse,
           gateway.metrics(), request.head().protocolVersion(),
-          HttpUtil.isKeepAlive(request.head()) && !host.draining());
+          HttpUtil.isKeepAlive(request.head()) && !host.draining(),
+          route.config().compression().gzip() && UpstreamRequests.acceptsGzip(request.head().headers()));
       host.serving(relay);
       relay.start();
     }

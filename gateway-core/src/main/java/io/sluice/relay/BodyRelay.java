@@ -81,7 +81,7 @@ final class BodyRelay {
     }
     // Only a model's answer that is a stream or a JSON body has a usage to settle before its end.
     this.endGate = settle != null && usage != null && (framer != null || jsonBody != null)
-        ? new EndGate(settle, ctx.channel().eventLoop(), writer) : null;
+        ? new EndGate(settle, ctx.channel().eventLoop(), writer, this::deliverEvent) : null;
   }
 
   boolean sse() {
@@ -334,8 +334,17 @@ final class BodyRelay {
     }
   };
 
-  /** Writes one event in the client's API: stamped and kept in the session first, if there is one. */
+  /** One event in the client's API: through the end gate (which may hold it), else delivered now. */
   private void writeEvent(ByteBuf event, SseEvent fields) {
+    if (endGate != null) {
+      endGate.event(event, fields); // the tail enters the session, too, only once the usage is settled
+    } else {
+      deliverEvent(event, fields);
+    }
+  }
+
+  /** Delivers one event: stamped and kept in the session first, if there is one, then written. */
+  private void deliverEvent(ByteBuf event, SseEvent fields) {
     if (session != null) {
       event = session.record(event, fields, writer.attached());
       if (event == null) {
@@ -343,11 +352,7 @@ final class BodyRelay {
       }
     }
     markFirstEventSent();
-    if (endGate != null) {
-      endGate.write(event);
-    } else {
-      writer.write(event);
-    }
+    writer.write(event);
   }
 
   /** The upstream read is processed: what it gave goes on the wire. */
@@ -421,9 +426,8 @@ final class BodyRelay {
   /** {@code retry: 1000}, then the end of the body: the client reconnects and resumes. */
   void askToReconnect() {
     if (writer.attached()) {
-      if (endGate != null) {
-        endGate.drop();
-      }
+      // The end gate keeps what it holds: the client leaves now (the exchange detaches it), and
+      // the session gets the tail once the usage is settled.
       writer.write(Unpooled.wrappedBuffer(SseControl.RECONNECT));
       writer.end();
     }

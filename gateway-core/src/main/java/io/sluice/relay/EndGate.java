@@ -2,9 +2,11 @@ package io.sluice.relay;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
+import io.sluice.sse.SseEvent;
 import io.sluice.usage.Usage;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,6 +21,11 @@ import org.slf4j.LoggerFactory;
  * Responses' {@code response.completed}) — SDKs stop reading at the terminal event, so it must
  * wait too; for a JSON body, its newest chunk (each chunk is written when the next one arrives, so
  * the last one waits for the end, when the body's usage is parsed).
+ *
+ * <p>Sessions: a held event has not entered the stream's session either — it is handed to the
+ * {@code events} sink (which stamps it into the session, then writes it) only when the gate
+ * opens, so a client that resumes (or polls) meanwhile cannot read the end before the usage is
+ * settled any more than the original client can.
  *
  * <p>Threading: on the exchange's event loop. A hook that completes at once (local counters)
  * opens the gate in the same call; one that waits for Redis opens it on the event loop when the
@@ -38,17 +45,31 @@ final class EndGate {
   private final UsageHook hook;
   private final EventLoop loop;
   private final EventWriter writer;
-  private final ArrayDeque<ByteBuf> held = new ArrayDeque<>(4);
+  private final BiConsumer<ByteBuf, SseEvent> events;
+  private final ArrayDeque<Held> held = new ArrayDeque<>(4);
   private int heldBytes;
   private boolean holding;
   private ByteBuf lastChunk; // JSON: the newest chunk, written when the next one comes
   private boolean closed; // the tail went out, or was dropped
 
+  /** A gate whose events go straight to the {@code writer} (a stream without a session). */
   EndGate(UsageHook hook, EventLoop loop, EventWriter writer) {
+    this(hook, loop, writer, (event, fields) -> writer.write(event));
+  }
+
+  /**
+   * @param events where a stream event goes once it may: into the session, if any, then to the
+   *     client (takes ownership of the event)
+   */
+  EndGate(UsageHook hook, EventLoop loop, EventWriter writer, BiConsumer<ByteBuf, SseEvent> events) {
     this.hook = hook;
     this.loop = loop;
     this.writer = writer;
+    this.events = events;
   }
+
+  /** Held bytes: a stream event (goes to {@code events}) or raw bytes (go to the writer). */
+  private record Held(ByteBuf bytes, SseEvent fields, boolean event) {}
 
   /** From now on, stream events are held (the usage just became final). */
   void hold() {
@@ -62,14 +83,28 @@ final class EndGate {
     return holding;
   }
 
-  /** An event of the stream: written, or held when the end was reached. Takes ownership. */
+  /** Bytes of the stream that are no event of it (an unterminated rest): written, or held. Takes ownership. */
   void write(ByteBuf bytes) {
+    pass(new Held(bytes, null, false));
+  }
+
+  /**
+   * An event of the stream: passed to the session and the client, or held when the end was
+   * reached. Takes ownership.
+   *
+   * @param fields the event parsed, or null (as {@code SessionTap.record} takes it)
+   */
+  void event(ByteBuf event, SseEvent fields) {
+    pass(new Held(event, fields, true));
+  }
+
+  private void pass(Held h) {
     if (!holding) {
-      writer.write(bytes);
+      out(h);
       return;
     }
-    held.add(bytes);
-    heldBytes += bytes.readableBytes();
+    held.add(h);
+    heldBytes += h.bytes().readableBytes();
     if (heldBytes > MAX_HELD) {
       holding = false; // not an end after all: let the stream through
       writeHeld();
@@ -121,20 +156,28 @@ final class EndGate {
   }
 
   private void writeHeld() {
-    ByteBuf b;
-    while ((b = held.poll()) != null) {
-      writer.write(b);
+    Held h;
+    while ((h = held.poll()) != null) {
+      out(h);
     }
     heldBytes = 0;
+  }
+
+  private void out(Held h) {
+    if (h.event()) {
+      events.accept(h.bytes(), h.fields());
+    } else {
+      writer.write(h.bytes());
+    }
   }
 
   /** The response ends another way (an error event, a reconnect request, an abort): drop what is held. */
   void drop() {
     closed = true;
     holding = false;
-    ByteBuf b;
-    while ((b = held.poll()) != null) {
-      b.release();
+    Held h;
+    while ((h = held.poll()) != null) {
+      h.bytes().release();
     }
     heldBytes = 0;
     if (lastChunk != null) {

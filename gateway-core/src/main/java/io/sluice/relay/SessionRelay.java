@@ -3,7 +3,6 @@ package io.sluice.relay;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -12,7 +11,6 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.Timeout;
 import io.sluice.config.SseConfig;
 import io.sluice.exchange.ClientLeg;
@@ -38,6 +36,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * slower than the generation therefore costs no memory beyond the session's bounded buffer; if it
  * falls so far behind that its next event was dropped, it gets {@code event: error} with
  * {@code resume_gap} (and may resume again) rather than a silent gap.
+ *
+ * <p>The body goes through an {@link EventWriter}, as a first-hand stream does: gzipped (with a
+ * zlib sync flush per event) when the route compresses and the resuming client accepts gzip —
+ * whether the original client did is not what counts — and the events of one pull in one chunk.
  */
 public final class SessionRelay implements ClientRelay, StreamSession.Reader {
   /** Events written per pull before checking writability again. */
@@ -54,6 +56,8 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
   private final boolean keepAlive;
   private final boolean chunked;
   private final LoopWakeup wakeup;
+  private final boolean gzip;
+  private EventWriter writer; // from the response head on
 
   private long cursor;
   private boolean started;
@@ -65,9 +69,10 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
   /**
    * @param after the last event the client has (the seq of its {@code Last-Event-ID})
    * @param keepAlive the client's connection may carry another request after this one
+   * @param gzip the route compresses and this client accepts gzip
    */
   public SessionRelay(ClientLeg client, StreamSession session, long after, Exchange exchange,
-      SseConfig sse, GatewayMetrics metrics, HttpVersion clientVersion, boolean keepAlive) {
+      SseConfig sse, GatewayMetrics metrics, HttpVersion clientVersion, boolean keepAlive, boolean gzip) {
     this.client = client;
     this.ctx = client.context();
     this.loop = ctx.channel().eventLoop();
@@ -79,6 +84,7 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
     this.metrics = metrics;
     this.chunked = clientVersion.equals(HttpVersion.HTTP_1_1);
     this.keepAlive = keepAlive && chunked;
+    this.gzip = gzip;
   }
 
   /** Checks the position, then answers with the missed events and follows the live ones. */
@@ -110,6 +116,10 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
     if (chunked) {
       h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
     }
+    if (gzip) {
+      h.set(HttpHeaderNames.CONTENT_ENCODING, HttpHeaderValues.GZIP);
+      h.add(HttpHeaderNames.VARY, HttpHeaderNames.ACCEPT_ENCODING);
+    }
     HttpUtil.setKeepAlive(out, keepAlive);
     exchange.status(200);
     exchange.outcome("resumed");
@@ -118,6 +128,8 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
     // Every bit of state is set before anything is flushed: a flush can make the client writable
     // and pump this relay from inside the write.
     started = true;
+    // The pump checks writability itself between writes, so the writer has nothing to pause.
+    writer = new EventWriter(ctx, exchange, gzip, true, () -> { });
     activeStreams = metrics.activeStreams(exchange.routeName(), "sse");
     activeStreams.incrementAndGet();
     lastWriteNanos = System.nanoTime();
@@ -162,26 +174,31 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
       }
     }
     if (wrote) {
-      ctx.flush();
+      writer.flush();
     }
   }
 
   private void write(byte[] bytes) {
-    exchange.addBytesOut(bytes.length);
-    ctx.write(new DefaultHttpContent(Unpooled.wrappedBuffer(bytes)), ctx.voidPromise());
+    writer.write(Unpooled.wrappedBuffer(bytes)); // counted in the exchange's bytes out as sent
     lastWriteNanos = System.nanoTime();
   }
 
   private void end() {
     // Done before the last write: its flush may make the client writable again, and the
     // writability event would pump (and end) this relay a second time from inside the write.
+    EventWriter last = writer;
+    writer = null;
     finish();
-    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, ctx.voidPromise());
+    last.end(); // the gzip trailer (when compressed), then the last chunk
     client.responseComplete(keepAlive);
   }
 
   private void finish() {
     done = true;
+    if (writer != null) {
+      writer.release(); // an unfinished body: the gathered bytes and the zlib state go now
+      writer = null;
+    }
     session.detach(this);
     if (heartbeat != null) {
       heartbeat.cancel();
@@ -201,7 +218,7 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
     long interval = sse.heartbeat().toNanos();
     if (quiet >= interval && ctx.channel().isWritable()) {
       write(PING);
-      ctx.flush();
+      writer.flush();
       quiet = 0;
     }
     heartbeat = StreamTimers.schedule(loop, this::onHeartbeat, interval - quiet);

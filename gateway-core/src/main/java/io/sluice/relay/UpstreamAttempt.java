@@ -94,19 +94,24 @@ public final class UpstreamAttempt {
 
   /** Starts the first attempt. */
   public void start() {
-    next(null);
+    next(null, null);
   }
 
   /**
-   * The connection failed before any byte of the answer: nothing was generated that a retry would
-   * repeat, so another endpoint may take the request (within {@code retries}).
+   * The connection failed before any byte of the answer: the client has seen nothing, so the
+   * request is tried again within {@code retries} — on another endpoint while one is left, else on
+   * a new connection to the same endpoint while it is still available (a reset is usually one
+   * connection's fate, not the server's: a single-endpoint upstream must not turn it into a 502).
+   * As Envoy's {@code retry_on: reset} does (nginx retries a POST only with {@code non_idempotent},
+   * and only on another server); an endpoint that keeps resetting is ejected by its health and
+   * then not tried again.
    */
   public void retry(String why) {
     cancelFirstByteTimer();
     drop();
     end("reset");
     endpoint.recordFailure("reset before response: " + why);
-    next("endpoint " + endpoint.url() + " closed the connection before responding (" + why + ")");
+    next("endpoint " + endpoint.url() + " closed the connection before responding (" + why + ")", endpoint);
   }
 
   /**
@@ -131,8 +136,16 @@ public final class UpstreamAttempt {
     return true;
   }
 
-  private void next(String previousFailure) {
+  /**
+   * The next attempt: an endpoint not tried yet, else {@code again} (the endpoint that just reset,
+   * when it is still available), within the attempts left.
+   */
+  private void next(String previousFailure, Endpoint again) {
     Endpoint chosen = upstream.choose(tried);
+    boolean sameAgain = chosen == null && again != null && again.available();
+    if (sameAgain) {
+      chosen = again;
+    }
     if (chosen == null || attemptsLeft-- <= 0) {
       closed = true;
       if (tried.isEmpty()) {
@@ -144,7 +157,7 @@ public final class UpstreamAttempt {
       return;
     }
     tried.add(chosen);
-    acquire(chosen, freshConnections);
+    acquire(chosen, freshConnections || sameAgain); // a pooled connection might be the next to reset
   }
 
   private void acquire(Endpoint target, boolean fresh) {
@@ -173,7 +186,7 @@ public final class UpstreamAttempt {
         target.recordFailure("connect: " + f.cause().getMessage());
       }
       log.debug("connect to {} failed: {}", target, f.cause().toString());
-      next("connect to " + target.url() + " failed (" + f.cause().getMessage() + ")");
+      next("connect to " + target.url() + " failed (" + f.cause().getMessage() + ")", null);
     });
   }
 

@@ -102,7 +102,8 @@ class SessionRelayTest {
     };
     Exchange exchange = new Exchange("r1", "127.0.0.1", "POST", "/v1/chat", System.nanoTime());
     exchange.routeName("chat");
-    relay[0] = new SessionRelay(leg, session, 0, exchange, SseConfig.DEFAULTS, metrics, HttpVersion.HTTP_1_1, true);
+    relay[0] = new SessionRelay(leg, session, 0, exchange, SseConfig.DEFAULTS, metrics, HttpVersion.HTTP_1_1, true,
+        false);
     relay[0].start();
     channel.runPendingTasks();
 
@@ -147,7 +148,7 @@ class SessionRelayTest {
     Exchange exchange = new Exchange("r1", "127.0.0.1", "POST", "/v1/chat", System.nanoTime());
     exchange.routeName("chat");
     relay[0] = new SessionRelay(leg(channel, completions), session, 0, exchange, SseConfig.DEFAULTS, metrics,
-        HttpVersion.HTTP_1_1, true);
+        HttpVersion.HTTP_1_1, true, false);
     relay[0].start();
     channel.runPendingTasks();
     assertThat(wire.toString()).isEqualTo("data: one\n\n");

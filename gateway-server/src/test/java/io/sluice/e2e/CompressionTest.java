@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.FakeUpstream;
 import io.sluice.testing.GatewayExtension;
+import io.sluice.testing.RawHttp;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.URI;
@@ -37,15 +38,97 @@ class CompressionTest {
         - name: plain
           match: { path-prefix: /v1/plain }
           upstream: models
+        - name: resumable
+          match: { path-prefix: /v1/resumable }
+          upstream: models
+          compression: { gzip: true }
+          sse: { heartbeat: 0s, resume: { enabled: true } }
       """);
 
-  private CompletableFuture<HttpResponse<InputStream>> post(String path, String acceptEncoding) {
+  private CompletableFuture<HttpResponse<InputStream>> post(String path, String acceptEncoding, String... headers) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(gateway.url(path)))
         .POST(HttpRequest.BodyPublishers.ofString(CHAT));
     if (acceptEncoding != null) {
       b.header("Accept-Encoding", acceptEncoding);
     }
+    if (headers.length > 0) {
+      b.headers(headers);
+    }
     return HTTP.sendAsync(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+  }
+
+  /** Reads and inflates until the decoded text ends with {@code expected}; returns all decoded so far. */
+  private static String readUntil(InputStream in, IncrementalGunzip gunzip, StringBuilder seen, String expected)
+      throws Exception {
+    while (!seen.toString().endsWith(expected)) {
+      byte[] buf = new byte[4096];
+      int n = in.read(buf);
+      assertThat(n).as("the stream ended before " + expected).isPositive();
+      seen.append(gunzip.feed(buf, n));
+    }
+    return seen.toString();
+  }
+
+  /**
+   * A resumed stream is compressed like a first-hand one when the resuming client accepts gzip
+   * (the original client did not): the replay after {@code Last-Event-ID}, then each live event
+   * decodable before the next is sent, then a whole gzip member.
+   */
+  @Test
+  void gzipsAResumedStreamsReplayAndLiveRestForAClientThatAcceptsGzip() throws Exception {
+    String id;
+    FakeUpstream.Call call;
+    try (RawHttp first = RawHttp.connect(gateway.port())) {
+      first.post("/v1/resumable", CHAT); // no Accept-Encoding: this stream goes out plain
+      call = gateway.upstream().next().startSse();
+      RawHttp.Head head = first.readHead();
+      assertThat(head.header("content-encoding")).isNull();
+      id = head.header("x-sluice-stream-id");
+      call.send("data: one\n\n");
+      assertThat(first.readUntil("data: one\n\n")).isEqualTo("id: " + id + ".1\ndata: one\n\n");
+    }
+    call.send("data: two\n\n").send("data: three\n\n"); // while the client is away
+
+    var pending = post("/v1/resumable", "gzip", "Last-Event-ID", id + ".1");
+    HttpResponse<InputStream> response = pending.get(10, TimeUnit.SECONDS);
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.headers().firstValue("content-encoding")).hasValue("gzip");
+    assertThat(response.headers().firstValue("vary")).hasValue("accept-encoding");
+    InputStream in = response.body();
+    IncrementalGunzip gunzip = new IncrementalGunzip();
+    StringBuilder seen = new StringBuilder();
+    assertThat(readUntil(in, gunzip, seen, "data: three\n\n"))
+        .isEqualTo("id: " + id + ".2\ndata: two\n\nid: " + id + ".3\ndata: three\n\n");
+    // Live events: each one decodes before the next is sent (a held-back token would block here).
+    call.send("data: four\n\n");
+    readUntil(in, gunzip, seen, "data: four\n\n");
+    call.send("data: [DONE]\n\n").end();
+    byte[] rest = in.readAllBytes();
+    seen.append(gunzip.feed(rest, rest.length));
+    assertThat(gunzip.finished()).as("a whole gzip member, trailer included").isTrue();
+    assertThat(seen.toString()).isEqualTo("id: " + id + ".2\ndata: two\n\nid: " + id + ".3\ndata: three\n\n"
+        + "id: " + id + ".4\ndata: four\n\nid: " + id + ".5\ndata: [DONE]\n\n");
+    assertThat(gateway.upstream().poll()).as("the model is called once").isNull();
+  }
+
+  @Test
+  void aResumedStreamIsNotCompressedForAClientThatDoesNotAcceptGzip() throws Exception {
+    var original = post("/v1/resumable", "gzip");
+    FakeUpstream.Call call = gateway.upstream().next().startSse();
+    HttpResponse<InputStream> first = original.get(10, TimeUnit.SECONDS);
+    assertThat(first.headers().firstValue("content-encoding")).hasValue("gzip");
+    String id = first.headers().firstValue("x-sluice-stream-id").orElseThrow();
+    call.send("data: one\n\n").send("data: [DONE]\n\n").end();
+    first.body().readAllBytes();
+
+    try (RawHttp plain = RawHttp.connect(gateway.port())) {
+      plain.post("/v1/resumable", CHAT, "Last-Event-ID: " + id + ".1");
+      RawHttp.Head head = plain.readHead();
+      assertThat(head.status()).isEqualTo(200);
+      assertThat(head.header("content-encoding")).isNull();
+      assertThat(plain.readToEnd()).isEqualTo("id: " + id + ".2\ndata: [DONE]\n\n");
+      assertThat(plain.endedCleanly()).isTrue();
+    }
   }
 
   @Test

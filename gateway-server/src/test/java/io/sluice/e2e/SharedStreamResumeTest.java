@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.FakeUpstream;
 import io.sluice.testing.GatewayExtension;
+import io.sluice.testing.HeldSettlePlugin;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.RedisServer;
 import io.sluice.testing.TestGateway;
+import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,7 +43,15 @@ class SharedStreamResumeTest {
             sse: { heartbeat: 0s, resume: { enabled: true, buffer-events: 8, store: "%s" } }
             plugins:
               key-auth: {}
-        """.formatted(redis.uri());
+          - name: settled
+            match: { path-prefix: /v1/settled }
+            upstream: models
+            api: openai-chat
+            sse: { heartbeat: 0s, resume: { enabled: true, store: "%s" } }
+            plugins:
+              key-auth: {}
+              %s: {}
+        """.formatted(redis.uri(), redis.uri(), HeldSettlePlugin.NAME);
     first = gateways.start(yaml);
     second = gateways.start(yaml);
   }
@@ -107,6 +117,39 @@ class SharedStreamResumeTest {
       assertThat(client.readUntil("data: two\n\n")).isEqualTo("id: " + id + ".2\ndata: two\n\n");
       call.send("data: [DONE]\n\n").end();
       assertThat(client.readToEnd()).isEqualTo("id: " + id + ".3\ndata: [DONE]\n\n");
+    }
+    assertThat(gateways.upstream().poll()).isNull();
+  }
+
+  /**
+   * A drain while the route's plugin settles the stream's usage: the client is sent elsewhere at
+   * once, and the held end enters the shared session once the usage is settled — a resume on
+   * the other instance gets it then (gateway-core/docs/usage.md).
+   */
+  @Test
+  void aDrainWhileTheUsageIsBeingSettledLeavesTheEndToTheSessionOnceSettled() throws Exception {
+    String id;
+    FakeUpstream.Call call;
+    HeldSettlePlugin.Settle settle;
+    try (RawHttp client = RawHttp.connect(first.port())) {
+      client.post("/v1/settled", "{\"model\":\"m\",\"stream\":true,\"messages\":[]}",
+          "Authorization: Bearer alice-key-0123456789");
+      call = gateways.upstream().next().startSse();
+      id = client.readHead().header("x-sluice-stream-id");
+      call.send("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n");
+      client.readUntil("\n\n");
+      call.send("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\n")
+          .send("data: [DONE]\n\n").end();
+      settle = HeldSettlePlugin.nextSettle(Duration.ofSeconds(10));
+      first.sluice().drain(); // the drain timeout passes while the usage is being settled
+      assertThat(client.readToEnd()).as("drained: retry, then a clean end").isEqualTo("retry: 1000\n\n");
+    }
+    try (RawHttp client = RawHttp.connect(second.port())) {
+      client.post("/v1/settled", "{}", "Authorization: Bearer alice-key-0123456789", "Last-Event-ID: " + id + ".1");
+      assertThat(client.readHead().status()).isEqualTo(200);
+      settle.complete(); // the first instance writes the held end into the shared session now
+      assertThat(client.readToEnd()).isEqualTo("id: " + id + ".2\ndata: [DONE]\n\n");
+      assertThat(client.endedCleanly()).isTrue();
     }
     assertThat(gateways.upstream().poll()).isNull();
   }

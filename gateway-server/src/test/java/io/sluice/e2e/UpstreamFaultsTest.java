@@ -10,6 +10,7 @@ import static io.sluice.e2e.UpstreamFixtures.nextArrival;
 import static io.sluice.e2e.UpstreamFixtures.post;
 import static io.sluice.e2e.UpstreamFixtures.read;
 import static io.sluice.e2e.UpstreamFixtures.refusedPort;
+import static io.sluice.e2e.UpstreamFixtures.upstreamRequests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.e2e.UpstreamFixtures.Arrival;
@@ -158,17 +159,75 @@ class UpstreamFaultsTest {
   }
 
   @Test
-  void answers502WhenTheOnlyEndpointResetsBeforeResponding() throws Exception {
+  void retriesAResetBeforeAnyResponseByteOnANewConnectionToTheOnlyEndpoint() throws Exception {
+    try (FakeUpstream only = FakeUpstream.start();
+        TestGateway gateway = TestGateway.start(config(endpoint(only.url()), "retries: 1", ""))) {
+      try (RawHttp client = RawHttp.connect(gateway.port())) {
+        client.post(CHAT, PLAIN_BODY);
+        only.next().reset(); // the whole request was read, not a byte answered
+        FakeUpstream.Call retried = only.next();
+        assertThat(retried.body).isEqualTo(PLAIN_BODY);
+        retried.respond(200, "application/json", OK_JSON);
+        Reply reply = read(client);
+        assertThat(reply.status()).isEqualTo(200);
+        assertThat(reply.body()).isEqualTo(OK_JSON);
+      }
+      assertThat(only.connections()).as("the retry went out on a new connection").isEqualTo(2);
+      assertThat(only.poll()).isNull();
+      String metrics = gateway.admin("/metrics").body();
+      assertThat(upstreamRequests(metrics, "models", only.url(), "reset")).contains(1.0);
+      assertThat(upstreamRequests(metrics, "models", only.url(), "success")).contains(1.0);
+    }
+  }
+
+  @Test
+  void retriesAConnectionResetRightAfterTheAcceptOnTheOnlyEndpoint() throws Exception {
+    try (FakeUpstream only = FakeUpstream.start();
+        TestGateway gateway = TestGateway.start(config(endpoint(only.url()), "", ""))) { // default retries: 1
+      only.resetNextConnections(1);
+      try (RawHttp client = RawHttp.connect(gateway.port())) {
+        client.post(CHAT, STREAM_BODY);
+        only.next().startSse().send("data: hi\n\n").send("data: [DONE]\n\n").end();
+        RawHttp.Head head = client.readHead();
+        assertThat(head.status()).isEqualTo(200);
+        assertThat(client.readToEnd()).isEqualTo("data: hi\n\ndata: [DONE]\n\n");
+        assertThat(client.endedCleanly()).isTrue();
+      }
+      assertThat(only.connections()).isEqualTo(2);
+      String metrics = gateway.admin("/metrics").body();
+      assertThat(upstreamRequests(metrics, "models", only.url(), "reset")).contains(1.0);
+      assertThat(upstreamRequests(metrics, "models", only.url(), "success")).contains(1.0);
+    }
+  }
+
+  @Test
+  void answers502WhenTheOnlyEndpointResetsTheRetryToo() throws Exception {
     try (FakeUpstream only = FakeUpstream.start();
         TestGateway gateway = TestGateway.start(config(endpoint(only.url()), "retries: 1", ""))) {
       try (RawHttp client = RawHttp.connect(gateway.port())) {
         client.post(CHAT, PLAIN_BODY);
         only.next().reset();
+        only.next().reset();
         Reply reply = read(client);
         assertGatewayError(reply, 502, "upstream_failed");
         assertErrorMessage(reply.body(), "upstream 'models' failed before responding", only.port());
       }
-      assertThat(only.poll()).as("no second endpoint to retry on").isNull();
+      assertThat(only.poll()).as("retries: 1 allows one retry, no more").isNull();
+      String metrics = gateway.admin("/metrics").body();
+      assertThat(upstreamRequests(metrics, "models", only.url(), "reset")).contains(2.0);
+    }
+  }
+
+  @Test
+  void doesNotRetryAResetWhenRetriesIsZero() throws Exception {
+    try (FakeUpstream only = FakeUpstream.start();
+        TestGateway gateway = TestGateway.start(config(endpoint(only.url()), "retries: 0", ""))) {
+      try (RawHttp client = RawHttp.connect(gateway.port())) {
+        client.post(CHAT, PLAIN_BODY);
+        only.next().reset();
+        assertGatewayError(read(client), 502, "upstream_failed");
+      }
+      assertThat(only.poll()).as("retries: 0 means no retry").isNull();
     }
   }
 

@@ -17,7 +17,9 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /** Small helpers shared by the upstream fault, health and balancer tests. */
@@ -125,6 +127,16 @@ final class UpstreamFixtures {
       }
     }
     throw new AssertionError("endpoint " + url + " not in /admin/upstreams: " + upstreams);
+  }
+
+  /** The value of {@code sluice_upstream_requests_total} with these labels, if the series exists. */
+  static Optional<Double> upstreamRequests(String metrics, String upstream, String endpoint, String outcome) {
+    return Arrays.stream(metrics.split("\n"))
+        .filter(l -> l.startsWith("sluice_upstream_requests_total{"))
+        .filter(l -> l.contains("upstream=\"" + upstream + "\"") && l.contains("endpoint=\"" + endpoint + "\"")
+            && l.contains("outcome=\"" + outcome + "\""))
+        .map(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+        .findFirst();
   }
 
   static boolean healthy(TestGateway gateway, String url) throws Exception {

@@ -5,13 +5,12 @@ import static io.sluice.e2e.UpstreamFixtures.PLAIN_BODY;
 import static io.sluice.e2e.UpstreamFixtures.assertGatewayError;
 import static io.sluice.e2e.UpstreamFixtures.read;
 import static io.sluice.e2e.UpstreamFixtures.refusedPort;
+import static io.sluice.e2e.UpstreamFixtures.upstreamRequests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.testing.FakeUpstream;
 import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
-import java.util.Arrays;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -58,19 +57,9 @@ class UpstreamMetricsTest {
     }
 
     String metrics = gateway.admin("/metrics").body();
-    assertThat(counter(metrics, "dead", dead, "connect_error")).contains(1.0);
-    assertThat(counter(metrics, "slow", slow.url(), "timeout")).contains(1.0);
-    assertThat(counter(metrics, "fine", fine.url(), "success")).contains(2.0);
-    assertThat(counter(metrics, "fine", fine.url(), "connect_error")).isEmpty();
-  }
-
-  /** The value of {@code sluice_upstream_requests_total} with these labels, if the series exists. */
-  private static Optional<Double> counter(String metrics, String upstream, String endpoint, String outcome) {
-    return Arrays.stream(metrics.split("\n"))
-        .filter(l -> l.startsWith("sluice_upstream_requests_total{"))
-        .filter(l -> l.contains("upstream=\"" + upstream + "\"") && l.contains("endpoint=\"" + endpoint + "\"")
-            && l.contains("outcome=\"" + outcome + "\""))
-        .map(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
-        .findFirst();
+    assertThat(upstreamRequests(metrics, "dead", dead, "connect_error")).contains(1.0);
+    assertThat(upstreamRequests(metrics, "slow", slow.url(), "timeout")).contains(1.0);
+    assertThat(upstreamRequests(metrics, "fine", fine.url(), "success")).contains(2.0);
+    assertThat(upstreamRequests(metrics, "fine", fine.url(), "connect_error")).isEmpty();
   }
 }

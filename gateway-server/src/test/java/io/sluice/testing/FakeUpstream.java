@@ -54,6 +54,7 @@ public final class FakeUpstream implements UpstreamFake {
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private final BlockingQueue<Call> calls = new LinkedBlockingQueue<>();
   private final AtomicInteger connections = new AtomicInteger();
+  private final AtomicInteger resetOnAccept = new AtomicInteger();
   private final Channel server;
 
   private final boolean tls;
@@ -72,6 +73,11 @@ public final class FakeUpstream implements UpstreamFake {
           @Override
           protected void initChannel(SocketChannel ch) {
             connections.incrementAndGet();
+            if (resetOnAccept.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+              ch.config().setOption(ChannelOption.SO_LINGER, 0);
+              ch.close(); // an RST right after the accept, before any byte is read or written
+              return;
+            }
             if (sslContext != null) {
               ch.pipeline().addLast(sslContext.newHandler(ch.alloc()));
             }
@@ -105,6 +111,11 @@ public final class FakeUpstream implements UpstreamFake {
   @Override
   public String url() {
     return tls ? "https://localhost:" + port() : "http://127.0.0.1:" + port();
+  }
+
+  /** The next {@code n} connections are reset as soon as they are accepted. */
+  public void resetNextConnections(int n) {
+    resetOnAccept.set(n);
   }
 
   /** Connections accepted so far. */
