@@ -1,16 +1,10 @@
 package io.sluice.usage;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.async.ByteBufferFeeder;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.sluice.config.RouteConfig.Api;
 import io.sluice.sse.SseEvent;
 import io.sluice.sse.SseFields;
-import io.sluice.usage.UsageShape.Field;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -69,9 +63,7 @@ import java.util.Arrays;
  */
 public final class UsageTracker {
   /** Non-streamed bodies are parsed up to this size; beyond it usage is estimated. */
-  public static final int MAX_BODY_BYTES = 4 * 1024 * 1024;
-
-  private static final JsonFactory JSON = new JsonFactory();
+  public static final int MAX_BODY_BYTES = JsonBody.MAX_BYTES;
 
   /** What the relay does with one streamed event. */
   public enum Verdict {
@@ -108,7 +100,7 @@ public final class UsageTracker {
   private long cacheRead;
   private long cacheCreation;
 
-  private final EventScan scan = new EventScan();
+  private final UsageScan scan = new UsageScan(output);
   private final ChunkReader reader = new ChunkReader();
   private SseFields fields; // streamed responses only
   private EventTemplate template; // the stream's last ordinary event, once there is one
@@ -131,13 +123,7 @@ public final class UsageTracker {
   private static final byte[] MESSAGE_DELTA = ChunkReader.ascii("message_delta");
   private static final byte[] MESSAGE_STOP = ChunkReader.ascii("message_stop");
 
-  // non-streamed body
-  private JsonParser bodyParser;
-  private JsonWalker bodyWalker;
-  private long bodyBytes;
-  private long overflowBytes;
-  private boolean bodyFailed;
-  private boolean bodyEnded;
+  private JsonBody body; // a non-streamed body, once one arrives
 
   /**
    * @param api the route's api; for {@link Api#PASSTHROUGH} the tracker does nothing and
@@ -280,7 +266,7 @@ public final class UsageTracker {
 
   private Verdict responsesEvent(byte[] b, int from, int to) {
     if (!fields.hasType()) {
-      String type = topLevelType(b, from, to);
+      String type = UsageScan.topLevelType(b, from, to);
       return type == null ? Verdict.PASS : responsesEvent(type, b, from, to);
     }
     if (fields.typeEndsWith(DOT_DELTA)) {
@@ -325,7 +311,7 @@ public final class UsageTracker {
 
   private Verdict anthropicEvent(byte[] b, int from, int to) {
     if (!fields.hasType()) {
-      String type = topLevelType(b, from, to);
+      String type = UsageScan.topLevelType(b, from, to);
       return type == null ? Verdict.PASS : anthropicEvent(type, b, from, to);
     }
     if (fields.typeIs(CONTENT_BLOCK_DELTA)) {
@@ -432,77 +418,25 @@ public final class UsageTracker {
 
   /** The body ended; usage is read from it if it was complete JSON. */
   public void onBodyEnd() {
-    if (bodyEnded || api == Api.PASSTHROUGH) {
+    if (api == Api.PASSTHROUGH) {
       return;
     }
-    bodyEnded = true;
-    if (bodyParser == null || bodyFailed) {
-      closeBody();
-      return;
+    if (body().end()) {
+      commit(bodyTable());
     }
-    try {
-      ((ByteBufferFeeder) bodyParser.getNonBlockingInputFeeder()).endOfInput();
-      drainBody();
-      if (!bodyFailed && bodyWalker.complete()) {
-        commit(bodyTable());
-      }
-    } catch (IOException | RuntimeException e) {
-      bodyFailed = true;
-    }
-    closeBody();
   }
 
   private void feed(ByteBuffer bytes) {
-    int length = bytes.remaining();
-    if (bodyEnded || length == 0 || api == Api.PASSTHROUGH) {
-      return;
-    }
-    if (bodyFailed) {
-      if (bodyBytes >= MAX_BODY_BYTES) {
-        overflowBytes += length;
-      }
-      bodyBytes += length;
-      return;
-    }
-    if (bodyBytes + length > MAX_BODY_BYTES) {
-      // past the cap: stop parsing; the rest counts by the byte rule
-      overflowBytes += bodyBytes + length - MAX_BODY_BYTES;
-      bodyBytes += length;
-      bodyFailed = true;
-      closeBody();
-      return;
-    }
-    bodyBytes += length;
-    try {
-      if (bodyParser == null) {
-        bodyParser = JSON.createNonBlockingByteBufferParser();
-        scan.reset(bodyTable());
-        bodyWalker = new JsonWalker(scan);
-      }
-      ((ByteBufferFeeder) bodyParser.getNonBlockingInputFeeder()).feedInput(bytes);
-      drainBody();
-    } catch (IOException | RuntimeException e) {
-      bodyFailed = true;
-      closeBody();
+    if (api != Api.PASSTHROUGH && bytes.hasRemaining()) {
+      body().feed(bytes);
     }
   }
 
-  private void drainBody() throws IOException {
-    JsonToken t;
-    while ((t = bodyParser.nextToken()) != null && t != JsonToken.NOT_AVAILABLE) {
-      bodyWalker.token(bodyParser, t);
+  private JsonBody body() {
+    if (body == null) {
+      body = new JsonBody(scan, bodyTable());
     }
-  }
-
-  private void closeBody() {
-    if (bodyParser != null) {
-      try {
-        bodyParser.close();
-      } catch (IOException | RuntimeException e) {
-        // nothing to release
-      }
-      bodyParser = null;
-    }
+    return body;
   }
 
   private UsageShape bodyTable() {
@@ -549,7 +483,7 @@ public final class UsageTracker {
     boolean estimated = in < 0 || outputReported < 0;
     long inTokens = in >= 0 ? in : Math.max(0, promptEstimate);
     long outTokens = outputReported >= 0 ? outputReported
-        : output.tokens() + TokenEstimator.bytesRule(overflowBytes);
+        : output.tokens() + TokenEstimator.bytesRule(body == null ? 0 : body.overflowBytes());
     String model = responseModel != null ? responseModel : requestModel;
     return new Usage(inTokens, outTokens, Math.min(cached, inTokens), Math.min(reasoning, outTokens), model, estimated);
   }
@@ -562,7 +496,7 @@ public final class UsageTracker {
   }
 
   private void commit(UsageShape table) {
-    EventScan s = scan;
+    UsageScan s = scan;
     if (s.model != null && !s.model.isEmpty()) {
       if (!s.model.equals(responseModel)) {
         responseModel = s.model;
@@ -598,129 +532,4 @@ public final class UsageTracker {
     }
   }
 
-  /** The top-level {@code "type"} of an event without an {@code event:} line; null if none. */
-  private static String topLevelType(byte[] b, int from, int to) {
-    try (JsonParser p = JSON.createParser(b, from, to - from)) {
-      if (p.nextToken() != JsonToken.START_OBJECT) {
-        return null;
-      }
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String field = p.currentName();
-        JsonToken value = p.nextToken();
-        if ("type".equals(field)) {
-          return value == JsonToken.VALUE_STRING ? p.getText() : null;
-        }
-        p.skipChildren();
-      }
-      return null;
-    } catch (IOException | RuntimeException e) {
-      return null;
-    }
-  }
-
-  /** Scratch for one parse: what one event (or the body) holds. */
-  private final class EventScan implements JsonWalker.Visitor {
-    /**
-     * One walker for every event of the stream: it keeps the paths it built (see JsonWalker).
-     * Created on the first parse: a chat stream read by the fast path may need it only once.
-     */
-    private JsonWalker walker;
-    UsageShape table;
-    String model;
-    long in;
-    long out;
-    long cached;
-    long reasoning;
-    long cacheRead;
-    long cacheCreation;
-    boolean usageObject;
-    boolean choicesArray;
-    int choices;
-    boolean content;
-
-    void reset(UsageShape t) {
-      table = t;
-      model = null;
-      in = out = cached = reasoning = cacheRead = cacheCreation = -1;
-      usageObject = choicesArray = content = false;
-      choices = 0;
-    }
-
-    /** Parses one event's data; false when it is not complete, valid JSON. */
-    boolean parse(UsageShape t, byte[] b, int from, int to) {
-      reset(t);
-      if (walker == null) {
-        walker = new JsonWalker(this);
-      }
-      walker.reset();
-      try (JsonParser p = JSON.createParser(b, from, to - from)) {
-        JsonToken token;
-        while ((token = p.nextToken()) != null) {
-          walker.token(p, token);
-        }
-        return walker.complete();
-      } catch (IOException | RuntimeException e) {
-        return false;
-      }
-    }
-
-    @Override
-    public boolean enter(String path, boolean array) {
-      if (!table.containers.contains(path)) {
-        return false;
-      }
-      if (path.equals(table.usagePath) && !array) {
-        usageObject = true;
-      } else if (table == UsageShape.CHAT) {
-        if (path.equals("choices")) {
-          choicesArray = array;
-        } else if (path.equals("choices[]")) {
-          choices++;
-        } else if (path.endsWith(".tool_calls[]") || path.endsWith(".function_call")) {
-          content = true;
-        }
-      }
-      return true;
-    }
-
-    @Override
-    public void value(String path, JsonToken token, JsonParser p) throws IOException {
-      Field field = table.values.get(path);
-      if (field == null) {
-        return;
-      }
-      switch (field) {
-        case MODEL -> {
-          if (token == JsonToken.VALUE_STRING) {
-            model = p.getText();
-          }
-        }
-        case TEXT, CONTENT_TEXT -> {
-          if (token == JsonToken.VALUE_STRING) {
-            String text = p.getText();
-            if (!text.isEmpty()) {
-              content |= field == Field.CONTENT_TEXT;
-              output.append(text);
-            }
-          }
-        }
-        default -> {
-          long n = token == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER
-              ? p.getLongValue() : -1;
-          if (n < 0) {
-            return;
-          }
-          switch (field) {
-            case IN -> in = n;
-            case OUT -> out = n;
-            case CACHED -> cached = n;
-            case REASONING -> reasoning = n;
-            case CACHE_READ -> cacheRead = n;
-            case CACHE_CREATION -> cacheCreation = n;
-            default -> { }
-          }
-        }
-      }
-    }
-  }
 }
