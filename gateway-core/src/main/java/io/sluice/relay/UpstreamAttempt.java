@@ -181,13 +181,34 @@ public final class UpstreamAttempt {
         owner.connected(channel);
         return;
       }
-      end("connect_error");
+      // A reset that lands while the connect completes (the server accepted, then dropped the
+      // connection) fails the connect, but it is a reset: tried again like one, on the same
+      // endpoint too. A refusal, a timeout, a full pool or a failed TLS handshake is not.
+      boolean reset = isReset(f.cause());
+      end(reset ? "reset" : "connect_error");
       if (!(f.cause() instanceof ConnectionPool.PoolExhaustedException)) {
         target.recordFailure("connect: " + f.cause().getMessage());
       }
       log.debug("connect to {} failed: {}", target, f.cause().toString());
-      next("connect to " + target.url() + " failed (" + f.cause().getMessage() + ")", null);
+      next("connect to " + target.url() + " failed (" + f.cause().getMessage() + ")", reset ? target : null);
     });
+  }
+
+  /**
+   * Whether a failed connect was a reset (ECONNRESET while the connect completed): the transports
+   * report it as a {@code ConnectException} like a refusal, so only its message tells ("Connection
+   * reset by peer" from the native transport, "Connection reset" from NIO).
+   */
+  private static boolean isReset(Throwable cause) {
+    if (cause instanceof ConnectionPool.PoolExhaustedException || cause instanceof ConnectionPool.TlsHandshakeException) {
+      return false;
+    }
+    for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t.getMessage() != null && t.getMessage().contains("Connection reset")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
