@@ -6,10 +6,13 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.DoublePredicate;
+import java.util.Objects;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 
 /**
  * One value of the YAML tree together with its path ({@code routes[1].match.path-prefix}).
@@ -41,6 +44,11 @@ final class ConfigNode {
 
   Problems problems() {
     return problems;
+  }
+
+  /** The YAML value itself (for {@link ConfigNumbers}). */
+  JsonNode json() {
+    return node;
   }
 
   boolean present() {
@@ -112,7 +120,34 @@ final class ConfigNode {
     return s;
   }
 
-  private String expanded() {
+  /** A path that must start with '/' (match paths, rewrite-path, health-check path). */
+  String absolutePath() {
+    String s = string();
+    if (s != null && !s.startsWith("/")) {
+      problem("must start with '/' (got " + got() + ")");
+      return null;
+    }
+    return s;
+  }
+
+  /** One of {@code values}, each written as {@code yamlName} gives it; null when absent or unknown. */
+  <E> E choice(E[] values, Function<E, String> yamlName) {
+    String s = string();
+    if (s == null) {
+      return null;
+    }
+    for (E v : values) {
+      if (yamlName.apply(v).equals(s)) {
+        return v;
+      }
+    }
+    problem("expected one of: " + Arrays.stream(values).map(yamlName).collect(Collectors.joining(", "))
+        + " (got " + got() + ")");
+    return null;
+  }
+
+  /** The string value with its references expanded; null (reported) when one failed. */
+  String expanded() {
     Substitutor.Result r = substitutor.expand(node.textValue());
     if (!r.problems().isEmpty()) {
       r.problems().forEach(p -> problems.add(path, p));
@@ -130,57 +165,12 @@ final class ConfigNode {
    *     "an integer min..max" / "an integer >= min"
    */
   Integer integer(long min, long max, String form) {
-    if (!present()) {
-      return null;
-    }
-    String rangeForm =
-        form != null
-            ? form
-            : max >= Integer.MAX_VALUE ? "an integer >= " + min : "an integer " + min + ".." + max;
-    Long value = null;
-    if (node.isIntegralNumber()) {
-      value = node.canConvertToLong() ? node.longValue() : null;
-      if (value == null) { // a BigInteger: out of any range we accept
-        problem("expected " + rangeForm + " (got " + got() + ")");
-        return null;
-      }
-    } else if (isSubstituted()) {
-      String s = expanded();
-      if (s == null) {
-        return null;
-      }
-      try {
-        value = Long.parseLong(s.trim());
-      } catch (NumberFormatException e) {
-        problem("expected an integer (got a substituted value)");
-        return null;
-      }
-    } else {
-      problem("expected an integer");
-      return null;
-    }
-    if (value < min || value > max) {
-      problem("expected " + rangeForm + " (got " + (isSubstituted() ? "a substituted value" : value) + ")");
-      return null;
-    }
-    return value.intValue();
+    return present() ? ConfigNumbers.integer(this, min, max, form) : null;
   }
 
   /** A whole number in {@code min..max} that may exceed an int (token budgets). */
   Long longValue(long min, long max) {
-    if (!present()) {
-      return null;
-    }
-    if (!node.isIntegralNumber() || !node.canConvertToLong()) {
-      problem("expected an integer");
-      return null;
-    }
-    long value = node.longValue();
-    if (value < min || value > max) {
-      problem("expected an integer " + (max == Long.MAX_VALUE ? ">= " + min : min + ".." + max) + " (got " + value + ")");
-      return null;
-    }
-    return value;
+    return present() ? ConfigNumbers.longValue(this, min, max) : null;
   }
 
   /**
@@ -188,7 +178,7 @@ final class ConfigNode {
    * a substituted string is accepted too.
    */
   Double positiveNumber() {
-    return doubleIn(v -> v > 0 && !Double.isInfinite(v), "a number > 0");
+    return present() ? ConfigNumbers.doubleIn(this, v -> v > 0 && !Double.isInfinite(v), "a number > 0") : null;
   }
 
   /**
@@ -196,63 +186,12 @@ final class ConfigNode {
    * fraction); a substituted string is accepted too.
    */
   BigDecimal nonNegativeDecimal() {
-    if (!present()) {
-      return null;
-    }
-    BigDecimal value = null;
-    try {
-      if (node.isNumber()) {
-        value = node.isFloatingPointNumber() ? new BigDecimal(node.asText()) : node.decimalValue();
-      } else if (isSubstituted()) {
-        String s = expanded();
-        if (s == null) {
-          return null;
-        }
-        value = new BigDecimal(s.trim());
-      }
-    } catch (NumberFormatException e) {
-      value = null;
-    }
-    if (value == null || value.signum() < 0) {
-      problem("expected a number >= 0 (got " + (isSubstituted() ? "a substituted value" : got()) + ")");
-      return null;
-    }
-    return value.stripTrailingZeros();
+    return present() ? ConfigNumbers.nonNegativeDecimal(this) : null;
   }
 
   /** A number in {@code 0..1} (a share, such as a sampling ratio); a substituted string is accepted too. */
   Double fraction() {
-    return doubleIn(v -> v >= 0 && v <= 1, "a number 0..1");
-  }
-
-  /**
-   * A YAML number or a substituted string read as a double, when {@code inRange} accepts it;
-   * otherwise null, with the problem "expected {@code form}" (a substitution that failed has
-   * reported its own).
-   */
-  private Double doubleIn(DoublePredicate inRange, String form) {
-    if (!present()) {
-      return null;
-    }
-    Double value = null;
-    if (node.isNumber()) {
-      value = node.doubleValue();
-    } else if (isSubstituted()) {
-      String s = expanded();
-      if (s == null) {
-        return null;
-      }
-      try {
-        value = Double.parseDouble(s.trim());
-      } catch (NumberFormatException e) {
-        value = null;
-      }
-    }
-    if (value == null || !inRange.test(value)) {
-      problem("expected " + form + " (got " + got() + ")");
-      return null;
-    }
-    return value;
+    return present() ? ConfigNumbers.doubleIn(this, v -> v >= 0 && v <= 1, "a number 0..1") : null;
   }
 
   /** True or false; a substituted string "true"/"false" is accepted too. */
@@ -276,7 +215,6 @@ final class ConfigNode {
     return null;
   }
 
-  /** A duration in the {@link Units} grammar. */
   /**
    * A file name, resolved against the config file's folder when relative; null when absent or not
    * a valid file name. Whether the file can be read is the caller's business.
@@ -294,6 +232,7 @@ final class ConfigNode {
     }
   }
 
+  /** A duration in the {@link Units} grammar. */
   Duration duration() {
     if (!present()) {
       return null;
@@ -337,7 +276,24 @@ final class ConfigNode {
     }
   }
 
-  /** A map with known keys; null (and "expected a map") when the value is something else. */
+  /** A size larger than zero and at most {@code max} (body, header and buffer limits). */
+  Long positiveSize(long max) {
+    Long size = size();
+    if (size == null) {
+      return null;
+    }
+    if (size <= 0) {
+      // There is no "unlimited": 0 would refuse everything, which is never what was meant.
+      problem("must be larger than 0B");
+      return null;
+    }
+    if (size > max) {
+      problem("must be at most " + Units.formatSize(max) + " (got " + got() + ")");
+      return null;
+    }
+    return size;
+  }
+
   /** A required-non-empty list; "must not be empty" for {@code []}. Never null. */
   List<ConfigNode> nonEmptyItems() {
     List<ConfigNode> items = list();
@@ -345,6 +301,31 @@ final class ConfigNode {
       problem("must not be empty");
     }
     return items != null ? items : List.of();
+  }
+
+  /**
+   * The items of a list that are maps, each read as the loop reaches it (so problems stay in
+   * document order); any other item is reported "expected a map" and skipped.
+   */
+  Iterable<MapReader> mapItems() {
+    return eachItem(ConfigNode::mapItem);
+  }
+
+  /** The items of a list, to be read as strings; a bare {@code -} is reported "expected a string" and skipped. */
+  Iterable<ConfigNode> stringItems() {
+    return eachItem(item -> {
+      if (!item.present()) {
+        item.problem("expected a string");
+        return null;
+      }
+      return item;
+    });
+  }
+
+  /** The items of a list read lazily by {@code read}, without those it returned null for. */
+  private <T> Iterable<T> eachItem(Function<ConfigNode, T> read) {
+    List<ConfigNode> items = items();
+    return () -> items.stream().map(read).filter(Objects::nonNull).iterator();
   }
 
   /** This node as a list item that must be a map; a bare {@code -} is reported too. */
@@ -370,6 +351,7 @@ final class ConfigNode {
     return value;
   }
 
+  /** A map with known keys; null (and "expected a map") when the value is something else. */
   MapReader map() {
     if (!present()) {
       return null;
@@ -414,5 +396,16 @@ final class ConfigNode {
       out.add(new ConfigNode(node.get(i), Problems.index(path, i), problems, substitutor));
     }
     return out;
+  }
+
+  /** The items of a list, or none when absent or not a list (reported as {@link #list()} does). */
+  List<ConfigNode> items() {
+    List<ConfigNode> items = list();
+    return items != null ? items : List.of();
+  }
+
+  /** The value read, or {@code fallback} when it was absent or refused. */
+  static <T> T or(T value, T fallback) {
+    return value != null ? value : fallback;
   }
 }

@@ -7,7 +7,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
  * The config's model aliases: the top-level {@code models[]}, each route's {@code models} and
@@ -16,35 +15,24 @@ import java.util.function.Function;
  * upstreams are read first: their names and {@code provider}s are what aliases refer to.
  */
 final class ModelBlocks {
-  /** Resolves an {@code upstream:} reference, reporting an unknown name; null when unknown. */
-  private final Function<ConfigNode, String> upstreamRef;
-  private final Map<String, Provider> upstreamProviders = new HashMap<>();
+  /** The upstreams read before: what targets and routes name, and the provider of each. */
+  private final UpstreamBlocks upstreams;
   /** The alias names, with the provider of each target (empty when it has problems), for the routes' checks. */
   private final Map<String, List<Provider>> aliasProviders = new LinkedHashMap<>();
 
-  ModelBlocks(Function<ConfigNode, String> upstreamRef) {
-    this.upstreamRef = upstreamRef;
-  }
-
-  /** An upstream as read, for the aliases and routes that name it. */
-  void upstream(String name, Provider provider) {
-    upstreamProviders.put(name, provider);
+  ModelBlocks(UpstreamBlocks upstreams) {
+    this.upstreams = upstreams;
   }
 
   private Provider provider(String upstream) {
-    return upstreamProviders.getOrDefault(upstream, Provider.OPENAI_COMPATIBLE);
+    return upstreams.provider(upstream);
   }
 
   /** {@code models[]}: public names and their targets ({@code upstream}, {@code model}, priority, weight). */
   List<ModelConfig> models(ConfigNode node) {
     List<ModelConfig> out = new ArrayList<>();
     Map<String, String> names = new HashMap<>();
-    List<ConfigNode> items = node.list();
-    for (ConfigNode item : items != null ? items : List.<ConfigNode>of()) {
-      MapReader m = item.mapItem();
-      if (m == null) {
-        continue;
-      }
+    for (MapReader m : node.mapItems()) {
       String name = m.get("name").required().unique(names, "model name");
       if (name != null) {
         aliasProviders.put(name, List.of()); // named, so routes may refer to it whatever else is wrong
@@ -58,7 +46,7 @@ final class ModelBlocks {
           complete = false;
           continue;
         }
-        String upstream = upstreamRef.apply(tm.get("upstream").required());
+        String upstream = upstreams.ref(tm.get("upstream").required());
         String model = tm.get("model").required().nonEmptyString();
         Integer priority = tm.get("priority").integer(0, 1000, null);
         Integer weight = tm.get("weight").integer(1, 1000, null);
@@ -83,8 +71,7 @@ final class ModelBlocks {
   /** {@code routes[].models}: names of {@code models[]} entries. */
   List<String> routeModels(ConfigNode node) {
     List<String> out = new ArrayList<>();
-    List<ConfigNode> refs = node.list();
-    for (ConfigNode ref : refs != null ? refs : List.<ConfigNode>of()) {
+    for (ConfigNode ref : node.items()) {
       String name = ref.nonEmptyString();
       if (name == null) {
         continue;

@@ -150,15 +150,10 @@ public final class PluginSettings {
   /** A list of strings; items that are not strings are reported and skipped. */
   public List<String> strings() {
     List<String> out = new ArrayList<>();
-    List<ConfigNode> items = node.list();
-    if (items != null) {
-      for (ConfigNode item : items) {
-        String s = item.present() ? item.nonEmptyString() : null;
-        if (!item.present()) {
-          item.problem("expected a string");
-        } else if (s != null) {
-          out.add(s);
-        }
+    for (ConfigNode item : node.stringItems()) {
+      String s = item.nonEmptyString();
+      if (s != null) {
+        out.add(s);
       }
     }
     return out;

@@ -15,21 +15,9 @@ final class PricingBlock {
   private PricingBlock() {}
 
   static List<PriceConfig> read(ConfigNode node) {
-    List<ConfigNode> items = node.list();
-    if (items == null) {
-      return List.of();
-    }
     List<PriceConfig> out = new ArrayList<>();
     Map<String, String> seen = new LinkedHashMap<>();
-    for (ConfigNode item : items) {
-      if (!item.present()) {
-        item.problem("expected a map");
-        continue;
-      }
-      MapReader m = item.map();
-      if (m == null) {
-        continue;
-      }
+    for (MapReader m : node.mapItems()) {
       ConfigNode modelNode = m.get("model").required();
       String model = modelNode.nonEmptyString();
       if (model != null) {

@@ -62,6 +62,14 @@ class BadConfigTest {
         arguments(
             "listeners: [ { name: public, port: '${NOT_A_NUMBER}' } ]\n",
             List.of("listeners[0].port: expected an integer (got a substituted value)")),
+        // a number whose reference fails says so once, without a second "expected a number"
+        arguments(
+            "listeners: [ { name: public, port: '${MISSING_PORT}' } ]\n",
+            List.of("listeners[0].port: environment variable MISSING_PORT is not set")),
+        arguments(BASE + "pricing: [ { model: 'a', input: '${MISSING_PRICE}', output: 1 } ]\n",
+            List.of("pricing[0].input: environment variable MISSING_PRICE is not set")),
+        arguments(LISTENER + "telemetry: { otlp-endpoint: 'http://c:4318', sample-ratio: '${MISSING_RATIO}' }\n",
+            List.of("telemetry.sample-ratio: environment variable MISSING_RATIO is not set")),
         arguments(
             "listeners: [ { name: public, port: 8080 }, { name: public, port: 8081 } ]\n",
             List.of("listeners[1].name: duplicate listener name 'public' (also listeners[0].name)")),

@@ -11,7 +11,7 @@ import java.util.List;
 
 /**
  * The SSE events of one streamed answer in one API's shape (OpenAI Chat chunks, Anthropic Messages
- * events). {@link MockModelServer} decides when each is written — pacing, backpressure, the
+ * events). {@link MockConnection} decides when each is written — pacing, backpressure, the
  * response head and end — so every API the mock speaks streams alike; this says only what is
  * written. Each {@code byte[]} or buffer is one whole SSE event, blank line included.
  */

@@ -1,23 +1,20 @@
 package io.sluice.demo;
 
+import static io.sluice.demo.MockModelServer.JSON;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufInputStream;
 import io.sluice.demo.MockModelServer.Tokens;
-import java.io.IOException;
 import java.util.List;
 
 /**
  * The mock's Anthropic Messages API ({@code POST /v1/messages}): the request it accepts, the whole
  * Message body, the streamed event sequence and the error shape, as Anthropic's API reference and
- * streaming guide describe them. {@link MockModelServer} routes to it and paces the stream exactly
+ * streaming guide describe them. {@link MockConnection} routes to it and paces the stream exactly
  * like a chat completion's (the same reply, {@code max_tokens} as the exact token count, the same
  * {@value MockModelServer#TOKEN_INTERVAL_HEADER} header, the same backpressure).
  *
@@ -28,9 +25,6 @@ import java.util.List;
  * every event named by an {@code event:} line, as Anthropic sends them.
  */
 final class MockMessages {
-
-  private static final ObjectMapper JSON =
-      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private MockMessages() {}
 
@@ -44,22 +38,19 @@ final class MockMessages {
     }
   }
 
+  /** A request body read ({@link #parse}) as the answer to give. */
+  static MockAnswer answer(ByteBuf content) throws Invalid {
+    Request request = parse(content);
+    return new MockAnswer(request.maxTokens(), request.stream(), t -> message(request, t), t -> new Events(request, t));
+  }
+
   /**
    * Reads a request body: {@code model}, {@code max_tokens} and {@code messages} are required as
    * in Anthropic's API; {@code system} (a string or text blocks) counts towards the input tokens.
    * Does not release {@code content}.
    */
   static Request parse(ByteBuf content) throws Invalid {
-    JsonNode body;
-    try (ByteBufInputStream in = new ByteBufInputStream(content)) {
-      body = JSON.readTree(in);
-    } catch (IOException e) {
-      throw new Invalid("The request body is not valid JSON: "
-          + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
-    }
-    if (body == null || !body.isObject()) {
-      throw new Invalid("The request body must be a JSON object.");
-    }
+    JsonNode body = MockModelServer.jsonObject(content, "The request body is not valid JSON: ", Invalid::new);
     JsonNode model = body.get("model");
     if (model == null || !model.isTextual() || model.asText().isBlank()) {
       throw new Invalid(model == null ? "model: Field required" : "model: Input should be a valid string");
@@ -97,11 +88,6 @@ final class MockMessages {
     body.put("stop_reason", stopReason(tokens)).putNull("stop_sequence");
     body.putObject("usage").put("input_tokens", request.inputTokens()).put("output_tokens", tokens.count());
     return body;
-  }
-
-  /** The streamed answer's events. */
-  static MockEvents events(Request request, Tokens tokens) {
-    return new Events(request, tokens);
   }
 
   private static ObjectNode skeleton(String id, Request request) {

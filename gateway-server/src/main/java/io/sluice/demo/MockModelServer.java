@@ -1,54 +1,27 @@
 package io.sluice.demo;
 
-import static io.netty.handler.codec.http.HttpVersion.HTTP_1_1;
-import static java.nio.charset.StandardCharsets.UTF_8;
-
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufInputStream;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.util.concurrent.DefaultThreadFactory;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -56,6 +29,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -66,13 +40,17 @@ import org.slf4j.LoggerFactory;
  * --demo} and {@code --mock-upstream PORT} work on a machine without any real model server.
  *
  * <p>It answers {@code POST /v1/chat/completions} (plain JSON, or server-sent events when the request
- * says {@code "stream": true}), {@code POST /v1/messages} (the same in Anthropic's Messages shape, see
- * {@link MockMessages}), {@code GET /v1/models}, {@code GET /health} and WebSocket sessions on
- * {@code /v1/realtime} (an echo, see {@link MockRealtime}); everything else is a
- * 404 with an OpenAI-style error body. The reply is {@link Options#reply()}, cut into word
- * tokens; streamed tokens are paced {@link Options#tokenInterval()} apart on the connection's event
- * loop, so the gateway in front of it sees a realistic trickle of small SSE events rather than one
- * burst.
+ * says {@code "stream": true}; see {@link MockChat}), {@code POST /v1/messages} (the same in
+ * Anthropic's Messages shape, see {@link MockMessages}), {@code GET /v1/models}, {@code GET /health}
+ * and WebSocket sessions on {@code /v1/realtime} (an echo, see {@link MockRealtime}); everything
+ * else is a 404 with an OpenAI-style error body. The reply is {@link Options#reply()}, cut into
+ * word tokens; streamed tokens are paced {@link Options#tokenInterval()} apart on the connection's
+ * event loop, so the gateway in front of it sees a realistic trickle of small SSE events rather
+ * than one burst.
+ *
+ * <p>This class is the server: bootstrap, options, shutdown, the control headers' names, and what
+ * the APIs share (the reply's tokens, prompt word counts, ids, JSON). Each connection is a
+ * {@link MockConnection}, which routes by path, reads the control headers and paces the streams.
  *
  * <p>Per request, for benchmarks and tests: {@code max_tokens} (or {@code max_completion_tokens})
  * is the exact number of content tokens to send (the reply is cut short, or its words repeated as
@@ -96,7 +74,7 @@ public final class MockModelServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MockModelServer.class);
 
   // Trailing garbage after the JSON object is a client bug a real server rejects too.
-  private static final ObjectMapper JSON =
+  static final ObjectMapper JSON =
       new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   // A token is a word together with the whitespace before it, so that concatenating the tokens
@@ -117,7 +95,7 @@ public final class MockModelServer implements AutoCloseable {
   public static final String BURST_HEADER = "x-mock-burst";
 
   /** Unpaced tokens written per turn of the event loop before yielding to other connections. */
-  private static final int UNPACED_BATCH = 64;
+  static final int UNPACED_BATCH = 64;
 
   /**
    * How the mock answers.
@@ -195,7 +173,7 @@ public final class MockModelServer implements AutoCloseable {
                       ch.pipeline()
                           .addLast(new HttpServerCodec())
                           .addLast(new HttpObjectAggregator(MAX_REQUEST_BODY))
-                          .addLast(new Handler(options, tokens, activeStreams));
+                          .addLast(new MockConnection(options, tokens, activeStreams));
                     }
                   });
       Channel channel = bootstrap.bind(host, port).syncUninterruptibly().channel();
@@ -299,10 +277,32 @@ public final class MockModelServer implements AutoCloseable {
     return sb.toString();
   }
 
-  /** A parsed {@code /v1/chat/completions} request. */
-  private record ChatRequest(
-      String model, boolean stream, boolean includeUsage, Integer maxTokens, int promptTokens,
-      long intervalNanos) {}
+  /**
+   * A request body's JSON object, or {@code invalid} with the problem: {@code notJson} and the
+   * parser's message, or that the body is not an object. Does not release {@code content}.
+   */
+  static <E extends Exception> JsonNode jsonObject(ByteBuf content, String notJson, Function<String, E> invalid)
+      throws E {
+    JsonNode body;
+    try (ByteBufInputStream in = new ByteBufInputStream(content)) {
+      body = JSON.readTree(in);
+    } catch (IOException e) {
+      throw invalid.apply(notJson + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
+    }
+    if (body == null || !body.isObject()) {
+      throw invalid.apply("The request body must be a JSON object.");
+    }
+    return body;
+  }
+
+  /** The mock's JSON bodies and events as bytes. */
+  static byte[] toBytes(JsonNode node) {
+    try {
+      return JSON.writeValueAsBytes(node);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot serialise a JSON tree", e);
+    }
+  }
 
   /**
    * The content tokens of one answer: the reply's tokens, cut at {@code count} or repeated up to it.
@@ -344,594 +344,6 @@ public final class MockModelServer implements AutoCloseable {
         sb.append(get(i));
       }
       return sb.toString();
-    }
-  }
-
-  /** A request we refuse with 400, carrying the OpenAI error fields. */
-  private static final class BadRequest extends Exception {
-    private final String param;
-    private final String code;
-
-    BadRequest(String message, String param, String code) {
-      super(message, null, false, false);
-      this.param = param;
-      this.code = code;
-    }
-  }
-
-  /**
-   * One per connection (not sharable): it holds the connection's in-progress stream and the
-   * pipelined requests waiting behind it.
-   */
-  private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
-    private final Options options;
-    private final List<String> replyTokens;
-    private final AtomicInteger activeStreams;
-    // HTTP/1.1 pipelining: responses must go out in request order, so requests that arrive while a
-    // stream is still being written wait here (retained; released when handled or on close).
-    private final ArrayDeque<FullHttpRequest> pending = new ArrayDeque<>();
-    private Stream stream;
-    private boolean closing;
-
-    Handler(Options options, List<String> replyTokens, AtomicInteger activeStreams) {
-      this.options = options;
-      this.replyTokens = replyTokens;
-      this.activeStreams = activeStreams;
-    }
-
-    @Override
-    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-      if (closing) {
-        return; // a previous response said "Connection: close"; the superclass releases req
-      }
-      if (stream != null) {
-        pending.add(req.retain());
-        return;
-      }
-      dispatch(ctx, req);
-    }
-
-    private void dispatch(ChannelHandlerContext ctx, FullHttpRequest req) {
-      boolean keepAlive = HttpUtil.isKeepAlive(req);
-      if (!req.decoderResult().isSuccess()) {
-        // The codec could not make sense of the request; the connection state is unknown, so close.
-        sendError(ctx, HttpResponseStatus.BAD_REQUEST, "Malformed HTTP request.",
-            "invalid_request_error", null, "bad_request", false);
-        return;
-      }
-      String path = new QueryStringDecoder(req.uri()).path();
-      HttpMethod method = req.method();
-      boolean get = HttpMethod.GET.equals(method) || HttpMethod.HEAD.equals(method);
-      switch (path) {
-        case "/v1/chat/completions" -> {
-          if (HttpMethod.POST.equals(method)) {
-            chatCompletion(ctx, req, keepAlive);
-          } else {
-            methodNotAllowed(ctx, "POST", keepAlive);
-          }
-        }
-        case "/v1/messages" -> {
-          if (HttpMethod.POST.equals(method)) {
-            messages(ctx, req, keepAlive);
-          } else {
-            FullHttpResponse res = jsonResponse(HttpResponseStatus.METHOD_NOT_ALLOWED,
-                MockMessages.error("invalid_request_error", "Method not allowed; use POST."));
-            res.headers().set(HttpHeaderNames.ALLOW, "POST");
-            send(ctx, res, keepAlive);
-          }
-        }
-        case "/v1/models" -> {
-          if (get) {
-            sendJson(ctx, HttpResponseStatus.OK, models(), keepAlive);
-          } else {
-            methodNotAllowed(ctx, "GET, HEAD", keepAlive);
-          }
-        }
-        case "/v1/realtime" -> {
-          if (HttpMethod.GET.equals(method) && req.headers().containsValue(
-              HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
-            MockRealtime.upgrade(ctx, req);
-          } else {
-            sendError(ctx, HttpResponseStatus.BAD_REQUEST, "Expected a WebSocket upgrade.",
-                "invalid_request_error", null, "websocket_required", keepAlive);
-          }
-        }
-        case "/health" -> {
-          if (get) {
-            sendJson(ctx, HttpResponseStatus.OK, JSON.createObjectNode().put("status", "ok"), keepAlive);
-          } else {
-            methodNotAllowed(ctx, "GET, HEAD", keepAlive);
-          }
-        }
-        default ->
-            sendError(ctx, HttpResponseStatus.NOT_FOUND,
-                "Unknown request URL: " + method + " " + path + ".",
-                "not_found_error", null, "not_found", keepAlive);
-      }
-    }
-
-    private void methodNotAllowed(ChannelHandlerContext ctx, String allow, boolean keepAlive) {
-      FullHttpResponse res = errorResponse(HttpResponseStatus.METHOD_NOT_ALLOWED,
-          "Method not allowed; use " + allow + ".", "invalid_request_error", null,
-          "method_not_allowed");
-      res.headers().set(HttpHeaderNames.ALLOW, allow);
-      send(ctx, res, keepAlive);
-    }
-
-    private void chatCompletion(ChannelHandlerContext ctx, FullHttpRequest req, boolean keepAlive) {
-      ChatRequest chat;
-      try {
-        chat = parse(req.content(), tokenInterval(req, options));
-      } catch (BadRequest e) {
-        sendError(ctx, HttpResponseStatus.BAD_REQUEST, e.getMessage(), "invalid_request_error",
-            e.param, e.code, keepAlive);
-        return;
-      }
-      Tokens tokens = Tokens.of(replyTokens, chat.maxTokens());
-      String finishReason = tokens.finishReason();
-      String id = newId("chatcmpl-");
-      long created = Instant.now().getEpochSecond();
-      if (chat.stream()) {
-        stream = new Stream(ctx, new ChatEvents(id, created, chat, tokens), tokens.count(),
-            chat.intervalNanos(), burst(req), keepAlive);
-        stream.start();
-        return;
-      }
-      ObjectNode body = JSON.createObjectNode()
-          .put("id", id)
-          .put("object", "chat.completion")
-          .put("created", created)
-          .put("model", chat.model());
-      ObjectNode choice = body.putArray("choices").addObject().put("index", 0);
-      choice.putObject("message").put("role", "assistant").put("content", tokens.join());
-      choice.putNull("logprobs");
-      choice.put("finish_reason", finishReason);
-      body.set("usage", usage(chat.promptTokens(), tokens.count()));
-      sendJson(ctx, HttpResponseStatus.OK, body, keepAlive);
-    }
-
-    /** {@code POST /v1/messages}: Anthropic's shape ({@link MockMessages}), paced like a chat stream. */
-    /** The request asked for a burst ({@value #BURST_HEADER}): honoured for unpaced streams. */
-    private static boolean burst(FullHttpRequest req) {
-      return "true".equalsIgnoreCase(req.headers().get(BURST_HEADER));
-    }
-
-    private void messages(ChannelHandlerContext ctx, FullHttpRequest req, boolean keepAlive) {
-      MockMessages.Request request;
-      long intervalNanos;
-      try {
-        intervalNanos = tokenInterval(req, options);
-        request = MockMessages.parse(req.content());
-      } catch (BadRequest | MockMessages.Invalid e) {
-        sendJson(ctx, HttpResponseStatus.BAD_REQUEST,
-            MockMessages.error("invalid_request_error", e.getMessage()), keepAlive);
-        return;
-      }
-      Tokens tokens = Tokens.of(replyTokens, request.maxTokens());
-      if (request.stream()) {
-        stream = new Stream(ctx, MockMessages.events(request, tokens), tokens.count(), intervalNanos,
-            burst(req), keepAlive);
-        stream.start();
-        return;
-      }
-      sendJson(ctx, HttpResponseStatus.OK, MockMessages.message(request, tokens), keepAlive);
-    }
-
-    private static long tokenInterval(FullHttpRequest req, Options options) throws BadRequest {
-      String value = req.headers().get(TOKEN_INTERVAL_HEADER);
-      if (value == null) {
-        return options.tokenInterval().toNanos();
-      }
-      long millis;
-      try {
-        millis = Long.parseLong(value.strip());
-      } catch (NumberFormatException e) {
-        millis = -1;
-      }
-      if (millis < 0 || millis > MAX_TOKEN_INTERVAL_MS) {
-        throw new BadRequest("Header '" + TOKEN_INTERVAL_HEADER + "' must be an integer from 0 to "
-            + MAX_TOKEN_INTERVAL_MS + " (milliseconds).", null, "invalid_value");
-      }
-      return TimeUnit.MILLISECONDS.toNanos(millis);
-    }
-
-    private static ChatRequest parse(ByteBuf content, long intervalNanos) throws BadRequest {
-      JsonNode body;
-      // ByteBufInputStream does not release the buffer; the request (and so its content) is
-      // released by SimpleChannelInboundHandler after channelRead0.
-      try (ByteBufInputStream in = new ByteBufInputStream(content)) {
-        body = JSON.readTree(in);
-      } catch (IOException e) {
-        throw new BadRequest("We could not parse the JSON body of your request: "
-            + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()),
-            null, "invalid_json");
-      }
-      if (body == null || !body.isObject()) {
-        throw new BadRequest("The request body must be a JSON object.", null, "invalid_json");
-      }
-      JsonNode modelNode = body.get("model");
-      String model = MODEL_ID;
-      if (modelNode != null && !modelNode.isNull()) {
-        if (!modelNode.isTextual()) {
-          throw new BadRequest("'model' must be a string.", "model", "invalid_type");
-        }
-        if (!modelNode.asText().isBlank()) {
-          model = modelNode.asText();
-        }
-      }
-      JsonNode messages = body.get("messages");
-      if (messages == null || !messages.isArray()) {
-        throw new BadRequest("'messages' is required and must be an array.", "messages",
-            messages == null ? "missing_required_parameter" : "invalid_type");
-      }
-      boolean stream = bool(body.get("stream"), "stream");
-      JsonNode streamOptions = body.get("stream_options");
-      boolean includeUsage = false;
-      if (streamOptions != null && !streamOptions.isNull()) {
-        if (!streamOptions.isObject()) {
-          throw new BadRequest("'stream_options' must be an object.", "stream_options", "invalid_type");
-        }
-        includeUsage = bool(streamOptions.get("include_usage"), "stream_options.include_usage");
-      }
-      // max_completion_tokens is the newer name for the same limit; honour whichever is smaller.
-      Integer maxTokens = positiveInt(body.get("max_tokens"), "max_tokens");
-      Integer maxCompletion = positiveInt(body.get("max_completion_tokens"), "max_completion_tokens");
-      if (maxTokens == null || (maxCompletion != null && maxCompletion < maxTokens)) {
-        maxTokens = maxCompletion;
-      }
-      return new ChatRequest(model, stream, stream && includeUsage, maxTokens, countWords(messages),
-          intervalNanos);
-    }
-
-    private static boolean bool(JsonNode node, String param) throws BadRequest {
-      if (node == null || node.isNull()) {
-        return false;
-      }
-      if (!node.isBoolean()) {
-        throw new BadRequest("'" + param + "' must be a boolean.", param, "invalid_type");
-      }
-      return node.booleanValue();
-    }
-
-    private static Integer positiveInt(JsonNode node, String param) throws BadRequest {
-      if (node == null || node.isNull()) {
-        return null;
-      }
-      if (!node.canConvertToInt() || !node.isIntegralNumber() || node.intValue() < 1) {
-        throw new BadRequest("'" + param + "' must be an integer >= 1.", param, "invalid_value");
-      }
-      return node.intValue();
-    }
-
-    private static ObjectNode usage(int promptTokens, int completionTokens) {
-      return JSON.createObjectNode()
-          .put("prompt_tokens", promptTokens)
-          .put("completion_tokens", completionTokens)
-          .put("total_tokens", promptTokens + completionTokens);
-    }
-
-    private static ObjectNode models() {
-      ObjectNode body = JSON.createObjectNode().put("object", "list");
-      body.putArray("data").addObject()
-          .put("id", MODEL_ID)
-          .put("object", "model")
-          .put("created", 0)
-          .put("owned_by", "sluice");
-      return body;
-    }
-
-    private void sendJson(ChannelHandlerContext ctx, HttpResponseStatus status, JsonNode body,
-        boolean keepAlive) {
-      send(ctx, jsonResponse(status, body), keepAlive);
-    }
-
-    private void sendError(ChannelHandlerContext ctx, HttpResponseStatus status, String message,
-        String type, String param, String code, boolean keepAlive) {
-      send(ctx, errorResponse(status, message, type, param, code), keepAlive);
-    }
-
-    private static FullHttpResponse errorResponse(HttpResponseStatus status, String message,
-        String type, String param, String code) {
-      ObjectNode body = JSON.createObjectNode();
-      body.putObject("error")
-          .put("message", message)
-          .put("type", type)
-          .put("param", param)
-          .put("code", code);
-      return jsonResponse(status, body);
-    }
-
-    private static FullHttpResponse jsonResponse(HttpResponseStatus status, JsonNode body) {
-      // Serialise before allocating, so a (theoretical) serialisation failure cannot leak a buffer.
-      byte[] bytes = toBytes(body);
-      FullHttpResponse res = new DefaultFullHttpResponse(HTTP_1_1, status, Unpooled.wrappedBuffer(bytes));
-      res.headers()
-          .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-          .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-      return res;
-    }
-
-    private void send(ChannelHandlerContext ctx, FullHttpResponse res, boolean keepAlive) {
-      HttpUtil.setKeepAlive(res, keepAlive);
-      ChannelFuture f = ctx.writeAndFlush(res);
-      if (keepAlive) {
-        f.addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
-      } else {
-        closing = true;
-        f.addListener(ChannelFutureListener.CLOSE);
-      }
-    }
-
-    private static byte[] toBytes(JsonNode node) {
-      try {
-        return JSON.writeValueAsBytes(node);
-      } catch (JsonProcessingException e) {
-        throw new IllegalStateException("cannot serialise a JSON tree", e);
-      }
-    }
-
-    /** Runs the requests that were pipelined behind a finished stream. */
-    private void drainPending(ChannelHandlerContext ctx) {
-      FullHttpRequest next;
-      while (stream == null && !closing && (next = pending.poll()) != null) {
-        try {
-          dispatch(ctx, next);
-        } finally {
-          next.release();
-        }
-      }
-      if (closing) {
-        releasePending();
-      }
-    }
-
-    private void releasePending() {
-      FullHttpRequest req;
-      while ((req = pending.poll()) != null) {
-        req.release();
-      }
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-      // The client went away: stop the pacing timer so nothing keeps running for a dead connection.
-      if (stream != null) {
-        stream.cancel();
-      }
-      releasePending();
-      super.channelInactive(ctx);
-    }
-
-    @Override
-    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
-      if (stream != null && ctx.channel().isWritable()) {
-        stream.resume();
-      }
-      super.channelWritabilityChanged(ctx);
-    }
-
-    @Override
-    public void handlerRemoved(ChannelHandlerContext ctx) {
-      if (stream != null) {
-        stream.cancel();
-      }
-      releasePending();
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      log.debug("mock model server connection {} failed", ctx.channel().remoteAddress(), cause);
-      ctx.close();
-    }
-
-    /**
-     * One streamed answer: the opening events, one event per token on the event loop's timer (or,
-     * unpaced, as fast as the connection stays writable), then the closing events; what each event
-     * says is the API's ({@link MockEvents}). All methods run on the connection's event loop, so no
-     * synchronisation is needed.
-     */
-    private final class Stream implements Runnable {
-      private final ChannelHandlerContext ctx;
-      private final MockEvents events;
-      private final int count;
-      private final long intervalNanos;
-      private final boolean burst; // unpaced, flushed per batch
-      private final boolean keepAlive;
-      private int next;
-      private ScheduledFuture<?> timer;
-      private boolean done;
-      // Unpaced only: the connection was not writable, channelWritabilityChanged resumes.
-      private boolean awaitingWritable;
-
-      Stream(ChannelHandlerContext ctx, MockEvents events, int count, long intervalNanos, boolean burst,
-          boolean keepAlive) {
-        this.ctx = ctx;
-        this.events = events;
-        this.count = count;
-        this.intervalNanos = intervalNanos;
-        this.burst = burst && intervalNanos == 0;
-        this.keepAlive = keepAlive;
-      }
-
-      void start() {
-        activeStreams.incrementAndGet();
-        HttpResponse head = new DefaultHttpResponse(HTTP_1_1, HttpResponseStatus.OK);
-        head.headers()
-            .set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream")
-            .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
-        HttpUtil.setTransferEncodingChunked(head, true);
-        HttpUtil.setKeepAlive(head, keepAlive);
-        ctx.write(head).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
-        for (byte[] event : events.opening()) {
-          write(Unpooled.wrappedBuffer(event));
-        }
-        schedule();
-      }
-
-      private void schedule() {
-        if (intervalNanos > 0) {
-          timer = ctx.executor().schedule(this, intervalNanos, TimeUnit.NANOSECONDS);
-        } else if (ctx.channel().isWritable()) {
-          ctx.executor().execute(this);
-        } else {
-          awaitingWritable = true;
-        }
-      }
-
-      /** The connection is writable again: go on with an unpaced stream that was waiting. */
-      void resume() {
-        if (awaitingWritable && !done) {
-          awaitingWritable = false;
-          run();
-        }
-      }
-
-      @Override
-      public void run() {
-        if (done) {
-          return;
-        }
-        if (!ctx.channel().isActive()) {
-          cancel();
-          return;
-        }
-        if (next < count) {
-          // Paced: one token per timer tick. Unpaced: a batch, while the connection takes it.
-          int batch = intervalNanos > 0 ? 1 : UNPACED_BATCH;
-          do {
-            write(events.token(ctx.alloc(), next++));
-          } while (--batch > 0 && next < count && ctx.channel().isWritable());
-          if (burst) {
-            ctx.flush(); // the batch leaves together
-          }
-          if (next < count) {
-            schedule();
-            return;
-          }
-        }
-        // The end, right after the last token, as the model servers send it: every closing event
-        // flushed but the last, which goes out with the response's end.
-        List<byte[]> ends = events.closing();
-        for (int i = 0; i < ends.size(); i++) {
-          DefaultHttpContent event = new DefaultHttpContent(Unpooled.wrappedBuffer(ends.get(i)));
-          if (i < ends.size() - 1) {
-            ctx.writeAndFlush(event).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
-          } else {
-            ctx.write(event);
-          }
-        }
-        // Counted as finished before the last write: with "Connection: close" the socket may close
-        // inside writeAndFlush, and a client that sees the end must see the stream ended too.
-        finish();
-        ChannelFuture last = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
-        if (keepAlive) {
-          last.addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
-        } else {
-          closing = true;
-          last.addListener(ChannelFutureListener.CLOSE);
-        }
-        drainPending(ctx);
-      }
-
-      /** Stops the timer (client gone or server closing); the response is simply abandoned. */
-      void cancel() {
-        if (timer != null) {
-          timer.cancel(false);
-        }
-        finish();
-      }
-
-      private void finish() {
-        if (!done) {
-          done = true;
-          activeStreams.decrementAndGet();
-          if (stream == this) {
-            stream = null;
-          }
-        }
-      }
-
-      /**
-       * Writes one SSE event, flushed on its own (each token leaves the server by itself) unless
-       * the request asked for a burst. No writability check: a whole reply is a few KiB, so
-       * buffering it for a slow reader is harmless.
-       */
-      private void write(ByteBuf event) {
-        DefaultHttpContent content = new DefaultHttpContent(event);
-        (burst ? ctx.write(content) : ctx.writeAndFlush(content)).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
-      }
-    }
-  }
-
-  /**
-   * A streamed chat completion's chunks, as OpenAI sends them: the role chunk, one chunk per
-   * token, the finish chunk, the usage chunk when the request asked for it, and {@code [DONE]}.
-   */
-  private static final class ChatEvents implements MockEvents {
-    private final String id;
-    private final long created;
-    private final ChatRequest chat;
-    private final Tokens tokens;
-    private MockEvents.TokenTemplate tokenTemplate;
-
-    ChatEvents(String id, long created, ChatRequest chat, Tokens tokens) {
-      this.id = id;
-      this.created = created;
-      this.chat = chat;
-      this.tokens = tokens;
-    }
-
-    @Override
-    public List<byte[]> opening() {
-      return List.of(event(chunk(JSON.createObjectNode().put("role", "assistant").put("content", ""), null)));
-    }
-
-    @Override
-    public ByteBuf token(ByteBufAllocator alloc, int i) {
-      if (tokenTemplate == null) {
-        tokenTemplate = MockEvents.TokenTemplate.of(new String(event(chunk(
-            JSON.createObjectNode().put("content", MockEvents.TokenTemplate.MARKER), null)), UTF_8), tokens);
-      }
-      return tokenTemplate.event(alloc, i);
-    }
-
-    @Override
-    public List<byte[]> closing() {
-      List<byte[]> events = new ArrayList<>(3);
-      events.add(event(chunk(JSON.createObjectNode(), tokens.finishReason())));
-      if (chat.includeUsage()) {
-        ObjectNode usageChunk = header();
-        usageChunk.putArray("choices");
-        usageChunk.set("usage", Handler.usage(chat.promptTokens(), tokens.count()));
-        events.add(event(usageChunk));
-      }
-      events.add("data: [DONE]\n\n".getBytes(UTF_8));
-      return events;
-    }
-
-    private ObjectNode header() {
-      return JSON.createObjectNode()
-          .put("id", id)
-          .put("object", "chat.completion.chunk")
-          .put("created", created)
-          .put("model", chat.model());
-    }
-
-    private ObjectNode chunk(ObjectNode delta, String finish) {
-      ObjectNode chunk = header();
-      ObjectNode choice = chunk.putArray("choices").addObject().put("index", 0);
-      choice.set("delta", delta);
-      choice.putNull("logprobs");
-      choice.put("finish_reason", finish);
-      if (chat.includeUsage()) {
-        // OpenAI: with include_usage, every other chunk carries "usage": null.
-        chunk.putNull("usage");
-      }
-      return chunk;
-    }
-
-    private static byte[] event(JsonNode data) {
-      return ("data: " + new String(Handler.toBytes(data), UTF_8) + "\n\n").getBytes(UTF_8);
     }
   }
 }
