@@ -8,14 +8,12 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.sluice.config.LimitsConfig;
 import io.sluice.config.ListenerConfig;
 import io.sluice.net.CidrSet;
 import io.sluice.net.ClientIdentity;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Builds a client connection's pipeline; reads as the request flow:
@@ -117,8 +115,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
 
   private void addTimeoutHandlers(ChannelPipeline p) {
     if (!limits.idleTimeout().isZero()) {
-      p.addLast(PipelineNames.IDLE_TIMEOUT,
-          new IdleStateHandler(0, 0, limits.idleTimeout().toNanos(), TimeUnit.NANOSECONDS));
+      p.addLast(PipelineNames.IDLE_TIMEOUT, new IdleTimeoutHandler(limits.idleTimeout().toNanos()));
     }
     p.addLast(PipelineNames.HEADER_TIMEOUT, new RequestHeaderTimeoutHandler(limits.requestHeaderTimeout()));
   }

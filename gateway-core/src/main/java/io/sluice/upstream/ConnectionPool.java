@@ -9,7 +9,6 @@ import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -36,7 +35,6 @@ public final class ConnectionPool {
   private static final Logger log = LoggerFactory.getLogger(ConnectionPool.class);
   static final String TLS = "tls";
   static final String CODEC = "http-client-codec";
-  static final String IDLE = "idle";
   static final String HANDLER = "upstream";
   private static final int IDLE_POOLED_SECONDS = 60;
 
@@ -60,8 +58,7 @@ public final class ConnectionPool {
             .setMaxInitialLineLength(8192)
             .setMaxHeaderSize(64 * 1024)
             .setMaxChunkSize(64 * 1024), false, false));
-        p.addLast(IDLE, new IdleStateHandler(0, 0, IDLE_POOLED_SECONDS, TimeUnit.SECONDS));
-        p.addLast(HANDLER, new UpstreamHandler());
+        p.addLast(HANDLER, new UpstreamHandler(TimeUnit.SECONDS.toNanos(IDLE_POOLED_SECONDS)));
       }
     });
   }

@@ -30,7 +30,6 @@ import io.netty.handler.codec.http.websocketx.WebSocket08FrameEncoder;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.HttpConversionUtil;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.config.HeaderOps;
 import io.sluice.config.WebSocketConfig;
@@ -247,8 +246,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     ChannelPipeline up = upstreamChannel.pipeline();
     HttpClientCodec upstreamCodec = up.get(HttpClientCodec.class);
     String codecName = up.context(upstreamCodec).name();
-    up.remove(UpstreamHandler.class);
-    up.remove(IdleStateHandler.class);
+    up.remove(UpstreamHandler.class); // and with it the pool's idle timer
     upstreamCodec.removeOutboundHandler();
     up.addAfter(codecName, DECODER, new WebSocket08FrameDecoder(Handshake.decoderConfig(maxFrame, false)));
     up.addAfter(DECODER, ENCODER, new WebSocket08FrameEncoder(true)); // toward a server: masked
