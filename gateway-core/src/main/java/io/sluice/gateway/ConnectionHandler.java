@@ -49,7 +49,9 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
   private final Supplier<GatewayContext> contexts;
   private final String scheme;
   private final ClientIdentity identity;
-  private final ArrayDeque<Object> held = new ArrayDeque<>();
+  // Pipelined requests are rare: room for one (it grows when needed) rather than the default 16,
+  // kept by every connection for its whole life (gateway-server/docs/memory.md).
+  private final ArrayDeque<Object> held = new ArrayDeque<>(1);
 
   private ChannelHandlerContext ctx;
   private State state = State.IDLE;

@@ -37,7 +37,9 @@ public final class ClientIdentity {
    * {@code X-Forwarded-For}.
    */
   public static String peer(Channel channel) {
-    String proxied = channel.attr(PROXIED_SOURCE).get();
+    // hasAttr first: attr() would add an empty attribute to every connection that has none, kept
+    // for the connection's life (gateway-server/docs/memory.md).
+    String proxied = channel.hasAttr(PROXIED_SOURCE) ? channel.attr(PROXIED_SOURCE).get() : null;
     return proxied != null ? proxied : peerAddress(channel.remoteAddress());
   }
 

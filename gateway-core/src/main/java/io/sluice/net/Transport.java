@@ -2,9 +2,11 @@ package io.sluice.net;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollDatagramChannel;
@@ -42,6 +44,15 @@ public final class Transport implements AutoCloseable {
 
   /** The allocator of every channel, client and upstream side alike. */
   public static final ByteBufAllocator ALLOCATOR = PooledByteBufAllocator.DEFAULT;
+
+  /**
+   * How client and upstream channels size their reads: Netty's adaptive default (64 B to 64 KiB,
+   * up to 16 reads per wake-up, what Netty sets for stream channels), as one shared instance. The
+   * guess itself lives in each channel's handle; Netty would otherwise give every channel its own
+   * copy of these settings, 64 bytes per connection kept for its whole life (two per held stream,
+   * gateway-server/docs/memory.md).
+   */
+  public static final RecvByteBufAllocator RECV_ALLOCATOR = new AdaptiveRecvByteBufAllocator().maxMessagesPerRead(16);
 
   private final boolean epoll;
   private final EventLoopGroup acceptors;

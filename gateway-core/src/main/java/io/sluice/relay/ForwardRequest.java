@@ -55,4 +55,13 @@ public record ForwardRequest(
     this(method, pathAndQuery, headers, body, clientKeepAlive, clientVersion, responseHeaders, sse, usage, sessions,
         watch, gzipMinSize, null, null, null);
   }
+
+  /**
+   * The answer was committed to the client: no attempt follows (each one sent a copy of these
+   * headers), so the template is dropped rather than kept for the whole life of a stream
+   * (gateway-server/docs/memory.md).
+   */
+  void committed() {
+    headers.clear();
+  }
 }

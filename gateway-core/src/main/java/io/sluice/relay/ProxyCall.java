@@ -308,6 +308,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     }
     client.prepareResponseHeaders(status, h);
     clientCtx.writeAndFlush(head.head(), clientCtx.voidPromise());
+    head.sent(); // memory per held stream: neither header set is read after the commit
+    request.committed();
     exchange.mark(Moment.OUT_RESP_HEADERS_SENT, now);
     if (head.sse() || head.chunked()) {
       SseConfig sse = request.sse();

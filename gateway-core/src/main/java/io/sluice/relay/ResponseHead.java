@@ -68,6 +68,15 @@ public record ResponseHead(HttpResponse head, boolean sse, boolean gzip, boolean
   }
 
   /**
+   * The head is on the wire: the write encoded it on the loop (HTTP/1.1 encoder, or HTTP/2 frame
+   * conversion), and nothing reads these headers after the commit, so they are dropped rather than
+   * kept for the whole life of a stream (gateway-server/docs/memory.md).
+   */
+  void sent() {
+    head.headers().clear();
+  }
+
+  /**
    * The upstream's headers as the client gets them: hop-by-hop headers dropped, the route's
    * {@code response-headers} applied, the exchange's request id set. (Also for WebSocket answers.)
    */

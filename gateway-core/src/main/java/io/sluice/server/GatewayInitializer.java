@@ -14,8 +14,6 @@ import io.sluice.config.LimitsConfig;
 import io.sluice.config.ListenerConfig;
 import io.sluice.net.CidrSet;
 import io.sluice.net.ClientIdentity;
-import io.sluice.net.IdleTimeout;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Builds a client connection's pipeline; reads as the request flow:
@@ -117,8 +115,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
 
   private void addTimeoutHandlers(ChannelPipeline p) {
     if (!limits.idleTimeout().isZero()) {
-      p.addLast(PipelineNames.IDLE_TIMEOUT,
-          new IdleTimeout(limits.idleTimeout().toNanos(), TimeUnit.NANOSECONDS));
+      p.addLast(PipelineNames.IDLE_TIMEOUT, new IdleTimeoutHandler(limits.idleTimeout().toNanos()));
     }
     p.addLast(PipelineNames.HEADER_TIMEOUT, new RequestHeaderTimeoutHandler(limits.requestHeaderTimeout()));
   }

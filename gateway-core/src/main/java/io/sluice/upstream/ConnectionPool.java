@@ -19,7 +19,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import io.sluice.net.IdleTimeout;
 
 /**
  * Keep-alive connections to one endpoint, kept per event loop so that a connection is always used
@@ -36,7 +35,6 @@ public final class ConnectionPool {
   private static final Logger log = LoggerFactory.getLogger(ConnectionPool.class);
   static final String TLS = "tls";
   static final String CODEC = "http-client-codec";
-  static final String IDLE = "idle";
   static final String HANDLER = "upstream";
   private static final int IDLE_POOLED_SECONDS = 60;
 
@@ -60,8 +58,7 @@ public final class ConnectionPool {
             .setMaxInitialLineLength(8192)
             .setMaxHeaderSize(64 * 1024)
             .setMaxChunkSize(64 * 1024), false, false));
-        p.addLast(IDLE, new IdleTimeout(IDLE_POOLED_SECONDS, TimeUnit.SECONDS));
-        p.addLast(HANDLER, new UpstreamHandler());
+        p.addLast(HANDLER, new UpstreamHandler(TimeUnit.SECONDS.toNanos(IDLE_POOLED_SECONDS)));
       }
     });
   }

@@ -3,14 +3,20 @@ package io.sluice.upstream;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpObject;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Last handler of an upstream connection's pipeline: hands what the upstream sends to whoever
  * holds the connection now ({@link Listener}), and closes idle pooled connections.
  *
- * <p>Pipeline: {@code [SslHandler →] HttpClientCodec → IdleTimeout → UpstreamHandler}.
+ * <p>Pipeline: {@code [SslHandler →] HttpClientCodec → UpstreamHandler}.
+ *
+ * <p>Memory: the pool's idle limit is one timer armed only while the connection waits in the pool
+ * (detached), not an {@code IdleStateHandler} ticking for the whole life of every connection: a
+ * held stream's upstream connection then keeps no timer, handler or pipeline slot for it
+ * (gateway-server/docs/memory.md).
  */
 public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   /** The current user of the connection (one exchange at a time). All calls on the channel's loop. */
@@ -25,14 +31,53 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     void onUpstreamClosed(Throwable cause);
   }
 
+  private final long pooledIdleNanos;
+  private ChannelHandlerContext ctx;
   private Listener listener;
+  private ScheduledFuture<?> idleClose; // armed while the connection waits in the pool
 
-  void attach(Listener listener) {
-    this.listener = listener;
+  /** @param pooledIdleNanos how long a connection may wait in the pool before it is closed */
+  UpstreamHandler(long pooledIdleNanos) {
+    this.pooledIdleNanos = pooledIdleNanos;
   }
 
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    cancelIdleClose(); // a WebSocket upgrade takes the connection out of the pool's hands
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
+  /** Called on the channel's loop. */
+  void attach(Listener listener) {
+    this.listener = listener;
+    cancelIdleClose();
+  }
+
+  /** Called on the channel's loop; the connection goes back to the pool (or is closed by the caller). */
   void detach() {
     this.listener = null;
+    cancelIdleClose();
+    if (ctx != null && ctx.channel().isActive()) {
+      idleClose = ctx.executor().schedule(this::closeIfStillIdle, pooledIdleNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void closeIfStillIdle() {
+    idleClose = null;
+    if (listener == null) {
+      ctx.close(); // idle in the pool for too long
+    }
+  }
+
+  private void cancelIdleClose() {
+    if (idleClose != null) {
+      idleClose.cancel(false);
+      idleClose = null;
+    }
   }
 
   @Override
@@ -65,6 +110,7 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    cancelIdleClose();
     Listener l = listener;
     listener = null;
     if (l != null) {
@@ -79,13 +125,6 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     ctx.close();
     if (l != null) {
       l.onUpstreamClosed(cause);
-    }
-  }
-
-  @Override
-  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt instanceof IdleStateEvent && listener == null) {
-      ctx.close(); // idle in the pool for too long
     }
   }
 }

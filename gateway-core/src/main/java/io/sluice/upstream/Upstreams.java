@@ -56,6 +56,7 @@ public final class Upstreams implements AutoCloseable {
         .channel(transport.socketChannelType())
         .resolver(resolver)
         .option(ChannelOption.ALLOCATOR, Transport.ALLOCATOR)
+        .option(ChannelOption.RCVBUF_ALLOCATOR, Transport.RECV_ALLOCATOR)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.SO_KEEPALIVE, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) c.connectTimeout().toMillis());

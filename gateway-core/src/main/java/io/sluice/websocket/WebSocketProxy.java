@@ -37,7 +37,6 @@ import io.sluice.exchange.ClientLeg;
 import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;
 import io.sluice.http.ErrorKind;
-import io.sluice.net.IdleTimeout;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.relay.ResponseHead;
 import io.sluice.relay.UpstreamAttempt;
@@ -247,8 +246,7 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     ChannelPipeline up = upstreamChannel.pipeline();
     HttpClientCodec upstreamCodec = up.get(HttpClientCodec.class);
     String codecName = up.context(upstreamCodec).name();
-    up.remove(UpstreamHandler.class);
-    up.remove(IdleTimeout.class);
+    up.remove(UpstreamHandler.class); // and with it the pool's idle timer
     upstreamCodec.removeOutboundHandler();
     up.addAfter(codecName, DECODER, new WebSocket08FrameDecoder(Handshake.decoderConfig(maxFrame, false)));
     up.addAfter(DECODER, ENCODER, new WebSocket08FrameEncoder(true)); // toward a server: masked

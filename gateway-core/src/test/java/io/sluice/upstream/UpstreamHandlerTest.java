@@ -1,0 +1,84 @@
+package io.sluice.upstream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.HttpObject;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** The pool's idle limit: a timer while a connection waits in the pool, none while it serves. */
+class UpstreamHandlerTest {
+  private static final long IDLE = TimeUnit.SECONDS.toNanos(60);
+
+  private final UpstreamHandler handler = new UpstreamHandler(IDLE);
+  private final EmbeddedChannel ch = newChannel();
+
+  private EmbeddedChannel newChannel() {
+    EmbeddedChannel c = new EmbeddedChannel();
+    c.freezeTime();
+    c.pipeline().addLast(handler);
+    return c;
+  }
+
+  private void advance(long seconds) {
+    ch.advanceTimeBy(seconds, TimeUnit.SECONDS);
+    ch.runScheduledPendingTasks();
+  }
+
+  private static final UpstreamHandler.Listener LISTENER = new UpstreamHandler.Listener() {
+    @Override
+    public void onUpstreamMessage(HttpObject msg) {}
+
+    @Override
+    public void onUpstreamReadComplete() {}
+
+    @Override
+    public void onUpstreamWritabilityChanged(boolean writable) {}
+
+    @Override
+    public void onUpstreamClosed(Throwable cause) {}
+  };
+
+  @Test
+  void aConnectionInUseKeepsNoTimer() {
+    handler.attach(LISTENER);
+    assertEquals(-1, ch.runScheduledPendingTasks(), "no timer while the connection serves an exchange");
+    advance(600);
+    assertTrue(ch.isOpen());
+  }
+
+  @Test
+  void aPooledConnectionIsClosedAfterTheIdleLimit() {
+    handler.attach(LISTENER);
+    handler.detach(); // back in the pool
+    advance(59);
+    assertTrue(ch.isOpen());
+    advance(1);
+    assertFalse(ch.isOpen());
+  }
+
+  @Test
+  void takingItFromThePoolCancelsTheTimer() {
+    handler.detach();
+    advance(30);
+    handler.attach(LISTENER);
+    assertEquals(-1, ch.runScheduledPendingTasks(), "the pool's timer is gone");
+    advance(600);
+    assertTrue(ch.isOpen());
+  }
+
+  @Test
+  void eachStayInThePoolGetsTheWholeLimit() {
+    handler.detach();
+    advance(50);
+    handler.attach(LISTENER);
+    handler.detach();
+    advance(50);
+    assertTrue(ch.isOpen(), "50 s into its second stay");
+    advance(10);
+    assertFalse(ch.isOpen());
+  }
+}
