@@ -5,6 +5,7 @@ import static io.sluice.usage.JsonBytes.skipWs;
 import static io.sluice.usage.JsonBytes.stringEnd;
 import static io.sluice.usage.JsonBytes.valueEnd;
 
+import io.netty.util.concurrent.FastThreadLocal;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -19,7 +20,8 @@ import java.nio.charset.StandardCharsets;
  * <p>The results of a read are valid until the next one: {@link #content}, the model's position,
  * and the positions of the text pieces (JSON string bodies, still escaped) for the estimate.
  *
- * <p>Threading: not thread-safe; one per tracker.
+ * <p>Threading: not thread-safe; one per thread ({@link #forThread}), its results read right after
+ * each read.
  */
 final class ChunkReader {
   private static final byte[] USAGE = ascii("usage");
@@ -56,6 +58,18 @@ final class ChunkReader {
   /** The text pieces of the last read: string bodies {@code [pieces[2k], pieces[2k+1])}, in order (empty ones too). */
   final int[] pieces = new int[2 * MAX_PIECES];
   int pieceCount;
+
+  /** The thread's reader: its results live until the thread's next read, so trackers need none of their own. */
+  private static final FastThreadLocal<ChunkReader> READERS = new FastThreadLocal<>() {
+    @Override
+    protected ChunkReader initialValue() {
+      return new ChunkReader();
+    }
+  };
+
+  static ChunkReader forThread() {
+    return READERS.get();
+  }
 
   static byte[] ascii(String s) {
     return s.getBytes(StandardCharsets.US_ASCII);

@@ -1,5 +1,6 @@
 package io.sluice.usage;
 
+import io.netty.util.concurrent.FastThreadLocal;
 import java.util.Arrays;
 
 /**
@@ -22,15 +23,30 @@ import java.util.Arrays;
  * the reader and has the template's shape with other values in some slots, those slots vary from
  * then on. An event of another shape becomes the template.
  *
- * <p>Threading: not thread-safe; one per tracker, allocated with the stream's first ordinary event.
+ * <p>Memory: a stream keeps the template's bytes (one event) and its slots' positions; the scratch of
+ * a match is the thread's. Threading: not thread-safe; one per tracker, allocated with the stream's
+ * first ordinary event.
  */
 final class EventTemplate {
   /** Scalar values per event a template keeps track of; an event with more makes no template. */
   static final int MAX_SLOTS = 24;
+  /** An event this long or longer makes no template (positions are kept as {@code short}s). */
+  static final int MAX_LENGTH = Short.MAX_VALUE;
 
-  private byte[] bytes = new byte[0]; // the template event block
-  private int length;
-  private final int[] slots = new int[2 * MAX_SLOTS]; // scalar values [start, end): strings without their quotes
+  /**
+   * The thread's scratch for a match: the varying values' positions, then the text pieces. Per
+   * thread, not per template: a held stream keeps only its template's bytes and slots.
+   */
+  private static final FastThreadLocal<int[]> SCRATCH = new FastThreadLocal<>() {
+    @Override
+    protected int[] initialValue() {
+      return new int[2 * MAX_SLOTS + 2 * ChunkReader.MAX_PIECES];
+    }
+  };
+  private static final int PIECES = 2 * MAX_SLOTS; // where the pieces start in the scratch
+
+  private byte[] bytes; // the template event block, exactly
+  private short[] slots; // scalar values [start, end): strings without their quotes
   private int slotCount;
   private int strings; // bit k: slot k is a string (else a number)
   private int texts; // bit k: slot k is a text the reader reads
@@ -40,15 +56,20 @@ final class EventTemplate {
   private boolean alwaysContent; // the event is content even when its text is empty
   private boolean valid;
 
-  /** The values of the varying slots of the last matched event, in its coordinates. */
-  private final int[] values = new int[2 * MAX_SLOTS];
-
-  /** What a matched event carries: whether it is content, its text pieces and (when it varies) its model. */
+  /**
+   * What a matched event carries: whether it is content, its text pieces ({@link #pieces}, valid
+   * until the thread's next match) and (when it varies) its model.
+   */
   boolean content;
-  final int[] pieces = new int[2 * ChunkReader.MAX_PIECES];
+  int[] pieces; // string bodies [pieces[PIECES + 2k], pieces[PIECES + 2k + 1])
   int pieceCount;
   int modelStart = -1;
   int modelEnd = -1;
+
+  /** Where the text pieces of {@link #pieces} start. */
+  static int piecesOffset() {
+    return PIECES;
+  }
 
   /**
    * Whether the event block {@code b[0, n)} has the template's shape; if so {@link #content},
@@ -58,6 +79,8 @@ final class EventTemplate {
     if (!valid) {
       return false;
     }
+    int length = bytes.length;
+    int[] values = SCRATCH.get();
     int ti = 0;
     int bi = 0;
     int slotsLeft = varying;
@@ -82,14 +105,15 @@ final class EventTemplate {
     if (n - bi != length - ti || !Arrays.equals(bytes, ti, length, b, bi, n)) {
       return false;
     }
+    pieces = values;
     pieceCount = 0;
     content = alwaysContent;
     int t = texts;
     while (t != 0) {
       int k = Integer.numberOfTrailingZeros(t);
       t &= t - 1;
-      pieces[2 * pieceCount] = values[2 * k];
-      pieces[2 * pieceCount + 1] = values[2 * k + 1];
+      values[PIECES + 2 * pieceCount] = values[2 * k];
+      values[PIECES + 2 * pieceCount + 1] = values[2 * k + 1];
       pieceCount++;
       content |= values[2 * k + 1] > values[2 * k];
     }
@@ -112,73 +136,87 @@ final class EventTemplate {
    * @param alwaysContent the event counts as content even with empty text (Anthropic, Responses)
    */
   void learn(byte[] b, int n, int dataFrom, int dataTo, ChunkReader reader, boolean alwaysContent) {
-    int oldCount = slotCount;
-    int oldVarying = varying;
-    int[] old = valid ? Arrays.copyOf(slots, 2 * oldCount) : null;
-    valid = scalars(b, dataFrom, dataTo);
-    if (!valid) {
+    boolean hadOne = valid;
+    valid = false;
+    int[] found = SCRATCH.get();
+    int count = n < MAX_LENGTH ? scalars(b, dataFrom, dataTo, found) : -1;
+    if (count < 0) {
       return;
     }
-    this.alwaysContent = alwaysContent;
-    texts = 0;
-    model = -1;
-    for (int k = 0; k < slotCount; k++) {
-      int start = slots[2 * k];
+    int textSlots = 0;
+    int modelSlot = -1;
+    for (int k = 0; k < count; k++) {
+      int start = found[2 * k];
       for (int p = 0; p < reader.pieceCount; p++) {
         if (reader.pieces[2 * p] == start) {
-          texts |= 1 << k;
+          textSlots |= 1 << k;
         }
       }
       if (start == reader.modelStart) {
-        model = k;
+        modelSlot = k;
       }
     }
-    if (Integer.bitCount(texts) != reader.pieceCount) {
-      valid = false; // a text the scan did not see as a value: not a template
-      return;
+    if (Integer.bitCount(textSlots) != reader.pieceCount) {
+      return; // a text the scan did not see as a value: not a template
     }
-    varying = texts;
-    if (old != null && oldCount == slotCount && sameConstants(old, b, n)) {
-      for (int k = 0; k < slotCount; k++) {
-        boolean same = Arrays.equals(bytes, old[2 * k], old[2 * k + 1], b, slots[2 * k], slots[2 * k + 1]);
-        if (((oldVarying & 1 << k) != 0 || !same) && (pinned & 1 << k) == 0) {
-          varying |= 1 << k;
+    int vary = textSlots;
+    if (hadOne && count == slotCount && sameConstants(found, b, n)) {
+      for (int k = 0; k < count; k++) {
+        boolean same = Arrays.equals(bytes, slots[2 * k], slots[2 * k + 1], b, found[2 * k], found[2 * k + 1]);
+        if (((varying & 1 << k) != 0 || !same) && (pinned & 1 << k) == 0) {
+          vary |= 1 << k;
         }
       }
     }
-    if (bytes.length < n) {
-      bytes = new byte[Math.max(n, 256)];
+    if (slots == null || slots.length != 2 * count) {
+      slots = new short[2 * count];
     }
+    for (int i = 0; i < 2 * count; i++) {
+      slots[i] = (short) found[i];
+    }
+    slotCount = count;
+    bytes = bytes != null && bytes.length == n ? bytes : new byte[n];
     System.arraycopy(b, 0, bytes, 0, n);
-    length = n;
+    texts = textSlots;
+    model = modelSlot;
+    varying = vary;
+    strings = foundStrings;
+    pinned = foundPinned;
+    this.alwaysContent = alwaysContent;
+    valid = true;
   }
 
-  /** Whether the template's bytes outside its slots {@code old} equal {@code b}'s outside the new slots. */
-  private boolean sameConstants(int[] old, byte[] b, int n) {
+  /** Whether the template's bytes outside its slots equal {@code b}'s outside the slots {@code found}. */
+  private boolean sameConstants(int[] found, byte[] b, int n) {
     int ti = 0;
     int bi = 0;
     for (int k = 0; k <= slotCount; k++) {
-      int tEnd = k < slotCount ? old[2 * k] : length;
-      int bEnd = k < slotCount ? slots[2 * k] : n;
+      int tEnd = k < slotCount ? slots[2 * k] : bytes.length;
+      int bEnd = k < slotCount ? found[2 * k] : n;
       if (!Arrays.equals(bytes, ti, tEnd, b, bi, bEnd)) {
         return false;
       }
       if (k < slotCount) {
-        ti = old[2 * k + 1];
-        bi = slots[2 * k + 1];
+        ti = slots[2 * k + 1];
+        bi = found[2 * k + 1];
       }
     }
     return true;
   }
 
+  // what the last scalars() found besides the positions
+  private int foundStrings;
+  private int foundPinned;
+
   /**
-   * Finds the scalar values of the JSON {@code b[from, to)} into {@link #slots}; false when it has
-   * more than {@link #MAX_SLOTS} or is not JSON this scan steps through.
+   * Finds the scalar values of the JSON {@code b[from, to)} into {@code found} (start, end pairs);
+   * their number, or -1 when there are more than {@link #MAX_SLOTS} or it is not JSON this scan
+   * steps through.
    */
-  private boolean scalars(byte[] b, int from, int to) {
-    slotCount = 0;
-    strings = 0;
-    pinned = 0;
+  private int scalars(byte[] b, int from, int to, int[] found) {
+    int count = 0;
+    foundStrings = 0;
+    foundPinned = 0;
     boolean typeKey = false;
     int i = from;
     while (i < to) {
@@ -188,27 +226,33 @@ final class EventTemplate {
         case '"' -> {
           int close = JsonBytes.stringEnd(b, i, to);
           if (close < 0) {
-            return false;
+            return -1;
           }
           int next = JsonBytes.skipWs(b, close + 1, to);
           if (next < to && b[next] == ':') {
             typeKey = close - i == 5 && b[i + 1] == 't' && b[i + 2] == 'y' && b[i + 3] == 'p' && b[i + 4] == 'e';
           } else {
-            if (!slot(i + 1, close)) {
-              return false;
+            if (count == MAX_SLOTS) {
+              return -1;
             }
-            strings |= 1 << (slotCount - 1);
+            foundStrings |= 1 << count;
             if (typeKey) {
-              pinned |= 1 << (slotCount - 1);
+              foundPinned |= 1 << count;
             }
+            found[2 * count] = i + 1;
+            found[2 * count + 1] = close;
+            count++;
           }
           i = close + 1;
         }
         case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9' -> {
           int end = number(b, i, to);
-          if (!slot(i, end)) {
-            return false;
+          if (count == MAX_SLOTS) {
+            return -1;
           }
+          found[2 * count] = i;
+          found[2 * count + 1] = end;
+          count++;
           i = end;
         }
         case 't', 'f', 'n' -> {
@@ -217,21 +261,11 @@ final class EventTemplate {
           }
         }
         default -> {
-          return false;
+          return -1;
         }
       }
     }
-    return true;
-  }
-
-  private boolean slot(int start, int end) {
-    if (slotCount == MAX_SLOTS) {
-      return false;
-    }
-    slots[2 * slotCount] = start;
-    slots[2 * slotCount + 1] = end;
-    slotCount++;
-    return true;
+    return count;
   }
 
   /** A string body from {@code i}: the index of its closing quote, or -1 (no end, or a raw control character). */

@@ -101,7 +101,7 @@ public final class UsageTracker {
   private long cacheCreation;
 
   private final UsageScan scan = new UsageScan(output);
-  private final ChunkReader reader = new ChunkReader();
+  private ChunkReader reader; // the thread's, for the event being read
   private SseFields fields; // streamed responses only
   private EventTemplate template; // the stream's last ordinary event, once there is one
   private int blockLength; // of the event being read
@@ -186,12 +186,13 @@ public final class UsageTracker {
     }
     try {
       byte[] block = fields.load(buffer, index, length);
+      reader = ChunkReader.forThread();
       if (template != null && template.match(block, length)) {
         templateMatches++;
         if (template.modelStart >= 0) {
           model(block, template.modelStart, template.modelEnd);
         }
-        appendPieces(block, template.pieces, template.pieceCount);
+        appendPieces(block, template.pieces, EventTemplate.piecesOffset(), template.pieceCount);
         return template.content ? Verdict.CONTENT : Verdict.PASS;
       }
       blockLength = length;
@@ -242,7 +243,7 @@ public final class UsageTracker {
       if (reader.modelEnd > reader.modelStart) {
         model(b, reader.modelStart, reader.modelEnd);
       }
-      appendPieces(b, reader.pieces, reader.pieceCount);
+      appendPieces(b, reader.pieces, 0, reader.pieceCount);
       learn(b, from, to, false);
       return reader.content ? Verdict.CONTENT : Verdict.PASS;
     }
@@ -352,16 +353,16 @@ public final class UsageTracker {
     boolean read = fastPath && (shape == UsageShape.ANTHROPIC_DELTA
         ? reader.anthropicDelta(b, from, to) : reader.responsesDelta(b, from, to));
     if (read) {
-      appendPieces(b, reader.pieces, reader.pieceCount);
+      appendPieces(b, reader.pieces, 0, reader.pieceCount);
       learn(b, from, to, true);
     } else {
       scan.parse(shape, b, from, to);
     }
   }
 
-  private void appendPieces(byte[] b, int[] pieces, int count) {
+  private void appendPieces(byte[] b, int[] pieces, int offset, int count) {
     for (int k = 0; k < count; k++) {
-      output.appendEscaped(b, pieces[2 * k], pieces[2 * k + 1]);
+      output.appendEscaped(b, pieces[offset + 2 * k], pieces[offset + 2 * k + 1]);
     }
   }
 
