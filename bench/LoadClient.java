@@ -429,7 +429,9 @@ public final class LoadClient {
       }
       if (msg instanceof LastHttpContent) {
         inResponse = false;
-        if (ok && measuring) {
+        // Counted all the time: every figure is a difference between two snapshots (the
+        // measured window, or each --report-every window from the start of the load).
+        if (ok) {
           requests++;
         }
         if (System.nanoTime() < deadlineNanos && keepAlive) {
@@ -442,9 +444,7 @@ public final class LoadClient {
     }
 
     void onEvent(ChannelHandlerContext ctx, long now) {
-      if (measuring || mode.equals("held")) {
-        events++;
-      }
+      events++;
       if (eventIndex == 0 && !counted) {
         counted = true;
         established++;
@@ -455,9 +455,7 @@ public final class LoadClient {
         group.execute(LoadClient::openMore);
       }
       if (eventIndex >= 1 && eventIndex <= tokens) {
-        if (measuring) {
-          contentEvents++;
-        }
+        contentEvents++;
         if (measuring && mode.equals("latency")) {
           if (eventIndex == 1) {
             ttfts.add((now - sentNanos) / 1000);
