@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * the method profiles of the training next to the classes, so that the JIT of a fresh gateway
  * compiles the per-event path early. A handful of requests profiles start-up only; a few hundred
  * profile the relay as it runs under load. They make the run (and so {@code mvn package}) a few
- * seconds longer: 14 s became 23 s for the whole recording on the loaded 2-core VM of 2026-12-07.
+ * seconds longer: the whole recording took 6 s on the 2-core VM of 2026-12-07, 23 s while other
+ * builds loaded it.
  *
  * <p>Failure: any answer other than the expected status ends the run with an exception (exit 1),
  * so a build whose gateway cannot serve does not ship an archive of a broken start.
