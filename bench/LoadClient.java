@@ -19,6 +19,9 @@
 //   --gzip      sends Accept-Encoding: gzip and inflates the responses (HttpContentDecompressor)
 //               before events are counted, so events and TTFT are those of the decoded stream
 //   --header    an extra request header, e.g. "Authorization: Bearer <jwt>" (repeatable)
+//   --report-every S  (throughput, latency) also prints one JSON line per S-second window from the
+//               start of the load ("phase":"window", before the usual result line): requests/s
+//               and the proxy's CPU per window, to watch a fresh JVM warm up (bench/run's warmup)
 // Every result also says how many bytes of HTTP (after TLS, before gzip is decoded) arrived per
 // event in the window ("wire_bytes_per_event") and how many responses were gzip-encoded. With
 // --cpu-pids and --proxy-core N it says how busy core N was and how much of it other processes
@@ -97,6 +100,7 @@ public final class LoadClient {
   static boolean tls;
   static boolean gzip;
   static int proxyCore = -1; // the core the proxy is pinned to: how busy it was, and with what
+  static double reportEverySec = 0; // > 0: one "window" line per this many seconds of the load
 
   // ---- state (event loop thread only, but for the final read after the latch) ----
   static EventLoopGroup group;
@@ -214,6 +218,9 @@ public final class LoadClient {
           measuring = false;
           windowEnd = snapshot();
         }, deadlineNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
+        if (reportEverySec > 0) {
+          scheduleWindows();
+        }
       }
       switch (mode) {
         case "throughput", "latency" -> {
@@ -294,11 +301,12 @@ public final class LoadClient {
         case "--cpu-pids" -> cpuPids = v;
         case "--clk-tck" -> clkTck = Integer.parseInt(v);
         case "--proxy-core" -> proxyCore = Integer.parseInt(v);
+        case "--report-every" -> reportEverySec = Double.parseDouble(v);
         case "--help", "-h" -> {
           System.out.println("usage: LoadClient --mode throughput|latency|held --url URL [--concurrency N]"
               + " [--duration S] [--warmup S] [--tokens T] [--interval-ms I] [--hold S] [--ramp N]"
               + " [--cpu-pids PID,PID] [--proxy-core N] [--clk-tck HZ] [--label L] [--tls] [--gzip]"
-              + " [--header 'Name: value']");
+              + " [--header 'Name: value'] [--report-every S]");
           System.exit(0);
         }
         default -> {
@@ -421,7 +429,9 @@ public final class LoadClient {
       }
       if (msg instanceof LastHttpContent) {
         inResponse = false;
-        if (ok && measuring) {
+        // Counted all the time: every figure is a difference between two snapshots (the
+        // measured window, or each --report-every window from the start of the load).
+        if (ok) {
           requests++;
         }
         if (System.nanoTime() < deadlineNanos && keepAlive) {
@@ -434,9 +444,7 @@ public final class LoadClient {
     }
 
     void onEvent(ChannelHandlerContext ctx, long now) {
-      if (measuring || mode.equals("held")) {
-        events++;
-      }
+      events++;
       if (eventIndex == 0 && !counted) {
         counted = true;
         established++;
@@ -447,9 +455,7 @@ public final class LoadClient {
         group.execute(LoadClient::openMore);
       }
       if (eventIndex >= 1 && eventIndex <= tokens) {
-        if (measuring) {
-          contentEvents++;
-        }
+        contentEvents++;
         if (measuring && mode.equals("latency")) {
           if (eventIndex == 1) {
             ttfts.add((now - sentNanos) / 1000);
@@ -575,6 +581,56 @@ public final class LoadClient {
       error("cannot read /proc/stat: " + e);
     }
     return new long[] {-1, -1};
+  }
+
+  /**
+   * --report-every: a snapshot every S seconds from the start of the load (a fixed schedule on
+   * the client's own event loop, so the windows are as long as asked whatever the proxy does), and
+   * one "window" line for each, until the measured window ends. Requests are counted when they
+   * complete, CPU when the proxy spends it, as in the result line.
+   */
+  static void scheduleWindows() {
+    long periodNanos = (long) (reportEverySec * 1e9);
+    long[][] previous = {snapshot()};
+    int[] index = {0};
+    group.scheduleAtFixedRate(() -> {
+      if (previous[0] == null) {
+        return;
+      }
+      long[] now = snapshot();
+      long[] a = previous[0];
+      Map<String, Object> r = base();
+      r.put("phase", "window");
+      r.put("window", index[0]++);
+      r.put("from_s", round((a[0] - startNanos) / 1e9, 3));
+      r.put("to_s", round((now[0] - startNanos) / 1e9, 3));
+      windowFigures(r, a, now);
+      r.put("errors", errors);
+      print(r);
+      // The last window is the one that reaches the deadline: the result line follows.
+      previous[0] = now[0] >= deadlineNanos - periodNanos / 2 ? null : now;
+    }, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Requests, events and the proxy's CPU between two snapshots. */
+  static void windowFigures(Map<String, Object> r, long[] a, long[] b) {
+    double elapsed = (b[0] - a[0]) / 1e9;
+    long requests = b[1] - a[1];
+    long events = b[2] - a[2];
+    r.put("seconds", round(elapsed, 3));
+    r.put("requests", requests);
+    r.put("requests_per_s", round(requests / elapsed, 1));
+    r.put("events_per_s", round(events / elapsed, 1));
+    if (!cpuPids.isBlank() && a[5] >= 0 && b[5] >= 0) {
+      double cpu = (b[5] - a[5]) / (double) clkTck;
+      r.put("proxy_cpu_s", round(cpu, 2));
+      r.put("proxy_cpu_util", round(cpu / elapsed, 3));
+      r.put("requests_per_cpu_s", cpu > 0 ? round(requests / cpu, 1) : -1);
+      if (a[8] >= 0 && b[8] >= 0 && b[9] > a[9]) {
+        double busy = (b[8] - a[8]) / (double) (b[9] - a[9]);
+        r.put("proxy_core_others", round(Math.max(0, busy - cpu / elapsed), 3));
+      }
+    }
   }
 
   static Map<String, Object> result() {

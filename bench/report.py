@@ -297,6 +297,84 @@ if "gzip" in var:
         else:
             verdicts.append(f"{n} NO: events held back (gap p50 {g50[t]:.1f} ms at {busy:.2f} cores)")
     out(f"  gzip flushes per event at {interval:.0f} ms pacing: " + ", ".join(verdicts))
+
+
+def warmup_section():
+    """The warmup scenario: a fresh Sluice under the throughput load from its first 200. Per window
+    of the first 30 s, the medians over the runs; the steady window is each run's result line."""
+    runs = defaultdict(dict)  # run -> {window index: row}
+    steady = {}
+    for r in rows:
+        if r.get("scenario") != "warmup":
+            continue
+        if r.get("phase") == "window":
+            runs[r["run"]][r["window"]] = r
+        else:
+            steady[r["run"]] = r
+    if not runs:
+        return
+
+    def early(run, until):
+        """Requests and proxy CPU-seconds over the windows that end by `until` s into the load."""
+        ws = [w for w in runs[run].values() if w["to_s"] <= until + 0.5]
+        return (sum(w["requests"] for w in ws), sum(w.get("proxy_cpu_s", 0) for w in ws),
+                sum(w["seconds"] for w in ws))
+
+    out("")
+    out(f"Warm-up of a fresh Sluice ({meta.get('java', '?')}"
+        f"{', flags ' + meta['sluice_jvm_flags'] if meta.get('sluice_jvm_flags') else ''}): "
+        f"{meta.get('warm', '?')}; medians of {len(runs)} run(s)")
+    out("")
+    out("| seconds into the load | requests/s | requests per proxy CPU-second | proxy CPU use (cores) "
+        "| proxy CPU-seconds since the load began |")
+    out("|---|---:|---:|---:|---:|")
+    indexes = sorted({i for rw in runs.values() for i, w in rw.items() if w["to_s"] <= 30.5})
+    for i in indexes:
+        ws = [rw[i] for rw in runs.values() if i in rw]
+        m = lambda k: statistics.median([w[k] for w in ws if k in w]) if any(k in w for w in ws) else None
+        cum = statistics.median([sum(w.get("proxy_cpu_s", 0) for j, w in rw.items() if j <= i)
+                                 for rw in runs.values() if i in rw])
+        out(f"| {m('from_s'):.0f}–{m('to_s'):.0f} | {fmt(m('requests_per_s'))} | {fmt(m('requests_per_cpu_s'))}"
+            f" | {fmt(m('proxy_cpu_util'), 2)} | {cum:.1f} |")
+    st = list(steady.values())
+    sm = lambda k: statistics.median([w[k] for w in st if k in w]) if any(k in w for w in st) else None
+    if st:
+        out(f"| steady, {st[0]['warmup_seconds']:.0f}–{st[0]['warmup_seconds'] + st[0]['seconds']:.0f} "
+            f"| {fmt(sm('requests_per_s'))} | {fmt(sm('requests_per_cpu_s'))} | {fmt(sm('proxy_cpu_util'), 2)} | |")
+    ratios_cpu, ratios_rps, ratios_own = [], [], []
+    for run, rw in runs.items():
+        if run not in steady:
+            continue
+        req, cpu, secs = early(run, 10)
+        s = steady[run]
+        if cpu > 0 and s.get("requests_per_cpu_s", 0) > 0:
+            ratios_cpu.append((req / cpu) / s["requests_per_cpu_s"])
+        if secs > 0 and s.get("requests_per_s", 0) > 0:
+            ratios_rps.append((req / secs) / s["requests_per_s"])
+        # The first 10 s of a core of its own: on a shared machine the proxy gets only part of its
+        # core, so 10 s of wall time are fewer of its CPU-seconds. The windows until the proxy has
+        # spent 10 CPU-seconds are what it would have done in 10 s alone on its core.
+        req10 = cpu10 = 0
+        for i in sorted(rw):
+            if cpu10 >= 10:
+                break
+            req10 += rw[i]["requests"]
+            cpu10 += rw[i].get("proxy_cpu_s", 0)
+        if cpu10 >= 10 and s.get("requests_per_cpu_s", 0) > 0:
+            ratios_own.append((req10 / cpu10) / s["requests_per_cpu_s"])
+    if ratios_cpu:
+        out(f"| **first 10 s ÷ steady** | {statistics.median(ratios_rps):.2f}× "
+            f"| **{statistics.median(ratios_cpu):.2f}×** | | |")
+        if ratios_own:
+            out(f"| **first 10 proxy CPU-seconds ÷ steady** | | **{statistics.median(ratios_own):.2f}×** | | |")
+        out("")
+        out("first 10 s ÷ steady, per run (requests per proxy CPU-second): "
+            + ", ".join(f"{x:.2f}×" for x in ratios_cpu)
+            + ("; first 10 proxy CPU-seconds ÷ steady: " + ", ".join(f"{x:.2f}×" for x in ratios_own)
+               if ratios_own else ""))
+
+
+warmup_section()
 starved = sorted(((x, sc, t) for (sc, t, k), xs in values.items() if k == "proxy_core_others"
                   for x in xs if x > 0.05), reverse=True)
 if starved:
