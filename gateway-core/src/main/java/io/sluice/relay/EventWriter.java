@@ -11,14 +11,16 @@ import io.sluice.exchange.Exchange;
  * events of one upstream read gathered into one HTTP chunk.
  *
  * <p>Pass-through: events that go out as the upstream sent them are written in place
- * ({@link #writeInPlace}): consecutive ones of a read extend one run of the read's buffer, written
- * as a single slice — no copy and no buffer per event, one HTTP chunk per read.
+ * ({@link #writeInPlace}): consecutive ones of the framer's buffer extend one run of it, taken
+ * whole when the framer is done with that buffer — a large run as a single slice (no copy, no
+ * buffer per event), a small one gathered like the rest below.
  *
- * <p>Coalescing: small events of the gateway's own making (stamped, translated, a heartbeat) are
- * copied into one buffer — one HTTP chunk, one outbound entry and one iovec per read instead of
- * three per event. The relay calls {@link #flush} when the read is processed, so no event ever
- * waits for a later one: the bytes and their timing are the upstream's, only the chunk framing
- * differs.
+ * <p>Coalescing: small writes — runs of a few events, events of the gateway's own making (stamped,
+ * translated, a heartbeat) — are copied into one buffer: one HTTP chunk, one outbound entry and one
+ * iovec per upstream socket read instead of three per event (an upstream that sends each event as
+ * an HTTP chunk of its own hands the relay one event at a time). The relay calls {@link #flush}
+ * when the read is processed, so no event ever waits for a later one: the bytes and their timing
+ * are the upstream's, only the chunk framing differs.
  *
  * <p>Backpressure: after each write the client channel's writability is checked; when it is not
  * writable the {@code pause} callback stops upstream reads until the client drains.
@@ -86,9 +88,18 @@ final class EventWriter {
     ByteBuf run = runBuffer;
     if (run != null) {
       runBuffer = null;
+      int length = runTo - runFrom;
+      exchange.addBytesOut(length);
+      if (coalesce && length < COALESCE_BYTES) {
+        // A small run joins the chunk of this socket read: an upstream that sends each event as
+        // an HTTP chunk of its own gives one run per event, and a chunk per event costs the
+        // client's pipeline three outbound messages (size line, bytes, CRLF) where a copy of a
+        // few hundred bytes costs less.
+        gather(run, runFrom, length);
+        return;
+      }
       writeCoalesced(); // what came before the run goes first
-      exchange.addBytesOut(runTo - runFrom);
-      writeChunk(run.retainedSlice(runFrom, runTo - runFrom));
+      writeChunk(run.retainedSlice(runFrom, length));
     }
   }
 
@@ -107,20 +118,25 @@ final class EventWriter {
     exchange.addBytesOut(bytes.readableBytes());
     int size = bytes.readableBytes();
     if (coalesce && size < COALESCE_BYTES) {
-      // Sized for one event and grown as needed: under backpressure the outbound buffer holds
-      // these, and a slow client must not pin 8 KiB per read.
-      if (coalesced != null && coalesced.maxWritableBytes() < size) {
-        writeCoalesced();
-      }
-      if (coalesced == null) {
-        coalesced = ctx.alloc().directBuffer(Math.max(size, 512), COALESCE_BYTES);
-      }
-      coalesced.writeBytes(bytes);
+      gather(bytes, bytes.readerIndex(), size);
       bytes.release();
       return;
     }
     writeCoalesced(); // what came before goes first
     writeChunk(bytes);
+  }
+
+  /** Copies small bytes into the chunk of this read. */
+  private void gather(ByteBuf bytes, int index, int size) {
+    // Sized for one event and grown as needed: under backpressure the outbound buffer holds
+    // these, and a slow client must not pin 8 KiB per read.
+    if (coalesced != null && coalesced.maxWritableBytes() < size) {
+      writeCoalesced();
+    }
+    if (coalesced == null) {
+      coalesced = ctx.alloc().directBuffer(Math.max(size, 512), COALESCE_BYTES);
+    }
+    coalesced.writeBytes(bytes, index, size);
   }
 
   private void writeCoalesced() {

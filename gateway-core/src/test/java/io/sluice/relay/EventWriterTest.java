@@ -77,6 +77,34 @@ class EventWriterTest {
   }
 
   @Test
+  void eventsWrittenInPlace_aSmallRunIsGatheredWithTheRead_aLargeOneGoesAsASliceOfTheBuffer() {
+    EventWriter writer = writer(false, true);
+    ByteBuf first = text("data: a\n\ndata: b\n\n");
+    writer.writeInPlace(first, 0, 9);
+    writer.writeInPlace(first, 9, 9); // follows the previous one in the same buffer: one run
+    writer.endOfRead();
+    first.release(); // the caller's buffer: the run was copied out of it
+    ByteBuf second = text("data: c\n\n"); // the next HTTP chunk of the same socket read
+    writer.writeInPlace(second, 0, second.readableBytes());
+    writer.endOfRead();
+    second.release();
+    writer.flush();
+    assertThat(chunks()).as("one chunk for the read").containsExactly("data: a\n\ndata: b\n\ndata: c\n\n");
+
+    String large = "data: " + "x".repeat(EventWriter.COALESCE_BYTES) + "\n\n";
+    ByteBuf big = text("data: d\n\n" + large);
+    writer.write(text("data: own\n\n")); // the gateway's own (a ping): gathered, and goes first
+    writer.writeInPlace(big, 0, big.readableBytes());
+    writer.endOfRead();
+    assertThat(big.refCnt()).as("the run holds the buffer: a slice, not a copy").isEqualTo(2);
+    big.release();
+    writer.flush();
+    assertThat(chunks()).containsExactly("data: own\n\n", "data: d\n\n" + large);
+    assertThat(big.refCnt()).isZero();
+    assertThat(exchange.bytesOut()).isEqualTo(27 + 11 + 9 + large.length());
+  }
+
+  @Test
   void otherBodiesAreNotGathered() {
     EventWriter writer = writer(false, false);
     writer.write(text("{\"a\":"));
