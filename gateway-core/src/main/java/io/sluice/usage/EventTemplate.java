@@ -93,7 +93,8 @@ final class EventTemplate {
         return false;
       }
       bi += constant;
-      int end = (strings & 1 << k) != 0 ? stringBody(b, bi, n) : number(b, bi, n);
+      // a string's body from here to its closing quote (stringEnd steps from the opening one)
+      int end = (strings & 1 << k) != 0 ? JsonBytes.stringEnd(b, bi - 1, n) : number(b, bi, n);
       if (end < 0) {
         return false;
       }
@@ -266,25 +267,6 @@ final class EventTemplate {
       }
     }
     return count;
-  }
-
-  /** A string body from {@code i}: the index of its closing quote, or -1 (no end, or a raw control character). */
-  private static int stringBody(byte[] b, int i, int n) {
-    while (i < n) {
-      byte c = b[i];
-      if (c == '"') {
-        return i;
-      }
-      if (c == '\\') {
-        i += 2;
-        continue;
-      }
-      if (c >= 0 && c < 0x20) {
-        return -1;
-      }
-      i++;
-    }
-    return -1;
   }
 
   /** A number from {@code i}: the index after it, or -1 when there is none. */
