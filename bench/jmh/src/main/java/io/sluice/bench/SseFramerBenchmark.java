@@ -58,6 +58,14 @@ public class SseFramerBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
+    pieces = reads(reads);
+  }
+
+  /**
+   * The stream as the network hands it over: {@code "event"} = one event per read, else reads of
+   * that many bytes (events cut across reads).
+   */
+  public static byte[][] reads(String reads) {
     List<byte[]> eventBytes = stream();
     List<byte[]> out = new ArrayList<>();
     if (reads.equals("event")) {
@@ -77,7 +85,7 @@ public class SseFramerBenchmark {
         out.add(piece);
       }
     }
-    pieces = out.toArray(new byte[0][]);
+    return out.toArray(new byte[0][]);
   }
 
   public static List<byte[]> stream() {

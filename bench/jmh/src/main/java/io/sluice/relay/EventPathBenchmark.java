@@ -9,8 +9,6 @@ import io.sluice.exchange.Exchange;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.sse.SseFramer;
 import io.sluice.usage.UsageTracker;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -59,26 +57,7 @@ public class EventPathBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    List<byte[]> eventBytes = SseFramerBenchmark.stream();
-    List<byte[]> out = new ArrayList<>();
-    if (reads.equals("event")) {
-      out.addAll(eventBytes);
-    } else {
-      int size = Integer.parseInt(reads);
-      int total = eventBytes.stream().mapToInt(b -> b.length).sum();
-      byte[] all = new byte[total];
-      int at = 0;
-      for (byte[] b : eventBytes) {
-        System.arraycopy(b, 0, all, at, b.length);
-        at += b.length;
-      }
-      for (int i = 0; i < total; i += size) {
-        byte[] piece = new byte[Math.min(size, total - i)];
-        System.arraycopy(all, i, piece, 0, piece.length);
-        out.add(piece);
-      }
-    }
-    pieces = out.toArray(new byte[0][]);
+    pieces = SseFramerBenchmark.reads(reads);
   }
 
   @Benchmark
