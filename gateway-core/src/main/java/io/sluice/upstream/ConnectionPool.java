@@ -34,6 +34,7 @@ import org.slf4j.LoggerFactory;
 public final class ConnectionPool {
   private static final Logger log = LoggerFactory.getLogger(ConnectionPool.class);
   static final String TLS = "tls";
+  static final String BODY = "chunked-body";
   static final String CODEC = "http-client-codec";
   static final String HANDLER = "upstream";
   private static final int IDLE_POOLED_SECONDS = 60;
@@ -54,11 +55,13 @@ public final class ConnectionPool {
         if (tls != null) {
           p.addLast(TLS, tls);
         }
+        ChunkedBodyReader body = new ChunkedBodyReader();
+        p.addLast(BODY, body);
         p.addLast(CODEC, new HttpClientCodec(new HttpDecoderConfig()
             .setMaxInitialLineLength(8192)
             .setMaxHeaderSize(64 * 1024)
             .setMaxChunkSize(64 * 1024), false, false));
-        p.addLast(HANDLER, new UpstreamHandler(TimeUnit.SECONDS.toNanos(IDLE_POOLED_SECONDS)));
+        p.addLast(HANDLER, new UpstreamHandler(TimeUnit.SECONDS.toNanos(IDLE_POOLED_SECONDS), body));
       }
     });
   }

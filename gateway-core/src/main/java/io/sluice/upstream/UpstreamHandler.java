@@ -11,7 +11,8 @@ import java.util.concurrent.TimeUnit;
  * Last handler of an upstream connection's pipeline: hands what the upstream sends to whoever
  * holds the connection now ({@link Listener}), and closes idle pooled connections.
  *
- * <p>Pipeline: {@code [SslHandler →] HttpClientCodec → UpstreamHandler}.
+ * <p>Pipeline: {@code [SslHandler →] ChunkedBodyReader → HttpClientCodec → UpstreamHandler}; the
+ * body reader learns here what the codec made of each response head.
  *
  * <p>Memory: the pool's idle limit is one timer armed only while the connection waits in the pool
  * (detached), not an {@code IdleStateHandler} ticking for the whole life of every connection: a
@@ -32,13 +33,18 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   }
 
   private final long pooledIdleNanos;
+  private final ChunkedBodyReader body; // null when the pipeline has none (tests)
   private ChannelHandlerContext ctx;
   private Listener listener;
   private ScheduledFuture<?> idleClose; // armed while the connection waits in the pool
 
-  /** @param pooledIdleNanos how long a connection may wait in the pool before it is closed */
-  UpstreamHandler(long pooledIdleNanos) {
+  /**
+   * @param pooledIdleNanos how long a connection may wait in the pool before it is closed
+   * @param body the connection's chunked-body reader, told what the codec passes on
+   */
+  UpstreamHandler(long pooledIdleNanos, ChunkedBodyReader body) {
     this.pooledIdleNanos = pooledIdleNanos;
+    this.body = body;
   }
 
   @Override
@@ -88,6 +94,9 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(msg);
       ctx.close();
       return;
+    }
+    if (body != null) {
+      body.seen(http);
     }
     l.onUpstreamMessage(http);
   }

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 class UpstreamHandlerTest {
   private static final long IDLE = TimeUnit.SECONDS.toNanos(60);
 
-  private final UpstreamHandler handler = new UpstreamHandler(IDLE);
+  private final UpstreamHandler handler = new UpstreamHandler(IDLE, null);
   private final EmbeddedChannel ch = newChannel();
 
   private EmbeddedChannel newChannel() {
