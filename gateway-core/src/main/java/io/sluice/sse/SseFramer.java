@@ -68,6 +68,7 @@ public final class SseFramer {
   private boolean lastWasCr;
   private boolean inOversizedEvent;
   private boolean atStreamStart = true; // a byte order mark may still come (see the class comment)
+  private int nextCr; // within one feed: the index of the next CR at or after the scan (the end if none), or -1
 
   /** Advances the line state by one byte; stops (false) at the line end that ends an event. */
   private final ByteProcessor scanner = b -> {
@@ -110,6 +111,7 @@ public final class SseFramer {
     }
     int end = pending.writerIndex();
     int i = pending.readerIndex() + scanned;
+    nextCr = -1;
     while (i < end) {
       // Bulk scans, not a getByte per byte: under the paranoid leak detector every getByte of a
       // leak-aware buffer records a stack trace, which made framing ~100x slower in tests (a 64 KiB
@@ -168,7 +170,12 @@ public final class SseFramer {
       }
       int lf = pending.indexOf(i, end, (byte) '\n');
       int lineEnd = lf < 0 ? end : lf;
-      int cr = lineEnd > i ? pending.indexOf(i, lineEnd, (byte) '\r') : -1;
+      if (nextCr < i) {
+        // One scan for CR per read, not per line: nearly every stream has none at all.
+        int c = pending.indexOf(i, end, (byte) '\r');
+        nextCr = c < 0 ? end : c;
+      }
+      int cr = nextCr < lineEnd ? nextCr : -1;
       if (cr >= 0) {
         int r = pending.forEachByte(i, cr + 1 - i, scanner);
         if (r >= 0) {

@@ -4,6 +4,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.AbstractScheduledEventExecutor;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -14,10 +15,13 @@ import java.util.concurrent.TimeUnit;
  * <p>Pipeline: {@code [SslHandler →] ChunkedBodyReader → HttpClientCodec → UpstreamHandler}; the
  * body reader learns here what the codec made of each response head.
  *
- * <p>Memory: the pool's idle limit is one timer armed only while the connection waits in the pool
- * (detached), not an {@code IdleStateHandler} ticking for the whole life of every connection: a
- * held stream's upstream connection then keeps no timer, handler or pipeline slot for it
- * (gateway-server/docs/memory.md).
+ * <p>Memory and CPU: the pool's idle limit is one timer armed when the connection goes back to the
+ * pool, not an {@code IdleStateHandler} ticking for the whole life of every connection. Taking the
+ * connection out of the pool does not cancel it: when it fires it looks at how long the connection
+ * has waited since it was last put back, and closes it or re-arms for the rest. A connection reused
+ * by request after request then costs one timer per idle limit, not a schedule and a cancel per
+ * request (each a sift through the loop's timer queue, ~2 % of a burst's CPU); a held stream's
+ * connection keeps no timer once the pending one has fired (gateway-server/docs/memory.md).
  */
 public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   /** The current user of the connection (one exchange at a time). All calls on the channel's loop. */
@@ -36,7 +40,8 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   private final ChunkedBodyReader body; // null when the pipeline has none (tests)
   private ChannelHandlerContext ctx;
   private Listener listener;
-  private ScheduledFuture<?> idleClose; // armed while the connection waits in the pool
+  private ScheduledFuture<?> idleClose; // the idle check, armed by detach, or null
+  private long idleSince; // when the connection was last put back in the pool (the loop's clock)
 
   /**
    * @param pooledIdleNanos how long a connection may wait in the pool before it is closed
@@ -57,26 +62,36 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     this.ctx = ctx;
   }
 
-  /** Called on the channel's loop. */
+  /** Called on the channel's loop. A pending idle check stays: it finds the connection busy. */
   void attach(Listener listener) {
     this.listener = listener;
-    cancelIdleClose();
   }
 
   /** Called on the channel's loop; the connection goes back to the pool (or is closed by the caller). */
   void detach() {
     this.listener = null;
-    cancelIdleClose();
-    if (ctx != null && ctx.channel().isActive()) {
+    idleSince = now();
+    if (idleClose == null && ctx != null && ctx.channel().isActive()) {
       idleClose = ctx.executor().schedule(this::closeIfStillIdle, pooledIdleNanos, TimeUnit.NANOSECONDS);
     }
   }
 
   private void closeIfStillIdle() {
     idleClose = null;
-    if (listener == null) {
-      ctx.close(); // idle in the pool for too long
+    if (listener != null) {
+      return; // in use: the next detach arms the check again
     }
+    long idle = now() - idleSince;
+    if (idle >= pooledIdleNanos) {
+      ctx.close(); // idle in the pool for too long
+    } else {
+      idleClose = ctx.executor().schedule(this::closeIfStillIdle, pooledIdleNanos - idle, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** The loop's clock: the one its timers run on (a test's frozen clock included). */
+  private long now() {
+    return ctx.executor() instanceof AbstractScheduledEventExecutor loop ? loop.ticker().nanoTime() : System.nanoTime();
   }
 
   private void cancelIdleClose() {

@@ -61,13 +61,28 @@ class UpstreamHandlerTest {
   }
 
   @Test
-  void takingItFromThePoolCancelsTheTimer() {
+  void aConnectionTakenFromThePoolIsNotClosedWhileInUse() {
     handler.detach();
     advance(30);
     handler.attach(LISTENER);
-    assertEquals(-1, ch.runScheduledPendingTasks(), "the pool's timer is gone");
-    advance(600);
+    advance(600); // the pending check fires, finds the connection in use and is not armed again
     assertTrue(ch.isOpen());
+    assertEquals(-1, ch.runScheduledPendingTasks(), "no timer while the connection serves an exchange");
+  }
+
+  @Test
+  void reuseWithinTheLimitSchedulesNoNewTimer() {
+    handler.detach();
+    advance(10);
+    handler.attach(LISTENER);
+    handler.detach(); // request after request: the pending check stays the only timer
+    advance(10);
+    handler.attach(LISTENER);
+    handler.detach();
+    advance(49);
+    assertTrue(ch.isOpen(), "49 s since it was last put back: the first check re-armed for the rest");
+    advance(11);
+    assertFalse(ch.isOpen());
   }
 
   @Test
