@@ -10,6 +10,7 @@ import io.sluice.relay.Targets;
 import io.sluice.route.ModelExtractor;
 import io.sluice.route.Route;
 import io.sluice.upstream.Upstream;
+import io.sluice.usage.PromptEstimate;
 import io.sluice.usage.RequestInfo;
 import io.sluice.usage.Usage;
 import io.sluice.usage.UsageTracker;
@@ -29,6 +30,7 @@ final class Dispatch implements ClientRelay {
   private final ClientLeg client;
   private final UpstreamRequests upstreamRequests;
   private ProxyCall proxy;
+  private PromptEstimate prompt; // counted only when needed (see keepPromptEstimate)
   private WebSocketProxy webSocket;
 
   Dispatch(GatewayContext gateway, Exchange exchange, IncomingRequest request, Admission admission, ClientLeg client,
@@ -60,6 +62,7 @@ final class Dispatch implements ClientRelay {
       return;
     }
     RequestInfo info = upstreamRequests.inspect(); // first: it may rewrite the body that the request carries
+    prompt = info != null ? info.prompt() : null;
     String model = info != null ? info.model() : ModelExtractor.model(request.body());
     Targets targets;
     if (model != null && route.config().models().contains(model)) {
@@ -78,6 +81,16 @@ final class Dispatch implements ClientRelay {
     }
     proxy = new ProxyCall(client, exchange, targets, route.timeout(), gateway.metrics());
     proxy.start();
+  }
+
+  /**
+   * The request's body is about to be freed before the exchange ends (its client left a stream that
+   * goes on as a session): the prompt estimate is counted now, in case the answer reports no usage.
+   */
+  void keepPromptEstimate() {
+    if (prompt != null) {
+      prompt.settle();
+    }
   }
 
   /** The tokens the answer reported (or that were estimated), or null when none are known. */

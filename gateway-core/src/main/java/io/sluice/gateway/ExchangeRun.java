@@ -311,6 +311,9 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
    */
   @Override
   public ClientLeg detach(FullHttpResponse accepted) {
+    if (dispatch != null) {
+      dispatch.keepPromptEstimate(); // the request's body is freed below; the ending comes later
+    }
     ClientLeg later = new DetachedLeg(ctx, ending);
     if (accepted == null) {
       over(Next.NOTHING);

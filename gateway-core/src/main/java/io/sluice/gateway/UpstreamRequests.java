@@ -106,8 +106,8 @@ final class UpstreamRequests {
     }
     UsageTracker usage = info == null ? null : translation != null
         // the upstream's events carry the full counts: followed before they are translated
-        ? new UsageTracker(translation.upstream(), translated.streamed(), false, model, info.promptTokens())
-        : new UsageTracker(api, info.stream(), info.dropUsageChunk(), model, info.promptTokens());
+        ? new UsageTracker(translation.upstream(), translated.streamed(), false, model, info.prompt())
+        : new UsageTracker(api, info.stream(), info.dropUsageChunk(), model, info.prompt());
     HttpHeaders headers = headers(upstream, body.readableBytes());
     if (translation != null) {
       headers.remove(HttpHeaderNames.ACCEPT_ENCODING); // the answer is parsed to be translated: identity
@@ -140,6 +140,7 @@ final class UpstreamRequests {
       return null;
     }
     RequestInfo info = RequestRewriter.inspect(api, request.body());
+    info.prompt().readFrom(request::body); // the request's body, even once a rewrite replaced it
     exchange.genAi(GenAiNames.request(api, info.model()));
     if (info.rewritten()) {
       request.replaceBody(Unpooled.wrappedBuffer(info.rewrittenBody()));

@@ -11,13 +11,19 @@ package io.sluice.usage;
  * @param clientAskedForUsage the client itself sent {@code "stream_options":{"include_usage":true}}
  * @param dropUsageChunk the gateway added {@code include_usage}; the relay must drop the
  *     usage-only chunk again (pass this to {@link UsageTracker})
- * @param promptTokens estimated prompt size in tokens (text of messages / input / system /
- *     instructions / tools, cl100k_base, plus 4 per message and 3 for the reply), for reservations
+ * @param prompt the estimated prompt size in tokens (text of messages / input / system /
+ *     instructions / tools, cl100k_base, plus 4 per message and 3 for the reply), counted when first
+ *     asked for
  * @param rewrittenBody the body to send instead of the client's, or null to send the client's
  *     bytes unchanged (no copy was made)
  */
 public record RequestInfo(boolean stream, String model, long maxOutputTokens, boolean clientAskedForUsage,
-    boolean dropUsageChunk, long promptTokens, byte[] rewrittenBody) {
+    boolean dropUsageChunk, PromptEstimate prompt, byte[] rewrittenBody) {
+
+  /** The prompt estimate, counted now if it was not yet. */
+  public long promptTokens() {
+    return prompt.getAsLong();
+  }
 
   /** True when the body was rewritten ({@link #rewrittenBody} is to be sent). */
   public boolean rewritten() {

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.sluice.config.RouteConfig.Api;
 import java.io.IOException;
 import java.io.InputStream;
@@ -69,30 +70,47 @@ public final class RequestRewriter {
    * @return never null; for a body that is not JSON, {@code stream=false}, nothing rewritten
    */
   public static RequestInfo inspect(Api api, byte[] body) {
-    Scan scan = new Scan();
+    Scan scan = new Scan(false);
     try (JsonParser p = JSON.createParser(body)) {
       scan.run(p);
     } catch (IOException | RuntimeException e) {
-      return scan.result(false, null);
+      return scan.result(false, null, null);
     }
     byte[] rewritten = needsRewrite(api, scan) ? splice(body, scan) : null;
-    return scan.result(true, rewritten);
+    return scan.result(true, rewritten, new PromptEstimate(api, () -> Unpooled.wrappedBuffer(body)));
   }
 
   /**
    * As {@link #inspect(Api, byte[])} for a body held in a buffer; reads it without copying (the
    * buffer's indexes and reference count are untouched). When {@link RequestInfo#rewritten()}, send
-   * {@code Unpooled.wrappedBuffer(info.rewrittenBody())} instead of the buffer.
+   * {@code Unpooled.wrappedBuffer(info.rewrittenBody())} instead of the buffer. The prompt estimate
+   * reads the buffer when it is first asked for ({@link PromptEstimate}): point it at wherever the
+   * body lives by then ({@link PromptEstimate#readFrom}), or ask while this buffer is alive.
    */
   public static RequestInfo inspect(Api api, ByteBuf body) {
-    Scan scan = new Scan();
+    Scan scan = new Scan(false);
     try (JsonParser p = JSON.createParser((InputStream) new ByteBufInputStream(body.duplicate()))) {
       scan.run(p);
     } catch (IOException | RuntimeException e) {
-      return scan.result(false, null);
+      return scan.result(false, null, null);
     }
     byte[] rewritten = needsRewrite(api, scan) ? splice(ByteBufUtil.getBytes(body), scan) : null;
-    return scan.result(true, rewritten);
+    return scan.result(true, rewritten, new PromptEstimate(api, () -> body));
+  }
+
+  /**
+   * The prompt's size in tokens: the text of messages / input / system / instructions / tools
+   * (cl100k_base), plus 4 per message and 3 for the reply; 0 for a body that is not JSON. Reads
+   * the buffer without moving its indexes.
+   */
+  static long promptTokens(Api api, ByteBuf body) {
+    Scan scan = new Scan(true);
+    try (JsonParser p = JSON.createParser((InputStream) new ByteBufInputStream(body.duplicate()))) {
+      scan.run(p);
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+    return scan.promptTokens();
   }
 
   /**
@@ -169,9 +187,14 @@ public final class RequestRewriter {
     long optionsEnd = -1;
     long rootEnd = -1;
     int messages;
-    final TextTokenCounter text = new TextTokenCounter();
+    final TextTokenCounter text;
     private JsonParser parser;
     private boolean rootIsObject;
+
+    /** @param countPrompt collect the prompt's text to count its tokens (a second pass, when asked) */
+    Scan(boolean countPrompt) {
+      text = countPrompt ? new TextTokenCounter() : null;
+    }
 
     void run(JsonParser p) throws IOException {
       parser = p;
@@ -185,14 +208,17 @@ public final class RequestRewriter {
       }
     }
 
-    RequestInfo result(boolean parsed, byte[] rewritten) {
+    RequestInfo result(boolean parsed, byte[] rewritten, PromptEstimate prompt) {
       if (!parsed) {
-        return new RequestInfo(false, null, -1, false, false, 0, null);
+        return new RequestInfo(false, null, -1, false, false, new PromptEstimate(Api.PASSTHROUGH, () -> null), null);
       }
       long cap = maxCompletionTokens >= 0 ? maxCompletionTokens
           : maxOutputTokens >= 0 ? maxOutputTokens : maxTokens;
-      long prompt = text.tokens() + (long) messages * TOKENS_PER_MESSAGE + (messages > 0 ? TOKENS_FOR_REPLY : 0);
       return new RequestInfo(stream, model, cap, includeUsage, rewritten != null, prompt, rewritten);
+    }
+
+    long promptTokens() {
+      return text.tokens() + (long) messages * TOKENS_PER_MESSAGE + (messages > 0 ? TOKENS_FOR_REPLY : 0);
     }
 
     @Override
@@ -239,7 +265,7 @@ public final class RequestRewriter {
         }
         case "stream_options.include_usage" -> includeUsage = t == JsonToken.VALUE_TRUE;
         default -> {
-          if (t == JsonToken.VALUE_STRING && isPromptPath(path) && TEXT_FIELDS.contains(lastField(path))) {
+          if (text != null && t == JsonToken.VALUE_STRING && isPromptPath(path) && TEXT_FIELDS.contains(lastField(path))) {
             text.append(p.getText());
             text.append("\n");
           }

@@ -8,6 +8,7 @@ import io.sluice.sse.SseFields;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.function.LongSupplier;
 
 /**
  * Reads the token usage of one exchange from the upstream's response, and tells the relay which
@@ -86,7 +87,7 @@ public final class UsageTracker {
   private final Api api;
   private final boolean dropUsageChunk;
   private final String requestModel;
-  private final long promptEstimate;
+  private final LongSupplier promptEstimate; // counted only when the upstream reports no input tokens
 
   private final GeneratedText output = new GeneratedText();
   private String responseModel;
@@ -136,6 +137,12 @@ public final class UsageTracker {
    *     used as input when the upstream reports none; -1 for unknown
    */
   public UsageTracker(Api api, boolean streamed, boolean dropUsageChunk, String requestModel, long promptEstimate) {
+    this(api, streamed, dropUsageChunk, requestModel, () -> promptEstimate);
+  }
+
+  /** As above, the prompt estimate counted only when needed ({@link PromptEstimate}). */
+  public UsageTracker(Api api, boolean streamed, boolean dropUsageChunk, String requestModel,
+      LongSupplier promptEstimate) {
     this.api = api;
     this.dropUsageChunk = streamed && dropUsageChunk && api == Api.OPENAI_CHAT;
     this.requestModel = requestModel;
@@ -150,7 +157,7 @@ public final class UsageTracker {
 
   /** The tracker for a request inspected by {@link RequestRewriter}. */
   public static UsageTracker forRequest(Api api, RequestInfo request, boolean streamedResponse) {
-    return new UsageTracker(api, streamedResponse, request.dropUsageChunk(), request.model(), request.promptTokens());
+    return new UsageTracker(api, streamedResponse, request.dropUsageChunk(), request.model(), request.prompt());
   }
 
   // ---------------------------------------------------------------- streamed responses
@@ -482,7 +489,7 @@ public final class UsageTracker {
     }
     long in = currentInput();
     boolean estimated = in < 0 || outputReported < 0;
-    long inTokens = in >= 0 ? in : Math.max(0, promptEstimate);
+    long inTokens = in >= 0 ? in : Math.max(0, promptEstimate.getAsLong());
     long outTokens = outputReported >= 0 ? outputReported
         : output.tokens() + TokenEstimator.bytesRule(body == null ? 0 : body.overflowBytes());
     String model = responseModel != null ? responseModel : requestModel;

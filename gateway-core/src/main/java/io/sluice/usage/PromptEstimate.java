@@ -1,0 +1,52 @@
+package io.sluice.usage;
+
+import io.netty.buffer.ByteBuf;
+import io.sluice.config.RouteConfig.Api;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+
+/**
+ * A request's prompt size in tokens ({@link RequestRewriter#promptTokens}), counted the first time
+ * it is asked for — not on every request.
+ *
+ * <p>Why: the estimate stands in for the input tokens only when an upstream reports none (and for
+ * a stream watch before the usage chunk); nearly every upstream reports them, while tokenizing
+ * the prompt cost ~4 % of the gateway's CPU under load (cl100k over every message, on every
+ * request). The body is read where it lives, the request's own buffer: whoever frees that buffer
+ * while the estimate may still be needed calls {@link #settle} first.
+ *
+ * <p>Threading: the exchange's event loop.
+ */
+public final class PromptEstimate implements LongSupplier {
+  private final Api api;
+  private Supplier<ByteBuf> body; // where the body is now (null once counted); may return null once freed
+  private long tokens = -1;
+
+  PromptEstimate(Api api, Supplier<ByteBuf> body) {
+    this.api = api;
+    this.body = body;
+  }
+
+  /** Reads the body from {@code body} from now on (the request's buffer, which a rewrite may replace). */
+  public void readFrom(Supplier<ByteBuf> body) {
+    if (tokens < 0) {
+      this.body = body;
+    }
+  }
+
+  /** The estimate; 0 when the body was freed before anyone asked (nobody needed it). */
+  @Override
+  public long getAsLong() {
+    if (tokens < 0) {
+      ByteBuf b = body == null ? null : body.get();
+      tokens = b == null ? 0 : RequestRewriter.promptTokens(api, b);
+      body = null;
+    }
+    return tokens;
+  }
+
+  /** The body is about to be freed while the estimate may still be asked for: count it now. */
+  public void settle() {
+    getAsLong();
+  }
+}
