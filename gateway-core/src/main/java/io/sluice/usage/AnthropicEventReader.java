@@ -1,0 +1,69 @@
+package io.sluice.usage;
+
+import io.sluice.sse.SseFields;
+import io.sluice.usage.UsageTracker.Verdict;
+
+/**
+ * Anthropic Messages' events for a {@link UsageTracker}: {@code content_block_delta} is content
+ * (its text kept for the estimate); {@code message_start} carries the input (and cache) figures,
+ * each {@code message_delta} the cumulative output; {@code message_delta} / {@code message_stop}
+ * end the stream's usage. The type is read from the {@code event:} line's bytes, else from the
+ * data's top-level {@code type}.
+ *
+ * <p>Threading: its tracker's (the exchange's event loop); no state of its own.
+ */
+final class AnthropicEventReader implements EventReader {
+  private static final byte[] CONTENT_BLOCK_DELTA = ChunkReader.ascii("content_block_delta");
+  private static final byte[] MESSAGE_START = ChunkReader.ascii("message_start");
+  private static final byte[] MESSAGE_DELTA = ChunkReader.ascii("message_delta");
+  private static final byte[] MESSAGE_STOP = ChunkReader.ascii("message_stop");
+
+  private final UsageTracker tracker;
+
+  AnthropicEventReader(UsageTracker tracker) {
+    this.tracker = tracker;
+  }
+
+  @Override
+  public Verdict read(byte[] b, int from, int to) {
+    SseFields fields = tracker.fields();
+    if (!fields.hasType()) {
+      String type = UsageScan.topLevelType(b, from, to);
+      return type == null ? Verdict.PASS : read(type, b, from, to);
+    }
+    if (fields.typeIs(CONTENT_BLOCK_DELTA)) {
+      tracker.deltaText(b, from, to, UsageShape.ANTHROPIC_DELTA);
+      return Verdict.CONTENT;
+    }
+    if (fields.typeIs(MESSAGE_START) || fields.typeIs(MESSAGE_DELTA) || fields.typeIs(MESSAGE_STOP)) {
+      return read(fields.type(), b, from, to);
+    }
+    return Verdict.PASS;
+  }
+
+  /** An event by its type name (the rare events, and events without an {@code event:} line). */
+  private Verdict read(String type, byte[] b, int from, int to) {
+    UsageScan scan = tracker.scan();
+    switch (type) {
+      case "content_block_delta" -> {
+        tracker.deltaText(b, from, to, UsageShape.ANTHROPIC_DELTA);
+        return Verdict.CONTENT;
+      }
+      case "message_start" -> {
+        if (scan.parse(UsageShape.ANTHROPIC_START, b, from, to)) {
+          tracker.commit(UsageShape.ANTHROPIC_START);
+        }
+      }
+      case "message_stop" -> tracker.reachEnd();
+      case "message_delta" -> {
+        tracker.reachEnd(); // the last usage, right before message_stop
+        if (JsonBytes.contains(b, from, to, UsageTracker.QUOTED_USAGE)
+            && scan.parse(UsageShape.ANTHROPIC_DELTA_USAGE, b, from, to)) {
+          tracker.commit(UsageShape.ANTHROPIC_DELTA_USAGE);
+        }
+      }
+      default -> { }
+    }
+    return Verdict.PASS;
+  }
+}
