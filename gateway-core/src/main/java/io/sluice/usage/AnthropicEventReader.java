@@ -10,7 +10,8 @@ import io.sluice.usage.UsageTracker.Verdict;
  * end the stream's usage. The type is read from the {@code event:} line's bytes, else from the
  * data's top-level {@code type}.
  *
- * <p>Threading: its tracker's (the exchange's event loop); no state of its own.
+ * <p>Threading: no state of its own (one instance serves every tracker); each call runs on its
+ * tracker's event loop.
  */
 final class AnthropicEventReader implements EventReader {
   private static final byte[] CONTENT_BLOCK_DELTA = ChunkReader.ascii("content_block_delta");
@@ -18,31 +19,29 @@ final class AnthropicEventReader implements EventReader {
   private static final byte[] MESSAGE_DELTA = ChunkReader.ascii("message_delta");
   private static final byte[] MESSAGE_STOP = ChunkReader.ascii("message_stop");
 
-  private final UsageTracker tracker;
+  static final AnthropicEventReader INSTANCE = new AnthropicEventReader();
 
-  AnthropicEventReader(UsageTracker tracker) {
-    this.tracker = tracker;
-  }
+  private AnthropicEventReader() {}
 
   @Override
-  public Verdict read(byte[] b, int from, int to) {
+  public Verdict read(UsageTracker tracker, byte[] b, int from, int to) {
     SseFields fields = tracker.fields();
     if (!fields.hasType()) {
       String type = UsageScan.topLevelType(b, from, to);
-      return type == null ? Verdict.PASS : read(type, b, from, to);
+      return type == null ? Verdict.PASS : read(tracker, type, b, from, to);
     }
     if (fields.typeIs(CONTENT_BLOCK_DELTA)) {
       tracker.deltaText(b, from, to, UsageShape.ANTHROPIC_DELTA);
       return Verdict.CONTENT;
     }
     if (fields.typeIs(MESSAGE_START) || fields.typeIs(MESSAGE_DELTA) || fields.typeIs(MESSAGE_STOP)) {
-      return read(fields.type(), b, from, to);
+      return read(tracker, fields.type(), b, from, to);
     }
     return Verdict.PASS;
   }
 
   /** An event by its type name (the rare events, and events without an {@code event:} line). */
-  private Verdict read(String type, byte[] b, int from, int to) {
+  private Verdict read(UsageTracker tracker, String type, byte[] b, int from, int to) {
     UsageScan scan = tracker.scan();
     switch (type) {
       case "content_block_delta" -> {

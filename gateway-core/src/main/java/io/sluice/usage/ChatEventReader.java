@@ -9,22 +9,18 @@ import java.util.Arrays;
  * parsed ({@link UsageScan}); {@code data: [DONE]} and the usage-only chunk end the stream's usage;
  * the usage-only chunk is dropped when the gateway asked for it and the client did not.
  *
- * <p>Threading: its tracker's (the exchange's event loop); no state of its own but the drop flag.
+ * <p>Threading: no state of its own (one instance serves every tracker); each call runs on its
+ * tracker's event loop.
  */
 final class ChatEventReader implements EventReader {
   private static final byte[] DONE = ChunkReader.ascii("[DONE]");
 
-  private final UsageTracker tracker;
-  private final boolean dropUsageChunk;
+  static final ChatEventReader INSTANCE = new ChatEventReader();
 
-  /** @param dropUsageChunk drop the usage-only chunk: the gateway asked for it, the client did not */
-  ChatEventReader(UsageTracker tracker, boolean dropUsageChunk) {
-    this.tracker = tracker;
-    this.dropUsageChunk = dropUsageChunk;
-  }
+  private ChatEventReader() {}
 
   @Override
-  public Verdict read(byte[] b, int from, int to) {
+  public Verdict read(UsageTracker tracker, byte[] b, int from, int to) {
     if (to - from >= DONE.length && Arrays.equals(b, from, from + DONE.length, DONE, 0, DONE.length)) {
       tracker.reachEnd();
       return Verdict.PASS;
@@ -51,7 +47,7 @@ final class ChatEventReader implements EventReader {
       tracker.reachEnd();
     }
     // only the chunk the gateway asked for: no choices at all, and a usage object that reads as usage
-    if (dropUsageChunk && scan.choicesArray && scan.choices == 0 && scan.usageObject
+    if (tracker.dropsUsageChunk() && scan.choicesArray && scan.choices == 0 && scan.usageObject
         && (scan.in >= 0 || scan.out >= 0)) {
       return Verdict.DROP;
     }

@@ -11,7 +11,8 @@ import io.sluice.usage.UsageTracker.Verdict;
  * it. The type is read from the {@code event:} line's bytes, else from the data's top-level
  * {@code type}.
  *
- * <p>Threading: its tracker's (the exchange's event loop); no state of its own.
+ * <p>Threading: no state of its own (one instance serves every tracker); each call runs on its
+ * tracker's event loop.
  */
 final class ResponsesEventReader implements EventReader {
   private static final byte[] DOT_DELTA = ChunkReader.ascii(".delta");
@@ -22,18 +23,16 @@ final class ResponsesEventReader implements EventReader {
   private static final byte[] RESPONSE_CREATED = ChunkReader.ascii("response.created");
   private static final byte[] RESPONSE_IN_PROGRESS = ChunkReader.ascii("response.in_progress");
 
-  private final UsageTracker tracker;
+  static final ResponsesEventReader INSTANCE = new ResponsesEventReader();
 
-  ResponsesEventReader(UsageTracker tracker) {
-    this.tracker = tracker;
-  }
+  private ResponsesEventReader() {}
 
   @Override
-  public Verdict read(byte[] b, int from, int to) {
+  public Verdict read(UsageTracker tracker, byte[] b, int from, int to) {
     SseFields fields = tracker.fields();
     if (!fields.hasType()) {
       String type = UsageScan.topLevelType(b, from, to);
-      return type == null ? Verdict.PASS : read(type, b, from, to);
+      return type == null ? Verdict.PASS : read(tracker, type, b, from, to);
     }
     if (fields.typeEndsWith(DOT_DELTA)) {
       if (!fields.typeEndsWith(AUDIO_DELTA)) { // base64 audio is not text
@@ -43,13 +42,13 @@ final class ResponsesEventReader implements EventReader {
     }
     if (fields.typeIs(RESPONSE_COMPLETED) || fields.typeIs(RESPONSE_INCOMPLETE) || fields.typeIs(RESPONSE_FAILED)
         || fields.typeIs(RESPONSE_CREATED) || fields.typeIs(RESPONSE_IN_PROGRESS)) {
-      return read(fields.type(), b, from, to);
+      return read(tracker, fields.type(), b, from, to);
     }
     return Verdict.PASS;
   }
 
   /** An event by its type name (the rare events, and events without an {@code event:} line). */
-  private Verdict read(String type, byte[] b, int from, int to) {
+  private Verdict read(UsageTracker tracker, String type, byte[] b, int from, int to) {
     if (type.endsWith(".delta")) {
       if (!type.endsWith("audio.delta")) {
         tracker.deltaText(b, from, to, UsageShape.RESPONSES_DELTA);

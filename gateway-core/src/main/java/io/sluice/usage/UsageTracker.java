@@ -89,6 +89,7 @@ public final class UsageTracker {
 
   private final Api api;
   private final EventReader events; // the API's event reader
+  private final boolean dropUsageChunk;
   private final String requestModel;
   private final long promptEstimate;
 
@@ -130,10 +131,11 @@ public final class UsageTracker {
    */
   public UsageTracker(Api api, boolean streamed, boolean dropUsageChunk, String requestModel, long promptEstimate) {
     this.api = api;
+    this.dropUsageChunk = streamed && dropUsageChunk && api == Api.OPENAI_CHAT;
     this.events = switch (api) {
-      case OPENAI_CHAT -> new ChatEventReader(this, streamed && dropUsageChunk);
-      case OPENAI_RESPONSES -> new ResponsesEventReader(this);
-      case ANTHROPIC_MESSAGES -> new AnthropicEventReader(this);
+      case OPENAI_CHAT -> ChatEventReader.INSTANCE;
+      case OPENAI_RESPONSES -> ResponsesEventReader.INSTANCE;
+      case ANTHROPIC_MESSAGES -> AnthropicEventReader.INSTANCE;
       case PASSTHROUGH, MODELS -> EventReader.NONE;
     };
     this.requestModel = requestModel;
@@ -198,7 +200,7 @@ public final class UsageTracker {
       if (!fields.hasData()) {
         return Verdict.PASS;
       }
-      return events.read(fields.data(), fields.dataStart(), fields.dataEnd());
+      return events.read(this, fields.data(), fields.dataStart(), fields.dataEnd());
     } catch (RuntimeException e) {
       return Verdict.PASS; // never let accounting break the stream
     }
@@ -238,6 +240,11 @@ public final class UsageTracker {
   /** The scanner the parsed events are read with ({@link #commit} takes its figures). */
   UsageScan scan() {
     return scan;
+  }
+
+  /** Whether the usage-only chunk is dropped: the gateway asked for it, the client did not (openai-chat). */
+  boolean dropsUsageChunk() {
+    return dropUsageChunk;
   }
 
   /** False in the reference mode for tests: every event goes to the parser. */
