@@ -7,13 +7,12 @@ import io.sluice.usage.UsageTracker.Verdict;
  * Anthropic Messages' events for a {@link UsageTracker}: {@code content_block_delta} is content
  * (its text kept for the estimate); {@code message_start} carries the input (and cache) figures,
  * each {@code message_delta} the cumulative output; {@code message_delta} / {@code message_stop}
- * end the stream's usage. The type is read from the {@code event:} line's bytes, else from the
- * data's top-level {@code type}.
+ * end the stream's usage.
  *
  * <p>Threading: no state of its own (one instance serves every tracker); each call runs on its
  * tracker's event loop.
  */
-final class AnthropicEventReader implements EventReader {
+final class AnthropicEventReader extends TypedEventReader {
   private static final byte[] CONTENT_BLOCK_DELTA = ChunkReader.ascii("content_block_delta");
   private static final byte[] MESSAGE_START = ChunkReader.ascii("message_start");
   private static final byte[] MESSAGE_DELTA = ChunkReader.ascii("message_delta");
@@ -24,12 +23,7 @@ final class AnthropicEventReader implements EventReader {
   private AnthropicEventReader() {}
 
   @Override
-  public Verdict read(UsageTracker tracker, byte[] b, int from, int to) {
-    SseFields fields = tracker.fields();
-    if (!fields.hasType()) {
-      String type = UsageScan.topLevelType(b, from, to);
-      return type == null ? Verdict.PASS : read(tracker, type, b, from, to);
-    }
+  Verdict read(UsageTracker tracker, SseFields fields, byte[] b, int from, int to) {
     if (fields.typeIs(CONTENT_BLOCK_DELTA)) {
       tracker.deltaText(b, from, to, UsageShape.ANTHROPIC_DELTA);
       return Verdict.CONTENT;
@@ -40,8 +34,8 @@ final class AnthropicEventReader implements EventReader {
     return Verdict.PASS;
   }
 
-  /** An event by its type name (the rare events, and events without an {@code event:} line). */
-  private Verdict read(UsageTracker tracker, String type, byte[] b, int from, int to) {
+  @Override
+  Verdict read(UsageTracker tracker, String type, byte[] b, int from, int to) {
     UsageScan scan = tracker.scan();
     switch (type) {
       case "content_block_delta" -> {

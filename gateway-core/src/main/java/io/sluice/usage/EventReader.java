@@ -5,10 +5,11 @@ import io.sluice.usage.UsageTracker.Verdict;
 /**
  * Reads one API's streamed events for a {@link UsageTracker}: which carry content, which end the
  * stream's usage, and the usage figures they report. One implementation per API —
- * {@link ChatEventReader}, {@link ResponsesEventReader}, {@link AnthropicEventReader} — chosen
- * once per tracker and held in a final field, so an exchange's events always meet the same reader.
- * Readers keep no state: the tracker is passed in, and one instance per API serves every stream
- * (nothing is allocated per exchange or per event).
+ * {@link ChatEventReader}, {@link ResponsesEventReader}, {@link AnthropicEventReader} (the two
+ * typed ones through {@link TypedEventReader}) — chosen once per tracker and held in a final
+ * field, so an exchange's events always meet the same reader. Readers keep no state: the tracker
+ * is passed in, and one instance per API serves every stream (nothing is allocated per exchange or
+ * per event).
  *
  * <p>It exists so that each API's event grammar has a home of its own, while the tracker keeps what
  * the three share: the event template, the verdicts, the totals ({@link UsageTracker#commit}).

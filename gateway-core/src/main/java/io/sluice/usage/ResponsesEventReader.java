@@ -8,13 +8,12 @@ import io.sluice.usage.UsageTracker.Verdict;
  * (its text kept for the estimate); {@code response.completed} / {@code .incomplete} /
  * {@code .failed} end the stream's usage and carry it in {@code response.usage}; the model comes
  * from the first of {@code response.created} / {@code .in_progress} / the terminal event that names
- * it. The type is read from the {@code event:} line's bytes, else from the data's top-level
- * {@code type}.
+ * it.
  *
  * <p>Threading: no state of its own (one instance serves every tracker); each call runs on its
  * tracker's event loop.
  */
-final class ResponsesEventReader implements EventReader {
+final class ResponsesEventReader extends TypedEventReader {
   private static final byte[] DOT_DELTA = ChunkReader.ascii(".delta");
   private static final byte[] AUDIO_DELTA = ChunkReader.ascii("audio.delta");
   private static final byte[] RESPONSE_COMPLETED = ChunkReader.ascii("response.completed");
@@ -28,12 +27,7 @@ final class ResponsesEventReader implements EventReader {
   private ResponsesEventReader() {}
 
   @Override
-  public Verdict read(UsageTracker tracker, byte[] b, int from, int to) {
-    SseFields fields = tracker.fields();
-    if (!fields.hasType()) {
-      String type = UsageScan.topLevelType(b, from, to);
-      return type == null ? Verdict.PASS : read(tracker, type, b, from, to);
-    }
+  Verdict read(UsageTracker tracker, SseFields fields, byte[] b, int from, int to) {
     if (fields.typeEndsWith(DOT_DELTA)) {
       if (!fields.typeEndsWith(AUDIO_DELTA)) { // base64 audio is not text
         tracker.deltaText(b, from, to, UsageShape.RESPONSES_DELTA);
@@ -47,8 +41,8 @@ final class ResponsesEventReader implements EventReader {
     return Verdict.PASS;
   }
 
-  /** An event by its type name (the rare events, and events without an {@code event:} line). */
-  private Verdict read(UsageTracker tracker, String type, byte[] b, int from, int to) {
+  @Override
+  Verdict read(UsageTracker tracker, String type, byte[] b, int from, int to) {
     if (type.endsWith(".delta")) {
       if (!type.endsWith("audio.delta")) {
         tracker.deltaText(b, from, to, UsageShape.RESPONSES_DELTA);
