@@ -228,11 +228,10 @@ final class BodyRelay implements HeldAnswer.Outlet {
         event.release();
         return;
       }
-      if (content || !held.hold(event, fields)) {
-        openGate(); // the first content, or past the limit: the answer is let through
-      } else {
-        return;
+      if (!content && held.hold(event, fields)) {
+        return; // kept until the first content
       }
+      openGate(); // the first content, or past the limit: the answer is let through
     }
     if (verdict == UsageTracker.Verdict.CONTENT) {
       contentEvent();
