@@ -2,7 +2,6 @@ package io.sluice.relay;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.sluice.config.RouteConfig.Api;
@@ -16,8 +15,6 @@ import io.sluice.translate.StreamTranslator;
 import io.sluice.translate.TranslatedRequest;
 import io.sluice.translate.Translation;
 import io.sluice.usage.UsageTracker;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * A response body on its way to the client, once the head went out: event streams framed into
@@ -30,21 +27,20 @@ import java.util.List;
  * </pre>
  *
  * <p>Holding (failover): while another target could still take the request, the events before
- * the first content event (or a whole JSON body) are held instead of written; an error or
- * malformed event among them rejects the attempt ({@link #rejected}), the first content event
- * opens the gate: the owner sends the head, the held events follow, then the stream flows as
- * usual. What is held is bounded by {@link #MAX_HELD}: past it the answer is let through.
+ * the first content event (or a whole JSON body) are held instead of written ({@link HeldAnswer});
+ * an error or malformed event among them rejects the attempt ({@link #rejected}), the first
+ * content event opens the gate: the owner sends the head, the held events follow, then the stream
+ * flows as usual. What is held is bounded by {@link HeldAnswer#MAX_HELD}: past it the answer is
+ * let through.
  *
  * <p>Translation (the client speaks another API than the upstream): usage and holding look at
  * the upstream's events; each event is then translated ({@link StreamTranslator}) on its way to
  * the session and the writer, event by event. A whole body (an answer or an error) is held to its
  * end and translated in one piece, its head's status and length set from the translation.
  */
-final class BodyRelay {
+final class BodyRelay implements HeldAnswer.Outlet {
   /** An SSE event larger than this is relayed in fragments rather than held whole. */
   private static final int MAX_HELD_EVENT = 256 * 1024;
-  /** At most this much of an answer is held back before its first content; beyond, it is let through. */
-  static final int MAX_HELD = 1024 * 1024;
 
   private final Exchange exchange;
   private final EventWriter writer;
@@ -55,15 +51,11 @@ final class BodyRelay {
   private JsonBodyUsage jsonBody; // a non-streamed JSON answer, kept for its usage
   private SessionTap session; // the stream as a resumable / pollable session, else null
   private StreamWatch.Stop stop; // a stream watch ended the stream (mid-stream budget)
-  private Runnable gate; // while held: sends the head when the first content comes
-  private List<Object> held; // events (SseEvent-parsed pairs) or body chunks held back
-  private int heldBytes;
-  private String rejected; // the held answer failed before content (a failover reason)
+  private HeldAnswer held; // the answer held back until its first content (failover), else null
   private final ResponseHead head;
   private final ByteBufAllocator alloc;
   private Translation translation; // the client speaks another API than the upstream, else null
   private StreamTranslator translator; // a translated event stream
-  private boolean discardRest; // a whole body too large to translate: the client gets an error, the rest is dropped
   private final EndGate endGate; // holds the tail until the usage is settled, or null
 
   BodyRelay(ChannelHandlerContext ctx, ResponseHead head, Exchange exchange, UsageTracker usage, StreamWatch watch,
@@ -105,13 +97,14 @@ final class BodyRelay {
     if (jsonBody != null) {
       jsonBody.add(bytes);
     }
-    if (discardRest) {
-      return null;
+    ByteBuf chunk = bytes.retain();
+    if (held != null) {
+      if (held.hold(chunk, null)) {
+        return null;
+      }
+      openGate(); // past the limit: the answer is let through
     }
-    if (gate != null && hold(bytes.retain(), null)) {
-      return null;
-    }
-    writeBody(bytes.retain());
+    writeBody(chunk);
     return null;
   }
 
@@ -137,82 +130,41 @@ final class BodyRelay {
 
   /** Holds what the upstream sends until {@code commit} is called by {@link #openGate} (failover). */
   void holdUntilContent(Runnable commit) {
-    gate = commit;
-    held = new ArrayList<>(4);
+    held = new HeldAnswer(commit, translation != null && framer == null
+        ? new HeldAnswer.WholeBody(translation, head, exchange) : null);
   }
 
   /** Whether the answer is still held back. */
   boolean holding() {
-    return gate != null;
+    return held != null;
   }
 
   /** Why the held answer failed before content (a failover reason), or null. */
   String rejected() {
-    return rejected;
+    return held == null ? null : held.rejected();
   }
 
   /** A held body at its end: why it is no answer (empty, an error), or null when it is one. */
   String heldBodyFailure() {
-    if (framer != null) {
-      return FirstContent.EMPTY_BODY; // a stream that ended without content
-    }
-    CompositeByteBuf whole = Unpooled.compositeBuffer(Math.max(2, held.size()));
-    for (Object o : held) {
-      whole.addComponent(true, ((ByteBuf) o).retainedDuplicate());
-    }
-    try {
-      return FirstContent.bodyFailure(whole);
-    } finally {
-      whole.release();
-    }
+    return held.bodyFailure(framer != null);
   }
 
   /** The answer is good: the head goes out (the owner's commit), then everything held, in order. */
   void openGate() {
-    Runnable commit = gate;
-    gate = null;
-    List<Object> out = held;
+    HeldAnswer answer = held;
     held = null;
-    heldBytes = 0;
-    if (translation != null && framer == null) {
-      byte[] translated = TranslatedBody.translate(translation, head, exchange, out.stream().map(ByteBuf.class::cast)
-          .toList(), discardRest);
-      commit.run();
-      writeBody(Unpooled.wrappedBuffer(translated));
-      return;
-    }
-    commit.run();
-    for (int i = 0; i < out.size(); i++) {
-      if (out.get(i) instanceof HeldEvent e) {
-        relayEvent(e.event(), e.fields());
-      } else {
-        writeBody((ByteBuf) out.get(i));
-      }
-    }
+    answer.open(this);
   }
 
-  /** Keeps {@code bytes} back; false (nothing kept) when the limit is reached: the gate opens. */
-  private boolean hold(ByteBuf bytes, SseEvent fields) {
-    if (translation != null && framer == null && heldBytes + bytes.readableBytes() > TranslatedBody.MAX_BYTES) {
-      discardRest = true; // too large to translate: answered with an error when the gate opens
-      bytes.release();
-      return true;
-    }
-    if (translation != null && framer == null) {
-      heldBytes += bytes.readableBytes();
-      held.add(bytes);
-      return true;
-    }
-    if (heldBytes + bytes.readableBytes() > MAX_HELD) {
-      openGate();
-      return false;
-    }
-    heldBytes += bytes.readableBytes();
-    held.add(fields == null ? bytes : new HeldEvent(bytes, fields));
-    return true;
+  @Override
+  public void heldEvent(ByteBuf event, SseEvent fields) {
+    relayEvent(event, fields);
   }
 
-  private record HeldEvent(ByteBuf event, SseEvent fields) {}
+  @Override
+  public void heldBody(ByteBuf chunk) {
+    writeBody(chunk);
+  }
 
   private final SseFramer.Sink sink = new SseFramer.Sink() {
     @Override
@@ -247,7 +199,7 @@ final class BodyRelay {
    * one that is held, stamped or translated is taken as a slice of its own.
    */
   private void onEvent(ByteBuf buffer, int index, int length) {
-    if (stop != null || rejected != null) {
+    if (stop != null || (held != null && held.rejected() != null)) {
       return; // after the event that ran past the budget, or failed the attempt: not relayed
     }
     UsageTracker.Verdict verdict = usage == null ? null : usage.onEvent(buffer, index, length);
@@ -257,7 +209,7 @@ final class BodyRelay {
     if (verdict == UsageTracker.Verdict.DROP) {
       return; // the usage chunk the gateway asked for; the client did not
     }
-    if (session == null && gate == null && translator == null && (endGate == null || !endGate.holding())) {
+    if (session == null && held == null && translator == null && (endGate == null || !endGate.holding())) {
       if (verdict == UsageTracker.Verdict.CONTENT) {
         contentEvent();
       }
@@ -268,22 +220,18 @@ final class BodyRelay {
     ByteBuf event = buffer.retainedSlice(index, length);
     // The fields are parsed only for a session (comments are not numbered) or while the answer is
     // held for failover (events before the first content).
-    SseEvent fields = session != null || gate != null ? SseEvent.parse(event) : null;
-    if (gate != null) {
+    SseEvent fields = session != null || held != null ? SseEvent.parse(event) : null;
+    if (held != null) {
       // Without usage tracking (a passthrough route) the first event with data counts as content.
       boolean content = usage != null ? verdict == UsageTracker.Verdict.CONTENT : fields.data() != null;
-      if (!content) {
-        rejected = FirstContent.failure(fields);
-        if (rejected != null) {
-          event.release();
-          return;
-        }
-        if (hold(event, fields)) {
-          return;
-        }
-      } else {
-        openGate();
+      if (!content && held.rejects(fields)) {
+        event.release();
+        return;
       }
+      if (!content && held.hold(event, fields)) {
+        return; // kept until the first content
+      }
+      openGate(); // the first content, or past the limit: the answer is let through
     }
     if (verdict == UsageTracker.Verdict.CONTENT) {
       contentEvent();
@@ -448,11 +396,8 @@ final class BodyRelay {
   /** The exchange ended: frees what is held; a JSON body's usage is read when it was complete. */
   void release(boolean complete) {
     if (held != null) {
-      for (Object o : held) {
-        ((ByteBuf) (o instanceof HeldEvent e ? e.event() : o)).release();
-      }
+      held.release();
       held = null;
-      gate = null;
     }
     if (framer != null) {
       framer.release();

@@ -28,11 +28,11 @@ import io.sluice.http.GatewayErrors;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.session.SessionPlan;
 import io.sluice.sse.SseFramer;
-import io.sluice.telemetry.GenAiNames;
 import io.sluice.translate.TranslatedError;
 import io.sluice.translate.UntranslatableFieldException;
 import io.sluice.upstream.Upstream;
 import io.sluice.upstream.UpstreamHandler;
+import io.sluice.usage.UsageTracker;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -61,18 +61,19 @@ import org.slf4j.LoggerFactory;
  * a later one. Other bodies are relayed chunk by chunk the same way.
  *
  * <p>Failover: the exchange has {@link Targets} — one for a plain route, an alias's plan for a
- * request naming a model alias. While another target is left, the answer is held back (head and
- * events before the first content event, or a whole JSON body) and a failure before content —
- * connect failure, 5xx, 429, first-byte timeout, an error or malformed first event, an empty
- * body, no content within {@code first-event-timeout} — moves on to the next target without the
- * client seeing a byte of the failed attempt. The last target's answer is relayed as it comes.
+ * request naming a model alias. While another target is left, the answer is held back and a
+ * failure before content moves on to the next target without the client seeing a byte of the
+ * failed attempt ({@link Failover}). The last target's answer is relayed as it comes.
+ *
+ * <p>Sessions: on a route with resumable streams or long polling, the stream is recorded into a
+ * session and handed to it when the client leaves ({@link SessionHandover}).
  *
  * <p>Failure: before the response started, a failure becomes an error response (connect
  * failures and resets before any response byte are retried by the {@link UpstreamAttempt}).
  * After it started, an SSE client gets {@code event: error} and a clean end; any other client
  * gets an aborted connection — never a clean end of a truncated body.
  */
-public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, UpstreamAttempt.Owner {
+public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, UpstreamAttempt.Owner, Failover.Owner {
   private static final Logger log = LoggerFactory.getLogger(ProxyCall.class);
   /** The upstream that served the answer (after failover, the one that did). */
   public static final String SERVED_BY_UPSTREAM = "x-sluice-upstream";
@@ -83,15 +84,12 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   private final ChannelHandlerContext clientCtx;
   private final EventLoop loop;
   private final Exchange exchange;
-  private final Targets targets;
+  private final Failover failover;
   private final GatewayMetrics metrics;
   private final Duration routeTimeout;
-  private Target target; // the current attempt's
-  private Upstream upstream;
+  private Upstream upstream; // the current attempt's
   private ForwardRequest request;
   private UpstreamAttempt attempt;
-  private boolean held; // another target is left: the answer waits for its first content
-  private ScheduledFuture<?> firstEventTimer;
   private boolean responseStarted; // upstream response headers arrived
   private boolean done;
   private boolean keepAliveToClient;
@@ -100,7 +98,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   private ResponseHead head; // the current attempt's
   private BodyRelay body; // from the response head on
   private SilenceWatch silence; // streams and bodies of unknown length
-  private SessionTap session; // the stream as a resumable / pollable session, else null
+  private SessionHandover session; // the stream as a resumable / pollable session, else null
   private AtomicInteger activeStreams;
   private ScheduledFuture<?> routeTimer;
 
@@ -109,7 +107,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     this.clientCtx = client.context();
     this.loop = clientCtx.channel().eventLoop();
     this.exchange = exchange;
-    this.targets = targets;
+    this.failover = new Failover(targets, exchange, loop, this);
     this.routeTimeout = routeTimeout;
     this.metrics = metrics;
   }
@@ -119,44 +117,26 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     if (!routeTimeout.isZero()) {
       routeTimer = loop.schedule(this::onRouteTimeout, routeTimeout.toNanos(), TimeUnit.NANOSECONDS);
     }
-    startNext();
+    failover.next();
   }
 
-  private void startNext() {
-    target = targets.next();
+  @Override
+  public void attempt(Target target) {
     upstream = target.upstream();
-    exchange.genAi(GenAiNames.served(exchange.genAi(), upstream.config().provider()));
-    held = targets.hasNext();
-    if (target.refused() != null) { // the request cannot go to this target (a field its API cannot carry)
-      if (held) {
-        targets.failed(target, "untranslatable");
-        exchange.failedOver();
-        startNext();
-      } else {
-        refuse(target.refused());
-      }
-      return;
-    }
     request = target.request();
     attempt = new UpstreamAttempt(upstream, exchange, loop, this, false, metrics, this);
     attempt.start();
   }
 
   /** The usage of the attempt that served (or is serving), or null when the route tracks none. */
-  public io.sluice.usage.UsageTracker usage() {
+  public UsageTracker usage() {
     return request == null ? null : request.usage();
   }
 
-  /**
-   * The current attempt failed before content while another target is left: nothing of it
-   * reached the client, so it is dropped (its partial usage with it) and the next target tries.
-   */
-  private void failOver(String reason) {
+  @Override
+  public void dropAttempt(String reason) {
     log.debug("route {}: upstream {} failed before content ({}), failing over", exchange.routeName(),
         upstream.name(), reason);
-    targets.failed(target, reason);
-    exchange.failedOver();
-    cancelFirstEventTimer();
     attempt.drop();
     attempt.end(null);
     attempt.close();
@@ -165,22 +145,11 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
       body = null;
     }
     responseStarted = false;
-    startNext();
   }
 
-  private void onFirstEventTimeout() {
-    firstEventTimer = null;
-    if (!done && held) {
-      attempt.record("timeout");
-      failOver("first_event_timeout");
-    }
-  }
-
-  private void cancelFirstEventTimer() {
-    if (firstEventTimer != null) {
-      firstEventTimer.cancel(false);
-      firstEventTimer = null;
-    }
+  @Override
+  public void firstEventTimedOut() {
+    attempt.record("timeout");
   }
 
   @Override
@@ -193,8 +162,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
 
   @Override
   public void failed(ErrorKind kind, String message) { // no endpoint of this target left
-    if (held) {
-      failOver(kind == ErrorKind.NO_HEALTHY_UPSTREAM ? "no_healthy_upstream" : "connect_error");
+    if (failover.held()) {
+      failover.moveOn(kind == ErrorKind.NO_HEALTHY_UPSTREAM ? "no_healthy_upstream" : "connect_error");
     } else {
       fail(kind, message);
     }
@@ -202,8 +171,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
 
   @Override
   public void firstByteTimeout() {
-    if (held) {
-      failOver("first_byte_timeout");
+    if (failover.held()) {
+      failover.moveOn("first_byte_timeout");
     } else {
       fail(ErrorKind.UPSTREAM_TIMEOUT, attempt.firstByteTimeoutMessage(""));
     }
@@ -251,8 +220,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     exchange.status(status);
     attempt.recordStatus(status);
     upstreamKeepAlive = HttpUtil.isKeepAlive(response);
-    if (held && (status >= 500 || status == 429)) {
-      failOver(status == 429 ? "http_429" : "http_5xx");
+    if (failover.held() && (status >= 500 || status == 429)) {
+      failover.moveOn(status == 429 ? "http_429" : "http_5xx");
       return;
     }
 
@@ -264,12 +233,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     if (request.translation() != null) {
       body.translate(request.translation(), request.translated());
     }
-    if (held && status / 100 == 2 && (head.sse() || head.json())) {
-      body.holdUntilContent(this::commit);
-      Duration firstEvent = targets.firstEventTimeout();
-      if (head.sse() && !firstEvent.isZero()) {
-        firstEventTimer = loop.schedule(this::onFirstEventTimeout, firstEvent.toNanos(), TimeUnit.NANOSECONDS);
-      }
+    if (failover.held() && status / 100 == 2 && (head.sse() || head.json())) {
+      failover.holdUntilContent(body, head.sse(), this::commit);
       return;
     }
     if (request.translation() != null && !head.sse()) {
@@ -284,16 +249,10 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
    * whatever was held back. No failover after this.
    */
   private void commit() {
-    cancelFirstEventTimer();
-    held = false;
     long now = System.nanoTime();
     int status = exchange.status();
     HttpHeaders h = head.head().headers();
-    h.set(SERVED_BY_UPSTREAM, upstream.name());
-    if (target.model() != null) {
-      h.set(SERVED_BY_MODEL, target.model());
-    }
-    exchange.model(target.model());
+    failover.commit(h);
     if (head.sse()) {
       exchange.streaming(true);
       activeStreams = metrics.activeStreams(exchange.routeName(),
@@ -321,23 +280,10 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     }
   }
 
-  /**
-   * Makes the stream a session. A long-poll client is answered {@code 202} with the poll URL
-   * right away and leaves; otherwise the client reads on, told the stream's id in
-   * {@code X-Sluice-Stream-Id} (it resumes with {@code Last-Event-ID: <id>.0} even when it lost
-   * the stream before the first event).
-   */
   private void startSession(HttpHeaders h) {
     SessionPlan plan = request.sessions();
-    session = new SessionTap(plan, loop, this::onDisplaced, this::stopGeneration);
-    body.recordInto(session);
-    if (plan.longPoll()) {
-      body.detachClient();
-      client = client.detach(SessionPlan.accepted(clientCtx.alloc(), session.session(), exchange.requestId()));
-      return;
-    }
-    h.set(SessionPlan.STREAM_ID_HEADER, session.session().id());
-    session.attachClient();
+    session = new SessionHandover(plan, clientCtx, body, () -> done, this::stopGeneration);
+    client = session.start(plan, h, client, exchange.requestId());
   }
 
   private void onContent(HttpContent content) {
@@ -347,16 +293,16 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     content.release();
     if (body.rejected() != null) {
       attempt.end(null);
-      failOver(body.rejected());
+      failover.moveOn(body.rejected());
     } else if (stop != null) {
       stopForBudget(stop);
     } else if (last) {
       if (body.holding()) {
-        String failure = held ? body.heldBodyFailure() : null;
+        String failure = failover.held() ? body.heldBodyFailure() : null;
         if (failure != null) {
           attempt.release(upstreamKeepAlive); // the answer was complete: the connection may serve again
           attempt.end(null);
-          failOver(failure);
+          failover.moveOn(failure);
           return;
         }
         body.openGate();
@@ -398,10 +344,10 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
       return;
     }
     String reason = cause == null ? "connection closed" : cause.toString();
-    if (held && responseStarted) { // the answer broke off before its first content
+    if (failover.held() && responseStarted) { // the answer broke off before its first content
       attempt.forget();
       attempt.end(null);
-      failOver("reset");
+      failover.moveOn("reset");
       return;
     }
     if (!responseStarted) {
@@ -419,13 +365,13 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   /** The upstream sent something that is not valid HTTP (the decoder gave up on it). */
   private void onUpstreamProtocolError(Throwable cause) {
     String reason = "invalid HTTP response: " + (cause == null ? "undecodable" : cause.getMessage());
-    if (!responseStarted || held) {
+    if (!responseStarted || failover.held()) {
       // The request reached the endpoint, which may be generating already: not retried on
       // another endpoint — but another target, while nothing reached the client, takes it.
       // The decoder's complaint stays in the log and the endpoint's health, like its address.
       String message = attempt.protocolError("sent an invalid HTTP response", reason);
-      if (held) {
-        failOver("protocol_error");
+      if (failover.held()) {
+        failover.moveOn("protocol_error");
       } else {
         fail(ErrorKind.UPSTREAM_FAILED, message);
       }
@@ -464,8 +410,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
    * since nobody is slow now. {@code later} ends the exchange when the generation ends.
    */
   public void continueWithout(ClientLeg later) {
-    body.detachClient(); // the client is gone: the session has the events
-    client = later;
+    client = session.continueWithout(later);
     attempt.reading(true);
   }
 
@@ -473,13 +418,6 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   public void askClientToReconnect() {
     if (!done) {
       body.askToReconnect();
-    }
-  }
-
-  /** A resume took the session over while this client still seemed to read: let it go. */
-  private void onDisplaced() {
-    if (attached() && !done) {
-      clientCtx.close(); // the client leg hands over through continueWithout
     }
   }
 
@@ -514,7 +452,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
       return;
     }
     attempt.cancel();
-    if (responseStarted && !held) {
+    if (responseStarted && !failover.held()) {
       failMidStream(ErrorKind.DRAINING, "the gateway is shutting down");
     } else {
       fail(ErrorKind.DRAINING, "the gateway is shutting down");
@@ -538,7 +476,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     attempt.drop();
     attempt.end(null);
     String message = "the route's timeout of " + routeTimeout.toMillis() + "ms was reached";
-    if (responseStarted && !held) {
+    if (responseStarted && !failover.held()) {
       failMidStream(ErrorKind.UPSTREAM_TIMEOUT, message);
     } else {
       fail(ErrorKind.UPSTREAM_TIMEOUT, message);
@@ -548,7 +486,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   // ---- endings --------------------------------------------------------------------------------
 
   /** Answers with the client's error for a request no target can take (a field its API cannot carry). */
-  private void refuse(TranslatedError refusal) {
+  @Override
+  public void refuse(TranslatedError refusal) {
     exchange.outcome(UntranslatableFieldException.CODE);
     finish();
     FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
@@ -603,7 +542,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
       return;
     }
     done = true;
-    cancelFirstEventTimer();
+    failover.end();
     if (attempt != null) {
       attempt.close();
     }

@@ -61,6 +61,10 @@ import java.util.function.LongSupplier;
  * A non-streamed body is parsed incrementally with Jackson's non-blocking parser as it passes, up
  * to {@value #MAX_BODY_BYTES} bytes; past that, parsing stops and the rest of the body counts 1
  * token per 4 bytes. Malformed JSON never throws: the event is passed on and usage stays unknown.
+ *
+ * <p><b>Per API.</b> Each API's event grammar is read by its own {@link EventReader}
+ * ({@link ChatEventReader}, {@link ResponsesEventReader}, {@link AnthropicEventReader}), chosen
+ * once per tracker; the tracker keeps the event template, the verdicts and the totals.
  */
 public final class UsageTracker {
   /** Non-streamed bodies are parsed up to this size; beyond it usage is estimated. */
@@ -85,6 +89,7 @@ public final class UsageTracker {
   }
 
   private final Api api;
+  private final EventReader events; // the API's event reader
   private final boolean dropUsageChunk;
   private final String requestModel;
   private final LongSupplier promptEstimate; // counted only when the upstream reports no input tokens
@@ -110,19 +115,8 @@ public final class UsageTracker {
   private boolean fastPath = true;
   private boolean endReached; // the stream's usage chunk or terminal event went by
 
-  private static final byte[] DONE = ChunkReader.ascii("[DONE]");
-  private static final byte[] QUOTED_USAGE = ChunkReader.ascii("\"usage\"");
-  private static final byte[] DOT_DELTA = ChunkReader.ascii(".delta");
-  private static final byte[] AUDIO_DELTA = ChunkReader.ascii("audio.delta");
-  private static final byte[] RESPONSE_COMPLETED = ChunkReader.ascii("response.completed");
-  private static final byte[] RESPONSE_INCOMPLETE = ChunkReader.ascii("response.incomplete");
-  private static final byte[] RESPONSE_FAILED = ChunkReader.ascii("response.failed");
-  private static final byte[] RESPONSE_CREATED = ChunkReader.ascii("response.created");
-  private static final byte[] RESPONSE_IN_PROGRESS = ChunkReader.ascii("response.in_progress");
-  private static final byte[] CONTENT_BLOCK_DELTA = ChunkReader.ascii("content_block_delta");
-  private static final byte[] MESSAGE_START = ChunkReader.ascii("message_start");
-  private static final byte[] MESSAGE_DELTA = ChunkReader.ascii("message_delta");
-  private static final byte[] MESSAGE_STOP = ChunkReader.ascii("message_stop");
+  /** {@code "usage"} with its quotes: whether an event's data names a usage object at all. */
+  static final byte[] QUOTED_USAGE = ChunkReader.ascii("\"usage\"");
 
   private JsonBody body; // a non-streamed body, once one arrives
 
@@ -145,6 +139,12 @@ public final class UsageTracker {
       LongSupplier promptEstimate) {
     this.api = api;
     this.dropUsageChunk = streamed && dropUsageChunk && api == Api.OPENAI_CHAT;
+    this.events = switch (api) {
+      case OPENAI_CHAT -> ChatEventReader.INSTANCE;
+      case OPENAI_RESPONSES -> ResponsesEventReader.INSTANCE;
+      case ANTHROPIC_MESSAGES -> AnthropicEventReader.INSTANCE;
+      case PASSTHROUGH, MODELS -> EventReader.NONE;
+    };
     this.requestModel = requestModel;
     this.promptEstimate = promptEstimate;
   }
@@ -207,15 +207,7 @@ public final class UsageTracker {
       if (!fields.hasData()) {
         return Verdict.PASS;
       }
-      byte[] b = fields.data();
-      int from = fields.dataStart();
-      int to = fields.dataEnd();
-      return switch (api) {
-        case OPENAI_CHAT -> chatEvent(b, from, to);
-        case OPENAI_RESPONSES -> responsesEvent(b, from, to);
-        case ANTHROPIC_MESSAGES -> anthropicEvent(b, from, to);
-        case PASSTHROUGH, MODELS -> Verdict.PASS;
-      };
+      return events.read(this, fields.data(), fields.dataStart(), fields.dataEnd());
     } catch (RuntimeException e) {
       return Verdict.PASS; // never let accounting break the stream
     }
@@ -240,123 +232,45 @@ public final class UsageTracker {
     return onEvent(Unpooled.wrappedBuffer(block.toString().getBytes(StandardCharsets.UTF_8)));
   }
 
-  private Verdict chatEvent(byte[] b, int from, int to) {
-    if (to - from >= DONE.length && Arrays.equals(b, from, from + DONE.length, DONE, 0, DONE.length)) {
-      endReached = true;
-      return Verdict.PASS;
-    }
-    if (fastPath && reader.chat(b, from, to)) {
-      // an ordinary chunk: content deltas and the model, read from the bytes
-      if (reader.modelEnd > reader.modelStart) {
-        model(b, reader.modelStart, reader.modelEnd);
-      }
-      appendPieces(b, reader.pieces, 0, reader.pieceCount);
-      learn(b, from, to, false);
-      return reader.content ? Verdict.CONTENT : Verdict.PASS;
-    }
-    // the usage chunk, a tool call, or anything else the fast path leaves to the parser
-    if (!scan.parse(UsageShape.CHAT, b, from, to)) {
-      return Verdict.PASS;
-    }
-    commit(UsageShape.CHAT);
-    // The usage-only chunk comes last, before [DONE]; usage repeated on content chunks
-    // (continuous usage stats) is no end.
-    if (scan.choicesArray && scan.choices == 0 && scan.usageObject && (scan.in >= 0 || scan.out >= 0)) {
-      endReached = true;
-    }
-    // only the chunk the gateway asked for: no choices at all, and a usage object that reads as usage
-    if (dropUsageChunk && scan.choicesArray && scan.choices == 0 && scan.usageObject
-        && (scan.in >= 0 || scan.out >= 0)) {
-      return Verdict.DROP;
-    }
-    return scan.content ? Verdict.CONTENT : Verdict.PASS;
+  // ---------------------------------------------------------------- for the API's event reader
+
+  /** The stream's fields, for the event being read. */
+  SseFields fields() {
+    return fields;
   }
 
-  private Verdict responsesEvent(byte[] b, int from, int to) {
-    if (!fields.hasType()) {
-      String type = UsageScan.topLevelType(b, from, to);
-      return type == null ? Verdict.PASS : responsesEvent(type, b, from, to);
-    }
-    if (fields.typeEndsWith(DOT_DELTA)) {
-      if (!fields.typeEndsWith(AUDIO_DELTA)) { // base64 audio is not text
-        deltaText(b, from, to, UsageShape.RESPONSES_DELTA);
-      }
-      return Verdict.CONTENT;
-    }
-    if (fields.typeIs(RESPONSE_COMPLETED) || fields.typeIs(RESPONSE_INCOMPLETE) || fields.typeIs(RESPONSE_FAILED)
-        || fields.typeIs(RESPONSE_CREATED) || fields.typeIs(RESPONSE_IN_PROGRESS)) {
-      return responsesEvent(fields.type(), b, from, to);
-    }
-    return Verdict.PASS;
+  /** The thread's chunk reader, for the event being read. */
+  ChunkReader chunkReader() {
+    return reader;
   }
 
-  /** A Responses event by its type name (the rare events, and events without an {@code event:} line). */
-  private Verdict responsesEvent(String type, byte[] b, int from, int to) {
-    if (type.endsWith(".delta")) {
-      if (!type.endsWith("audio.delta")) {
-        deltaText(b, from, to, UsageShape.RESPONSES_DELTA);
-      }
-      return Verdict.CONTENT;
-    }
-    switch (type) {
-      case "response.completed", "response.incomplete", "response.failed" -> {
-        endReached = true;
-        if (JsonBytes.contains(b, from, to, QUOTED_USAGE) || responseModel == null) {
-          if (scan.parse(UsageShape.RESPONSES_EVENT, b, from, to)) {
-            commit(UsageShape.RESPONSES_EVENT);
-          }
-        }
-      }
-      case "response.created", "response.in_progress" -> {
-        if (responseModel == null && scan.parse(UsageShape.RESPONSES_EVENT, b, from, to)) {
-          commit(UsageShape.RESPONSES_EVENT);
-        }
-      }
-      default -> { }
-    }
-    return Verdict.PASS;
+  /** The scanner the parsed events are read with ({@link #commit} takes its figures). */
+  UsageScan scan() {
+    return scan;
   }
 
-  private Verdict anthropicEvent(byte[] b, int from, int to) {
-    if (!fields.hasType()) {
-      String type = UsageScan.topLevelType(b, from, to);
-      return type == null ? Verdict.PASS : anthropicEvent(type, b, from, to);
-    }
-    if (fields.typeIs(CONTENT_BLOCK_DELTA)) {
-      deltaText(b, from, to, UsageShape.ANTHROPIC_DELTA);
-      return Verdict.CONTENT;
-    }
-    if (fields.typeIs(MESSAGE_START) || fields.typeIs(MESSAGE_DELTA) || fields.typeIs(MESSAGE_STOP)) {
-      return anthropicEvent(fields.type(), b, from, to);
-    }
-    return Verdict.PASS;
+  /** Whether the usage-only chunk is dropped: the gateway asked for it, the client did not (openai-chat). */
+  boolean dropsUsageChunk() {
+    return dropUsageChunk;
   }
 
-  private Verdict anthropicEvent(String type, byte[] b, int from, int to) {
-    switch (type) {
-      case "content_block_delta" -> {
-        deltaText(b, from, to, UsageShape.ANTHROPIC_DELTA);
-        return Verdict.CONTENT;
-      }
-      case "message_start" -> {
-        if (scan.parse(UsageShape.ANTHROPIC_START, b, from, to)) {
-          commit(UsageShape.ANTHROPIC_START);
-        }
-      }
-      case "message_stop" -> endReached = true;
-      case "message_delta" -> {
-        endReached = true; // the last usage, right before message_stop
-        if (JsonBytes.contains(b, from, to, QUOTED_USAGE) && scan.parse(UsageShape.ANTHROPIC_DELTA_USAGE, b, from, to)) {
-          commit(UsageShape.ANTHROPIC_DELTA_USAGE);
-        }
-      }
-      default -> { }
-    }
-    return Verdict.PASS;
+  /** False in the reference mode for tests: every event goes to the parser. */
+  boolean fastPath() {
+    return fastPath;
+  }
+
+  /** The stream's usage chunk or terminal event went by. */
+  void reachEnd() {
+    endReached = true;
+  }
+
+  /** Whether the response named its model already. */
+  boolean hasResponseModel() {
+    return responseModel != null;
   }
 
   /** The text of a content delta event (Responses or Anthropic) for the estimate: from the bytes, else parsed. */
-  private void deltaText(byte[] b, int from, int to, UsageShape shape) {
+  void deltaText(byte[] b, int from, int to, UsageShape shape) {
     boolean read = fastPath && (shape == UsageShape.ANTHROPIC_DELTA
         ? reader.anthropicDelta(b, from, to) : reader.responsesDelta(b, from, to));
     if (read) {
@@ -367,14 +281,14 @@ public final class UsageTracker {
     }
   }
 
-  private void appendPieces(byte[] b, int[] pieces, int offset, int count) {
+  void appendPieces(byte[] b, int[] pieces, int offset, int count) {
     for (int k = 0; k < count; k++) {
       output.appendEscaped(b, pieces[offset + 2 * k], pieces[offset + 2 * k + 1]);
     }
   }
 
   /** The event the reader just read ({@code b[from, to)} its data) is the template for the next ones. */
-  private void learn(byte[] b, int from, int to, boolean alwaysContent) {
+  void learn(byte[] b, int from, int to, boolean alwaysContent) {
     if (!fastPath || fields.dataJoined()) {
       return; // the reference mode parses every event; joined data lines are not the block's bytes
     }
@@ -385,7 +299,7 @@ public final class UsageTracker {
   }
 
   /** A non-empty model name, read from the bytes: decoded only when it differs from the one held. */
-  private void model(byte[] b, int from, int to) {
+  void model(byte[] b, int from, int to) {
     byte[] held = responseModelBytes;
     if (held != null && Arrays.equals(held, 0, held.length, b, from, to)) {
       return;
@@ -458,7 +372,6 @@ public final class UsageTracker {
 
   // ---------------------------------------------------------------- result
 
-  /** True when the upstream reported both input and output figures. */
   /**
    * True once a stream reached its end as far as usage goes: the usage-only chunk or
    * {@code data: [DONE]} (OpenAI chat), {@code message_delta} / {@code message_stop} (Anthropic),
@@ -503,7 +416,8 @@ public final class UsageTracker {
     return input;
   }
 
-  private void commit(UsageShape table) {
+  /** The figures of the event or body {@link #scan} just parsed with {@code table}: the latest replace earlier ones. */
+  void commit(UsageShape table) {
     UsageScan s = scan;
     if (s.model != null && !s.model.isEmpty()) {
       if (!s.model.equals(responseModel)) {

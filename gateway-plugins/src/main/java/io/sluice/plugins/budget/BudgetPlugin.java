@@ -2,8 +2,6 @@ package io.sluice.plugins.budget;
 
 import io.sluice.config.PriceConfig;
 import io.sluice.plugin.Decision;
-import io.sluice.plugin.ExchangeSummary;
-import io.sluice.plugin.Plugin;
 import io.sluice.plugin.PluginServices;
 import io.sluice.plugin.RequestContext;
 import io.sluice.plugins.budget.BudgetSettings.Rule;
@@ -13,19 +11,17 @@ import io.sluice.plugins.quota.Hold;
 import io.sluice.plugins.quota.KeySource;
 import io.sluice.plugins.quota.Ledger;
 import io.sluice.plugins.quota.ReservationEstimator;
+import io.sluice.plugins.quota.ReservingPlugin;
 import io.sluice.plugins.quota.Slot;
 import io.sluice.usage.Pricing;
 import io.sluice.usage.Usage;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 
 /**
  * {@code ai-budget} on one route: USD or tokens per calendar period (UTC day, week from Monday,
@@ -37,15 +33,16 @@ import java.util.concurrent.CompletionStage;
  * plus the output it allows; USD: the same tokens at the requested model's price (0 when the
  * pricing table has none) — so a burst of concurrent requests cannot all slip through an almost
  * spent budget. When the usage is final, before the response's last bytes reach the client
- * ({@link #onUsage}), the charge is corrected to the real usage (USD: at the served model's price,
+ * ({@code onUsage}), the charge is corrected to the real usage (USD: at the served model's price,
  * cached input as cached, reasoning as output). An exchange that ends otherwise is corrected when
- * it ends ({@link #onComplete}): to its usage when known, refunded when no answer was produced
+ * it ends ({@code onComplete}): to its usage when known, refunded when no answer was produced
  * (status ≥ 400), else the reservation stands.
  *
- * The bookkeeping is {@link Ledger}'s, shared with {@code ai-token-ratelimit}.
+ * The bookkeeping is {@link Ledger}'s and the hooks {@link ReservingPlugin}'s, shared with
+ * {@code ai-token-ratelimit}.
  *
  * <p>Threading: one instance serves every request of its route on every event loop; per-request
- * state is a {@link Hold}, kept by the ledger from the reservation to {@link #onComplete}. A reservation that
+ * state is a {@link Hold}, kept by the ledger from the reservation to {@code onComplete}. A reservation that
  * completes after its exchange already ended is refunded at once.
  *
  * <p>Backpressure: nothing is queued here: one Redis round trip to reserve, at most one to
@@ -56,36 +53,26 @@ import java.util.concurrent.CompletionStage;
  * Redis is back; core logs it and exports {@code sluice_ratelimit_store_degraded}). A correction
  * whose store cannot answer is dropped (the reservation stands).
  */
-final class BudgetPlugin implements Plugin {
+final class BudgetPlugin extends ReservingPlugin<Hold> {
   static final String NAME = "ai-budget";
   static final String REMAINING_HEADER = "x-sluice-budget-remaining";
   /** The Redis key prefix (stored by running fleets: never change it). */
   static final String REDIS_PREFIX = "sluice:budget:";
 
   private final BudgetSettings settings;
-  private final PluginServices services;
-  private final Clock clock;
-  private final ReservationEstimator estimator;
-  private final Ledger<Hold> ledger;
   private final Set<String> declaredConsumers;
 
   BudgetPlugin(BudgetSettings settings, PluginServices services) {
+    super(NAME, services, settings.defaultMaxTokens(), settings.store(), REDIS_PREFIX);
     this.settings = settings;
-    this.services = services;
-    this.clock = services.clock();
-    this.estimator = new ReservationEstimator(settings.defaultMaxTokens());
-    this.ledger = Ledger.create(NAME, services, settings.store(), REDIS_PREFIX, this::actuals);
     Set<String> names = new HashSet<>();
     services.consumers().forEach(c -> names.add(c.name()));
     this.declaredConsumers = Set.copyOf(names);
   }
 
+  /** Every rule is charged the estimate: its tokens, or their cost at the requested model's price. */
   @Override
-  public CompletionStage<Decision> onRequest(RequestContext request) {
-    if (!request.generates()) {
-      return CompletableFuture.completedFuture(Decision.PROCEED); // a resume or poll: nothing is generated
-    }
-    long now = clock.millis();
+  protected Hold hold(RequestContext request, long now) {
     List<Slot> slots = slots(request, now);
     ReservationEstimator.Estimate estimate = estimator.parts(request);
     long[] amounts = new long[slots.size()];
@@ -101,50 +88,29 @@ final class BudgetPlugin implements Plugin {
         amounts[i] = nanos;
       }
     }
-    Hold hold = new Hold(slots, amounts, now);
-    return ledger.reserve(request, hold).thenApply(r -> decide(request, hold, r));
+    return new Hold(slots, amounts, now);
   }
 
-  private Decision decide(RequestContext request, Hold hold, Reservation r) {
+  @Override
+  protected void reserved(RequestContext request, Hold hold, Reservation r) {
     export(request, hold, r);
-    if (r.admitted()) {
-      return Decision.PROCEED;
-    }
-    services.rateLimitRejection(request.route(), NAME);
-    long retryAfter = hold.retryAfter(r);
+  }
+
+  @Override
+  protected Decision.Reject refusal(long retryAfter) {
     return new Decision.Reject(429, "insufficient_quota", "budget_exceeded",
         "budget exceeded; it renews in " + retryAfter + "s", Map.of("Retry-After", Long.toString(retryAfter)));
   }
 
   @Override
-  public void onResponseHeaders(RequestContext request, int status, ResponseHeaders headers) {
-    Hold hold = ledger.get(request);
-    Reservation r = hold == null ? null : hold.reservation();
-    if (r == null) {
-      return;
-    }
+  protected void remainingHeaders(Hold hold, Reservation r, ResponseHeaders headers) {
     int most = mostRestrictive(hold.slots(), r.remaining());
     headers.set(REMAINING_HEADER, format(settings.rules().get(hold.slots().get(most).rule()).unit(), r.remaining()[most]));
   }
 
-  @Override
-  public boolean settlesUsage() {
-    return true;
-  }
-
-  /** The usage is final and the response's end waits for this: the charge becomes the real cost. */
-  @Override
-  public CompletionStage<Void> onUsage(RequestContext request, Usage usage) {
-    return ledger.settle(request, usage);
-  }
-
-  @Override
-  public void onComplete(RequestContext request, ExchangeSummary summary) {
-    ledger.complete(request, summary);
-  }
-
   /** The real amount per slot: tokens, or the usage's cost at the served model's price. */
-  private long[] actuals(Hold hold, Usage usage) {
+  @Override
+  protected long[] actuals(Hold hold, Usage usage) {
     long[] real = new long[hold.slots().size()];
     long nanos = -1;
     for (int i = 0; i < real.length; i++) {

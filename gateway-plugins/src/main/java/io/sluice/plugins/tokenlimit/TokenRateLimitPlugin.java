@@ -2,23 +2,19 @@ package io.sluice.plugins.tokenlimit;
 
 import io.sluice.plugin.Decision;
 import io.sluice.usage.Usage;
-import io.sluice.plugin.ExchangeSummary;
-import io.sluice.plugin.Plugin;
 import io.sluice.plugin.PluginServices;
 import io.sluice.plugin.RequestContext;
 import io.sluice.plugins.quota.Counters.Reservation;
 import io.sluice.plugins.quota.Hold;
 import io.sluice.plugins.quota.Ledger;
 import io.sluice.plugins.quota.ReservationEstimator;
+import io.sluice.plugins.quota.ReservingPlugin;
 import io.sluice.plugins.quota.Slot;
 import io.sluice.plugins.tokenlimit.TokenLimitSettings.Rule;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 
 /**
  * {@code ai-token-ratelimit} on one route: LLM tokens per fixed, clock-aligned window, per key.
@@ -27,17 +23,18 @@ import java.util.concurrent.CompletionStage;
  * rule's window is already spent; otherwise its estimate ({@link ReservationEstimator}) is charged at
  * once to every rule, so a burst of concurrent requests cannot all slip through an almost-spent
  * window — at most one request overshoots it. When the usage is final — before the response's last
- * bytes reach the client ({@link #onUsage}) — the charge is corrected to it (up or down); an
- * exchange that ends otherwise is corrected when it ends ({@link #onComplete}): without usage the
+ * bytes reach the client ({@code onUsage}) — the charge is corrected to it (up or down); an
+ * exchange that ends otherwise is corrected when it ends ({@code onComplete}): without usage the
  * reservation stands, except that an exchange that produced no answer (status ≥ 400 from the
  * gateway or the upstream, or 499: the client left before any response byte) is refunded in full.
- * The bookkeeping is {@link Ledger}'s, shared with {@code ai-budget}.
+ * The bookkeeping is {@link Ledger}'s and the hooks {@link ReservingPlugin}'s, shared with
+ * {@code ai-budget}.
  *
  * <p>Threading: one instance serves every request of its route on every event loop. The decision
  * completes on the local counters' caller (the event loop) or on a Redis client thread, from which
  * {@code PluginChain} hops back to the loop; response headers are written in
- * {@link #onResponseHeaders}, on the loop, from the request's {@link Hold}, kept by the ledger until
- * {@link #onComplete}. A reservation that completes after its exchange already ended (the client
+ * {@code onResponseHeaders}, on the loop, from the request's {@link Hold}, kept by the ledger until
+ * {@code onComplete}. A reservation that completes after its exchange already ended (the client
  * left while Redis answered) is refunded at once.
  *
  * <p>Backpressure: nothing is queued here. Each request costs one Redis round trip to reserve and
@@ -49,28 +46,20 @@ import java.util.concurrent.CompletionStage;
  * core logs the transition once each way and exports {@code sluice_ratelimit_store_degraded}.
  * A correction whose store cannot answer is dropped (the reservation stands).
  */
-final class TokenRateLimitPlugin implements Plugin {
+final class TokenRateLimitPlugin extends ReservingPlugin<TokenRateLimitPlugin.Pending> {
   static final String NAME = "ai-token-ratelimit";
   /** The Redis key prefix (stored by running fleets: never change it). */
   static final String REDIS_PREFIX = "sluice:tl:";
 
   private final TokenLimitSettings settings;
-  private final PluginServices services;
-  private final Clock clock;
-  private final ReservationEstimator estimator;
-  private final Ledger<Pending> ledger;
 
   TokenRateLimitPlugin(TokenLimitSettings settings, PluginServices services) {
+    super(NAME, services, settings.defaultMaxTokens(), settings.store(), REDIS_PREFIX);
     this.settings = settings;
-    this.services = services;
-    this.clock = services.clock();
-    this.estimator = new ReservationEstimator(settings.defaultMaxTokens());
-    this.ledger = Ledger.create(NAME, services, settings.store(), REDIS_PREFIX,
-        (p, usage) -> each(p.slots().size(), usage.totalTokens()));
   }
 
   /** One request between its reservation and its end; the same amount is charged to every rule. */
-  private static final class Pending extends Hold {
+  static final class Pending extends Hold {
     final long amount;
     // enforce: mid-stream — the extra tokens taken from the windows while the stream ran
     long extra;
@@ -95,33 +84,25 @@ final class TokenRateLimitPlugin implements Plugin {
   }
 
   @Override
-  public CompletionStage<Decision> onRequest(RequestContext request) {
-    if (!request.generates()) {
-      return CompletableFuture.completedFuture(Decision.PROCEED); // a resume or poll: no tokens are made
-    }
-    long now = clock.millis();
-    Pending p = new Pending(slots(request, now), estimator.estimate(request), now);
-    return ledger.reserve(request, p).thenApply(r -> decide(request, p, r));
+  protected Pending hold(RequestContext request, long now) {
+    return new Pending(slots(request, now), estimator.estimate(request), now);
   }
 
-  private Decision decide(RequestContext request, Pending p, Reservation r) {
-    if (r.admitted()) {
-      return Decision.PROCEED;
-    }
-    services.rateLimitRejection(request.route(), NAME);
-    long retryAfter = p.retryAfter(r);
+  /** The real amount per slot: the usage's tokens, in every rule. */
+  @Override
+  protected long[] actuals(Pending p, Usage usage) {
+    return each(p.slots().size(), usage.totalTokens());
+  }
+
+  @Override
+  protected Decision.Reject refusal(long retryAfter) {
     return new Decision.Reject(429, "rate_limit_error", "token_rate_limited",
         "token rate limit exceeded; retry in " + retryAfter + "s",
         Map.of("Retry-After", Long.toString(retryAfter)));
   }
 
   @Override
-  public void onResponseHeaders(RequestContext request, int status, ResponseHeaders headers) {
-    Pending p = ledger.get(request);
-    Reservation r = p == null ? null : p.reservation();
-    if (r == null) {
-      return;
-    }
+  protected void remainingHeaders(Pending p, Reservation r, ResponseHeaders headers) {
     int most = mostRestrictive(p.slots(), r.remaining());
     Slot s = p.slots().get(most);
     headers.set("x-ratelimit-limit-tokens", Long.toString(s.limit()));
@@ -173,26 +154,6 @@ final class TokenRateLimitPlugin implements Plugin {
       }
     });
     return null;
-  }
-
-  @Override
-  public boolean settlesUsage() {
-    return true;
-  }
-
-  /**
-   * The usage is final and the response's end is held until this completes: the reservation is
-   * corrected to the real usage now (local counters: at once; Redis: when the script answered or
-   * timed out), so the client's next request is judged on it.
-   */
-  @Override
-  public CompletionStage<Void> onUsage(RequestContext request, Usage usage) {
-    return ledger.settle(request, usage);
-  }
-
-  @Override
-  public void onComplete(RequestContext request, ExchangeSummary summary) {
-    ledger.complete(request, summary);
   }
 
   private List<Slot> slots(RequestContext request, long now) {

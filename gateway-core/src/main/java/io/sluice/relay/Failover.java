@@ -1,0 +1,150 @@
+package io.sluice.relay;
+
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.exchange.Exchange;
+import io.sluice.telemetry.GenAiNames;
+import io.sluice.translate.TranslatedError;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The held/commit step of one exchange across its {@link Targets}: which target is tried now,
+ * whether its answer is still held back (another target is left), the first-event timer of a held
+ * stream, rejecting an attempt that failed before content and moving on to the next target, and
+ * the commit that makes the current target the one that serves (the head names it).
+ *
+ * <p>It exists apart from {@link ProxyCall} so that the relay of one attempt reads straight: the
+ * call asks {@link #held()} where a failure could still move on, and hands the attempt's teardown
+ * back through its {@link Owner}.
+ *
+ * <p>Failover: while another target is left, the answer is held back (head and events before the
+ * first content event, or a whole JSON body: {@link HeldAnswer}) and a failure before content —
+ * connect failure, 5xx, 429, first-byte timeout, an error or malformed first event, an empty body,
+ * no content within {@code first-event-timeout} — moves on to the next target without the client
+ * seeing a byte of the failed attempt. The last target's answer is relayed as it comes.
+ *
+ * <p>Threading: the client channel's event loop (the first-event timer is scheduled on it), like
+ * the {@link ProxyCall} that owns it.
+ */
+final class Failover {
+  /** What the call does for a target: start it, tear it down, or refuse the request. */
+  interface Owner {
+    /** Starts an attempt at {@code target} (its request can be sent to it). */
+    void attempt(Target target);
+
+    /** The current attempt failed before content ({@code reason}): it is torn down, its answer dropped. */
+    void dropAttempt(String reason);
+
+    /** A held stream had no content within {@code first-event-timeout}: its attempt records the timeout. */
+    void firstEventTimedOut();
+
+    /** No target can take the request (a field its API cannot carry): the client gets this answer. */
+    void refuse(TranslatedError refusal);
+  }
+
+  private final Targets targets;
+  private final Exchange exchange;
+  private final EventLoop loop;
+  private final Owner owner;
+  private Target target; // the current attempt's
+  private boolean held; // another target is left: the answer waits for its first content
+  private ScheduledFuture<?> firstEventTimer;
+  private boolean ended;
+
+  Failover(Targets targets, Exchange exchange, EventLoop loop, Owner owner) {
+    this.targets = targets;
+    this.exchange = exchange;
+    this.loop = loop;
+    this.owner = owner;
+  }
+
+  /** The current attempt's target. */
+  Target target() {
+    return target;
+  }
+
+  /** Whether another target is left: a failure before content moves on, the answer is held. */
+  boolean held() {
+    return held;
+  }
+
+  /** Tries the next target (the first one at the start), skipping those the request cannot go to. */
+  void next() {
+    target = targets.next();
+    exchange.genAi(GenAiNames.served(exchange.genAi(), target.upstream().config().provider()));
+    held = targets.hasNext();
+    if (target.refused() != null) { // the request cannot go to this target (a field its API cannot carry)
+      if (held) {
+        targets.failed(target, "untranslatable");
+        exchange.failedOver();
+        next();
+      } else {
+        owner.refuse(target.refused());
+      }
+      return;
+    }
+    owner.attempt(target);
+  }
+
+  /**
+   * The current attempt failed before content while another target is left: nothing of it
+   * reached the client, so it is dropped (its partial usage with it) and the next target tries.
+   */
+  void moveOn(String reason) {
+    targets.failed(target, reason);
+    exchange.failedOver();
+    cancelFirstEventTimer();
+    owner.dropAttempt(reason);
+    next();
+  }
+
+  /**
+   * A 2xx stream or JSON body while another target is left: held until its first content (then
+   * {@code commit}); a stream that shows none within {@code first-event-timeout} moves on.
+   */
+  void holdUntilContent(BodyRelay body, boolean stream, Runnable commit) {
+    body.holdUntilContent(commit);
+    Duration firstEvent = targets.firstEventTimeout();
+    if (stream && !firstEvent.isZero()) {
+      firstEventTimer = loop.schedule(this::onFirstEventTimeout, firstEvent.toNanos(), TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void onFirstEventTimeout() {
+    firstEventTimer = null;
+    if (!ended && held) {
+      owner.firstEventTimedOut();
+      moveOn("first_event_timeout");
+    }
+  }
+
+  /**
+   * The answer goes to the client from now on: no failover after this. The head names the target
+   * that serves ({@link ProxyCall#SERVED_BY_UPSTREAM}, {@link ProxyCall#SERVED_BY_MODEL}), and so
+   * does the exchange.
+   */
+  void commit(HttpHeaders head) {
+    cancelFirstEventTimer();
+    held = false;
+    head.set(ProxyCall.SERVED_BY_UPSTREAM, target.upstream().name());
+    if (target.model() != null) {
+      head.set(ProxyCall.SERVED_BY_MODEL, target.model());
+    }
+    exchange.model(target.model());
+  }
+
+  /** The exchange ended: no more moving on. */
+  void end() {
+    ended = true;
+    cancelFirstEventTimer();
+  }
+
+  private void cancelFirstEventTimer() {
+    if (firstEventTimer != null) {
+      firstEventTimer.cancel(false);
+      firstEventTimer = null;
+    }
+  }
+}
