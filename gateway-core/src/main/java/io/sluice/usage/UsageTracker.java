@@ -127,14 +127,9 @@ public final class UsageTracker {
    * @param dropUsageChunk {@link RequestInfo#dropUsageChunk()}: the gateway added
    *     {@code include_usage} and the client did not ask for the usage-only chunk
    * @param requestModel the request's model, used when the response names none (may be null)
-   * @param promptEstimate the request's prompt estimate ({@link RequestInfo#promptTokens()}),
-   *     used as input when the upstream reports none; -1 for unknown
+   * @param promptEstimate the request's prompt estimate ({@link PromptEstimate}, counted when first
+   *     asked for), used as input when the upstream reports none
    */
-  public UsageTracker(Api api, boolean streamed, boolean dropUsageChunk, String requestModel, long promptEstimate) {
-    this(api, streamed, dropUsageChunk, requestModel, () -> promptEstimate);
-  }
-
-  /** As above, the prompt estimate counted only when needed ({@link PromptEstimate}). */
   public UsageTracker(Api api, boolean streamed, boolean dropUsageChunk, String requestModel,
       LongSupplier promptEstimate) {
     this.api = api;

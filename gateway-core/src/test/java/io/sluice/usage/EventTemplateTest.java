@@ -89,7 +89,7 @@ class EventTemplateTest {
       typed.append("event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"item_id\":\"msg_1\","
           + "\"output_index\":0,\"content_index\":0,\"delta\":\"w" + i + "\",\"sequence_number\":" + i + "}\n\n");
     }
-    Supplier<UsageTracker> responses = () -> new UsageTracker(Api.OPENAI_RESPONSES, true, false, "o4", 3);
+    Supplier<UsageTracker> responses = () -> new UsageTracker(Api.OPENAI_RESPONSES, true, false, "o4", () -> 3);
     assertThat(same(responses, typed.toString()).templateMatches).isEqualTo(18);
 
     // Without event lines the JSON's "type" says what an event is: audio (not text) in the same shape
@@ -108,9 +108,9 @@ class EventTemplateTest {
       stream.append("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
           + "\"delta\":{\"type\":\"text_delta\",\"text\":\"" + (i % 4 == 0 ? "" : "p" + i) + "\"}}\n\n");
     }
-    UsageTracker fast = same(() -> new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, "claude", 3), stream.toString());
+    UsageTracker fast = same(() -> new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, "claude", () -> 3), stream.toString());
     assertThat(fast.templateMatches).isEqualTo(9);
-    assertThat(run(new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, "claude", 3), stream.toString()).verdicts())
+    assertThat(run(new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, "claude", () -> 3), stream.toString()).verdicts())
         .containsOnly(Verdict.CONTENT);
   }
 }

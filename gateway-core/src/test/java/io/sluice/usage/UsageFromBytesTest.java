@@ -57,7 +57,7 @@ class UsageFromBytesTest {
   }
 
   static UsageTracker chat() {
-    return new UsageTracker(Api.OPENAI_CHAT, true, true, "requested", 11);
+    return new UsageTracker(Api.OPENAI_CHAT, true, true, "requested", () -> 11);
   }
 
   static String chunk(String delta) {
@@ -188,14 +188,14 @@ class UsageFromBytesTest {
         + "\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\" hmm\"}}\n\n"
         + "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":2,"
         + "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\":1}\"}}\n\n";
-    Run a = same(() -> new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, "claude", 3), anthropic);
+    Run a = same(() -> new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, "claude", () -> 3), anthropic);
     assertThat(a.verdicts()).containsOnly(Verdict.CONTENT);
     assertThat(a.usage().outputTokens()).isEqualTo(TokenEstimator.count("Hi \"there\" hmm{\"a\":1}"));
 
     String responses = "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","
         + "\"item_id\":\"msg\",\"output_index\":0,\"content_index\":0,\"delta\":\"Rust \\u2014 safe\"}\n\n"
         + "event: response.audio.delta\ndata: {\"type\":\"response.audio.delta\",\"delta\":\"UklGRiQAAABXQVZF\"}\n\n";
-    Run o = same(() -> new UsageTracker(Api.OPENAI_RESPONSES, true, false, "o4", 3), responses);
+    Run o = same(() -> new UsageTracker(Api.OPENAI_RESPONSES, true, false, "o4", () -> 3), responses);
     assertThat(o.verdicts()).containsOnly(Verdict.CONTENT);
     assertThat(o.usage().outputTokens()).as("audio is not text").isEqualTo(TokenEstimator.count("Rust — safe"));
   }
@@ -206,7 +206,7 @@ class UsageFromBytesTest {
     same(() -> chat(), UsageTrackerTest.fixture("openai-chat-no-usage.sse"));
     same(() -> chat(), UsageTrackerTest.fixture("openai-chat-cached-reasoning.sse"));
     same(() -> chat(), UsageTrackerTest.fixture("openai-chat-tool-calls.sse"));
-    same(() -> new UsageTracker(Api.OPENAI_RESPONSES, true, false, "o4", 3), UsageTrackerTest.fixture("openai-responses.sse"));
-    same(() -> new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, "c", 3), UsageTrackerTest.fixture("anthropic-messages.sse"));
+    same(() -> new UsageTracker(Api.OPENAI_RESPONSES, true, false, "o4", () -> 3), UsageTrackerTest.fixture("openai-responses.sse"));
+    same(() -> new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, "c", () -> 3), UsageTrackerTest.fixture("anthropic-messages.sse"));
   }
 }

@@ -97,7 +97,7 @@ class UsageTrackerTest {
   }
 
   static UsageTracker chat(boolean drop) {
-    return new UsageTracker(Api.OPENAI_CHAT, true, drop, "gpt-4o", 25);
+    return new UsageTracker(Api.OPENAI_CHAT, true, drop, "gpt-4o", () -> 25);
   }
 
   // ------------------------------------------------------------------ OpenAI chat
@@ -230,7 +230,7 @@ class UsageTrackerTest {
   @Test
   void responsesStream_usageFromResponseCompleted_deltasAreContent() {
     String stream = fixture("openai-responses.sse");
-    Relayed r = relay(new UsageTracker(Api.OPENAI_RESPONSES, true, true, "o4-mini", 30), stream);
+    Relayed r = relay(new UsageTracker(Api.OPENAI_RESPONSES, true, true, "o4-mini", () -> 30), stream);
     assertThat(r.wire()).as("nothing is ever dropped from a Responses stream").isEqualTo(stream);
     assertThat(r.usage()).isEqualTo(new Usage(1342, 203, 1280, 192, "o4-mini-2025-04-16", false));
     assertThat(r.contentEvents()).isEqualTo(9);
@@ -242,7 +242,7 @@ class UsageTrackerTest {
   void responsesStreamCutBeforeCompleted_estimated() {
     String stream = fixture("openai-responses.sse");
     stream = stream.substring(0, stream.indexOf("event: response.output_text.done"));
-    Relayed r = relay(new UsageTracker(Api.OPENAI_RESPONSES, true, false, "o4-mini", 30), stream);
+    Relayed r = relay(new UsageTracker(Api.OPENAI_RESPONSES, true, false, "o4-mini", () -> 30), stream);
     assertThat(r.usage()).isEqualTo(new Usage(30,
         TokenEstimator.count("Rust guarantees memory safety without a garbage collector."), 0, 0,
         "o4-mini-2025-04-16", true));
@@ -251,7 +251,7 @@ class UsageTrackerTest {
   @Test
   void responsesEventsWithoutEventLines_typeReadFromData() {
     String stream = fixture("openai-responses.sse").replaceAll("(?m)^event: .*\n", "");
-    Relayed r = relay(new UsageTracker(Api.OPENAI_RESPONSES, true, false, null, -1), stream);
+    Relayed r = relay(new UsageTracker(Api.OPENAI_RESPONSES, true, false, null, () -> -1), stream);
     assertThat(r.usage()).isEqualTo(new Usage(1342, 203, 1280, 192, "o4-mini-2025-04-16", false));
     assertThat(r.contentEvents()).isEqualTo(9);
   }
@@ -261,7 +261,7 @@ class UsageTrackerTest {
   @Test
   void anthropicStream_inputFromMessageStart_outputFromTheLastMessageDelta() {
     String stream = fixture("anthropic-messages.sse");
-    Relayed r = relay(new UsageTracker(Api.ANTHROPIC_MESSAGES, true, true, "claude-sonnet-4-0", 40), stream);
+    Relayed r = relay(new UsageTracker(Api.ANTHROPIC_MESSAGES, true, true, "claude-sonnet-4-0", () -> 40), stream);
     assertThat(r.wire()).isEqualTo(stream);
     // input 472 fresh + 1024 written to the cache + 2048 read from it; output cumulative 12, not 9 + 12
     assertThat(r.usage()).isEqualTo(new Usage(472 + 1024 + 2048, 12, 2048, 0, "claude-sonnet-4-20250514", false));
@@ -274,7 +274,7 @@ class UsageTrackerTest {
     String stream = fixture("anthropic-messages.sse");
     int length = stream.getBytes(StandardCharsets.UTF_8).length;
     for (int split = 1; split < length; split++) {
-      Relayed r = relay(UNTRACKED, new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, null, -1), stream, split / 2, split);
+      Relayed r = relay(UNTRACKED, new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, null, () -> -1), stream, split / 2, split);
       assertThat(r.wire()).isEqualTo(stream);
       assertThat(r.usage().inputTokens()).as("split at %d", split).isEqualTo(3544);
       assertThat(r.usage().outputTokens()).isEqualTo(12);
@@ -286,7 +286,7 @@ class UsageTrackerTest {
   void anthropicEventsRepeated_countOnce() {
     String stream = fixture("anthropic-messages.sse");
     String start = stream.substring(0, stream.indexOf("event: content_block_start"));
-    Relayed r = relay(new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, null, -1), start + stream + stream);
+    Relayed r = relay(new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, null, () -> -1), start + stream + stream);
     assertThat(r.usage()).isEqualTo(new Usage(3544, 12, 2048, 0, "claude-sonnet-4-20250514", false));
   }
 
@@ -294,7 +294,7 @@ class UsageTrackerTest {
   void anthropicStreamCutBeforeMessageDelta_inputExact_outputEstimated() {
     String stream = fixture("anthropic-messages.sse");
     stream = stream.substring(0, stream.indexOf("event: message_delta"));
-    Relayed r = relay(new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, null, 99), stream);
+    Relayed r = relay(new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, null, () -> 99), stream);
     assertThat(r.usage()).isEqualTo(new Usage(3544, TokenEstimator.count("Hello! How can I help you today?"),
         2048, 0, "claude-sonnet-4-20250514", true));
   }
@@ -330,11 +330,11 @@ class UsageTrackerTest {
     String anthropic = fixture("anthropic-messages.sse");
     int delta = List.of(anthropic.split("(?<=\n\n)")).indexOf(
         List.of(anthropic.split("(?<=\n\n)")).stream().filter(b -> b.startsWith("event: message_delta")).findFirst().orElseThrow());
-    assertThat(endAt(new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, null, -1), anthropic)).isEqualTo(delta);
+    assertThat(endAt(new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, null, () -> -1), anthropic)).isEqualTo(delta);
     String responses = fixture("openai-responses.sse");
     int completed = List.of(responses.split("(?<=\n\n)")).indexOf(
         List.of(responses.split("(?<=\n\n)")).stream().filter(b -> b.contains("response.completed")).findFirst().orElseThrow());
-    assertThat(endAt(new UsageTracker(Api.OPENAI_RESPONSES, true, false, null, -1), responses)).isEqualTo(completed);
+    assertThat(endAt(new UsageTracker(Api.OPENAI_RESPONSES, true, false, null, () -> -1), responses)).isEqualTo(completed);
   }
 
   // ------------------------------------------------------------------ non-streamed bodies
@@ -352,7 +352,7 @@ class UsageTrackerTest {
 
   private static Usage body(Api api, String name, int chunk) {
     byte[] json = fixture(name).getBytes(StandardCharsets.UTF_8);
-    UsageTracker tracker = new UsageTracker(api, false, false, "requested", 5);
+    UsageTracker tracker = new UsageTracker(api, false, false, "requested", () -> 5);
     for (int i = 0; i < json.length; i += chunk) {
       ByteBuf part = ALLOC.directBuffer(); // the relay's buffers: direct, pooled
       try {
@@ -371,7 +371,7 @@ class UsageTrackerTest {
   @Test
   void nonStreamedBody_compositeBufferAndByteArray() {
     byte[] json = fixture("openai-chat.json").getBytes(StandardCharsets.UTF_8);
-    UsageTracker tracker = new UsageTracker(Api.OPENAI_CHAT, false, false, null, -1);
+    UsageTracker tracker = new UsageTracker(Api.OPENAI_CHAT, false, false, null, () -> -1);
     ByteBuf composite = Unpooled.wrappedBuffer(Unpooled.wrappedBuffer(json, 0, 100),
         Unpooled.wrappedBuffer(json, 100, json.length - 100));
     try {
@@ -382,7 +382,7 @@ class UsageTrackerTest {
     tracker.onBodyEnd();
     assertThat(tracker.usage().outputTokens()).isEqualTo(8);
 
-    UsageTracker whole = new UsageTracker(Api.OPENAI_CHAT, false, false, null, -1);
+    UsageTracker whole = new UsageTracker(Api.OPENAI_CHAT, false, false, null, () -> -1);
     whole.onBody(json);
     assertThat(whole.usage()).isEqualTo(tracker.usage());
     assertThat(whole.usageReported()).isTrue();
@@ -392,7 +392,7 @@ class UsageTrackerTest {
   void nonStreamedBodyWithoutUsage_estimatedFromTheMessageText() {
     String json = "{\"id\":\"x\",\"model\":\"llama-3.1-8b\",\"choices\":[{\"index\":0,\"message\":"
         + "{\"role\":\"assistant\",\"content\":\"The capital of France is Paris.\"},\"finish_reason\":\"stop\"}]}";
-    UsageTracker tracker = new UsageTracker(Api.OPENAI_CHAT, false, false, "llama", 12);
+    UsageTracker tracker = new UsageTracker(Api.OPENAI_CHAT, false, false, "llama", () -> 12);
     tracker.onBody(json.getBytes(StandardCharsets.UTF_8));
     assertThat(tracker.usage()).isEqualTo(new Usage(12, 7, 0, 0, "llama-3.1-8b", true));
     assertThat(tracker.usageReported()).isFalse();
@@ -403,7 +403,7 @@ class UsageTrackerTest {
     String text = "word ".repeat(UsageTracker.MAX_BODY_BYTES / 5 + 1000);
     byte[] json = ("{\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\""
         + text + "\"}}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}").getBytes(StandardCharsets.UTF_8);
-    UsageTracker tracker = new UsageTracker(Api.OPENAI_CHAT, false, false, "m", 3);
+    UsageTracker tracker = new UsageTracker(Api.OPENAI_CHAT, false, false, "m", () -> 3);
     for (int i = 0; i < json.length; i += 65536) {
       tracker.onBodyChunk(json, i, Math.min(65536, json.length - i));
     }
@@ -436,14 +436,14 @@ class UsageTrackerTest {
   })
   void malformedEvents_neverThrow_usageStaysUnknown(String event) {
     for (Api api : new Api[] {Api.OPENAI_CHAT, Api.OPENAI_RESPONSES, Api.ANTHROPIC_MESSAGES}) {
-      UsageTracker tracker = new UsageTracker(api, true, true, "m", 4);
+      UsageTracker tracker = new UsageTracker(api, true, true, "m", () -> 4);
       Relayed[] r = new Relayed[1];
       assertThatCode(() -> r[0] = relay(tracker, event)).doesNotThrowAnyException();
       assertThat(r[0].wire()).as("%s: a malformed event is relayed", api).isEqualTo(event);
       assertThat(r[0].usage().estimated()).isTrue();
       assertThat(r[0].usage().inputTokens()).isEqualTo(4);
       assertThat(r[0].usage().outputTokens()).isZero();
-      UsageTracker bodyTracker = new UsageTracker(api, false, false, "m", 4);
+      UsageTracker bodyTracker = new UsageTracker(api, false, false, "m", () -> 4);
       assertThatCode(() -> bodyTracker.onBody(event.getBytes(StandardCharsets.UTF_8))).doesNotThrowAnyException();
       assertThat(bodyTracker.usage().estimated()).isTrue();
     }
@@ -452,7 +452,7 @@ class UsageTrackerTest {
   @Test
   void passthrough_isNeverTouched() {
     String stream = fixture("openai-chat-usage.sse");
-    Relayed r = relay(new UsageTracker(Api.PASSTHROUGH, true, true, "m", 4), stream);
+    Relayed r = relay(new UsageTracker(Api.PASSTHROUGH, true, true, "m", () -> 4), stream);
     assertThat(r.wire()).isEqualTo(stream);
     assertThat(r.verdicts()).containsOnly(Verdict.PASS);
     assertThat(r.usage()).isNull();

@@ -48,7 +48,7 @@ public class UsageTrackerBenchmark {
 
   @Benchmark
   public Object trackOneStream(Blackhole bh) {
-    UsageTracker tracker = new UsageTracker(Api.OPENAI_CHAT, true, true, "gpt-4o-mini", 17);
+    UsageTracker tracker = new UsageTracker(Api.OPENAI_CHAT, true, true, "gpt-4o-mini", () -> 17);
     for (ByteBuf event : events) {
       bh.consume(tracker.onEvent(event));
     }

@@ -65,7 +65,7 @@ public class EventPathBenchmark {
     Exchange exchange = new Exchange("req", "127.0.0.1", "POST", "/v1/chat/completions", System.nanoTime());
     exchange.routeName("openai-chat");
     TokenTimings timings = new TokenTimings(exchange, metrics);
-    UsageTracker usage = new UsageTracker(Api.OPENAI_CHAT, true, true, "gpt-4o-mini", 17);
+    UsageTracker usage = new UsageTracker(Api.OPENAI_CHAT, true, true, "gpt-4o-mini", () -> 17);
     SseFramer framer = new SseFramer(alloc, 256 * 1024);
     events = 0;
     content = 0;
