@@ -57,37 +57,26 @@ final class BpeVocabulary {
    */
   static BpeVocabulary read(InputStream in) throws IOException {
     byte[] text = in.readAllBytes();
-    int lines = 0;
-    for (byte b : text) {
-      if (b == '\n') {
-        lines++;
-      }
-    }
-    if (text.length > 0 && text[text.length - 1] != '\n') {
-      lines++;
-    }
-    // Decoded base64 is at most 3/4 of its text; trimmed once all is read.
+    // A line is at least "XX== 0\n" (base64 of one byte, a rank): at most length / 4 + 1 lines.
+    // Both arrays are trimmed once all is read; decoded base64 is at most 3/4 of its text.
+    int[] offsets = new int[text.length / 4 + 2];
     byte[] bytes = new byte[text.length / 4 * 3 + 3];
-    int[] offsets = new int[lines + 1];
     Base64.Decoder base64 = Base64.getDecoder();
     int size = 0;
     int rank = 0;
     int longest = 0;
     for (int pos = 0; pos < text.length; ) {
-      int end = pos;
-      while (end < text.length && text[end] != '\n') {
-        end++;
-      }
       int space = pos;
-      while (space < end && text[space] != ' ') {
+      while (space < text.length && text[space] != ' ' && text[space] != '\n') {
         space++;
       }
-      if (space == pos || space >= end - 1) {
-        throw new IOException("vocabulary line " + (rank + 1) + " is not \"<base64> <rank>\"");
+      int declared = 0;
+      int end = space + 1;
+      for (; end < text.length && text[end] >= '0' && text[end] <= '9'; end++) {
+        declared = declared * 10 + (text[end] - '0');
       }
-      int declared = Integer.parseInt(new String(text, space + 1, end - space - 1, StandardCharsets.US_ASCII).trim());
-      if (declared != rank) {
-        throw new IOException("vocabulary line " + (rank + 1) + " has rank " + declared + ", expected " + rank);
+      if (space == pos || space >= text.length || text[space] != ' ' || end == space + 1 || declared != rank) {
+        throw new IOException("vocabulary line " + (rank + 1) + " is not \"<base64> " + rank + "\"");
       }
       ByteBuffer token = base64.decode(ByteBuffer.wrap(text, pos, space - pos));
       int length = token.remaining();
@@ -95,6 +84,9 @@ final class BpeVocabulary {
       size += length;
       longest = Math.max(longest, length);
       offsets[++rank] = size;
+      while (end < text.length && text[end] != '\n') {
+        end++; // a '\r' of a CRLF file
+      }
       pos = end + 1;
     }
     BpeVocabulary vocabulary = new BpeVocabulary(Arrays.copyOf(bytes, size), Arrays.copyOf(offsets, rank + 1), longest);
