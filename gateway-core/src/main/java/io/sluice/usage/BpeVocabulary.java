@@ -2,10 +2,8 @@ package io.sluice.usage;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.Base64;
 
 /**
  * A byte-pair encoding's vocabulary for encoding only: the rank of a byte string, or none.
@@ -57,11 +55,17 @@ final class BpeVocabulary {
    */
   static BpeVocabulary read(InputStream in) throws IOException {
     byte[] text = in.readAllBytes();
-    // A line is at least "XX== 0\n" (base64 of one byte, a rank): at most length / 4 + 1 lines.
-    // Both arrays are trimmed once all is read; decoded base64 is at most 3/4 of its text.
-    int[] offsets = new int[text.length / 4 + 2];
-    byte[] bytes = new byte[text.length / 4 * 3 + 3];
-    Base64.Decoder base64 = Base64.getDecoder();
+    int lines = 0;
+    for (byte b : text) {
+      if (b == '\n') {
+        lines++;
+      }
+    }
+    if (text.length > 0 && text[text.length - 1] != '\n') {
+      lines++;
+    }
+    int[] offsets = new int[lines + 1];
+    byte[] bytes = new byte[text.length / 4 * 3 + 3]; // decoded base64 is at most 3/4 of its text; trimmed below
     int size = 0;
     int rank = 0;
     int longest = 0;
@@ -78,9 +82,10 @@ final class BpeVocabulary {
       if (space == pos || space >= text.length || text[space] != ' ' || end == space + 1 || declared != rank) {
         throw new IOException("vocabulary line " + (rank + 1) + " is not \"<base64> " + rank + "\"");
       }
-      ByteBuffer token = base64.decode(ByteBuffer.wrap(text, pos, space - pos));
-      int length = token.remaining();
-      token.get(bytes, size, length);
+      int length = decodeBase64(text, pos, space, bytes, size);
+      if (length < 0) {
+        throw new IOException("vocabulary line " + (rank + 1) + " is not base64");
+      }
       size += length;
       longest = Math.max(longest, length);
       offsets[++rank] = size;
@@ -98,6 +103,51 @@ final class BpeVocabulary {
       }
     }
     return vocabulary;
+  }
+
+  private static final byte[] BASE64 = new byte[128];
+
+  static {
+    Arrays.fill(BASE64, (byte) -1);
+    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < alphabet.length(); i++) {
+      BASE64[alphabet.charAt(i)] = (byte) i;
+    }
+  }
+
+  /**
+   * Decodes padded base64 {@code src[from, to)} into {@code dst} at {@code at}; the length, or -1 if
+   * it is not base64. By hand rather than {@link java.util.Base64}: its decoder takes a whole array
+   * or returns a new buffer, two objects per token, and those 100k × 2 objects (~7 MB) made the
+   * load's young collection promote its scratch arrays into the old generation (resident for the
+   * life of the process).
+   */
+  static int decodeBase64(byte[] src, int from, int to, byte[] dst, int at) {
+    if ((to - from) % 4 != 0) {
+      return -1;
+    }
+    int n = at;
+    for (int i = from; i < to; i += 4) {
+      int pad = i + 4 == to ? (src[i + 3] == '=' ? (src[i + 2] == '=' ? 2 : 1) : 0) : 0;
+      int bits = 0;
+      for (int k = 0; k < 4 - pad; k++) {
+        byte c = src[i + k];
+        int v = c >= 0 ? BASE64[c] : -1;
+        if (v < 0) {
+          return -1;
+        }
+        bits = bits << 6 | v;
+      }
+      bits <<= 6 * pad;
+      dst[n++] = (byte) (bits >> 16);
+      if (pad < 2) {
+        dst[n++] = (byte) (bits >> 8);
+      }
+      if (pad < 1) {
+        dst[n++] = (byte) bits;
+      }
+    }
+    return n - at;
   }
 
   /** The rank of {@code b[from, to)}, or -1 when those bytes are not a token. */
