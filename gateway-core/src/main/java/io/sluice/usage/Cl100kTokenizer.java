@@ -6,9 +6,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Counts the tokens of text in OpenAI's {@code cl100k_base} encoding, the same count tiktoken and
- * jtokkit's {@code countTokensOrdinary} give (special-token strings count as ordinary text), from
- * a compact encode-only table ({@link BpeVocabulary}).
+ * Counts the tokens of text in OpenAI's {@code cl100k_base} encoding, the same count jtokkit's
+ * {@code countTokensOrdinary} gives (special-token strings count as ordinary text; TokenEstimatorTest
+ * compares the two), from a compact encode-only table ({@link BpeVocabulary}).
  *
  * <p>Two steps, as tiktoken does them: the text is cut into pieces by cl100k's split pattern
  * (contractions, words with one leading non-letter, numbers of up to three digits, punctuation
