@@ -7,7 +7,7 @@ package io.sluice.usage;
  * memory stays bounded whatever the text's length. Tokenizing is lazy: when the upstream reports
  * usage, the held tail is never tokenized at all.
  *
- * <p>CPU is bounded too (tokenizing runs on the event loop at roughly 10 MB/s): the first
+ * <p>CPU is bounded too (tokenizing runs on the event loop at roughly 12 MB/s): the first
  * {@value #SAMPLE_CHARS} chars are tokenized exactly; text beyond them is counted in chars and
  * converted at the tokens-per-char ratio of that sample.
  *

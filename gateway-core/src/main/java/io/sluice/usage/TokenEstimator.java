@@ -1,8 +1,6 @@
 package io.sluice.usage;
 
-import com.knuddels.jtokkit.Encodings;
-import com.knuddels.jtokkit.api.Encoding;
-import com.knuddels.jtokkit.api.EncodingType;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -11,7 +9,8 @@ import org.slf4j.LoggerFactory;
  * Estimates token counts of text when an upstream reports none, and the prompt size used for
  * rate-limit reservations.
  *
- * <p>Uses OpenAI's {@code cl100k_base} byte-pair encoding (jtokkit). Special-token strings such as
+ * <p>Uses OpenAI's {@code cl100k_base} byte-pair encoding ({@link Cl100kTokenizer}: jtokkit's
+ * vocabulary in a compact table of our own, ~2 MB of heap). Special-token strings such as
  * {@code <|endoftext|>} are counted as ordinary text. Other providers' tokenizers differ by some
  * ten per cent either way; figures from this class are always marked estimated. Should the
  * vocabulary fail to load, the documented fallback rule is used: one token per 4 bytes of UTF-8,
@@ -28,21 +27,21 @@ public final class TokenEstimator {
   private TokenEstimator() {}
 
   private static final class Holder {
-    static final Encoding ENCODING = load();
+    static final Cl100kTokenizer TOKENIZER = load();
 
-    private static Encoding load() {
+    private static Cl100kTokenizer load() {
       try {
-        return Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.CL100K_BASE);
-      } catch (RuntimeException | LinkageError e) {
+        return Cl100kTokenizer.load();
+      } catch (IOException | RuntimeException | LinkageError e) {
         LOG.warn("cl100k_base tokenizer unavailable; estimating 1 token per {} bytes", BYTES_PER_TOKEN, e);
         return null;
       }
     }
   }
 
-  /** Loads the vocabulary now (about 100 ms), e.g. at start-up rather than on the first request. */
+  /** Loads the vocabulary now (tens of ms), e.g. at start-up rather than on the first request. */
   public static boolean warmUp() {
-    return Holder.ENCODING != null;
+    return Holder.TOKENIZER != null;
   }
 
   /** Tokens of {@code text} (0 for null or empty). */
@@ -50,10 +49,10 @@ public final class TokenEstimator {
     if (text == null || text.isEmpty()) {
       return 0;
     }
-    Encoding encoding = Holder.ENCODING;
-    if (encoding != null) {
+    Cl100kTokenizer tokenizer = Holder.TOKENIZER;
+    if (tokenizer != null) {
       try {
-        return encoding.countTokensOrdinary(text);
+        return tokenizer.count(text);
       } catch (RuntimeException e) {
         // fall through to the byte rule
       }
