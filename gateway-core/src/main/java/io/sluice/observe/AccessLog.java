@@ -45,7 +45,7 @@ public final class AccessLog {
     }
     // The fields are taken now (the exchange is not ours once this returns); the line is written
     // out by whoever renders the log event: the access log's asynchronous appender on its worker
-    // thread (gateway-server's CountingAsyncAppender), not the event loop.
+    // thread (gateway-server's AccessLogAppender), not the event loop.
     ACCESS.info("{}", line(e, endNanos, Instant.now()));
   }
 

@@ -34,9 +34,9 @@ import org.slf4j.LoggerFactory;
  *   <li>root at INFO to stdout, as text or as one JSON object per line — the system property
  *       {@code sluice.log.format} ({@code TEXT} or {@code JSON}) that {@link Main} sets from
  *       {@code --log-format} before anything logs; {@code io.netty} at WARN;
- *   <li>the access log ({@code sluice.access}, not additive): lines the gateway already formatted,
- *       through a {@link CountingAsyncAppender} so an event loop never waits for stdout — queue
- *       8,192, never blocks, never discards by level, counts what a full queue drops;
+ *   <li>the access log ({@code sluice.access}, not additive): through an {@link AccessLogAppender},
+ *       so an event loop never waits for stdout nor wakes a thread — queue 8,192, never blocks,
+ *       never discards by level, counts what a full queue drops, writes every 20 ms;
  *   <li>the root level from {@code --log-level} (the system property {@link #LEVEL_PROPERTY}),
  *       else INFO.
  * </ul>
@@ -55,7 +55,6 @@ import org.slf4j.LoggerFactory;
 public final class LoggingConfigurator extends ContextAwareBase implements Configurator {
   /** What a text line looks like, as a Logback pattern (printed by {@link TextLineLayout}). */
   static final String TEXT_PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{24} - %msg%n";
-  static final int ACCESS_QUEUE = 8192;
   /** The system property {@link Main} sets from {@code --log-level}: the root logger's level. */
   static final String LEVEL_PROPERTY = "sluice.log.level";
   /** Where {@link #applyLevels} keeps, per Logback context, the levels it replaced. */
@@ -84,13 +83,10 @@ public final class LoggingConfigurator extends ContextAwareBase implements Confi
     root.addAppender(console(context, json ? "JSON" : "TEXT", json ? jsonEncoder(context) : lines(context, false)));
     context.getLogger("io.netty").setLevel(Level.WARN);
 
-    CountingAsyncAppender access = new CountingAsyncAppender();
+    AccessLogAppender access = new AccessLogAppender();
     access.setContext(context);
     access.setName("ACCESS");
-    access.setQueueSize(ACCESS_QUEUE);
-    access.setDiscardingThreshold(0);
-    access.setNeverBlock(true);
-    access.addAppender(console(context, "ACCESS_OUT", lines(context, true)));
+    access.setEncoder(lines(context, true));
     access.start();
     Logger accessLogger = context.getLogger("sluice.access");
     accessLogger.setLevel(Level.INFO);

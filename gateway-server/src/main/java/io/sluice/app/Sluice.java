@@ -92,7 +92,7 @@ public final class Sluice implements AutoCloseable, AdminView {
     this.loader = loader;
     this.transport = Transport.create(config.ioThreads());
     this.metrics = new GatewayMetrics();
-    CountingAsyncAppender.register(metrics.registry());
+    AccessLogAppender.register(metrics.registry());
     this.upstreams = new Upstreams(config.upstreams(), transport);
     this.redisStores = new RedisStores(metrics::storeDegraded);
     this.pluginServices = pluginServices(config);

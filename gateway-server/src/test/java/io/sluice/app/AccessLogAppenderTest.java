@@ -1,0 +1,179 @@
+package io.sluice.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.LoggingEvent;
+import ch.qos.logback.classic.util.LogbackMDCAdapter;
+import ch.qos.logback.core.encoder.EncoderBase;
+import io.sluice.exchange.Exchange;
+import io.sluice.observe.AccessLog;
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.lang.reflect.Field;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The access log's appender: the logging thread only queues (access lines are formatted by the
+ * writer, other messages before queueing), what gathered is written in whole-line writes of at
+ * most PIPE_BUF bytes, a full queue drops and counts the newest line, and a stop writes the rest.
+ */
+class AccessLogAppenderTest {
+  /** Records each write (a system call on stdout), and which thread formatted each line. */
+  static final class Writes extends OutputStream {
+    final List<String> writes = new ArrayList<>();
+    final ByteArrayOutputStream all = new ByteArrayOutputStream();
+
+    @Override
+    public void write(int b) {
+      throw new AssertionError("bytes are written in blocks");
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      writes.add(new String(b, off, len, StandardCharsets.UTF_8));
+      all.write(b, off, len);
+    }
+  }
+
+  /** The message and a line end, as the access encoder writes it; notes the formatting thread. */
+  static final class LineEncoder extends EncoderBase<ILoggingEvent> {
+    final List<String> threads = new CopyOnWriteArrayList<>();
+
+    @Override
+    public byte[] headerBytes() {
+      return null;
+    }
+
+    @Override
+    public byte[] encode(ILoggingEvent event) {
+      threads.add(Thread.currentThread().getName());
+      return (event.getFormattedMessage() + "\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public byte[] footerBytes() {
+      return null;
+    }
+  }
+
+  private final LoggerContext context = new LoggerContext();
+  private final Logger logger = context.getLogger("sluice.access");
+  private final Writes out = new Writes();
+  private final LineEncoder encoder = new LineEncoder();
+  private final AccessLogAppender appender = new AccessLogAppender();
+
+  @BeforeEach
+  void setUp() {
+    context.setMDCAdapter(new LogbackMDCAdapter()); // as SLF4J's binding sets it on the real context
+    encoder.setContext(context);
+    encoder.start();
+    appender.setContext(context);
+    appender.setName("ACCESS");
+    appender.setEncoder(encoder);
+    appender.writeToWithoutThread(out);
+    appender.start();
+  }
+
+  @AfterEach
+  void tearDown() {
+    appender.stop();
+  }
+
+  private LoggingEvent event(String format, Object... args) {
+    return new LoggingEvent("x", logger, Level.INFO, format, null, args.length == 0 ? null : args);
+  }
+
+  private static String formattedYet(LoggingEvent event) throws ReflectiveOperationException {
+    Field f = LoggingEvent.class.getDeclaredField("formattedMessage");
+    f.setAccessible(true);
+    return (String) f.get(event);
+  }
+
+  @Test
+  void accessLinesAreFormattedByTheWriter_otherMessagesBeforeQueueing() throws Exception {
+    Exchange exchange = new Exchange("req-1", "10.0.0.7", "POST", "/v1/chat/completions", 0);
+    exchange.routeName("chat");
+    exchange.status(200);
+    AccessLog.Line line = new AccessLog(false).line(exchange, 2_000_000L, Instant.parse("2026-12-07T00:00:00Z"));
+    StringBuilder mutable = new StringBuilder("before");
+    LoggingEvent plain = event("value {}", mutable);
+    LoggingEvent access = event("{}", line);
+    appender.doAppend(plain);
+    appender.doAppend(access);
+    mutable.setLength(0);
+    mutable.append("after");
+
+    assertThat(formattedYet(plain)).as("formatted before queueing: its argument may change").isEqualTo("value before");
+    assertThat(formattedYet(access)).as("not formatted on the logging thread").isNull();
+    assertThat(access.getThreadName()).isEqualTo(Thread.currentThread().getName());
+    assertThat(out.writes).as("nothing is written by the logging thread").isEmpty();
+
+    Thread writer = new Thread(appender::drain, "writer");
+    writer.start();
+    writer.join();
+    assertThat(out.all.toString(StandardCharsets.UTF_8)).isEqualTo("value before\n" + line + "\n");
+    assertThat(line.toString()).startsWith("ts=2026-12-07T00:00:00Z request_id=req-1 route=chat");
+    assertThat(encoder.threads).containsOnly("writer");
+  }
+
+  @Test
+  void linesAreGatheredIntoWholeLineWritesOfAtMostPipeBuf() {
+    StringBuilder expected = new StringBuilder();
+    for (int i = 0; i < 300; i++) {
+      String msg = "ts=2026-12-07T00:00:00Z request_id=req-" + i + " route=chat status=200 duration_ms=12";
+      appender.doAppend(event(msg));
+      expected.append(msg).append('\n');
+    }
+    appender.drain();
+    assertThat(out.all.toString(StandardCharsets.UTF_8)).isEqualTo(expected.toString());
+    int bytes = expected.length();
+    assertThat(out.writes).hasSizeLessThanOrEqualTo(bytes / (AccessLogAppender.WRITE_MAX - 100) + 1);
+    for (String w : out.writes) {
+      assertThat(w.length()).isLessThanOrEqualTo(AccessLogAppender.WRITE_MAX);
+      assertThat(w).endsWith("\n"); // whole lines: a pipe never interleaves another writer inside one
+    }
+  }
+
+  @Test
+  void aLineLongerThanPipeBufIsWrittenAlone() {
+    String longLine = "x".repeat(AccessLogAppender.WRITE_MAX + 10);
+    appender.doAppend(event("short one"));
+    appender.doAppend(event(longLine));
+    appender.doAppend(event("short two"));
+    appender.drain();
+    assertThat(out.writes).containsExactly("short one\n", longLine + "\n", "short two\n");
+  }
+
+  @Test
+  void aFullQueueDropsAndCountsTheNewestLine() {
+    long before = AccessLogAppender.dropped();
+    for (int i = 0; i < AccessLogAppender.QUEUE + 5; i++) {
+      appender.doAppend(event("line " + i));
+    }
+    assertThat(AccessLogAppender.dropped() - before).isEqualTo(5);
+    appender.drain();
+    String written = out.all.toString(StandardCharsets.UTF_8);
+    assertThat(written).startsWith("line 0\n").endsWith("line " + (AccessLogAppender.QUEUE - 1) + "\n");
+  }
+
+  @Test
+  void stoppingWritesWhatIsQueued() {
+    appender.doAppend(event("last words"));
+    appender.stop();
+    assertThat(out.all.toString(StandardCharsets.UTF_8)).isEqualTo("last words\n");
+    appender.doAppend(event("after the stop"));
+    appender.drain();
+    assertThat(out.all.toString(StandardCharsets.UTF_8)).isEqualTo("last words\n");
+  }
+}
