@@ -1,5 +1,6 @@
 package io.sluice.usage;
 
+import io.sluice.config.RouteConfig.Api;
 import io.sluice.usage.UsageTracker.Verdict;
 
 /**
@@ -19,6 +20,16 @@ import io.sluice.usage.UsageTracker.Verdict;
 interface EventReader {
   /** For an API whose events carry no usage ({@code models}): every event passes. */
   EventReader NONE = (tracker, b, from, to) -> Verdict.PASS;
+
+  /** The reader of {@code api}'s events. */
+  static EventReader of(Api api) {
+    return switch (api) {
+      case OPENAI_CHAT -> ChatEventReader.INSTANCE;
+      case OPENAI_RESPONSES -> ResponsesEventReader.INSTANCE;
+      case ANTHROPIC_MESSAGES -> AnthropicEventReader.INSTANCE;
+      case PASSTHROUGH, MODELS -> NONE;
+    };
+  }
 
   /**
    * One event whose {@code data:} is {@code b[from, to)}, its {@code event:} type in the tracker's

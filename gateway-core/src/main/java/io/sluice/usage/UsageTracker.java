@@ -134,12 +134,7 @@ public final class UsageTracker {
       LongSupplier promptEstimate) {
     this.api = api;
     this.dropUsageChunk = streamed && dropUsageChunk && api == Api.OPENAI_CHAT;
-    this.events = switch (api) {
-      case OPENAI_CHAT -> ChatEventReader.INSTANCE;
-      case OPENAI_RESPONSES -> ResponsesEventReader.INSTANCE;
-      case ANTHROPIC_MESSAGES -> AnthropicEventReader.INSTANCE;
-      case PASSTHROUGH, MODELS -> EventReader.NONE;
-    };
+    this.events = EventReader.of(api);
     this.requestModel = requestModel;
     this.promptEstimate = promptEstimate;
   }
