@@ -65,8 +65,15 @@ public final class GatewayMetrics {
   private final LabelledMeters<Counter> requests = new LabelledMeters<>(v -> Counter.builder("sluice.requests")
       .tags("route", v[0], "status", v[1]).description("Requests answered, by route and status").register(registry));
   private final ConcurrentHashMap<String, Timer> durations = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<Tags, AtomicInteger> activeStreams = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<Tags, Counter> upstreamRequests = new ConcurrentHashMap<>();
+  private final LabelledMeters<AtomicInteger> activeStreams = new LabelledMeters<>(v -> {
+    AtomicInteger value = new AtomicInteger();
+    Gauge.builder("sluice.active.streams", value, AtomicInteger::get).tags("route", v[0], "transport", v[1])
+        .description("Streamed responses in progress").register(registry);
+    return value;
+  });
+  private final LabelledMeters<Counter> upstreamRequests = new LabelledMeters<>(v -> Counter.builder(
+      "sluice.upstream.requests").tags("upstream", v[0], "endpoint", v[1], "outcome", v[2])
+      .description("Attempts at upstream endpoints, by outcome").register(registry));
   private final ConcurrentHashMap<Tags, Counter> authFailures = new ConcurrentHashMap<>();
   // Recorded per content event: cheap histograms read at scrape time, not Micrometer timers (see LatencyHistogram).
   private final LatencyHistograms firstToken = new LatencyHistograms("sluice_time_to_first_token_seconds",
@@ -244,12 +251,7 @@ public final class GatewayMetrics {
 
   /** The gauge of streams open now on a route; the caller increments and decrements it. */
   public AtomicInteger activeStreams(String route, String transport) {
-    return activeStreams.computeIfAbsent(Tags.of("route", route, "transport", transport), tags -> {
-      AtomicInteger value = new AtomicInteger();
-      Gauge.builder("sluice.active.streams", value, AtomicInteger::get).tags(tags)
-          .description("Streamed responses in progress").register(registry);
-      return value;
-    });
+    return activeStreams.get(route, transport);
   }
 
   /**
@@ -359,9 +361,6 @@ public final class GatewayMetrics {
 
   /** One attempt at an upstream endpoint ended with this outcome. */
   public void upstreamRequest(String upstream, String endpoint, String outcome) {
-    upstreamRequests.computeIfAbsent(Tags.of("upstream", upstream, "endpoint", endpoint, "outcome", outcome),
-        tags -> Counter.builder("sluice.upstream.requests").tags(tags)
-            .description("Attempts at upstream endpoints, by outcome").register(registry))
-        .increment();
+    upstreamRequests.get(upstream, endpoint, outcome).increment();
   }
 }
