@@ -25,12 +25,20 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class CostMetrics {
   private final MeterRegistry registry;
-  private final ConcurrentHashMap<Tags, LongAdder> cost = new ConcurrentHashMap<>();
+  private final LabelledMeters<LongAdder> cost;
   private final ConcurrentHashMap<String, Counter> unpriced = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Tags, AtomicLong[]> budgets = new ConcurrentHashMap<>();
 
   CostMetrics(MeterRegistry registry) {
     this.registry = registry;
+    this.cost = new LabelledMeters<>(v -> {
+      LongAdder sum = new LongAdder();
+      FunctionCounter.builder("sluice.cost.usd", sum, s -> s.sum() / 1e9)
+          .tags("route", v[0], "consumer", v[1], "model", v[2])
+          .description("USD spent on LLM tokens (from the pricing table), by route, consumer and model")
+          .register(registry);
+      return sum;
+    });
   }
 
   /** What an exchange cost, in nano-dollars (10⁻⁹ USD). */
@@ -38,13 +46,7 @@ public final class CostMetrics {
     if (nanos <= 0) {
       return;
     }
-    cost.computeIfAbsent(Tags.of("route", route, "consumer", consumer, "model", model), tags -> {
-      LongAdder sum = new LongAdder();
-      FunctionCounter.builder("sluice.cost.usd", sum, s -> s.sum() / 1e9).tags(tags)
-          .description("USD spent on LLM tokens (from the pricing table), by route, consumer and model")
-          .register(registry);
-      return sum;
-    }).add(nanos);
+    cost.get(route, consumer, model).add(nanos);
   }
 
   /** Tokens of a model the pricing table has no price for (they cost 0). */

@@ -33,6 +33,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
+import java.util.stream.IntStream;
 
 /**
  * The gateway's Prometheus metrics (README, "Metrics", lists them). Meters are looked up once per
@@ -57,12 +58,22 @@ public final class GatewayMetrics {
       Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(200), Duration.ofMillis(500),
       Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10),
       Duration.ofSeconds(30)};
+  /** Status codes as label text, so that counting a request does not format its status. */
+  private static final String[] STATUS_TEXT = IntStream.range(0, 600).mapToObj(Integer::toString).toArray(String[]::new);
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-  private final ConcurrentHashMap<Tags, Counter> requests = new ConcurrentHashMap<>();
+  private final LabelledMeters<Counter> requests = new LabelledMeters<>(v -> Counter.builder("sluice.requests")
+      .tags("route", v[0], "status", v[1]).description("Requests answered, by route and status").register(registry));
   private final ConcurrentHashMap<String, Timer> durations = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<Tags, AtomicInteger> activeStreams = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<Tags, Counter> upstreamRequests = new ConcurrentHashMap<>();
+  private final LabelledMeters<AtomicInteger> activeStreams = new LabelledMeters<>(v -> {
+    AtomicInteger value = new AtomicInteger();
+    Gauge.builder("sluice.active.streams", value, AtomicInteger::get).tags("route", v[0], "transport", v[1])
+        .description("Streamed responses in progress").register(registry);
+    return value;
+  });
+  private final LabelledMeters<Counter> upstreamRequests = new LabelledMeters<>(v -> Counter.builder(
+      "sluice.upstream.requests").tags("upstream", v[0], "endpoint", v[1], "outcome", v[2])
+      .description("Attempts at upstream endpoints, by outcome").register(registry));
   private final ConcurrentHashMap<Tags, Counter> authFailures = new ConcurrentHashMap<>();
   // Recorded per content event: cheap histograms read at scrape time, not Micrometer timers (see LatencyHistogram).
   private final LatencyHistograms firstToken = new LatencyHistograms("sluice_time_to_first_token_seconds",
@@ -71,7 +82,9 @@ public final class GatewayMetrics {
   private final LatencyHistograms tokenGaps = new LatencyHistograms("sluice_inter_token_latency_seconds",
       "Time between consecutive content events of a stream", TOKEN_GAP_BUCKETS, System::nanoTime)
       .registerOn(registry.getPrometheusRegistry());
-  private final ConcurrentHashMap<Tags, Counter> tokens = new ConcurrentHashMap<>();
+  private final LabelledMeters<Counter> tokens = new LabelledMeters<>(v -> Counter.builder("sluice.tokens")
+      .tags("route", v[0], "consumer", v[1], "model", v[2], "type", v[3])
+      .description("LLM tokens used, by route, consumer, model and type").register(registry));
   private final ConcurrentHashMap<Tags, Counter> failovers = new ConcurrentHashMap<>();
   private final ModelLabels modelLabels = new ModelLabels();
   private final CostMetrics cost = new CostMetrics(registry);
@@ -228,10 +241,8 @@ public final class GatewayMetrics {
 
   /** One exchange ended with this status ({@code route} is "none" when no route matched). */
   public void requestCompleted(String route, int status, long durationNanos) {
-    requests.computeIfAbsent(Tags.of("route", route, "status", Integer.toString(status)),
-        tags -> Counter.builder("sluice.requests").tags(tags)
-            .description("Requests answered, by route and status").register(registry))
-        .increment();
+    String code = status >= 0 && status < STATUS_TEXT.length ? STATUS_TEXT[status] : Integer.toString(status);
+    requests.get(route, code).increment();
     durations.computeIfAbsent(route, r -> Timer.builder("sluice.request.duration").tag("route", r)
             .description("Whole exchange, from request received to the last byte sent")
             .serviceLevelObjectives(DURATION_BUCKETS).register(registry))
@@ -240,12 +251,7 @@ public final class GatewayMetrics {
 
   /** The gauge of streams open now on a route; the caller increments and decrements it. */
   public AtomicInteger activeStreams(String route, String transport) {
-    return activeStreams.computeIfAbsent(Tags.of("route", route, "transport", transport), tags -> {
-      AtomicInteger value = new AtomicInteger();
-      Gauge.builder("sluice.active.streams", value, AtomicInteger::get).tags(tags)
-          .description("Streamed responses in progress").register(registry);
-      return value;
-    });
+    return activeStreams.get(route, transport);
   }
 
   /**
@@ -315,10 +321,7 @@ public final class GatewayMetrics {
     if (count <= 0) {
       return;
     }
-    tokens.computeIfAbsent(Tags.of("route", route, "consumer", consumer, "model", model, "type", type),
-        tags -> Counter.builder("sluice.tokens").tags(tags)
-            .description("LLM tokens used, by route, consumer, model and type").register(registry))
-        .increment(count);
+    tokens.get(route, consumer, model, type).increment(count);
   }
 
   /** Cost and budget metrics ({@link CostMetrics}). */
@@ -358,9 +361,6 @@ public final class GatewayMetrics {
 
   /** One attempt at an upstream endpoint ended with this outcome. */
   public void upstreamRequest(String upstream, String endpoint, String outcome) {
-    upstreamRequests.computeIfAbsent(Tags.of("upstream", upstream, "endpoint", endpoint, "outcome", outcome),
-        tags -> Counter.builder("sluice.upstream.requests").tags(tags)
-            .description("Attempts at upstream endpoints, by outcome").register(registry))
-        .increment();
+    upstreamRequests.get(upstream, endpoint, outcome).increment();
   }
 }

@@ -66,7 +66,7 @@ final class BodyRelay implements HeldAnswer.Outlet {
     this.usage = usage;
     this.watch = watch;
     this.timings = new TokenTimings(exchange, metrics);
-    this.writer = new EventWriter(ctx, exchange, head.gzip(), head.sse(), pauseUpstream);
+    this.writer = new EventWriter(ctx, exchange, head.gzip(), head.sse(), head.chunked(), pauseUpstream);
     this.framer = head.sse() ? new SseFramer(ctx.alloc(), MAX_HELD_EVENT) : null;
     if (head.json() && usage != null) {
       jsonBody = new JsonBodyUsage(ctx.alloc(), usage);

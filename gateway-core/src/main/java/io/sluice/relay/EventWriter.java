@@ -5,6 +5,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.sluice.exchange.Exchange;
+import io.sluice.server.PipelineNames;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Writes a response body to the client: gzipped when agreed, and for event streams with the
@@ -22,17 +24,31 @@ import io.sluice.exchange.Exchange;
  * when the read is processed, so no event ever waits for a later one: the bytes and their timing
  * are the upstream's, only the chunk framing differs.
  *
+ * <p>Chunk framing: to an HTTP/1.1 client the gathered chunk carries its own framing — the size
+ * line written into room kept at the front of the buffer, the closing CRLF after the bytes — and is
+ * written past the HTTP codec as it is (one buffer, one outbound entry per read). Through the codec
+ * an {@code HttpContent} costs a hex {@code String}, a buffer for the size line, a duplicate of the
+ * CRLF, a promise per part and a combiner per chunk. Everything else (large slices, the gzip
+ * trailer, the last chunk) still goes through the codec, which keeps its state, so both kinds of
+ * write may alternate: all of them are made on the client's event loop, in order. HTTP/2 clients
+ * (no HTTP/1.1 codec in the stream's pipeline) and unchunked bodies get {@code HttpContent}s.
+ *
  * <p>Backpressure: after each write the client channel's writability is checked; when it is not
  * writable the {@code pause} callback stops upstream reads until the client drains.
  */
 final class EventWriter {
   /** At most this much of one read's small events is gathered into one write; larger events go as they are. */
   static final int COALESCE_BYTES = 8192;
+  /** Room for the longest chunk-size line of a gathered chunk: four hex digits and CRLF. */
+  private static final int SIZE_LINE_ROOM = Integer.toHexString(COALESCE_BYTES).length() + 2;
+  private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
   private final ChannelHandlerContext ctx;
   private final Exchange exchange;
   private final boolean coalesce;
   private final Runnable pause;
+  /** The HTTP/1.1 codec's context: gathered chunks framed here are written past it; null to let it frame them. */
+  private final ChannelHandlerContext framedOut;
   private GzipStream gzip;
   /** Events of the current upstream read not written yet, or null. */
   private ByteBuf coalesced;
@@ -45,13 +61,17 @@ final class EventWriter {
 
   /**
    * @param coalesce gather one read's small writes (event streams)
+   * @param chunked the body goes in HTTP/1.1 chunks (the head says {@code Transfer-Encoding: chunked})
    * @param pause stops upstream reads when the client is not writable
    */
-  EventWriter(ChannelHandlerContext ctx, Exchange exchange, boolean gzip, boolean coalesce, Runnable pause) {
+  EventWriter(ChannelHandlerContext ctx, Exchange exchange, boolean gzip, boolean coalesce, boolean chunked,
+      Runnable pause) {
     this.ctx = ctx;
     this.exchange = exchange;
     this.coalesce = coalesce;
     this.pause = pause;
+    // Looked up once per response; an HTTP/2 stream's pipeline has no such codec.
+    this.framedOut = coalesce && chunked ? ctx.pipeline().context(PipelineNames.HTTP_CODEC) : null;
     this.gzip = gzip ? new GzipStream(ctx.alloc()) : null;
   }
 
@@ -130,11 +150,15 @@ final class EventWriter {
   private void gather(ByteBuf bytes, int index, int size) {
     // Sized for one event and grown as needed: under backpressure the outbound buffer holds
     // these, and a slow client must not pin 8 KiB per read.
-    if (coalesced != null && coalesced.maxWritableBytes() < size) {
+    int framing = framedOut == null ? 0 : 2; // the closing CRLF
+    if (coalesced != null && coalesced.maxWritableBytes() - framing < size) {
       writeCoalesced();
     }
     if (coalesced == null) {
-      coalesced = ctx.alloc().directBuffer(Math.max(size, 512), COALESCE_BYTES);
+      int room = framedOut == null ? 0 : SIZE_LINE_ROOM;
+      coalesced = ctx.alloc().directBuffer(Math.max(room + size + framing, 512), room + COALESCE_BYTES + framing);
+      coalesced.writerIndex(room);
+      coalesced.readerIndex(room);
     }
     coalesced.writeBytes(bytes, index, size);
   }
@@ -143,12 +167,38 @@ final class EventWriter {
     ByteBuf out = coalesced;
     if (out != null) {
       coalesced = null;
-      writeChunk(out);
+      if (!out.isReadable()) {
+        out.release(); // an empty chunk would end the body
+      } else if (framedOut == null) {
+        writeChunk(out);
+      } else {
+        frame(out);
+        framedOut.write(out, ctx.voidPromise());
+        written();
+      }
     }
+  }
+
+  /** Turns the gathered bytes into one HTTP/1.1 chunk: its size line into the room before them, CRLF after. */
+  private static void frame(ByteBuf out) {
+    int size = out.readableBytes();
+    int digits = (Integer.SIZE - Integer.numberOfLeadingZeros(size) + 3) / 4;
+    int at = out.readerIndex() - digits - 2;
+    for (int i = digits - 1, v = size; i >= 0; i--, v >>>= 4) {
+      out.setByte(at + i, HEX[v & 0xf]);
+    }
+    out.setByte(at + digits, '\r');
+    out.setByte(at + digits + 1, '\n');
+    out.readerIndex(at);
+    out.writeByte('\r').writeByte('\n');
   }
 
   private void writeChunk(ByteBuf bytes) {
     ctx.write(new DefaultHttpContent(bytes), ctx.voidPromise());
+    written();
+  }
+
+  private void written() {
     wroteSinceFlush = true;
     if (!ctx.channel().isWritable()) {
       pause.run();

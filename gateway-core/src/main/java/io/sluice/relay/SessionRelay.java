@@ -129,7 +129,7 @@ public final class SessionRelay implements ClientRelay, StreamSession.Reader {
     // and pump this relay from inside the write.
     started = true;
     // The pump checks writability itself between writes, so the writer has nothing to pause.
-    writer = new EventWriter(ctx, exchange, gzip, true, () -> { });
+    writer = new EventWriter(ctx, exchange, gzip, true, chunked, () -> { });
     activeStreams = metrics.activeStreams(exchange.routeName(), "sse");
     activeStreams.incrementAndGet();
     lastWriteNanos = System.nanoTime();

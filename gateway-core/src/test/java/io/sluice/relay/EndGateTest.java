@@ -39,7 +39,7 @@ class EndGateTest {
 
   private EventWriter writer() {
     ChannelHandlerContext ctx = channel.pipeline().firstContext();
-    return new EventWriter(ctx, exchange, false, false, () -> { });
+    return new EventWriter(ctx, exchange, false, false, false, () -> { });
   }
 
   private EndGate gate(EventWriter writer) {

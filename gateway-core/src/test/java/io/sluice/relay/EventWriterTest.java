@@ -34,7 +34,7 @@ class EventWriterTest {
 
   private EventWriter writer(boolean gzip, boolean coalesce) {
     ChannelHandlerContext ctx = channel.pipeline().firstContext();
-    return new EventWriter(ctx, exchange, gzip, coalesce, pauses::incrementAndGet);
+    return new EventWriter(ctx, exchange, gzip, coalesce, false, pauses::incrementAndGet);
   }
 
   private static ByteBuf text(String s) {
