@@ -195,6 +195,9 @@ public final class SseFramer {
       }
       atLineStart = true;
       i = lf + 1;
+      if (i < end && nextCr > i && pending.getByte(i) == '\n') {
+        return i; // the blank line right behind (nearly every event ends so): one byte, not another search
+      }
     }
     return -1;
   }
