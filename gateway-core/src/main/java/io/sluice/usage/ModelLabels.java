@@ -1,6 +1,5 @@
 package io.sluice.usage;
 
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -13,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * (create a new one on config reload to start over). A missing or blank model is
  * {@value #UNKNOWN}; a value longer than {@value #MAX_LENGTH} chars is {@value #OTHER}.
  *
- * <p>Thread-safe; a value already admitted costs two hash look-ups, no lock.
+ * <p>Thread-safe; a value already admitted costs at most two hash look-ups, no lock.
  */
 public final class ModelLabels {
   public static final int DEFAULT_CAP = 100;
@@ -22,7 +21,13 @@ public final class ModelLabels {
   public static final int MAX_LENGTH = 128;
 
   private final int cap;
-  private final ConcurrentHashMap<String, Set<String>> byRoute = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Route> byRoute = new ConcurrentHashMap<>();
+
+  /** One route's admitted values, each kept as one instance, and the last one asked for. */
+  private static final class Route {
+    final ConcurrentHashMap<String, String> admitted = new ConcurrentHashMap<>();
+    volatile String last;
+  }
 
   public ModelLabels() {
     this(DEFAULT_CAP);
@@ -35,7 +40,12 @@ public final class ModelLabels {
     this.cap = cap;
   }
 
-  /** The label to use for {@code model} on {@code route}. */
+  /**
+   * The label to use for {@code model} on {@code route}: an admitted value comes back as the one
+   * instance kept for it (its hash computed once), so the meter look-ups that follow compare it by
+   * reference. A route's models rarely change from one request to the next: the last value asked
+   * for is checked first, without hashing the string the response just carried.
+   */
   public String label(String route, String model) {
     if (model == null || model.isBlank()) {
       return UNKNOWN;
@@ -43,25 +53,34 @@ public final class ModelLabels {
     if (model.length() > MAX_LENGTH) {
       return OTHER;
     }
-    Set<String> seen = byRoute.computeIfAbsent(route, r -> ConcurrentHashMap.newKeySet());
-    if (seen.contains(model)) {
-      return model;
+    Route r = byRoute.get(route);
+    if (r == null) {
+      r = byRoute.computeIfAbsent(route, k -> new Route());
     }
-    synchronized (seen) {
-      if (seen.contains(model)) {
-        return model;
-      }
-      if (seen.size() >= cap) {
-        return OTHER;
-      }
-      seen.add(model);
-      return model;
+    String last = r.last;
+    if (last != null && last.equals(model)) {
+      return last;
     }
+    String kept = r.admitted.get(model);
+    if (kept == null) {
+      synchronized (r) {
+        kept = r.admitted.get(model);
+        if (kept == null) {
+          if (r.admitted.size() >= cap) {
+            return OTHER;
+          }
+          kept = model;
+          r.admitted.put(kept, kept);
+        }
+      }
+    }
+    r.last = kept;
+    return kept;
   }
 
   /** How many distinct models {@code route} has admitted. */
   public int distinct(String route) {
-    Set<String> seen = byRoute.get(route);
-    return seen == null ? 0 : seen.size();
+    Route r = byRoute.get(route);
+    return r == null ? 0 : r.admitted.size();
   }
 }
