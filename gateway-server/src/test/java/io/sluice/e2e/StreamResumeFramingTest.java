@@ -191,11 +191,17 @@ class StreamResumeFramingTest {
       call.send("data: one\n\n");
       assertThat(first.readUntil("data: one\n\n")).isEqualTo("id: " + id + ".1\ndata: one\n\n");
       // One chunk of more than 256 KiB without the event's end: the framer passes it on in part.
-      call.send("event: big\nid: up-1\ndata: " + big).send("\nid: up-2\ndata: tail\n\n");
-      assertThat(first.readUntil("data: tail\n\n").replace(big, "<300 KiB>"))
+      // The end is sent only once a fragment has gone out: an event whose end arrives in the same
+      // read as its 256th KiB is complete there, and is relayed whole.
+      call.send("event: big\nid: up-1\ndata: " + big);
+      String fragment = first.readUntil(FRAGMENT);
+      call.send("\nid: up-2\ndata: tail\n\n");
+      assertThat((fragment + first.readUntil("data: tail\n\n")).replace(big, "<300 KiB>"))
           .isEqualTo("id: " + id + ".2\nevent: big\ndata: <300 KiB>\ndata: tail\n\n");
-      call.send("data: " + big).send("\ndata: second\n\n");
-      assertThat(first.readUntil("data: second\n\n").replace(big, "<300 KiB>"))
+      call.send("data: " + big);
+      fragment = first.readUntil(FRAGMENT);
+      call.send("\ndata: second\n\n");
+      assertThat((fragment + first.readUntil("data: second\n\n")).replace(big, "<300 KiB>"))
           .isEqualTo("id: " + id + ".3\ndata: <300 KiB>\ndata: second\n\n");
       call.send("data: four\n\n");
       assertThat(first.readUntil("data: four\n\n")).isEqualTo("id: " + id + ".4\ndata: four\n\n");
@@ -216,6 +222,8 @@ class StreamResumeFramingTest {
   }
 
   private static final byte[] BOM = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
+  /** More of a big event than any read holds, less than a fragment: seen by the client once a fragment went out. */
+  private static final String FRAGMENT = "x".repeat(200 * 1024);
 
   private static byte[] bytes(byte[] prefix, String text) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
