@@ -2,7 +2,6 @@ package io.sluice.sse;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.ByteProcessor;
 
 /**
@@ -105,7 +104,7 @@ public final class SseFramer {
       in.release();
       return;
     }
-    pending = pending == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, pending, in);
+    pending = pending == null ? in : cumulate(pending, in);
     if (atStreamStart && !skipByteOrderMark()) {
       return; // one or two bytes that may be the start of a BOM: held until the next read tells
     }
@@ -149,6 +148,30 @@ public final class SseFramer {
       pending = null;
       scanned = 0;
     }
+  }
+
+  /**
+   * The bytes held (an unfinished event, read in place up to its start) followed by the next read.
+   * Appended in place only when they fit the held buffer as it is; otherwise both are copied into
+   * a buffer of their size. Not Netty's {@code MERGE_CUMULATOR}: it appends whenever the buffer
+   * may grow, and a held buffer that is never read to its end (there is always the start of an
+   * event left) then grows by doubling with every byte already relayed still in it — a buffer of
+   * one read each, as the upstream reader hands over, grew to 32 MiB within a 1 GiB stream. Here
+   * what is held is bounded by one unfinished event and one read. Appending never moves bytes, so
+   * the slices of earlier events still waiting in the client's outbound buffer stay intact.
+   */
+  private ByteBuf cumulate(ByteBuf held, ByteBuf in) {
+    int more = in.readableBytes();
+    if (more <= held.writableBytes() && !held.isReadOnly()) {
+      held.writeBytes(in, in.readerIndex(), more);
+      in.release();
+      return held;
+    }
+    ByteBuf merged = alloc.buffer(held.readableBytes() + more);
+    merged.writeBytes(held, held.readerIndex(), held.readableBytes()).writeBytes(in, in.readerIndex(), more);
+    held.release();
+    in.release();
+    return merged;
   }
 
   /**
@@ -234,6 +257,11 @@ public final class SseFramer {
       return null;
     }
     return rest;
+  }
+
+  /** The capacity of the buffer held (for tests: it must stay bounded whatever the stream's length). */
+  int heldCapacity() {
+    return pending == null ? 0 : pending.capacity();
   }
 
   /** Bytes held waiting for the end of an event. */

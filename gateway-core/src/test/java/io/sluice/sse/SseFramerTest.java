@@ -376,4 +376,39 @@ class SseFramerTest {
     assertThat(framer.drainRemainder()).isNull();
     framer.release();
   }
+  /**
+   * Reads that each end inside an event, handed over in growable buffers (as the upstream reader
+   * joins a read's chunks): what the framer holds stays bounded by one event and one read, however
+   * long the stream. Appending to the held buffer whenever it could grow kept every byte already
+   * relayed in it (a 1 GiB stream ran out of direct memory at 32 MiB).
+   */
+  @Test
+  void whatIsHeldStaysBoundedOverALongStreamOfReadsThatEndInsideEvents() {
+    SseFramer framer = new SseFramer(PooledByteBufAllocator.DEFAULT, 256 * 1024);
+    byte[] event = ("data: " + "x".repeat(1000) + "\n\n").getBytes(StandardCharsets.US_ASCII);
+    int[] events = {0};
+    SseFramer.Sink sink = new SseFramer.Sink() {
+      @Override
+      public void event(ByteBuf e) {
+        events[0]++;
+        e.release();
+      }
+    };
+    int at = 0;
+    int maxCapacity = 0;
+    for (int read = 0; read < 4000; read++) {
+      int size = 1500; // one and a half events: every read ends inside one
+      byte[] bytes = new byte[size];
+      for (int i = 0; i < size; i++) {
+        bytes[i] = event[at];
+        at = (at + 1) % event.length;
+      }
+      ByteBuf in = PooledByteBufAllocator.DEFAULT.directBuffer(size * 2).writeBytes(bytes);
+      framer.feed(in, sink);
+      maxCapacity = Math.max(maxCapacity, framer.heldCapacity());
+    }
+    framer.release();
+    assertThat(events[0]).isEqualTo(4000 * 1500 / event.length);
+    assertThat(maxCapacity).as("held buffer capacity over 6 MB of stream").isLessThan(16 * 1024);
+  }
 }

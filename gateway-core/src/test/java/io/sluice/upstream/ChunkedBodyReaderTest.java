@@ -112,6 +112,32 @@ class ChunkedBodyReaderTest {
   }
 
   @Test
+  void largeChunksCutLikeSocketReads() {
+    StringBuilder body = new StringBuilder(SSE_HEAD);
+    String payload = "data: " + "x".repeat(16384 - 8) + "\n\n";
+    for (int i = 0; i < 40; i++) {
+      body.append(chunk(payload));
+    }
+    body.append("0\r\n\r\n");
+    byte[] wire = body.toString().getBytes(StandardCharsets.UTF_8);
+    String expected = decode(false, new String[] {"GET"}, wire, new int[0]).transcript();
+    Random random = new Random(7);
+    for (int round = 0; round < 200; round++) {
+      List<Integer> cuts = new ArrayList<>();
+      int at = 0;
+      while (true) {
+        at += 1 + random.nextInt(round % 2 == 0 ? 65536 : 2048);
+        if (at >= wire.length) {
+          break;
+        }
+        cuts.add(at);
+      }
+      int[] c = cuts.stream().mapToInt(Integer::intValue).toArray();
+      assertEquals(expected, decode(true, new String[] {"GET"}, wire, c).transcript(), "round " + round);
+    }
+  }
+
+  @Test
   void aReadOfManyChunksIsOneContent() {
     byte[] wire = (SSE_HEAD + events(100) + "0\r\n\r\n").getBytes(StandardCharsets.UTF_8);
     Decoded plain = decode(false, new String[] {"GET"}, wire, new int[0]);
