@@ -20,9 +20,11 @@ import io.netty.util.ByteProcessor;
  * name (U+FEFF then {@code data}) and make the client drop that event, and the gateway's own parsing
  * (usage, session numbering) take the event for a comment.
  *
- * <p>Memory: pending bytes are bounded by {@code maxEventSize}. A longer event is passed on in
+ * <p>Memory: what is held is bounded by {@code maxEventSize} plus one read: when more than
+ * {@code maxEventSize} of an event is waiting for its end after a read, it is passed on in
  * fragments (nothing is lost, nothing grows), and {@link Sink#fragment} tells the caller it is not
- * a whole event.
+ * a whole event; an event that size whose end comes in the same read is passed on whole. The held
+ * buffer is never grown in place ({@code cumulate}).
  *
  * <p>Threading: not thread-safe; one framer per stream, used on that stream's event loop.
  */
