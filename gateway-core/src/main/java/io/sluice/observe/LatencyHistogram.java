@@ -41,7 +41,15 @@ public final class LatencyHistogram {
 
   /** One value, in nanoseconds (negative ones, from a clock step, are not recorded). */
   public void record(long nanos) {
-    if (nanos < 0) {
+    record(nanos, 1);
+  }
+
+  /**
+   * The same value {@code times} times (negative values, from a clock step, are not recorded): the
+   * events of one read go out together, so their gaps are one value recorded once per read.
+   */
+  public void record(long nanos, int times) {
+    if (nanos < 0 || times <= 0) {
       return;
     }
     long[] b = bounds;
@@ -49,8 +57,10 @@ public final class LatencyHistogram {
     while (i < b.length && nanos > b[i]) {
       i++;
     }
-    counts[i].increment();
-    sum.add(nanos);
+    counts[i].add(times);
+    if (nanos > 0) {
+      sum.add(nanos * times);
+    }
     int slot = maxSlot;
     if (nanos > maxima.get(slot)) {
       maxima.accumulateAndGet(slot, nanos, Math::max);

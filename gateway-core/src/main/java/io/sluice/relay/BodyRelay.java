@@ -65,7 +65,7 @@ final class BodyRelay implements HeldAnswer.Outlet {
     this.alloc = ctx.alloc();
     this.usage = usage;
     this.watch = watch;
-    this.timings = new TokenTimings(exchange, metrics);
+    this.timings = new TokenTimings(exchange, metrics, System::nanoTime);
     this.writer = new EventWriter(ctx, exchange, head.gzip(), head.sse(), head.chunked(), pauseUpstream);
     this.framer = head.sse() ? new SseFramer(ctx.alloc(), MAX_HELD_EVENT) : null;
     if (head.json() && usage != null) {
@@ -174,6 +174,7 @@ final class BodyRelay implements HeldAnswer.Outlet {
 
     @Override
     public void endOfRead() {
+      timings.endOfRead();
       writer.endOfRead();
     }
 
@@ -181,6 +182,7 @@ final class BodyRelay implements HeldAnswer.Outlet {
     public void event(ByteBuf event) {
       try {
         onEvent(event, event.readerIndex(), event.readableBytes());
+        timings.endOfRead();
         writer.endOfRead();
       } finally {
         event.release();
@@ -241,7 +243,7 @@ final class BodyRelay implements HeldAnswer.Outlet {
 
   /** A content event goes out: token timings, and the stream watch told the usage so far. */
   private void contentEvent() {
-    timings.contentEvent(usage.model(), System.nanoTime());
+    timings.contentEvent(usage.model());
     if (watch != null) {
       // Acted on once the framer is done with this read (it must not be released under its feet).
       stop = watch.onUsage(usage.usage());

@@ -23,8 +23,8 @@ import io.netty.util.ByteProcessor;
  * {@code HttpContent}, a trip down the pipeline), so a read holding a hundred events cost a
  * hundred of each before the relay saw a byte — the largest per-event cost left in a burst
  * (issue 15's profile). Here the chunk framing is walked over the read in place: one chunk's data
- * is passed on as a slice (no copy); several chunks' data are copied into one buffer, whose
- * events the relay then reads and writes in place.
+ * is passed on as a slice (no copy); several chunks' data are moved together in the read buffer
+ * and passed on as one slice, whose events the relay then reads and writes in place.
  *
  * <p>How it shares the connection with the codec: the response head still goes through the codec
  * (this handler hands it exactly the head's bytes, up to the blank line), and {@link
@@ -62,6 +62,11 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
   private int chunkLeft; // data bytes of the current chunk still to come
   private int delimiter; // after a chunk's data: how many bytes of its CRLF are still to come
   private ByteBuf sizeLine; // the start of a size line that a read cut, else null
+
+  // This read's body bytes so far (see addData): in[dataStart, dataEnd), or in joined when the read is read-only.
+  private int dataStart = -1;
+  private int dataEnd;
+  private ByteBuf joined;
 
   /** Called by {@link UpstreamHandler} for each message the codec (or this handler) passes on. */
   void seen(HttpObject msg) {
@@ -153,11 +158,11 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
   private boolean body(ChannelHandlerContext ctx, ByteBuf in) {
     int end = in.writerIndex();
     int i = in.readerIndex();
-    Data data = new Data(ctx, in);
+    dataStart = -1;
     while (i < end) {
       if (chunkLeft > 0) {
         int n = Math.min(chunkLeft, end - i);
-        data.add(i, n);
+        addData(in, i, n);
         i += n;
         chunkLeft -= n;
         delimiter = chunkLeft == 0 ? 2 : 0;
@@ -165,7 +170,7 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
       }
       if (delimiter > 0) {
         if (in.getByte(i) != (delimiter == 2 ? '\r' : '\n')) {
-          data.pass();
+          passData(ctx, in);
           return fail(ctx, in);
         }
         delimiter--;
@@ -175,7 +180,7 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
       int lf = in.indexOf(i, end, (byte) '\n');
       if (lf < 0) {
         if (!keepSizeLine(in, i, end)) {
-          data.pass();
+          passData(ctx, in);
           return handBack(ctx, in, i);
         }
         i = end;
@@ -191,7 +196,7 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
         size = chunkSize(sizeLine, sizeLine.readerIndex(), sizeLine.writerIndex() - 1);
       }
       if (size <= 0) { // the last chunk (0), or a line left to the codec (-1)
-        data.pass();
+        passData(ctx, in);
         return handBack(ctx, in, lineStart);
       }
       if (sizeLine != null) {
@@ -202,7 +207,7 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
       i = lf + 1;
     }
     in.readerIndex(end);
-    data.pass();
+    passData(ctx, in);
     return false;
   }
 
@@ -291,44 +296,39 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * The body bytes of one read: a slice of the read when they are one run (one chunk, or part of
-   * one), else copied into one buffer as the runs come.
+   * Adds the data run {@code in[index, index + length)} to this read's body bytes. They are kept
+   * as one run at the front of the data: a run after a chunk's framing is moved down over it, in
+   * the read buffer itself (this handler is the buffer's only reader, and only bytes already
+   * walked are overwritten), so that a read of many chunks is passed on as one slice — no buffer
+   * and no copy elsewhere. A read-only buffer gets the runs copied into a new buffer instead.
    */
-  private static final class Data {
-    private final ChannelHandlerContext ctx;
-    private final ByteBuf in;
-    private int first = -1;
-    private int firstLength;
-    private ByteBuf joined;
-
-    Data(ChannelHandlerContext ctx, ByteBuf in) {
-      this.ctx = ctx;
-      this.in = in;
+  private void addData(ByteBuf in, int index, int length) {
+    if (dataStart < 0) {
+      dataStart = index;
+      dataEnd = index + length;
+      return;
     }
-
-    void add(int index, int length) {
-      if (first < 0) {
-        first = index;
-        firstLength = length;
-        return;
-      }
-      if (joined == null) {
-        joined = ctx.alloc().buffer(in.writerIndex() - first);
-        joined.writeBytes(in, first, firstLength);
-      }
+    if (joined == null && in.isReadOnly()) {
+      joined = in.alloc().buffer(in.writerIndex() - dataStart);
+      joined.writeBytes(in, dataStart, dataEnd - dataStart);
+    }
+    if (joined != null) {
       joined.writeBytes(in, index, length);
+    } else {
+      in.setBytes(dataEnd, in, index, length); // moves left: never over a byte not yet walked
+      dataEnd += length;
     }
+  }
 
-    /** Passes what was gathered on as one {@link HttpContent}. */
-    void pass() {
-      if (first < 0) {
-        return;
-      }
-      ByteBuf content = joined != null ? joined : in.retainedSlice(first, firstLength);
-      first = -1;
-      joined = null;
-      ctx.fireChannelRead(new DefaultHttpContent(content));
+  /** Passes this read's body bytes gathered so far on as one {@link HttpContent}. */
+  private void passData(ChannelHandlerContext ctx, ByteBuf in) {
+    if (dataStart < 0) {
+      return;
     }
+    ByteBuf content = joined != null ? joined : in.retainedSlice(dataStart, dataEnd - dataStart);
+    dataStart = -1;
+    joined = null;
+    ctx.fireChannelRead(new DefaultHttpContent(content));
   }
 
   @Override
