@@ -149,6 +149,32 @@ public final class SseFramer {
       pending.release();
       pending = null;
       scanned = 0;
+    } else {
+      compactHeld();
+    }
+  }
+
+  /** The buffer whose memory {@code buf} is a view of (through slices and leak-detection wrappers). */
+  private static ByteBuf underlying(ByteBuf buf) {
+    for (ByteBuf inner = buf.unwrap(); inner != null; inner = buf.unwrap()) {
+      buf = inner;
+    }
+    return buf;
+  }
+
+  /**
+   * An unfinished event held in a slice of a much larger read buffer (an upstream read of up to
+   * 64 KiB that ended inside an event) is copied out, so that a stream waiting for the rest of its
+   * event keeps that event's bytes, not the whole read, until the next read.
+   */
+  private void compactHeld() {
+    ByteBuf whole = underlying(pending);
+    int held = pending.readableBytes();
+    if (whole.capacity() > 4096 && whole.capacity() > 4 * held) {
+      ByteBuf copy = alloc.buffer(held);
+      copy.writeBytes(pending, pending.readerIndex(), held);
+      pending.release();
+      pending = copy;
     }
   }
 
@@ -263,7 +289,7 @@ public final class SseFramer {
 
   /** The capacity of the buffer held (for tests: it must stay bounded whatever the stream's length). */
   int heldCapacity() {
-    return pending == null ? 0 : pending.capacity();
+    return pending == null ? 0 : underlying(pending).capacity();
   }
 
   /** Bytes held waiting for the end of an event. */

@@ -411,4 +411,31 @@ class SseFramerTest {
     assertThat(events[0]).isEqualTo(4000 * 1500 / event.length);
     assertThat(maxCapacity).as("held buffer capacity over 6 MB of stream").isLessThan(16 * 1024);
   }
+
+  /**
+   * A read that ends inside an event, handed over as a slice of a 64 KiB read buffer (the upstream
+   * reader passes a read's body bytes as a slice of the read): waiting for the event's end keeps
+   * the event's start, not the whole read buffer.
+   */
+  @Test
+  void anUnfinishedEventInASliceOfALargeReadIsCopiedOut_notTheReadKept() {
+    SseFramer framer = new SseFramer(PooledByteBufAllocator.DEFAULT, 256 * 1024);
+    List<String> events = new ArrayList<>();
+    SseFramer.Sink sink = new SseFramer.Sink() {
+      @Override
+      public void event(ByteBuf e) {
+        events.add(e.toString(StandardCharsets.US_ASCII));
+        e.release();
+      }
+    };
+    ByteBuf read = PooledByteBufAllocator.DEFAULT.directBuffer(64 * 1024);
+    read.writeBytes("xxxxdata: one\n\ndata: tw".getBytes(StandardCharsets.US_ASCII));
+    framer.feed(read.retainedSlice(4, read.writerIndex() - 4), sink);
+    read.release();
+    assertThat(framer.heldCapacity()).as("held after the read").isLessThan(4096);
+    assertThat(read.refCnt()).as("the read buffer went back").isZero();
+    framer.feed(Unpooled.copiedBuffer("o\n\n", StandardCharsets.US_ASCII), sink);
+    assertThat(events).containsExactly("data: one\n\n", "data: two\n\n");
+    framer.release();
+  }
 }
