@@ -533,7 +533,38 @@ public final class LoadClient {
   static long[] snapshot() {
     long[] core = coreTicks();
     return new long[] {System.nanoTime(), requests, events, contentEvents, errors, cpuTicks(), wireBytes, gzipResponses,
-        core[0], core[1]};
+        core[0], core[1], jitTicks()};
+  }
+
+  /**
+   * CPU ticks of the JIT compiler threads of the --cpu-pids processes (a JVM's "C1 CompilerThre…"
+   * and "C2 CompilerThre…"; 0 for nginx and HAProxy): part of the proxy's CPU time, reported on
+   * its own so a window in which a JVM was still compiling shows as such.
+   */
+  static long jitTicks() {
+    long ticks = 0;
+    for (String pid : cpuPids.split(",")) {
+      if (pid.isBlank()) {
+        continue;
+      }
+      try (var tasks = Files.newDirectoryStream(Path.of("/proc", pid.strip(), "task"))) {
+        for (Path task : tasks) {
+          try {
+            String stat = Files.readString(task.resolve("stat"));
+            String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+            if (comm.startsWith("C1 Compiler") || comm.startsWith("C2 Compiler")) {
+              String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+              ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            }
+          } catch (Exception e) {
+            // a thread that ended between the listing and the read
+          }
+        }
+      } catch (Exception e) {
+        return -1;
+      }
+    }
+    return ticks;
   }
 
   static long cpuTicks() {
@@ -626,6 +657,9 @@ public final class LoadClient {
       r.put("proxy_cpu_s", round(cpu, 2));
       r.put("proxy_cpu_util", round(cpu / elapsed, 3));
       r.put("requests_per_cpu_s", cpu > 0 ? round(requests / cpu, 1) : -1);
+      if (a[10] >= 0 && b[10] >= 0) {
+        r.put("proxy_jit_cpu_s", round((b[10] - a[10]) / (double) clkTck, 2));
+      }
       if (a[8] >= 0 && b[8] >= 0 && b[9] > a[9]) {
         double busy = (b[8] - a[8]) / (double) (b[9] - a[9]);
         r.put("proxy_core_others", round(Math.max(0, busy - cpu / elapsed), 3));
@@ -656,6 +690,9 @@ public final class LoadClient {
       r.put("proxy_cpu_util", round(cpu / elapsed, 3));
       r.put("requests_per_cpu_s", cpu > 0 ? round(requests / cpu, 1) : -1);
       r.put("events_per_cpu_s", cpu > 0 ? round(events / cpu, 1) : -1);
+      if (a[10] >= 0 && b[10] >= 0) {
+        r.put("proxy_jit_cpu_s", round((b[10] - a[10]) / (double) clkTck, 2));
+      }
       if (a[8] >= 0 && b[8] >= 0 && b[9] > a[9]) {
         // Ticks are per core: busy ÷ total of the core = how many of its seconds were used.
         double busy = (b[8] - a[8]) / (double) (b[9] - a[9]);

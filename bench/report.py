@@ -160,6 +160,17 @@ others = {t: max((x for sc in all_scen for x in values.get((sc, t, "proxy_core_o
 if any(others[t] is not None for t in TARGETS):
     row("other processes on the proxy core, worst run (cores)", None, None, digits=2, direct=False,
         fn=lambda t: others[t])
+# A JVM's JIT compiler threads are part of its CPU; a share well above zero in the measured windows
+# means the process was still compiling (not yet in its steady state).
+def jit_share(t):
+    jit = [x for sc in all_scen for x in values.get((sc, t, "proxy_jit_cpu_s"), [])]
+    cpu = sum(x for sc in all_scen for x in values.get((sc, t, "proxy_cpu_s"), []))
+    return 100 * sum(jit) / cpu if jit and cpu > 0 else None
+
+
+if any(jit_share(t) for t in TARGETS):
+    row("JIT compiler threads' share of the proxy CPU, measured windows (%)", None, None, digits=1, direct=False,
+        fn=jit_share)
 errs = {t: sum(sum(values.get((s, t, "errors"), [])) for s in
               ["throughput", "burst", "latency", "held"] + [f"{v}:{m}" for v in VARIANTS for m in ("throughput", "latency")])
         for t in TARGETS}
