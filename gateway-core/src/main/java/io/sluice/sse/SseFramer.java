@@ -24,7 +24,8 @@ import io.netty.util.ByteProcessor;
  * {@code maxEventSize} of an event is waiting for its end after a read, it is passed on in
  * fragments (nothing is lost, nothing grows), and {@link Sink#fragment} tells the caller it is not
  * a whole event; an event that size whose end comes in the same read is passed on whole. The held
- * buffer is never grown in place ({@code cumulate}).
+ * buffer is never grown in place ({@code cumulate}), and between reads a stream keeps its
+ * unfinished event's bytes, not the read buffer they came in ({@code compactHeld}).
  *
  * <p>Threading: not thread-safe; one framer per stream, used on that stream's event loop.
  */
