@@ -27,7 +27,6 @@ import io.sluice.upstream.Upstream;
 import io.sluice.upstream.ModelAliases;
 import io.sluice.upstream.Upstreams;
 import io.sluice.usage.Pricing;
-import io.sluice.usage.TokenEstimator;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -161,11 +160,6 @@ public final class Sluice implements AutoCloseable, AdminView {
       sluice.server.start(config.listeners(), config.limits(), new GatewayHandlers(() -> sluice.context));
       sluice.upstreams.startHealthChecks();
       sluice.ready.set(true);
-      // The tokenizer's vocabulary (~0.3 s of CPU, 2 MB) loads now, off the event loops: the first
-      // stream that needs an estimate would otherwise stall its loop while it loads.
-      Thread tokenizer = new Thread(TokenEstimator::warmUp, "sluice-tokenizer-load");
-      tokenizer.setDaemon(true);
-      tokenizer.start();
       log.info("Sluice ready: {} listener(s), {} route(s), {} upstream(s), admin on http://{}:{}",
           config.listeners().size(), config.routes().size(), config.upstreams().size(),
           config.admin().host(), sluice.adminPort());
