@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * Whoever needs a count on an event loop asks {@link #ready()} first (which starts the load) and,
  * when it is not ready, goes on with {@link #whenReady} instead of waiting — the exchange's ending,
  * the usage settled at a stream's end, the stream watch ({@code gateway-core/docs/usage.md},
- * "Estimates"). The estimate's text is kept meanwhile (bounded: {@link TextTokenCounter}), so
+ * "Estimation"). The estimate's text is kept meanwhile (bounded: {@link TextTokenCounter}), so
  * the count is the same as if the vocabulary had been there all along.
  *
  * <p>Thread-safe.

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * The tokenizer's vocabulary over real sockets: loaded only when an estimate needs it, never on
  * the event loop, and the estimate of a stream without usage the same whether it came before or
- * after the vocabulary was there (gateway-core/docs/usage.md, "Estimates").
+ * after the vocabulary was there (gateway-core/docs/usage.md, "Estimation").
  */
 class TokenizerOnDemandTest {
   private static final String REQUEST =
