@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.sluice.testing.FakeUpstream;
 import io.sluice.testing.GatewayExtension;
 import io.sluice.testing.RawHttp;
+import io.sluice.testing.TestGateway;
 import io.sluice.usage.TokenEstimator;
 import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
@@ -83,6 +84,23 @@ class TokenizerOnDemandTest {
     String metrics = scrapeWhen("model=\"qwen-7b\",route=\"chat\",type=\"output\"");
     assertThat(tokens(metrics, "qwen-7b", "output")).isEqualTo(9);
     assertThat(TokenEstimator.loadStarted()).isFalse();
+  }
+
+  @Test
+  void aConfigurationThatWatchesStreamsHasTheVocabularyBeforeItsListenersOpen() throws Exception {
+    TokenEstimator.unloadForTests(CompletableFuture.completedFuture(null));
+    try (TestGateway watching = TestGateway.start("""
+        upstreams: [ { name: models, endpoints: [ { url: "http://127.0.0.1:9" } ] } ]
+        routes:
+          - name: chat
+            match: { path-prefix: /v1/chat/completions }
+            upstream: models
+            plugins:
+              ai-token-ratelimit: { rules: [ { limit-by: ip, tokens-per-day: 60 } ], enforce: mid-stream }
+        """)) {
+      assertThat(watching.port()).isPositive();
+      assertThat(TokenEstimator.loaded()).as("its watch reads estimates from the first content event").isTrue();
+    }
   }
 
   private String streamWithoutUsage(String model) throws Exception {
