@@ -15,6 +15,7 @@ import io.sluice.usage.RequestInfo;
 import io.sluice.usage.Usage;
 import io.sluice.usage.UsageTracker;
 import io.sluice.websocket.WebSocketProxy;
+import java.util.concurrent.Executor;
 
 /**
  * An admitted request on its way to the route's upstream: a WebSocket session when it is an
@@ -22,7 +23,7 @@ import io.sluice.websocket.WebSocketProxy;
  * ({@link ProxyCall}) with usage tracking and gzip as the route and the client want them. Holds
  * whichever runs, for the connection's events to reach it.
  */
-final class Dispatch implements ClientRelay {
+final class Dispatch implements ClientRelay, ExchangeEnding.UsageSource {
   private final GatewayContext gateway;
   private final Exchange exchange;
   private final IncomingRequest request;
@@ -93,13 +94,24 @@ final class Dispatch implements ClientRelay {
     }
   }
 
-  /** The tokens the answer reported (or that were estimated), or null when none are known. */
-  Usage usage() {
+  @Override
+  public Usage usage() {
     if (webSocket != null) {
       return webSocket.usage();
     }
     UsageTracker usage = proxy == null ? null : proxy.usage();
     return usage == null ? null : usage.usage();
+  }
+
+  /** Now, or once the tokenizer has loaded: {@link UsageTracker#whenUsageReady}. */
+  @Override
+  public void whenUsageReady(Executor loop, Runnable task) {
+    UsageTracker usage = webSocket != null || proxy == null ? null : proxy.usage();
+    if (usage == null) {
+      task.run(); // a WebSocket session's usage is what its upstream reported
+    } else {
+      usage.whenUsageReady(loop, task);
+    }
   }
 
   /** Whether the stream goes on without its client (it is a session): see {@link ProxyCall#outlivesClient}. */

@@ -3,24 +3,31 @@ package io.sluice.gateway;
 import io.sluice.exchange.Exchange;
 import io.sluice.plugin.ExchangeSummary;
 import io.sluice.usage.Usage;
-import java.util.function.Supplier;
+import java.util.concurrent.Executor;
 
 /**
  * The end of one exchange, derived from its timeline: the request counted and timed, its tokens
  * counted, its access-log line written, and the completion hook of every plugin that saw the
  * request called (in reverse order). Runs once, whichever way the exchange ends — answered,
  * aborted, the client gone, or later, when a stream that outlived its client ends.
+ *
+ * <p>An exchange whose usage must be estimated before the tokenizer's vocabulary has loaded (the
+ * first such exchange of a process) ends when it is there: its duration is taken now, the rest
+ * runs on the exchange's event loop once the vocabulary has loaded, off the loop
+ * ({@link io.sluice.usage.TokenEstimator}). The loop never waits for it.
  */
 final class ExchangeEnding implements Runnable {
   private final GatewayContext gateway;
   private final Exchange exchange;
+  private final Executor loop;
   private Admission admission;
-  private Supplier<Usage> usage = () -> null;
+  private UsageSource usage;
   private boolean ended;
 
-  ExchangeEnding(GatewayContext gateway, Exchange exchange) {
+  ExchangeEnding(GatewayContext gateway, Exchange exchange, Executor loop) {
     this.gateway = gateway;
     this.exchange = exchange;
+    this.loop = loop;
   }
 
   /** The request's route and plugins, once known. */
@@ -28,8 +35,17 @@ final class ExchangeEnding implements Runnable {
     this.admission = admission;
   }
 
+  /** Where the exchange's token usage is read at its end (the dispatch). */
+  interface UsageSource {
+    /** The tokens the answer reported (or that were estimated), or null when none are known. */
+    Usage usage();
+
+    /** Runs {@code task} once {@link #usage()} can be read without waiting: now, or later on {@code loop}. */
+    void whenUsageReady(Executor loop, Runnable task);
+  }
+
   /** Where the exchange's token usage is read at its end. */
-  void usage(Supplier<Usage> usage) {
+  void usage(UsageSource usage) {
     this.usage = usage;
   }
 
@@ -40,12 +56,19 @@ final class ExchangeEnding implements Runnable {
     }
     ended = true;
     long end = System.nanoTime();
+    if (usage == null) {
+      end(end, null);
+    } else {
+      usage.whenUsageReady(loop, () -> end(end, usage.usage()));
+    }
+  }
+
+  private void end(long end, Usage used) {
     long duration = end - exchange.startNanos();
     PluginRequest plugins = admission == null ? null : admission.pluginRequest();
     if (plugins != null) {
       exchange.consumer(plugins.consumer());
     }
-    Usage used = usage.get();
     if (used != null) {
       exchange.tokens(used.inputTokens(), used.outputTokens(), used.estimated());
       String route = exchange.routeName();

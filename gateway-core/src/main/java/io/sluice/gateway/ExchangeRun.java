@@ -88,7 +88,7 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
         identity.clientIp(ctx.channel(), head.headers().getAll(ProxyHeaders.X_FORWARDED_FOR)),
         head.method().name(), RequestTarget.rawPath(head.uri()), System.nanoTime());
     exchange.trace(gateway.tracing().begin(exchange.method(), exchange.path(), head.headers()::get));
-    this.ending = new ExchangeEnding(gateway, exchange);
+    this.ending = new ExchangeEnding(gateway, exchange, ctx.channel().eventLoop());
   }
 
   /** The head arrived: checks, then a session's endpoints or the route's admission. */
@@ -243,7 +243,7 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
     dispatch = new Dispatch(gateway, exchange, request, admission, this,
         new UpstreamRequests(gateway, exchange, request, admission, ctx.channel(), scheme));
     relay = dispatch;
-    ending.usage(dispatch::usage);
+    ending.usage(dispatch);
     dispatch.start(HttpUtil.isKeepAlive(head) && !connection.draining());
   }
 

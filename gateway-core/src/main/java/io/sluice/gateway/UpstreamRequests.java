@@ -36,6 +36,7 @@ import io.sluice.telemetry.GenAiNames;
 import io.sluice.upstream.Upstream;
 import io.sluice.usage.RequestInfo;
 import io.sluice.usage.RequestRewriter;
+import io.sluice.usage.TokenEstimator;
 import io.sluice.usage.UsageTracker;
 import io.sluice.websocket.WebSocketProxy;
 import java.nio.charset.StandardCharsets;
@@ -239,6 +240,7 @@ final class UpstreamRequests {
     if (usage == null || !chain.watchesStreams()) {
       return null;
     }
+    TokenEstimator.ready(); // the watch reads estimates from the first content event: load the tokenizer now
     PluginRequest watched = admission.pluginRequest();
     int reached = admission.reached();
     return soFar -> {

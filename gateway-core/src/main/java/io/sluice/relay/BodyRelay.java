@@ -244,7 +244,7 @@ final class BodyRelay implements HeldAnswer.Outlet {
   /** A content event goes out: token timings, and the stream watch told the usage so far. */
   private void contentEvent() {
     timings.contentEvent(usage.model());
-    if (watch != null) {
+    if (watch != null && usage.usageReady()) { // not while the tokenizer loads (first estimate only)
       // Acted on once the framer is done with this read (it must not be released under its feet).
       stop = watch.onUsage(usage.usage());
     }
@@ -337,7 +337,7 @@ final class BodyRelay implements HeldAnswer.Outlet {
       jsonBody = null;
     }
     if (endGate != null) {
-      endGate.end(usage::usage, written);
+      endGate.end(usage, written);
       return;
     }
     writer.end();

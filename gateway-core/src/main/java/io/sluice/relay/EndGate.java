@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import io.sluice.sse.SseEvent;
 import io.sluice.usage.Usage;
+import io.sluice.usage.UsageTracker;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
@@ -124,6 +125,12 @@ final class EndGate {
    * The upstream's body ended: the hook is told the final usage, then what is held is written with
    * the end of the body, then {@code written} runs — at once or later on the event loop.
    */
+  void end(UsageTracker tracker, Runnable written) {
+    // An estimate may need the tokenizer's vocabulary, loaded off the loop on first need.
+    tracker.whenUsageReady(loop, () -> end(tracker::usage, written));
+  }
+
+  /** {@link #end(UsageTracker, Runnable)} with the usage at hand. */
   void end(Supplier<Usage> usage, Runnable written) {
     CompletableFuture<Void> settled;
     try {

@@ -13,13 +13,15 @@ import java.util.function.Supplier;
  * a stream watch before the usage chunk); nearly every upstream reports them, while tokenizing
  * the prompt cost ~4 % of the gateway's CPU under load (cl100k over every message, on every
  * request). The body is read where it lives, the request's own buffer: whoever frees that buffer
- * while the estimate may still be needed calls {@link #settle} first.
+ * while the estimate may still be needed calls {@link #settle} first, which reads the prompt's
+ * text out of it (counted later: the vocabulary may not be loaded yet, {@link TokenEstimator}).
  *
- * <p>Threading: the exchange's event loop.
+ * <p>Threading: the exchange's event loop. {@link #getAsLong} only once {@link TokenEstimator#ready()}.
  */
 public final class PromptEstimate implements LongSupplier {
   private final Api api;
-  private Supplier<ByteBuf> body; // where the body is now (null once counted); may return null once freed
+  private Supplier<ByteBuf> body; // where the body is now (null once read); may return null once freed
+  private LongSupplier text; // the prompt read from the body, not counted yet
   private long tokens = -1;
 
   PromptEstimate(Api api, Supplier<ByteBuf> body) {
@@ -29,7 +31,7 @@ public final class PromptEstimate implements LongSupplier {
 
   /** Reads the body from {@code body} from now on (the request's buffer, which a rewrite may replace). */
   public void readFrom(Supplier<ByteBuf> body) {
-    if (tokens < 0) {
+    if (tokens < 0 && text == null) {
       this.body = body;
     }
   }
@@ -38,15 +40,31 @@ public final class PromptEstimate implements LongSupplier {
   @Override
   public long getAsLong() {
     if (tokens < 0) {
-      ByteBuf b = body == null ? null : body.get();
-      tokens = b == null ? 0 : RequestRewriter.promptTokens(api, b);
-      body = null;
+      read();
+      tokens = text.getAsLong();
+      text = null;
     }
     return tokens;
   }
 
-  /** The body is about to be freed while the estimate may still be asked for: count it now. */
+  /**
+   * The body is about to be freed while the estimate may still be asked for: its text is read now,
+   * and counted now too when the vocabulary is there.
+   */
   public void settle() {
-    getAsLong();
+    if (tokens < 0) {
+      read();
+      if (TokenEstimator.loaded()) {
+        getAsLong();
+      }
+    }
+  }
+
+  private void read() {
+    if (text == null) {
+      ByteBuf b = body == null ? null : body.get();
+      text = b == null ? () -> 0 : RequestRewriter.promptText(api, b);
+      body = null;
+    }
   }
 }

@@ -15,6 +15,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Set;
+import java.util.function.LongSupplier;
 
 /**
  * Reads what token accounting needs from a JSON request body and, for streamed OpenAI chat
@@ -104,13 +105,22 @@ public final class RequestRewriter {
    * the buffer without moving its indexes.
    */
   static long promptTokens(Api api, ByteBuf body) {
+    return promptText(api, body).getAsLong();
+  }
+
+  /**
+   * The prompt read from the body now and counted when asked ({@link #promptTokens}): the text is
+   * kept meanwhile (bounded, {@link TextTokenCounter}), the buffer is not.
+   */
+  static LongSupplier promptText(Api api, ByteBuf body) {
     Scan scan = new Scan(true);
     try (JsonParser p = JSON.createParser((InputStream) new ByteBufInputStream(body.duplicate()))) {
       scan.run(p);
     } catch (IOException | RuntimeException e) {
-      return 0;
+      return () -> 0;
     }
-    return scan.promptTokens();
+    scan.parser = null;
+    return scan::promptTokens;
   }
 
   /**

@@ -1,5 +1,8 @@
 package io.sluice.usage;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * Counts the tokens of text that arrives in pieces (stream deltas, prompt strings) without keeping
  * it all: pieces are gathered up to {@value #FLUSH_AT} chars, then everything up to the last
@@ -11,6 +14,12 @@ package io.sluice.usage;
  * {@value #SAMPLE_CHARS} chars are tokenized exactly; text beyond them is counted in chars and
  * converted at the tokens-per-char ratio of that sample.
  *
+ * <p>Before the vocabulary is loaded ({@link TokenEstimator#ready()}), the pieces cut for
+ * tokenizing are kept as they are and tokenized once it is there (at the next piece, or when the
+ * count is asked for, which only happens once it is ready): the same pieces, so the same count.
+ * A first cut starts the load, so that what is kept stays a piece or two (and never more than
+ * the sample).
+ *
  * <p>Not thread-safe (one per exchange, used on its event loop).
  */
 final class TextTokenCounter {
@@ -18,6 +27,7 @@ final class TextTokenCounter {
   static final int SAMPLE_CHARS = 32 * 1024;
 
   private final StringBuilder pending = new StringBuilder();
+  private List<String> cuts; // cut while the vocabulary was loading, not tokenized yet
   private long counted;
   private long sampledChars;
   private long extraChars;
@@ -48,14 +58,38 @@ final class TextTokenCounter {
       if (Character.isHighSurrogate(text.charAt(cut - 1))) {
         cut--;
       }
-      counted += TokenEstimator.count(text.substring(start, cut));
+      count(text.substring(start, cut));
       sampledChars += cut - start;
       start = cut;
     }
     pending.append(text, start, text.length());
   }
 
+  /** Tokenizes a cut now, or keeps it until the vocabulary is there (starting its load). */
+  private void count(String cut) {
+    if (!TokenEstimator.ready()) {
+      if (cuts == null) {
+        cuts = new ArrayList<>(4);
+      }
+      cuts.add(cut);
+      return;
+    }
+    countKept();
+    counted += TokenEstimator.count(cut);
+  }
+
+  private void countKept() {
+    if (cuts != null) {
+      for (String cut : cuts) {
+        counted += TokenEstimator.count(cut);
+      }
+      cuts = null;
+    }
+  }
+
+  /** The count; on an event loop only once {@link TokenEstimator#ready()}. */
   long tokens() {
+    countKept();
     if (sampledChars < SAMPLE_CHARS) {
       return counted + TokenEstimator.count(pending.toString());
     }

@@ -8,6 +8,7 @@ import io.sluice.sse.SseFields;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.concurrent.Executor;
 import java.util.function.LongSupplier;
 
 /**
@@ -379,6 +380,32 @@ public final class UsageTracker {
   /** True when the upstream reported usage (rather than it being estimated). */
   public boolean usageReported() {
     return currentInput() >= 0 && outputReported >= 0;
+  }
+
+  /**
+   * Whether {@link #usage()} can be taken now without waiting for the tokenizer's vocabulary: the
+   * upstream reported both figures, or the vocabulary is there. When not, its load starts in the
+   * background ({@link TokenEstimator}); a caller on the event loop then goes on with
+   * {@link #whenUsageReady}.
+   */
+  public boolean usageReady() {
+    return api == Api.PASSTHROUGH || (currentInput() >= 0 && outputReported >= 0) || TokenEstimator.ready();
+  }
+
+  /**
+   * Runs {@code task} once {@link #usage()} can be taken: now, or on {@code loop} once the
+   * vocabulary has loaded. The prompt's text is read out of the request's body first, which may
+   * be freed meanwhile.
+   */
+  public void whenUsageReady(Executor loop, Runnable task) {
+    if (usageReady()) {
+      task.run();
+      return;
+    }
+    if (promptEstimate instanceof PromptEstimate prompt) {
+      prompt.settle();
+    }
+    TokenEstimator.whenReady(loop, task);
   }
 
   /**

@@ -18,6 +18,7 @@ import io.sluice.usage.Usage;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -88,9 +89,9 @@ class ExchangeEndingTest {
   @Test
   void countsTheRequestAndItsTokensLogsOneLineAndTellsThePluginsThatSawIt() throws Exception {
     Exchange exchange = new Exchange("0123456789abcdef0123456789abcdef", "10.0.0.7", "POST", "/v1/chat", System.nanoTime());
-    ExchangeEnding ending = new ExchangeEnding(gateway.context, exchange);
+    ExchangeEnding ending = new ExchangeEnding(gateway.context, exchange, Runnable::run);
     ending.admission(admitted(exchange));
-    ending.usage(() -> new Usage(12, 30, 0, 0, "gpt-x", false));
+    ending.usage(reported(new Usage(12, 30, 0, 0, "gpt-x", false)));
     exchange.status(200);
 
     ending.run();
@@ -105,11 +106,67 @@ class ExchangeEndingTest {
     assertThat(calls).containsExactly("meter", "done:meter:200");
   }
 
+  /**
+   * The first estimate of a process waits for the tokenizer's vocabulary: the ending is not written
+   * until the usage can be read, then once, on the exchange's loop, with that usage.
+   */
+  @Test
+  void anEndingWhoseUsageWaitsForTheTokenizerEndsWhenItIsThereAndOnce() throws Exception {
+    Exchange exchange = new Exchange("0123456789abcdef0123456789abcdef", "10.0.0.7", "POST", "/v1/chat", System.nanoTime());
+    List<Runnable> loop = new ArrayList<>();
+    List<Runnable> waiting = new ArrayList<>();
+    ExchangeEnding ending = new ExchangeEnding(gateway.context, exchange, loop::add);
+    ending.admission(admitted(exchange));
+    ending.usage(new ExchangeEnding.UsageSource() {
+      @Override
+      public Usage usage() {
+        return new Usage(7, 3, 0, 0, "gpt-x", true);
+      }
+
+      @Override
+      public void whenUsageReady(Executor executor, Runnable task) {
+        waiting.add(() -> executor.execute(task));
+      }
+    });
+    exchange.status(200);
+
+    ending.run();
+    ending.run();
+    assertThat(counted("sluice.requests", "route", "chat", "status", "200")).isZero();
+    assertThat(accessLog.list).isEmpty();
+    assertThat(calls).as("admitted, not completed").containsExactly("meter");
+
+    assertThat(waiting).hasSize(1);
+    waiting.get(0).run(); // the vocabulary is there
+    assertThat(accessLog.list).as("runs on the exchange's loop").isEmpty();
+    assertThat(loop).hasSize(1);
+    loop.get(0).run();
+    assertThat(counted("sluice.requests", "route", "chat", "status", "200")).isEqualTo(1);
+    assertThat(counted("sluice.tokens", "route", "chat", "consumer", "alice", "type", "input")).isEqualTo(7);
+    assertThat(accessLog.list).singleElement().extracting(ILoggingEvent::getFormattedMessage).asString()
+        .contains("tokens_in=7", "tokens_out=3");
+    assertThat(calls).containsExactly("meter", "done:meter:200");
+  }
+
+  private static ExchangeEnding.UsageSource reported(Usage usage) {
+    return new ExchangeEnding.UsageSource() {
+      @Override
+      public Usage usage() {
+        return usage;
+      }
+
+      @Override
+      public void whenUsageReady(Executor loop, Runnable task) {
+        task.run();
+      }
+    };
+  }
+
   @Test
   void aRequestNoPluginSawEndsWithoutCompletionHooks() throws Exception {
     Exchange exchange = new Exchange("0123456789abcdef0123456789abcdef", "10.0.0.7", "GET", "/nowhere", System.nanoTime());
     exchange.status(404);
-    new ExchangeEnding(gateway.context, exchange).run();
+    new ExchangeEnding(gateway.context, exchange, Runnable::run).run();
     assertThat(counted("sluice.requests", "status", "404")).isEqualTo(1);
     assertThat(accessLog.list).hasSize(1);
     assertThat(calls).isEmpty();

@@ -157,15 +157,16 @@ public final class Sluice implements AutoCloseable, AdminView {
     applyLogLevels(config.logging());
     Sluice sluice = new Sluice(config, configFile, loader, clock);
     try {
+      if (watchesStreams(sluice.context.chains())) {
+        // A stream watch reads estimates on its event loop from a stream's first content event on,
+        // which must not wait for the tokenizer's vocabulary there: loaded before the listeners
+        // open (~0.3 s of CPU), only by configurations that watch streams.
+        TokenEstimator.warmUp();
+      }
       sluice.admin.start();
       sluice.server.start(config.listeners(), config.limits(), new GatewayHandlers(() -> sluice.context));
       sluice.upstreams.startHealthChecks();
       sluice.ready.set(true);
-      // The tokenizer's vocabulary (~0.3 s of CPU, 2 MB) loads now, off the event loops: the first
-      // stream that needs an estimate would otherwise stall its loop while it loads.
-      Thread tokenizer = new Thread(TokenEstimator::warmUp, "sluice-tokenizer-load");
-      tokenizer.setDaemon(true);
-      tokenizer.start();
       log.info("Sluice ready: {} listener(s), {} route(s), {} upstream(s), admin on http://{}:{}",
           config.listeners().size(), config.routes().size(), config.upstreams().size(),
           config.admin().host(), sluice.adminPort());
@@ -174,6 +175,10 @@ public final class Sluice implements AutoCloseable, AdminView {
       sluice.close();
       throw e;
     }
+  }
+
+  private static boolean watchesStreams(Map<String, PluginChain> chains) {
+    return chains.values().stream().anyMatch(PluginChain::watchesStreams);
   }
 
   /**
@@ -266,6 +271,9 @@ public final class Sluice implements AutoCloseable, AdminView {
         next.limits(), metrics, accessLog, consumerNames(next), sessions, context.aliases().reload(next.models()),
         Pricing.of(next.pricing()), tracing);
     sessions.maxBytes(next.limits().maxSessionMemory());
+    if (watchesStreams(nextContext.chains())) {
+      TokenEstimator.ready(); // a watch added by the reload: loaded in the background (see start)
+    }
     context = nextContext; // new requests take the new snapshot; running ones keep theirs
     upstreams = nextUpstreams;
     config = next;
