@@ -17,8 +17,8 @@ import io.sluice.net.ClientIdentity;
 
 /**
  * Builds a client connection's pipeline; reads as the request flow:
- * connection limits → PROXY protocol → TLS → timeouts → HTTP codec → framing checks → body timeout
- * → exchange (route, relay).
+ * connection limits → PROXY protocol → TLS → timeouts (header, body, idle: one handler) → HTTP codec
+ * → framing checks → exchange (route, relay).
  */
 final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   /** Room for the method and version around the URI on the request line. */
@@ -114,10 +114,8 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   }
 
   private void addTimeoutHandlers(ChannelPipeline p) {
-    if (!limits.idleTimeout().isZero()) {
-      p.addLast(PipelineNames.IDLE_TIMEOUT, new IdleTimeoutHandler(limits.idleTimeout().toNanos()));
-    }
-    p.addLast(PipelineNames.HEADER_TIMEOUT, new RequestHeaderTimeoutHandler(limits.requestHeaderTimeout()));
+    p.addLast(PipelineNames.TIMEOUTS, new ClientTimeoutHandler(limits.requestHeaderTimeout(),
+        limits.requestBodyTimeout(), limits.idleTimeout()));
   }
 
   private void addHttpHandlers(ChannelPipeline p) {
@@ -126,7 +124,6 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         .setMaxHeaderSize(limits.maxHeaderSize())
         .setMaxChunkSize(64 * 1024)));
     p.addLast(PipelineNames.REQUEST_FRAMING, RequestFramingHandler.INSTANCE);
-    p.addLast(PipelineNames.BODY_TIMEOUT, new RequestBodyTimeoutHandler(limits.requestBodyTimeout()));
   }
 
   private void addGatewayHandlers(ChannelPipeline p) {
