@@ -22,6 +22,13 @@ import java.util.concurrent.TimeUnit;
  * by request after request then costs one timer per idle limit, not a schedule and a cancel per
  * request (each a sift through the loop's timer queue, ~2 % of a burst's CPU); a held stream's
  * connection keeps no timer once the pending one has fired (gateway-server/docs/memory.md).
+ *
+ * <p>The same timer watches the answer's first byte ({@code first-byte-timeout}): the exchange
+ * writes a deadline when its request goes out ({@link #awaitAnswer}) and clears it when the answer
+ * starts; a check that finds the deadline still ahead re-arms for it. A connection reused back to
+ * back has its pool check pending (due within the idle limit, sooner than the first byte's 120 s
+ * default), so a request arms nothing; only a deadline earlier than the pending check (a new
+ * connection, a short first-byte timeout) schedules.
  */
 public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   /** The current user of the connection (one exchange at a time). All calls on the channel's loop. */
@@ -40,8 +47,11 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   private final ChunkedBodyReader body; // null when the pipeline has none (tests)
   private ChannelHandlerContext ctx;
   private Listener listener;
-  private ScheduledFuture<?> idleClose; // the idle check, armed by detach, or null
+  private ScheduledFuture<?> pending; // the check (pool idle limit, first byte), or null
+  private long checkDue; // when the pending check runs (the loop's clock)
   private long idleSince; // when the connection was last put back in the pool (the loop's clock)
+  private Runnable noAnswer; // the current exchange's first-byte timeout, while its answer is awaited
+  private long answerDue;
 
   /**
    * @param pooledIdleNanos how long a connection may wait in the pool before it is closed
@@ -54,7 +64,7 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void handlerRemoved(ChannelHandlerContext ctx) {
-    cancelIdleClose(); // a WebSocket upgrade takes the connection out of the pool's hands
+    cancelCheck(); // a WebSocket upgrade takes the connection out of the pool's hands
   }
 
   @Override
@@ -70,23 +80,67 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   /** Called on the channel's loop; the connection goes back to the pool (or is closed by the caller). */
   void detach() {
     this.listener = null;
+    noAnswer = null;
     idleSince = now();
-    if (idleClose == null && ctx != null && ctx.channel().isActive()) {
-      idleClose = ctx.executor().schedule(this::closeIfStillIdle, pooledIdleNanos, TimeUnit.NANOSECONDS);
+    if (pending == null && ctx != null && ctx.channel().isActive()) {
+      schedule(idleSince + pooledIdleNanos, idleSince);
     }
   }
 
-  private void closeIfStillIdle() {
-    idleClose = null;
-    if (listener != null) {
-      return; // in use: the next detach arms the check again
+  /**
+   * The current exchange's request went out: {@code timeout} runs on the loop if its answer has
+   * not started ({@link #answerStarted}) within {@code timeoutNanos} and the connection is still
+   * the exchange's (not put back, dropped or closed meanwhile). Called on the channel's loop.
+   */
+  public void awaitAnswer(long timeoutNanos, Runnable timeout) {
+    if (ctx == null || !ctx.channel().isActive()) {
+      return; // closed: the exchange hears of it from channelInactive
     }
-    long idle = now() - idleSince;
+    long now = now();
+    noAnswer = timeout;
+    answerDue = now + timeoutNanos;
+    if (pending != null) {
+      if (answerDue - checkDue >= 0) {
+        return; // the pending check comes first and re-arms for it
+      }
+      pending.cancel(false);
+    }
+    schedule(answerDue, now);
+  }
+
+  /** The answer started (or the exchange gave the connection up): no first-byte timeout any more. */
+  public void answerStarted() {
+    noAnswer = null;
+  }
+
+  /** The one check: the first-byte deadline while in use, the idle limit while pooled. */
+  private void check() {
+    pending = null;
+    long now = now();
+    if (listener != null) {
+      Runnable timeout = noAnswer;
+      if (timeout == null) {
+        return; // in use and answered: the next detach arms the check again
+      }
+      if (now - answerDue >= 0) {
+        noAnswer = null;
+        timeout.run();
+      } else {
+        schedule(answerDue, now);
+      }
+      return;
+    }
+    long idle = now - idleSince;
     if (idle >= pooledIdleNanos) {
       ctx.close(); // idle in the pool for too long
     } else {
-      idleClose = ctx.executor().schedule(this::closeIfStillIdle, pooledIdleNanos - idle, TimeUnit.NANOSECONDS);
+      schedule(idleSince + pooledIdleNanos, now);
     }
+  }
+
+  private void schedule(long due, long now) {
+    checkDue = due;
+    pending = ctx.executor().schedule(this::check, Math.max(0, due - now), TimeUnit.NANOSECONDS);
   }
 
   /** The loop's clock: the one its timers run on (a test's frozen clock included). */
@@ -94,10 +148,10 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     return ctx.executor() instanceof AbstractScheduledEventExecutor loop ? loop.ticker().nanoTime() : System.nanoTime();
   }
 
-  private void cancelIdleClose() {
-    if (idleClose != null) {
-      idleClose.cancel(false);
-      idleClose = null;
+  private void cancelCheck() {
+    if (pending != null) {
+      pending.cancel(false);
+      pending = null;
     }
   }
 
@@ -134,7 +188,7 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    cancelIdleClose();
+    cancelCheck();
     Listener l = listener;
     listener = null;
     if (l != null) {
