@@ -229,8 +229,24 @@ public final class UpstreamAttempt {
     // and cancel per request on a reused connection.
     UpstreamHandler handler = sent.pipeline().get(UpstreamHandler.class);
     if (handler != null) {
-      handler.awaitAnswer(upstream.config().firstByteTimeout().toNanos(), this::onFirstByteTimeout);
+      handler.deadline(upstream.config().firstByteTimeout().toNanos(), this::onFirstByteTimeout);
     }
+  }
+
+  /**
+   * After the first byte: {@code timeout} runs unless {@link #clearDeadline} comes within
+   * {@code nanos} — on the connection's own timer, as the first-byte timeout.
+   */
+  public void deadline(long nanos, Runnable timeout) {
+    UpstreamHandler handler = channel == null ? null : channel.pipeline().get(UpstreamHandler.class);
+    if (handler != null) {
+      handler.deadline(nanos, timeout);
+    }
+  }
+
+  /** What the deadline waited for came. */
+  public void clearDeadline() {
+    cancelFirstByteTimer();
   }
 
   /** The answer started: no more retries or first-byte timeout. */
@@ -346,7 +362,7 @@ public final class UpstreamAttempt {
   private void cancelFirstByteTimer() {
     UpstreamHandler handler = channel == null ? null : channel.pipeline().get(UpstreamHandler.class);
     if (handler != null) {
-      handler.answerStarted();
+      handler.clearDeadline();
     }
   }
 

@@ -23,12 +23,13 @@ import java.util.concurrent.TimeUnit;
  * request (each a sift through the loop's timer queue, ~2 % of a burst's CPU); a held stream's
  * connection keeps no timer once the pending one has fired (gateway-server/docs/memory.md).
  *
- * <p>The same timer watches the answer's first byte ({@code first-byte-timeout}): the exchange
- * writes a deadline when its request goes out ({@link #awaitAnswer}) and clears it when the answer
- * starts; a check that finds the deadline still ahead re-arms for it. A connection reused back to
- * back has its pool check pending (due within the idle limit, sooner than the first byte's 120 s
- * default), so a request arms nothing; only a deadline earlier than the pending check (a new
- * connection, a short first-byte timeout) schedules.
+ * <p>The same timer watches the exchange's deadline while it holds the connection ({@link #deadline}:
+ * the answer's first byte, {@code first-byte-timeout}; then, for a held stream that may still fail
+ * over, its first event, {@code first-event-timeout}): the exchange writes it and clears it, and a
+ * check that finds it still ahead re-arms for it. A connection reused back to back has its pool
+ * check pending (due within the idle limit, sooner than the first byte's 120 s default), so a
+ * request arms nothing; only a deadline earlier than the pending check (a new connection, a short
+ * timeout) schedules.
  */
 public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   /** The current user of the connection (one exchange at a time). All calls on the channel's loop. */
@@ -47,11 +48,11 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   private final ChunkedBodyReader body; // null when the pipeline has none (tests)
   private ChannelHandlerContext ctx;
   private Listener listener;
-  private ScheduledFuture<?> pending; // the check (pool idle limit, first byte), or null
+  private ScheduledFuture<?> pending; // the check (pool idle limit, the exchange's deadline), or null
   private long checkDue; // when the pending check runs (the loop's clock)
   private long idleSince; // when the connection was last put back in the pool (the loop's clock)
-  private Runnable noAnswer; // the current exchange's first-byte timeout, while its answer is awaited
-  private long answerDue;
+  private Runnable expiry; // the current exchange's timeout while its deadline is set, else null
+  private long deadline;
 
   /**
    * @param pooledIdleNanos how long a connection may wait in the pool before it is closed
@@ -80,7 +81,7 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   /** Called on the channel's loop; the connection goes back to the pool (or is closed by the caller). */
   void detach() {
     this.listener = null;
-    noAnswer = null;
+    expiry = null;
     idleSince = now();
     if (pending == null && ctx != null && ctx.channel().isActive()) {
       schedule(idleSince + pooledIdleNanos, idleSince);
@@ -88,45 +89,46 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * The current exchange's request went out: {@code timeout} runs on the loop if its answer has
-   * not started ({@link #answerStarted}) within {@code timeoutNanos} and the connection is still
-   * the exchange's (not put back, dropped or closed meanwhile). Called on the channel's loop.
+   * A deadline of the exchange holding the connection (one at a time; it replaces the last):
+   * {@code timeout} runs on the loop unless {@link #clearDeadline} comes within
+   * {@code timeoutNanos} and the connection is still the exchange's (not put back, dropped or
+   * closed meanwhile). Called on the channel's loop.
    */
-  public void awaitAnswer(long timeoutNanos, Runnable timeout) {
+  public void deadline(long timeoutNanos, Runnable timeout) {
     if (ctx == null || !ctx.channel().isActive()) {
       return; // closed: the exchange hears of it from channelInactive
     }
     long now = now();
-    noAnswer = timeout;
-    answerDue = now + timeoutNanos;
+    expiry = timeout;
+    deadline = now + timeoutNanos;
     if (pending != null) {
-      if (answerDue - checkDue >= 0) {
+      if (deadline - checkDue >= 0) {
         return; // the pending check comes first and re-arms for it
       }
       pending.cancel(false);
     }
-    schedule(answerDue, now);
+    schedule(deadline, now);
   }
 
-  /** The answer started (or the exchange gave the connection up): no first-byte timeout any more. */
-  public void answerStarted() {
-    noAnswer = null;
+  /** What the deadline waited for came (or the exchange gave it up): nothing runs. */
+  public void clearDeadline() {
+    expiry = null;
   }
 
-  /** The one check: the first-byte deadline while in use, the idle limit while pooled. */
+  /** The one check: the exchange's deadline while in use, the idle limit while pooled. */
   private void check() {
     pending = null;
     long now = now();
     if (listener != null) {
-      Runnable timeout = noAnswer;
+      Runnable timeout = expiry;
       if (timeout == null) {
-        return; // in use and answered: the next detach arms the check again
+        return; // in use, nothing awaited: the next detach arms the check again
       }
-      if (now - answerDue >= 0) {
-        noAnswer = null;
+      if (now - deadline >= 0) {
+        expiry = null;
         timeout.run();
       } else {
-        schedule(answerDue, now);
+        schedule(deadline, now);
       }
       return;
     }

@@ -106,7 +106,7 @@ class UpstreamHandlerTest {
   private final AtomicInteger timeouts = new AtomicInteger();
 
   private void sendRequest(long firstByteSeconds) {
-    handler.awaitAnswer(TimeUnit.SECONDS.toNanos(firstByteSeconds), timeouts::incrementAndGet);
+    handler.deadline(TimeUnit.SECONDS.toNanos(firstByteSeconds), timeouts::incrementAndGet);
   }
 
   @Test
@@ -132,7 +132,7 @@ class UpstreamHandlerTest {
     handler.attach(LISTENER);
     sendRequest(5);
     advance(4);
-    handler.answerStarted();
+    handler.clearDeadline();
     advance(1);
     assertEquals(0, timeouts.get());
     assertEquals(-1, ch.runScheduledPendingTasks(), "no timer while the answer streams");
