@@ -66,12 +66,36 @@ public final class ClientTimeoutHandler extends ChannelDuplexHandler implements 
   /** Fired down the pipeline when a request's body did not arrive in time. */
   public record BodyExpired(Duration timeout) {}
 
-  private final long headerNanos; // 0: off
-  private final long bodyNanos; // 0: off
-  private final long idleNanos; // 0: off
-  /** How far ahead the timer may be armed while a request could start (see the class comment). */
-  private final long waitingStep;
+  /**
+   * A listener's timeouts, shared by its connections (a connection keeps only its deadlines).
+   *
+   * @param headerNanos 0: off
+   * @param bodyNanos 0: off
+   * @param idleNanos 0: off
+   * @param waitingStep how far ahead the timer may be armed while a request could start (see the
+   *     class comment)
+   */
+  public record Timeouts(long headerNanos, long bodyNanos, long idleNanos, long waitingStep) {
+    /** A zero duration turns that timeout off. */
+    public static Timeouts of(Duration requestHeaderTimeout, Duration requestBodyTimeout, Duration idleTimeout) {
+      long header = requestHeaderTimeout.toNanos();
+      long body = requestBodyTimeout.toNanos();
+      long idle = idleTimeout.toNanos();
+      if (header < 0 || body < 0 || idle < 0) {
+        throw new IllegalArgumentException("timeouts must not be negative");
+      }
+      long step = Long.MAX_VALUE;
+      if (header > 0) {
+        step = header;
+      }
+      if (body > 0) {
+        step = Math.min(step, body);
+      }
+      return new Timeouts(header, body, idle, step);
+    }
+  }
 
+  private final Timeouts timeouts;
   private ChannelHandlerContext ctx;
   private ScheduledFuture<?> timer;
   private long timerDue; // when the armed timer fires (the loop's clock)
@@ -87,26 +111,17 @@ public final class ClientTimeoutHandler extends ChannelDuplexHandler implements 
   private boolean bodySet;
   private long bodyDeadline;
 
-  private long lastActivity;
+  private long lastActivity; // or the last idle event: the next one is a whole timeout later
   private boolean idleFired; // the first event of an idle period is FIRST_ALL_IDLE_STATE_EVENT
-  private long idleFiredAt;
 
   /** A zero duration turns that timeout off. */
   public ClientTimeoutHandler(Duration requestHeaderTimeout, Duration requestBodyTimeout, Duration idleTimeout) {
-    this.headerNanos = requestHeaderTimeout.toNanos();
-    this.bodyNanos = requestBodyTimeout.toNanos();
-    this.idleNanos = idleTimeout.toNanos();
-    if (headerNanos < 0 || bodyNanos < 0 || idleNanos < 0) {
-      throw new IllegalArgumentException("timeouts must not be negative");
-    }
-    long step = Long.MAX_VALUE;
-    if (headerNanos > 0) {
-      step = headerNanos;
-    }
-    if (bodyNanos > 0) {
-      step = Math.min(step, bodyNanos);
-    }
-    this.waitingStep = step;
+    this(Timeouts.of(requestHeaderTimeout, requestBodyTimeout, idleTimeout));
+  }
+
+  /** @param timeouts the listener's, shared by its connections */
+  public ClientTimeoutHandler(Timeouts timeouts) {
+    this.timeouts = timeouts;
   }
 
   // ---- the channel ------------------------------------------------------------------------------
@@ -171,10 +186,10 @@ public final class ClientTimeoutHandler extends ChannelDuplexHandler implements 
     if (msg instanceof HttpRequest request) {
       bodySet = false;
       // A request that failed to decode is answered and closed by the exchange: no body to wait for.
-      if (bodyNanos > 0 && !(msg instanceof LastHttpContent) && request.decoderResult().isSuccess()
+      if (timeouts.bodyNanos() > 0 && !(msg instanceof LastHttpContent) && request.decoderResult().isSuccess()
           && hasBody(request)) {
         bodySet = true;
-        bodyDeadline = now() + bodyNanos;
+        bodyDeadline = now() + timeouts.bodyNanos();
         armBy(bodyDeadline);
       }
     }
@@ -213,9 +228,9 @@ public final class ClientTimeoutHandler extends ChannelDuplexHandler implements 
   }
 
   private void startHeaderClock(long now) {
-    if (headerPhase && headerNanos > 0) {
+    if (headerPhase && timeouts.headerNanos() > 0) {
       headerSet = true;
-      headerDeadline = now + headerNanos;
+      headerDeadline = now + timeouts.headerNanos();
       armBy(headerDeadline);
     }
   }
@@ -225,9 +240,9 @@ public final class ClientTimeoutHandler extends ChannelDuplexHandler implements 
     idleFired = false;
   }
 
-  /** When the idle clock is due: a whole timeout after the last activity, or after the last event. */
+  /** When the idle clock is due: a whole timeout after the last activity or idle event. */
   private long idleDue() {
-    return (idleFired ? idleFiredAt : lastActivity) + idleNanos;
+    return lastActivity + timeouts.idleNanos();
   }
 
   /** The timer: gives the first due timeout's answer, then re-arms itself for what is left. */
@@ -247,15 +262,15 @@ public final class ClientTimeoutHandler extends ChannelDuplexHandler implements 
       if (ctx.channel().config().isAutoRead()) {
         bodySet = false;
         arm(now);
-        ctx.fireUserEventTriggered(new BodyExpired(Duration.ofNanos(bodyNanos)));
+        ctx.fireUserEventTriggered(new BodyExpired(Duration.ofNanos(timeouts.bodyNanos())));
         return;
       }
-      bodyDeadline = now + bodyNanos; // we are not reading: the wait is ours, not the client's
+      bodyDeadline = now + timeouts.bodyNanos(); // we are not reading: the wait is ours, not the client's
     }
-    if (idleNanos > 0 && now - idleDue() >= 0) {
+    if (timeouts.idleNanos() > 0 && now - idleDue() >= 0) {
       IdleStateEvent event = idleFired ? IdleStateEvent.ALL_IDLE_STATE_EVENT : IdleStateEvent.FIRST_ALL_IDLE_STATE_EVENT;
       idleFired = true;
-      idleFiredAt = now;
+      lastActivity = now; // the next event a whole timeout later, unless activity comes first
       arm(now);
       ctx.fireUserEventTriggered(event);
       return;
@@ -265,7 +280,7 @@ public final class ClientTimeoutHandler extends ChannelDuplexHandler implements 
 
   private void headerTimeout() {
     FullHttpResponse response = GatewayErrors.response(ctx.alloc(), ErrorKind.REQUEST_TIMEOUT,
-        "the request headers were not received within " + headerNanos / 1_000_000 + "ms");
+        "the request headers were not received within " + timeouts.headerNanos() / 1_000_000 + "ms");
     // No request id was read: every gateway answer still carries one.
     response.headers().set(ProxyHeaders.X_REQUEST_ID, ProxyHeaders.newRequestId());
     HttpUtil.setKeepAlive(response, false);
@@ -285,15 +300,15 @@ public final class ClientTimeoutHandler extends ChannelDuplexHandler implements 
       next = bodyDeadline;
       any = true;
     }
-    if (idleNanos > 0) {
+    if (timeouts.idleNanos() > 0) {
       long idle = idleDue();
       if (!any || idle - next < 0) {
         next = idle;
         any = true;
       }
     }
-    if (!inExchange && waitingStep != Long.MAX_VALUE) {
-      long step = now + waitingStep;
+    if (!inExchange && timeouts.waitingStep() != Long.MAX_VALUE) {
+      long step = now + timeouts.waitingStep();
       if (!any || step - next < 0) {
         next = step;
         any = true;

@@ -31,6 +31,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   private final ClientIdentity identity;
   private final ChannelGroup clients;
   private final ServerTls tls;
+  private final ClientTimeoutHandler.Timeouts timeouts;
 
   GatewayInitializer(ListenerConfig listener, ConnectionLimiter limiter, LimitsConfig limits,
       RequestHandlerFactory handlers, ServerTls tls, ChannelGroup clients) {
@@ -41,6 +42,8 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     this.limits = limits;
     this.handlers = handlers;
     this.identity = new ClientIdentity(CidrSet.of(listener.trustedProxies()));
+    this.timeouts = ClientTimeoutHandler.Timeouts.of(limits.requestHeaderTimeout(), limits.requestBodyTimeout(),
+        limits.idleTimeout());
   }
 
   @Override
@@ -114,8 +117,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   }
 
   private void addTimeoutHandlers(ChannelPipeline p) {
-    p.addLast(PipelineNames.TIMEOUTS, new ClientTimeoutHandler(limits.requestHeaderTimeout(),
-        limits.requestBodyTimeout(), limits.idleTimeout()));
+    p.addLast(PipelineNames.TIMEOUTS, new ClientTimeoutHandler(timeouts));
   }
 
   private void addHttpHandlers(ChannelPipeline p) {
