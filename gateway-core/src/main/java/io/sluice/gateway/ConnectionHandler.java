@@ -11,7 +11,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.net.ClientIdentity;
 import io.sluice.server.DrainEvent;
-import io.sluice.server.RequestBodyTimeoutHandler;
+import io.sluice.server.ClientTimeoutHandler;
 import io.sluice.server.RequestCycle;
 import java.util.ArrayDeque;
 import java.util.function.Supplier;
@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * Last handler of a client pipeline (an HTTP/1.1 connection, or one HTTP/2 stream): runs its
  * requests one at a time, each as an {@link ExchangeRun}.
  *
- * <p>Pipeline: {@code … → HttpServerCodec → RequestFramingHandler → RequestBodyTimeoutHandler →
+ * <p>Pipeline: {@code … → ClientTimeoutHandler → HttpServerCodec → RequestFramingHandler →
  * ConnectionHandler}.
  *
  * <pre>
@@ -38,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * <p>Drain: on {@link DrainEvent#BEGIN} an idle connection closes and a busy one closes after its
  * exchange; on {@link DrainEvent#NOW} the running exchange ends at once, never silently.
  *
- * <p>Talks to the other handlers by user events only: {@link RequestCycle} out (for the header
- * timeout), {@link DrainEvent}, {@link RequestBodyTimeoutHandler.Expired} and idle events in.
+ * <p>Talks to the other handlers by user events — {@link DrainEvent},
+ * {@link ClientTimeoutHandler.BodyExpired} and idle events in — and tells the connection's
+ * timeouts where a request is through its {@link RequestCycle} (field writes, no event per request).
  */
 public final class ConnectionHandler extends ChannelInboundHandlerAdapter implements ExchangeRun.Connection {
   private static final Logger log = LoggerFactory.getLogger(ConnectionHandler.class);
@@ -57,6 +58,7 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
   private State state = State.IDLE;
   private boolean draining;
   private ExchangeRun run; // the current exchange, or null between requests
+  private RequestCycle cycle = RequestCycle.NONE;
 
   /**
    * @param contexts the current gateway snapshot (read once per request)
@@ -72,6 +74,7 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    this.cycle = RequestCycle.of(ctx.channel());
   }
 
   /**
@@ -88,6 +91,7 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    cycle.read(msg); // as it arrives, held or not: the body timeout's clock
     read(msg, false);
   }
 
@@ -104,7 +108,7 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
       return;
     }
     if (msg instanceof HttpRequest request) {
-      ctx.pipeline().fireUserEventTriggered(RequestCycle.HEADERS_RECEIVED);
+      cycle.headersReceived();
       state = State.READING;
       run = new ExchangeRun(this, ctx, contexts.get(), request, identity, scheme);
       run.begin();
@@ -184,7 +188,7 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt instanceof RequestBodyTimeoutHandler.Expired expired) {
+    if (evt instanceof ClientTimeoutHandler.BodyExpired expired) {
       // A gateway answer with a body still unread always closes, so only READING is left.
       if (state == State.READING && run != null) {
         run.bodyTimeout(expired.timeout());
@@ -218,7 +222,7 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
   /** Back to waiting for a request; replays one that was pipelined meanwhile. */
   private void nextRequest() {
     state = State.IDLE;
-    ctx.pipeline().fireUserEventTriggered(RequestCycle.RESPONSE_ENDED);
+    cycle.responseEnded();
     // Replays what was held, in order: a request, the rest of its body (or of a body being
     // skipped); a further request waits until the replayed one is answered (this runs again then).
     while (!held.isEmpty() && (state == State.IDLE || state == State.READING || state == State.DISCARDING)

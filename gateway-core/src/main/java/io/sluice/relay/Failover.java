@@ -1,13 +1,10 @@
 package io.sluice.relay;
 
-import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.exchange.Exchange;
 import io.sluice.telemetry.GenAiNames;
 import io.sluice.translate.TranslatedError;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The held/commit step of one exchange across its {@link Targets}: which target is tried now,
@@ -25,8 +22,8 @@ import java.util.concurrent.TimeUnit;
  * no content within {@code first-event-timeout} — moves on to the next target without the client
  * seeing a byte of the failed attempt. The last target's answer is relayed as it comes.
  *
- * <p>Threading: the client channel's event loop (the first-event timer is scheduled on it), like
- * the {@link ProxyCall} that owns it.
+ * <p>Threading: the client channel's event loop (the first-event deadline is watched by the
+ * attempt's upstream connection, on the same loop), like the {@link ProxyCall} that owns it.
  */
 final class Failover {
   /** What the call does for a target: start it, tear it down, or refuse the request. */
@@ -40,23 +37,29 @@ final class Failover {
     /** A held stream had no content within {@code first-event-timeout}: its attempt records the timeout. */
     void firstEventTimedOut();
 
+    /**
+     * Runs {@code timeout} unless {@link #clearFirstEventWatch} comes within {@code nanos}: the
+     * current attempt's connection timer (no schedule per request on a reused connection).
+     */
+    void watchFirstEvent(long nanos, Runnable timeout);
+
+    void clearFirstEventWatch();
+
     /** No target can take the request (a field its API cannot carry): the client gets this answer. */
     void refuse(TranslatedError refusal);
   }
 
   private final Targets targets;
   private final Exchange exchange;
-  private final EventLoop loop;
   private final Owner owner;
   private Target target; // the current attempt's
   private boolean held; // another target is left: the answer waits for its first content
-  private ScheduledFuture<?> firstEventTimer;
+  private boolean watching; // the first-event deadline is set on the attempt's connection
   private boolean ended;
 
-  Failover(Targets targets, Exchange exchange, EventLoop loop, Owner owner) {
+  Failover(Targets targets, Exchange exchange, Owner owner) {
     this.targets = targets;
     this.exchange = exchange;
-    this.loop = loop;
     this.owner = owner;
   }
 
@@ -108,12 +111,13 @@ final class Failover {
     body.holdUntilContent(commit);
     Duration firstEvent = targets.firstEventTimeout();
     if (stream && !firstEvent.isZero()) {
-      firstEventTimer = loop.schedule(this::onFirstEventTimeout, firstEvent.toNanos(), TimeUnit.NANOSECONDS);
+      watching = true;
+      owner.watchFirstEvent(firstEvent.toNanos(), this::onFirstEventTimeout);
     }
   }
 
   private void onFirstEventTimeout() {
-    firstEventTimer = null;
+    watching = false;
     if (!ended && held) {
       owner.firstEventTimedOut();
       moveOn("first_event_timeout");
@@ -142,9 +146,9 @@ final class Failover {
   }
 
   private void cancelFirstEventTimer() {
-    if (firstEventTimer != null) {
-      firstEventTimer.cancel(false);
-      firstEventTimer = null;
+    if (watching) {
+      watching = false;
+      owner.clearFirstEventWatch();
     }
   }
 }

@@ -107,7 +107,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     this.clientCtx = client.context();
     this.loop = clientCtx.channel().eventLoop();
     this.exchange = exchange;
-    this.failover = new Failover(targets, exchange, loop, this);
+    this.failover = new Failover(targets, exchange, this);
     this.routeTimeout = routeTimeout;
     this.metrics = metrics;
   }
@@ -166,6 +166,18 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
       failover.moveOn(kind == ErrorKind.NO_HEALTHY_UPSTREAM ? "no_healthy_upstream" : "connect_error");
     } else {
       fail(kind, message);
+    }
+  }
+
+  @Override
+  public void watchFirstEvent(long nanos, Runnable timeout) {
+    attempt.deadline(nanos, timeout);
+  }
+
+  @Override
+  public void clearFirstEventWatch() {
+    if (attempt != null) {
+      attempt.clearDeadline();
     }
   }
 

@@ -12,7 +12,6 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;
 import io.sluice.http.ErrorKind;
@@ -23,7 +22,6 @@ import io.sluice.upstream.Upstream;
 import io.sluice.upstream.UpstreamHandler;
 import java.util.HashSet;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,7 +76,6 @@ public final class UpstreamAttempt {
   private boolean open; // the current attempt counts in its endpoint's active requests
   private boolean closed;
   private boolean staleRetryDone;
-  private ScheduledFuture<?> firstByteTimer;
 
   public UpstreamAttempt(Upstream upstream, Exchange exchange, EventLoop loop, UpstreamHandler.Listener listener,
       boolean freshConnections, GatewayMetrics metrics, Owner owner) {
@@ -222,13 +219,34 @@ public final class UpstreamAttempt {
     exchange.trace().inject(headers::set); // the attempt's span is the upstream's parent
     FullHttpRequest out = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method,
         endpoint.config().basePath() + pathAndQuery, body, headers, EmptyHttpHeaders.INSTANCE);
-    channel.writeAndFlush(out).addListener((ChannelFutureListener) f -> {
+    Channel sent = channel; // a failed write may already have moved the attempt on when it returns
+    sent.writeAndFlush(out).addListener((ChannelFutureListener) f -> {
       if (f.isSuccess()) {
         exchange.mark(Moment.UPSTREAM_REQ_SENT, System.nanoTime());
       }
     });
-    firstByteTimer = loop.schedule(this::onFirstByteTimeout, upstream.config().firstByteTimeout().toNanos(),
-        TimeUnit.NANOSECONDS);
+    // On the connection's own timer (its pool check), which re-arms for the deadline: no schedule
+    // and cancel per request on a reused connection.
+    UpstreamHandler handler = sent.pipeline().get(UpstreamHandler.class);
+    if (handler != null) {
+      handler.deadline(upstream.config().firstByteTimeout().toNanos(), this::onFirstByteTimeout);
+    }
+  }
+
+  /**
+   * After the first byte: {@code timeout} runs unless {@link #clearDeadline} comes within
+   * {@code nanos} — on the connection's own timer, as the first-byte timeout.
+   */
+  public void deadline(long nanos, Runnable timeout) {
+    UpstreamHandler handler = channel == null ? null : channel.pipeline().get(UpstreamHandler.class);
+    if (handler != null) {
+      handler.deadline(nanos, timeout);
+    }
+  }
+
+  /** What the deadline waited for came. */
+  public void clearDeadline() {
+    cancelFirstByteTimer();
   }
 
   /** The answer started: no more retries or first-byte timeout. */
@@ -342,9 +360,9 @@ public final class UpstreamAttempt {
   }
 
   private void cancelFirstByteTimer() {
-    if (firstByteTimer != null) {
-      firstByteTimer.cancel(false);
-      firstByteTimer = null;
+    UpstreamHandler handler = channel == null ? null : channel.pipeline().get(UpstreamHandler.class);
+    if (handler != null) {
+      handler.clearDeadline();
     }
   }
 

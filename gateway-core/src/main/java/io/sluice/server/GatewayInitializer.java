@@ -17,8 +17,8 @@ import io.sluice.net.ClientIdentity;
 
 /**
  * Builds a client connection's pipeline; reads as the request flow:
- * connection limits → PROXY protocol → TLS → timeouts → HTTP codec → framing checks → body timeout
- * → exchange (route, relay).
+ * connection limits → PROXY protocol → TLS → timeouts (header, body, idle: one handler) → HTTP codec
+ * → framing checks → exchange (route, relay).
  */
 final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   /** Room for the method and version around the URI on the request line. */
@@ -31,6 +31,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   private final ClientIdentity identity;
   private final ChannelGroup clients;
   private final ServerTls tls;
+  private final ClientTimeoutHandler.Timeouts timeouts;
 
   GatewayInitializer(ListenerConfig listener, ConnectionLimiter limiter, LimitsConfig limits,
       RequestHandlerFactory handlers, ServerTls tls, ChannelGroup clients) {
@@ -41,6 +42,8 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     this.limits = limits;
     this.handlers = handlers;
     this.identity = new ClientIdentity(CidrSet.of(listener.trustedProxies()));
+    this.timeouts = ClientTimeoutHandler.Timeouts.of(limits.requestHeaderTimeout(), limits.requestBodyTimeout(),
+        limits.idleTimeout());
   }
 
   @Override
@@ -114,10 +117,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   }
 
   private void addTimeoutHandlers(ChannelPipeline p) {
-    if (!limits.idleTimeout().isZero()) {
-      p.addLast(PipelineNames.IDLE_TIMEOUT, new IdleTimeoutHandler(limits.idleTimeout().toNanos()));
-    }
-    p.addLast(PipelineNames.HEADER_TIMEOUT, new RequestHeaderTimeoutHandler(limits.requestHeaderTimeout()));
+    p.addLast(PipelineNames.TIMEOUTS, new ClientTimeoutHandler(timeouts));
   }
 
   private void addHttpHandlers(ChannelPipeline p) {
@@ -126,7 +126,6 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         .setMaxHeaderSize(limits.maxHeaderSize())
         .setMaxChunkSize(64 * 1024)));
     p.addLast(PipelineNames.REQUEST_FRAMING, RequestFramingHandler.INSTANCE);
-    p.addLast(PipelineNames.BODY_TIMEOUT, new RequestBodyTimeoutHandler(limits.requestBodyTimeout()));
   }
 
   private void addGatewayHandlers(ChannelPipeline p) {

@@ -79,8 +79,8 @@ final class Http2Pipeline {
 
   static void configure(ChannelPipeline p, int maxHeaderSize, RequestHandlerFactory handlers, String scheme,
       ClientIdentity identity) {
-    if (p.get(PipelineNames.HEADER_TIMEOUT) != null) {
-      p.remove(PipelineNames.HEADER_TIMEOUT);
+    if (p.get(PipelineNames.TIMEOUTS) instanceof ClientTimeoutHandler timeouts) {
+      timeouts.http2(); // streams have no header phase here; the connection's idle timeout stays
     }
     p.addLast(PipelineNames.H2_CODEC, Http2FrameCodecBuilder.forServer()
         .initialSettings(Http2Settings.defaultSettings()

@@ -7,12 +7,11 @@ public final class PipelineNames {
   public static final String PROXY_PROTOCOL = "proxy-protocol";
   public static final String TLS = "tls";
   public static final String TLS_HANDSHAKE_LOG = "tls-handshake-log";
-  public static final String IDLE_TIMEOUT = "idle-timeout";
-  public static final String HEADER_TIMEOUT = "request-header-timeout";
+  /** {@link ClientTimeoutHandler}: request header, request body and idle timeouts. */
+  public static final String TIMEOUTS = "timeouts";
   public static final String PROTOCOL_SELECT = "protocol-select";
   public static final String HTTP_CODEC = "http-codec";
   public static final String REQUEST_FRAMING = "request-framing";
-  public static final String BODY_TIMEOUT = "request-body-timeout";
   public static final String H2_CODEC = "h2-codec";
   public static final String H2_MULTIPLEX = "h2-multiplex";
   /** First in each HTTP/2 stream's child pipeline (RFC 8441 WebSocket streams). */

@@ -22,6 +22,14 @@ import java.util.concurrent.TimeUnit;
  * by request after request then costs one timer per idle limit, not a schedule and a cancel per
  * request (each a sift through the loop's timer queue, ~2 % of a burst's CPU); a held stream's
  * connection keeps no timer once the pending one has fired (gateway-server/docs/memory.md).
+ *
+ * <p>The same timer watches the exchange's deadline while it holds the connection ({@link #deadline}:
+ * the answer's first byte, {@code first-byte-timeout}; then, for a held stream that may still fail
+ * over, its first event, {@code first-event-timeout}): the exchange writes it and clears it, and a
+ * check that finds it still ahead re-arms for it. A connection reused back to back has its pool
+ * check pending (due within the idle limit, sooner than the first byte's 120 s default), so a
+ * request arms nothing; only a deadline earlier than the pending check (a new connection, a short
+ * timeout) schedules.
  */
 public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   /** The current user of the connection (one exchange at a time). All calls on the channel's loop. */
@@ -40,8 +48,11 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   private final ChunkedBodyReader body; // null when the pipeline has none (tests)
   private ChannelHandlerContext ctx;
   private Listener listener;
-  private ScheduledFuture<?> idleClose; // the idle check, armed by detach, or null
+  private ScheduledFuture<?> pending; // the check (pool idle limit, the exchange's deadline), or null
+  private long checkDue; // when the pending check runs (the loop's clock)
   private long idleSince; // when the connection was last put back in the pool (the loop's clock)
+  private Runnable expiry; // the current exchange's timeout while its deadline is set, else null
+  private long deadline;
 
   /**
    * @param pooledIdleNanos how long a connection may wait in the pool before it is closed
@@ -54,7 +65,7 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void handlerRemoved(ChannelHandlerContext ctx) {
-    cancelIdleClose(); // a WebSocket upgrade takes the connection out of the pool's hands
+    cancelCheck(); // a WebSocket upgrade takes the connection out of the pool's hands
   }
 
   @Override
@@ -70,23 +81,68 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   /** Called on the channel's loop; the connection goes back to the pool (or is closed by the caller). */
   void detach() {
     this.listener = null;
+    expiry = null;
     idleSince = now();
-    if (idleClose == null && ctx != null && ctx.channel().isActive()) {
-      idleClose = ctx.executor().schedule(this::closeIfStillIdle, pooledIdleNanos, TimeUnit.NANOSECONDS);
+    if (pending == null && ctx != null && ctx.channel().isActive()) {
+      schedule(idleSince + pooledIdleNanos, idleSince);
     }
   }
 
-  private void closeIfStillIdle() {
-    idleClose = null;
-    if (listener != null) {
-      return; // in use: the next detach arms the check again
+  /**
+   * A deadline of the exchange holding the connection (one at a time; it replaces the last):
+   * {@code timeout} runs on the loop unless {@link #clearDeadline} comes within
+   * {@code timeoutNanos} and the connection is still the exchange's (not put back, dropped or
+   * closed meanwhile). Called on the channel's loop.
+   */
+  public void deadline(long timeoutNanos, Runnable timeout) {
+    if (ctx == null || !ctx.channel().isActive()) {
+      return; // closed: the exchange hears of it from channelInactive
     }
-    long idle = now() - idleSince;
+    long now = now();
+    expiry = timeout;
+    deadline = now + timeoutNanos;
+    if (pending != null) {
+      if (deadline - checkDue >= 0) {
+        return; // the pending check comes first and re-arms for it
+      }
+      pending.cancel(false);
+    }
+    schedule(deadline, now);
+  }
+
+  /** What the deadline waited for came (or the exchange gave it up): nothing runs. */
+  public void clearDeadline() {
+    expiry = null;
+  }
+
+  /** The one check: the exchange's deadline while in use, the idle limit while pooled. */
+  private void check() {
+    pending = null;
+    long now = now();
+    if (listener != null) {
+      Runnable timeout = expiry;
+      if (timeout == null) {
+        return; // in use, nothing awaited: the next detach arms the check again
+      }
+      if (now - deadline >= 0) {
+        expiry = null;
+        timeout.run();
+      } else {
+        schedule(deadline, now);
+      }
+      return;
+    }
+    long idle = now - idleSince;
     if (idle >= pooledIdleNanos) {
       ctx.close(); // idle in the pool for too long
     } else {
-      idleClose = ctx.executor().schedule(this::closeIfStillIdle, pooledIdleNanos - idle, TimeUnit.NANOSECONDS);
+      schedule(idleSince + pooledIdleNanos, now);
     }
+  }
+
+  private void schedule(long due, long now) {
+    checkDue = due;
+    pending = ctx.executor().schedule(this::check, Math.max(0, due - now), TimeUnit.NANOSECONDS);
   }
 
   /** The loop's clock: the one its timers run on (a test's frozen clock included). */
@@ -94,10 +150,10 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     return ctx.executor() instanceof AbstractScheduledEventExecutor loop ? loop.ticker().nanoTime() : System.nanoTime();
   }
 
-  private void cancelIdleClose() {
-    if (idleClose != null) {
-      idleClose.cancel(false);
-      idleClose = null;
+  private void cancelCheck() {
+    if (pending != null) {
+      pending.cancel(false);
+      pending = null;
     }
   }
 
@@ -134,7 +190,7 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    cancelIdleClose();
+    cancelCheck();
     Listener l = listener;
     listener = null;
     if (l != null) {

@@ -42,7 +42,6 @@ import io.sluice.relay.ResponseHead;
 import io.sluice.relay.UpstreamAttempt;
 import io.sluice.server.ExtendedConnectHandler;
 import io.sluice.server.PipelineNames;
-import io.sluice.server.RequestHeaderTimeoutHandler;
 import io.sluice.upstream.Upstream;
 import io.sluice.upstream.UpstreamHandler;
 import io.sluice.usage.Usage;
@@ -288,11 +287,8 @@ public final class WebSocketProxy implements UpstreamHandler.Listener, WebSocket
     cp.addBefore(clientCodecName, ENCODER, new WebSocket08FrameEncoder(false));
     cp.addBefore(clientCodecName, DECODER, new WebSocket08FrameDecoder(Handshake.decoderConfig(maxFrame, true)));
     cp.addBefore(clientCtx.name(), RELAY, new FrameRelayHandler(session, WebSocketSession.Side.CLIENT));
-    // The session's own timer replaces the connection's idle and header timeouts.
-    removeIfPresent(cp, PipelineNames.IDLE_TIMEOUT);
-    if (cp.get(RequestHeaderTimeoutHandler.class) != null) {
-      cp.remove(RequestHeaderTimeoutHandler.class);
-    }
+    // The session's own timer replaces the connection's timeouts (idle, header; an upgrade has no body).
+    removeIfPresent(cp, PipelineNames.TIMEOUTS);
     clientCtx.writeAndFlush(switching).addListener((ChannelFutureListener) f -> {
       if (cp.get(HttpServerCodec.class) != null) {
         cp.remove(HttpServerCodec.class);

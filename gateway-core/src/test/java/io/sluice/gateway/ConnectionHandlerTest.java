@@ -3,8 +3,6 @@ package io.sluice.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpRequest;
@@ -19,7 +17,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.sluice.net.ClientIdentity;
 import io.sluice.plugin.Decision;
 import io.sluice.server.DrainEvent;
-import io.sluice.server.RequestBodyTimeoutHandler;
+import io.sluice.server.ClientTimeoutHandler;
 import io.sluice.server.RequestCycle;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -33,11 +31,11 @@ import org.junit.jupiter.api.Test;
 /**
  * The connection handler on an {@link EmbeddedChannel}, without codec: HTTP objects in, the
  * gateway's own answers out. Its state machine — pipelining, body skipping and cap, drain,
- * timeouts, the events it tells the header timeout — with routes whose plugins answer as told.
+ * timeouts, what it tells the connection's timeouts ({@link RequestCycle}) — with routes whose plugins answer as told.
  */
 class ConnectionHandlerTest {
   private final List<String> calls = new ArrayList<>();
-  private final List<Object> events = new ArrayList<>();
+  private final List<String> cycle = new ArrayList<>();
   private final List<CompletableFuture<Decision>> pending = new ArrayList<>();
   private GatewayFixture gateway;
   private EmbeddedChannel channel;
@@ -59,11 +57,20 @@ class ConnectionHandlerTest {
         }));
     channel = new EmbeddedChannel();
     channel.attr(ClientIdentity.PROXIED_SOURCE).set("10.0.0.7");
-    channel.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+    channel.attr(RequestCycle.KEY).set(new RequestCycle() { // where the connection's timeouts listen
       @Override
-      public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        events.add(evt); // where the request header timeout sits
-        ctx.fireUserEventTriggered(evt);
+      public void read(Object msg) {
+        cycle.add("read " + (msg instanceof HttpRequest ? "head" : msg instanceof LastHttpContent ? "last" : "content"));
+      }
+
+      @Override
+      public void headersReceived() {
+        cycle.add("headers received");
+      }
+
+      @Override
+      public void responseEnded() {
+        cycle.add("response ended");
       }
     });
     channel.pipeline().addLast(gateway.handler());
@@ -178,11 +185,24 @@ class ConnectionHandlerTest {
   }
 
   @Test
-  void tellsTheHeaderTimeoutWhenHeadersArriveAndWhenTheResponseEnded() throws Exception {
+  void tellsTheTimeoutsWhatArrivesWhenHeadersArriveAndWhenTheResponseEnded() throws Exception {
     start("");
     channel.writeInbound(request(HttpMethod.GET, "/nowhere", 0), LastHttpContent.EMPTY_LAST_CONTENT);
     body(response());
-    assertThat(events).containsExactly(RequestCycle.HEADERS_RECEIVED, RequestCycle.RESPONSE_ENDED);
+    assertThat(cycle).containsExactly("read head", "headers received", "read last", "response ended");
+  }
+
+  @Test
+  void tellsTheTimeoutsOfAPipelinedRequestWhenItArrivesAndItsHeadersWhenItsTurnComes() throws Exception {
+    start("");
+    channel.writeInbound(request(HttpMethod.POST, "/v1/chat", 2), last("{}"),
+        request(HttpMethod.GET, "/nowhere", 0), LastHttpContent.EMPTY_LAST_CONTENT);
+    assertThat(cycle).containsExactly("read head", "headers received", "read last", "read head", "read last");
+    pending.get(0).complete(new Decision.Reject(429, "rate_limit_error", "slow_down", "later", Map.of()));
+    channel.runPendingTasks();
+    body(response());
+    assertThat(cycle).as("the held request's headers are told when it is run")
+        .endsWith("read last", "response ended", "headers received", "response ended");
   }
 
   @Test
@@ -224,7 +244,7 @@ class ConnectionHandlerTest {
     start("");
     channel.writeInbound(request(HttpMethod.POST, "/v1/chat", 10),
         new DefaultHttpContent(Unpooled.copiedBuffer("01", StandardCharsets.UTF_8)));
-    channel.pipeline().fireUserEventTriggered(new RequestBodyTimeoutHandler.Expired(Duration.ofMillis(250)));
+    channel.pipeline().fireUserEventTriggered(new ClientTimeoutHandler.BodyExpired(Duration.ofMillis(250)));
     FullHttpResponse answer = response();
     assertThat(answer.status().code()).isEqualTo(408);
     assertThat(body(answer)).contains("within 250ms");

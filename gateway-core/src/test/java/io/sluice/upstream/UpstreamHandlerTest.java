@@ -7,9 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpObject;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** The pool's idle limit: a timer while a connection waits in the pool, none while it serves. */
+/**
+ * The connection's one check: the pool's idle limit while it waits in the pool, the first-byte
+ * deadline while an exchange awaits its answer, no timer while it serves an answered exchange.
+ */
 class UpstreamHandlerTest {
   private static final long IDLE = TimeUnit.SECONDS.toNanos(60);
 
@@ -95,5 +99,67 @@ class UpstreamHandlerTest {
     assertTrue(ch.isOpen(), "50 s into its second stay");
     advance(10);
     assertFalse(ch.isOpen());
+  }
+
+  // ---- the first byte -------------------------------------------------------------------------
+
+  private final AtomicInteger timeouts = new AtomicInteger();
+
+  private void sendRequest(long firstByteSeconds) {
+    handler.deadline(TimeUnit.SECONDS.toNanos(firstByteSeconds), timeouts::incrementAndGet);
+  }
+
+  @Test
+  void aReusedConnectionsPendingCheckWatchesTheFirstByteWithoutANewTimer() {
+    handler.detach();
+    advance(10);
+    long pending = ch.runScheduledPendingTasks();
+    handler.attach(LISTENER);
+    sendRequest(120);
+    assertEquals(pending, ch.runScheduledPendingTasks(), "the pool's check, due first, is the only timer");
+    advance(50); // the pool check fires: in use, answer due in 70 s
+    assertEquals(TimeUnit.SECONDS.toNanos(70), ch.runScheduledPendingTasks());
+    advance(69);
+    assertEquals(0, timeouts.get());
+    advance(1);
+    assertEquals(1, timeouts.get());
+    advance(600);
+    assertEquals(1, timeouts.get(), "once");
+  }
+
+  @Test
+  void anAnswerThatStartsInTimeStopsTheWatch() {
+    handler.attach(LISTENER);
+    sendRequest(5);
+    advance(4);
+    handler.clearDeadline();
+    advance(1);
+    assertEquals(0, timeouts.get());
+    assertEquals(-1, ch.runScheduledPendingTasks(), "no timer while the answer streams");
+  }
+
+  @Test
+  void aFirstByteDeadlineEarlierThanThePendingCheckMovesIt() {
+    handler.detach(); // pool check due in 60 s
+    handler.attach(LISTENER);
+    sendRequest(5);
+    assertEquals(TimeUnit.SECONDS.toNanos(5), ch.runScheduledPendingTasks());
+    advance(5);
+    assertEquals(1, timeouts.get());
+  }
+
+  @Test
+  void aConnectionPutBackOrClosedNeverTimesOutItsLastExchange() {
+    handler.attach(LISTENER);
+    sendRequest(5);
+    handler.detach(); // the exchange gave the connection back (or dropped it)
+    advance(30);
+    assertEquals(0, timeouts.get());
+    handler.attach(LISTENER);
+    sendRequest(5);
+    ch.close();
+    assertEquals(-1, ch.runScheduledPendingTasks(), "no timer left behind");
+    advance(30);
+    assertEquals(0, timeouts.get());
   }
 }

@@ -226,6 +226,32 @@ class HostileRequestTest {
   }
 
   @Test
+  void answers408ToTheUnfinishedHeadersOfAKeptAliveConnectionsNextRequest() throws Exception {
+    start("request-header-timeout: 500ms");
+    try (RawHttp client = RawHttp.connect(gateway.port())) {
+      client.send("GET /nowhere HTTP/1.1\r\nHost: gateway.test\r\n\r\n");
+      assertThat(client.readHead().status()).isEqualTo(404);
+      client.readToEnd();
+      client.send("GET /nowhere HTTP/1.1\r\nHost: gateway.test\r\n"); // the blank line never comes
+      RawHttp.Head head = client.readHead();
+      assertError(head, client.readToEnd(), 408, "invalid_request_error", "request_timeout");
+      assertThat(client.closedByPeer()).isTrue();
+    }
+  }
+
+  @Test
+  void closesAKeptAliveConnectionThatStaysSilentForTheIdleTimeout() throws Exception {
+    start("idle-timeout: 500ms");
+    try (RawHttp client = RawHttp.connect(gateway.port())) {
+      client.send("GET /nowhere HTTP/1.1\r\nHost: gateway.test\r\n\r\n");
+      assertThat(client.readHead().status()).isEqualTo(404);
+      client.readToEnd();
+      // No next request: the header timeout (10 s) does not run between requests, the idle one does.
+      assertThat(client.closedByPeer()).as("closed, without an answer").isTrue();
+    }
+  }
+
+  @Test
   void answers408ToABodyTrickledSlowerThanTheBodyTimeout() throws Exception {
     start("request-body-timeout: 500ms");
     try (RawHttp client = RawHttp.connect(gateway.port());
