@@ -284,6 +284,17 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
     }
   }
 
+  /**
+   * The request's headers are cleared in place (the head object stays, for the version and
+   * method): after the commit nothing reads them — the upstream request was built, no retry or
+   * failover follows, the keep-alive decision was taken — except a plugin hook, which is
+   * documented to see no headers from here on ({@code RequestContext#header}).
+   */
+  @Override
+  public void answerCommitted() {
+    head.headers().clear();
+  }
+
   @Override
   public void sendError(ErrorKind kind, String message) {
     respond(GatewayErrors.response(ctx.alloc(), kind, message));

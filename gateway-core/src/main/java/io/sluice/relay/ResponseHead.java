@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.sluice.config.HeaderOps;
 import io.sluice.http.ProxyHeaders;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -74,6 +75,25 @@ public record ResponseHead(HttpResponse head, boolean sse, boolean gzip, boolean
    */
   void sent() {
     head.headers().clear();
+  }
+
+  /**
+   * The upstream's head once the client's was made from it: Netty's decoder keeps it until its
+   * body ends (and the chunked-body reader a reference too), so for a stream its headers would
+   * stay for the stream's whole life although nothing reads them again (their strings are shared
+   * with the client's head, which {@link #sent} empties). Only the framing headers are left, in
+   * case the decoder reads them again (a connection closed before the body's end is judged by them).
+   */
+  static void dropCopied(HttpHeaders upstream) {
+    List<String> encoding = upstream.getAll(HttpHeaderNames.TRANSFER_ENCODING);
+    String length = upstream.get(HttpHeaderNames.CONTENT_LENGTH);
+    upstream.clear();
+    if (!encoding.isEmpty()) {
+      upstream.add(HttpHeaderNames.TRANSFER_ENCODING, encoding);
+    }
+    if (length != null) {
+      upstream.add(HttpHeaderNames.CONTENT_LENGTH, length);
+    }
   }
 
   /**
