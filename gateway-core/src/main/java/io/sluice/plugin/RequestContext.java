@@ -29,7 +29,7 @@ public interface RequestContext {
    * needs a header at the end reads it in {@code onRequest} and keeps what it needs itself, as
    * {@code key-auth} keeps its refusal. When the gateway answers itself (a rejection, an upstream
    * that could not be reached) the headers stay readable to the end. The route, method, path,
-   * query parameters, client address, consumer and body stay readable throughout.
+   * query parameters, client address and consumer stay readable throughout.
    */
   String header(String name);
 
