@@ -29,7 +29,7 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
   private final String clientIp;
   private String query; // raw, with the leading '?', or ""
   private Map<String, List<String>> decodedQuery;
-  private final List<String[]> responseHeaders = new ArrayList<>(2);
+  private List<String[]> responseHeaders; // made when a plugin adds one (few do)
   private String consumer;
   private ByteBuf body;
   private HttpHeaders responseView;
@@ -172,6 +172,9 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
 
   @Override
   public void addResponseHeader(String name, String value) {
+    if (responseHeaders == null) {
+      responseHeaders = new ArrayList<>(2);
+    }
     responseHeaders.add(new String[] {name, value});
   }
 
@@ -182,6 +185,9 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
 
   /** Applies the headers plugins added to a response about to be sent. */
   void applyResponseHeaders(HttpHeaders headers) {
+    if (responseHeaders == null) {
+      return;
+    }
     for (String[] h : responseHeaders) {
       headers.add(h[0], h[1]);
     }
