@@ -19,6 +19,13 @@ public interface ClientLeg {
   /** Last changes to the response headers (plugins' response hooks) before they are sent. */
   void prepareResponseHeaders(int status, HttpHeaders headers);
 
+  /**
+   * The head of the upstream's answer went to the client: no other answer can follow, so what
+   * only the request's start needed (its headers) is dropped rather than kept for the whole life
+   * of a stream (gateway-server/docs/memory.md).
+   */
+  default void answerCommitted() {}
+
   /** Answers with a gateway error (the response has not started) and ends the exchange. */
   void sendError(ErrorKind kind, String message);
 

@@ -233,6 +233,7 @@ final class Admission {
     if (pluginRequest != null) {
       pluginRequest.applyResponseHeaders(headers);
       chain.runResponseHeaders(pluginRequest, reached, status, pluginRequest.responseView(headers));
+      pluginRequest.responseView(null); // the hooks are over: the head is not kept with the request
     }
   }
 

@@ -50,9 +50,9 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
   private final Supplier<GatewayContext> contexts;
   private final String scheme;
   private final ClientIdentity identity;
-  // Pipelined requests are rare: room for one (it grows when needed) rather than the default 16,
-  // kept by every connection for its whole life (gateway-server/docs/memory.md).
-  private final ArrayDeque<Object> held = new ArrayDeque<>(1);
+  // Pipelined requests are rare: the queue is made when the first one comes, not kept empty by
+  // every connection for its whole life (gateway-server/docs/memory.md).
+  private ArrayDeque<Object> held; // null until something is held
 
   private ChannelHandlerContext ctx;
   private State state = State.IDLE;
@@ -101,8 +101,11 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
       ReferenceCountUtil.release(msg);
       return;
     }
-    if (state == State.PROXYING || (!replay && !held.isEmpty())
+    if (state == State.PROXYING || (!replay && held != null && !held.isEmpty())
         || (msg instanceof HttpRequest && state != State.IDLE)) {
+      if (held == null) {
+        held = new ArrayDeque<>(1);
+      }
       held.add(msg); // pipelined: answered after the current response
       ctx.channel().config().setAutoRead(false);
       return;
@@ -225,17 +228,20 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
     cycle.responseEnded();
     // Replays what was held, in order: a request, the rest of its body (or of a body being
     // skipped); a further request waits until the replayed one is answered (this runs again then).
-    while (!held.isEmpty() && (state == State.IDLE || state == State.READING || state == State.DISCARDING)
+    while (held != null && !held.isEmpty()
+        && (state == State.IDLE || state == State.READING || state == State.DISCARDING)
         && (state == State.IDLE || !(held.peek() instanceof HttpRequest))) {
       read(held.poll(), true);
     }
-    if (held.isEmpty() && state != State.CLOSING) {
+    if ((held == null || held.isEmpty()) && state != State.CLOSING) {
       ctx.channel().config().setAutoRead(true);
     }
   }
 
   private void releaseHeld() {
-    held.forEach(ReferenceCountUtil::release);
-    held.clear();
+    if (held != null) {
+      held.forEach(ReferenceCountUtil::release);
+      held.clear();
+    }
   }
 }

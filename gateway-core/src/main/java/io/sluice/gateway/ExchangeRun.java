@@ -65,7 +65,7 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
   private final Connection connection;
   private final ChannelHandlerContext ctx;
   private final GatewayContext gateway;
-  private final HttpRequest head;
+  private HttpRequest head; // null once the answer's head was sent (answerCommitted)
   private final Exchange exchange;
   private final String scheme;
   private final ExchangeEnding ending;
@@ -284,6 +284,23 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
     }
   }
 
+  /**
+   * The request's head is let go: after the commit nothing reads it — the upstream request was
+   * built, no retry or failover follows, the keep-alive decision was taken — and the plugins'
+   * hooks are documented to see no request headers from here on ({@code RequestContext#header}).
+   */
+  @Override
+  public void answerCommitted() {
+    head = null;
+    if (request != null) {
+      request.answerCommitted();
+    }
+    PluginRequest plugins = admission == null ? null : admission.pluginRequest();
+    if (plugins != null) {
+      plugins.answerCommitted();
+    }
+  }
+
   @Override
   public void sendError(ErrorKind kind, String message) {
     respond(GatewayErrors.response(ctx.alloc(), kind, message));
@@ -321,7 +338,7 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
     }
     accepted.headers().set(ProxyHeaders.X_REQUEST_ID, exchange.requestId());
     prepareResponseHeaders(accepted.status().code(), accepted.headers());
-    boolean keepAlive = !connection.draining() && HttpUtil.isKeepAlive(head);
+    boolean keepAlive = !connection.draining() && head != null && HttpUtil.isKeepAlive(head);
     HttpUtil.setKeepAlive(accepted, keepAlive);
     if (keepAlive) {
       ctx.writeAndFlush(accepted, ctx.voidPromise());
@@ -354,7 +371,7 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
   public void respond(FullHttpResponse response) {
     boolean bodyRead = request != null ? request.complete() || !request.announcesBody()
         : HttpUtil.getContentLength(head, 0L) == 0 && !HttpUtil.isTransferEncodingChunked(head);
-    send(response, !connection.draining() && HttpUtil.isKeepAlive(head) && bodyRead);
+    send(response, !connection.draining() && head != null && HttpUtil.isKeepAlive(head) && bodyRead);
   }
 
   private void send(FullHttpResponse response, boolean keepAlive) {

@@ -13,7 +13,7 @@ import io.netty.handler.codec.http.HttpUtil;
  * ends ({@link #release}), after the upstream request took its own reference.
  */
 final class IncomingRequest {
-  private final HttpRequest head;
+  private HttpRequest head; // null once the answer's head was sent
   private final String path;
   private final String query;
   private ByteBuf body;
@@ -26,8 +26,18 @@ final class IncomingRequest {
     this.body = body;
   }
 
+  /** The request's head; null once the head of the upstream's answer was sent ({@link #answerCommitted}). */
   HttpRequest head() {
     return head;
+  }
+
+  /**
+   * The head of the upstream's answer was sent: nothing reads the request's head again (the
+   * upstream request was built, no other attempt follows), so it is not kept for the whole life of
+   * a stream (gateway-server/docs/memory.md).
+   */
+  void answerCommitted() {
+    head = null;
   }
 
   /** The normalized path, without the query. */
@@ -76,7 +86,7 @@ final class IncomingRequest {
 
   /** Whether the head announces a body (that a gateway answer must skip or close over). */
   boolean announcesBody() {
-    return HttpUtil.getContentLength(head, 0L) > 0 || HttpUtil.isTransferEncodingChunked(head);
+    return head != null && (HttpUtil.getContentLength(head, 0L) > 0 || HttpUtil.isTransferEncodingChunked(head));
   }
 
   void release() {

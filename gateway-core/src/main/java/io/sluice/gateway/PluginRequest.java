@@ -24,12 +24,13 @@ import java.util.concurrent.Executor;
  */
 final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
   private final String route;
-  private final HttpRequest request;
+  private HttpRequest request; // null once the answer's head was sent (RequestContext#header)
+  private final String method;
   private final String path;
   private final String clientIp;
   private String query; // raw, with the leading '?', or ""
   private Map<String, List<String>> decodedQuery;
-  private final List<String[]> responseHeaders = new ArrayList<>(2);
+  private List<String[]> responseHeaders; // made when a plugin adds one (few do)
   private String consumer;
   private ByteBuf body;
   private HttpHeaders responseView;
@@ -41,9 +42,18 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
     this.loop = loop;
     this.route = route;
     this.request = request;
+    this.method = request.method().name();
     this.path = path;
     this.query = query;
     this.clientIp = clientIp;
+  }
+
+  /**
+   * The head of the upstream's answer was sent: the request's head (its headers) is let go, as
+   * {@code RequestContext#header} documents — a held stream would keep it for its whole life.
+   */
+  void answerCommitted() {
+    request = null;
   }
 
   /** Makes the request body visible to plugins that run after it was read. */
@@ -73,7 +83,7 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
 
   @Override
   public String method() {
-    return request.method().name();
+    return method;
   }
 
   @Override
@@ -83,12 +93,12 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
 
   @Override
   public String header(String name) {
-    return request.headers().get(name);
+    return request == null ? null : request.headers().get(name);
   }
 
   @Override
   public List<String> headers(String name) {
-    return request.headers().getAll(name);
+    return request == null ? List.of() : request.headers().getAll(name);
   }
 
   @Override
@@ -102,6 +112,9 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
 
   @Override
   public String cookie(String name) {
+    if (request == null) {
+      return null;
+    }
     for (String header : request.headers().getAll(HttpHeaderNames.COOKIE)) {
       for (Cookie c : ServerCookieDecoder.LAX.decode(header)) {
         if (c.name().equals(name)) {
@@ -129,7 +142,8 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
 
   @Override
   public boolean isWebSocketUpgrade() {
-    return request.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true);
+    return request != null
+        && request.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true);
   }
 
   @Override
@@ -149,7 +163,9 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
 
   @Override
   public void removeRequestHeader(String name) {
-    request.headers().remove(name);
+    if (request != null) {
+      request.headers().remove(name);
+    }
   }
 
   @Override
@@ -172,6 +188,9 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
 
   @Override
   public void addResponseHeader(String name, String value) {
+    if (responseHeaders == null) {
+      responseHeaders = new ArrayList<>(2);
+    }
     responseHeaders.add(new String[] {name, value});
   }
 
@@ -182,6 +201,9 @@ final class PluginRequest implements RequestContext, Plugin.ResponseHeaders {
 
   /** Applies the headers plugins added to a response about to be sent. */
   void applyResponseHeaders(HttpHeaders headers) {
+    if (responseHeaders == null) {
+      return;
+    }
     for (String[] h : responseHeaders) {
       headers.add(h[0], h[1]);
     }

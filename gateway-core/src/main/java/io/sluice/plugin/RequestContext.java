@@ -17,16 +17,29 @@ public interface RequestContext {
   /** The normalised path, without the query. */
   String path();
 
-  /** A request header's first value by (case-insensitive) name, or null. */
+  /**
+   * A request header's first value by (case-insensitive) name, or null.
+   *
+   * <p>The request's headers (and so its cookies) are readable until the head of the upstream's
+   * answer is sent: in {@link Plugin#onRequest} and {@link Plugin#onResponseHeaders}. From then on
+   * — {@code onStreamUsage}, {@code onUsage}, and {@code onComplete} after an upstream's answer —
+   * the request has no headers any more (this returns null, {@link #headers} an empty list,
+   * {@link #cookie} null): a stream can be held for hours, and its request's headers would stay
+   * with it although the gateway is done with them (gateway-server/docs/memory.md). A plugin that
+   * needs a header at the end reads it in {@code onRequest} and keeps what it needs itself, as
+   * {@code key-auth} keeps its refusal. When the gateway answers itself (a rejection, an upstream
+   * that could not be reached) the headers stay readable to the end. The route, method, path,
+   * query parameters, client address and consumer stay readable throughout.
+   */
   String header(String name);
 
-  /** All values of a request header. */
+  /** All values of a request header (empty once the answer's head was sent: see {@link #header}). */
   List<String> headers(String name);
 
   /** A query parameter's first (decoded) value, or null. */
   String queryParam(String name);
 
-  /** A cookie's value, or null. */
+  /** A cookie's value, or null (also once the answer's head was sent: see {@link #header}). */
   String cookie(String name);
 
   /** The client's address, after PROXY protocol and trusted {@code X-Forwarded-For}. */

@@ -1,6 +1,7 @@
 package io.sluice.relay;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
@@ -13,40 +14,75 @@ import io.sluice.usage.UsageTracker;
 
 /**
  * What a {@link ProxyCall} sends upstream and how it relays the answer, fixed for the whole
- * exchange (every retry sends the same request).
- *
- * @param pathAndQuery the path on the upstream (after the route's rewrite) with the query
- * @param headers the headers as forwarded (the endpoint's {@code Host} is set per attempt)
- * @param body the whole request body; each attempt sends a duplicate of it
- * @param clientKeepAlive whether the client connection may be reused after the response
- * @param clientVersion the client's HTTP version (an HTTP/1.0 client gets no chunked body)
- * @param responseHeaders the route's changes to the response headers
- * @param usage follows the answer's tokens, or null (passthrough routes)
- * @param sessions how the stream becomes a session (resume, long polling), or null
- * @param watch the route's plugins' stream hooks, or null
- * @param gzipMinSize -1 when the route or the client does not want gzip; else the answer is
- *     gzipped when not encoded already: always for streams (flushed per event), other bodies
- *     when their length is unknown or at least this
- * @param translation the answer is in another API than the client's and is translated, or null
- * @param translated the request as translated (what the client asked of the stream), or null
- * @param settle the route's plugins' usage hooks, run before the response's last bytes, or null
+ * exchange (every retry sends the same request). A class, not a record: its headers are let go at
+ * the commit ({@link #committed}).
  */
-public record ForwardRequest(
-    HttpMethod method,
-    String pathAndQuery,
-    HttpHeaders headers,
-    ByteBuf body,
-    boolean clientKeepAlive,
-    HttpVersion clientVersion,
-    HeaderOps responseHeaders,
-    SseConfig sse,
-    UsageTracker usage,
-    SessionPlan sessions,
-    StreamWatch watch,
-    long gzipMinSize,
-    Translation translation,
-    TranslatedRequest translated,
-    UsageHook settle) {
+public final class ForwardRequest {
+  private final HttpMethod method;
+  private final String pathAndQuery;
+  private HttpHeaders headers; // empty once committed
+  private final ByteBuf body;
+  private final boolean clientKeepAlive;
+  private final HttpVersion clientVersion;
+  private final HeaderOps responseHeaders;
+  private final SseConfig sse;
+  private final UsageTracker usage;
+  private final SessionPlan sessions;
+  private final StreamWatch watch;
+  private final long gzipMinSize;
+  private final Translation translation;
+  private final TranslatedRequest translated;
+  private final UsageHook settle;
+
+  /**
+   * @param pathAndQuery the path on the upstream (after the route's rewrite) with the query
+   * @param headers the headers as forwarded (the endpoint's {@code Host} is set per attempt)
+   * @param body the whole request body; each attempt sends a duplicate of it
+   * @param clientKeepAlive whether the client connection may be reused after the response
+   * @param clientVersion the client's HTTP version (an HTTP/1.0 client gets no chunked body)
+   * @param responseHeaders the route's changes to the response headers
+   * @param usage follows the answer's tokens, or null (passthrough routes)
+   * @param sessions how the stream becomes a session (resume, long polling), or null
+   * @param watch the route's plugins' stream hooks, or null
+   * @param gzipMinSize -1 when the route or the client does not want gzip; else the answer is
+   *     gzipped when not encoded already: always for streams (flushed per event), other bodies
+   *     when their length is unknown or at least this
+   * @param translation the answer is in another API than the client's and is translated, or null
+   * @param translated the request as translated (what the client asked of the stream), or null
+   * @param settle the route's plugins' usage hooks, run before the response's last bytes, or null
+   */
+  public ForwardRequest(
+      HttpMethod method,
+      String pathAndQuery,
+      HttpHeaders headers,
+      ByteBuf body,
+      boolean clientKeepAlive,
+      HttpVersion clientVersion,
+      HeaderOps responseHeaders,
+      SseConfig sse,
+      UsageTracker usage,
+      SessionPlan sessions,
+      StreamWatch watch,
+      long gzipMinSize,
+      Translation translation,
+      TranslatedRequest translated,
+      UsageHook settle) {
+    this.method = method;
+    this.pathAndQuery = pathAndQuery;
+    this.headers = headers;
+    this.body = body;
+    this.clientKeepAlive = clientKeepAlive;
+    this.clientVersion = clientVersion;
+    this.responseHeaders = responseHeaders;
+    this.sse = sse;
+    this.usage = usage;
+    this.sessions = sessions;
+    this.watch = watch;
+    this.gzipMinSize = gzipMinSize;
+    this.translation = translation;
+    this.translated = translated;
+    this.settle = settle;
+  }
 
   /** A request relayed in the client's own API, without usage hooks. */
   public ForwardRequest(HttpMethod method, String pathAndQuery, HttpHeaders headers, ByteBuf body,
@@ -58,10 +94,70 @@ public record ForwardRequest(
 
   /**
    * The answer was committed to the client: no attempt follows (each one sent a copy of these
-   * headers), so the template is dropped rather than kept for the whole life of a stream
-   * (gateway-server/docs/memory.md).
+   * headers), so the template is let go rather than kept for the whole life of a stream
+   * (gateway-server/docs/memory.md); {@link #headers} is empty from then on.
    */
   void committed() {
-    headers.clear();
+    headers = EmptyHttpHeaders.INSTANCE;
+  }
+
+  public HttpMethod method() {
+    return method;
+  }
+
+  public String pathAndQuery() {
+    return pathAndQuery;
+  }
+
+  public HttpHeaders headers() {
+    return headers;
+  }
+
+  public ByteBuf body() {
+    return body;
+  }
+
+  public boolean clientKeepAlive() {
+    return clientKeepAlive;
+  }
+
+  public HttpVersion clientVersion() {
+    return clientVersion;
+  }
+
+  public HeaderOps responseHeaders() {
+    return responseHeaders;
+  }
+
+  public SseConfig sse() {
+    return sse;
+  }
+
+  public UsageTracker usage() {
+    return usage;
+  }
+
+  public SessionPlan sessions() {
+    return sessions;
+  }
+
+  public StreamWatch watch() {
+    return watch;
+  }
+
+  public long gzipMinSize() {
+    return gzipMinSize;
+  }
+
+  public Translation translation() {
+    return translation;
+  }
+
+  public TranslatedRequest translated() {
+    return translated;
+  }
+
+  public UsageHook settle() {
+    return settle;
   }
 }

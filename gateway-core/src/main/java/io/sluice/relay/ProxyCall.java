@@ -238,6 +238,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     }
 
     ResponseHead head = ResponseHead.of(response, request, exchange.requestId());
+    ResponseHead.dropCopied(response.headers()); // memory per held stream
     keepAliveToClient = head.keepAlive();
     body = new BodyRelay(clientCtx, head, exchange, request.usage(), request.watch(), metrics, () -> attempt.reading(false),
         request.settle());
@@ -281,6 +282,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     clientCtx.writeAndFlush(head.head(), clientCtx.voidPromise());
     head.sent(); // memory per held stream: neither header set is read after the commit
     request.committed();
+    client.answerCommitted();
     exchange.mark(Moment.OUT_RESP_HEADERS_SENT, now);
     if (head.sse() || head.chunked()) {
       SseConfig sse = request.sse();

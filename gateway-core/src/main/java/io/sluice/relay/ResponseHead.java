@@ -10,21 +10,65 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.sluice.config.HeaderOps;
 import io.sluice.http.ProxyHeaders;
+import java.util.List;
 import java.util.Map;
 
 /**
  * The client's response head, made from the upstream's: which headers pass, whether the body is
  * a stream of events, gzipped, chunked, and whether the client connection stays open after it.
  *
- * @param head the head to send the client (plugins' response hooks still run on its headers)
- * @param sse the body is {@code text/event-stream}: relayed event by event
- * @param gzip the gateway compresses the body
- * @param chunked the body goes to the client in HTTP/1.1 chunks (its length is unknown)
- * @param keepAlive the client connection is reused after the body
- * @param json a JSON body, worth keeping (capped) to read its usage at the end
+ * <p>The head itself is dropped once it is on the wire ({@link #sent}): the rest is what the relay
+ * reads for the whole body, which for a stream can be hours.
  */
-public record ResponseHead(HttpResponse head, boolean sse, boolean gzip, boolean chunked, boolean keepAlive,
-    boolean json) {
+public final class ResponseHead {
+  private HttpResponse head;
+  private final boolean sse;
+  private final boolean gzip;
+  private final boolean chunked;
+  private final boolean keepAlive;
+  private final boolean json;
+
+  /**
+   * @param head the head to send the client (plugins' response hooks still run on its headers)
+   * @param sse the body is {@code text/event-stream}: relayed event by event
+   * @param gzip the gateway compresses the body
+   * @param chunked the body goes to the client in HTTP/1.1 chunks (its length is unknown)
+   * @param keepAlive the client connection is reused after the body
+   * @param json a JSON body, worth keeping (capped) to read its usage at the end
+   */
+  ResponseHead(HttpResponse head, boolean sse, boolean gzip, boolean chunked, boolean keepAlive, boolean json) {
+    this.head = head;
+    this.sse = sse;
+    this.gzip = gzip;
+    this.chunked = chunked;
+    this.keepAlive = keepAlive;
+    this.json = json;
+  }
+
+  /** The head to send the client; null once it was sent. */
+  public HttpResponse head() {
+    return head;
+  }
+
+  public boolean sse() {
+    return sse;
+  }
+
+  public boolean gzip() {
+    return gzip;
+  }
+
+  public boolean chunked() {
+    return chunked;
+  }
+
+  public boolean keepAlive() {
+    return keepAlive;
+  }
+
+  public boolean json() {
+    return json;
+  }
 
   static ResponseHead of(HttpResponse upstream, ForwardRequest request, String requestId) {
     long gzipMinSize = request.gzipMinSize();
@@ -69,11 +113,30 @@ public record ResponseHead(HttpResponse head, boolean sse, boolean gzip, boolean
 
   /**
    * The head is on the wire: the write encoded it on the loop (HTTP/1.1 encoder, or HTTP/2 frame
-   * conversion), and nothing reads these headers after the commit, so they are dropped rather than
-   * kept for the whole life of a stream (gateway-server/docs/memory.md).
+   * conversion), and nothing reads it after the commit, so it is dropped rather than kept for the
+   * whole life of a stream (gateway-server/docs/memory.md).
    */
   void sent() {
-    head.headers().clear();
+    head = null;
+  }
+
+  /**
+   * The upstream's head once the client's was made from it: Netty's decoder keeps it until its
+   * body ends (and the chunked-body reader a reference too), so for a stream its headers would
+   * stay for the stream's whole life although nothing reads them again (their strings are shared
+   * with the client's head, which {@link #sent} empties). Only the framing headers are left, in
+   * case the decoder reads them again (a connection closed before the body's end is judged by them).
+   */
+  static void dropCopied(HttpHeaders upstream) {
+    List<String> encoding = upstream.getAll(HttpHeaderNames.TRANSFER_ENCODING);
+    String length = upstream.get(HttpHeaderNames.CONTENT_LENGTH);
+    upstream.clear();
+    if (!encoding.isEmpty()) {
+      upstream.add(HttpHeaderNames.TRANSFER_ENCODING, encoding);
+    }
+    if (length != null) {
+      upstream.add(HttpHeaderNames.CONTENT_LENGTH, length);
+    }
   }
 
   /**

@@ -67,7 +67,8 @@ public final class UpstreamAttempt {
   private final Owner owner;
   /** Every attempt on a new connection (a WebSocket session owns its connection to the end). */
   private final boolean freshConnections;
-  private final Set<Endpoint> tried = new HashSet<>(2);
+  // Dropped once answered (memory per held stream): no attempt follows an answer.
+  private Set<Endpoint> tried = new HashSet<>(2);
 
   private int attemptsLeft;
   private Endpoint endpoint;
@@ -138,6 +139,9 @@ public final class UpstreamAttempt {
    * when it is still available), within the attempts left.
    */
   private void next(String previousFailure, Endpoint again) {
+    if (tried == null) {
+      tried = new HashSet<>(2); // not after an answer; were it ever, the endpoints are tried afresh
+    }
     Endpoint chosen = upstream.choose(tried);
     boolean sameAgain = chosen == null && again != null && again.available();
     if (sameAgain) {
@@ -252,6 +256,7 @@ public final class UpstreamAttempt {
   /** The answer started: no more retries or first-byte timeout. */
   public void answered() {
     cancelFirstByteTimer();
+    tried = null;
   }
 
   private void onFirstByteTimeout() {

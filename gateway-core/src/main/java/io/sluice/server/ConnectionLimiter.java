@@ -25,7 +25,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 @ChannelHandler.Sharable
 public final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
   private static final AttributeKey<InetAddress> COUNTED_IP = AttributeKey.valueOf("sluice.countedIp");
-  private static final AttributeKey<Boolean> COUNTED = AttributeKey.valueOf("sluice.counted");
 
   private final int maxConnections;
   private final int maxPerIp;
@@ -45,7 +44,6 @@ public final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
     boolean overListener = open.incrementAndGet() > maxConnections;
-    ctx.channel().attr(COUNTED).set(Boolean.TRUE);
     boolean overIp = false;
     if (maxPerIp > 0 && ctx.channel().remoteAddress() instanceof InetSocketAddress remote) {
       InetAddress ip = remote.getAddress();
@@ -69,9 +67,9 @@ public final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    if (ctx.channel().attr(COUNTED).getAndSet(null) != null) {
-      open.decrementAndGet();
-    }
+    // Counted in channelActive: Netty fires channelInactive once, and only after channelActive, so
+    // no mark per connection is needed (an attribute would stay with every connection for its life).
+    open.decrementAndGet();
     InetAddress ip = ctx.channel().attr(COUNTED_IP).getAndSet(null);
     if (ip != null) {
       perIp.computeIfPresent(ip, (k, n) -> n.decrementAndGet() <= 0 ? null : n);

@@ -65,7 +65,8 @@ public final class ExtendedConnectHandler extends ChannelDuplexHandler {
 
   /** Whether this channel is an HTTP/2 stream carrying an RFC 8441 WebSocket request. */
   public static boolean isWebSocket(Channel channel) {
-    return Boolean.TRUE.equals(channel.attr(WEBSOCKET).get());
+    // hasAttr first: attr() would add the attribute to every connection asked (memory per stream)
+    return channel.hasAttr(WEBSOCKET) && Boolean.TRUE.equals(channel.attr(WEBSOCKET).get());
   }
 
   /**

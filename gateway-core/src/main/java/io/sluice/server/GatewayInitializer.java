@@ -124,7 +124,10 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     p.addLast(PipelineNames.HTTP_CODEC, new HttpServerCodec(new HttpDecoderConfig()
         .setMaxInitialLineLength(limits.maxUriLength() + REQUEST_LINE_SLACK)
         .setMaxHeaderSize(limits.maxHeaderSize())
-        .setMaxChunkSize(64 * 1024)));
+        .setMaxChunkSize(64 * 1024)
+        // Each header line is copied into this buffer, which grows to the longest line and stays
+        // with the connection: start it at 64 bytes, not 128 (gateway-server/docs/memory.md).
+        .setInitialBufferSize(64)));
     p.addLast(PipelineNames.REQUEST_FRAMING, RequestFramingHandler.INSTANCE);
   }
 

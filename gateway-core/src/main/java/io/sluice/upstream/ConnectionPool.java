@@ -60,7 +60,10 @@ public final class ConnectionPool {
         p.addLast(CODEC, new HttpClientCodec(new HttpDecoderConfig()
             .setMaxInitialLineLength(8192)
             .setMaxHeaderSize(64 * 1024)
-            .setMaxChunkSize(64 * 1024), false, false));
+            .setMaxChunkSize(64 * 1024)
+            // Each header line is copied into this buffer, which grows to the longest line and
+            // stays with the connection: start it at 64 bytes, not 128 (gateway-server/docs/memory.md).
+            .setInitialBufferSize(64), false, false));
         p.addLast(HANDLER, new UpstreamHandler(TimeUnit.SECONDS.toNanos(IDLE_POOLED_SECONDS), body));
       }
     });

@@ -75,6 +75,23 @@ class ResponseHeadTest {
   }
 
   @Test
+  void theUpstreamsHeadKeepsOnlyItsFramingOnceTheClientsIsMadeWhileTheClientsKeepsEverything() {
+    HttpResponse chunked = upstream(200, "text/event-stream", null);
+    chunked.headers().set("X-Ratelimit-Remaining", "99").add("Set-Cookie", "a=1").add("Set-Cookie", "b=2");
+    ResponseHead head = ResponseHead.of(chunked, post(-1), ID);
+    ResponseHead.dropCopied(chunked.headers());
+    assertThat(chunked.headers().names()).containsExactly(HttpHeaderNames.TRANSFER_ENCODING.toString());
+    assertThat(HttpUtil.isTransferEncodingChunked(chunked)).isTrue();
+    assertThat(head.head().headers().get("X-Ratelimit-Remaining")).isEqualTo("99");
+    assertThat(head.head().headers().getAll("Set-Cookie")).containsExactly("a=1", "b=2");
+
+    HttpResponse sized = upstream(200, "application/json", 10L);
+    ResponseHead.dropCopied(sized.headers());
+    assertThat(sized.headers().names()).containsExactly(HttpHeaderNames.CONTENT_LENGTH.toString());
+    assertThat(HttpUtil.getContentLength(sized, -1L)).isEqualTo(10L);
+  }
+
+  @Test
   void gzipIsChosenForStreamsAndForBodiesOfUnknownOrLargeEnoughLength() {
     assertThat(ResponseHead.of(upstream(200, "text/event-stream", null), post(1024), ID).gzip()).isTrue();
     assertThat(ResponseHead.of(upstream(200, "application/json", null), post(1024), ID).gzip()).isTrue();
