@@ -64,7 +64,7 @@ public class EventPathBenchmark {
   public Object chatStream(Blackhole bh) {
     Exchange exchange = new Exchange("req", "127.0.0.1", "POST", "/v1/chat/completions", System.nanoTime());
     exchange.routeName("openai-chat");
-    TokenTimings timings = new TokenTimings(exchange, metrics);
+    TokenTimings timings = new TokenTimings(exchange, metrics, System::nanoTime);
     UsageTracker usage = new UsageTracker(Api.OPENAI_CHAT, true, true, "gpt-4o-mini", () -> 17);
     SseFramer framer = new SseFramer(alloc, 256 * 1024);
     events = 0;
@@ -87,17 +87,17 @@ public class EventPathBenchmark {
         UsageTracker.Verdict verdict = usage.onEvent(buffer, index, length);
         if (verdict == UsageTracker.Verdict.DROP) {
           dropped++;
-          endOfRead();
+          flushRun();
           return;
         }
         if (verdict == UsageTracker.Verdict.CONTENT) {
           content++;
-          timings.contentEvent(usage.model(), System.nanoTime());
+          timings.contentEvent(usage.model());
         }
         if (run == buffer && to == index) {
           to += length;
         } else {
-          endOfRead();
+          flushRun();
           run = buffer;
           from = index;
           to = index + length;
@@ -106,6 +106,11 @@ public class EventPathBenchmark {
 
       @Override
       public void endOfRead() {
+        timings.endOfRead(); // the read's events go out together: their gaps recorded once
+        flushRun();
+      }
+
+      private void flushRun() {
         if (run != null) {
           ByteBuf slice = run.retainedSlice(from, to - from);
           bh.consume(slice.readableBytes());
