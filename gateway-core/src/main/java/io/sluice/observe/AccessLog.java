@@ -125,38 +125,108 @@ public final class AccessLog {
 
     @Override
     public String toString() {
-      Map<String, Object> f = fields();
-      return json ? toJson(f) : toText(f);
+      if (json) {
+        Map<String, Object> f = new LinkedHashMap<>();
+        each(new Fields() {
+          @Override
+          public void field(String name, Object value) {
+            f.put(name, value);
+          }
+        });
+        return toJson(f);
+      }
+      StringBuilder b = new StringBuilder(TEXT_SIZE);
+      appendText(b);
+      return b.toString();
     }
 
-    private Map<String, Object> fields() {
-      Map<String, Object> f = new LinkedHashMap<>();
-      f.put("ts", ts.toString());
-      f.put("request_id", requestId);
-      f.put("route", route);
-      f.put("consumer", consumer);
-      f.put("client_ip", clientIp);
-      f.put("method", method);
-      f.put("path", path);
-      f.put("status", status);
-      f.put("upstream", upstream);
-      f.put("model", model);
-      f.put("failovers", failovers);
-      f.put("ttft_ms", sentEvent ? ttftMs : null);
-      f.put("duration_ms", durationMs);
-      f.put("tokens_in", tokensIn);
-      f.put("tokens_out", tokensOut);
-      f.put("tokens_estimated", tokensEstimated);
-      f.put("tokens_cached", tokensCached);
-      f.put("tokens_reasoning", tokensReasoning);
-      f.put("cost_usd", costUsd); // exact, never in E notation
-      f.put("bytes_in", bytesIn);
-      f.put("bytes_out", bytesOut);
-      f.put("outcome", outcome);
-      f.put("trace_id", traceId);
-      return f;
+    /** The line, as {@link #toString()} renders it, appended to {@code b}. */
+    public void appendTo(StringBuilder b) {
+      if (json) {
+        b.append(toString());
+      } else {
+        appendText(b);
+      }
+    }
+
+    /**
+     * The text line ({@code key=value ...}) appended to {@code b}: no map, no boxed numbers, no
+     * string per number — the access log's writer formats every line, so what it allocates per
+     * line is garbage per request.
+     */
+    private void appendText(StringBuilder b) {
+      int start = b.length();
+      each(new Fields() {
+        @Override
+        public void field(String name, Object value) {
+          key(name);
+          String s = value == null ? "-" : value instanceof BigDecimal d ? d.toPlainString() : value.toString();
+          if (s.isEmpty() || s.indexOf(' ') >= 0 || s.indexOf('"') >= 0) {
+            b.append('"').append(s.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+          } else {
+            b.append(s);
+          }
+        }
+
+        @Override
+        public void field(String name, long value) {
+          key(name);
+          b.append(value);
+        }
+
+        private void key(String name) {
+          if (b.length() > start) {
+            b.append(' ');
+          }
+          b.append(name).append('=');
+        }
+      });
+    }
+
+    /** The line's fields, in order: the one list both renderings take. */
+    private void each(Fields f) {
+      f.field("ts", ts.toString());
+      f.field("request_id", requestId);
+      f.field("route", route);
+      f.field("consumer", consumer);
+      f.field("client_ip", clientIp);
+      f.field("method", method);
+      f.field("path", path);
+      f.field("status", status);
+      f.field("upstream", upstream);
+      f.field("model", model);
+      f.field("failovers", failovers);
+      if (sentEvent) {
+        f.field("ttft_ms", ttftMs);
+      } else {
+        f.field("ttft_ms", (Object) null);
+      }
+      f.field("duration_ms", durationMs);
+      f.field("tokens_in", tokensIn);
+      f.field("tokens_out", tokensOut);
+      f.field("tokens_estimated", tokensEstimated);
+      f.field("tokens_cached", tokensCached);
+      f.field("tokens_reasoning", tokensReasoning);
+      f.field("cost_usd", costUsd); // exact, never in E notation
+      f.field("bytes_in", bytesIn);
+      f.field("bytes_out", bytesOut);
+      f.field("outcome", outcome);
+      f.field("trace_id", traceId);
     }
   }
+
+  /** Receives a line's fields in order. */
+  private interface Fields {
+    void field(String name, Object value);
+
+    /** A number: by default as a boxed value (the JSON map); the text line appends its digits. */
+    default void field(String name, long value) {
+      field(name, (Object) value);
+    }
+  }
+
+  /** Room for a typical text line (~450 characters) without growing. */
+  private static final int TEXT_SIZE = 640;
 
   private static String toJson(Map<String, Object> fields) {
     try {
@@ -164,22 +234,5 @@ public final class AccessLog {
     } catch (JsonProcessingException ex) {
       throw new IllegalStateException(ex);
     }
-  }
-
-  private static String toText(Map<String, Object> fields) {
-    StringBuilder b = new StringBuilder(256);
-    fields.forEach((k, v) -> {
-      if (b.length() > 0) {
-        b.append(' ');
-      }
-      String s = v == null ? "-" : v instanceof BigDecimal d ? d.toPlainString() : v.toString();
-      b.append(k).append('=');
-      if (s.isEmpty() || s.indexOf(' ') >= 0 || s.indexOf('"') >= 0) {
-        b.append('"').append(s.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
-      } else {
-        b.append(s);
-      }
-    });
-    return b.toString();
   }
 }

@@ -6,6 +6,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.CoreConstants;
 import ch.qos.logback.core.LayoutBase;
 import ch.qos.logback.core.util.CachingDateFormatter;
+import io.sluice.observe.AccessLog;
 
 /**
  * The text log line, exactly as the pattern
@@ -38,7 +39,7 @@ final class TextLineLayout extends LayoutBase<ILoggingEvent> {
 
   @Override
   public String doLayout(ILoggingEvent event) {
-    StringBuilder line = new StringBuilder(128);
+    StringBuilder line = new StringBuilder(messageOnly ? 640 : 128);
     if (!messageOnly) {
       line.append(date.format(event.getTimeStamp())).append(' ');
       String level = event.getLevel().toString();
@@ -49,7 +50,13 @@ final class TextLineLayout extends LayoutBase<ILoggingEvent> {
       line.append(" [").append(event.getThreadName()).append("] ")
           .append(abbreviator.abbreviate(event.getLoggerName())).append(" - ");
     }
-    line.append(event.getFormattedMessage()).append(CoreConstants.LINE_SEPARATOR);
+    Object[] args = event.getArgumentArray();
+    if (args != null && args.length == 1 && args[0] instanceof AccessLog.Line access && "{}".equals(event.getMessage())) {
+      access.appendTo(line); // the access log's line straight into this one: no formatted message in between
+    } else {
+      line.append(event.getFormattedMessage());
+    }
+    line.append(CoreConstants.LINE_SEPARATOR);
     if (event.getThrowableProxy() != null) {
       line.append(throwable.convert(event));
     }

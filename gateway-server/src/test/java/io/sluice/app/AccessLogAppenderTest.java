@@ -127,6 +127,29 @@ class AccessLogAppenderTest {
     assertThat(encoder.threads).containsOnly("writer");
   }
 
+  /**
+   * The access encoder's layout appends an access line straight into its own (no formatted
+   * message in between), with exactly the bytes the line's own rendering gives — text and JSON,
+   * with a value that needs quoting.
+   */
+  @Test
+  void theLayoutAppendsAnAccessLineAsItRendersItself() throws Exception {
+    Exchange exchange = new Exchange("req-2", "10.0.0.7", "POST", "/v1/chat completions", 0);
+    exchange.routeName("chat \"q\"");
+    exchange.status(200);
+    TextLineLayout layout = new TextLineLayout(true);
+    layout.setContext(context);
+    layout.start();
+    for (boolean json : new boolean[] {false, true}) {
+      AccessLog.Line line = new AccessLog(json).line(exchange, 2_000_000L, Instant.parse("2026-12-07T00:00:00Z"));
+      LoggingEvent event = event("{}", line);
+      assertThat(layout.doLayout(event)).isEqualTo(line + System.lineSeparator());
+      assertThat(formattedYet(event)).as("no formatted message made").isNull();
+    }
+    assertThat(new AccessLog(false).format(exchange, 2_000_000L, Instant.parse("2026-12-07T00:00:00Z")))
+        .contains(" route=\"chat \\\"q\\\"\" ").contains(" path=\"/v1/chat completions\" ");
+  }
+
   @Test
   void linesAreGatheredIntoWholeLineWritesOfAtMostPipeBuf() {
     StringBuilder expected = new StringBuilder();
