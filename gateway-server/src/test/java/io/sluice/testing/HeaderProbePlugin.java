@@ -1,11 +1,9 @@
 package io.sluice.testing;
 
-import io.sluice.config.PluginSettings;
 import io.sluice.plugin.Decision;
 import io.sluice.plugin.ExchangeSummary;
 import io.sluice.plugin.Phase;
 import io.sluice.plugin.Plugin;
-import io.sluice.plugin.PluginFactory;
 import io.sluice.plugin.PluginServices;
 import io.sluice.plugin.RequestContext;
 import java.time.Duration;
@@ -20,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * {@code probe} cookie and records {@code hook:header:cookie} ({@code null} for a missing one), so
  * a test can check what {@code RequestContext} shows a plugin at each stage of an exchange.
  */
-public final class HeaderProbePlugin implements PluginFactory<Object> {
+public final class HeaderProbePlugin extends NoSettingsPlugin {
   public static final String NAME = "test-header-probe";
   private static final BlockingQueue<String> SEEN = new LinkedBlockingQueue<>();
 
@@ -38,25 +36,8 @@ public final class HeaderProbePlugin implements PluginFactory<Object> {
     SEEN.clear();
   }
 
-  @Override
-  public String name() {
-    return NAME;
-  }
-
-  @Override
-  public Phase phase() {
-    return Phase.ACCESS;
-  }
-
-  @Override
-  public int priority() {
-    return 0;
-  }
-
-  @Override
-  public Object parse(PluginSettings settings) {
-    settings.finish(); // takes no settings: any key is reported
-    return NAME;
+  public HeaderProbePlugin() {
+    super(NAME, Phase.ACCESS);
   }
 
   @Override

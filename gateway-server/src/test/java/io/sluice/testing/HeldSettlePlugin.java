@@ -1,9 +1,7 @@
 package io.sluice.testing;
 
-import io.sluice.config.PluginSettings;
 import io.sluice.plugin.Phase;
 import io.sluice.plugin.Plugin;
-import io.sluice.plugin.PluginFactory;
 import io.sluice.plugin.PluginServices;
 import io.sluice.plugin.RequestContext;
 import io.sluice.usage.Usage;
@@ -20,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * but its settling completes only when the test says so ({@link #nextSettle}), so a test can act
  * deterministically while the relay holds a response's end for it.
  */
-public final class HeldSettlePlugin implements PluginFactory<Object> {
+public final class HeldSettlePlugin extends NoSettingsPlugin {
   public static final String NAME = "test-settle-gate";
   private static final BlockingQueue<Settle> PENDING = new LinkedBlockingQueue<>();
 
@@ -40,25 +38,8 @@ public final class HeldSettlePlugin implements PluginFactory<Object> {
     return s;
   }
 
-  @Override
-  public String name() {
-    return NAME;
-  }
-
-  @Override
-  public Phase phase() {
-    return Phase.TRAFFIC;
-  }
-
-  @Override
-  public int priority() {
-    return 0;
-  }
-
-  @Override
-  public Object parse(PluginSettings settings) {
-    settings.finish(); // takes no settings: any key is reported
-    return NAME;
+  public HeldSettlePlugin() {
+    super(NAME, Phase.TRAFFIC);
   }
 
   @Override
