@@ -211,7 +211,9 @@ final class EventWriter {
     writeCoalesced();
     if (wroteSinceFlush) {
       wroteSinceFlush = false;
-      ctx.flush();
+      // From the codec's context when chunks are framed here: its encoder holds nothing back, so
+      // the flush skips it (one hop per flush, i.e. per read) and reaches the same handlers.
+      (framedOut != null ? framedOut : ctx).flush();
     }
   }
 

@@ -7,6 +7,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
@@ -67,6 +68,8 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
   private int dataStart = -1;
   private int dataEnd;
   private ByteBuf joined;
+  // The codec's context, found once: body content is fired from it, straight to the handler after it.
+  private ChannelHandlerContext codec;
 
   /** Called by {@link UpstreamHandler} for each message the codec (or this handler) passes on. */
   void seen(HttpObject msg) {
@@ -328,7 +331,13 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
     ByteBuf content = joined != null ? joined : in.retainedSlice(dataStart, dataEnd - dataStart);
     dataStart = -1;
     joined = null;
-    ctx.fireChannelRead(new DefaultHttpContent(content));
+    // Past the codec: its decoder would only pass an HttpContent on (it decodes ByteBufs), at the
+    // cost of two handler hops per read; the handler after it gets the same message either way.
+    // What goes to the codec itself (a head, a handed-back size line, the last chunk) still does.
+    if (codec == null) {
+      codec = ctx.pipeline().context(HttpClientCodec.class);
+    }
+    (codec != null ? codec : ctx).fireChannelRead(new DefaultHttpContent(content));
   }
 
   @Override
