@@ -35,7 +35,9 @@ import io.netty.util.ByteProcessor;
  * reads, a chunk size line this handler does not parse (an overflow, a leading space), the last
  * chunk with its trailers — goes to the codec, which is exactly where it expects the stream then
  * (waiting for a chunk size line), so its own checks and errors stay the connection's.
- * After a {@code 101} the handler only passes bytes on.
+ * After a {@code 101} the handler only passes bytes on. The body's content, and the read-complete
+ * of a read that gave the codec nothing, are fired from the codec's context, past it: its decoder
+ * would only pass them on, two handler hops per read.
  *
  * <p>Streaming: the data of an unfinished chunk is passed on at the end of the read, as the codec
  * does; only a chunk size line split across two reads is kept (a few bytes, bounded).
@@ -70,6 +72,8 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
   private ByteBuf joined;
   // The codec's context, found once: body content is fired from it, straight to the handler after it.
   private ChannelHandlerContext codec;
+  // Since the last read-complete the codec was given nothing: its read-complete would only pass on.
+  private boolean bodyOnly;
 
   /** Called by {@link UpstreamHandler} for each message the codec (or this handler) passes on. */
   void seen(HttpObject msg) {
@@ -91,7 +95,7 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (!(msg instanceof ByteBuf in)) {
-      ctx.fireChannelRead(msg);
+      toCodec(ctx, msg);
       return;
     }
     boolean passed = false;
@@ -102,7 +106,7 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
           case BODY -> passed = body(ctx, in);
           case BAD -> in.skipBytes(in.readableBytes());
           default -> {
-            ctx.fireChannelRead(in);
+            toCodec(ctx, in);
             passed = true;
           }
         }
@@ -121,11 +125,11 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
   private boolean head(ChannelHandlerContext ctx, ByteBuf in) {
     int end = headEnd(in);
     if (end < 0) {
-      ctx.fireChannelRead(in);
+      toCodec(ctx, in);
       mode = next(false);
       return true;
     }
-    ctx.fireChannelRead(in.readRetainedSlice(end - in.readerIndex()));
+    toCodec(ctx, in.readRetainedSlice(end - in.readerIndex()));
     mode = next(true);
     if (mode == Mode.BODY) {
       chunkLeft = 0;
@@ -224,10 +228,10 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
     if (sizeLine != null) {
       ByteBuf start = sizeLine;
       sizeLine = null;
-      ctx.fireChannelRead(start);
+      toCodec(ctx, start);
     }
     in.readerIndex(from);
-    ctx.fireChannelRead(in);
+    toCodec(ctx, in);
     return true;
   }
 
@@ -240,7 +244,7 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
     in.readerIndex(in.writerIndex());
     LastHttpContent failed = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
     failed.setDecoderResult(DecoderResult.failure(new IllegalArgumentException("chunk data not followed by CRLF")));
-    ctx.fireChannelRead(failed);
+    toCodec(ctx, failed);
     return false;
   }
 
@@ -338,6 +342,22 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
       codec = ctx.pipeline().context(HttpClientCodec.class);
     }
     (codec != null ? codec : ctx).fireChannelRead(new DefaultHttpContent(content));
+  }
+
+  /** Gives the codec (the next handler) a message of its own to decode or pass on. */
+  private void toCodec(ChannelHandlerContext ctx, Object msg) {
+    bodyOnly = false;
+    ctx.fireChannelRead(msg);
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    if (bodyOnly && codec != null) {
+      codec.fireChannelReadComplete(); // past the codec, as the body's content went
+    } else {
+      ctx.fireChannelReadComplete();
+    }
+    bodyOnly = true;
   }
 
   @Override
