@@ -2,6 +2,7 @@ package io.sluice.usage;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
@@ -95,7 +96,7 @@ final class JsonWalker {
     }
   }
 
-  /** Ready for the next document (a walker reused per stream keeps its path cache). */
+  /** Ready for the next document. */
   void reset() {
     depth = 0;
     skip = 0;
@@ -110,23 +111,44 @@ final class JsonWalker {
     }
     String parent = paths[depth - 1];
     String name = arrays[depth - 1] ? ARRAY_ELEMENT : field;
-    // The events of one stream repeat the same shape: their paths are built once, not per value.
-    // Parents come from this cache and Jackson interns field names, so the lookups hash cached
-    // strings and allocate nothing. Bounded: hostile JSON with endless new names is not kept.
-    Map<String, String> children = childPaths.get(parent);
-    String path = children == null ? null : children.get(name);
-    if (path == null) {
-      path = name == ARRAY_ELEMENT ? parent + "[]" : parent.isEmpty() ? name : parent + '.' + name;
-      if (cachedPaths < MAX_CACHED_PATHS) {
-        cachedPaths++;
-        childPaths.computeIfAbsent(parent, k -> new HashMap<>()).put(name, path);
-      }
-    }
-    return path;
+    return PATHS.get().child(parent, name);
   }
 
   private static final String ARRAY_ELEMENT = "[]";
-  private static final int MAX_CACHED_PATHS = 128;
-  private final Map<String, Map<String, String>> childPaths = new HashMap<>();
-  private int cachedPaths;
+
+  /**
+   * The paths built so far, per thread rather than per walker: the requests a gateway reads and the
+   * events it parses repeat a few shapes (a chat request's {@code messages[].content}, a usage
+   * chunk's {@code usage.prompt_tokens}), so a path is built once per event loop, not once per
+   * request — a request's walker used to build its own cache, maps and strings (~1-2 KB), and then
+   * drop it. Parents come from this cache and Jackson interns field names, so a lookup hashes
+   * cached strings and allocates nothing. Bounded: hostile JSON with endless new names fills it
+   * once, and the paths it has no room for are built per value (correct, only not cached).
+   */
+  private static final FastThreadLocal<PathCache> PATHS = new FastThreadLocal<>() {
+    @Override
+    protected PathCache initialValue() {
+      return new PathCache();
+    }
+  };
+
+  private static final class PathCache {
+    private static final int MAX_PATHS = 1024;
+    private static final int MAX_PATH_LENGTH = 256; // a hostile name is not kept for the thread's life
+    private final Map<String, Map<String, String>> children = new HashMap<>();
+    private int size;
+
+    String child(String parent, String name) {
+      Map<String, String> of = children.get(parent);
+      String path = of == null ? null : of.get(name);
+      if (path == null) {
+        path = name == ARRAY_ELEMENT ? parent + "[]" : parent.isEmpty() ? name : parent + '.' + name;
+        if (size < MAX_PATHS && path.length() <= MAX_PATH_LENGTH) {
+          size++;
+          children.computeIfAbsent(parent, k -> new HashMap<>()).put(name, path);
+        }
+      }
+      return path;
+    }
+  }
 }

@@ -19,8 +19,8 @@ final class UsageScan implements JsonWalker.Visitor {
 
   private final GeneratedText output;
   /**
-   * One walker for every event of the stream: it keeps the paths it built (see JsonWalker).
-   * Created on the first parse: a chat stream read by the fast path may need it only once.
+   * One walker for every event of the stream (the paths it builds are cached per thread: see
+   * JsonWalker). Created on the first parse: a chat stream read by the fast path may need it only once.
    */
   private JsonWalker walker;
   UsageShape table;
