@@ -64,7 +64,8 @@ public final class ConnectionPool {
             // Each header line is copied into this buffer, which grows to the longest line and
             // stays with the connection: start it at 64 bytes, not 128 (gateway-server/docs/memory.md).
             .setInitialBufferSize(64), false, false));
-        p.addLast(HANDLER, new UpstreamHandler(TimeUnit.SECONDS.toNanos(IDLE_POOLED_SECONDS), body));
+        p.addLast(HANDLER, new UpstreamHandler(TimeUnit.SECONDS.toNanos(IDLE_POOLED_SECONDS),
+            upstream.config().connectTimeout().toNanos(), body));
       }
     });
   }
