@@ -111,7 +111,7 @@ public final class UsageTracker {
   // stream read from its bytes needs it only for its usage chunk, so a held stream keeps none.
   private UsageScan scan;
   private ChunkReader reader; // the thread's, for the event being read
-  private SseFields fields; // streamed responses only
+  private SseFields fields; // the thread's, for the event being read
   private EventTemplate template; // the stream's last ordinary event, once there is one
   private int blockLength; // of the event being read
   int templateMatches; // events read by their template (for tests)
@@ -181,9 +181,7 @@ public final class UsageTracker {
     if (api == Api.PASSTHROUGH) {
       return Verdict.PASS;
     }
-    if (fields == null) {
-      fields = new SseFields();
-    }
+    SseFields fields = this.fields = SseFields.forThread(); // the loop's, not the stream's
     try {
       byte[] block = fields.load(buffer, index, length);
       reader = ChunkReader.forThread();
