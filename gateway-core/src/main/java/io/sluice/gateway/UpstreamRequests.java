@@ -78,7 +78,10 @@ final class UpstreamRequests {
     Route route = admission.route();
     HttpRequest head = request.head();
     ByteBuf body = request.body();
-    String path = route.rewrite(request.path()) + admission.pluginRequest().query();
+    String rawQuery = admission.pluginRequest().query();
+    String rewritten = route.rewrite(request.path());
+    // Without a query the path itself, not a copy: the upstream request keeps it for the stream's life.
+    String path = rawQuery.isEmpty() ? rewritten : rewritten + rawQuery;
     Api api = api();
     Provider provider = upstream.config().provider();
     Translation translation = provider.speaks(api) ? null : Translation.between(api, provider.api());

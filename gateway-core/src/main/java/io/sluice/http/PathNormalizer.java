@@ -21,7 +21,8 @@ public final class PathNormalizer {
 
   /**
    * @param rawPath the request-target's path (no query), as received
-   * @return the normalised path, always starting with {@code /}
+   * @return the normalised path, always starting with {@code /}; {@code rawPath} itself when it is
+   *     already normal
    */
   public static String normalize(String rawPath) throws BadPathException {
     if (rawPath.isEmpty() || rawPath.charAt(0) != '/') {
@@ -68,6 +69,9 @@ public final class PathNormalizer {
     if (trailingSlash) {
       out.append('/');
     }
-    return out.toString();
+    // An already normal path (nearly every request's) is returned as the very string received: the
+    // exchange, the routed request and the upstream request then share the request's own string
+    // for as long as a stream lasts, rather than holding a copy each (gateway-server/docs/memory.md).
+    return rawPath.contentEquals(out) ? rawPath : out.toString();
   }
 }

@@ -49,10 +49,10 @@ final class Failover {
     void refuse(TranslatedError refusal);
   }
 
-  private final Targets targets;
+  private Targets targets; // null after the commit
   private final Exchange exchange;
   private final Owner owner;
-  private Target target; // the current attempt's
+  private Target target; // the current attempt's; null after the commit
   private boolean held; // another target is left: the answer waits for its first content
   private boolean watching; // the first-event deadline is set on the attempt's connection
   private boolean ended;
@@ -63,7 +63,7 @@ final class Failover {
     this.owner = owner;
   }
 
-  /** The current attempt's target. */
+  /** The current attempt's target (null after the commit). */
   Target target() {
     return target;
   }
@@ -137,6 +137,10 @@ final class Failover {
       head.set(ProxyCall.SERVED_BY_MODEL, target.model());
     }
     exchange.model(target.model());
+    // No target follows a commit: what chose them is not kept for the stream's life
+    // (gateway-server/docs/memory.md).
+    target = null;
+    targets = null;
   }
 
   /** The exchange ended: no more moving on. */

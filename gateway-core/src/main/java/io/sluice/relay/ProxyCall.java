@@ -287,8 +287,29 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     if (head.sse() || head.chunked()) {
       SseConfig sse = request.sse();
       long heartbeat = head.sse() && sse.heartbeats() ? sse.heartbeat().toNanos() : 0;
-      silence = new SilenceWatch(loop, upstream.config().streamIdleTimeout().toNanos(), heartbeat,
-          () -> done, attempt::readingPaused, this::onStreamIdle, body::ping);
+      UpstreamAttempt reading = attempt;
+      BodyRelay relay = body; // those of the commit, as bound before
+      silence = new SilenceWatch(loop, upstream.config().streamIdleTimeout().toNanos(), heartbeat) {
+        @Override
+        boolean ended() {
+          return done;
+        }
+
+        @Override
+        boolean readingPaused() {
+          return reading.readingPaused();
+        }
+
+        @Override
+        void silentTooLong() {
+          onStreamIdle();
+        }
+
+        @Override
+        boolean ping() {
+          return relay.ping();
+        }
+      };
       silence.upstreamRead(lastUpstreamRead);
       silence.start(now);
     }

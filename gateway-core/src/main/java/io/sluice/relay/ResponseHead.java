@@ -131,7 +131,10 @@ public final class ResponseHead {
     List<String> encoding = upstream.getAll(HttpHeaderNames.TRANSFER_ENCODING);
     String length = upstream.get(HttpHeaderNames.CONTENT_LENGTH);
     upstream.clear();
-    if (!encoding.isEmpty()) {
+    if (encoding.size() == 1 && HttpHeaderValues.CHUNKED.contentEqualsIgnoreCase(encoding.get(0))) {
+      // the shared constant, not the decoder's string of it: one string fewer per held stream
+      upstream.add(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+    } else if (!encoding.isEmpty()) {
       upstream.add(HttpHeaderNames.TRANSFER_ENCODING, encoding);
     }
     if (length != null) {

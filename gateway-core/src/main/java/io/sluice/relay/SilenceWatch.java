@@ -2,7 +2,7 @@ package io.sluice.relay;
 
 import io.netty.channel.EventLoop;
 import io.netty.util.Timeout;
-import java.util.function.BooleanSupplier;
+import io.netty.util.TimerTask;
 
 /**
  * A stream's silence watch: one wheel timeout per stream ({@link StreamTimers}), re-armed for
@@ -11,36 +11,40 @@ import java.util.function.BooleanSupplier;
  * and browsers never cut a healthy stream; ends the stream at {@code stream-idle-timeout}.
  *
  * <p>Threading: runs on the stream's event loop (the wheel only hands the check back to it).
+ *
+ * <p>Memory: the stream is asked through this class's abstract methods (the relay makes an
+ * anonymous subclass), and the watch is itself the wheel's task and the loop's: a held stream
+ * keeps no callback objects for it (four lambdas, the wheel task and the check were ~120 B per
+ * stream; gateway-server/docs/memory.md).
  */
-final class SilenceWatch {
+abstract class SilenceWatch implements TimerTask, Runnable {
   private final EventLoop loop;
   private final long idleNanos;
   private final long heartbeatNanos; // 0: no heartbeats
-  private final BooleanSupplier done;
-  private final BooleanSupplier paused;
-  private final Runnable idle;
-  private final BooleanSupplier ping;
   private Timeout timeout;
   private long lastUpstreamRead;
   private long lastClientEvent; // the last event or ping the client got
 
-  /**
-   * @param done whether the stream ended (the watch stops)
-   * @param paused whether upstream reads are paused for a slow client: that silence is ours, not
-   *     the upstream's, and a client that cannot take data needs no ping
-   * @param idle ends the stream: the upstream sent nothing for {@code idleNanos}
-   * @param ping sends a heartbeat; false when there is no client to send it to
-   */
-  SilenceWatch(EventLoop loop, long idleNanos, long heartbeatNanos, BooleanSupplier done, BooleanSupplier paused,
-      Runnable idle, BooleanSupplier ping) {
+  SilenceWatch(EventLoop loop, long idleNanos, long heartbeatNanos) {
     this.loop = loop;
     this.idleNanos = idleNanos;
     this.heartbeatNanos = heartbeatNanos;
-    this.done = done;
-    this.paused = paused;
-    this.idle = idle;
-    this.ping = ping;
   }
+
+  /** Whether the stream ended (the watch stops). */
+  abstract boolean ended();
+
+  /**
+   * Whether upstream reads are paused for a slow client: that silence is ours, not the
+   * upstream's, and a client that cannot take data needs no ping.
+   */
+  abstract boolean readingPaused();
+
+  /** Ends the stream: the upstream sent nothing for {@code idleNanos}. */
+  abstract void silentTooLong();
+
+  /** Sends a heartbeat; false when there is no client to send it to. */
+  abstract boolean ping();
 
   /** The response head went out: silence is measured from now. */
   void start(long now) {
@@ -60,7 +64,19 @@ final class SilenceWatch {
   }
 
   private void arm(long now) {
-    timeout = StreamTimers.schedule(loop, this::check, nextCheck(now));
+    timeout = StreamTimers.schedule(this, nextCheck(now));
+  }
+
+  /** On the wheel's thread: the check runs on the stream's loop. */
+  @Override
+  public final void run(Timeout fired) {
+    loop.execute(this);
+  }
+
+  /** On the stream's loop. */
+  @Override
+  public final void run() {
+    check();
   }
 
   /** Nanoseconds until the next heartbeat or idle deadline, whichever comes first. */
@@ -73,20 +89,20 @@ final class SilenceWatch {
   }
 
   private void check() {
-    if (done.getAsBoolean()) {
+    if (ended()) {
       return;
     }
     long now = System.nanoTime();
-    if (paused.getAsBoolean()) {
+    if (readingPaused()) {
       lastUpstreamRead = now;
       arm(now);
       return;
     }
     if (now - lastUpstreamRead >= idleNanos) {
-      idle.run();
+      silentTooLong();
       return;
     }
-    if (heartbeatNanos > 0 && now - Math.max(lastUpstreamRead, lastClientEvent) >= heartbeatNanos && ping.getAsBoolean()) {
+    if (heartbeatNanos > 0 && now - Math.max(lastUpstreamRead, lastClientEvent) >= heartbeatNanos && ping()) {
       lastClientEvent = now;
     }
     arm(now);

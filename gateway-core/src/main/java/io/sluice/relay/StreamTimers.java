@@ -3,6 +3,7 @@ package io.sluice.relay;
 import io.netty.channel.EventLoop;
 import io.netty.util.HashedWheelTimer;
 import io.netty.util.Timeout;
+import io.netty.util.TimerTask;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.util.concurrent.TimeUnit;
 
@@ -23,6 +24,14 @@ public final class StreamTimers {
 
   /** Runs {@code task} on {@code loop} after {@code delayNanos}. */
   public static Timeout schedule(EventLoop loop, Runnable task, long delayNanos) {
-    return WHEEL.newTimeout(t -> loop.execute(task), Math.max(delayNanos, 1), TimeUnit.NANOSECONDS);
+    return schedule(t -> loop.execute(task), delayNanos);
+  }
+
+  /**
+   * Runs {@code onWheel} on the wheel's thread after {@code delayNanos}: it must only hand work to
+   * its stream's loop. For a task that is its own hand-off and keeps no lambda per arming.
+   */
+  static Timeout schedule(TimerTask onWheel, long delayNanos) {
+    return WHEEL.newTimeout(onWheel, Math.max(delayNanos, 1), TimeUnit.NANOSECONDS);
   }
 }

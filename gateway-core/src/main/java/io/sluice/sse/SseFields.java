@@ -13,31 +13,37 @@ import java.util.Arrays;
  * each relayed event (usage, content), where {@link SseEvent} would cost a decode and a few strings
  * per event.
  *
- * <p>One instance per stream, reused for every event: {@link #read} copies the block into a scratch
- * array of the thread's (an event loop's), which grows to the largest event seen there (at most the
- * framer's held-event limit) and is kept — a held stream keeps no buffer of its own. What it
- * reports is valid until the next {@code read} of any {@code SseFields} on the same thread: use it
- * before the next event is read.
+ * <p>One instance per event loop ({@link #forThread}), shared by its streams, which read their
+ * events one at a time: {@link #read} copies the block into the instance's array, which grows to
+ * the largest event seen there (at most the framer's held-event limit) and is kept — a held stream
+ * keeps neither a buffer nor an instance of its own (an instance per stream was 48 B; the thread's
+ * look-up replaces the one its scratch arrays needed, so an event costs no more). What it reports
+ * is valid until the next {@code read} on the same thread: use it before the next event is read.
+ * {@code new SseFields()} is a private instance, for tests and tools.
  *
  * <p>Threading: not thread-safe; used on the stream's event loop.
  */
 public final class SseFields {
-  /** The thread's scratch arrays: every stream of an event loop reads its events one at a time. */
-  private static final FastThreadLocal<byte[][]> SCRATCH = new FastThreadLocal<>() {
+  /** The thread's instance: every stream of an event loop reads its events one at a time. */
+  private static final FastThreadLocal<SseFields> THREAD = new FastThreadLocal<>() {
     @Override
-    protected byte[][] initialValue() {
-      return new byte[][] {new byte[1024], null}; // the block; several data lines joined
+    protected SseFields initialValue() {
+      return new SseFields();
     }
   };
 
-  private byte[][] scratch;
-  private byte[] bytes;
+  private byte[] bytes = new byte[1024]; // the block
   private byte[] joined; // several data lines joined by LF
   private int typeStart;
   private int typeEnd;
   private int dataStart;
   private int dataEnd;
   private boolean dataJoined;
+
+  /** The calling thread's instance (an event loop's). */
+  public static SseFields forThread() {
+    return THREAD.get();
+  }
 
   /** Finds the fields of {@code block} (one whole event as {@link SseFramer} emits it); the buffer is not consumed. */
   public void read(ByteBuf block) {
@@ -47,15 +53,12 @@ public final class SseFields {
 
   /**
    * Copies one whole event block, bytes {@code [index, index + length)} of {@code buffer}, into the
-   * thread's scratch array and returns it (the block is its first {@code length} bytes); its fields
+   * instance's array and returns it (the block is its first {@code length} bytes); its fields
    * are found by {@link #read(int)} when the caller needs them.
    */
   public byte[] load(ByteBuf buffer, int index, int length) {
-    scratch = SCRATCH.get();
-    bytes = scratch[0];
-    joined = scratch[1];
     if (bytes.length < length) {
-      bytes = scratch[0] = new byte[Math.max(length, bytes.length * 2)];
+      bytes = new byte[Math.max(length, bytes.length * 2)];
     }
     buffer.getBytes(index, bytes, 0, length);
     return bytes;
@@ -137,7 +140,7 @@ public final class SseFields {
   private int ensureJoined(int length, int more) {
     if (joined == null || joined.length < length + more) {
       int size = Math.max(length + more, joined == null ? 512 : joined.length * 2);
-      joined = scratch[1] = joined == null ? new byte[size] : Arrays.copyOf(joined, size);
+      joined = joined == null ? new byte[size] : Arrays.copyOf(joined, size);
     }
     return length;
   }

@@ -3,6 +3,7 @@ package io.sluice.upstream;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
@@ -64,7 +65,8 @@ public final class ConnectionPool {
             // Each header line is copied into this buffer, which grows to the longest line and
             // stays with the connection: start it at 64 bytes, not 128 (gateway-server/docs/memory.md).
             .setInitialBufferSize(64), false, false));
-        p.addLast(HANDLER, new UpstreamHandler(TimeUnit.SECONDS.toNanos(IDLE_POOLED_SECONDS), body));
+        p.addLast(HANDLER, new UpstreamHandler(TimeUnit.SECONDS.toNanos(IDLE_POOLED_SECONDS),
+            upstream.config().connectTimeout().toNanos(), body));
       }
     });
   }
@@ -88,6 +90,21 @@ public final class ConnectionPool {
   public static final class PoolExhaustedException extends ConnectException {
     PoolExhaustedException(String message) {
       super(message);
+    }
+  }
+
+  /**
+   * A connection closed: one listener for all of the pool's connections (it finds the connection
+   * from its close future), not a lambda kept by every connection for its whole life.
+   */
+  private final ChannelFutureListener closed = this::closed;
+
+  private void closed(ChannelFuture f) {
+    Channel channel = f.channel();
+    endpoint.openConnections().decrementAndGet();
+    ArrayDeque<Channel> idleHere = idle.get(channel.eventLoop());
+    if (idleHere != null) {
+      idleHere.remove(channel); // runs on the channel's loop, the stack's only user
     }
   }
 
@@ -122,13 +139,7 @@ public final class ConnectionPool {
     ChannelFuture connect = bootstrap.clone(loop)
         .connect(endpoint.config().host(), endpoint.config().port());
     Channel channel = connect.channel();
-    channel.closeFuture().addListener(f -> {
-      endpoint.openConnections().decrementAndGet();
-      ArrayDeque<Channel> idleHere = idle.get(channel.eventLoop());
-      if (idleHere != null) {
-        idleHere.remove(channel); // runs on the channel's loop, the stack's only user
-      }
-    });
+    channel.closeFuture().addListener(closed);
     connect.addListener(f -> {
       if (!f.isSuccess()) {
         promise.setFailure(f.cause());

@@ -1,10 +1,13 @@
 package io.sluice.upstream;
 
+import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.AbstractScheduledEventExecutor;
+import java.net.SocketAddress;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -30,8 +33,14 @@ import java.util.concurrent.TimeUnit;
  * check pending (due within the idle limit, sooner than the first byte's 120 s default), so a
  * request arms nothing; only a deadline earlier than the pending check (a new connection, a short
  * timeout) schedules.
+ *
+ * <p>It is the connect timeout too ({@code connect-timeout}): the check is first armed when the
+ * connect starts, and fails the connect if it has not completed by then. Netty's own
+ * ({@code CONNECT_TIMEOUT_MILLIS}, left at 0) schedules a task that the channel keeps, cancelled,
+ * for its whole life (~64 B per held stream); this one is the connection's pending check, which the
+ * first-byte deadline then rides on instead of scheduling its own (gateway-server/docs/memory.md).
  */
-public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
+public final class UpstreamHandler extends ChannelDuplexHandler {
   /** The current user of the connection (one exchange at a time). All calls on the channel's loop. */
   public interface Listener {
     void onUpstreamMessage(HttpObject msg);
@@ -45,7 +54,9 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   }
 
   private final long pooledIdleNanos;
+  private final long connectTimeoutNanos; // 0: no connect timeout
   private final ChunkedBodyReader body; // null when the pipeline has none (tests)
+  private ChannelPromise connecting; // the connect, from its start until the first attach, else null
   private ChannelHandlerContext ctx;
   private Listener listener;
   private ScheduledFuture<?> pending; // the check (pool idle limit, the exchange's deadline), or null
@@ -59,8 +70,28 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
    * @param body the connection's chunked-body reader, told what the codec passes on
    */
   UpstreamHandler(long pooledIdleNanos, ChunkedBodyReader body) {
+    this(pooledIdleNanos, 0, body);
+  }
+
+  /**
+   * @param connectTimeoutNanos how long a connect may take before it fails with a
+   *     {@link ConnectTimeoutException}; 0 for no limit
+   */
+  UpstreamHandler(long pooledIdleNanos, long connectTimeoutNanos, ChunkedBodyReader body) {
     this.pooledIdleNanos = pooledIdleNanos;
+    this.connectTimeoutNanos = connectTimeoutNanos;
     this.body = body;
+  }
+
+  /** The connect starts (after name resolution, as Netty's own timeout): the check is armed for its limit. */
+  @Override
+  public void connect(ChannelHandlerContext ctx, SocketAddress remote, SocketAddress local, ChannelPromise promise) {
+    if (connectTimeoutNanos > 0) {
+      connecting = promise;
+      long now = now();
+      schedule(now + connectTimeoutNanos, now);
+    }
+    ctx.connect(remote, local, promise);
   }
 
   @Override
@@ -76,11 +107,13 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   /** Called on the channel's loop. A pending idle check stays: it finds the connection busy. */
   void attach(Listener listener) {
     this.listener = listener;
+    connecting = null; // connected (and through TLS): from now on the check is the pool's and the exchange's
   }
 
   /** Called on the channel's loop; the connection goes back to the pool (or is closed by the caller). */
   void detach() {
     this.listener = null;
+    connecting = null;
     expiry = null;
     idleSince = now();
     if (pending == null && ctx != null && ctx.channel().isActive()) {
@@ -119,6 +152,19 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   private void check() {
     pending = null;
     long now = now();
+    ChannelPromise connect = connecting;
+    if (connect != null) {
+      // Not handed over yet: the connect is still under way, or it completed and a TLS handshake
+      // (with its own timeout) is; the first attach or detach arms what follows.
+      if (!connect.isDone() && now - checkDue < 0) {
+        schedule(checkDue, now);
+      } else if (connect.tryFailure(new ConnectTimeoutException(
+          "connection timed out after " + TimeUnit.NANOSECONDS.toMillis(connectTimeoutNanos) + " ms"))) {
+        connecting = null;
+        ctx.close();
+      }
+      return;
+    }
     if (listener != null) {
       Runnable timeout = expiry;
       if (timeout == null) {

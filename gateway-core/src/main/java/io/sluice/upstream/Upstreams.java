@@ -59,7 +59,9 @@ public final class Upstreams implements AutoCloseable {
         .option(ChannelOption.RCVBUF_ALLOCATOR, Transport.RECV_ALLOCATOR)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.SO_KEEPALIVE, true)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) c.connectTimeout().toMillis());
+        // connect-timeout is the connection's own check (UpstreamHandler): Netty's would leave a
+        // cancelled task on every channel for its whole life.
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 0);
     byName.put(c.name(), new Upstream(c, bootstrap, System::nanoTime));
   }
 

@@ -23,7 +23,8 @@ import java.util.Arrays;
 final class GeneratedText {
   private static final JsonFactory JSON = new JsonFactory();
 
-  private final TextTokenCounter counter = new TextTokenCounter();
+  /** Made at the first decode: a stream whose usage arrives before 8 KiB of text never needs it. */
+  private TextTokenCounter counter;
   /** {@code "} then escaped string bodies; allocated with the first piece. */
   private byte[] escaped;
   private int length;
@@ -56,12 +57,19 @@ final class GeneratedText {
       return;
     }
     decode();
-    counter.append(text);
+    counter().append(text);
   }
 
   long tokens() {
     decode();
-    return counter.tokens();
+    return counter == null ? 0 : counter.tokens();
+  }
+
+  private TextTokenCounter counter() {
+    if (counter == null) {
+      counter = new TextTokenCounter();
+    }
+    return counter;
   }
 
   /** Moves the escaped bytes held into the counter as text. */
@@ -81,7 +89,7 @@ final class GeneratedText {
     if (escaped.length > 4 * TextTokenCounter.FLUSH_AT) {
       escaped = null; // one huge delta grew it: not kept for the rest of the stream
     }
-    counter.append(text);
+    counter().append(text);
   }
 
   private static String unescape(byte[] quoted, int n) {

@@ -26,7 +26,7 @@ final class TextTokenCounter {
   static final int FLUSH_AT = 8192;
   static final int SAMPLE_CHARS = 32 * 1024;
 
-  private final StringBuilder pending = new StringBuilder();
+  private StringBuilder pending; // made with the first piece: a counter may never get one
   private List<String> cuts; // cut while the vocabulary was loading, not tokenized yet
   private long counted;
   private long sampledChars;
@@ -35,6 +35,9 @@ final class TextTokenCounter {
   void append(String piece) {
     if (piece == null || piece.isEmpty()) {
       return;
+    }
+    if (pending == null) {
+      pending = new StringBuilder();
     }
     if (pending.length() + piece.length() < FLUSH_AT) {
       pending.append(piece);
@@ -90,10 +93,11 @@ final class TextTokenCounter {
   /** The count; on an event loop only once {@link TokenEstimator#ready()}. */
   long tokens() {
     countKept();
+    int held = pending == null ? 0 : pending.length();
     if (sampledChars < SAMPLE_CHARS) {
-      return counted + TokenEstimator.count(pending.toString());
+      return held == 0 ? counted : counted + TokenEstimator.count(pending.toString());
     }
-    long extra = extraChars + pending.length();
+    long extra = extraChars + held;
     return counted + (extra * counted + sampledChars - 1) / sampledChars;
   }
 }

@@ -107,9 +107,11 @@ public final class UsageTracker {
   private long cacheRead;
   private long cacheCreation;
 
-  private final UsageScan scan = new UsageScan(output);
+  // Made for the first event the fast path leaves to the parser (or a non-streamed body): a chat
+  // stream read from its bytes needs it only for its usage chunk, so a held stream keeps none.
+  private UsageScan scan;
   private ChunkReader reader; // the thread's, for the event being read
-  private SseFields fields; // streamed responses only
+  private SseFields fields; // the thread's, for the event being read
   private EventTemplate template; // the stream's last ordinary event, once there is one
   private int blockLength; // of the event being read
   int templateMatches; // events read by their template (for tests)
@@ -179,9 +181,7 @@ public final class UsageTracker {
     if (api == Api.PASSTHROUGH) {
       return Verdict.PASS;
     }
-    if (fields == null) {
-      fields = new SseFields();
-    }
+    SseFields fields = this.fields = SseFields.forThread(); // the loop's, not the stream's
     try {
       byte[] block = fields.load(buffer, index, length);
       reader = ChunkReader.forThread();
@@ -237,6 +237,9 @@ public final class UsageTracker {
 
   /** The scanner the parsed events are read with ({@link #commit} takes its figures). */
   UsageScan scan() {
+    if (scan == null) {
+      scan = new UsageScan(output);
+    }
     return scan;
   }
 
@@ -268,7 +271,7 @@ public final class UsageTracker {
       appendPieces(b, reader.pieces, 0, reader.pieceCount);
       learn(b, from, to, true);
     } else {
-      scan.parse(shape, b, from, to);
+      scan().parse(shape, b, from, to);
     }
   }
 
@@ -296,7 +299,10 @@ public final class UsageTracker {
       return;
     }
     responseModelBytes = Arrays.copyOfRange(b, from, to);
-    responseModel = new String(responseModelBytes, StandardCharsets.UTF_8);
+    String named = new String(responseModelBytes, StandardCharsets.UTF_8);
+    // Most upstreams answer with the model asked for: keep the request's string, not a copy of it
+    // (once per stream, when the model first shows or changes; not per event).
+    responseModel = named.equals(requestModel) ? requestModel : named;
   }
 
   // ---------------------------------------------------------------- non-streamed responses
@@ -347,7 +353,7 @@ public final class UsageTracker {
 
   private JsonBody body() {
     if (body == null) {
-      body = new JsonBody(scan, bodyTable());
+      body = new JsonBody(scan(), bodyTable());
     }
     return body;
   }

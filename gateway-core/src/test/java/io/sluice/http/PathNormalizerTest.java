@@ -31,6 +31,19 @@ class PathNormalizerTest {
     assertThat(PathNormalizer.normalize(raw)).isEqualTo(expected);
   }
 
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"/v1/chat/completions", "/a/b/", "/v1/models/gpt-4o%3Amini"}) // "/" is a constant
+  void returnsAnAlreadyNormalPathAsTheStringReceived(String raw) throws BadPathException {
+    String received = new String(raw); // not the interned literal: a request's own string
+    assertThat(PathNormalizer.normalize(received)).isSameAs(received);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"//", "/a//b", "/a/./b"})
+  void returnsANewStringForAPathItChanged(String raw) throws BadPathException {
+    assertThat(PathNormalizer.normalize(raw)).isNotEqualTo(raw);
+  }
+
   @ParameterizedTest(name = "[{index}] \"{0}\"")
   @ValueSource(strings = {
       "/v1%2Fchat", "/v1%2fchat", "/v1/%2E%2E/admin", "/v1/%2e%2e/admin", "/v1/%2E/x",

@@ -2,17 +2,26 @@ package io.sluice.upstream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpObject;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
  * The connection's one check: the pool's idle limit while it waits in the pool, the first-byte
- * deadline while an exchange awaits its answer, no timer while it serves an answered exchange.
+ * deadline while an exchange awaits its answer, no timer while it serves an answered exchange;
+ * and before all that the connect timeout.
  */
 class UpstreamHandlerTest {
   private static final long IDLE = TimeUnit.SECONDS.toNanos(60);
@@ -161,5 +170,77 @@ class UpstreamHandlerTest {
     assertEquals(-1, ch.runScheduledPendingTasks(), "no timer left behind");
     advance(30);
     assertEquals(0, timeouts.get());
+  }
+
+  // ---- the connect ----------------------------------------------------------------------------
+
+  private static final long CONNECT = TimeUnit.SECONDS.toNanos(2);
+  private static final InetSocketAddress SOMEWHERE = InetSocketAddress.createUnresolved("upstream.test", 80);
+
+  /** A channel whose connects go through a fresh handler with a 2 s connect timeout. */
+  private static EmbeddedChannel connectingChannel(UpstreamHandler h, boolean answered) {
+    EmbeddedChannel c = new EmbeddedChannel();
+    c.freezeTime();
+    if (!answered) {
+      c.pipeline().addLast(new ChannelOutboundHandlerAdapter() {
+        @Override
+        public void connect(ChannelHandlerContext ctx, SocketAddress remote, SocketAddress local, ChannelPromise promise) {
+          // the SYN goes unanswered: the promise is left pending
+        }
+      });
+    }
+    c.pipeline().addLast(h);
+    return c;
+  }
+
+  private static void advance(EmbeddedChannel c, long millis) {
+    c.advanceTimeBy(millis, TimeUnit.MILLISECONDS);
+    c.runScheduledPendingTasks();
+  }
+
+  @Test
+  void aConnectThatDoesNotCompleteInTimeFailsAndClosesTheChannel() {
+    UpstreamHandler h = new UpstreamHandler(IDLE, CONNECT, null);
+    EmbeddedChannel c = connectingChannel(h, false);
+    ChannelFuture connect = c.connect(SOMEWHERE);
+    advance(c, 1999);
+    assertFalse(connect.isDone());
+    advance(c, 1);
+    assertInstanceOf(ConnectTimeoutException.class, connect.cause());
+    assertEquals("connection timed out after 2000 ms", connect.cause().getMessage());
+    assertFalse(c.isOpen());
+    assertEquals(-1, c.runScheduledPendingTasks(), "no timer left behind");
+  }
+
+  @Test
+  void theFirstByteDeadlineRidesOnTheConnectCheck() {
+    UpstreamHandler h = new UpstreamHandler(IDLE, CONNECT, null);
+    EmbeddedChannel c = connectingChannel(h, true);
+    ChannelFuture connect = c.connect(SOMEWHERE);
+    assertTrue(connect.isSuccess());
+    h.attach(LISTENER);
+    AtomicInteger fired = new AtomicInteger();
+    h.deadline(TimeUnit.SECONDS.toNanos(10), fired::incrementAndGet);
+    assertEquals(CONNECT, c.runScheduledPendingTasks(), "one timer: the connect's, due first");
+    advance(c, 2000); // the connect check fires: connected, in use, answer due in 8 s
+    assertTrue(c.isOpen());
+    assertEquals(TimeUnit.SECONDS.toNanos(8), c.runScheduledPendingTasks());
+    advance(c, 8000);
+    assertEquals(1, fired.get());
+    c.finishAndReleaseAll();
+  }
+
+  @Test
+  void aConnectedChannelStillInItsTlsHandshakeIsLeftToTheHandshakesTimeout() {
+    UpstreamHandler h = new UpstreamHandler(IDLE, CONNECT, null);
+    EmbeddedChannel c = connectingChannel(h, true);
+    c.connect(SOMEWHERE);
+    advance(c, 60_000); // not handed over yet (no attach): neither failed nor idled out
+    assertTrue(c.isOpen());
+    assertEquals(-1, c.runScheduledPendingTasks(), "no timer until the connection is handed over");
+    h.attach(LISTENER);
+    h.detach(); // back in the pool: the idle limit from now
+    advance(c, 60_000);
+    assertFalse(c.isOpen());
   }
 }

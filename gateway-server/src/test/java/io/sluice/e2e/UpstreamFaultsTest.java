@@ -19,7 +19,14 @@ import io.sluice.e2e.UpstreamFixtures.Reply;
 import io.sluice.testing.FakeUpstream;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.TestGateway;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -129,6 +136,58 @@ class UpstreamFaultsTest {
       Thread.sleep(5); // polling for whichever happens first
     }
     throw new AssertionError("neither an answer nor an upstream request within 10s");
+  }
+
+  @Test
+  void answers502WhenTheConnectToTheOnlyEndpointTimesOut() throws Exception {
+    try (BlackHole hole = BlackHole.open();
+        TestGateway gateway = TestGateway.start(config(endpoint(hole.url()), "", "")
+            .replace("connect-timeout: 2s", "connect-timeout: 300ms"))) {
+      // Without the gateway's connect timeout the kernel retries the SYN for about two minutes,
+      // past the client's 10 s read timeout.
+      Reply reply = post(gateway);
+      assertGatewayError(reply, 502, "upstream_failed");
+      assertErrorMessage(reply.body(), "upstream 'models' failed before responding", hole.port());
+      String metrics = gateway.admin("/metrics").body();
+      assertThat(upstreamRequests(metrics, "models", hole.url(), "connect_error")).contains(1.0);
+    }
+  }
+
+  /**
+   * A listening port whose accept queue is full and never drained: the kernel drops further SYNs
+   * (tcp_abort_on_overflow off, Linux's default), so a connect to it neither succeeds nor fails.
+   */
+  private record BlackHole(ServerSocket server, List<Socket> fillers) implements AutoCloseable {
+    static BlackHole open() throws IOException {
+      ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+      List<Socket> fillers = new ArrayList<>();
+      for (int i = 0; i < 8; i++) { // the queue holds backlog + 1 on Linux; the first connect that hangs says it is full
+        Socket s = new Socket();
+        fillers.add(s);
+        try {
+          s.connect(server.getLocalSocketAddress(), 200);
+        } catch (SocketTimeoutException full) {
+          return new BlackHole(server, fillers);
+        }
+      }
+      throw new IllegalStateException("the accept queue never filled");
+    }
+
+    int port() {
+      return server.getLocalPort();
+    }
+
+    String url() {
+      return "http://127.0.0.1:" + port();
+    }
+
+    @Override
+    public void close() throws IOException {
+      for (Socket s : fillers) {
+        s.close();
+      }
+      server.close();
+    }
   }
 
   // ---- resets ---------------------------------------------------------------------------------
