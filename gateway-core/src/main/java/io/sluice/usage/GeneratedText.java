@@ -37,7 +37,9 @@ final class GeneratedText {
       return;
     }
     if (escaped == null) {
-      escaped = new byte[Math.max(256, n + 2)];
+      // Small at first: a held stream that has had a token or two keeps this array, and a long
+      // stream doubles it a few times (64, 128, 256 ...) for a few hundred bytes copied once.
+      escaped = new byte[Math.max(64, n + 2)];
       escaped[0] = '"';
       length = 1;
     } else if (escaped.length < length + n + 1) {
