@@ -21,6 +21,7 @@ public final class ForwardRequest {
   private final HttpMethod method;
   private final String pathAndQuery;
   private HttpHeaders headers; // empty once committed
+  private boolean lent; // the first attempt sends the headers themselves (toSend)
   private final ByteBuf body;
   private final boolean clientKeepAlive;
   private final HttpVersion clientVersion;
@@ -99,6 +100,24 @@ public final class ForwardRequest {
    */
   void committed() {
     headers = EmptyHttpHeaders.INSTANCE;
+  }
+
+  /**
+   * The headers for an attempt to send and complete (its endpoint's {@code Host}, its trace
+   * context). The first attempt gets the template itself rather than a copy: most exchanges make
+   * one attempt, and the copy was one more header set per request. A later attempt gets a copy of
+   * the template as the first one left it, which is the same request: an attempt only ever
+   * {@code set}s its headers ({@code Host}, {@code traceparent}, {@code tracestate} — the same
+   * names on every attempt, each replaced and moved last again, so even their order is that of a
+   * fresh copy), and the first attempt's request was encoded when it was written, on this loop,
+   * before any retry.
+   */
+  HttpHeaders toSend() {
+    if (!lent) {
+      lent = true;
+      return headers;
+    }
+    return headers.copy();
   }
 
   public HttpMethod method() {

@@ -154,7 +154,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
 
   @Override
   public void connected(Channel channel) {
-    attempt.send(request.method(), request.pathAndQuery(), request.headers().copy(), request.body().retainedDuplicate());
+    attempt.send(request.method(), request.pathAndQuery(), request.toSend(), request.body().retainedDuplicate());
     if (!clientCtx.channel().isWritable()) {
       channel.config().setAutoRead(false);
     }

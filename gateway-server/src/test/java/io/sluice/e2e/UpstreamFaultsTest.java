@@ -239,6 +239,36 @@ class UpstreamFaultsTest {
     }
   }
 
+  /**
+   * The first attempt sends the forwarded headers themselves, a retry a copy of them as that
+   * attempt left them (ForwardRequest.toSend): the retry must still carry exactly the first
+   * attempt's headers, in the same order, with nothing doubled.
+   */
+  @Test
+  void aRetrySendsExactlyTheHeadersOfTheFirstAttempt() throws Exception {
+    try (FakeUpstream only = FakeUpstream.start();
+        TestGateway gateway = TestGateway.start(config(endpoint(only.url()), "retries: 1",
+            "request-headers: { set: { x-route: r1 }, remove: [ x-drop ] }"))) {
+      try (RawHttp client = RawHttp.connect(gateway.port())) {
+        client.post(CHAT, PLAIN_BODY, "X-Forwarded-For: 203.0.113.9", "X-Drop: gone", "X-Custom: a",
+            "X-Custom: b", "Connection: keep-alive, x-hop", "X-Hop: never");
+        FakeUpstream.Call first = only.next();
+        List<Map.Entry<String, String>> sent = first.headers.entries();
+        first.reset();
+        FakeUpstream.Call retried = only.next();
+        assertThat(retried.headers.entries()).isEqualTo(sent);
+        assertThat(retried.headers.getAll("x-custom")).containsExactly("a", "b");
+        assertThat(retried.headers.getAll("host")).hasSize(1);
+        assertThat(retried.headers.get("x-forwarded-for")).isEqualTo("203.0.113.9, 127.0.0.1");
+        assertThat(retried.headers.get("x-route")).isEqualTo("r1");
+        assertThat(retried.headers.contains("x-drop")).isFalse();
+        assertThat(retried.headers.contains("x-hop")).isFalse();
+        retried.respond(200, "application/json", OK_JSON);
+        assertThat(read(client).status()).isEqualTo(200);
+      }
+    }
+  }
+
   @Test
   void retriesAConnectionResetRightAfterTheAcceptOnTheOnlyEndpoint() throws Exception {
     try (FakeUpstream only = FakeUpstream.start();
