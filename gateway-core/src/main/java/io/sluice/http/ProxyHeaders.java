@@ -6,6 +6,7 @@ import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -32,24 +33,38 @@ public final class ProxyHeaders {
       HttpHeaderNames.TRANSFER_ENCODING,
       HttpHeaderNames.UPGRADE);
 
+  /** Kept once: {@code ExtensionHeaderNames.values()} is a new array per call, and this runs per request. */
+  private static final AsciiString[] HTTP2_CONVERSION = Arrays.stream(HttpConversionUtil.ExtensionHeaderNames.values())
+      .map(HttpConversionUtil.ExtensionHeaderNames::text)
+      .toArray(AsciiString[]::new);
+
   private ProxyHeaders() {}
 
   /** Removes hop-by-hop headers, including every header the {@code Connection} header names. */
   public static void removeHopByHop(HttpHeaders headers) {
-    List<String> named = new ArrayList<>();
-    for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
-      for (String token : value.split(",")) {
-        String name = token.trim();
-        if (!name.isEmpty()) {
-          named.add(name);
-        }
+    // contains before getAll: most requests carry no Connection header, and getAll makes a list
+    // per call (this runs on every request and every response).
+    if (headers.contains(HttpHeaderNames.CONNECTION)) {
+      for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) { // a copy: safe to remove while walking it
+        removeListed(headers, value);
       }
-    }
-    for (String name : named) {
-      headers.remove(name);
     }
     for (AsciiString name : HOP_BY_HOP) {
       headers.remove(name);
+    }
+  }
+
+  /** Removes each header a {@code Connection} value names (a comma-separated list of names). */
+  private static void removeListed(HttpHeaders headers, String value) {
+    int start = 0;
+    while (start <= value.length()) {
+      int comma = value.indexOf(',', start);
+      int end = comma < 0 ? value.length() : comma;
+      String name = value.substring(start, end).trim();
+      if (!name.isEmpty()) {
+        headers.remove(name);
+      }
+      start = end + 1;
     }
   }
 
@@ -61,8 +76,8 @@ public final class ProxyHeaders {
    * only pretends to be something the gateway's HTTP/2 stack wrote.
    */
   public static void removeHttp2Conversion(HttpHeaders headers) {
-    for (HttpConversionUtil.ExtensionHeaderNames name : HttpConversionUtil.ExtensionHeaderNames.values()) {
-      headers.remove(name.text());
+    for (AsciiString name : HTTP2_CONVERSION) {
+      headers.remove(name);
     }
   }
 
@@ -101,6 +116,21 @@ public final class ProxyHeaders {
 
   /** Appends the client address to {@code X-Forwarded-For} and records protocol and host. */
   public static void addForwarded(HttpHeaders headers, String clientIp, String proto, String clientHost) {
+    if (!headers.contains(X_FORWARDED_FOR)) {
+      // The usual case, without the list and the join below (whose result it equals).
+      headers.set(X_FORWARDED_FOR, clientIp);
+    } else {
+      appendForwardedFor(headers, clientIp);
+    }
+    headers.set(X_FORWARDED_PROTO, proto);
+    if (clientHost != null) {
+      headers.set(X_FORWARDED_HOST, clientHost);
+    } else {
+      headers.remove(X_FORWARDED_HOST);
+    }
+  }
+
+  private static void appendForwardedFor(HttpHeaders headers, String clientIp) {
     // Several X-Forwarded-For lines are one list (RFC 9110 §5.3): keep every hop, in order.
     List<String> hops = new ArrayList<>();
     for (String line : headers.getAll(X_FORWARDED_FOR)) {
@@ -110,11 +140,5 @@ public final class ProxyHeaders {
     }
     hops.add(clientIp);
     headers.set(X_FORWARDED_FOR, String.join(", ", hops));
-    headers.set(X_FORWARDED_PROTO, proto);
-    if (clientHost != null) {
-      headers.set(X_FORWARDED_HOST, clientHost);
-    } else {
-      headers.remove(X_FORWARDED_HOST);
-    }
   }
 }

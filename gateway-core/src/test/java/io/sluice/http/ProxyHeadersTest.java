@@ -63,6 +63,19 @@ class ProxyHeadersTest {
   }
 
   @Test
+  void removesConnectionNamedHeadersAtTheEdgesOfTheListAndKeepsTheRestInOrder() {
+    HttpHeaders h = new DefaultHttpHeaders()
+        .add("X-First", "1")
+        .add("Connection", "x-lead,x-trail,")
+        .add("X-Lead", "a")
+        .add("X-Middle", "2")
+        .add("X-Trail", "b")
+        .add("X-Last", "3");
+    ProxyHeaders.removeHopByHop(h);
+    assertThat(h.names()).containsExactly("X-First", "X-Middle", "X-Last");
+  }
+
+  @Test
   void toleratesEmptyConnectionTokens() {
     HttpHeaders h = new DefaultHttpHeaders().add("Connection", ",, ,").add("X-Kept", "1");
     ProxyHeaders.removeHopByHop(h);
