@@ -59,6 +59,10 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
   private boolean draining;
   private ExchangeRun run; // the current exchange, or null between requests
   private RequestCycle cycle = RequestCycle.NONE;
+  // The peer's address as text, made at the first request: it cannot change on a connection (a
+  // PROXY header comes before any request), and formatting it per request was garbage each time.
+  // A field, not a channel attribute (gateway-server/docs/memory.md).
+  private String peer;
 
   /**
    * @param contexts the current gateway snapshot (read once per request)
@@ -166,6 +170,14 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
   @Override
   public boolean draining() {
     return draining;
+  }
+
+  @Override
+  public String peer() {
+    if (peer == null) {
+      peer = ClientIdentity.peer(ctx.channel());
+    }
+    return peer;
   }
 
   // ---- connection events ------------------------------------------------------------------------

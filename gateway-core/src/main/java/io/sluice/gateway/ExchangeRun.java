@@ -44,6 +44,9 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
     void ended(Next next);
 
     boolean draining();
+
+    /** Who opened the connection, as text ({@link ClientIdentity#peer}): the same for its every request. */
+    String peer();
   }
 
   /** What the connection does once an exchange is over. */
@@ -85,7 +88,7 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
     this.scheme = scheme;
     String requestId = ProxyHeaders.validRequestId(head.headers().get(ProxyHeaders.X_REQUEST_ID));
     this.exchange = new Exchange(requestId != null ? requestId : ProxyHeaders.newRequestId(),
-        identity.clientIp(ctx.channel(), head.headers().getAll(ProxyHeaders.X_FORWARDED_FOR)),
+        identity.resolve(connection.peer(), head.headers().getAll(ProxyHeaders.X_FORWARDED_FOR)),
         head.method().name(), RequestTarget.rawPath(head.uri()), System.nanoTime());
     exchange.trace(gateway.tracing().begin(exchange.method(), exchange.path(), head.headers()::get));
     this.ending = new ExchangeEnding(gateway, exchange, ctx.channel().eventLoop());
@@ -241,7 +244,7 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
     }
     connection.holdInput(true);
     dispatch = new Dispatch(gateway, exchange, request, admission, this,
-        new UpstreamRequests(gateway, exchange, request, admission, ctx.channel(), scheme));
+        new UpstreamRequests(gateway, exchange, request, admission, connection.peer(), scheme));
     relay = dispatch;
     ending.usage(dispatch);
     dispatch.start(HttpUtil.isKeepAlive(head) && !connection.draining());

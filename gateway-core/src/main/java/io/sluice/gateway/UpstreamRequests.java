@@ -3,7 +3,6 @@ package io.sluice.gateway;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
@@ -17,7 +16,6 @@ import io.sluice.exchange.Exchange;
 import io.sluice.http.ErrorKind;
 import io.sluice.http.GatewayErrors;
 import io.sluice.http.ProxyHeaders;
-import io.sluice.net.ClientIdentity;
 import io.sluice.plugin.Decision;
 import io.sluice.plugin.PluginChain;
 import io.sluice.relay.ForwardRequest;
@@ -54,16 +52,16 @@ final class UpstreamRequests {
   private final Exchange exchange;
   private final IncomingRequest request;
   private final Admission admission;
-  private final Channel client;
+  private final String peer;
   private final String scheme;
 
   UpstreamRequests(GatewayContext gateway, Exchange exchange, IncomingRequest request, Admission admission,
-      Channel client, String scheme) {
+      String peer, String scheme) {
     this.gateway = gateway;
     this.exchange = exchange;
     this.request = request;
     this.admission = admission;
-    this.client = client;
+    this.peer = peer;
     this.scheme = scheme;
   }
 
@@ -197,7 +195,7 @@ final class UpstreamRequests {
     h.remove(SessionPlan.TRANSPORT_HEADER); // the gateway's business, not the model server's
     h.remove(HttpHeaderNames.HOST);
     ProxyHeaders.removeHttp2Conversion(h); // x-http2-*: Netty's notes on an HTTP/2 request, not the client's
-    ProxyHeaders.addForwarded(h, ClientIdentity.peer(client), scheme, clientHost);
+    ProxyHeaders.addForwarded(h, peer, scheme, clientHost);
     h.set(ProxyHeaders.X_REQUEST_ID, exchange.requestId());
     HeaderOps ops = admission.route().requestHeaders();
     ops.remove().forEach(h::remove);
