@@ -198,7 +198,9 @@ final class UpstreamRequests {
     ProxyHeaders.addForwarded(h, peer, scheme, clientHost);
     h.set(ProxyHeaders.X_REQUEST_ID, exchange.requestId());
     HeaderOps ops = admission.route().requestHeaders();
-    ops.remove().forEach(h::remove);
+    for (String name : ops.remove()) { // a loop, not forEach(h::remove): no bound reference per request
+      h.remove(name);
+    }
     for (Map.Entry<String, String> e : ops.set().entrySet()) {
       h.set(e.getKey(), e.getValue());
     }

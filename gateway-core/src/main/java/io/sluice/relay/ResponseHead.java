@@ -148,19 +148,30 @@ public final class ResponseHead {
    */
   public static void passOn(HttpHeaders h, HeaderOps routeOps, String requestId) {
     ProxyHeaders.removeHopByHop(h);
-    routeOps.remove().forEach(h::remove);
+    for (String name : routeOps.remove()) { // a loop, not forEach(h::remove): no bound reference per response
+      h.remove(name);
+    }
     for (Map.Entry<String, String> e : routeOps.set().entrySet()) {
       h.set(e.getKey(), e.getValue());
     }
     h.set(ProxyHeaders.X_REQUEST_ID, requestId);
   }
 
-  private static boolean contentTypeIs(String contentType, String expected) {
+  /** The media type before any parameter, blanks around it ignored; compared in place, no substrings per response. */
+  static boolean contentTypeIs(String contentType, String expected) {
     if (contentType == null) {
       return false;
     }
     int semi = contentType.indexOf(';');
-    String base = (semi < 0 ? contentType : contentType.substring(0, semi)).trim();
-    return base.equalsIgnoreCase(expected);
+    int end = semi < 0 ? contentType.length() : semi;
+    int start = 0;
+    // the blanks String.trim drops: every char up to U+0020
+    while (start < end && contentType.charAt(start) <= ' ') {
+      start++;
+    }
+    while (end > start && contentType.charAt(end - 1) <= ' ') {
+      end--;
+    }
+    return end - start == expected.length() && contentType.regionMatches(true, start, expected, 0, end - start);
   }
 }

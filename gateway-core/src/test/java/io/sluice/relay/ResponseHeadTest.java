@@ -130,4 +130,19 @@ class ResponseHeadTest {
     assertThat(ResponseHead.of(upstream(429, "application/json", 50L), post(-1), ID).json()).isFalse();
     assertThat(ResponseHead.of(upstream(200, "text/plain", 50L), post(-1), ID).json()).isFalse();
   }
+
+  @Test
+  void theMediaTypeIsComparedWithoutCaseParametersOrSurroundingBlanks() {
+    assertThat(ResponseHead.contentTypeIs("text/event-stream", "text/event-stream")).isTrue();
+    assertThat(ResponseHead.contentTypeIs("Text/Event-Stream; charset=utf-8", "text/event-stream")).isTrue();
+    assertThat(ResponseHead.contentTypeIs(" \ttext/event-stream \t;x=y", "text/event-stream")).isTrue();
+    assertThat(ResponseHead.contentTypeIs("text/event-stream;", "text/event-stream")).isTrue();
+    assertThat(ResponseHead.contentTypeIs("text/event-streams", "text/event-stream")).isFalse();
+    assertThat(ResponseHead.contentTypeIs("text/event-stre", "text/event-stream")).isFalse();
+    assertThat(ResponseHead.contentTypeIs("text/event - stream", "text/event-stream")).isFalse();
+    assertThat(ResponseHead.contentTypeIs("application/json+x; text/event-stream", "text/event-stream")).isFalse();
+    assertThat(ResponseHead.contentTypeIs("", "text/event-stream")).isFalse();
+    assertThat(ResponseHead.contentTypeIs(" ; ", "application/json")).isFalse();
+    assertThat(ResponseHead.contentTypeIs(null, "application/json")).isFalse();
+  }
 }
