@@ -34,6 +34,25 @@ class ClientIdentityTest {
     }
   }
 
+  /** The peer's text is made once per connection (ConnectionHandler.peer): every request on it names the PROXY source. */
+  @Test
+  void everyRequestOnAProxiedConnectionNamesTheProxySource() throws Exception {
+    gateway.start(config("{ name: public, host: 127.0.0.1, port: 0, proxy-protocol: true }"));
+    try (RawHttp client = RawHttp.connect(gateway.port())) {
+      client.send("PROXY TCP4 203.0.113.7 127.0.0.1 56324 443\r\n");
+      for (String forwarded : new String[] {"", "X-Forwarded-For: 198.51.100.4\r\n", ""}) {
+        client.send("GET /v1/models HTTP/1.1\r\nHost: gw\r\n" + forwarded + "\r\n");
+        FakeUpstream.Call call = gateway.upstream().next();
+        assertThat(call.headers.get("x-forwarded-for"))
+            .isEqualTo(forwarded.isEmpty() ? "203.0.113.7" : "198.51.100.4, 203.0.113.7");
+        call.respond(200, "application/json", "{}");
+        assertThat(client.readHead().status()).isEqualTo(200);
+        assertThat(client.readToEnd()).isEqualTo("{}");
+      }
+      assertThat(gateway.upstream().poll()).isNull();
+    }
+  }
+
   @Test
   void refusesAConnectionWithoutItsProxyProtocolHeader() throws Exception {
     gateway.start(config("{ name: public, host: 127.0.0.1, port: 0, proxy-protocol: true }"));
