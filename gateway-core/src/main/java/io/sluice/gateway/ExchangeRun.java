@@ -88,7 +88,7 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
     this.scheme = scheme;
     String requestId = ProxyHeaders.validRequestId(head.headers().get(ProxyHeaders.X_REQUEST_ID));
     this.exchange = new Exchange(requestId != null ? requestId : ProxyHeaders.newRequestId(),
-        identity.resolve(connection.peer(), head.headers().getAll(ProxyHeaders.X_FORWARDED_FOR)),
+        identity.clientIp(connection.peer(), head.headers()),
         head.method().name(), RequestTarget.rawPath(head.uri()), System.nanoTime());
     exchange.trace(gateway.tracing().begin(exchange.method(), exchange.path(), head.headers()::get));
     this.ending = new ExchangeEnding(gateway, exchange, ctx.channel().eventLoop());

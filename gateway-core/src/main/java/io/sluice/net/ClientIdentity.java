@@ -1,8 +1,10 @@
 package io.sluice.net;
 
 import io.netty.channel.Channel;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AttributeKey;
 import io.netty.util.NetUtil;
+import io.sluice.http.ProxyHeaders;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.List;
@@ -29,6 +31,18 @@ public final class ClientIdentity {
   /** The client address of a request on this channel. */
   public String clientIp(Channel channel, List<String> forwardedFor) {
     return resolve(peer(channel), forwardedFor);
+  }
+
+  /**
+   * The client address of a request with these headers from this peer ({@link #peer}). The
+   * {@code X-Forwarded-For} lines are listed only when a trusted proxy could have written them:
+   * otherwise the answer is the peer, and the list would be made for nothing on every request.
+   */
+  public String clientIp(String peer, HttpHeaders headers) {
+    if (trustedProxies.isEmpty() || !headers.contains(ProxyHeaders.X_FORWARDED_FOR)) {
+      return peer;
+    }
+    return resolve(peer, headers.getAll(ProxyHeaders.X_FORWARDED_FOR));
   }
 
   /**

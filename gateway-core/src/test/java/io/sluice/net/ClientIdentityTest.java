@@ -2,6 +2,8 @@ package io.sluice.net;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaders;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -34,6 +36,15 @@ class ClientIdentityTest {
   @Test
   void readsEveryForwardedForLineRightToLeft() {
     assertThat(identity.resolve("10.0.0.1", List.of("5.5.5.5, 4.4.4.4", "10.3.3.3"))).isEqualTo("4.4.4.4");
+  }
+
+  @Test
+  void fromHeadersTheSameRuleReadsEveryForwardedForLine() {
+    HttpHeaders h = new DefaultHttpHeaders().add("X-Forwarded-For", "5.5.5.5, 4.4.4.4").add("x-forwarded-for", "10.3.3.3");
+    assertThat(identity.clientIp("10.0.0.1", h)).isEqualTo("4.4.4.4");
+    assertThat(identity.clientIp("203.0.113.9", h)).isEqualTo("203.0.113.9");
+    assertThat(identity.clientIp("10.0.0.1", new DefaultHttpHeaders())).isEqualTo("10.0.0.1");
+    assertThat(new ClientIdentity(CidrSet.of(List.of())).clientIp("10.0.0.1", h)).isEqualTo("10.0.0.1");
   }
 
   @Test
