@@ -12,6 +12,7 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.sluice.config.LimitsConfig;
 import io.sluice.config.ListenerConfig;
+import io.sluice.http.TrailerHeaders;
 import io.sluice.net.CidrSet;
 import io.sluice.net.ClientIdentity;
 
@@ -127,7 +128,8 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         .setMaxChunkSize(64 * 1024)
         // Each header line is copied into this buffer, which grows to the longest line and stays
         // with the connection: start it at 64 bytes, not 128 (gateway-server/docs/memory.md).
-        .setInitialBufferSize(64)));
+        .setInitialBufferSize(64)
+        .setTrailersFactory(TrailerHeaders.INSTANCE))); // one (empty) trailer set per request body
     p.addLast(PipelineNames.REQUEST_FRAMING, RequestFramingHandler.INSTANCE);
   }
 

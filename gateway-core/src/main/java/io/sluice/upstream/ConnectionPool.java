@@ -13,6 +13,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.sluice.http.TrailerHeaders;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.util.ArrayDeque;
@@ -64,7 +65,8 @@ public final class ConnectionPool {
             .setMaxChunkSize(64 * 1024)
             // Each header line is copied into this buffer, which grows to the longest line and
             // stays with the connection: start it at 64 bytes, not 128 (gateway-server/docs/memory.md).
-            .setInitialBufferSize(64), false, false));
+            .setInitialBufferSize(64)
+            .setTrailersFactory(TrailerHeaders.INSTANCE), false, false)); // one trailer set per answer of known length
         p.addLast(HANDLER, new UpstreamHandler(TimeUnit.SECONDS.toNanos(IDLE_POOLED_SECONDS),
             upstream.config().connectTimeout().toNanos(), body));
       }
