@@ -159,6 +159,10 @@ public final class AccessLog {
       each(new Fields() {
         @Override
         public void field(String name, Object value) {
+          if (value instanceof Long number) {
+            field(name, number.longValue()); // the same digits, without a string for them
+            return;
+          }
           key(name);
           String s = value == null ? "-" : value instanceof BigDecimal d ? d.toPlainString() : value.toString();
           if (s.isEmpty() || s.indexOf(' ') >= 0 || s.indexOf('"') >= 0) {
@@ -174,6 +178,12 @@ public final class AccessLog {
           b.append(value);
         }
 
+        @Override
+        public void field(String name, Instant value) {
+          key(name);
+          IsoInstant.append(b, value); // Instant.toString's text, without its formatter's garbage
+        }
+
         private void key(String name) {
           if (b.length() > start) {
             b.append(' ');
@@ -185,7 +195,7 @@ public final class AccessLog {
 
     /** The line's fields, in order: the one list both renderings take. */
     private void each(Fields f) {
-      f.field("ts", ts.toString());
+      f.field("ts", ts);
       f.field("request_id", requestId);
       f.field("route", route);
       f.field("consumer", consumer);
@@ -218,6 +228,11 @@ public final class AccessLog {
   /** Receives a line's fields in order. */
   private interface Fields {
     void field(String name, Object value);
+
+    /** The timestamp: by default its ISO-8601 text ({@link Instant#toString}); the text line appends it. */
+    default void field(String name, Instant value) {
+      field(name, (Object) value.toString());
+    }
 
     /** A number: by default as a boxed value (the JSON map); the text line appends its digits. */
     default void field(String name, long value) {
