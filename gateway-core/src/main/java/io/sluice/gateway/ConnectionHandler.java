@@ -59,6 +59,10 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
   private boolean draining;
   private ExchangeRun run; // the current exchange, or null between requests
   private RequestCycle cycle = RequestCycle.NONE;
+  // The connection's peer address as text, made at its first request: the same for every request
+  // on it (the PROXY protocol's header, when any, precedes the first), and formatting an address
+  // was a string and its digits per request.
+  private String peer;
 
   /**
    * @param contexts the current gateway snapshot (read once per request)
@@ -113,7 +117,10 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
     if (msg instanceof HttpRequest request) {
       cycle.headersReceived();
       state = State.READING;
-      run = new ExchangeRun(this, ctx, contexts.get(), request, identity, scheme);
+      if (peer == null) {
+        peer = ClientIdentity.peer(ctx.channel());
+      }
+      run = new ExchangeRun(this, ctx, contexts.get(), request, identity, peer, scheme);
       run.begin();
     }
     if (msg instanceof HttpContent content) {
