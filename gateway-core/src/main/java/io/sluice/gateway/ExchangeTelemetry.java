@@ -26,6 +26,9 @@ final class ExchangeTelemetry {
     if (genAi != null && used != null) {
       genAiMetrics(metrics, exchange, genAi, used, succeeded, endNanos);
     }
+    if (exchange.trace() == ExchangeTrace.NONE) {
+      return; // tracing off: its end would do nothing with what is built below
+    }
     long input = used == null || !succeeded ? -1 : used.inputTokens();
     long output = used == null || !succeeded ? -1 : used.outputTokens();
     exchange.trace().end(new ExchangeTrace.ExchangeEnd(exchange.routeName(), route == null ? null : route.httpRoute(),
@@ -40,14 +43,13 @@ final class ExchangeTelemetry {
   private static void genAiMetrics(GatewayMetrics metrics, Exchange exchange, GenAiRequest genAi, Usage used,
       boolean succeeded, long endNanos) {
     String route = exchange.routeName();
-    GenAiRequest labelled = new GenAiRequest(genAi.operation(), genAi.provider(),
-        metrics.modelLabel(route, genAi.requestModel()));
+    String requestModel = metrics.modelLabel(route, genAi.requestModel());
     String responseModel = metrics.modelLabel(route, used.model());
     long firstToken = exchange.at(Moment.OUT_FIRST_TOKEN_SENT);
     long last = exchange.at(Moment.OUT_RESP_COMPLETE) >= 0 ? exchange.at(Moment.OUT_RESP_COMPLETE) : endNanos;
     long ttft = succeeded && firstToken >= 0 ? firstToken - exchange.startNanos() : -1;
     long perToken = ttft >= 0 && used.outputTokens() > 1 ? (last - firstToken) / (used.outputTokens() - 1) : -1;
-    metrics.genAi().record(labelled, responseModel, succeeded ? used.inputTokens() : -1,
+    metrics.genAi().record(genAi.operation(), genAi.provider(), requestModel, responseModel, succeeded ? used.inputTokens() : -1,
         succeeded ? used.outputTokens() : -1, endNanos - exchange.startNanos(), ttft, perToken);
   }
 }
