@@ -69,17 +69,19 @@ final class ExchangeEnding implements Runnable {
     if (plugins != null) {
       exchange.consumer(plugins.consumer());
     }
+    String model = null; // the answer's model label, when there is usage
     if (used != null) {
       exchange.tokens(used.inputTokens(), used.outputTokens(), used.estimated());
       String route = exchange.routeName();
       String consumer = gateway.consumerLabel(exchange.consumer());
-      String model = gateway.metrics().modelLabel(route, used.model());
+      model = gateway.metrics().modelLabel(route, used.model());
       gateway.metrics().tokens(route, consumer, model, "input", used.inputTokens());
       gateway.metrics().tokens(route, consumer, model, "output", used.outputTokens());
       Metering.record(gateway, exchange, route, consumer, model, used); // cached, reasoning, cost
     }
     gateway.metrics().requestCompleted(exchange.routeName(), exchange.status(), duration);
-    ExchangeTelemetry.ended(gateway.metrics(), exchange, admission == null ? null : admission.route(), used, end);
+    ExchangeTelemetry.ended(gateway.metrics(), exchange, admission == null ? null : admission.route(), used, model,
+        end);
     gateway.accessLog().log(exchange, end);
     if (plugins != null && admission.reached() > 0) {
       admission.chain().runComplete(plugins, admission.reached(),
