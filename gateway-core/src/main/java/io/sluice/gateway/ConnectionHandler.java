@@ -59,10 +59,6 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
   private boolean draining;
   private ExchangeRun run; // the current exchange, or null between requests
   private RequestCycle cycle = RequestCycle.NONE;
-  // The connection's peer address as text, made at its first request: the same for every request
-  // on it (the PROXY protocol's header, when any, precedes the first), and formatting an address
-  // was a string and its digits per request.
-  private String peer;
 
   /**
    * @param contexts the current gateway snapshot (read once per request)
@@ -117,10 +113,7 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
     if (msg instanceof HttpRequest request) {
       cycle.headersReceived();
       state = State.READING;
-      if (peer == null) {
-        peer = ClientIdentity.peer(ctx.channel());
-      }
-      run = new ExchangeRun(this, ctx, contexts.get(), request, identity, peer, scheme);
+      run = new ExchangeRun(this, ctx, contexts.get(), request, identity, scheme);
       run.begin();
     }
     if (msg instanceof HttpContent content) {

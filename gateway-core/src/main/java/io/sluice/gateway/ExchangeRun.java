@@ -77,7 +77,7 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
   private boolean over;
 
   ExchangeRun(Connection connection, ChannelHandlerContext ctx, GatewayContext gateway, HttpRequest head,
-      ClientIdentity identity, String peer, String scheme) {
+      ClientIdentity identity, String scheme) {
     this.connection = connection;
     this.ctx = ctx;
     this.gateway = gateway;
@@ -85,7 +85,7 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
     this.scheme = scheme;
     String requestId = ProxyHeaders.validRequestId(head.headers().get(ProxyHeaders.X_REQUEST_ID));
     this.exchange = new Exchange(requestId != null ? requestId : ProxyHeaders.newRequestId(),
-        identity.resolve(peer, head.headers().getAll(ProxyHeaders.X_FORWARDED_FOR)),
+        identity.clientIp(ctx.channel(), head.headers().getAll(ProxyHeaders.X_FORWARDED_FOR)),
         head.method().name(), RequestTarget.rawPath(head.uri()), System.nanoTime());
     if (gateway.tracing().enabled()) { // else the trace stays NONE, and no header reader is made for it
       exchange.trace(gateway.tracing().begin(exchange.method(), exchange.path(), head.headers()::get));
