@@ -42,6 +42,11 @@ final class ExchangeEnding implements Runnable {
 
     /** Runs {@code task} once {@link #usage()} can be read without waiting: now, or later on {@code loop}. */
     void whenUsageReady(Executor loop, Runnable task);
+
+    /** Whether {@link #usage()} can be read now (false: ask {@link #whenUsageReady}). */
+    default boolean usageReady() {
+      return false;
+    }
   }
 
   /** Where the exchange's token usage is read at its end. */
@@ -58,6 +63,8 @@ final class ExchangeEnding implements Runnable {
     long end = System.nanoTime();
     if (usage == null) {
       end(end, null);
+    } else if (usage.usageReady()) {
+      end(end, usage.usage()); // the usual case: at once, without a task for later
     } else {
       usage.whenUsageReady(loop, () -> end(end, usage.usage()));
     }
