@@ -12,11 +12,14 @@ import java.util.Arrays;
  * <p>Threading: confined to the client channel's event loop.
  */
 public final class Exchange {
+  /** Moment.values() copies the array on every call: the count once. */
+  private static final int MOMENTS = Moment.values().length;
+
   private final String requestId;
   private final String clientIp;
   private final String method;
   private final String path;
-  private final long[] timeline = new long[Moment.values().length];
+  private final long[] timeline = new long[MOMENTS];
   private final long startNanos;
   private String routeName = "none";
   private String upstreamName;

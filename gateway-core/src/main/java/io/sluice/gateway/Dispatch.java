@@ -103,6 +103,12 @@ final class Dispatch implements ClientRelay, ExchangeEnding.UsageSource {
     return usage == null ? null : usage.usage();
   }
 
+  @Override
+  public boolean usageReady() {
+    UsageTracker usage = webSocket != null || proxy == null ? null : proxy.usage();
+    return usage == null || usage.usageReady();
+  }
+
   /** Now, or once the tokenizer has loaded: {@link UsageTracker#whenUsageReady}. */
   @Override
   public void whenUsageReady(Executor loop, Runnable task) {

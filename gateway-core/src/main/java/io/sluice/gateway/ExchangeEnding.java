@@ -42,6 +42,11 @@ final class ExchangeEnding implements Runnable {
 
     /** Runs {@code task} once {@link #usage()} can be read without waiting: now, or later on {@code loop}. */
     void whenUsageReady(Executor loop, Runnable task);
+
+    /** Whether {@link #usage()} can be read now (false: ask {@link #whenUsageReady}). */
+    default boolean usageReady() {
+      return false;
+    }
   }
 
   /** Where the exchange's token usage is read at its end. */
@@ -58,6 +63,8 @@ final class ExchangeEnding implements Runnable {
     long end = System.nanoTime();
     if (usage == null) {
       end(end, null);
+    } else if (usage.usageReady()) {
+      end(end, usage.usage()); // the usual case: at once, without a task for later
     } else {
       usage.whenUsageReady(loop, () -> end(end, usage.usage()));
     }
@@ -69,17 +76,19 @@ final class ExchangeEnding implements Runnable {
     if (plugins != null) {
       exchange.consumer(plugins.consumer());
     }
+    String model = null; // the answer's model label, when there is usage
     if (used != null) {
       exchange.tokens(used.inputTokens(), used.outputTokens(), used.estimated());
       String route = exchange.routeName();
       String consumer = gateway.consumerLabel(exchange.consumer());
-      String model = gateway.metrics().modelLabel(route, used.model());
+      model = gateway.metrics().modelLabel(route, used.model());
       gateway.metrics().tokens(route, consumer, model, "input", used.inputTokens());
       gateway.metrics().tokens(route, consumer, model, "output", used.outputTokens());
       Metering.record(gateway, exchange, route, consumer, model, used); // cached, reasoning, cost
     }
     gateway.metrics().requestCompleted(exchange.routeName(), exchange.status(), duration);
-    ExchangeTelemetry.ended(gateway.metrics(), exchange, admission == null ? null : admission.route(), used, end);
+    ExchangeTelemetry.ended(gateway.metrics(), exchange, admission == null ? null : admission.route(), used, model,
+        end);
     gateway.accessLog().log(exchange, end);
     if (plugins != null && admission.reached() > 0) {
       admission.chain().runComplete(plugins, admission.reached(),

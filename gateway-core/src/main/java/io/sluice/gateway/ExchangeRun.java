@@ -90,7 +90,9 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
     this.exchange = new Exchange(requestId != null ? requestId : ProxyHeaders.newRequestId(),
         identity.clientIp(connection.peer(), head.headers()),
         head.method().name(), RequestTarget.rawPath(head.uri()), System.nanoTime());
-    exchange.trace(gateway.tracing().begin(exchange.method(), exchange.path(), head.headers()::get));
+    if (gateway.tracing().enabled()) { // else the trace stays NONE, and no header reader is made for it
+      exchange.trace(gateway.tracing().begin(exchange.method(), exchange.path(), head.headers()::get));
+    }
     this.ending = new ExchangeEnding(gateway, exchange, ctx.channel().eventLoop());
   }
 

@@ -1,15 +1,16 @@
 package io.sluice.observe;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.math.BigDecimal;
 import java.time.Instant;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,8 +64,8 @@ public final class AccessLog {
    * An access-log line not yet formatted: an immutable snapshot of its fields that formats itself
    * in {@link #toString()}, so an appender may render it on another thread.
    *
-   * <p>Why plain fields: this is all the event loop builds per request (~100 bytes); the map of
-   * named fields, the boxed numbers and the timestamp text are made by whoever formats the line.
+   * <p>Why plain fields: this is all the event loop builds per request (~100 bytes); the text is
+   * made by whoever formats the line.
    */
   public static final class Line {
     private final boolean json;
@@ -125,27 +126,64 @@ public final class AccessLog {
 
     @Override
     public String toString() {
-      if (json) {
-        Map<String, Object> f = new LinkedHashMap<>();
-        each(new Fields() {
-          @Override
-          public void field(String name, Object value) {
-            f.put(name, value);
-          }
-        });
-        return toJson(f);
-      }
       StringBuilder b = new StringBuilder(TEXT_SIZE);
-      appendText(b);
+      appendTo(b);
       return b.toString();
     }
 
     /** The line, as {@link #toString()} renders it, appended to {@code b}. */
     public void appendTo(StringBuilder b) {
       if (json) {
-        b.append(toString());
+        appendJson(b);
       } else {
         appendText(b);
+      }
+    }
+
+    /**
+     * The JSON line appended to {@code b}: what {@code ObjectMapper.writeValueAsString} made of a
+     * map of the fields, written by the same generator straight into {@code b} — no map, no
+     * boxed numbers, no string of the whole line in between (the writer formats every line).
+     */
+    private void appendJson(StringBuilder b) {
+      try (JsonGenerator g = JSON.createGenerator(new Appending(b))) {
+        g.writeStartObject();
+        each(new Fields() {
+          @Override
+          public void field(String name, Object value) {
+            try {
+              g.writeFieldName(name);
+              if (value == null) {
+                g.writeNull();
+              } else if (value instanceof String s) {
+                g.writeString(s);
+              } else if (value instanceof Long n) {
+                g.writeNumber(n.longValue());
+              } else if (value instanceof Boolean v) {
+                g.writeBoolean(v);
+              } else if (value instanceof BigDecimal d) {
+                g.writeNumber(d); // plain, never in E notation: the mapper's WRITE_BIGDECIMAL_AS_PLAIN
+              } else {
+                g.writeString(value.toString());
+              }
+            } catch (IOException e) {
+              throw new UncheckedIOException(e);
+            }
+          }
+
+          @Override
+          public void field(String name, long value) {
+            try {
+              g.writeFieldName(name);
+              g.writeNumber(value);
+            } catch (IOException e) {
+              throw new UncheckedIOException(e);
+            }
+          }
+        });
+        g.writeEndObject();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e); // a StringBuilder does not fail
       }
     }
 
@@ -159,6 +197,10 @@ public final class AccessLog {
       each(new Fields() {
         @Override
         public void field(String name, Object value) {
+          if (value instanceof Long number) {
+            field(name, number.longValue()); // the same digits, without a string for them
+            return;
+          }
           key(name);
           String s = value == null ? "-" : value instanceof BigDecimal d ? d.toPlainString() : value.toString();
           if (s.isEmpty() || s.indexOf(' ') >= 0 || s.indexOf('"') >= 0) {
@@ -174,6 +216,12 @@ public final class AccessLog {
           b.append(value);
         }
 
+        @Override
+        public void field(String name, Instant value) {
+          key(name);
+          IsoInstant.append(b, value); // Instant.toString's text, without its formatter's garbage
+        }
+
         private void key(String name) {
           if (b.length() > start) {
             b.append(' ');
@@ -185,7 +233,7 @@ public final class AccessLog {
 
     /** The line's fields, in order: the one list both renderings take. */
     private void each(Fields f) {
-      f.field("ts", ts.toString());
+      f.field("ts", ts);
       f.field("request_id", requestId);
       f.field("route", route);
       f.field("consumer", consumer);
@@ -219,7 +267,12 @@ public final class AccessLog {
   private interface Fields {
     void field(String name, Object value);
 
-    /** A number: by default as a boxed value (the JSON map); the text line appends its digits. */
+    /** The timestamp: by default its ISO-8601 text ({@link Instant#toString}); the text line appends it. */
+    default void field(String name, Instant value) {
+      field(name, (Object) value.toString());
+    }
+
+    /** A number: by default as a boxed value; both renderings take its digits as they are. */
     default void field(String name, long value) {
       field(name, (Object) value);
     }
@@ -228,11 +281,33 @@ public final class AccessLog {
   /** Room for a typical text line (~450 characters) without growing. */
   private static final int TEXT_SIZE = 640;
 
-  private static String toJson(Map<String, Object> fields) {
-    try {
-      return JSON.writeValueAsString(fields);
-    } catch (JsonProcessingException ex) {
-      throw new IllegalStateException(ex);
+  /** A writer that appends to a builder: the JSON generator's target. */
+  private static final class Appending extends Writer {
+    private final StringBuilder b;
+
+    Appending(StringBuilder b) {
+      this.b = b;
     }
+
+    @Override
+    public void write(char[] chars, int offset, int length) {
+      b.append(chars, offset, length);
+    }
+
+    @Override
+    public void write(String s, int offset, int length) {
+      b.append(s, offset, offset + length);
+    }
+
+    @Override
+    public void write(int c) {
+      b.append((char) c);
+    }
+
+    @Override
+    public void flush() {}
+
+    @Override
+    public void close() {}
   }
 }

@@ -67,8 +67,10 @@ public final class UpstreamAttempt {
   private final Owner owner;
   /** Every attempt on a new connection (a WebSocket session owns its connection to the end). */
   private final boolean freshConnections;
-  // Dropped once answered (memory per held stream): no attempt follows an answer.
-  private Set<Endpoint> tried = new HashSet<>(2);
+  // The endpoints tried: none (an immutable empty set), one (an immutable set of one: most
+  // exchanges make one attempt, and a HashSet was four objects per request), then a HashSet.
+  // Emptied once answered (memory per held stream): no attempt follows an answer.
+  private Set<Endpoint> tried = Set.of();
 
   private int attemptsLeft;
   private Endpoint endpoint;
@@ -139,9 +141,6 @@ public final class UpstreamAttempt {
    * when it is still available), within the attempts left.
    */
   private void next(String previousFailure, Endpoint again) {
-    if (tried == null) {
-      tried = new HashSet<>(2); // not after an answer; were it ever, the endpoints are tried afresh
-    }
     Endpoint chosen = upstream.choose(tried);
     boolean sameAgain = chosen == null && again != null && again.available();
     if (sameAgain) {
@@ -157,8 +156,19 @@ public final class UpstreamAttempt {
       }
       return;
     }
-    tried.add(chosen);
+    tried(chosen);
     acquire(chosen, freshConnections || sameAgain); // a pooled connection might be the next to reset
+  }
+
+  private void tried(Endpoint chosen) {
+    if (tried.isEmpty()) {
+      tried = Set.of(chosen);
+    } else {
+      if (!(tried instanceof HashSet)) {
+        tried = new HashSet<>(tried);
+      }
+      tried.add(chosen);
+    }
   }
 
   private void acquire(Endpoint target, boolean fresh) {
@@ -169,7 +179,12 @@ public final class UpstreamAttempt {
     exchange.trace().attemptStarted(upstream.name(), target.config().host(), target.config().port(), exchange.genAi());
     pool = upstream.pool(target);
     ConnectionPool from = pool;
-    from.acquire(loop, listener, fresh).addListener((Future<Channel> f) -> {
+    Channel idle = fresh ? null : from.takeIdle(loop, listener);
+    if (idle != null) {
+      connected(idle); // at once, as the already completed future of acquire would have
+      return;
+    }
+    from.acquire(loop, listener, true).addListener((Future<Channel> f) -> {
       if (closed) {
         if (f.isSuccess()) {
           from.discard(f.getNow());
@@ -177,9 +192,7 @@ public final class UpstreamAttempt {
         return;
       }
       if (f.isSuccess()) {
-        channel = f.getNow();
-        exchange.mark(Moment.UPSTREAM_CONNECTED, System.nanoTime());
-        owner.connected(channel);
+        connected(f.getNow());
         return;
       }
       // A reset that lands while the connect completes (the server accepted, then dropped the
@@ -193,6 +206,12 @@ public final class UpstreamAttempt {
       log.debug("connect to {} failed: {}", target, f.cause().toString());
       next("connect to " + target.url() + " failed (" + f.cause().getMessage() + ")", reset ? target : null);
     });
+  }
+
+  private void connected(Channel connection) {
+    channel = connection;
+    exchange.mark(Moment.UPSTREAM_CONNECTED, System.nanoTime());
+    owner.connected(connection);
   }
 
   /**
@@ -256,7 +275,7 @@ public final class UpstreamAttempt {
   /** The answer started: no more retries or first-byte timeout. */
   public void answered() {
     cancelFirstByteTimer();
-    tried = null;
+    tried = Set.of(); // not after an answer; were it ever, the endpoints are tried afresh
   }
 
   private void onFirstByteTimeout() {

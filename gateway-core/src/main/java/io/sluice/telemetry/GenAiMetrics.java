@@ -46,19 +46,25 @@ public final class GenAiMetrics {
   /**
    * One model exchange ended.
    *
-   * @param request what was asked (operation, provider, request model — its label already bounded)
+   * @param operation the GenAI operation ({@link GenAiRequest#operation})
+   * @param provider the provider ({@link GenAiRequest#provider})
+   * @param requestModel the request's model label (bounded)
    * @param responseModel the answer's model label (bounded), {@code unknown} when none
    * @param inputTokens input tokens, or -1 when the exchange produced no usage
    * @param durationNanos request received → last byte
    * @param firstTokenNanos request received → first content event, or -1 (not streamed, or none)
    * @param perTokenNanos the time per output token after the first, or -1 when not measurable
    */
-  public void record(GenAiRequest request, String responseModel, long inputTokens, long outputTokens,
-      long durationNanos, long firstTokenNanos, long perTokenNanos) {
-    Series s = series.get(new Key(request.operation(), request.provider(), request.requestModel(), responseModel));
-    if (s == null) {
-      s = series.computeIfAbsent(new Key(request.operation(), request.provider(), request.requestModel(),
-          responseModel), Series::new);
+  public void record(String operation, String provider, String requestModel, String responseModel,
+      long inputTokens, long outputTokens, long durationNanos, long firstTokenNanos, long perTokenNanos) {
+    Series s = last;
+    if (s == null || !s.key.sameInstances(operation, provider, requestModel, responseModel)) {
+      Key key = new Key(operation, provider, requestModel, responseModel);
+      s = series.get(key);
+      if (s == null) {
+        s = series.computeIfAbsent(key, Series::new);
+      }
+      last = s;
     }
     if (inputTokens >= 0) {
       s.input().record(inputTokens);
@@ -76,7 +82,24 @@ public final class GenAiMetrics {
   }
 
   /** A series' label values (bounded: the models are labels from {@code ModelLabels}). */
-  private record Key(String operation, String provider, String requestModel, String responseModel) {}
+  private record Key(String operation, String provider, String requestModel, String responseModel) {
+    /**
+     * Whether these are this key's very strings. The labels come as the same instances request
+     * after request (model labels are {@code ModelLabels}' kept ones), so this identity check
+     * finds the last series without a key, a hash or a map; equal strings that are other
+     * instances simply take the map.
+     */
+    boolean sameInstances(String operation, String provider, String requestModel, String responseModel) {
+      return this.operation == operation && this.provider == provider && this.requestModel == requestModel
+          && this.responseModel == responseModel;
+    }
+  }
+
+  /**
+   * The series recorded last, checked first: a gateway serving one model (the common case) finds
+   * its series here. Volatile: event loops share it; a stale one only sends a lookup to the map.
+   */
+  private volatile Series last;
 
   /**
    * One series' meters, each made on its first record (a meter a series never records is never
@@ -86,6 +109,7 @@ public final class GenAiMetrics {
    * {@code Tags}-keyed maps below, so it is still registered once.
    */
   private final class Series {
+    private final Key key;
     private final Tags base;
     private DistributionSummary input;
     private DistributionSummary output;
@@ -94,6 +118,7 @@ public final class GenAiMetrics {
     private Timer perToken;
 
     Series(Key k) {
+      key = k;
       base = Tags.of("gen_ai.operation.name", k.operation(), "gen_ai.provider.name", k.provider(),
           "gen_ai.request.model", k.requestModel(), "gen_ai.response.model", k.responseModel());
     }

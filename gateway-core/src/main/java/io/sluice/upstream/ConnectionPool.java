@@ -122,17 +122,11 @@ public final class ConnectionPool {
    * @param fresh always open a new connection (a retry after a reused one turned out stale)
    */
   public Future<Channel> acquire(EventLoop loop, UpstreamHandler.Listener listener, boolean fresh) {
-    Promise<Channel> promise = loop.newPromise();
-    ArrayDeque<Channel> stack = idle.computeIfAbsent(loop, l -> new ArrayDeque<>());
-    Channel reused;
-    while (!fresh && (reused = stack.pollLast()) != null) {
-      if (reused.isActive()) {
-        reused.attr(REUSED).set(Boolean.TRUE);
-        reused.pipeline().get(UpstreamHandler.class).attach(listener);
-        reused.config().setAutoRead(true);
-        return promise.setSuccess(reused);
-      }
+    Channel reused = fresh ? null : takeIdle(loop, listener);
+    if (reused != null) {
+      return loop.newSucceededFuture(reused);
     }
+    Promise<Channel> promise = loop.newPromise();
     if (endpoint.openConnections().incrementAndGet() > maxConnections) {
       endpoint.openConnections().decrementAndGet();
       return promise.setFailure(new PoolExhaustedException(
@@ -167,6 +161,28 @@ public final class ConnectionPool {
       });
     });
     return promise;
+  }
+
+  /**
+   * An idle connection on {@code loop}, now the listener's, or null when none is idle (then
+   * {@link #acquire} with {@code fresh} opens one). Why beside {@link #acquire}: a reused
+   * connection — nearly every request's — needs no promise and no listener on it.
+   */
+  public Channel takeIdle(EventLoop loop, UpstreamHandler.Listener listener) {
+    ArrayDeque<Channel> stack = idle.get(loop);
+    if (stack == null) {
+      return null;
+    }
+    Channel reused;
+    while ((reused = stack.pollLast()) != null) {
+      if (reused.isActive()) {
+        reused.attr(REUSED).set(Boolean.TRUE);
+        reused.pipeline().get(UpstreamHandler.class).attach(listener);
+        reused.config().setAutoRead(true);
+        return reused;
+      }
+    }
+    return null;
   }
 
   /** Returns a connection whose exchange ended cleanly, on its own loop. */

@@ -40,6 +40,15 @@ final class TextLineLayout extends LayoutBase<ILoggingEvent> {
   @Override
   public String doLayout(ILoggingEvent event) {
     StringBuilder line = new StringBuilder(messageOnly ? 640 : 128);
+    appendTo(event, line);
+    return line.toString();
+  }
+
+  /**
+   * The line {@link #doLayout} returns, appended to {@code line} instead: the access log's writer
+   * renders every line into one builder it keeps ({@link AccessLogAppender}), not a new one each.
+   */
+  void appendTo(ILoggingEvent event, StringBuilder line) {
     if (!messageOnly) {
       line.append(date.format(event.getTimeStamp())).append(' ');
       String level = event.getLevel().toString();
@@ -60,6 +69,5 @@ final class TextLineLayout extends LayoutBase<ILoggingEvent> {
     if (event.getThrowableProxy() != null) {
       line.append(throwable.convert(event));
     }
-    return line.toString();
   }
 }

@@ -8,6 +8,7 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.classic.util.LogbackMDCAdapter;
+import ch.qos.logback.core.encoder.Encoder;
 import ch.qos.logback.core.encoder.EncoderBase;
 import io.sluice.exchange.Exchange;
 import io.sluice.observe.AccessLog;
@@ -148,6 +149,62 @@ class AccessLogAppenderTest {
     }
     assertThat(new AccessLog(false).format(exchange, 2_000_000L, Instant.parse("2026-12-07T00:00:00Z")))
         .contains(" route=\"chat \\\"q\\\"\" ").contains(" path=\"/v1/chat completions\" ");
+  }
+
+  /**
+   * With the gateway's own encoder the writer renders lines into one builder it reuses and copies
+   * them into its writes: the bytes are exactly what the encoder gives, line by line — a long line
+   * leaves nothing behind in the next, and a non-ASCII or over-long line takes the encoder's path.
+   */
+  @Test
+  void theWriterRendersLinesItselfWithExactlyTheEncodersBytes() {
+    Encoder<ILoggingEvent> real = LoggingConfigurator.lines(context, true);
+    assertThat(AccessLogAppender.directLayout(real)).as("rendered by the writer").isNotNull();
+    assertThat(AccessLogAppender.directLayout(encoder)).as("another encoder: encoded").isNull();
+    Writes writes = new Writes();
+    AccessLogAppender direct = new AccessLogAppender();
+    direct.setContext(context);
+    direct.setName("DIRECT");
+    direct.setEncoder(real);
+    direct.writeToWithoutThread(writes);
+    direct.start();
+    Instant now = Instant.parse("2026-12-07T13:01:02.123456Z");
+    Exchange longOne = new Exchange("req-long", "10.0.0.7", "POST", "/v1/" + "p".repeat(900), 0);
+    longOne.routeName("chat");
+    longOne.status(200);
+    longOne.tokens(12_345L, 678L, false);
+    Exchange shortOne = new Exchange("r", "10.0.0.8", "GET", "/v1/models", 0);
+    Exchange quoted = new Exchange("req-q", "10.0.0.9", "POST", "/v1/chat completions", 0);
+    quoted.routeName("chat \"q\"");
+    List<LoggingEvent> events = List.of(
+        event("{}", new AccessLog(false).line(longOne, 5_000_000L, now)),
+        event("{}", new AccessLog(false).line(shortOne, 1_000_000L, now)),
+        event("{}", new AccessLog(true).line(quoted, 1_000_000L, now.plusMillis(1500))),
+        event("{}", new AccessLog(false).line(quoted, 1_000_000L, now)),
+        event("caf\u00e9 {}", "cr\u00e8me"),
+        event("short after a non-ASCII line"),
+        event("y".repeat(AccessLogAppender.WRITE_MAX + 10)),
+        event("{}", new AccessLog(false).line(shortOne, 1_000_000L, Instant.parse("2026-12-07T13:01:03Z"))));
+    ByteArrayOutputStream expected = new ByteArrayOutputStream();
+    for (LoggingEvent e : events) {
+      direct.doAppend(e);
+    }
+    for (LoggingEvent e : events) {
+      expected.writeBytes(real.encode(e));
+    }
+    direct.drain();
+    direct.stop();
+    assertThat(writes.all.toByteArray()).isEqualTo(expected.toByteArray());
+    assertThat(writes.all.toString(StandardCharsets.UTF_8))
+        .contains("ts=2026-12-07T13:01:02.123456Z request_id=req-long route=chat")
+        .contains(" tokens_in=12345 tokens_out=678 ")
+        .contains("\nts=2026-12-07T13:01:03Z request_id=r route=none ");
+    for (String w : writes.writes) {
+      assertThat(w).endsWith(System.lineSeparator());
+      if (w.length() > AccessLogAppender.WRITE_MAX) {
+        assertThat(w).as("only the over-long line is written alone").startsWith("yyyy");
+      }
+    }
   }
 
   @Test
