@@ -2,6 +2,7 @@ package io.sluice.relay;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
@@ -16,6 +17,7 @@ import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;
 import io.sluice.http.ErrorKind;
 import io.sluice.observe.GatewayMetrics;
+import io.sluice.telemetry.ExchangeTrace;
 import io.sluice.upstream.ConnectionPool;
 import io.sluice.upstream.Endpoint;
 import io.sluice.upstream.Upstream;
@@ -239,20 +241,33 @@ public final class UpstreamAttempt {
    */
   public void send(HttpMethod method, String pathAndQuery, HttpHeaders headers, ByteBuf body) {
     headers.set(HttpHeaderNames.HOST, endpoint.config().hostHeader());
-    exchange.trace().inject(headers::set); // the attempt's span is the upstream's parent
+    ExchangeTrace trace = exchange.trace();
+    if (trace != ExchangeTrace.NONE) {
+      trace.inject(headers::set); // the attempt's span is the upstream's parent
+    }
+    String base = endpoint.config().basePath();
     FullHttpRequest out = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method,
-        endpoint.config().basePath() + pathAndQuery, body, headers, EmptyHttpHeaders.INSTANCE);
+        base.isEmpty() ? pathAndQuery : base + pathAndQuery, body, headers, EmptyHttpHeaders.INSTANCE);
     Channel sent = channel; // a failed write may already have moved the attempt on when it returns
-    sent.writeAndFlush(out).addListener((ChannelFutureListener) f -> {
-      if (f.isSuccess()) {
-        exchange.mark(Moment.UPSTREAM_REQ_SENT, System.nanoTime());
-      }
-    });
+    ChannelFuture written = sent.writeAndFlush(out);
+    // A write the socket took at once is done when writeAndFlush returns (the usual case on a
+    // pooled connection): no listener object per request for it.
+    if (written.isDone()) {
+      requestSent(written);
+    } else {
+      written.addListener((ChannelFutureListener) this::requestSent);
+    }
     // On the connection's own timer (its pool check), which re-arms for the deadline: no schedule
     // and cancel per request on a reused connection.
     UpstreamHandler handler = sent.pipeline().get(UpstreamHandler.class);
     if (handler != null) {
       handler.deadline(upstream.config().firstByteTimeout().toNanos(), this::onFirstByteTimeout);
+    }
+  }
+
+  private void requestSent(ChannelFuture written) {
+    if (written.isSuccess()) {
+      exchange.mark(Moment.UPSTREAM_REQ_SENT, System.nanoTime());
     }
   }
 
