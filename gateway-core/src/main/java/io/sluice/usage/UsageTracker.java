@@ -54,9 +54,9 @@ import java.util.function.LongSupplier;
  * <p><b>Cost.</b> An event is read from its bytes, without a string or a parser per event: one
  * with the shape of the stream's last ordinary event by comparing bytes with it
  * ({@link EventTemplate}); otherwise its {@code event:} type and {@code data:} are found by
- * {@link SseFields}, and an ordinary chunk's content deltas and model by {@link ChunkReader}. Only what the fast path does not recognise —
- * the usage chunk, tool calls, Anthropic {@code message_start} / {@code message_delta}, Responses
- * terminal events — is parsed, with Jackson's byte parser over the event's data and a streaming
+ * {@link SseFields}, and a chat chunk's content deltas, model and usage figures by {@link ChunkReader}. Only what the fast path does not recognise —
+ * tool calls, a usage figure that is not a plain integer, Anthropic {@code message_start} /
+ * {@code message_delta}, Responses terminal events — is parsed, with Jackson's byte parser over the event's data and a streaming
  * walk that skips every other subtree. Text for estimation is kept as the deltas' escaped bytes and
  * decoded and tokenized in 8 KiB pieces ({@link GeneratedText}), or never when usage arrives first.
  * A non-streamed body is parsed incrementally with Jackson's non-blocking parser as it passes, up
@@ -115,6 +115,7 @@ public final class UsageTracker {
   private EventTemplate template; // the stream's last ordinary event, once there is one
   private int blockLength; // of the event being read
   int templateMatches; // events read by their template (for tests)
+  int usageChunksRead; // chat chunks whose usage was read from the bytes (for tests)
   private boolean fastPath = true;
   private boolean endReached; // the stream's usage chunk or terminal event went by
 
@@ -439,6 +440,19 @@ public final class UsageTracker {
     return input;
   }
 
+  /**
+   * A usage object's figures (OpenAI chat or Responses; -1 for a figure it lacks): when it reports
+   * input or output, it replaces the earlier report.
+   */
+  void reported(long in, long out, long cached, long reasoning) {
+    if (in >= 0 || out >= 0) {
+      input = in;
+      outputReported = out;
+      this.cached = Math.max(0, cached);
+      this.reasoning = Math.max(0, reasoning);
+    }
+  }
+
   /** The figures of the event or body {@link #scan} just parsed with {@code table}: the latest replace earlier ones. */
   void commit(UsageShape table) {
     UsageScan s = scan;
@@ -450,11 +464,8 @@ public final class UsageTracker {
     }
     switch (table) {
       case CHAT, RESPONSES_EVENT, RESPONSES_BODY -> {
-        if (s.usageObject && (s.in >= 0 || s.out >= 0)) { // the latest report replaces earlier ones
-          input = s.in;
-          outputReported = s.out;
-          cached = Math.max(0, s.cached);
-          reasoning = Math.max(0, s.reasoning);
+        if (s.usageObject) {
+          reported(s.in, s.out, s.cached, s.reasoning);
         }
       }
       case ANTHROPIC_START, ANTHROPIC_DELTA_USAGE, ANTHROPIC_BODY -> {
