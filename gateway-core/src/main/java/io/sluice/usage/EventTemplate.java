@@ -45,8 +45,12 @@ final class EventTemplate {
   };
   private static final int PIECES = 2 * MAX_SLOTS; // where the pieces start in the scratch
 
-  private byte[] bytes; // the template event block, exactly
-  private short[] slots; // scalar values [start, end): strings without their quotes
+  // The template event block is bytes[0, length): the array is kept when the next template fits in
+  // it (a stream's first event, with its role, is usually its longest), so a stream that learns
+  // its opening, its content and its finish chunk copies them into one array, not three.
+  private byte[] bytes;
+  private int length;
+  private short[] slots; // scalar values [start, end): strings without their quotes; slotCount pairs used
   private int slotCount;
   private int strings; // bit k: slot k is a string (else a number)
   private int texts; // bit k: slot k is a text the reader reads
@@ -79,7 +83,7 @@ final class EventTemplate {
     if (!valid) {
       return false;
     }
-    int length = bytes.length;
+    int length = this.length;
     int[] values = SCRATCH.get();
     int ti = 0;
     int bi = 0;
@@ -169,15 +173,18 @@ final class EventTemplate {
         }
       }
     }
-    if (slots == null || slots.length != 2 * count) {
+    if (slots == null || slots.length < 2 * count) {
       slots = new short[2 * count];
     }
     for (int i = 0; i < 2 * count; i++) {
       slots[i] = (short) found[i];
     }
     slotCount = count;
-    bytes = bytes != null && bytes.length == n ? bytes : new byte[n];
+    if (bytes == null || bytes.length < n) {
+      bytes = new byte[n];
+    }
     System.arraycopy(b, 0, bytes, 0, n);
+    length = n;
     texts = textSlots;
     model = modelSlot;
     varying = vary;
@@ -192,7 +199,7 @@ final class EventTemplate {
     int ti = 0;
     int bi = 0;
     for (int k = 0; k <= slotCount; k++) {
-      int tEnd = k < slotCount ? slots[2 * k] : bytes.length;
+      int tEnd = k < slotCount ? slots[2 * k] : length;
       int bEnd = k < slotCount ? found[2 * k] : n;
       if (!Arrays.equals(bytes, ti, tEnd, b, bi, bEnd)) {
         return false;
