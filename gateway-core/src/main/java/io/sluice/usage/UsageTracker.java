@@ -97,7 +97,7 @@ public final class UsageTracker {
 
   private final GeneratedText output = new GeneratedText();
   private String responseModel;
-  private byte[] responseModelBytes; // its UTF-8, to compare each chunk's model without decoding it
+  private byte[] responseModelBytes; // its UTF-8 when read from bytes and not the request's (else null: compared as ASCII)
   private long input = -1;
   private long outputReported = -1;
   private long cached;
@@ -293,17 +293,39 @@ public final class UsageTracker {
     template.learn(b, blockLength, from, to, reader, alwaysContent);
   }
 
-  /** A non-empty model name, read from the bytes: decoded only when it differs from the one held. */
+  /**
+   * A non-empty model name, read from the bytes: decoded only when it differs from the one held.
+   * Most upstreams answer with the model asked for: that is compared with the request's string in
+   * place and the request's string kept — no copy of the bytes, no new string, per stream.
+   */
   void model(byte[] b, int from, int to) {
     byte[] held = responseModelBytes;
-    if (held != null && Arrays.equals(held, 0, held.length, b, from, to)) {
+    if (held != null ? Arrays.equals(held, 0, held.length, b, from, to)
+        : responseModel != null && sameAscii(responseModel, b, from, to)) {
+      return;
+    }
+    if (requestModel != null && sameAscii(requestModel, b, from, to)) {
+      responseModel = requestModel;
+      responseModelBytes = null;
       return;
     }
     responseModelBytes = Arrays.copyOfRange(b, from, to);
     String named = new String(responseModelBytes, StandardCharsets.UTF_8);
-    // Most upstreams answer with the model asked for: keep the request's string, not a copy of it
-    // (once per stream, when the model first shows or changes; not per event).
     responseModel = named.equals(requestModel) ? requestModel : named;
+  }
+
+  /** Whether {@code b[from, to)} is ASCII and spells {@code s} (then its UTF-8 decodes to {@code s}). */
+  private static boolean sameAscii(String s, byte[] b, int from, int to) {
+    if (s.length() != to - from) {
+      return false;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      byte c = b[from + i];
+      if (c < 0 || c != s.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   // ---------------------------------------------------------------- non-streamed responses
@@ -459,7 +481,7 @@ public final class UsageTracker {
     if (s.model != null && !s.model.isEmpty()) {
       if (!s.model.equals(responseModel)) {
         responseModel = s.model;
-        responseModelBytes = s.model.getBytes(StandardCharsets.UTF_8);
+        responseModelBytes = null; // compared with the string (model) until a non-ASCII name is read from bytes
       }
     }
     switch (table) {
