@@ -257,6 +257,9 @@ public final class UsageTracker {
   /** The stream's usage chunk or terminal event went by. */
   void reachEnd() {
     endReached = true;
+    if (template != null) {
+      template.release(); // the thread's lease goes to the next stream's template
+    }
   }
 
   /** Whether the response named its model already. */
