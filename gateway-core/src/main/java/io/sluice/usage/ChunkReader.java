@@ -133,7 +133,13 @@ final class ChunkReader {
       return false;
     }
     i = object(b, i, to, kind);
-    return i >= 0 && skipWs(b, i, to) == to;
+    if (i < 0 || skipWs(b, i, to) != to) {
+      return false;
+    }
+    // A chunk with usage and an escape anywhere goes to the parser: a key spelled with an escape
+    // sequence is that key to the parser, and the figures and choices decide what is billed and
+    // dropped. Checked once per stream (the usage chunk), whose data holds no text.
+    return !usageObject || !JsonBytes.hasEscape(b, from, to);
   }
 
   /** The object at {@code b[i] == '{'}: the index after it, or -1 (parse the event instead). */
@@ -178,9 +184,6 @@ final class ChunkReader {
   private int member(byte[] b, int k, int ke, int v, int end, int kind) {
     if (v >= end) {
       return -1;
-    }
-    if (kind >= CHAT_USAGE && JsonBytes.hasEscape(b, k, ke)) {
-      return -1; // a usage key spelled with escapes: the parser reads it as the key it is
     }
     switch (kind) {
       case CHAT_CHUNK -> {

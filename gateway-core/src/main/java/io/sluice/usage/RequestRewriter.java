@@ -15,7 +15,6 @@ import io.sluice.config.RouteConfig.Api;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Set;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;

@@ -169,6 +169,15 @@ class UsageChunkFromBytesTest {
   }
 
   @Test
+  void anEscapeAnywhereInAUsageChunk_leftToTheParser_anEscapedChoicesKeyStillDrops() {
+    Fast f = fast(UsageFromBytesTest::chat, CONTENT
+        + "data: {\"ch\\u006fices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3}}\n\n" + DONE);
+    assertThat(f.usageChunksRead()).isZero();
+    assertThat(f.run().verdicts()).containsExactly(Verdict.CONTENT, Verdict.DROP, Verdict.PASS);
+    assertThat(f.run().usage()).isEqualTo(new Usage(7, 3, 0, 0, "gpt-4o", false));
+  }
+
+  @Test
   void unusualFigures_parsedValues() {
     Fast big = fast(UsageFromBytesTest::chat,
         "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1234567890123456789,\"completion_tokens\":3}}\n\n");
