@@ -5,8 +5,8 @@ import java.util.Arrays;
 
 /**
  * OpenAI chat completions' events for a {@link UsageTracker}: an ordinary chunk's content deltas and
- * model read from its bytes ({@link ChunkReader}); the usage chunk, tool calls and anything else
- * parsed ({@link UsageScan}); {@code data: [DONE]} and the usage-only chunk end the stream's usage;
+ * model, and the usage chunk's figures, read from its bytes ({@link ChunkReader}); tool calls and
+ * anything else parsed ({@link UsageScan}); {@code data: [DONE]} and the usage-only chunk end the stream's usage;
  * the usage-only chunk is dropped when the gateway asked for it and the client did not.
  *
  * <p>Threading: no state of its own (one instance serves every tracker); each call runs on its
@@ -27,30 +27,44 @@ final class ChatEventReader implements EventReader {
     }
     ChunkReader reader = tracker.chunkReader();
     if (tracker.fastPath() && reader.chat(b, from, to)) {
-      // an ordinary chunk: content deltas and the model, read from the bytes
+      // an ordinary chunk (content deltas and the model) or the usage chunk, read from the bytes
       if (reader.modelEnd > reader.modelStart) {
         tracker.model(b, reader.modelStart, reader.modelEnd);
       }
       tracker.appendPieces(b, reader.pieces, 0, reader.pieceCount);
-      tracker.learn(b, from, to, false);
-      return reader.content ? Verdict.CONTENT : Verdict.PASS;
+      if (!reader.usageObject) {
+        tracker.learn(b, from, to, false); // a chunk with usage is never a template: its figures must be read
+        return reader.content ? Verdict.CONTENT : Verdict.PASS;
+      }
+      tracker.usageChunksRead++;
+      tracker.reported(reader.in, reader.out, reader.cached, reader.reasoning);
+      return usage(tracker, reader.choicesArray, reader.choices, reader.in, reader.out, reader.content);
     }
-    // the usage chunk, a tool call, or anything else the fast path leaves to the parser
+    // a tool call, a figure the byte reader leaves to the parser, or anything else
     UsageScan scan = tracker.scan();
     if (!scan.parse(UsageShape.CHAT, b, from, to)) {
       return Verdict.PASS;
     }
     tracker.commit(UsageShape.CHAT);
+    if (!scan.usageObject) {
+      return scan.content ? Verdict.CONTENT : Verdict.PASS;
+    }
+    return usage(tracker, scan.choicesArray, scan.choices, scan.in, scan.out, scan.content);
+  }
+
+  /** A chunk with a usage object (its figures committed): whether it ends the stream's usage, and is dropped. */
+  private static Verdict usage(UsageTracker tracker, boolean choicesArray, int choices, long in, long out,
+      boolean content) {
     // The usage-only chunk comes last, before [DONE]; usage repeated on content chunks
     // (continuous usage stats) is no end.
-    if (scan.choicesArray && scan.choices == 0 && scan.usageObject && (scan.in >= 0 || scan.out >= 0)) {
+    boolean usageOnly = choicesArray && choices == 0 && (in >= 0 || out >= 0);
+    if (usageOnly) {
       tracker.reachEnd();
+      // only the chunk the gateway asked for: no choices at all, and a usage object that reads as usage
+      if (tracker.dropsUsageChunk()) {
+        return Verdict.DROP;
+      }
     }
-    // only the chunk the gateway asked for: no choices at all, and a usage object that reads as usage
-    if (tracker.dropsUsageChunk() && scan.choicesArray && scan.choices == 0 && scan.usageObject
-        && (scan.in >= 0 || scan.out >= 0)) {
-      return Verdict.DROP;
-    }
-    return scan.content ? Verdict.CONTENT : Verdict.PASS;
+    return content ? Verdict.CONTENT : Verdict.PASS;
   }
 }

@@ -38,6 +38,12 @@ final class ChunkReader {
   private static final byte[] TEXT = ascii("text");
   private static final byte[] THINKING = ascii("thinking");
   private static final byte[] PARTIAL_JSON = ascii("partial_json");
+  private static final byte[] PROMPT_TOKENS = ascii("prompt_tokens");
+  private static final byte[] COMPLETION_TOKENS = ascii("completion_tokens");
+  private static final byte[] PROMPT_TOKENS_DETAILS = ascii("prompt_tokens_details");
+  private static final byte[] COMPLETION_TOKENS_DETAILS = ascii("completion_tokens_details");
+  private static final byte[] CACHED_TOKENS = ascii("cached_tokens");
+  private static final byte[] REASONING_TOKENS = ascii("reasoning_tokens");
 
   /** What the object being walked is: which of its keys matter. */
   private static final int CHAT_CHUNK = 0;
@@ -46,6 +52,18 @@ final class ChunkReader {
   private static final int ANTHROPIC_EVENT = 3;
   private static final int ANTHROPIC_DELTA = 4;
   private static final int RESPONSES_EVENT = 5;
+  private static final int CHAT_USAGE = 6;
+  private static final int CHAT_PROMPT_DETAILS = 7;
+  private static final int CHAT_COMPLETION_DETAILS = 8;
+
+  /** Which usage figure a value is. */
+  private static final int IN = 0;
+  private static final int OUT = 1;
+  private static final int CACHED = 2;
+  private static final int REASONING_FIGURE = 3;
+
+  /** A figure longer than this many digits is left to the parser (it may not fit a long). */
+  private static final int MAX_FIGURE_DIGITS = 18;
 
   /** Text pieces per event the fast path keeps track of; an event with more is parsed. */
   static final int MAX_PIECES = 8;
@@ -58,6 +76,19 @@ final class ChunkReader {
   /** The text pieces of the last read: string bodies {@code [pieces[2k], pieces[2k+1])}, in order (empty ones too). */
   final int[] pieces = new int[2 * MAX_PIECES];
   int pieceCount;
+
+  /**
+   * The last chat chunk's usage, read the way {@link UsageScan} reads {@link UsageShape#CHAT}: a
+   * {@code usage} object was there, its figures (-1 when absent; a {@code null} or non-number
+   * figure is ignored, as the parser ignores it), and the shape of its {@code choices}.
+   */
+  boolean usageObject;
+  long in;
+  long out;
+  long cached;
+  long reasoning;
+  boolean choicesArray;
+  int choices;
 
   /** The thread's reader: its results live until the thread's next read, so trackers need none of their own. */
   private static final FastThreadLocal<ChunkReader> READERS = new FastThreadLocal<>() {
@@ -94,12 +125,21 @@ final class ChunkReader {
     content = false;
     modelStart = modelEnd = -1;
     pieceCount = 0;
+    usageObject = choicesArray = false;
+    in = out = cached = reasoning = -1;
+    choices = 0;
     int i = skipWs(b, from, to);
     if (i >= to || b[i] != '{') {
       return false;
     }
     i = object(b, i, to, kind);
-    return i >= 0 && skipWs(b, i, to) == to;
+    if (i < 0 || skipWs(b, i, to) != to) {
+      return false;
+    }
+    // A chunk with usage and an escape anywhere goes to the parser: a key spelled with an escape
+    // sequence is that key to the parser, and the figures and choices decide what is billed and
+    // dropped. Checked once per stream (the usage chunk), whose data holds no text.
+    return !usageObject || !JsonBytes.hasEscape(b, from, to);
   }
 
   /** The object at {@code b[i] == '{'}: the index after it, or -1 (parse the event instead). */
@@ -148,7 +188,13 @@ final class ChunkReader {
     switch (kind) {
       case CHAT_CHUNK -> {
         if (is(b, k, ke, USAGE)) {
-          return JsonBytes.isNull(b, v, end) ? valueEnd(b, v, end) : -1; // usage: parsed
+          if (b[v] == '{') {
+            // The usage chunk, read here rather than by a parser per stream: its figures are plain
+            // integers; anything else in them (a fraction, a sign, 19+ digits) is left to Jackson.
+            usageObject = true;
+            return object(b, v, end, CHAT_USAGE);
+          }
+          return b[v] == '[' ? -1 : valueEnd(b, v, end); // null or a scalar: no usage, as parsed
         }
         if (is(b, k, ke, MODEL) && b[v] == '"') {
           int close = stringEnd(b, v, end);
@@ -159,8 +205,12 @@ final class ChunkReader {
           modelEnd = close;
           return close + 1;
         }
-        if (is(b, k, ke, CHOICES) && b[v] == '[') {
-          return choices(b, v, end);
+        if (is(b, k, ke, CHOICES)) {
+          if (b[v] == '[') {
+            choicesArray = true;
+            return choices(b, v, end);
+          }
+          choicesArray &= b[v] != '{'; // as the parser does: an object says "not an array", null says nothing
         }
       }
       case CHAT_CHOICE -> {
@@ -195,6 +245,30 @@ final class ChunkReader {
           return text(b, v, end, false);
         }
       }
+      case CHAT_USAGE -> {
+        if (is(b, k, ke, PROMPT_TOKENS)) {
+          return figure(b, v, end, IN);
+        }
+        if (is(b, k, ke, COMPLETION_TOKENS)) {
+          return figure(b, v, end, OUT);
+        }
+        if (is(b, k, ke, PROMPT_TOKENS_DETAILS) && b[v] == '{') {
+          return object(b, v, end, CHAT_PROMPT_DETAILS);
+        }
+        if (is(b, k, ke, COMPLETION_TOKENS_DETAILS) && b[v] == '{') {
+          return object(b, v, end, CHAT_COMPLETION_DETAILS);
+        }
+      }
+      case CHAT_PROMPT_DETAILS -> {
+        if (is(b, k, ke, CACHED_TOKENS)) {
+          return figure(b, v, end, CACHED);
+        }
+      }
+      case CHAT_COMPLETION_DETAILS -> {
+        if (is(b, k, ke, REASONING_TOKENS)) {
+          return figure(b, v, end, REASONING_FIGURE);
+        }
+      }
       default -> throw new IllegalArgumentException("kind " + kind);
     }
     return valueEnd(b, v, end);
@@ -206,6 +280,9 @@ final class ChunkReader {
       return i + 1;
     }
     while (i < end) {
+      if (b[i] == '{' || b[i] == '[') {
+        choices++; // every container element is a choice to the parser too
+      }
       i = b[i] == '{' ? object(b, i, end, CHAT_CHOICE) : valueEnd(b, i, end);
       if (i < 0) {
         return -1;
@@ -223,6 +300,38 @@ final class ChunkReader {
       i = skipWs(b, i + 1, end);
     }
     return -1;
+  }
+
+  /**
+   * A usage figure at {@code v}: a plain non-negative integer is taken (a repeated key's last one,
+   * as parsed); a value that is no number is stepped over (the parser ignores it too); any other
+   * number — a sign, a fraction, an exponent, a leading zero, more than
+   * {@value #MAX_FIGURE_DIGITS} digits — returns -1, so the parser decides.
+   */
+  private int figure(byte[] b, int v, int end, int which) {
+    byte c = b[v];
+    if (c < '0' || c > '9') {
+      return c == '-' ? -1 : valueEnd(b, v, end);
+    }
+    long n = 0;
+    int i = v;
+    while (i < end && b[i] >= '0' && b[i] <= '9') {
+      n = n * 10 + (b[i] - '0');
+      i++;
+    }
+    if (i - v > MAX_FIGURE_DIGITS || (c == '0' && i - v > 1)) {
+      return -1;
+    }
+    if (i < end && (b[i] == '.' || b[i] == 'e' || b[i] == 'E')) {
+      return -1;
+    }
+    switch (which) {
+      case IN -> in = n;
+      case OUT -> out = n;
+      case CACHED -> cached = n;
+      default -> reasoning = n;
+    }
+    return i;
   }
 
   /**

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.netty.util.concurrent.FastThreadLocal;
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -31,7 +32,8 @@ final class JsonWalker {
     default void exit(String path, boolean array) {}
   }
 
-  private final Visitor visitor;
+  private Visitor visitor; // final but for the thread's one-shot walker (walk), lent to one document at a time
+  private boolean lent;
   private final String[] paths = new String[MAX_DEPTH];
   private final boolean[] arrays = new boolean[MAX_DEPTH];
   private int depth;
@@ -43,6 +45,41 @@ final class JsonWalker {
   JsonWalker(Visitor visitor) {
     this.visitor = visitor;
   }
+
+  /**
+   * The thread's walker for a whole document parsed in one call ({@code p} over all of it): the
+   * request body and every parsed event used to build a walker of their own (two path arrays,
+   * ~250 bytes) per parse. A walk started from inside a visitor gets a walker of its own.
+   *
+   * @return whether the document was one complete JSON value
+   */
+  static boolean walk(JsonParser p, Visitor visitor) throws IOException {
+    JsonWalker walker = ONE_SHOT.get();
+    if (walker.lent) {
+      walker = new JsonWalker(visitor);
+    }
+    walker.lent = true;
+    walker.visitor = visitor;
+    walker.reset();
+    try {
+      JsonToken t;
+      while ((t = p.nextToken()) != null) {
+        walker.token(p, t);
+      }
+      return walker.complete();
+    } finally {
+      walker.visitor = null; // not kept alive by the thread
+      Arrays.fill(walker.paths, null);
+      walker.lent = false;
+    }
+  }
+
+  private static final FastThreadLocal<JsonWalker> ONE_SHOT = new FastThreadLocal<>() {
+    @Override
+    protected JsonWalker initialValue() {
+      return new JsonWalker(null);
+    }
+  };
 
   /** True once the root value ended. */
   boolean complete() {

@@ -3,19 +3,21 @@ package io.sluice.usage;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.json.UTF8StreamJsonParser;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.util.concurrent.FastThreadLocal;
 import io.sluice.config.RouteConfig.Api;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Set;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * Reads what token accounting needs from a JSON request body and, for streamed OpenAI chat
@@ -55,6 +57,7 @@ public final class RequestRewriter {
   /** Root fields whose text is prompt. */
   private static final Set<String> PROMPT_ROOTS =
       Set.of("messages", "input", "system", "instructions", "prompt", "tools", "functions");
+  private static final String[] PROMPT_ROOT_NAMES = PROMPT_ROOTS.toArray(new String[0]);
   /** Field names whose string values are prompt text (anything else — ids, roles, URLs, base64 data — is not). */
   private static final Set<String> TEXT_FIELDS = Set.of("messages", "input", "system", "instructions",
       "prompt", "content", "text", "thinking", "arguments", "output", "description", "name", "refusal");
@@ -71,14 +74,7 @@ public final class RequestRewriter {
    * @return never null; for a body that is not JSON, {@code stream=false}, nothing rewritten
    */
   public static RequestInfo inspect(Api api, byte[] body) {
-    Scan scan = new Scan(false);
-    try (JsonParser p = JSON.createParser(body)) {
-      scan.run(p);
-    } catch (IOException | RuntimeException e) {
-      return scan.result(false, null, null);
-    }
-    byte[] rewritten = needsRewrite(api, scan) ? splice(body, scan) : null;
-    return scan.result(true, rewritten, new PromptEstimate(api, () -> Unpooled.wrappedBuffer(body)));
+    return inspect(api, body, 0, body.length, () -> Unpooled.wrappedBuffer(body));
   }
 
   /**
@@ -89,14 +85,61 @@ public final class RequestRewriter {
    * body lives by then ({@link PromptEstimate#readFrom}), or ask while this buffer is alive.
    */
   public static RequestInfo inspect(Api api, ByteBuf body) {
+    int length = body.readableBytes();
+    Supplier<ByteBuf> source = () -> body;
+    if (body.hasArray()) {
+      return inspect(api, body.array(), body.arrayOffset() + body.readerIndex(), length, source);
+    } else if (length <= BodyScratch.MAX) {
+      // The request's body is a direct (usually composite) buffer: one copy into the thread's array
+      // lets Jackson parse a byte[] — no input stream, duplicate or stream bootstrap per request —
+      // and a rewrite splice from it without copying the body out again.
+      byte[] scratch = BodyScratch.of(length);
+      body.getBytes(body.readerIndex(), scratch, 0, length);
+      return inspect(api, scratch, 0, length, source);
+    }
     Scan scan = new Scan(false);
     try (JsonParser p = JSON.createParser((InputStream) new ByteBufInputStream(body.duplicate()))) {
       scan.run(p);
     } catch (IOException | RuntimeException e) {
       return scan.result(false, null, null);
     }
-    byte[] rewritten = needsRewrite(api, scan) ? splice(ByteBufUtil.getBytes(body), scan) : null;
-    return scan.result(true, rewritten, new PromptEstimate(api, () -> body));
+    byte[] rewritten = needsRewrite(api, scan) ? splice(ByteBufUtil.getBytes(body), 0, length, scan) : null;
+    return scan.result(true, rewritten, new PromptEstimate(api, source));
+  }
+
+  /** Inspects {@code body[from, from + length)}; the prompt estimate reads {@code source} when asked. */
+  private static RequestInfo inspect(Api api, byte[] body, int from, int length, Supplier<ByteBuf> source) {
+    Scan scan = new Scan(false);
+    try (JsonParser p = JSON.createParser(body, from, length)) {
+      scan.run(p);
+    } catch (IOException | RuntimeException e) {
+      return scan.result(false, null, null);
+    }
+    byte[] rewritten = needsRewrite(api, scan) ? splice(body, from, length, scan) : null;
+    return scan.result(true, rewritten, new PromptEstimate(api, source));
+  }
+
+  /**
+   * The thread's copy of a request body being inspected (up to {@link #MAX} bytes; larger bodies
+   * are streamed to the parser). Used only within one {@code inspect} call.
+   */
+  private static final class BodyScratch {
+    static final int MAX = 64 * 1024;
+    private static final FastThreadLocal<byte[][]> ARRAY = new FastThreadLocal<>() {
+      @Override
+      protected byte[][] initialValue() {
+        return new byte[1][];
+      }
+    };
+
+    static byte[] of(int length) {
+      byte[][] holder = ARRAY.get();
+      byte[] a = holder[0];
+      if (a == null || a.length < length) {
+        a = holder[0] = new byte[Math.max(length, 4096)];
+      }
+      return a;
+    }
   }
 
   /**
@@ -156,17 +199,18 @@ public final class RequestRewriter {
         && scan.optionsKind != OptionsKind.OTHER;
   }
 
-  private static byte[] splice(byte[] body, Scan scan) {
+  /** The body {@code body[from, from + length)} with include_usage asked for; the scan's offsets are from {@code from}. */
+  private static byte[] splice(byte[] body, int from, int length, Scan scan) {
     try {
       return switch (scan.optionsKind) {
-        case ABSENT -> replace(body, (int) scan.rootEnd, (int) scan.rootEnd, ADD_STREAM_OPTIONS);
-        case NULL -> replace(body, (int) scan.optionsStart, (int) scan.optionsStart + 4, INCLUDE_USAGE_OBJECT);
+        case ABSENT -> replace(body, from, length, (int) scan.rootEnd, (int) scan.rootEnd, ADD_STREAM_OPTIONS);
+        case NULL -> replace(body, from, length, (int) scan.optionsStart, (int) scan.optionsStart + 4, INCLUDE_USAGE_OBJECT);
         case OBJECT -> {
           int start = (int) scan.optionsStart;
           int end = (int) scan.optionsEnd + 1;
-          ObjectNode options = (ObjectNode) MAPPER.readTree(Arrays.copyOfRange(body, start, end));
+          ObjectNode options = (ObjectNode) MAPPER.readTree(body, from + start, end - start);
           options.put("include_usage", true);
-          yield replace(body, start, end, MAPPER.writeValueAsBytes(options));
+          yield replace(body, from, length, start, end, MAPPER.writeValueAsBytes(options));
         }
         case OTHER -> null;
       };
@@ -175,11 +219,16 @@ public final class RequestRewriter {
     }
   }
 
-  private static byte[] replace(byte[] body, int from, int to, byte[] insert) {
-    byte[] out = new byte[body.length - (to - from) + insert.length];
-    System.arraycopy(body, 0, out, 0, from);
+  private static byte[] replace(byte[] body, int start, int to, byte[] insert) {
+    return replace(body, 0, body.length, start, to, insert);
+  }
+
+  /** {@code body[base, base + length)} with its bytes {@code [from, to)} (from {@code base}) replaced by {@code insert}. */
+  private static byte[] replace(byte[] body, int base, int length, int from, int to, byte[] insert) {
+    byte[] out = new byte[length - (to - from) + insert.length];
+    System.arraycopy(body, base, out, 0, from);
     System.arraycopy(insert, 0, out, from, insert.length);
-    System.arraycopy(body, to, out, from + insert.length, body.length - to);
+    System.arraycopy(body, base + to, out, from + insert.length, length - to);
     return out;
   }
 
@@ -208,12 +257,7 @@ public final class RequestRewriter {
 
     void run(JsonParser p) throws IOException {
       parser = p;
-      JsonWalker walker = new JsonWalker(this);
-      JsonToken t;
-      while ((t = p.nextToken()) != null) {
-        walker.token(p, t);
-      }
-      if (!walker.complete()) {
+      if (!JsonWalker.walk(p, this)) {
         throw new IOException("truncated JSON");
       }
     }
@@ -243,7 +287,7 @@ public final class RequestRewriter {
           return false;
         }
         optionsKind = OptionsKind.OBJECT;
-        optionsStart = parser.currentTokenLocation().getByteOffset();
+        optionsStart = tokenStart();
         return true;
       }
       if (path.equals("messages[]") || path.equals("input[]") && !array) {
@@ -255,9 +299,9 @@ public final class RequestRewriter {
     @Override
     public void exit(String path, boolean array) {
       if (path.isEmpty() && rootIsObject) {
-        rootEnd = parser.currentTokenLocation().getByteOffset();
+        rootEnd = tokenStart();
       } else if (path.equals("stream_options")) {
-        optionsEnd = parser.currentTokenLocation().getByteOffset();
+        optionsEnd = tokenStart();
       }
     }
 
@@ -271,7 +315,7 @@ public final class RequestRewriter {
         case "max_output_tokens" -> maxOutputTokens = longValue(t, p);
         case "stream_options" -> {
           optionsKind = t == JsonToken.VALUE_NULL ? OptionsKind.NULL : OptionsKind.OTHER;
-          optionsStart = p.currentTokenLocation().getByteOffset();
+          optionsStart = tokenStart();
         }
         case "stream_options.include_usage" -> includeUsage = t == JsonToken.VALUE_TRUE;
         default -> {
@@ -281,6 +325,17 @@ public final class RequestRewriter {
           }
         }
       }
+    }
+
+    /**
+     * The byte offset of the current token (never a field name here): what
+     * {@code currentTokenLocation().getByteOffset()} says, without the location object it builds
+     * per call (one per request, for the root's end). Jackson's byte parser records the offset
+     * just past the token's first byte.
+     */
+    private long tokenStart() {
+      return parser instanceof UTF8StreamJsonParser bytes
+          ? bytes.getTokenCharacterOffset() - 1 : parser.currentTokenLocation().getByteOffset();
     }
 
     private static long longValue(JsonToken t, JsonParser p) throws IOException {
@@ -293,7 +348,12 @@ public final class RequestRewriter {
       while (end < path.length() && path.charAt(end) != '.' && path.charAt(end) != '[') {
         end++;
       }
-      return PROMPT_ROOTS.contains(path.substring(0, end));
+      for (String root : PROMPT_ROOT_NAMES) { // compared in place: no substring per container entered
+        if (root.length() == end && path.startsWith(root)) {
+          return true;
+        }
+      }
+      return false;
     }
 
     private static String lastField(String path) {

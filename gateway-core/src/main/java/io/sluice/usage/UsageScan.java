@@ -18,11 +18,6 @@ final class UsageScan implements JsonWalker.Visitor {
   private static final JsonFactory JSON = new JsonFactory();
 
   private final GeneratedText output;
-  /**
-   * One walker for every event of the stream (the paths it builds are cached per thread: see
-   * JsonWalker). Created on the first parse: a chat stream read by the fast path may need it only once.
-   */
-  private JsonWalker walker;
   UsageShape table;
   String model;
   long in;
@@ -51,16 +46,8 @@ final class UsageScan implements JsonWalker.Visitor {
   /** Parses one event's data; false when it is not complete, valid JSON. */
   boolean parse(UsageShape t, byte[] b, int from, int to) {
     reset(t);
-    if (walker == null) {
-      walker = new JsonWalker(this);
-    }
-    walker.reset();
     try (JsonParser p = JSON.createParser(b, from, to - from)) {
-      JsonToken token;
-      while ((token = p.nextToken()) != null) {
-        walker.token(p, token);
-      }
-      return walker.complete();
+      return JsonWalker.walk(p, this);
     } catch (IOException | RuntimeException e) {
       return false;
     }

@@ -54,9 +54,9 @@ import java.util.function.LongSupplier;
  * <p><b>Cost.</b> An event is read from its bytes, without a string or a parser per event: one
  * with the shape of the stream's last ordinary event by comparing bytes with it
  * ({@link EventTemplate}); otherwise its {@code event:} type and {@code data:} are found by
- * {@link SseFields}, and an ordinary chunk's content deltas and model by {@link ChunkReader}. Only what the fast path does not recognise —
- * the usage chunk, tool calls, Anthropic {@code message_start} / {@code message_delta}, Responses
- * terminal events — is parsed, with Jackson's byte parser over the event's data and a streaming
+ * {@link SseFields}, and a chat chunk's content deltas, model and usage figures by {@link ChunkReader}. Only what the fast path does not recognise —
+ * tool calls, a usage figure that is not a plain integer, Anthropic {@code message_start} /
+ * {@code message_delta}, Responses terminal events — is parsed, with Jackson's byte parser over the event's data and a streaming
  * walk that skips every other subtree. Text for estimation is kept as the deltas' escaped bytes and
  * decoded and tokenized in 8 KiB pieces ({@link GeneratedText}), or never when usage arrives first.
  * A non-streamed body is parsed incrementally with Jackson's non-blocking parser as it passes, up
@@ -97,7 +97,7 @@ public final class UsageTracker {
 
   private final GeneratedText output = new GeneratedText();
   private String responseModel;
-  private byte[] responseModelBytes; // its UTF-8, to compare each chunk's model without decoding it
+  private byte[] responseModelBytes; // its UTF-8 when read from bytes and not the request's (else null: compared as ASCII)
   private long input = -1;
   private long outputReported = -1;
   private long cached;
@@ -115,6 +115,7 @@ public final class UsageTracker {
   private EventTemplate template; // the stream's last ordinary event, once there is one
   private int blockLength; // of the event being read
   int templateMatches; // events read by their template (for tests)
+  int usageChunksRead; // chat chunks whose usage was read from the bytes (for tests)
   private boolean fastPath = true;
   private boolean endReached; // the stream's usage chunk or terminal event went by
 
@@ -256,6 +257,9 @@ public final class UsageTracker {
   /** The stream's usage chunk or terminal event went by. */
   void reachEnd() {
     endReached = true;
+    if (template != null) {
+      template.release(); // the thread's lease goes to the next stream's template
+    }
   }
 
   /** Whether the response named its model already. */
@@ -292,17 +296,39 @@ public final class UsageTracker {
     template.learn(b, blockLength, from, to, reader, alwaysContent);
   }
 
-  /** A non-empty model name, read from the bytes: decoded only when it differs from the one held. */
+  /**
+   * A non-empty model name, read from the bytes: decoded only when it differs from the one held.
+   * Most upstreams answer with the model asked for: that is compared with the request's string in
+   * place and the request's string kept — no copy of the bytes, no new string, per stream.
+   */
   void model(byte[] b, int from, int to) {
     byte[] held = responseModelBytes;
-    if (held != null && Arrays.equals(held, 0, held.length, b, from, to)) {
+    if (held != null ? Arrays.equals(held, 0, held.length, b, from, to)
+        : responseModel != null && sameAscii(responseModel, b, from, to)) {
+      return;
+    }
+    if (requestModel != null && sameAscii(requestModel, b, from, to)) {
+      responseModel = requestModel;
+      responseModelBytes = null;
       return;
     }
     responseModelBytes = Arrays.copyOfRange(b, from, to);
     String named = new String(responseModelBytes, StandardCharsets.UTF_8);
-    // Most upstreams answer with the model asked for: keep the request's string, not a copy of it
-    // (once per stream, when the model first shows or changes; not per event).
     responseModel = named.equals(requestModel) ? requestModel : named;
+  }
+
+  /** Whether {@code b[from, to)} is ASCII and spells {@code s} (then its UTF-8 decodes to {@code s}). */
+  private static boolean sameAscii(String s, byte[] b, int from, int to) {
+    if (s.length() != to - from) {
+      return false;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      byte c = b[from + i];
+      if (c < 0 || c != s.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   // ---------------------------------------------------------------- non-streamed responses
@@ -439,22 +465,32 @@ public final class UsageTracker {
     return input;
   }
 
+  /**
+   * A usage object's figures (OpenAI chat or Responses; -1 for a figure it lacks): when it reports
+   * input or output, it replaces the earlier report.
+   */
+  void reported(long in, long out, long cached, long reasoning) {
+    if (in >= 0 || out >= 0) {
+      input = in;
+      outputReported = out;
+      this.cached = Math.max(0, cached);
+      this.reasoning = Math.max(0, reasoning);
+    }
+  }
+
   /** The figures of the event or body {@link #scan} just parsed with {@code table}: the latest replace earlier ones. */
   void commit(UsageShape table) {
     UsageScan s = scan;
     if (s.model != null && !s.model.isEmpty()) {
       if (!s.model.equals(responseModel)) {
         responseModel = s.model;
-        responseModelBytes = s.model.getBytes(StandardCharsets.UTF_8);
+        responseModelBytes = null; // compared with the string (model) until a non-ASCII name is read from bytes
       }
     }
     switch (table) {
       case CHAT, RESPONSES_EVENT, RESPONSES_BODY -> {
-        if (s.usageObject && (s.in >= 0 || s.out >= 0)) { // the latest report replaces earlier ones
-          input = s.in;
-          outputReported = s.out;
-          cached = Math.max(0, s.cached);
-          reasoning = Math.max(0, s.reasoning);
+        if (s.usageObject) {
+          reported(s.in, s.out, s.cached, s.reasoning);
         }
       }
       case ANTHROPIC_START, ANTHROPIC_DELTA_USAGE, ANTHROPIC_BODY -> {

@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.sluice.config.RouteConfig.Api;
 import io.sluice.usage.UsageFromBytesTest.Run;
 import io.sluice.usage.UsageTracker.Verdict;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
@@ -112,5 +114,63 @@ class EventTemplateTest {
     assertThat(fast.templateMatches).isEqualTo(9);
     assertThat(run(new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, "claude", () -> 3), stream.toString()).verdicts())
         .containsOnly(Verdict.CONTENT);
+  }
+
+  /** Splits a stream into its event blocks. */
+  private static List<String> events(String stream) {
+    List<String> out = new ArrayList<>();
+    for (String e : stream.split("\n\n")) {
+      out.add(e + "\n\n");
+    }
+    return out;
+  }
+
+  /**
+   * Streams interleaved event by event on one thread take the thread's lease from each other (the
+   * holder's bytes move to an array of its own): every stream reads as it does alone — same
+   * verdicts, usage and template matches — and a stream that starts after another's usage ended
+   * finds the lease free.
+   */
+  @Test
+  void interleavedStreamsOnOneThread_readAsAlone_andTheLeaseMovesBetweenThem() {
+    StringBuilder a = new StringBuilder();
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < 12; i++) {
+      a.append(openAi("\"a" + i + "\"", "pad" + i));
+      b.append("data: {\"id\":\"x\",\"model\":\"other-model-with-a-longer-name\",\"choices\":[{\"index\":0,"
+          + "\"delta\":{\"content\":\"b" + i + " and some more\"}}]}\n\n");
+    }
+    a.append(UsageFromBytesTest.USAGE_CHUNK).append("data: [DONE]\n\n");
+    b.append("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":12}}\n\n");
+    String c = openAi("\"c0\"", "x") + openAi("\"c1\"", "y") + openAi("\"c2\"", "z");
+
+    UsageTracker aloneA = same(UsageFromBytesTest::chat, a.toString());
+    UsageTracker aloneB = same(UsageFromBytesTest::chat, b.toString());
+    UsageTracker aloneC = same(UsageFromBytesTest::chat, c);
+
+    UsageTracker ta = chat();
+    UsageTracker tb = chat();
+    List<String> ea = events(a.toString());
+    List<String> eb = events(b.toString());
+    List<Verdict> va = new ArrayList<>();
+    List<Verdict> vb = new ArrayList<>();
+    for (int i = 0; i < Math.max(ea.size(), eb.size()); i++) {
+      if (i < ea.size()) {
+        va.addAll(run(ta, ea.get(i)).verdicts());
+      }
+      if (i < eb.size()) {
+        vb.addAll(run(tb, eb.get(i)).verdicts());
+      }
+    }
+    UsageTracker tc = chat();
+    Run rc = run(tc, c);
+    assertThat(va).isEqualTo(run(chat(), a.toString()).verdicts());
+    assertThat(vb).isEqualTo(run(chat(), b.toString()).verdicts());
+    assertThat(ta.usage()).isEqualTo(aloneA.usage());
+    assertThat(tb.usage()).isEqualTo(aloneB.usage());
+    assertThat(rc.usage()).isEqualTo(aloneC.usage());
+    assertThat(ta.templateMatches).isEqualTo(aloneA.templateMatches).isEqualTo(10);
+    assertThat(tb.templateMatches).isEqualTo(aloneB.templateMatches).isEqualTo(11);
+    assertThat(tc.templateMatches).isEqualTo(aloneC.templateMatches).isEqualTo(1);
   }
 }

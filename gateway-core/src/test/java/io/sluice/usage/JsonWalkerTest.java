@@ -1,6 +1,7 @@
 package io.sluice.usage;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.core.JsonFactory;
@@ -63,5 +64,52 @@ class JsonWalkerTest {
     assertEquals(List.of("", longName, longName + ".x"), paths("{\"" + longName + "\":{\"x\":2}}"));
     assertEquals(List.of("", longName, longName + ".x"), paths("{\"" + longName + "\":{\"x\":2}}"));
     assertEquals(CHAT_PATHS, paths(CHAT)); // new shapes after the cache filled up: built per value
+  }
+
+  /** A visitor that records paths, and walks {@code inner} (with the one-shot walk) when it meets {@code at}. */
+  private static JsonWalker.Visitor recorder(List<String> out, String at, String inner, List<String> innerOut) {
+    return new JsonWalker.Visitor() {
+      @Override
+      public boolean enter(String path, boolean array) {
+        out.add((array ? "+" : "") + path);
+        return true;
+      }
+
+      @Override
+      public void value(String path, JsonToken token, JsonParser p) throws IOException {
+        out.add(path);
+        if (path.equals(at)) {
+          try (JsonParser q = JSON.createParser(inner)) {
+            assertTrue(JsonWalker.walk(q, recorder(innerOut, null, null, null)));
+          }
+        }
+      }
+    };
+  }
+
+  @Test
+  void oneShotWalk_theThreadsWalker_reusedAndSafeWhenAVisitorWalksAnother() throws IOException {
+    List<String> outer = new ArrayList<>();
+    List<String> inner = new ArrayList<>();
+    try (JsonParser p = JSON.createParser(CHAT)) {
+      assertTrue(JsonWalker.walk(p, recorder(outer, "messages[].role", "{\"a\":[1,{\"b\":2}]}", inner)));
+    }
+    assertEquals(CHAT_PATHS, outer);
+    assertEquals(List.of("", "+a", "a[]", "a[]", "a[].b", "", "+a", "a[]", "a[]", "a[].b"), inner);
+    List<String> again = new ArrayList<>();
+    try (JsonParser p = JSON.createParser(CHAT)) {
+      assertTrue(JsonWalker.walk(p, recorder(again, null, null, null)));
+    }
+    assertEquals(CHAT_PATHS, again);
+    try (JsonParser p = JSON.createParser("{\"a\":[1,2]")) {
+      assertFalse(JsonWalker.walk(p, recorder(new ArrayList<>(), null, null, null)));
+    } catch (IOException expected) {
+      // truncated input: Jackson's end-of-input error; the thread's walker must still be free after it
+    }
+    List<String> afterFailure = new ArrayList<>();
+    try (JsonParser p = JSON.createParser(CHAT)) {
+      assertTrue(JsonWalker.walk(p, recorder(afterFailure, null, null, null)));
+    }
+    assertEquals(CHAT_PATHS, afterFailure);
   }
 }

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.sluice.config.RouteConfig.Api;
 import java.nio.charset.StandardCharsets;
@@ -203,5 +205,69 @@ class RequestRewriterTest {
     JsonNode after = MAPPER.readTree(info.rewrittenBody());
     ((ObjectNode) after).remove("stream_options");
     assertThat(after).isEqualTo(before);
+  }
+
+  /** The bodies every buffer-held variant must read as the byte[] one does (rewrites of each kind, and ones left alone). */
+  private static final List<String> BODIES = List.of(
+      "{\n  \"model\": \"gpt-4o\",\n  \"messages\": [{\"role\": \"user\", \"content\": \"Caf\\u00e9 \u2615?\"}],\n"
+          + "  \"stream\": true,\n  \"max_tokens\": 256\n}\n",
+      "{\"model\":\"m\",\"stream\":true,\"stream_options\":null,\"messages\":[]}",
+      "{\"model\":\"m\",\"stream\":true,\"stream_options\": {\"include_usage\": false, \"x\": [1]},\"max_completion_tokens\":9}",
+      "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}",
+      "{\"model\":\"m\",\"stream\":false,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}",
+      "{\"stream\":true,\"messages\":[} garbage",
+      "{\"model\":\"big\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"" + "long text ".repeat(8000) + "\"}]}");
+
+  @Test
+  void bufferHeldBodies_heapWithOffset_directComposite_andLarge_readAsTheArrayIs() {
+    for (String text : BODIES) {
+      byte[] body = bytes(text);
+      RequestInfo expected = RequestRewriter.inspect(Api.OPENAI_CHAT, body);
+      // a heap buffer whose readable bytes start inside its array
+      byte[] padded = new byte[body.length + 7];
+      System.arraycopy(body, 0, padded, 5, body.length);
+      ByteBuf heap = Unpooled.wrappedBuffer(padded, 3, body.length + 2).skipBytes(2);
+      assertSame(expected, RequestRewriter.inspect(Api.OPENAI_CHAT, heap), text);
+      // a composite of direct buffers, as the gateway aggregates a request (split mid-token)
+      CompositeByteBuf composite = PooledByteBufAllocator.DEFAULT.compositeDirectBuffer();
+      int half = body.length / 2;
+      composite.addComponent(true, PooledByteBufAllocator.DEFAULT.directBuffer().writeBytes(body, 0, half));
+      composite.addComponent(true, PooledByteBufAllocator.DEFAULT.directBuffer().writeBytes(body, half, body.length - half));
+      try {
+        assertSame(expected, RequestRewriter.inspect(Api.OPENAI_CHAT, composite), text);
+        assertThat(composite.readerIndex()).isZero();
+        assertThat(composite.refCnt()).isEqualTo(1);
+      } finally {
+        composite.release();
+      }
+    }
+  }
+
+  private static void assertSame(RequestInfo expected, RequestInfo actual, String body) {
+    assertThat(actual.stream()).as(body).isEqualTo(expected.stream());
+    assertThat(actual.model()).as(body).isEqualTo(expected.model());
+    assertThat(actual.maxOutputTokens()).as(body).isEqualTo(expected.maxOutputTokens());
+    assertThat(actual.clientAskedForUsage()).as(body).isEqualTo(expected.clientAskedForUsage());
+    assertThat(actual.dropUsageChunk()).as(body).isEqualTo(expected.dropUsageChunk());
+    assertThat(actual.rewrittenBody()).as(body).isEqualTo(expected.rewrittenBody());
+    assertThat(actual.promptTokens()).as(body).isEqualTo(expected.promptTokens());
+  }
+
+  @Test
+  void bufferHeldBodies_rewrittenAsExpected() {
+    assertThat(text(RequestRewriter.inspect(Api.OPENAI_CHAT, Unpooled.copiedBuffer(bytes(BODIES.get(1))))
+        .rewrittenBody())).isEqualTo("{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[]}");
+    assertThat(text(RequestRewriter.inspect(Api.OPENAI_CHAT, Unpooled.copiedBuffer(bytes(BODIES.get(2))))
+        .rewrittenBody())).isEqualTo("{\"model\":\"m\",\"stream\":true,\"stream_options\": {\"include_usage\":true,\"x\":[1]},"
+            + "\"max_completion_tokens\":9}");
+    String big = BODIES.get(6);
+    int close = big.lastIndexOf('}');
+    ByteBuf direct = PooledByteBufAllocator.DEFAULT.directBuffer().writeBytes(bytes(big));
+    try {
+      assertThat(text(RequestRewriter.inspect(Api.OPENAI_CHAT, direct).rewrittenBody()))
+          .isEqualTo(big.substring(0, close) + ",\"stream_options\":{\"include_usage\":true}" + big.substring(close));
+    } finally {
+      direct.release();
+    }
   }
 }

@@ -136,6 +136,18 @@ class UsageFromBytesTest {
   }
 
   @Test
+  void modelAsRequested_keepsTheRequestsString_aNonAsciiModelIsDecodedOnce() {
+    String requested = new String("gpt-4o".toCharArray());
+    UsageTracker tracker = new UsageTracker(Api.OPENAI_CHAT, true, true, requested, () -> 1);
+    Run r = run(tracker, chunk("{\"content\":\"a\"}") + chunk("{\"content\":\"b\"}"));
+    assertThat(r.usage().model()).isSameAs(requested);
+    String other = "data: {\"model\":\"modèle\",\"choices\":[{\"delta\":{\"content\":\"c\"}}]}\n\n";
+    Run changed = same(UsageFromBytesTest::chat, chunk("{\"content\":\"a\"}") + other + other + chunk("{\"content\":\"d\"}"));
+    assertThat(changed.usage().model()).isEqualTo("gpt-4o");
+    assertThat(same(UsageFromBytesTest::chat, other + other).usage().model()).isEqualTo("modèle");
+  }
+
+  @Test
   void toolCallsBesideContent_areParsed() {
     String stream = chunk("{\"content\":\"x\",\"tool_calls\":[{\"index\":0,\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}")
         + chunk("{\"tool_calls\":[]}");
