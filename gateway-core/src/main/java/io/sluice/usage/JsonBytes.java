@@ -129,6 +129,23 @@ final class JsonBytes {
     return true;
   }
 
+  /**
+   * Whether {@code b[from, to)} is ASCII and spells {@code s} (then its UTF-8 decodes to {@code s}):
+   * a name compared with a string held, without decoding the bytes.
+   */
+  static boolean spellsAscii(byte[] b, int from, int to, String s) {
+    if (s.length() != to - from) {
+      return false;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      byte c = b[from + i];
+      if (c < 0 || c != s.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Whether the bytes {@code b[from, to)} contain {@code needle}. */
   static boolean contains(byte[] b, int from, int to, byte[] needle) {
     int last = to - needle.length;

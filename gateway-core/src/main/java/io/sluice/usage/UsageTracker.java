@@ -304,10 +304,10 @@ public final class UsageTracker {
   void model(byte[] b, int from, int to) {
     byte[] held = responseModelBytes;
     if (held != null ? Arrays.equals(held, 0, held.length, b, from, to)
-        : responseModel != null && sameAscii(responseModel, b, from, to)) {
+        : responseModel != null && JsonBytes.spellsAscii(b, from, to, responseModel)) {
       return;
     }
-    if (requestModel != null && sameAscii(requestModel, b, from, to)) {
+    if (requestModel != null && JsonBytes.spellsAscii(b, from, to, requestModel)) {
       responseModel = requestModel;
       responseModelBytes = null;
       return;
@@ -315,20 +315,6 @@ public final class UsageTracker {
     responseModelBytes = Arrays.copyOfRange(b, from, to);
     String named = new String(responseModelBytes, StandardCharsets.UTF_8);
     responseModel = named.equals(requestModel) ? requestModel : named;
-  }
-
-  /** Whether {@code b[from, to)} is ASCII and spells {@code s} (then its UTF-8 decodes to {@code s}). */
-  private static boolean sameAscii(String s, byte[] b, int from, int to) {
-    if (s.length() != to - from) {
-      return false;
-    }
-    for (int i = 0; i < s.length(); i++) {
-      byte c = b[from + i];
-      if (c < 0 || c != s.charAt(i)) {
-        return false;
-      }
-    }
-    return true;
   }
 
   // ---------------------------------------------------------------- non-streamed responses
