@@ -10,6 +10,8 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -28,6 +30,7 @@ import io.netty.handler.codec.http.websocketx.WebSocket08FrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -53,6 +56,11 @@ public final class FakeRealtimeUpstream implements UpstreamFake {
 
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private final BlockingQueue<Session> sessions = new LinkedBlockingQueue<>();
+  // Every accepted connection, closed (and waited for) before the event loop shuts down: a
+  // connection still holding unsent frames (a flood the gateway stopped reading) releases them when
+  // it closes on a running loop; closed by the loop's shutdown instead, a close that Netty defers
+  // while a flush is under way never runs, and the frames' buffers leak.
+  private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final AtomicInteger connections = new AtomicInteger();
   private final Channel server;
   private volatile String protocol;
@@ -73,6 +81,7 @@ public final class FakeRealtimeUpstream implements UpstreamFake {
           @Override
           protected void initChannel(SocketChannel ch) {
             connections.incrementAndGet();
+            children.add(ch);
             if (sslContext != null) {
               ch.pipeline().addLast(sslContext.newHandler(ch.alloc()));
             }
@@ -141,6 +150,7 @@ public final class FakeRealtimeUpstream implements UpstreamFake {
   @Override
   public void close() {
     server.close().syncUninterruptibly();
+    children.close().awaitUninterruptibly(WAIT.toMillis());
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
