@@ -438,4 +438,101 @@ class SseFramerTest {
     assertThat(events).containsExactly("data: one\n\n", "data: two\n\n");
     framer.release();
   }
+
+  /** The eight-bytes-at-a-time search finds the same first LF or CR as a byte-by-byte one, from every offset to every end. */
+  @Test
+  void findsTheFirstLineEndAsAByteByByteSearchWould() {
+    java.util.Random random = new java.util.Random(15);
+    byte[] alphabet = {'\n', '\r', 'a', ':', ' ', (byte) 0x8a, (byte) 0x8d, (byte) 0xff, 0x0b, 0x0c, 0x09, 0x0e};
+    for (int round = 0; round < 200; round++) {
+      byte[] a = new byte[1 + random.nextInt(40)];
+      for (int k = 0; k < a.length; k++) {
+        // mostly ordinary bytes, so that matches fall in every position of a word
+        a[k] = random.nextInt(6) == 0 ? alphabet[random.nextInt(alphabet.length)] : (byte) ('a' + random.nextInt(26));
+      }
+      for (int from = 0; from <= a.length; from++) {
+        for (int to = from; to <= a.length; to++) {
+          int expected = -1;
+          for (int k = from; k < to; k++) {
+            if (a[k] == '\n' || a[k] == '\r') {
+              expected = k;
+              break;
+            }
+          }
+          assertThat(SseFramer.nextLineEnd(a, from, to)).as("a[%d, %d) of %s", from, to, java.util.Arrays.toString(a))
+              .isEqualTo(expected);
+        }
+      }
+    }
+  }
+
+  /**
+   * A read longer than the scan's window ({@link SseFramer#WINDOW}, copied a window at a time from a
+   * direct buffer) with events and CRLFs across the windows' edges, and heap buffers (scanned in
+   * their own array, also at an array offset): the same events as a byte-by-byte reading.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("lineEndings")
+  void framesAReadLongerThanTheScanWindowAsByteByByte(String name, String eol) {
+    StringBuilder text = new StringBuilder();
+    java.util.Random random = new java.util.Random(eol.hashCode());
+    while (text.length() < 3 * SseFramer.WINDOW + 500) {
+      int n = random.nextInt(300);
+      text.append(random.nextInt(5) == 0 ? ": comment" : "data: ").append("x".repeat(n)).append(eol);
+      if (random.nextBoolean()) {
+        text.append(eol); // the event's end; otherwise another line of the same event
+      }
+    }
+    text.append(eol);
+    byte[] input = text.toString().getBytes(StandardCharsets.US_ASCII);
+    List<byte[]> expected = eventsByteByByte(input);
+    assertThat(expected).hasSizeGreaterThan(50);
+
+    byte[] padded = new byte[input.length + 7];
+    System.arraycopy(input, 0, padded, 3, input.length);
+    List<ByteBuf> reads = List.of(
+        ALLOC.directBuffer(input.length).writeBytes(input),
+        Unpooled.wrappedBuffer(input),
+        Unpooled.wrappedBuffer(padded, 3, input.length), // an array offset, bytes around it
+        Unpooled.wrappedBuffer(padded).slice(3, input.length));
+    for (ByteBuf read : reads) {
+      SseFramer framer = new SseFramer(ALLOC, 1024 * 1024);
+      Collector out = new Collector();
+      framer.feed(read, out);
+      out.drain(framer);
+      framer.release();
+      assertThat(out.events).as("%s", read.getClass().getSimpleName()).containsExactlyElementsOf(expected);
+      assertThat(out.all.toByteArray()).isEqualTo(input);
+    }
+  }
+
+  /**
+   * The events of a whole stream read one byte at a time, the way WHATWG words it (a line ends at
+   * CRLF, LF or CR; an empty line ends the event, with a CRLF's LF when it follows): the reference
+   * for the framer's word-at-a-time scan. Every event in {@code input} is complete.
+   */
+  private static List<byte[]> eventsByteByByte(byte[] input) {
+    List<byte[]> events = new ArrayList<>();
+    int start = 0;
+    boolean atLineStart = true;
+    for (int i = 0; i < input.length; i++) {
+      byte b = input[i];
+      if (b != '\n' && b != '\r') {
+        atLineStart = false;
+        continue;
+      }
+      if (b == '\n' && i > 0 && input[i - 1] == '\r') {
+        continue; // the LF of a CRLF: no second line end
+      }
+      if (!atLineStart) {
+        atLineStart = true;
+        continue;
+      }
+      int end = b == '\r' && i + 1 < input.length && input[i + 1] == '\n' ? i + 2 : i + 1;
+      events.add(java.util.Arrays.copyOfRange(input, start, end));
+      start = end;
+      i = end - 1;
+    }
+    return events;
+  }
 }
