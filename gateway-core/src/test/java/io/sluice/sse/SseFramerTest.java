@@ -10,7 +10,9 @@ import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -53,7 +55,7 @@ class SseFramerTest {
   }
 
   /** Collects what the framer emits as byte arrays, releasing every buffer it receives. */
-  private static final class Collector implements SseFramer.Sink {
+  private static class Collector implements SseFramer.Sink {
     final List<byte[]> events = new ArrayList<>();
     final List<byte[]> fragments = new ArrayList<>();
     /** The bytes of each oversized event, from its first fragment on. */
@@ -442,7 +444,7 @@ class SseFramerTest {
   /** The eight-bytes-at-a-time search finds the same first LF or CR as a byte-by-byte one, from every offset to every end. */
   @Test
   void findsTheFirstLineEndAsAByteByByteSearchWould() {
-    java.util.Random random = new java.util.Random(15);
+    Random random = new Random(15);
     byte[] alphabet = {'\n', '\r', 'a', ':', ' ', (byte) 0x8a, (byte) 0x8d, (byte) 0xff, 0x0b, 0x0c, 0x09, 0x0e};
     for (int round = 0; round < 200; round++) {
       byte[] a = new byte[1 + random.nextInt(40)];
@@ -459,7 +461,7 @@ class SseFramerTest {
               break;
             }
           }
-          assertThat(SseFramer.nextLineEnd(a, from, to)).as("a[%d, %d) of %s", from, to, java.util.Arrays.toString(a))
+          assertThat(SseFramer.nextLineEnd(a, from, to)).as("a[%d, %d) of %s", from, to, Arrays.toString(a))
               .isEqualTo(expected);
         }
       }
@@ -475,7 +477,7 @@ class SseFramerTest {
   @MethodSource("lineEndings")
   void framesAReadLongerThanTheScanWindowAsByteByByte(String name, String eol) {
     StringBuilder text = new StringBuilder();
-    java.util.Random random = new java.util.Random(eol.hashCode());
+    Random random = new Random(eol.hashCode());
     while (text.length() < 3 * SseFramer.WINDOW + 500) {
       int n = random.nextInt(300);
       text.append(random.nextInt(5) == 0 ? ": comment" : "data: ").append("x".repeat(n)).append(eol);
@@ -497,12 +499,23 @@ class SseFramerTest {
         Unpooled.wrappedBuffer(padded).slice(3, input.length));
     for (ByteBuf read : reads) {
       SseFramer framer = new SseFramer(ALLOC, 1024 * 1024);
-      Collector out = new Collector();
+      int[] inArray = {0};
+      Collector out = new Collector() {
+        @Override
+        public void event(ByteBuf buffer, int index, int length, byte[] bytes, int offset) {
+          // the array the framer hands over holds the event's bytes, as the buffer does
+          assertThat(Arrays.copyOfRange(bytes, offset, offset + length))
+              .isEqualTo(ByteBufUtil.getBytes(buffer, index, length));
+          inArray[0]++;
+          super.event(buffer, index, length, bytes, offset);
+        }
+      };
       framer.feed(read, out);
       out.drain(framer);
       framer.release();
       assertThat(out.events).as("%s", read.getClass().getSimpleName()).containsExactlyElementsOf(expected);
       assertThat(out.all.toByteArray()).isEqualTo(input);
+      assertThat(inArray[0]).as("events handed over with an array").isGreaterThan(expected.size() - 5);
     }
   }
 
@@ -529,7 +542,7 @@ class SseFramerTest {
         continue;
       }
       int end = b == '\r' && i + 1 < input.length && input[i + 1] == '\n' ? i + 2 : i + 1;
-      events.add(java.util.Arrays.copyOfRange(input, start, end));
+      events.add(Arrays.copyOfRange(input, start, end));
       start = end;
       i = end - 1;
     }

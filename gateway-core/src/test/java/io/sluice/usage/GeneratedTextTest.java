@@ -2,6 +2,7 @@ package io.sluice.usage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -83,7 +84,7 @@ class GeneratedTextTest {
 
   private static String unescape(CharSequence body) {
     try {
-      return new com.fasterxml.jackson.databind.ObjectMapper().readValue("\"" + body + "\"", String.class);
+      return new ObjectMapper().readValue("\"" + body + "\"", String.class);
     } catch (Exception e) {
       throw new AssertionError(e);
     }
