@@ -169,7 +169,12 @@ final class BodyRelay implements HeldAnswer.Outlet {
   private final SseFramer.Sink sink = new SseFramer.Sink() {
     @Override
     public void event(ByteBuf buffer, int index, int length) {
-      onEvent(buffer, index, length);
+      onEvent(buffer, index, length, null, 0);
+    }
+
+    @Override
+    public void event(ByteBuf buffer, int index, int length, byte[] bytes, int offset) {
+      onEvent(buffer, index, length, bytes, offset);
     }
 
     @Override
@@ -181,7 +186,7 @@ final class BodyRelay implements HeldAnswer.Outlet {
     @Override
     public void event(ByteBuf event) {
       try {
-        onEvent(event, event.readerIndex(), event.readableBytes());
+        onEvent(event, event.readerIndex(), event.readableBytes(), null, 0);
         timings.endOfRead();
         writer.endOfRead();
       } finally {
@@ -198,13 +203,15 @@ final class BodyRelay implements HeldAnswer.Outlet {
   /**
    * One whole event, bytes {@code [index, index + length)} of the framer's buffer. Usage reads it
    * in place; an event that goes out as it came is written in place too (no buffer of its own);
-   * one that is held, stamped or translated is taken as a slice of its own.
+   * one that is held, stamped or translated is taken as a slice of its own. Usage reads the
+   * event from {@code bytes[offset, offset + length)} when the framer gave its array (else null).
    */
-  private void onEvent(ByteBuf buffer, int index, int length) {
+  private void onEvent(ByteBuf buffer, int index, int length, byte[] bytes, int offset) {
     if (stop != null || (held != null && held.rejected() != null)) {
       return; // after the event that ran past the budget, or failed the attempt: not relayed
     }
-    UsageTracker.Verdict verdict = usage == null ? null : usage.onEvent(buffer, index, length);
+    UsageTracker.Verdict verdict = usage == null ? null
+        : bytes != null ? usage.onEvent(bytes, offset, length) : usage.onEvent(buffer, index, length);
     if (endGate != null && usage.endReached()) {
       endGate.hold(); // from the usage chunk / terminal event on, until the usage is settled
     }

@@ -64,6 +64,15 @@ public final class SseFields {
     return bytes;
   }
 
+  /** The same as {@link #load(ByteBuf, int, int)} for the block {@code block[offset, offset + length)}. */
+  public byte[] load(byte[] block, int offset, int length) {
+    if (bytes.length < length) {
+      bytes = new byte[Math.max(length, bytes.length * 2)];
+    }
+    System.arraycopy(block, offset, bytes, 0, length);
+    return bytes;
+  }
+
   /** Finds the fields of the block of {@code n} bytes that {@link #load} just copied. */
   public void read(int n) {
     typeStart = typeEnd = -1;

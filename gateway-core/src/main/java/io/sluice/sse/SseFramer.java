@@ -2,7 +2,10 @@ package io.sluice.sse;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.util.ByteProcessor;
+import io.netty.util.concurrent.FastThreadLocal;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 
 /**
  * Splits a {@code text/event-stream} byte stream into whole events, whatever the network reads'
@@ -49,6 +52,16 @@ public final class SseFramer {
       event(buffer.retainedSlice(index, length));
     }
 
+    /**
+     * The same event as {@link #event(ByteBuf, int, int)}, its bytes also {@code bytes[offset,
+     * offset + length)} of an array the framer scanned them in (valid only during the call): a sink
+     * that reads the event's bytes copies them from there, not through the buffer (one bounds-checked
+     * call chain per event less). By default, the event in the buffer.
+     */
+    default void event(ByteBuf buffer, int index, int length, byte[] bytes, int offset) {
+      event(buffer, index, length);
+    }
+
     /** The framer is done with this read's whole events: bytes looked at in place may be freed after this returns. */
     default void endOfRead() {
     }
@@ -70,31 +83,69 @@ public final class SseFramer {
   private boolean lastWasCr;
   private boolean inOversizedEvent;
   private boolean atStreamStart = true; // a byte order mark may still come (see the class comment)
-  private int nextCr; // within one feed: the index of the next CR at or after the scan (the end if none), or -1
 
-  /** Advances the line state by one byte; stops (false) at the line end that ends an event. */
-  private final ByteProcessor scanner = b -> {
-    boolean lineEnd;
-    if (b == '\n') {
-      lineEnd = !lastWasCr;
-      lastWasCr = false;
-    } else if (b == '\r') {
-      lineEnd = true;
-      lastWasCr = true;
-    } else {
-      lineEnd = false;
-      lastWasCr = false;
-      atLineStart = false;
+  /** Bytes of a direct buffer scanned per copy into the thread's array (one read is usually less). */
+  static final int WINDOW = 16 * 1024;
+
+  /**
+   * The bytes of the read being framed, as an array: buffer index {@code j} is
+   * {@code bytes[j + base]} for {@code j} in {@code [from, to)}. A heap buffer is its own window;
+   * a direct one's bytes are copied, {@link #WINDOW} at a time, into {@code scratch}. One per
+   * event loop (its streams are framed one read at a time), so a held stream keeps none.
+   */
+  private static final class Window {
+    private byte[] scratch;
+    byte[] bytes;
+    int base;
+    int from;
+    int to;
+    boolean busy; // a read is being framed with it
+
+    void open(ByteBuf buf) {
+      busy = true;
+      if (buf.hasArray()) {
+        bytes = buf.array();
+        base = buf.arrayOffset();
+        from = buf.readerIndex();
+        to = buf.writerIndex();
+      } else {
+        bytes = null;
+        from = to = 0;
+      }
     }
-    if (!lineEnd) {
-      return true;
+
+    /** Copies {@code buf[i, min(end, i + WINDOW))}: one bulk copy, no access per byte. */
+    void copy(ByteBuf buf, int i, int end) {
+      if (scratch == null) {
+        scratch = new byte[WINDOW];
+      }
+      int n = Math.min(end - i, scratch.length);
+      buf.getBytes(i, scratch, 0, n);
+      bytes = scratch;
+      base = -i;
+      from = i;
+      to = i + n;
     }
-    if (atLineStart) {
-      return false; // an empty line; the next event starts at a line start too
+
+    void close() {
+      bytes = null; // not a heap buffer's array past its read
+      busy = false;
     }
-    atLineStart = true;
-    return true;
+  }
+
+  private static final FastThreadLocal<Window> WINDOWS = new FastThreadLocal<>() {
+    @Override
+    protected Window initialValue() {
+      return new Window();
+    }
   };
+
+  /** Eight bytes of an array at once, in the order SWAR below assumes (the first byte lowest). */
+  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long ONES = 0x0101010101010101L;
+  private static final long HIGHS = 0x8080808080808080L;
+  private static final long LFS = ONES * '\n';
+  private static final long CRS = ONES * '\r';
 
   public SseFramer(ByteBufAllocator alloc, int maxEventSize) {
     this.alloc = alloc;
@@ -111,32 +162,44 @@ public final class SseFramer {
     if (atStreamStart && !skipByteOrderMark()) {
       return; // one or two bytes that may be the start of a BOM: held until the next read tells
     }
-    int end = pending.writerIndex();
-    int i = pending.readerIndex() + scanned;
-    nextCr = -1;
-    while (i < end) {
-      // Bulk scans, not a getByte per byte: under the paranoid leak detector every getByte of a
-      // leak-aware buffer records a stack trace, which made framing ~100x slower in tests (a 64 KiB
-      // read held the event loop for ~300 ms, delaying every other stream).
-      int blank = findBlank(i, end);
-      if (blank < 0) {
-        break;
+    Window w = WINDOWS.get();
+    if (w.busy) {
+      w = new Window(); // a sink that frames another stream within this read's events: not the relay's
+    }
+    w.open(pending);
+    try {
+      int end = pending.writerIndex();
+      int i = pending.readerIndex() + scanned;
+      while (i < end) {
+        // Bulk scans, not a getByte per byte: under the paranoid leak detector every getByte of a
+        // leak-aware buffer records a stack trace, which made framing ~100x slower in tests (a 64 KiB
+        // read held the event loop for ~300 ms, delaying every other stream).
+        int blank = findBlank(w, i, end);
+        if (blank < 0) {
+          break;
+        }
+        // An empty line: the event is complete. Take a CRLF's LF along when it is already here.
+        int last = blank;
+        if (lastWasCr && blank + 1 < end && byteAt(w, blank + 1) == '\n') {
+          last = blank + 1;
+          lastWasCr = false;
+        }
+        int start = pending.readerIndex();
+        if (inOversizedEvent) {
+          inOversizedEvent = false;
+          sink.fragment(pending.readRetainedSlice(last + 1 - start), false);
+        } else {
+          pending.readerIndex(last + 1);
+          if (start >= w.from && last < w.to) {
+            sink.event(pending, start, last + 1 - start, w.bytes, start + w.base);
+          } else {
+            sink.event(pending, start, last + 1 - start); // it began before this read's window
+          }
+        }
+        i = last + 1;
       }
-      // An empty line: the event is complete. Take a CRLF's LF along when it is already here.
-      int last = blank;
-      if (lastWasCr && blank + 1 < end && pending.getByte(blank + 1) == '\n') {
-        last = blank + 1;
-        lastWasCr = false;
-      }
-      int start = pending.readerIndex();
-      if (inOversizedEvent) {
-        inOversizedEvent = false;
-        sink.fragment(pending.readRetainedSlice(last + 1 - start), false);
-      } else {
-        pending.readerIndex(last + 1);
-        sink.event(pending, start, last + 1 - start);
-      }
-      i = last + 1;
+    } finally {
+      w.close();
     }
     sink.endOfRead();
     scanned = pending.readableBytes();
@@ -205,53 +268,78 @@ public final class SseFramer {
 
   /**
    * The index of the line end that completes an empty line (the end of an event) in
-   * {@code pending[i, end)}, or -1; the line state advances exactly as {@link #scanner} over those
-   * bytes would advance it. Lines that end with LF alone — nearly every stream — are found with
-   * Netty's word-at-a-time {@code indexOf}; a CR is handed to the byte-by-byte scanner.
+   * {@code pending[i, end)}, or -1; the line state ({@code atLineStart}, {@code lastWasCr}) advances
+   * as a byte-by-byte reading of those bytes would advance it (WHATWG: a line ends at CRLF, LF or
+   * CR). Only line-end bytes are looked at one by one: the bytes between them are stepped over eight
+   * at a time ({@link #nextLineEnd}), over the read's bytes as an array — not Netty's
+   * {@code indexOf}, which is one pass per byte value (LF, then CR over the whole read) with a
+   * virtual call per word through the slice, and under the paranoid leak detector a recorded
+   * stack trace per access (which made framing ~100x slower in tests).
    */
-  private int findBlank(int i, int end) {
+  private int findBlank(Window w, int i, int end) {
     while (i < end) {
-      if (lastWasCr) {
-        // the byte after a CR: an LF there completes a CRLF (not a second line end)
-        int r = pending.forEachByte(i, 1, scanner);
-        if (r >= 0) {
-          return r;
-        }
-        i++;
-        continue;
+      if (i < w.from || i >= w.to) {
+        w.copy(pending, i, end);
       }
-      int lf = pending.indexOf(i, end, (byte) '\n');
-      int lineEnd = lf < 0 ? end : lf;
-      if (nextCr < i) {
-        // One scan for CR per read, not per line: nearly every stream has none at all.
-        int c = pending.indexOf(i, end, (byte) '\r');
-        nextCr = c < 0 ? end : c;
-      }
-      int cr = nextCr < lineEnd ? nextCr : -1;
-      if (cr >= 0) {
-        int r = pending.forEachByte(i, cr + 1 - i, scanner);
-        if (r >= 0) {
-          return r;
-        }
-        i = cr + 1;
-        continue;
-      }
-      if (lineEnd > i) {
+      int base = w.base;
+      int at = nextLineEnd(w.bytes, i + base, w.to + base);
+      int p = at < 0 ? w.to : at - base;
+      if (p > i) {
         atLineStart = false; // ordinary bytes before the line end (or the end of what is here)
+        lastWasCr = false;
       }
-      if (lf < 0) {
-        return -1;
+      if (at < 0) {
+        i = p;
+        continue;
       }
-      if (atLineStart) {
-        return lf; // an empty line; the next event starts at a line start too
+      boolean lineEnd;
+      if (w.bytes[at] == '\n') {
+        lineEnd = !lastWasCr; // the LF of a CRLF ends no second line
+        lastWasCr = false;
+      } else {
+        lineEnd = true;
+        lastWasCr = true;
       }
-      atLineStart = true;
-      i = lf + 1;
-      if (i < end && nextCr > i && pending.getByte(i) == '\n') {
-        return i; // the blank line right behind (nearly every event ends so): one byte, not another search
+      if (lineEnd) {
+        if (atLineStart) {
+          return p; // an empty line; the next event starts at a line start too
+        }
+        atLineStart = true;
+      }
+      i = p + 1;
+    }
+    return -1;
+  }
+
+  /**
+   * The index of the first LF or CR in {@code a[from, to)}, or -1. Eight bytes per step: a byte
+   * equal to {@code c} is a zero byte of {@code word ^ c*ONES}, and {@code (x - ONES) & ~x & HIGHS}
+   * sets the high bit of the lowest zero byte of {@code x} (above it a borrow may mark more, never
+   * below), so the lowest bit set is the first match.
+   */
+  static int nextLineEnd(byte[] a, int from, int to) {
+    int k = from;
+    for (int last = to - Long.BYTES; k <= last; k += Long.BYTES) {
+      long w = (long) LONGS.get(a, k);
+      long lf = w ^ LFS;
+      long cr = w ^ CRS;
+      long found = ((lf - ONES) & ~lf | (cr - ONES) & ~cr) & HIGHS;
+      if (found != 0) {
+        return k + (Long.numberOfTrailingZeros(found) >>> 3);
+      }
+    }
+    for (; k < to; k++) {
+      byte b = a[k];
+      if (b == '\n' || b == '\r') {
+        return k;
       }
     }
     return -1;
+  }
+
+  /** The byte at buffer index {@code j}: from the window when it holds it. */
+  private byte byteAt(Window w, int j) {
+    return j >= w.from && j < w.to ? w.bytes[j + w.base] : pending.getByte(j);
   }
 
   /**

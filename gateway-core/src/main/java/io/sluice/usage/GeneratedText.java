@@ -3,6 +3,7 @@ package io.sluice.usage;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -18,7 +19,8 @@ import java.util.Arrays;
  * <p>Why string bodies can be concatenated: an escape never spans two strings, so the bodies of
  * several JSON strings laid end to end are one valid body, which one decode turns into their text.
  *
- * <p>Threading: not thread-safe; one per tracker.
+ * <p>Threading: not thread-safe; one per tracker, used on its thread only (the thread's stage
+ * holds its latest bytes).
  */
 final class GeneratedText {
   private static final JsonFactory JSON = new JsonFactory();
@@ -30,15 +32,90 @@ final class GeneratedText {
   private int length;
   private boolean hasEscapes;
 
+  /**
+   * The thread's array for the text of one stream at a time. Why: a stream's text was appended to
+   * an array of its own, grown by doubling from 64 bytes — at 100 tokens five arrays, the largest
+   * allocation site of the gateway at burst load (~2 KB per request), and a write to the stream's
+   * cold memory per event. Now the bytes go to the thread's stage; they move to the stream's own
+   * array, in one piece, only when another stream's text needs the stage ({@link #settle}) or the
+   * text is read ({@link #decode}). At burst load a response's events come in a read or two, so a
+   * stream's text moves once, into one array of its size, when the next stream's text takes the
+   * stage. Same thread only: a tracker runs on its exchange's
+   * event loop.
+   */
+  private static final class Stage {
+    byte[] bytes = new byte[1024];
+    int length;
+    boolean hasEscapes;
+    GeneratedText owner;
+  }
+
+  private static final FastThreadLocal<Stage> STAGES = new FastThreadLocal<>() {
+    @Override
+    protected Stage initialValue() {
+      return new Stage();
+    }
+  };
+
+  /** A piece this long or longer goes straight to the text's own array: the stage stays small. */
+  private static final int MAX_STAGED_PIECE = 4096;
+
+  /** The thread's stage while it holds this text's latest bytes (then {@code stage.owner == this}), else null. */
+  private Stage stage;
+
   /** A JSON string body {@code b[from, to)} as it appeared in the event (escapes not decoded). */
   void appendEscaped(byte[] b, int from, int to) {
     int n = to - from;
     if (n <= 0) {
       return;
     }
+    if (n >= MAX_STAGED_PIECE) {
+      settle();
+      appendOwn(b, from, to, JsonBytes.hasEscape(b, from, to));
+    } else {
+      Stage s = stage;
+      if (s == null) {
+        s = STAGES.get();
+        if (s.owner != null) {
+          s.owner.settle(); // the stage held another stream's text: it moves to that text's own array
+        }
+        s.owner = this;
+        stage = s;
+      }
+      if (s.bytes.length < s.length + n) {
+        s.bytes = Arrays.copyOf(s.bytes, Math.max(s.length + n, 2 * s.bytes.length));
+      }
+      System.arraycopy(b, from, s.bytes, s.length, n);
+      s.length += n;
+      s.hasEscapes |= JsonBytes.hasEscape(b, from, to);
+    }
+    // decoded past FLUSH_AT bytes, counting the opening quote, as when every byte went to its own array
+    int held = (escaped == null ? 1 : length) + (stage == null ? 0 : stage.length);
+    if (held > TextTokenCounter.FLUSH_AT) {
+      decode();
+    }
+  }
+
+  /** Moves this text's bytes out of the thread's stage into its own array; the stage is free again. */
+  private void settle() {
+    Stage s = stage;
+    if (s == null) {
+      return;
+    }
+    stage = null;
+    s.owner = null;
+    if (s.length > 0) {
+      appendOwn(s.bytes, 0, s.length, s.hasEscapes);
+    }
+    s.length = 0;
+    s.hasEscapes = false;
+  }
+
+  /** Appends to the text's own array: {@code "} then the bodies, one byte of room kept for the closing quote. */
+  private void appendOwn(byte[] b, int from, int to, boolean escapes) {
+    int n = to - from;
     if (escaped == null) {
-      // Small at first: a held stream that has had a token or two keeps this array, and a long
-      // stream doubles it a few times (64, 128, 256 ...) for a few hundred bytes copied once.
+      // Sized for what comes in: a stream's text usually arrives here in one piece (see Stage).
       escaped = new byte[Math.max(64, n + 2)];
       escaped[0] = '"';
       length = 1;
@@ -47,10 +124,7 @@ final class GeneratedText {
     }
     System.arraycopy(b, from, escaped, length, n);
     length += n;
-    hasEscapes |= JsonBytes.hasEscape(b, from, to);
-    if (length > TextTokenCounter.FLUSH_AT) {
-      decode();
-    }
+    hasEscapes |= escapes;
   }
 
   /** Text already decoded (by the parser), after what came before it. */
@@ -74,8 +148,9 @@ final class GeneratedText {
     return counter;
   }
 
-  /** Moves the escaped bytes held into the counter as text. */
+  /** Moves the escaped bytes held (its own and staged) into the counter as text. */
   private void decode() {
+    settle();
     if (escaped == null || length <= 1) {
       return;
     }

@@ -184,8 +184,31 @@ public final class UsageTracker {
     }
     SseFields fields = this.fields = SseFields.forThread(); // the loop's, not the stream's
     try {
-      byte[] block = fields.load(buffer, index, length);
-      reader = ChunkReader.forThread();
+      return read(fields, fields.load(buffer, index, length), length);
+    } catch (RuntimeException e) {
+      return Verdict.PASS; // never let accounting break the stream
+    }
+  }
+
+  /**
+   * The same as {@link #onEvent(ByteBuf, int, int)} for the event block {@code bytes[offset, offset
+   * + length)}: the framer's array the event was scanned in ({@link io.sluice.sse.SseFramer.Sink}).
+   */
+  public Verdict onEvent(byte[] bytes, int offset, int length) {
+    if (api == Api.PASSTHROUGH) {
+      return Verdict.PASS;
+    }
+    SseFields fields = this.fields = SseFields.forThread();
+    try {
+      return read(fields, fields.load(bytes, offset, length), length);
+    } catch (RuntimeException e) {
+      return Verdict.PASS; // never let accounting break the stream
+    }
+  }
+
+  /** One event block, {@code block[0, length)} (the thread's copy in {@code fields}). */
+  private Verdict read(SseFields fields, byte[] block, int length) {
+    try {
       if (template != null && template.match(block, length)) {
         templateMatches++;
         if (template.modelStart >= 0) {
@@ -194,6 +217,7 @@ public final class UsageTracker {
         appendPieces(block, template.pieces, EventTemplate.piecesOffset(), template.pieceCount);
         return template.content ? Verdict.CONTENT : Verdict.PASS;
       }
+      reader = ChunkReader.forThread(); // not for a template's match: one thread-local look-up less per event
       blockLength = length;
       fields.read(length);
       if (!fields.hasData()) {

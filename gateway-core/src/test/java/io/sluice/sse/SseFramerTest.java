@@ -10,7 +10,9 @@ import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -53,7 +55,7 @@ class SseFramerTest {
   }
 
   /** Collects what the framer emits as byte arrays, releasing every buffer it receives. */
-  private static final class Collector implements SseFramer.Sink {
+  private static class Collector implements SseFramer.Sink {
     final List<byte[]> events = new ArrayList<>();
     final List<byte[]> fragments = new ArrayList<>();
     /** The bytes of each oversized event, from its first fragment on. */
@@ -437,5 +439,113 @@ class SseFramerTest {
     framer.feed(Unpooled.copiedBuffer("o\n\n", StandardCharsets.US_ASCII), sink);
     assertThat(events).containsExactly("data: one\n\n", "data: two\n\n");
     framer.release();
+  }
+
+  /** The eight-bytes-at-a-time search finds the same first LF or CR as a byte-by-byte one, from every offset to every end. */
+  @Test
+  void findsTheFirstLineEndAsAByteByByteSearchWould() {
+    Random random = new Random(15);
+    byte[] alphabet = {'\n', '\r', 'a', ':', ' ', (byte) 0x8a, (byte) 0x8d, (byte) 0xff, 0x0b, 0x0c, 0x09, 0x0e};
+    for (int round = 0; round < 200; round++) {
+      byte[] a = new byte[1 + random.nextInt(40)];
+      for (int k = 0; k < a.length; k++) {
+        // mostly ordinary bytes, so that matches fall in every position of a word
+        a[k] = random.nextInt(6) == 0 ? alphabet[random.nextInt(alphabet.length)] : (byte) ('a' + random.nextInt(26));
+      }
+      for (int from = 0; from <= a.length; from++) {
+        for (int to = from; to <= a.length; to++) {
+          int expected = -1;
+          for (int k = from; k < to; k++) {
+            if (a[k] == '\n' || a[k] == '\r') {
+              expected = k;
+              break;
+            }
+          }
+          assertThat(SseFramer.nextLineEnd(a, from, to)).as("a[%d, %d) of %s", from, to, Arrays.toString(a))
+              .isEqualTo(expected);
+        }
+      }
+    }
+  }
+
+  /**
+   * A read longer than the scan's window ({@link SseFramer#WINDOW}, copied a window at a time from a
+   * direct buffer) with events and CRLFs across the windows' edges, and heap buffers (scanned in
+   * their own array, also at an array offset): the same events as a byte-by-byte reading.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("lineEndings")
+  void framesAReadLongerThanTheScanWindowAsByteByByte(String name, String eol) {
+    StringBuilder text = new StringBuilder();
+    Random random = new Random(eol.hashCode());
+    while (text.length() < 3 * SseFramer.WINDOW + 500) {
+      int n = random.nextInt(300);
+      text.append(random.nextInt(5) == 0 ? ": comment" : "data: ").append("x".repeat(n)).append(eol);
+      if (random.nextBoolean()) {
+        text.append(eol); // the event's end; otherwise another line of the same event
+      }
+    }
+    text.append(eol);
+    byte[] input = text.toString().getBytes(StandardCharsets.US_ASCII);
+    List<byte[]> expected = eventsByteByByte(input);
+    assertThat(expected).hasSizeGreaterThan(50);
+
+    byte[] padded = new byte[input.length + 7];
+    System.arraycopy(input, 0, padded, 3, input.length);
+    List<ByteBuf> reads = List.of(
+        ALLOC.directBuffer(input.length).writeBytes(input),
+        Unpooled.wrappedBuffer(input),
+        Unpooled.wrappedBuffer(padded, 3, input.length), // an array offset, bytes around it
+        Unpooled.wrappedBuffer(padded).slice(3, input.length));
+    for (ByteBuf read : reads) {
+      SseFramer framer = new SseFramer(ALLOC, 1024 * 1024);
+      int[] inArray = {0};
+      Collector out = new Collector() {
+        @Override
+        public void event(ByteBuf buffer, int index, int length, byte[] bytes, int offset) {
+          // the array the framer hands over holds the event's bytes, as the buffer does
+          assertThat(Arrays.copyOfRange(bytes, offset, offset + length))
+              .isEqualTo(ByteBufUtil.getBytes(buffer, index, length));
+          inArray[0]++;
+          super.event(buffer, index, length, bytes, offset);
+        }
+      };
+      framer.feed(read, out);
+      out.drain(framer);
+      framer.release();
+      assertThat(out.events).as("%s", read.getClass().getSimpleName()).containsExactlyElementsOf(expected);
+      assertThat(out.all.toByteArray()).isEqualTo(input);
+      assertThat(inArray[0]).as("events handed over with an array").isGreaterThan(expected.size() - 5);
+    }
+  }
+
+  /**
+   * The events of a whole stream read one byte at a time, the way WHATWG words it (a line ends at
+   * CRLF, LF or CR; an empty line ends the event, with a CRLF's LF when it follows): the reference
+   * for the framer's word-at-a-time scan. Every event in {@code input} is complete.
+   */
+  private static List<byte[]> eventsByteByByte(byte[] input) {
+    List<byte[]> events = new ArrayList<>();
+    int start = 0;
+    boolean atLineStart = true;
+    for (int i = 0; i < input.length; i++) {
+      byte b = input[i];
+      if (b != '\n' && b != '\r') {
+        atLineStart = false;
+        continue;
+      }
+      if (b == '\n' && i > 0 && input[i - 1] == '\r') {
+        continue; // the LF of a CRLF: no second line end
+      }
+      if (!atLineStart) {
+        atLineStart = true;
+        continue;
+      }
+      int end = b == '\r' && i + 1 < input.length && input[i + 1] == '\n' ? i + 2 : i + 1;
+      events.add(Arrays.copyOfRange(input, start, end));
+      start = end;
+      i = end - 1;
+    }
+    return events;
   }
 }

@@ -48,11 +48,39 @@ class UsageFromBytesTest {
     return new Run(verdicts, tracker.usage());
   }
 
-  /** The fast path and the parser agree on {@code stream}; returns the fast path's run. */
+  /** As the relay reads them: every whole event from the array the framer scanned it in. */
+  static Run runInArray(UsageTracker tracker, String stream) {
+    List<Verdict> verdicts = new ArrayList<>();
+    SseFramer framer = new SseFramer(ALLOC, 256 * 1024);
+    byte[] bytes = stream.getBytes(StandardCharsets.UTF_8);
+    ByteBuf in = ALLOC.directBuffer(bytes.length).writeBytes(bytes);
+    framer.feed(in, new SseFramer.Sink() {
+      @Override
+      public void event(ByteBuf event) {
+        throw new AssertionError("read in place");
+      }
+
+      @Override
+      public void event(ByteBuf buffer, int index, int length) {
+        verdicts.add(tracker.onEvent(buffer, index, length)); // across the edge of a window of a long read
+      }
+
+      @Override
+      public void event(ByteBuf buffer, int index, int length, byte[] array, int offset) {
+        verdicts.add(tracker.onEvent(array, offset, length));
+      }
+    });
+    assertThat(framer.drainRemainder()).isNull();
+    framer.release();
+    return new Run(verdicts, tracker.usage());
+  }
+
+  /** The fast path (from a buffer, and from the framer's array) and the parser agree on {@code stream}; returns the fast path's run. */
   static Run same(Supplier<UsageTracker> tracker, String stream) {
     Run fast = run(tracker.get(), stream);
     Run parsed = run(tracker.get().parseEveryEvent(), stream);
     assertThat(fast).isEqualTo(parsed);
+    assertThat(runInArray(tracker.get(), stream)).isEqualTo(fast);
     return fast;
   }
 

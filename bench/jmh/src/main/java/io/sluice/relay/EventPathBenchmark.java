@@ -83,8 +83,16 @@ public class EventPathBenchmark {
 
       @Override
       public void event(ByteBuf buffer, int index, int length) {
+        relay(buffer, index, length, usage.onEvent(buffer, index, length));
+      }
+
+      @Override
+      public void event(ByteBuf buffer, int index, int length, byte[] bytes, int offset) {
+        relay(buffer, index, length, usage.onEvent(bytes, offset, length)); // as the relay reads it
+      }
+
+      private void relay(ByteBuf buffer, int index, int length, UsageTracker.Verdict verdict) {
         events++;
-        UsageTracker.Verdict verdict = usage.onEvent(buffer, index, length);
         if (verdict == UsageTracker.Verdict.DROP) {
           dropped++;
           flushRun();
