@@ -101,6 +101,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   private SessionHandover session; // the stream as a resumable / pollable session, else null
   private AtomicInteger activeStreams;
   private ScheduledFuture<?> routeTimer;
+  private boolean inUpstreamRead; // a message of the upstream's is being handled (its read completes after)
+  private boolean headUnflushed; // the head was written during an upstream read, to go with what follows it
 
   public ProxyCall(ClientLeg client, Exchange exchange, Targets targets, Duration routeTimeout, GatewayMetrics metrics) {
     this.client = client;
@@ -208,18 +210,23 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     if (silence != null) {
       silence.upstreamRead(lastUpstreamRead);
     }
-    if (msg instanceof HttpResponse response) {
-      if (response.status().code() < 200 && response.status().code() != 101) {
-        return; // an interim 1xx answer: the real one follows
+    inUpstreamRead = true;
+    try {
+      if (msg instanceof HttpResponse response) {
+        if (response.status().code() < 200 && response.status().code() != 101) {
+          return; // an interim 1xx answer: the real one follows
+        }
+        onResponseHeaders(response);
       }
-      onResponseHeaders(response);
-    }
-    if (msg instanceof HttpContent content) {
-      if (!responseStarted) {
-        content.release();
-        return;
+      if (msg instanceof HttpContent content) {
+        if (!responseStarted) {
+          content.release();
+          return;
+        }
+        onContent(content);
       }
-      onContent(content);
+    } finally {
+      inUpstreamRead = false;
     }
   }
 
@@ -279,7 +286,15 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
       }
     }
     client.prepareResponseHeaders(status, h);
-    clientCtx.writeAndFlush(head.head(), clientCtx.voidPromise());
+    if (inUpstreamRead) {
+      // Flushed with what follows in this read (the events, or the end): one write to the socket
+      // where a flush of its own made two, and the head waits for nothing but the end of the
+      // read it came in (onUpstreamReadComplete, onUpstreamComplete or finish flushes it).
+      clientCtx.write(head.head(), clientCtx.voidPromise());
+      headUnflushed = true;
+    } else {
+      clientCtx.writeAndFlush(head.head(), clientCtx.voidPromise());
+    }
     head.sent(); // memory per held stream: neither header set is read after the commit
     request.committed();
     client.answerCommitted();
@@ -351,6 +366,17 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     if (body != null) {
       body.flush();
     }
+    flushHead();
+  }
+
+  /** A head written during an upstream read and not on the wire yet goes now (at most once per exchange). */
+  private void flushHead() {
+    if (headUnflushed) {
+      headUnflushed = false;
+      // Often a flush of nothing (the body's own flush took the head along): cheap, and what is
+      // pending cannot be told from here (a TLS handler holds writes until the flush).
+      clientCtx.flush();
+    }
   }
 
   @Override
@@ -362,6 +388,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     attempt.release(upstreamKeepAlive);
     attempt.end(null);
     body.end(this::onBodyWritten); // the tail may wait for the plugins to settle the usage (EndGate)
+    flushHead(); // the connection was let go (no read completion reaches this call): the head goes now
   }
 
   private void onBodyWritten() {
@@ -577,6 +604,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
       return;
     }
     done = true;
+    flushHead(); // whatever ends the exchange (an abort closes the connection), the head sent goes first
     failover.end();
     if (attempt != null) {
       attempt.close();
