@@ -117,7 +117,7 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
       reject(ErrorKind.ROUTE_NOT_FOUND, "no route for " + path);
       return;
     }
-    request = new IncomingRequest(head, path, target.query(), ctx.alloc().compositeBuffer(64));
+    request = new IncomingRequest(head, path, target.query(), ctx.alloc());
     admission = new Admission(gateway, exchange, request, ctx.executor(), ctx.alloc(), this);
     ending.admission(admission);
     if (!sessionPath) {
