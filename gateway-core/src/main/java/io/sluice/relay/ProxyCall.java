@@ -103,6 +103,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   private ScheduledFuture<?> routeTimer;
   private boolean inUpstreamRead; // a message of the upstream's is being handled (its read completes after)
   private boolean headUnflushed; // the head was written during an upstream read, to go with what follows it
+  private boolean watchPending; // committed during a read: the silence watch starts when the read is processed
+  private long watchFrom; // the commit's time, while watchPending
 
   public ProxyCall(ClientLeg client, Exchange exchange, Targets targets, Duration routeTimeout, GatewayMetrics metrics) {
     this.client = client;
@@ -300,34 +302,57 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     client.answerCommitted();
     exchange.mark(Moment.OUT_RESP_HEADERS_SENT, now);
     if (head.sse() || head.chunked()) {
-      SseConfig sse = request.sse();
-      long heartbeat = head.sse() && sse.heartbeats() ? sse.heartbeat().toNanos() : 0;
-      UpstreamAttempt reading = attempt;
-      BodyRelay relay = body; // those of the commit, as bound before
-      silence = new SilenceWatch(loop, upstream.config().streamIdleTimeout().toNanos(), heartbeat) {
-        @Override
-        boolean ended() {
-          return done;
-        }
-
-        @Override
-        boolean readingPaused() {
-          return reading.readingPaused();
-        }
-
-        @Override
-        void silentTooLong() {
-          onStreamIdle();
-        }
-
-        @Override
-        boolean ping() {
-          return relay.ping();
-        }
-      };
-      silence.upstreamRead(lastUpstreamRead);
-      silence.start(now);
+      if (inUpstreamRead) {
+        // Armed once this read is processed, and only if the stream is still on by then: a short
+        // answer that came whole in this read (a burst's) needs no watch, and a wheel timeout
+        // scheduled and cancelled per request was two queue hand-offs to the wheel's thread.
+        watchPending = true;
+        watchFrom = now;
+      } else {
+        startSilenceWatch(now);
+      }
     }
+  }
+
+  /** The silence watch of a stream committed during a read, when it goes on after that read. */
+  private void startPendingWatch() {
+    if (watchPending) {
+      watchPending = false;
+      if (!done) {
+        startSilenceWatch(watchFrom);
+      }
+    }
+  }
+
+  /** Watches the stream's silence from {@code from} (its commit): heartbeats and the stream-idle timeout. */
+  private void startSilenceWatch(long from) {
+    SseConfig sse = request.sse();
+    long heartbeat = head.sse() && sse.heartbeats() ? sse.heartbeat().toNanos() : 0;
+    UpstreamAttempt reading = attempt;
+    BodyRelay relay = body; // those of the commit, as bound before
+    silence = new SilenceWatch(loop, upstream.config().streamIdleTimeout().toNanos(), heartbeat) {
+      @Override
+      boolean ended() {
+        return done;
+      }
+
+      @Override
+      boolean readingPaused() {
+        return reading.readingPaused();
+      }
+
+      @Override
+      void silentTooLong() {
+        onStreamIdle();
+      }
+
+      @Override
+      boolean ping() {
+        return relay.ping();
+      }
+    };
+    silence.upstreamRead(lastUpstreamRead);
+    silence.start(from);
   }
 
   private void startSession(HttpHeaders h) {
@@ -367,6 +392,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
       body.flush();
     }
     flushHead();
+    startPendingWatch();
   }
 
   /** A head written during an upstream read and not on the wire yet goes now (at most once per exchange). */
@@ -389,6 +415,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     attempt.end(null);
     body.end(this::onBodyWritten); // the tail may wait for the plugins to settle the usage (EndGate)
     flushHead(); // the connection was let go (no read completion reaches this call): the head goes now
+    startPendingWatch(); // the end may wait for the plugins to settle the usage: watched meanwhile
   }
 
   private void onBodyWritten() {
