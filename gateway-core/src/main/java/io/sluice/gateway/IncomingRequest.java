@@ -6,6 +6,7 @@ import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
+import io.sluice.http.HeadFacts;
 
 /**
  * The client's request as the gateway has read it so far: the head, its normalized path and raw
@@ -105,7 +106,7 @@ final class IncomingRequest {
 
   /** Whether the head announces a body (that a gateway answer must skip or close over). */
   boolean announcesBody() {
-    return head != null && (HttpUtil.getContentLength(head, 0L) > 0 || HttpUtil.isTransferEncodingChunked(head));
+    return head != null && (HttpUtil.getContentLength(head, 0L) > 0 || HeadFacts.chunked(head));
   }
 
   void release() {

@@ -15,7 +15,6 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -25,6 +24,7 @@ import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;
 import io.sluice.http.ErrorKind;
 import io.sluice.http.GatewayErrors;
+import io.sluice.http.HeadFacts;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.session.SessionPlan;
 import io.sluice.sse.SseFramer;
@@ -240,7 +240,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     int status = response.status().code();
     exchange.status(status);
     attempt.recordStatus(status);
-    upstreamKeepAlive = HttpUtil.isKeepAlive(response);
+    upstreamKeepAlive = HeadFacts.keepAlive(response);
     if (failover.held() && (status >= 500 || status == 429)) {
       failover.moveOn(status == 429 ? "http_429" : "http_5xx");
       return;
