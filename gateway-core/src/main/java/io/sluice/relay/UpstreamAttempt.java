@@ -7,6 +7,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.VoidChannelPromise;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
@@ -259,7 +260,7 @@ public final class UpstreamAttempt {
     sent.write(out, quiet);
     LastHttpContent end;
     if (body.isReadable()) {
-      end = new DefaultLastHttpContent(body);
+      end = new DefaultLastHttpContent(body, EmptyHttpHeaders.INSTANCE); // no trailer set of its own
     } else {
       body.release();
       end = LastHttpContent.EMPTY_LAST_CONTENT; // a GET, an upgrade: the shared constant
