@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.config.SseConfig;
@@ -75,10 +76,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, UpstreamAttempt.Owner, Failover.Owner {
   private static final Logger log = LoggerFactory.getLogger(ProxyCall.class);
+  // AsciiString, as Netty's own header names: its hash is kept and its validation reads bytes, where
+  // a String name was hashed and validated char by char on every response.
   /** The upstream that served the answer (after failover, the one that did). */
-  public static final String SERVED_BY_UPSTREAM = "x-sluice-upstream";
+  public static final AsciiString SERVED_BY_UPSTREAM = AsciiString.cached("x-sluice-upstream");
   /** The model the serving upstream was asked for (an alias's target model). */
-  public static final String SERVED_BY_MODEL = "x-sluice-model";
+  public static final AsciiString SERVED_BY_MODEL = AsciiString.cached("x-sluice-model");
 
   private ClientLeg client;
   private final ChannelHandlerContext clientCtx;
