@@ -18,6 +18,7 @@ import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;
 import io.sluice.http.ErrorKind;
 import io.sluice.http.GatewayErrors;
+import io.sluice.http.HeadFacts;
 import io.sluice.http.ProxyHeaders;
 import io.sluice.http.RequestTarget;
 import io.sluice.net.ClientIdentity;
@@ -117,7 +118,7 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
       reject(ErrorKind.ROUTE_NOT_FOUND, "no route for " + path);
       return;
     }
-    request = new IncomingRequest(head, path, target.query(), ctx.alloc().compositeBuffer(64));
+    request = new IncomingRequest(head, path, target.query(), ctx.alloc());
     admission = new Admission(gateway, exchange, request, ctx.executor(), ctx.alloc(), this);
     ending.admission(admission);
     if (!sessionPath) {
@@ -249,7 +250,7 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
         new UpstreamRequests(gateway, exchange, request, admission, connection.peer(), scheme));
     relay = dispatch;
     ending.usage(dispatch);
-    dispatch.start(HttpUtil.isKeepAlive(head) && !connection.draining());
+    dispatch.start(HeadFacts.keepAlive(head) && !connection.draining());
   }
 
   // ---- SessionEndpoints.Host --------------------------------------------------------------------
@@ -375,8 +376,8 @@ final class ExchangeRun implements ClientLeg, SessionEndpoints.Host, Admission.O
   @Override
   public void respond(FullHttpResponse response) {
     boolean bodyRead = request != null ? request.complete() || !request.announcesBody()
-        : HttpUtil.getContentLength(head, 0L) == 0 && !HttpUtil.isTransferEncodingChunked(head);
-    send(response, !connection.draining() && head != null && HttpUtil.isKeepAlive(head) && bodyRead);
+        : HttpUtil.getContentLength(head, 0L) == 0 && !HeadFacts.chunked(head);
+    send(response, !connection.draining() && head != null && HeadFacts.keepAlive(head) && bodyRead);
   }
 
   private void send(FullHttpResponse response, boolean keepAlive) {

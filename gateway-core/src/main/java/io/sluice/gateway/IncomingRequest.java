@@ -1,29 +1,37 @@
 package io.sluice.gateway;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
+import io.sluice.http.HeadFacts;
 
 /**
  * The client's request as the gateway has read it so far: the head, its normalized path and raw
  * query, and the body gathered (under the configured cap) until it is complete.
  *
- * <p>The body is a composite of the received chunks, not a copy; it is released when the exchange
- * ends ({@link #release}), after the upstream request took its own reference.
+ * <p>The body is the received chunk itself when it came in one (nearly every request's), else a
+ * composite of the received chunks — never a copy; it is released when the exchange ends
+ * ({@link #release}), after the upstream request took its own reference.
  */
 final class IncomingRequest {
   private HttpRequest head; // null once the answer's head was sent
   private final String path;
   private final String query;
-  private ByteBuf body;
+  private final ByteBufAllocator alloc;
+  private ByteBuf body = Unpooled.EMPTY_BUFFER; // no chunk yet: the shared empty buffer (its release is a no-op)
+  private boolean chunks; // a chunk was appended
+  private CompositeByteBuf gathered; // the body once a second chunk came (a first chunk could be a composite too)
   private boolean complete;
 
-  IncomingRequest(HttpRequest head, String path, String query, CompositeByteBuf body) {
+  /** @param alloc makes the composite when a second chunk of the body comes */
+  IncomingRequest(HttpRequest head, String path, String query, ByteBufAllocator alloc) {
     this.head = head;
     this.path = path;
     this.query = query;
-    this.body = body;
+    this.alloc = alloc;
   }
 
   /** The request's head; null once the head of the upstream's answer was sent ({@link #answerCommitted}). */
@@ -66,7 +74,19 @@ final class IncomingRequest {
 
   /** Adds a chunk of the body (takes a reference of its own). */
   void append(ByteBuf chunk) {
-    ((CompositeByteBuf) body).addComponent(true, chunk.retain());
+    if (!chunks) {
+      // The first chunk is the body (a composite and its component array per request were
+      // garbage for the one chunk that nearly every body is).
+      chunks = true;
+      body = chunk.retain();
+      return;
+    }
+    if (gathered == null) {
+      gathered = alloc.compositeBuffer(64);
+      gathered.addComponent(true, body); // the first chunk's reference passes to the composite
+      body = gathered;
+    }
+    gathered.addComponent(true, chunk.retain());
   }
 
   /** The last chunk arrived. */
@@ -86,7 +106,7 @@ final class IncomingRequest {
 
   /** Whether the head announces a body (that a gateway answer must skip or close over). */
   boolean announcesBody() {
-    return head != null && (HttpUtil.getContentLength(head, 0L) > 0 || HttpUtil.isTransferEncodingChunked(head));
+    return head != null && (HttpUtil.getContentLength(head, 0L) > 0 || HeadFacts.chunked(head));
   }
 
   void release() {

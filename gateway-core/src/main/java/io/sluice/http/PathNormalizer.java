@@ -39,6 +39,37 @@ public final class PathNormalizer {
         throw new BadPathException("the path contains a character that is not allowed");
       }
     }
+    if (alreadyNormal(rawPath)) {
+      // Nearly every request's path: the general resolution below would rebuild the very same
+      // string (a deque, a substring per segment and a builder per request) to find that out.
+      return rawPath;
+    }
+    return resolve(rawPath);
+  }
+
+  /**
+   * Whether resolving the (valid) path leaves it as it is: no empty segment but a trailing slash's,
+   * no {@code .} or {@code ..} segment.
+   */
+  static boolean alreadyNormal(String path) {
+    int n = path.length();
+    int start = 1;
+    while (start < n) {
+      int end = path.indexOf('/', start);
+      if (end < 0) {
+        end = n;
+      }
+      int length = end - start;
+      if (length == 0 || path.charAt(start) == '.' && (length == 1 || length == 2 && path.charAt(start + 1) == '.')) {
+        return false;
+      }
+      start = end + 1;
+    }
+    return true;
+  }
+
+  /** Resolves a valid path's empty, {@code .} and {@code ..} segments (the general case). */
+  static String resolve(String rawPath) throws BadPathException {
     Deque<String> segments = new ArrayDeque<>();
     int start = 1;
     while (start <= rawPath.length()) {

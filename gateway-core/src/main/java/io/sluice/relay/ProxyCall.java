@@ -15,8 +15,8 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.config.SseConfig;
@@ -25,6 +25,7 @@ import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;
 import io.sluice.http.ErrorKind;
 import io.sluice.http.GatewayErrors;
+import io.sluice.http.HeadFacts;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.session.SessionPlan;
 import io.sluice.sse.SseFramer;
@@ -75,10 +76,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, UpstreamAttempt.Owner, Failover.Owner {
   private static final Logger log = LoggerFactory.getLogger(ProxyCall.class);
+  // AsciiString, as Netty's own header names: its hash is kept and its validation reads bytes, where
+  // a String name was hashed and validated char by char on every response.
   /** The upstream that served the answer (after failover, the one that did). */
-  public static final String SERVED_BY_UPSTREAM = "x-sluice-upstream";
+  public static final AsciiString SERVED_BY_UPSTREAM = AsciiString.cached("x-sluice-upstream");
   /** The model the serving upstream was asked for (an alias's target model). */
-  public static final String SERVED_BY_MODEL = "x-sluice-model";
+  public static final AsciiString SERVED_BY_MODEL = AsciiString.cached("x-sluice-model");
 
   private ClientLeg client;
   private final ChannelHandlerContext clientCtx;
@@ -101,6 +104,10 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   private SessionHandover session; // the stream as a resumable / pollable session, else null
   private AtomicInteger activeStreams;
   private ScheduledFuture<?> routeTimer;
+  private boolean inUpstreamRead; // a message of the upstream's is being handled (its read completes after)
+  private boolean headUnflushed; // the head was written during an upstream read, to go with what follows it
+  private boolean watchPending; // committed during a read: the silence watch starts when the read is processed
+  private long watchFrom; // the commit's time, while watchPending
 
   public ProxyCall(ClientLeg client, Exchange exchange, Targets targets, Duration routeTimeout, GatewayMetrics metrics) {
     this.client = client;
@@ -208,18 +215,23 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     if (silence != null) {
       silence.upstreamRead(lastUpstreamRead);
     }
-    if (msg instanceof HttpResponse response) {
-      if (response.status().code() < 200 && response.status().code() != 101) {
-        return; // an interim 1xx answer: the real one follows
+    inUpstreamRead = true;
+    try {
+      if (msg instanceof HttpResponse response) {
+        if (response.status().code() < 200 && response.status().code() != 101) {
+          return; // an interim 1xx answer: the real one follows
+        }
+        onResponseHeaders(response);
       }
-      onResponseHeaders(response);
-    }
-    if (msg instanceof HttpContent content) {
-      if (!responseStarted) {
-        content.release();
-        return;
+      if (msg instanceof HttpContent content) {
+        if (!responseStarted) {
+          content.release();
+          return;
+        }
+        onContent(content);
       }
-      onContent(content);
+    } finally {
+      inUpstreamRead = false;
     }
   }
 
@@ -231,7 +243,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     int status = response.status().code();
     exchange.status(status);
     attempt.recordStatus(status);
-    upstreamKeepAlive = HttpUtil.isKeepAlive(response);
+    upstreamKeepAlive = HeadFacts.keepAlive(response);
     if (failover.held() && (status >= 500 || status == 429)) {
       failover.moveOn(status == 429 ? "http_429" : "http_5xx");
       return;
@@ -279,40 +291,71 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
       }
     }
     client.prepareResponseHeaders(status, h);
-    clientCtx.writeAndFlush(head.head(), clientCtx.voidPromise());
+    if (inUpstreamRead) {
+      // Flushed with what follows in this read (the events, or the end): one write to the socket
+      // where a flush of its own made two, and the head waits for nothing but the end of the
+      // read it came in (onUpstreamReadComplete, onUpstreamComplete or finish flushes it).
+      clientCtx.write(head.head(), clientCtx.voidPromise());
+      headUnflushed = true;
+    } else {
+      clientCtx.writeAndFlush(head.head(), clientCtx.voidPromise());
+    }
     head.sent(); // memory per held stream: neither header set is read after the commit
     request.committed();
     client.answerCommitted();
     exchange.mark(Moment.OUT_RESP_HEADERS_SENT, now);
     if (head.sse() || head.chunked()) {
-      SseConfig sse = request.sse();
-      long heartbeat = head.sse() && sse.heartbeats() ? sse.heartbeat().toNanos() : 0;
-      UpstreamAttempt reading = attempt;
-      BodyRelay relay = body; // those of the commit, as bound before
-      silence = new SilenceWatch(loop, upstream.config().streamIdleTimeout().toNanos(), heartbeat) {
-        @Override
-        boolean ended() {
-          return done;
-        }
-
-        @Override
-        boolean readingPaused() {
-          return reading.readingPaused();
-        }
-
-        @Override
-        void silentTooLong() {
-          onStreamIdle();
-        }
-
-        @Override
-        boolean ping() {
-          return relay.ping();
-        }
-      };
-      silence.upstreamRead(lastUpstreamRead);
-      silence.start(now);
+      if (inUpstreamRead) {
+        // Armed once this read is processed, and only if the stream is still on by then: a short
+        // answer that came whole in this read (a burst's) needs no watch, and a wheel timeout
+        // scheduled and cancelled per request was two queue hand-offs to the wheel's thread.
+        watchPending = true;
+        watchFrom = now;
+      } else {
+        startSilenceWatch(now);
+      }
     }
+  }
+
+  /** The silence watch of a stream committed during a read, when it goes on after that read. */
+  private void startPendingWatch() {
+    if (watchPending) {
+      watchPending = false;
+      if (!done) {
+        startSilenceWatch(watchFrom);
+      }
+    }
+  }
+
+  /** Watches the stream's silence from {@code from} (its commit): heartbeats and the stream-idle timeout. */
+  private void startSilenceWatch(long from) {
+    SseConfig sse = request.sse();
+    long heartbeat = head.sse() && sse.heartbeats() ? sse.heartbeat().toNanos() : 0;
+    UpstreamAttempt reading = attempt;
+    BodyRelay relay = body; // those of the commit, as bound before
+    silence = new SilenceWatch(loop, upstream.config().streamIdleTimeout().toNanos(), heartbeat) {
+      @Override
+      boolean ended() {
+        return done;
+      }
+
+      @Override
+      boolean readingPaused() {
+        return reading.readingPaused();
+      }
+
+      @Override
+      void silentTooLong() {
+        onStreamIdle();
+      }
+
+      @Override
+      boolean ping() {
+        return relay.ping();
+      }
+    };
+    silence.upstreamRead(lastUpstreamRead);
+    silence.start(from);
   }
 
   private void startSession(HttpHeaders h) {
@@ -351,6 +394,18 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     if (body != null) {
       body.flush();
     }
+    flushHead();
+    startPendingWatch();
+  }
+
+  /** A head written during an upstream read and not on the wire yet goes now (at most once per exchange). */
+  private void flushHead() {
+    if (headUnflushed) {
+      headUnflushed = false;
+      // Often a flush of nothing (the body's own flush took the head along): cheap, and what is
+      // pending cannot be told from here (a TLS handler holds writes until the flush).
+      clientCtx.flush();
+    }
   }
 
   @Override
@@ -362,6 +417,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     attempt.release(upstreamKeepAlive);
     attempt.end(null);
     body.end(this::onBodyWritten); // the tail may wait for the plugins to settle the usage (EndGate)
+    flushHead(); // the connection was let go (no read completion reaches this call): the head goes now
+    startPendingWatch(); // the end may wait for the plugins to settle the usage: watched meanwhile
   }
 
   private void onBodyWritten() {
@@ -577,6 +634,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
       return;
     }
     done = true;
+    flushHead(); // whatever ends the exchange (an abort closes the connection), the head sent goes first
     failover.end();
     if (attempt != null) {
       attempt.close();

@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.sluice.config.HeaderOps;
+import io.sluice.http.HeadFacts;
 import io.sluice.http.ProxyHeaders;
 import java.util.List;
 import java.util.Map;
@@ -75,7 +76,7 @@ public final class ResponseHead {
     int status = upstream.status().code();
     HttpHeaders upstreamHeaders = upstream.headers();
     boolean sse = contentTypeIs(upstreamHeaders.get(HttpHeaderNames.CONTENT_TYPE), "text/event-stream");
-    long contentLength = HttpUtil.isTransferEncodingChunked(upstream) ? -1 : HttpUtil.getContentLength(upstream, -1L);
+    long contentLength = HeadFacts.chunked(upstream) ? -1 : HttpUtil.getContentLength(upstream, -1L);
 
     HttpResponse out = new DefaultHttpResponse(HttpVersion.HTTP_1_1, upstream.status());
     HttpHeaders h = out.headers();

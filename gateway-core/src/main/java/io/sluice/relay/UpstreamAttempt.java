@@ -2,16 +2,18 @@ package io.sluice.relay;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.channel.VoidChannelPromise;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
-import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.Future;
 import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;
@@ -246,28 +248,32 @@ public final class UpstreamAttempt {
       trace.inject(headers::set); // the attempt's span is the upstream's parent
     }
     String base = endpoint.config().basePath();
-    FullHttpRequest out = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method,
-        base.isEmpty() ? pathAndQuery : base + pathAndQuery, body, headers, EmptyHttpHeaders.INSTANCE);
+    HttpRequest out = new DefaultHttpRequest(HttpVersion.HTTP_1_1, method,
+        base.isEmpty() ? pathAndQuery : base + pathAndQuery, headers);
     Channel sent = channel; // a failed write may already have moved the attempt on when it returns
-    ChannelFuture written = sent.writeAndFlush(out);
-    // A write the socket took at once is done when writeAndFlush returns (the usual case on a
-    // pooled connection): no listener object per request for it.
-    if (written.isDone()) {
-      requestSent(written);
+    // The head and the body as two writes with a promise that is neither allocated nor listened
+    // to: a FullHttpRequest whose body does not fit the encoder's head buffer (most chat requests)
+    // is split by Netty into two writes under a PromiseCombiner, three promises per request. A
+    // write that fails closes the connection (channelInactive: the attempt is retried), which is
+    // all the old promise's failure ever led to; the moment is marked once the socket took it.
+    ChannelPromise quiet = new VoidChannelPromise(sent, false);
+    sent.write(out, quiet);
+    LastHttpContent end;
+    if (body.isReadable()) {
+      end = new DefaultLastHttpContent(body, EmptyHttpHeaders.INSTANCE); // no trailer set of its own
     } else {
-      written.addListener((ChannelFutureListener) this::requestSent);
+      body.release();
+      end = LastHttpContent.EMPTY_LAST_CONTENT; // a GET, an upgrade: the shared constant
+    }
+    sent.writeAndFlush(end, quiet);
+    if (sent.isActive()) {
+      exchange.mark(Moment.UPSTREAM_REQ_SENT, System.nanoTime());
     }
     // On the connection's own timer (its pool check), which re-arms for the deadline: no schedule
     // and cancel per request on a reused connection.
     UpstreamHandler handler = sent.pipeline().get(UpstreamHandler.class);
     if (handler != null) {
       handler.deadline(upstream.config().firstByteTimeout().toNanos(), this::onFirstByteTimeout);
-    }
-  }
-
-  private void requestSent(ChannelFuture written) {
-    if (written.isSuccess()) {
-      exchange.mark(Moment.UPSTREAM_REQ_SENT, System.nanoTime());
     }
   }
 

@@ -67,12 +67,38 @@ public final class Upstream {
    * @param tried endpoints this exchange already failed on (a retry goes elsewhere)
    */
   public Endpoint choose(Set<Endpoint> tried) {
-    List<Endpoint> candidates = new ArrayList<>(endpoints.size());
-    for (Endpoint e : endpoints) {
+    // Nearly every request finds every endpoint available and none tried (or a single one left):
+    // those cases pick without a candidate list, and leave the balancer's state exactly as the
+    // filtered list would (UpstreamTest checks each balancer against the general path).
+    int n = endpoints.size();
+    int count = 0;
+    Endpoint last = null;
+    for (int i = 0; i < n; i++) {
+      Endpoint e = endpoints.get(i);
+      if (e.available() && !tried.contains(e)) {
+        count++;
+        last = e;
+      }
+    }
+    if (count == n && n > 0) {
+      return balancer.pick(endpoints); // the same candidates in the same order as the filtered list
+    }
+    if (count == 1) {
+      // The only candidate: every balancer returns it, and a round-robin's pick of one adds its
+      // weight and takes it off again (net zero), so the state is as the general path leaves it.
+      return last;
+    }
+    if (count == 0) {
+      return null;
+    }
+    List<Endpoint> candidates = new ArrayList<>(count);
+    for (int i = 0; i < n; i++) {
+      Endpoint e = endpoints.get(i);
       if (e.available() && !tried.contains(e)) {
         candidates.add(e);
       }
     }
+    // Health is read again (it may change on another loop between the two passes).
     return candidates.isEmpty() ? null : balancer.pick(candidates);
   }
 

@@ -29,6 +29,11 @@ public final class PromptEstimate implements LongSupplier {
     this.body = body;
   }
 
+  /** The API whose prompt fields are read ({@code passthrough} for a body that was not JSON). */
+  Api api() {
+    return api;
+  }
+
   /** Reads the body from {@code body} from now on (the request's buffer, which a rewrite may replace). */
   public void readFrom(Supplier<ByteBuf> body) {
     if (tokens < 0 && text == null) {

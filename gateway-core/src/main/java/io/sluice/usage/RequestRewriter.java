@@ -99,7 +99,7 @@ public final class RequestRewriter {
     }
     Scan scan = new Scan(false);
     try (JsonParser p = JSON.createParser((InputStream) new ByteBufInputStream(body.duplicate()))) {
-      scan.run(p);
+      scan.runTopLevel(p);
     } catch (IOException | RuntimeException e) {
       return scan.result(false, null, null);
     }
@@ -109,9 +109,26 @@ public final class RequestRewriter {
 
   /** Inspects {@code body[from, from + length)}; the prompt estimate reads {@code source} when asked. */
   private static RequestInfo inspect(Api api, byte[] body, int from, int length, Supplier<ByteBuf> source) {
+    return inspect(api, body, from, length, source, false);
+  }
+
+  /**
+   * As {@link #inspect(Api, byte[])}, reading the body with the general walk of every value rather
+   * than the top-level scan (what the scan must always agree with; tests compare the two).
+   */
+  static RequestInfo inspectByWalk(Api api, byte[] body) {
+    return inspect(api, body, 0, body.length, () -> Unpooled.wrappedBuffer(body), true);
+  }
+
+  private static RequestInfo inspect(Api api, byte[] body, int from, int length, Supplier<ByteBuf> source,
+      boolean walk) {
     Scan scan = new Scan(false);
     try (JsonParser p = JSON.createParser(body, from, length)) {
-      scan.run(p);
+      if (walk) {
+        scan.run(p);
+      } else {
+        scan.runTopLevel(p);
+      }
     } catch (IOException | RuntimeException e) {
       return scan.result(false, null, null);
     }
@@ -260,6 +277,73 @@ public final class RequestRewriter {
       if (!JsonWalker.walk(p, this)) {
         throw new IOException("truncated JSON");
       }
+    }
+
+    /**
+     * What {@link #run} reads when no prompt text is collected, read from the top level only:
+     * every field the result needs is a root field or {@code stream_options.include_usage}, so
+     * the root's other values are skipped by the parser (no path per value, no string decoded) —
+     * the general walk built and compared a path for every value of every message. The same
+     * answers as {@link #run} for every body, malformed ones included (RequestRewriterTest).
+     */
+    void runTopLevel(JsonParser p) throws IOException {
+      parser = p;
+      JsonToken t = p.nextToken();
+      if (t == null) {
+        throw new IOException("truncated JSON");
+      }
+      if (t == JsonToken.START_OBJECT) {
+        rootIsObject = true;
+        while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+          String name = p.currentName();
+          t = p.nextToken();
+          if (t == null) {
+            throw new IOException("truncated JSON");
+          }
+          if (!t.isStructStart()) {
+            value(name, t, p); // at the root a field's path is its name
+          } else if (name.equals("stream_options") && t == JsonToken.START_OBJECT) {
+            streamOptions(p);
+          } else {
+            if (name.equals("stream_options")) {
+              optionsKind = OptionsKind.OTHER; // an array
+            }
+            p.skipChildren();
+          }
+        }
+        if (t != JsonToken.END_OBJECT) {
+          throw new IOException("truncated JSON");
+        }
+        rootEnd = tokenStart();
+      } else if (t.isStructStart()) {
+        p.skipChildren(); // an array: nothing is read from it
+      }
+      if (p.nextToken() != null) {
+        throw new IOException("trailing content after the JSON value");
+      }
+    }
+
+    /** A {@code stream_options} object: its own {@code include_usage}, nothing nested. */
+    private void streamOptions(JsonParser p) throws IOException {
+      optionsKind = OptionsKind.OBJECT;
+      optionsStart = tokenStart();
+      JsonToken t;
+      while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+        boolean includeUsageField = p.currentName().equals("include_usage");
+        t = p.nextToken();
+        if (t == null) {
+          throw new IOException("truncated JSON");
+        }
+        if (t.isStructStart()) {
+          p.skipChildren();
+        } else if (includeUsageField) {
+          includeUsage = t == JsonToken.VALUE_TRUE;
+        }
+      }
+      if (t != JsonToken.END_OBJECT) {
+        throw new IOException("truncated JSON");
+      }
+      optionsEnd = tokenStart();
     }
 
     RequestInfo result(boolean parsed, byte[] rewritten, PromptEstimate prompt) {

@@ -75,7 +75,7 @@ class AdmissionTest {
   }
 
   private Admission admission(HttpRequest head, String path) {
-    IncomingRequest request = new IncomingRequest(head, path, "", Unpooled.compositeBuffer());
+    IncomingRequest request = new IncomingRequest(head, path, "", ByteBufAllocator.DEFAULT);
     requests.add(request);
     Exchange exchange = new Exchange("0123456789abcdef0123456789abcdef", "10.0.0.7", head.method().name(), path, 0);
     return new Admission(gateway.context, exchange, request, ImmediateEventExecutor.INSTANCE, ByteBufAllocator.DEFAULT,

@@ -6,7 +6,6 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpMethod;
@@ -62,7 +61,7 @@ class ExchangeEndingTest {
 
   private Admission admitted(Exchange exchange) {
     request = new IncomingRequest(new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/v1/chat"),
-        "/v1/chat", "", Unpooled.compositeBuffer());
+        "/v1/chat", "", ByteBufAllocator.DEFAULT);
     request.markComplete();
     Admission admission = new Admission(gateway.context, exchange, request, ImmediateEventExecutor.INSTANCE,
         ByteBufAllocator.DEFAULT, new Admission.Outcome() {

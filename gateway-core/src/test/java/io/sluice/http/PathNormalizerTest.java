@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sluice.http.PathNormalizer.BadPathException;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -52,5 +54,49 @@ class PathNormalizerTest {
       "/v1/chat\r\nx", "/v1#frag"})
   void refusesPathsThatCouldReachAnotherRoute(String raw) {
     assertThatThrownBy(() -> PathNormalizer.normalize(raw)).isInstanceOf(BadPathException.class);
+  }
+
+  /**
+   * The shortcut for an already normal path against the general resolution, over every path of up
+   * to six characters from the alphabet that matters ({@code /}, {@code .}, a letter) and random
+   * longer ones: it may only say "normal" where resolving returns the path unchanged.
+   */
+  @Test
+  void theAlreadyNormalShortcutAgreesWithTheGeneralResolution() {
+    char[] alphabet = {'/', '.', 'a'};
+    int checked = 0;
+    for (int length = 0; length <= 6; length++) {
+      int combinations = (int) Math.pow(alphabet.length, length);
+      for (int c = 0; c < combinations; c++) {
+        StringBuilder path = new StringBuilder("/");
+        for (int i = 0, rest = c; i < length; i++, rest /= alphabet.length) {
+          path.append(alphabet[rest % alphabet.length]);
+        }
+        checkShortcut(path.toString());
+        checked++;
+      }
+    }
+    Random random = new Random(7);
+    char[] wider = {'/', '/', '.', '.', 'a', 'b', '-', '%', '3', 'A'};
+    for (int n = 0; n < 20_000; n++) {
+      StringBuilder path = new StringBuilder("/");
+      for (int i = random.nextInt(24); i > 0; i--) {
+        path.append(wider[random.nextInt(wider.length)]);
+      }
+      checkShortcut(path.toString());
+      checked++;
+    }
+    assertThat(checked).isGreaterThan(20_000);
+  }
+
+  private static void checkShortcut(String path) {
+    String resolved;
+    try {
+      resolved = PathNormalizer.resolve(path);
+    } catch (BadPathException e) {
+      assertThat(PathNormalizer.alreadyNormal(path)).as(path).isFalse(); // climbs above the root
+      return;
+    }
+    assertThat(PathNormalizer.alreadyNormal(path)).as(path).isEqualTo(resolved.equals(path));
   }
 }

@@ -270,4 +270,63 @@ class RequestRewriterTest {
       direct.release();
     }
   }
+
+  /**
+   * The top-level scan that {@code inspect} reads a body with, against the general walk of every
+   * value: the same result (what was read, the rewrite byte for byte, whether it parsed) for
+   * bodies of every shape the fields can take, malformed and hostile ones included, and for
+   * every cut of them (truncated JSON).
+   */
+  @Test
+  void theTopLevelScanAgreesWithTheGeneralWalk() {
+    List<String> bodies = new ArrayList<>(List.of(
+        "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+        "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[]}",
+        "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":false,\"x\":{\"include_usage\":true}}}",
+        "{\"stream\":true,\"stream_options\":null}",
+        "{\"stream\":true,\"stream_options\":[{\"include_usage\":true}]}",
+        "{\"stream\":true,\"stream_options\":\"yes\"}",
+        "{\"stream\":true,\"stream_options\":{\"include_usage\":[true]}}",
+        "{\"stream\":true,\"stream_options\":{\"include_usage\":true},\"stream_options\":null}",
+        "{\"stream\":true,\"stream_options\":null,\"stream_options\":{\"a\":1}}",
+        "{\"stream\":{\"stream\":true},\"model\":{\"model\":\"x\"}}",
+        "{\"stream\":true,\"stream\":false}",
+        "{\"model\":\"a\",\"model\":7,\"max_tokens\":12,\"max_completion_tokens\":-3,\"max_output_tokens\":1e3}",
+        "{\"max_tokens\":123456789012345678901234567890,\"max_output_tokens\":5}",
+        "{\"messages\":{\"role\":\"x\"},\"input\":[\"a\",{\"type\":\"message\"},[1]],\"tools\":[{\"stream\":true}]}",
+        "{\"metadata\":{\"stream_options\":{\"include_usage\":true},\"stream\":true},\"stream\":true}",
+        "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],\"stream\":true}",
+        " \n {\"stream\" : true , \"model\" : \"caf\\u00e9\" } \n ",
+        "{}", "[]", "[{\"stream\":true}]", "\"text\"", "42", "null", "", "   ",
+        "{\"stream\":true}{}", "{\"stream\":true} x", "{\"stream\":true,}", "{\"stream\":tru}",
+        "{\"stream\":true,\"messages\":[{\"content\":\"\\q\"}]}",
+        "{\"stream\":true,\"messages\":[{\"content\":\"unterminated}]}"));
+    String[] values = {"true", "false", "null", "1", "\"s\"", "{}", "[]", "{\"include_usage\":true}", "[true]"};
+    String[] fields = {"stream", "model", "max_tokens", "stream_options", "messages", "input", "other"};
+    for (String f1 : fields) {
+      for (String v1 : values) {
+        for (String v2 : values) {
+          bodies.add("{\"" + f1 + "\":" + v1 + ",\"stream\":" + v2 + ",\"stream_options\":" + v1 + "}");
+        }
+      }
+    }
+    int compared = 0;
+    for (String body : bodies) {
+      for (int cut = 0; cut <= body.length(); cut += body.length() > 80 ? 7 : 1) {
+        byte[] b = bytes(body.substring(0, cut));
+        for (Api api : new Api[] {Api.OPENAI_CHAT, Api.OPENAI_RESPONSES, Api.ANTHROPIC_MESSAGES}) {
+          assertThat(summary(RequestRewriter.inspect(api, b))).as("%s %s", api, text(b))
+              .isEqualTo(summary(RequestRewriter.inspectByWalk(api, b)));
+          compared++;
+        }
+      }
+    }
+    assertThat(compared).isGreaterThan(10_000);
+  }
+
+  private static String summary(RequestInfo info) {
+    return info.prompt().api() + " stream=" + info.stream() + " model=" + info.model() + " max=" + info.maxOutputTokens()
+        + " asked=" + info.clientAskedForUsage() + " drop=" + info.dropUsageChunk() + " body="
+        + (info.rewrittenBody() == null ? null : text(info.rewrittenBody()));
+  }
 }

@@ -218,6 +218,22 @@ public final class FakeUpstream implements UpstreamFake {
       return this;
     }
 
+    /**
+     * A whole chunked {@code text/event-stream} answer — head, these events, end — in one flush
+     * (one send on the socket: a gateway reads it whole, as a fast model's short answer).
+     */
+    public void respondSseAtOnce(String events) {
+      HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+      response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream")
+          .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+      ByteBuf bytes = Unpooled.copiedBuffer(events, StandardCharsets.UTF_8);
+      int n = bytes.readableBytes();
+      channel.write(response);
+      channel.write(new DefaultHttpContent(bytes));
+      await(channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT));
+      bytesWritten.addAndGet(n);
+    }
+
     /** Sends bytes of the body and waits until they are on the wire. */
     public Call send(String text) {
       ByteBuf bytes = Unpooled.copiedBuffer(text, StandardCharsets.UTF_8);
