@@ -183,22 +183,12 @@ public final class UsageTracker {
   }
 
   /** The stream's classifier; made here when the tracker was not told that the response streams. */
-  private EventClassifier events() {
+  EventClassifier events() {
     EventClassifier e = events;
     if (e == null) {
       e = events = new EventClassifier(this, api, false); // the drop flag applies only to a known stream
     }
     return e;
-  }
-
-  /** Events read by their template (for tests). */
-  int templateMatches() {
-    return events == null ? 0 : events.templateMatches;
-  }
-
-  /** Chat chunks whose usage was read from the bytes (for tests). */
-  int usageChunksRead() {
-    return events == null ? 0 : events.usageChunksRead;
   }
 
   // ---------------------------------------------------------------- what an event or body carries
