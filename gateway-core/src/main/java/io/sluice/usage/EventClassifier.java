@@ -30,9 +30,9 @@ import java.nio.charset.StandardCharsets;
  * subtree. The event fields and the chunk reader are the event loop's; this object holds the
  * stream's template and where the event at hand lies.
  *
- * <p><b>Memory.</b> One per streamed exchange, made with its tracker (and by a tracker that was not
- * told its response streams, at its first event); its fields were the tracker's own until the
- * split, so a stream keeps no more bytes than before, and a non-streamed exchange keeps fewer.
+ * <p><b>Memory.</b> One per streamed exchange (48 bytes), made with its tracker (or at the first
+ * event of a tracker not told that its response streams): the stream's reading state lives here,
+ * not in the tracker, so a non-streamed exchange keeps none of it.
  *
  * <p>Threading: not thread-safe; always called on its tracker's event loop.
  */

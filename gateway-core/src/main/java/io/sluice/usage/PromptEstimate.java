@@ -15,9 +15,9 @@ import java.util.function.Supplier;
 /**
  * A request's prompt size in tokens, counted the first time it is asked for — not on every
  * request: the text of messages / input / system / instructions / prompt / tools (cl100k_base,
- * {@link TokenEstimator}), plus 4 per message and 3 for the reply; 0 for a body that is not JSON. Made by
- * {@link RequestRewriter#inspect} ({@link RequestInfo#prompt()}); read by the tracker when the
- * upstream reports no input ({@link UsageTracker#usage()}) and by {@code ai-token-ratelimit}.
+ * {@link TokenEstimator}), plus 4 per message and 3 for the reply; 0 for a body that is not JSON.
+ * Made by {@link RequestRewriter#inspect} ({@link RequestInfo#prompt()}); read by the tracker when
+ * the upstream reports no input ({@link UsageTracker#usage()}).
  *
  * <p>Why: the estimate stands in for the input tokens only when an upstream reports none (and for
  * a stream watch before the usage chunk); nearly every upstream reports them, while tokenizing
