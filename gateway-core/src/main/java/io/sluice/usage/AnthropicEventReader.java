@@ -4,13 +4,13 @@ import io.sluice.sse.SseFields;
 import io.sluice.usage.UsageTracker.Verdict;
 
 /**
- * Anthropic Messages' events for a {@link UsageTracker}: {@code content_block_delta} is content
+ * Anthropic Messages' events for an {@link EventClassifier}: {@code content_block_delta} is content
  * (its text kept for the estimate); {@code message_start} carries the input (and cache) figures,
  * each {@code message_delta} the cumulative output; {@code message_delta} / {@code message_stop}
  * end the stream's usage.
  *
- * <p>Threading: no state of its own (one instance serves every tracker); each call runs on its
- * tracker's event loop.
+ * <p>Threading: no state of its own (one instance serves every stream); each call runs on its
+ * stream's event loop.
  */
 final class AnthropicEventReader extends TypedEventReader {
   private static final byte[] CONTENT_BLOCK_DELTA = ChunkReader.ascii("content_block_delta");
@@ -23,36 +23,37 @@ final class AnthropicEventReader extends TypedEventReader {
   private AnthropicEventReader() {}
 
   @Override
-  Verdict read(UsageTracker tracker, SseFields fields, byte[] b, int from, int to) {
+  Verdict read(EventClassifier events, SseFields fields, byte[] b, int from, int to) {
     if (fields.typeIs(CONTENT_BLOCK_DELTA)) {
-      tracker.deltaText(b, from, to, UsageShape.ANTHROPIC_DELTA);
+      events.deltaText(b, from, to, UsageShape.ANTHROPIC_DELTA);
       return Verdict.CONTENT;
     }
     if (fields.typeIs(MESSAGE_START) || fields.typeIs(MESSAGE_DELTA) || fields.typeIs(MESSAGE_STOP)) {
-      return read(tracker, fields.type(), b, from, to);
+      return read(events, fields.type(), b, from, to);
     }
     return Verdict.PASS;
   }
 
   @Override
-  Verdict read(UsageTracker tracker, String type, byte[] b, int from, int to) {
-    UsageScan scan = tracker.scan();
+  Verdict read(EventClassifier events, String type, byte[] b, int from, int to) {
+    UsageTracker usage = events.usage();
+    UsageScan scan = usage.scan();
     switch (type) {
       case "content_block_delta" -> {
-        tracker.deltaText(b, from, to, UsageShape.ANTHROPIC_DELTA);
+        events.deltaText(b, from, to, UsageShape.ANTHROPIC_DELTA);
         return Verdict.CONTENT;
       }
       case "message_start" -> {
         if (scan.parse(UsageShape.ANTHROPIC_START, b, from, to)) {
-          tracker.commit(UsageShape.ANTHROPIC_START);
+          usage.commit(UsageShape.ANTHROPIC_START);
         }
       }
-      case "message_stop" -> tracker.reachEnd();
+      case "message_stop" -> events.reachEnd();
       case "message_delta" -> {
-        tracker.reachEnd(); // the last usage, right before message_stop
-        if (JsonBytes.contains(b, from, to, UsageTracker.QUOTED_USAGE)
+        events.reachEnd(); // the last usage, right before message_stop
+        if (JsonBytes.contains(b, from, to, QUOTED_USAGE)
             && scan.parse(UsageShape.ANTHROPIC_DELTA_USAGE, b, from, to)) {
-          tracker.commit(UsageShape.ANTHROPIC_DELTA_USAGE);
+          usage.commit(UsageShape.ANTHROPIC_DELTA_USAGE);
         }
       }
       default -> { }

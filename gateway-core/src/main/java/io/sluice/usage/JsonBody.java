@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.async.ByteBufferFeeder;
+import io.netty.buffer.ByteBuf;
+import io.sluice.config.RouteConfig.Api;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
@@ -30,9 +32,31 @@ final class JsonBody {
   private boolean failed;
   private boolean ended;
 
-  JsonBody(UsageScan scan, UsageShape shape) {
+  /** @param api the route's api: which shape of answer to read (one that carries usage) */
+  JsonBody(UsageScan scan, Api api) {
     this.scan = scan;
-    this.shape = shape;
+    this.shape = switch (api) {
+      case OPENAI_CHAT -> UsageShape.CHAT;
+      case OPENAI_RESPONSES -> UsageShape.RESPONSES_BODY;
+      case ANTHROPIC_MESSAGES -> UsageShape.ANTHROPIC_BODY;
+      case PASSTHROUGH, MODELS -> throw new IllegalStateException();
+    };
+  }
+
+  /** The shape the body is read as (what {@link UsageTracker#commit} takes its figures by). */
+  UsageShape shape() {
+    return shape;
+  }
+
+  /** The next bytes of the body, read in place (the buffer's indexes and reference count unchanged). */
+  void feed(ByteBuf chunk) {
+    if (chunk.nioBufferCount() == 1) {
+      feed(chunk.nioBuffer());
+    } else {
+      for (ByteBuffer part : chunk.nioBuffers()) {
+        feed(part);
+      }
+    }
   }
 
   /** The next bytes of the body (not kept: parsed before this returns). */

@@ -3,7 +3,6 @@ package io.sluice.usage;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.json.UTF8StreamJsonParser;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
@@ -15,8 +14,6 @@ import io.sluice.config.RouteConfig.Api;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.Set;
-import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -43,8 +40,12 @@ import java.util.function.Supplier;
  * of them is made. <b>{@code api: passthrough} routes are never modified</b>: the relay must not
  * call this class for them (if it does, the body is left alone and only inspected).
  *
- * <p>Cost: one streaming parse of the body (capped by {@code max-request-body}); prompt text is
- * tokenized with cl100k_base ({@link TokenEstimator}). Stateless and thread-safe.
+ * <p>Where it sits: {@code UpstreamRequests} inspects every request of a route with an api before
+ * it goes upstream; the body's top level is read by a {@link RequestScan}, the rewrite spliced
+ * here; the prompt estimate ({@link PromptEstimate}) reads the body later, only if asked.
+ *
+ * <p>Cost: one streaming parse of the body's top level (capped by {@code max-request-body}).
+ * Stateless and thread-safe.
  */
 public final class RequestRewriter {
   private static final JsonFactory JSON = new JsonFactory();
@@ -53,16 +54,6 @@ public final class RequestRewriter {
       ",\"stream_options\":{\"include_usage\":true}".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] INCLUDE_USAGE_OBJECT =
       "{\"include_usage\":true}".getBytes(StandardCharsets.US_ASCII);
-
-  /** Root fields whose text is prompt. */
-  private static final Set<String> PROMPT_ROOTS =
-      Set.of("messages", "input", "system", "instructions", "prompt", "tools", "functions");
-  private static final String[] PROMPT_ROOT_NAMES = PROMPT_ROOTS.toArray(new String[0]);
-  /** Field names whose string values are prompt text (anything else — ids, roles, URLs, base64 data — is not). */
-  private static final Set<String> TEXT_FIELDS = Set.of("messages", "input", "system", "instructions",
-      "prompt", "content", "text", "thinking", "arguments", "output", "description", "name", "refusal");
-  static final int TOKENS_PER_MESSAGE = 4;
-  static final int TOKENS_FOR_REPLY = 3;
 
   private RequestRewriter() {}
 
@@ -97,14 +88,14 @@ public final class RequestRewriter {
       body.getBytes(body.readerIndex(), scratch, 0, length);
       return inspect(api, scratch, 0, length, source);
     }
-    Scan scan = new Scan(false);
+    RequestScan scan = new RequestScan();
     try (JsonParser p = JSON.createParser((InputStream) new ByteBufInputStream(body.duplicate()))) {
       scan.runTopLevel(p);
     } catch (IOException | RuntimeException e) {
-      return scan.result(false, null, null);
+      return scan.info(false, null, null);
     }
     byte[] rewritten = needsRewrite(api, scan) ? splice(ByteBufUtil.getBytes(body), 0, length, scan) : null;
-    return scan.result(true, rewritten, new PromptEstimate(api, source));
+    return scan.info(true, rewritten, new PromptEstimate(api, source));
   }
 
   /** Inspects {@code body[from, from + length)}; the prompt estimate reads {@code source} when asked. */
@@ -122,18 +113,18 @@ public final class RequestRewriter {
 
   private static RequestInfo inspect(Api api, byte[] body, int from, int length, Supplier<ByteBuf> source,
       boolean walk) {
-    Scan scan = new Scan(false);
+    RequestScan scan = new RequestScan();
     try (JsonParser p = JSON.createParser(body, from, length)) {
       if (walk) {
-        scan.run(p);
+        scan.walk(p);
       } else {
         scan.runTopLevel(p);
       }
     } catch (IOException | RuntimeException e) {
-      return scan.result(false, null, null);
+      return scan.info(false, null, null);
     }
     byte[] rewritten = needsRewrite(api, scan) ? splice(body, from, length, scan) : null;
-    return scan.result(true, rewritten, new PromptEstimate(api, source));
+    return scan.info(true, rewritten, new PromptEstimate(api, source));
   }
 
   /**
@@ -157,30 +148,6 @@ public final class RequestRewriter {
       }
       return a;
     }
-  }
-
-  /**
-   * The prompt's size in tokens: the text of messages / input / system / instructions / tools
-   * (cl100k_base), plus 4 per message and 3 for the reply; 0 for a body that is not JSON. Reads
-   * the buffer without moving its indexes.
-   */
-  static long promptTokens(Api api, ByteBuf body) {
-    return promptText(api, body).getAsLong();
-  }
-
-  /**
-   * The prompt read from the body now and counted when asked ({@link #promptTokens}): the text is
-   * kept meanwhile (bounded, {@link TextTokenCounter}), the buffer is not.
-   */
-  static LongSupplier promptText(Api api, ByteBuf body) {
-    Scan scan = new Scan(true);
-    try (JsonParser p = JSON.createParser((InputStream) new ByteBufInputStream(body.duplicate()))) {
-      scan.run(p);
-    } catch (IOException | RuntimeException e) {
-      return () -> 0;
-    }
-    scan.parser = null;
-    return scan::promptTokens;
   }
 
   /**
@@ -211,13 +178,13 @@ public final class RequestRewriter {
     }
   }
 
-  private static boolean needsRewrite(Api api, Scan scan) {
+  private static boolean needsRewrite(Api api, RequestScan scan) {
     return api == Api.OPENAI_CHAT && scan.stream && !scan.includeUsage && scan.rootEnd >= 0
-        && scan.optionsKind != OptionsKind.OTHER;
+        && scan.optionsKind != RequestScan.OptionsKind.OTHER;
   }
 
   /** The body {@code body[from, from + length)} with include_usage asked for; the scan's offsets are from {@code from}. */
-  private static byte[] splice(byte[] body, int from, int length, Scan scan) {
+  private static byte[] splice(byte[] body, int from, int length, RequestScan scan) {
     try {
       return switch (scan.optionsKind) {
         case ABSENT -> replace(body, from, length, (int) scan.rootEnd, (int) scan.rootEnd, ADD_STREAM_OPTIONS);
@@ -247,206 +214,5 @@ public final class RequestRewriter {
     System.arraycopy(insert, 0, out, from, insert.length);
     System.arraycopy(body, base + to, out, from + insert.length, length - to);
     return out;
-  }
-
-  private enum OptionsKind { ABSENT, NULL, OBJECT, OTHER }
-
-  private static final class Scan implements JsonWalker.Visitor {
-    boolean stream;
-    String model;
-    long maxTokens = -1;
-    long maxCompletionTokens = -1;
-    long maxOutputTokens = -1;
-    boolean includeUsage;
-    OptionsKind optionsKind = OptionsKind.ABSENT;
-    long optionsStart = -1;
-    long optionsEnd = -1;
-    long rootEnd = -1;
-    int messages;
-    final TextTokenCounter text;
-    private JsonParser parser;
-    private boolean rootIsObject;
-
-    /** @param countPrompt collect the prompt's text to count its tokens (a second pass, when asked) */
-    Scan(boolean countPrompt) {
-      text = countPrompt ? new TextTokenCounter() : null;
-    }
-
-    void run(JsonParser p) throws IOException {
-      parser = p;
-      if (!JsonWalker.walk(p, this)) {
-        throw new IOException("truncated JSON");
-      }
-    }
-
-    /**
-     * What {@link #run} reads when no prompt text is collected, read from the top level only:
-     * every field the result needs is a root field or {@code stream_options.include_usage}, so
-     * the root's other values are skipped by the parser (no path per value, no string decoded) —
-     * the general walk built and compared a path for every value of every message. The same
-     * answers as {@link #run} for every body, malformed ones included (RequestRewriterTest).
-     */
-    void runTopLevel(JsonParser p) throws IOException {
-      parser = p;
-      JsonToken t = p.nextToken();
-      if (t == null) {
-        throw new IOException("truncated JSON");
-      }
-      if (t == JsonToken.START_OBJECT) {
-        rootIsObject = true;
-        while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
-          String name = p.currentName();
-          t = p.nextToken();
-          if (t == null) {
-            throw new IOException("truncated JSON");
-          }
-          if (!t.isStructStart()) {
-            value(name, t, p); // at the root a field's path is its name
-          } else if (name.equals("stream_options") && t == JsonToken.START_OBJECT) {
-            streamOptions(p);
-          } else {
-            if (name.equals("stream_options")) {
-              optionsKind = OptionsKind.OTHER; // an array
-            }
-            p.skipChildren();
-          }
-        }
-        if (t != JsonToken.END_OBJECT) {
-          throw new IOException("truncated JSON");
-        }
-        rootEnd = tokenStart();
-      } else if (t.isStructStart()) {
-        p.skipChildren(); // an array: nothing is read from it
-      }
-      if (p.nextToken() != null) {
-        throw new IOException("trailing content after the JSON value");
-      }
-    }
-
-    /** A {@code stream_options} object: its own {@code include_usage}, nothing nested. */
-    private void streamOptions(JsonParser p) throws IOException {
-      optionsKind = OptionsKind.OBJECT;
-      optionsStart = tokenStart();
-      JsonToken t;
-      while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
-        boolean includeUsageField = p.currentName().equals("include_usage");
-        t = p.nextToken();
-        if (t == null) {
-          throw new IOException("truncated JSON");
-        }
-        if (t.isStructStart()) {
-          p.skipChildren();
-        } else if (includeUsageField) {
-          includeUsage = t == JsonToken.VALUE_TRUE;
-        }
-      }
-      if (t != JsonToken.END_OBJECT) {
-        throw new IOException("truncated JSON");
-      }
-      optionsEnd = tokenStart();
-    }
-
-    RequestInfo result(boolean parsed, byte[] rewritten, PromptEstimate prompt) {
-      if (!parsed) {
-        return new RequestInfo(false, null, -1, false, false, new PromptEstimate(Api.PASSTHROUGH, () -> null), null);
-      }
-      long cap = maxCompletionTokens >= 0 ? maxCompletionTokens
-          : maxOutputTokens >= 0 ? maxOutputTokens : maxTokens;
-      return new RequestInfo(stream, model, cap, includeUsage, rewritten != null, prompt, rewritten);
-    }
-
-    long promptTokens() {
-      return text.tokens() + (long) messages * TOKENS_PER_MESSAGE + (messages > 0 ? TOKENS_FOR_REPLY : 0);
-    }
-
-    @Override
-    public boolean enter(String path, boolean array) {
-      if (path.isEmpty()) {
-        rootIsObject = !array;
-        return !array;
-      }
-      if (path.equals("stream_options")) {
-        if (array) {
-          optionsKind = OptionsKind.OTHER;
-          return false;
-        }
-        optionsKind = OptionsKind.OBJECT;
-        optionsStart = tokenStart();
-        return true;
-      }
-      if (path.equals("messages[]") || path.equals("input[]") && !array) {
-        messages++;
-      }
-      return path.startsWith("stream_options.") ? false : isPromptPath(path);
-    }
-
-    @Override
-    public void exit(String path, boolean array) {
-      if (path.isEmpty() && rootIsObject) {
-        rootEnd = tokenStart();
-      } else if (path.equals("stream_options")) {
-        optionsEnd = tokenStart();
-      }
-    }
-
-    @Override
-    public void value(String path, JsonToken t, JsonParser p) throws IOException {
-      switch (path) {
-        case "stream" -> stream = t == JsonToken.VALUE_TRUE;
-        case "model" -> model = t == JsonToken.VALUE_STRING ? p.getText() : null;
-        case "max_tokens" -> maxTokens = longValue(t, p);
-        case "max_completion_tokens" -> maxCompletionTokens = longValue(t, p);
-        case "max_output_tokens" -> maxOutputTokens = longValue(t, p);
-        case "stream_options" -> {
-          optionsKind = t == JsonToken.VALUE_NULL ? OptionsKind.NULL : OptionsKind.OTHER;
-          optionsStart = tokenStart();
-        }
-        case "stream_options.include_usage" -> includeUsage = t == JsonToken.VALUE_TRUE;
-        default -> {
-          if (text != null && t == JsonToken.VALUE_STRING && isPromptPath(path) && TEXT_FIELDS.contains(lastField(path))) {
-            text.append(p.getText());
-            text.append("\n");
-          }
-        }
-      }
-    }
-
-    /**
-     * The byte offset of the current token (never a field name here): what
-     * {@code currentTokenLocation().getByteOffset()} says, without the location object it builds
-     * per call (one per request, for the root's end). Jackson's byte parser records the offset
-     * just past the token's first byte.
-     */
-    private long tokenStart() {
-      return parser instanceof UTF8StreamJsonParser bytes
-          ? bytes.getTokenCharacterOffset() - 1 : parser.currentTokenLocation().getByteOffset();
-    }
-
-    private static long longValue(JsonToken t, JsonParser p) throws IOException {
-      return t == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER
-          ? Math.max(-1, p.getLongValue()) : -1;
-    }
-
-    private static boolean isPromptPath(String path) {
-      int end = 0;
-      while (end < path.length() && path.charAt(end) != '.' && path.charAt(end) != '[') {
-        end++;
-      }
-      for (String root : PROMPT_ROOT_NAMES) { // compared in place: no substring per container entered
-        if (root.length() == end && path.startsWith(root)) {
-          return true;
-        }
-      }
-      return false;
-    }
-
-    private static String lastField(String path) {
-      int end = path.length();
-      while (end >= 2 && path.charAt(end - 1) == ']' && path.charAt(end - 2) == '[') {
-        end -= 2;
-      }
-      int dot = path.lastIndexOf('.', end - 1);
-      return path.substring(dot + 1, end);
-    }
   }
 }

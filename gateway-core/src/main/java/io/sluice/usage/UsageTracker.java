@@ -1,7 +1,6 @@
 package io.sluice.usage;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.sluice.config.RouteConfig.Api;
 import io.sluice.sse.SseEvent;
 import io.sluice.sse.SseFields;
@@ -51,21 +50,19 @@ import java.util.function.LongSupplier;
  * ({@link TokenEstimator}); without an input figure, input is the request's prompt estimate.
  * {@link Usage#estimated()} is then true.
  *
- * <p><b>Cost.</b> An event is read from its bytes, without a string or a parser per event: one
- * with the shape of the stream's last ordinary event by comparing bytes with it
- * ({@link EventTemplate}); otherwise its {@code event:} type and {@code data:} are found by
- * {@link SseFields}, and a chat chunk's content deltas, model and usage figures by {@link ChunkReader}. Only what the fast path does not recognise —
- * tool calls, a usage figure that is not a plain integer, Anthropic {@code message_start} /
- * {@code message_delta}, Responses terminal events — is parsed, with Jackson's byte parser over the event's data and a streaming
- * walk that skips every other subtree. Text for estimation is kept as the deltas' escaped bytes and
- * decoded and tokenized in 8 KiB pieces ({@link GeneratedText}), or never when usage arrives first.
- * A non-streamed body is parsed incrementally with Jackson's non-blocking parser as it passes, up
- * to {@value #MAX_BODY_BYTES} bytes; past that, parsing stops and the rest of the body counts 1
- * token per 4 bytes. Malformed JSON never throws: the event is passed on and usage stays unknown.
+ * <p><b>Cost.</b> Each streamed event is classified by the stream's {@link EventClassifier} (from
+ * its bytes: the stream's {@link EventTemplate}, else {@link SseFields} and the API's
+ * {@link EventReader}), which hands this tracker the event's text and figures; only what its fast
+ * path does not recognise is parsed ({@link UsageScan}). Text for estimation is kept as the deltas'
+ * escaped bytes and decoded and tokenized in 8 KiB pieces ({@link GeneratedText}), or never when
+ * usage arrives first. A non-streamed body is parsed incrementally with Jackson's non-blocking
+ * parser as it passes ({@link JsonBody}), up to {@value #MAX_BODY_BYTES} bytes; past that, parsing
+ * stops and the rest of the body counts 1 token per 4 bytes. Malformed JSON never throws: the event
+ * is passed on and usage stays unknown.
  *
- * <p><b>Per API.</b> Each API's event grammar is read by its own {@link EventReader}
- * ({@link ChatEventReader}, {@link ResponsesEventReader}, {@link AnthropicEventReader}), chosen
- * once per tracker; the tracker keeps the event template, the verdicts and the totals.
+ * <p><b>What it keeps.</b> The figures the upstream reported (each replaces an earlier one), the
+ * response's model, the generated text, and the request's model and prompt estimate to fall back
+ * on; {@link #usage()} settles them into a {@link Usage}.
  */
 public final class UsageTracker {
   /** Non-streamed bodies are parsed up to this size; beyond it usage is estimated. */
@@ -90,38 +87,26 @@ public final class UsageTracker {
   }
 
   private final Api api;
-  private final EventReader events; // the API's event reader
-  private final boolean dropUsageChunk;
   private final String requestModel;
   private final LongSupplier promptEstimate; // counted only when the upstream reports no input tokens
-
   private final GeneratedText output = new GeneratedText();
+  // A streamed response's events (made with the tracker when the response streams, else at its
+  // first event; null for passthrough).
+  private EventClassifier events;
+
   private String responseModel;
   private byte[] responseModelBytes; // its UTF-8 when read from bytes and not the request's (else null: compared as ASCII)
+  // The reported figures (-1: none yet). Anthropic reports its input in three parts: input holds
+  // input_tokens, cached the cache reads, cacheCreation the cache writes (currentInput adds them up).
   private long input = -1;
   private long outputReported = -1;
   private long cached;
   private long reasoning;
-  // Anthropic's parts of the input
-  private long anthropicInput = -1;
-  private long cacheRead;
   private long cacheCreation;
 
   // Made for the first event the fast path leaves to the parser (or a non-streamed body): a chat
   // stream read from its bytes needs it only for its usage chunk, so a held stream keeps none.
   private UsageScan scan;
-  private ChunkReader reader; // the thread's, for the event being read
-  private SseFields fields; // the thread's, for the event being read
-  private EventTemplate template; // the stream's last ordinary event, once there is one
-  private int blockLength; // of the event being read
-  int templateMatches; // events read by their template (for tests)
-  int usageChunksRead; // chat chunks whose usage was read from the bytes (for tests)
-  private boolean fastPath = true;
-  private boolean endReached; // the stream's usage chunk or terminal event went by
-
-  /** {@code "usage"} with its quotes: whether an event's data names a usage object at all. */
-  static final byte[] QUOTED_USAGE = ChunkReader.ascii("\"usage\"");
-
   private JsonBody body; // a non-streamed body, once one arrives
 
   /**
@@ -137,15 +122,16 @@ public final class UsageTracker {
   public UsageTracker(Api api, boolean streamed, boolean dropUsageChunk, String requestModel,
       LongSupplier promptEstimate) {
     this.api = api;
-    this.dropUsageChunk = streamed && dropUsageChunk && api == Api.OPENAI_CHAT;
-    this.events = EventReader.of(api);
     this.requestModel = requestModel;
     this.promptEstimate = promptEstimate;
+    if (streamed && api != Api.PASSTHROUGH) {
+      events = new EventClassifier(this, api, dropUsageChunk && api == Api.OPENAI_CHAT);
+    }
   }
 
   /** For tests: every event goes to the parser, as a reference for what the bytes fast path reads. */
   UsageTracker parseEveryEvent() {
-    fastPath = false;
+    events().parseEveryEvent();
     return this;
   }
 
@@ -160,9 +146,9 @@ public final class UsageTracker {
    * One whole SSE event block of a streamed response, in order, as {@link io.sluice.sse.SseFramer}
    * emits it (not consumed: indexes and reference count unchanged). Never throws.
    *
-   * <p>The relay's per-event call: the event is read from its bytes ({@link SseFields},
-   * {@link ChunkReader}); only the events that carry usage or that the fast path does not recognise
-   * are parsed, with Jackson's byte parser over the event's data.
+   * <p>The relay's per-event call: the event is read from its bytes ({@link EventClassifier}); only
+   * the events that carry usage or that the fast path does not recognise are parsed, with Jackson's
+   * byte parser over the event's data.
    *
    * @return {@link Verdict#DROP} only for the usage-only chunk ({@code "choices":[]} with a
    *     {@code usage} object) of an openai-chat stream whose client did not ask for it;
@@ -174,20 +160,10 @@ public final class UsageTracker {
 
   /**
    * The same as {@link #onEvent(ByteBuf)} for the event block {@code [index, index + length)} of
-   * {@code buffer} (the framer's buffer, read in place). An event of the same shape as the stream's
-   * last ordinary one is read by comparing it with that one ({@link EventTemplate}); any other is
-   * read field by field.
+   * {@code buffer} (the framer's buffer, read in place).
    */
   public Verdict onEvent(ByteBuf buffer, int index, int length) {
-    if (api == Api.PASSTHROUGH) {
-      return Verdict.PASS;
-    }
-    SseFields fields = this.fields = SseFields.forThread(); // the loop's, not the stream's
-    try {
-      return read(fields, fields.load(buffer, index, length), length);
-    } catch (RuntimeException e) {
-      return Verdict.PASS; // never let accounting break the stream
-    }
+    return api == Api.PASSTHROUGH ? Verdict.PASS : events().onEvent(buffer, index, length);
   }
 
   /**
@@ -195,38 +171,7 @@ public final class UsageTracker {
    * + length)}: the framer's array the event was scanned in ({@link io.sluice.sse.SseFramer.Sink}).
    */
   public Verdict onEvent(byte[] bytes, int offset, int length) {
-    if (api == Api.PASSTHROUGH) {
-      return Verdict.PASS;
-    }
-    SseFields fields = this.fields = SseFields.forThread();
-    try {
-      return read(fields, fields.load(bytes, offset, length), length);
-    } catch (RuntimeException e) {
-      return Verdict.PASS; // never let accounting break the stream
-    }
-  }
-
-  /** One event block, {@code block[0, length)} (the thread's copy in {@code fields}). */
-  private Verdict read(SseFields fields, byte[] block, int length) {
-    try {
-      if (template != null && template.match(block, length)) {
-        templateMatches++;
-        if (template.modelStart >= 0) {
-          model(block, template.modelStart, template.modelEnd);
-        }
-        appendPieces(block, template.pieces, EventTemplate.piecesOffset(), template.pieceCount);
-        return template.content ? Verdict.CONTENT : Verdict.PASS;
-      }
-      reader = ChunkReader.forThread(); // not for a template's match: one thread-local look-up less per event
-      blockLength = length;
-      fields.read(length);
-      if (!fields.hasData()) {
-        return Verdict.PASS;
-      }
-      return events.read(this, fields.data(), fields.dataStart(), fields.dataEnd());
-    } catch (RuntimeException e) {
-      return Verdict.PASS; // never let accounting break the stream
-    }
+    return api == Api.PASSTHROUGH ? Verdict.PASS : events().onEvent(bytes, offset, length);
   }
 
   /**
@@ -234,33 +179,21 @@ public final class UsageTracker {
    * {@code event:} + {@code data:} lines would be. For callers that hold the fields, not the bytes.
    */
   public Verdict onEvent(SseEvent event) {
-    if (event.data() == null || api == Api.PASSTHROUGH) {
-      return Verdict.PASS;
-    }
-    StringBuilder block = new StringBuilder(event.data().length() + 32);
-    if (event.event() != null) {
-      block.append("event: ").append(event.event()).append('\n');
-    }
-    for (String line : event.data().split("\n", -1)) {
-      block.append("data: ").append(line).append('\n');
-    }
-    block.append('\n');
-    return onEvent(Unpooled.wrappedBuffer(block.toString().getBytes(StandardCharsets.UTF_8)));
+    return event.data() == null || api == Api.PASSTHROUGH ? Verdict.PASS : events().onEvent(event);
   }
 
-  // ---------------------------------------------------------------- for the API's event reader
-
-  /** The stream's fields, for the event being read. */
-  SseFields fields() {
-    return fields;
+  /** The stream's classifier; made here when the tracker was not told that the response streams. */
+  EventClassifier events() {
+    EventClassifier e = events;
+    if (e == null) {
+      e = events = new EventClassifier(this, api, false); // the drop flag applies only to a known stream
+    }
+    return e;
   }
 
-  /** The thread's chunk reader, for the event being read. */
-  ChunkReader chunkReader() {
-    return reader;
-  }
+  // ---------------------------------------------------------------- what an event or body carries
 
-  /** The scanner the parsed events are read with ({@link #commit} takes its figures). */
+  /** The scanner the parsed events and bodies are read with ({@link #commit} takes its figures). */
   UsageScan scan() {
     if (scan == null) {
       scan = new UsageScan(output);
@@ -268,56 +201,16 @@ public final class UsageTracker {
     return scan;
   }
 
-  /** Whether the usage-only chunk is dropped: the gateway asked for it, the client did not (openai-chat). */
-  boolean dropsUsageChunk() {
-    return dropUsageChunk;
-  }
-
-  /** False in the reference mode for tests: every event goes to the parser. */
-  boolean fastPath() {
-    return fastPath;
-  }
-
-  /** The stream's usage chunk or terminal event went by. */
-  void reachEnd() {
-    endReached = true;
-    if (template != null) {
-      template.release(); // the thread's lease goes to the next stream's template
-    }
-  }
-
   /** Whether the response named its model already. */
   boolean hasResponseModel() {
     return responseModel != null;
   }
 
-  /** The text of a content delta event (Responses or Anthropic) for the estimate: from the bytes, else parsed. */
-  void deltaText(byte[] b, int from, int to, UsageShape shape) {
-    boolean read = fastPath && (shape == UsageShape.ANTHROPIC_DELTA
-        ? reader.anthropicDelta(b, from, to) : reader.responsesDelta(b, from, to));
-    if (read) {
-      appendPieces(b, reader.pieces, 0, reader.pieceCount);
-      learn(b, from, to, true);
-    } else {
-      scan().parse(shape, b, from, to);
-    }
-  }
-
+  /** Text for the estimate: the escaped string bodies {@code b[pieces[offset + 2k], pieces[offset + 2k + 1])}. */
   void appendPieces(byte[] b, int[] pieces, int offset, int count) {
     for (int k = 0; k < count; k++) {
       output.appendEscaped(b, pieces[offset + 2 * k], pieces[offset + 2 * k + 1]);
     }
-  }
-
-  /** The event the reader just read ({@code b[from, to)} its data) is the template for the next ones. */
-  void learn(byte[] b, int from, int to, boolean alwaysContent) {
-    if (!fastPath || fields.dataJoined()) {
-      return; // the reference mode parses every event; joined data lines are not the block's bytes
-    }
-    if (template == null) {
-      template = new EventTemplate();
-    }
-    template.learn(b, blockLength, from, to, reader, alwaysContent);
   }
 
   /**
@@ -351,7 +244,9 @@ public final class UsageTracker {
 
   /** The next bytes of a non-streamed JSON body (not kept: parsed before this returns). */
   public void onBodyChunk(byte[] bytes, int offset, int length) {
-    feed(ByteBuffer.wrap(bytes, offset, length));
+    if (length > 0 && api != Api.PASSTHROUGH) {
+      body().feed(ByteBuffer.wrap(bytes, offset, length));
+    }
   }
 
   /**
@@ -359,48 +254,23 @@ public final class UsageTracker {
    * reference count are not changed and it is not kept after this returns.
    */
   public void onBodyChunk(ByteBuf chunk) {
-    if (!chunk.isReadable() || api == Api.PASSTHROUGH) {
-      return;
-    }
-    if (chunk.nioBufferCount() == 1) {
-      feed(chunk.nioBuffer());
-    } else {
-      for (ByteBuffer part : chunk.nioBuffers()) {
-        feed(part);
-      }
+    if (chunk.isReadable() && api != Api.PASSTHROUGH) {
+      body().feed(chunk);
     }
   }
 
   /** The body ended; usage is read from it if it was complete JSON. */
   public void onBodyEnd() {
-    if (api == Api.PASSTHROUGH) {
-      return;
-    }
-    if (body().end()) {
-      commit(bodyTable());
-    }
-  }
-
-  private void feed(ByteBuffer bytes) {
-    if (api != Api.PASSTHROUGH && bytes.hasRemaining()) {
-      body().feed(bytes);
+    if (api != Api.PASSTHROUGH && body().end()) {
+      commit(body.shape());
     }
   }
 
   private JsonBody body() {
     if (body == null) {
-      body = new JsonBody(scan(), bodyTable());
+      body = new JsonBody(scan(), api);
     }
     return body;
-  }
-
-  private UsageShape bodyTable() {
-    return switch (api) {
-      case OPENAI_CHAT -> UsageShape.CHAT;
-      case OPENAI_RESPONSES -> UsageShape.RESPONSES_BODY;
-      case ANTHROPIC_MESSAGES -> UsageShape.ANTHROPIC_BODY;
-      case PASSTHROUGH, MODELS -> throw new IllegalStateException();
-    };
   }
 
   // ---------------------------------------------------------------- result
@@ -412,7 +282,7 @@ public final class UsageTracker {
    * what follows until the final usage is settled.
    */
   public boolean endReached() {
-    return endReached;
+    return events != null && events.endReached();
   }
 
   public String model() {
@@ -470,7 +340,7 @@ public final class UsageTracker {
 
   private long currentInput() {
     if (api == Api.ANTHROPIC_MESSAGES) {
-      return anthropicInput < 0 ? -1 : anthropicInput + cacheRead + cacheCreation;
+      return input < 0 ? -1 : input + cached + cacheCreation;
     }
     return input;
   }
@@ -505,10 +375,9 @@ public final class UsageTracker {
       }
       case ANTHROPIC_START, ANTHROPIC_DELTA_USAGE, ANTHROPIC_BODY -> {
         if (s.in >= 0) {
-          anthropicInput = s.in;
+          input = s.in;
         }
         if (s.cacheRead >= 0) {
-          cacheRead = s.cacheRead;
           cached = s.cacheRead;
         }
         if (s.cacheCreation >= 0) {

@@ -41,7 +41,7 @@ class EventTemplateTest {
     }
     UsageTracker fast = same(UsageFromBytesTest::chat, stream.toString());
     // the first event makes the template, the second teaches it that the padding varies
-    assertThat(fast.templateMatches).isEqualTo(48);
+    assertThat(fast.events().templateMatches).isEqualTo(48);
   }
 
   @Test
@@ -49,7 +49,7 @@ class EventTemplateTest {
     String stream = openAi("\"a\"", "x") + openAi("\"say \\\"hi\\\" \\\\\"", "x") + openAi("\"\"", "x")
         + openAi("\"\\ud83d\"", "x") + openAi("\"\\ude00 日本\"", "x") + openAi("\"\\n\"", "x");
     UsageTracker fast = same(UsageFromBytesTest::chat, stream);
-    assertThat(fast.templateMatches).isEqualTo(5);
+    assertThat(fast.events().templateMatches).isEqualTo(5);
     assertThat(run(chat(), stream).verdicts())
         .containsExactly(Verdict.CONTENT, Verdict.CONTENT, Verdict.PASS, Verdict.CONTENT, Verdict.CONTENT, Verdict.CONTENT);
   }
@@ -81,7 +81,7 @@ class EventTemplateTest {
     }
     UsageTracker fast = same(UsageFromBytesTest::chat, stream.toString());
     assertThat(fast.usage().model()).isEqualTo("model-2");
-    assertThat(fast.templateMatches).isEqualTo(4);
+    assertThat(fast.events().templateMatches).isEqualTo(4);
   }
 
   @Test
@@ -92,7 +92,7 @@ class EventTemplateTest {
           + "\"output_index\":0,\"content_index\":0,\"delta\":\"w" + i + "\",\"sequence_number\":" + i + "}\n\n");
     }
     Supplier<UsageTracker> responses = () -> new UsageTracker(Api.OPENAI_RESPONSES, true, false, "o4", () -> 3);
-    assertThat(same(responses, typed.toString()).templateMatches).isEqualTo(18);
+    assertThat(same(responses, typed.toString()).events().templateMatches).isEqualTo(18);
 
     // Without event lines the JSON's "type" says what an event is: audio (not text) in the same shape
     String untyped = "data: {\"type\":\"response.output_text.delta\",\"delta\":\"Hi\",\"sequence_number\":1}\n\n"
@@ -111,7 +111,7 @@ class EventTemplateTest {
           + "\"delta\":{\"type\":\"text_delta\",\"text\":\"" + (i % 4 == 0 ? "" : "p" + i) + "\"}}\n\n");
     }
     UsageTracker fast = same(() -> new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, "claude", () -> 3), stream.toString());
-    assertThat(fast.templateMatches).isEqualTo(9);
+    assertThat(fast.events().templateMatches).isEqualTo(9);
     assertThat(run(new UsageTracker(Api.ANTHROPIC_MESSAGES, true, false, "claude", () -> 3), stream.toString()).verdicts())
         .containsOnly(Verdict.CONTENT);
   }
@@ -169,8 +169,8 @@ class EventTemplateTest {
     assertThat(ta.usage()).isEqualTo(aloneA.usage());
     assertThat(tb.usage()).isEqualTo(aloneB.usage());
     assertThat(rc.usage()).isEqualTo(aloneC.usage());
-    assertThat(ta.templateMatches).isEqualTo(aloneA.templateMatches).isEqualTo(10);
-    assertThat(tb.templateMatches).isEqualTo(aloneB.templateMatches).isEqualTo(11);
-    assertThat(tc.templateMatches).isEqualTo(aloneC.templateMatches).isEqualTo(1);
+    assertThat(ta.events().templateMatches).isEqualTo(aloneA.events().templateMatches).isEqualTo(10);
+    assertThat(tb.events().templateMatches).isEqualTo(aloneB.events().templateMatches).isEqualTo(11);
+    assertThat(tc.events().templateMatches).isEqualTo(aloneC.events().templateMatches).isEqualTo(1);
   }
 }

@@ -57,7 +57,7 @@ class TokenizerLoadTest {
   void aPromptReadBeforeItsBodyIsFreedCountsTheSameOnceTheVocabularyIsThere() {
     String body = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"" + SENTENCE.repeat(200) + "\"},"
         + "{\"role\":\"user\",\"content\":\"and again\"}]}";
-    long expected = RequestRewriter.promptTokens(Api.OPENAI_CHAT, Unpooled.wrappedBuffer(body.getBytes(StandardCharsets.UTF_8)));
+    long expected = PromptEstimate.promptTokens(Api.OPENAI_CHAT, Unpooled.wrappedBuffer(body.getBytes(StandardCharsets.UTF_8)));
     assertThat(expected).isGreaterThan(2000);
 
     TokenEstimator.unloadForTests(letGo);

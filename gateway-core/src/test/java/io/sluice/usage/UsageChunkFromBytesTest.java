@@ -28,7 +28,7 @@ class UsageChunkFromBytesTest {
     Run fast = UsageFromBytesTest.run(tracker, stream);
     Run parsed = UsageFromBytesTest.run(make.get().parseEveryEvent(), stream);
     assertThat(fast).isEqualTo(parsed);
-    return new Fast(fast, tracker.usageChunksRead);
+    return new Fast(fast, tracker.events().usageChunksRead);
   }
 
   private record Fast(Run run, int usageChunksRead) {}
@@ -51,7 +51,7 @@ class UsageChunkFromBytesTest {
   void clientAskedForIt_usageChunkPassesAndEndsTheStreamsUsage() {
     UsageTracker tracker = new UsageTracker(Api.OPENAI_CHAT, true, false, "m", () -> 1);
     Run r = UsageFromBytesTest.run(tracker, CONTENT + "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2}}\n\n");
-    assertThat(tracker.usageChunksRead).isEqualTo(1);
+    assertThat(tracker.events().usageChunksRead).isEqualTo(1);
     assertThat(tracker.endReached()).isTrue();
     assertThat(r.verdicts()).containsExactly(Verdict.CONTENT, Verdict.PASS);
     assertThat(r.usage()).isEqualTo(new Usage(4, 2, 0, 0, "gpt-4o", false));

@@ -469,7 +469,11 @@ class UsageTrackerTest {
     Relayed none = relay(UsageTracker.forRequest(Api.OPENAI_CHAT, info, true), stream);
     assertThat(none.usage().inputTokens()).isEqualTo(info.promptTokens());
     UsageTracker nonStreamed = UsageTracker.forRequest(Api.OPENAI_CHAT, info, false);
-    assertThat(relay(nonStreamed, fixture("openai-chat-usage.sse")).verdicts())
-        .as("the drop flag only applies to a streamed response").doesNotContain(Verdict.DROP);
+    Relayed events = relay(nonStreamed, fixture("openai-chat-usage.sse"));
+    assertThat(events.verdicts()).as("the drop flag only applies to a streamed response").doesNotContain(Verdict.DROP);
+    // a tracker not told that its response streams still reads the events that come
+    assertThat(events.verdicts()).contains(Verdict.CONTENT);
+    assertThat(events.usage()).isEqualTo(r.usage());
+    assertThat(nonStreamed.endReached()).isTrue();
   }
 }
