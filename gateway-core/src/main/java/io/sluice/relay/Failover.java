@@ -1,6 +1,7 @@
 package io.sluice.relay;
 
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
 import io.sluice.exchange.Exchange;
 import io.sluice.telemetry.GenAiNames;
 import io.sluice.translate.TranslatedError;
@@ -26,6 +27,13 @@ import java.time.Duration;
  * attempt's upstream connection, on the same loop), like the {@link ProxyCall} that owns it.
  */
 final class Failover {
+  // AsciiString, as Netty's own header names: its hash is kept and its validation reads bytes, where
+  // a String name was hashed and validated char by char on every response.
+  /** The upstream that served the answer (after failover, the one that did). */
+  static final AsciiString SERVED_BY_UPSTREAM = AsciiString.cached("x-sluice-upstream");
+  /** The model the serving upstream was asked for (an alias's target model). */
+  static final AsciiString SERVED_BY_MODEL = AsciiString.cached("x-sluice-model");
+
   /** What the call does for a target: start it, tear it down, or refuse the request. */
   interface Owner {
     /** Starts an attempt at {@code target} (its request can be sent to it). */
@@ -126,15 +134,15 @@ final class Failover {
 
   /**
    * The answer goes to the client from now on: no failover after this. The head names the target
-   * that serves ({@link ProxyCall#SERVED_BY_UPSTREAM}, {@link ProxyCall#SERVED_BY_MODEL}), and so
-   * does the exchange.
+   * that serves ({@link #SERVED_BY_UPSTREAM}, {@link #SERVED_BY_MODEL}), and so does the exchange.
+   * The call lets go of this object then: nothing of it is kept for the stream's life.
    */
   void commit(HttpHeaders head) {
     cancelFirstEventTimer();
     held = false;
-    head.set(ProxyCall.SERVED_BY_UPSTREAM, target.upstream().name());
+    head.set(SERVED_BY_UPSTREAM, target.upstream().name());
     if (target.model() != null) {
-      head.set(ProxyCall.SERVED_BY_MODEL, target.model());
+      head.set(SERVED_BY_MODEL, target.model());
     }
     exchange.model(target.model());
     // No target follows a commit: what chose them is not kept for the stream's life
