@@ -14,8 +14,9 @@ import java.time.Duration;
  * the commit that makes the current target the one that serves (the head names it).
  *
  * <p>It exists apart from {@link ProxyCall} so that the relay of one attempt reads straight: the
- * call asks {@link #held()} where a failure could still move on, and hands the attempt's teardown
- * back through its {@link Owner}.
+ * call asks {@link #held()} where a failure could still move on; moving on tears the attempt down
+ * here and has the call drop its answer ({@link Owner}). Nothing of it serves after the commit,
+ * so the call lets go of it then (memory per held stream).
  *
  * <p>Failover: while another target is left, the answer is held back (head and events before the
  * first content event, or a whole JSON body: {@link HeldAnswer}) and a failure before content —
@@ -34,24 +35,13 @@ final class Failover {
   /** The model the serving upstream was asked for (an alias's target model). */
   static final AsciiString SERVED_BY_MODEL = AsciiString.cached("x-sluice-model");
 
-  /** What the call does for a target: start it, tear it down, or refuse the request. */
+  /** What the call does for a target: make its attempt, drop its answer, or refuse the request. */
   interface Owner {
-    /** Starts an attempt at {@code target} (its request can be sent to it). */
-    void attempt(Target target);
+    /** An attempt at {@code target}, not started yet: the call sends its request and relays its answer. */
+    UpstreamAttempt attempt(Target target);
 
-    /** The current attempt failed before content ({@code reason}): it is torn down, its answer dropped. */
-    void dropAttempt(String reason);
-
-    /** A held stream had no content within {@code first-event-timeout}: its attempt records the timeout. */
-    void firstEventTimedOut();
-
-    /**
-     * Runs {@code timeout} unless {@link #clearFirstEventWatch} comes within {@code nanos}: the
-     * current attempt's connection timer (no schedule per request on a reused connection).
-     */
-    void watchFirstEvent(long nanos, Runnable timeout);
-
-    void clearFirstEventWatch();
+    /** The current attempt failed before content ({@code reason}) and is torn down: its answer, if any, is dropped. */
+    void dropAnswer(String reason);
 
     /** No target can take the request (a field its API cannot carry): the client gets this answer. */
     void refuse(TranslatedError refusal);
@@ -61,6 +51,7 @@ final class Failover {
   private final Exchange exchange;
   private final Owner owner;
   private Target target; // the current attempt's; null after the commit
+  private UpstreamAttempt attempt; // the current one
   private boolean held; // another target is left: the answer waits for its first content
   private boolean watching; // the first-event deadline is set on the attempt's connection
   private boolean ended;
@@ -96,7 +87,8 @@ final class Failover {
       }
       return;
     }
-    owner.attempt(target);
+    attempt = owner.attempt(target);
+    attempt.start();
   }
 
   /**
@@ -107,7 +99,10 @@ final class Failover {
     targets.failed(target, reason);
     exchange.failedOver();
     cancelFirstEventTimer();
-    owner.dropAttempt(reason);
+    attempt.drop();
+    attempt.end(null);
+    attempt.close();
+    owner.dropAnswer(reason);
     next();
   }
 
@@ -120,14 +115,15 @@ final class Failover {
     Duration firstEvent = targets.firstEventTimeout();
     if (stream && !firstEvent.isZero()) {
       watching = true;
-      owner.watchFirstEvent(firstEvent.toNanos(), this::onFirstEventTimeout);
+      // On the attempt's connection timer: no schedule per request on a reused connection.
+      attempt.deadline(firstEvent.toNanos(), this::onFirstEventTimeout);
     }
   }
 
   private void onFirstEventTimeout() {
     watching = false;
     if (!ended && held) {
-      owner.firstEventTimedOut();
+      attempt.record("timeout");
       moveOn("first_event_timeout");
     }
   }
@@ -160,7 +156,7 @@ final class Failover {
   private void cancelFirstEventTimer() {
     if (watching) {
       watching = false;
-      owner.clearFirstEventWatch();
+      attempt.clearDeadline();
     }
   }
 }

@@ -3,6 +3,7 @@ package io.sluice.relay;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObject;
@@ -98,11 +99,11 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   }
 
   @Override
-  public void attempt(Target target) {
+  public UpstreamAttempt attempt(Target target) {
     request = target.request();
     attempt = new UpstreamAttempt(target.upstream(), exchange, clientCtx.channel().eventLoop(), this, false, metrics,
         this);
-    attempt.start();
+    return attempt;
   }
 
   /** The usage of the attempt that served (or is serving), or null when the route tracks none. */
@@ -111,22 +112,14 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   }
 
   @Override
-  public void dropAttempt(String reason) {
+  public void dropAnswer(String reason) {
     log.debug("route {}: upstream {} failed before content ({}), failing over", exchange.routeName(),
         attempt.upstream().name(), reason);
-    attempt.drop();
-    attempt.end(null);
-    attempt.close();
     if (body != null) {
       body.release(false);
       body = null;
     }
     responseStarted = false;
-  }
-
-  @Override
-  public void firstEventTimedOut() {
-    attempt.record("timeout");
   }
 
   @Override
@@ -143,18 +136,6 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
       failover.moveOn(kind == ErrorKind.NO_HEALTHY_UPSTREAM ? "no_healthy_upstream" : "connect_error");
     } else {
       end.fail(kind, message);
-    }
-  }
-
-  @Override
-  public void watchFirstEvent(long nanos, Runnable timeout) {
-    attempt.deadline(nanos, timeout);
-  }
-
-  @Override
-  public void clearFirstEventWatch() {
-    if (attempt != null) {
-      attempt.clearDeadline();
     }
   }
 
@@ -254,7 +235,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     end.client().answerCommitted();
     exchange.mark(Moment.OUT_RESP_HEADERS_SENT, now);
     if (head.sse() || head.chunked()) {
-      pace.watch(clientCtx, now);
+      pace.watch(clientCtx);
     }
   }
 
@@ -467,7 +448,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     }
   }
 
-  // ---- the stream, as its pace asks it ------------------------------------------------------------
+  // ---- the stream, as its pace asks it -------------------------------------------------------
 
   @Override
   public boolean ended() {
@@ -480,32 +461,51 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   }
 
   @Override
-  public boolean upstreamPaused() {
-    return attempt.readingPaused();
+  public long committedAt() {
+    return exchange.at(Moment.OUT_RESP_HEADERS_SENT);
   }
 
+  /**
+   * The committed stream's silence watch: asks this call (one reference per stream, no bound
+   * lambdas); the attempt and body are the commit's, as no other follows it.
+   */
   @Override
-  public void silentTooLong() {
-    attempt.record("timeout");
-    attempt.drop();
-    attempt.end(null);
-    end.failMidStream(body, ErrorKind.UPSTREAM_TIMEOUT, "the upstream sent nothing for "
-        + attempt.upstream().config().streamIdleTimeout().toMillis() + "ms");
-  }
+  public SilenceWatch silenceWatch(EventLoop loop) {
+    return new SilenceWatch(loop) {
+      @Override
+      long idleNanos() {
+        return attempt.upstream().config().streamIdleTimeout().toNanos();
+      }
 
-  @Override
-  public boolean ping() {
-    return body.ping();
-  }
+      @Override
+      long heartbeatNanos() {
+        SseConfig sse = request.sse();
+        return body.sse() && sse.heartbeats() ? sse.heartbeat().toNanos() : 0;
+      }
 
-  @Override
-  public long idleNanos() {
-    return attempt.upstream().config().streamIdleTimeout().toNanos();
-  }
+      @Override
+      boolean ended() {
+        return end.ended();
+      }
 
-  @Override
-  public long heartbeatNanos() {
-    SseConfig sse = request.sse();
-    return head.sse() && sse.heartbeats() ? sse.heartbeat().toNanos() : 0;
+      @Override
+      boolean readingPaused() {
+        return attempt.readingPaused();
+      }
+
+      @Override
+      void silentTooLong() {
+        attempt.record("timeout");
+        attempt.drop();
+        attempt.end(null);
+        end.failMidStream(body, ErrorKind.UPSTREAM_TIMEOUT, "the upstream sent nothing for "
+            + attempt.upstream().config().streamIdleTimeout().toMillis() + "ms");
+      }
+
+      @Override
+      boolean ping() {
+        return body.ping();
+      }
+    };
   }
 }

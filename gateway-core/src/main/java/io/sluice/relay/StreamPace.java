@@ -1,6 +1,7 @@
 package io.sluice.relay;
 
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpResponse;
 
 /**
@@ -24,42 +25,31 @@ import io.netty.handler.codec.http.HttpResponse;
  * that silence as the gateway's, not the upstream's.
  *
  * <p>Threading: the client channel's event loop. Memory: one per exchange, made of fields the call
- * no longer has; being the pause hook and the watch's one binding, it replaces a lambda and two
- * captured references per stream (gateway-server/docs/memory.md).
+ * no longer has; being the event writer's pause hook, it replaces a lambda per stream
+ * (gateway-server/docs/memory.md).
  */
 final class StreamPace implements Runnable {
   /** What the pace asks of the exchange's stream. */
   interface Stream {
-    /** Whether the exchange ended (a pending watch is not armed, a running one stops). */
+    /** Whether the exchange ended (a pending watch is not armed then). */
     boolean ended();
 
     /** Stops reading the upstream: the client cannot take more. */
     void pauseUpstream();
 
-    /** Whether reading the upstream is paused for a slow client. */
-    boolean upstreamPaused();
+    /** When the answer was committed (its head went out): the watch measures silence from then. */
+    long committedAt();
 
-    /** The upstream sent nothing for the stream-idle timeout: ends the stream. */
-    void silentTooLong();
-
-    /** Sends a heartbeat; false when nobody reads the stream. */
-    boolean ping();
-
-    /** The stream-idle timeout, in nanoseconds. */
-    long idleNanos();
-
-    /** The heartbeat interval, in nanoseconds; 0 for none. */
-    long heartbeatNanos();
+    /** The stream's silence watch, not started: what it asks the stream, and the timeouts it keeps. */
+    SilenceWatch silenceWatch(EventLoop loop);
   }
-
-  private static final long NONE = Long.MIN_VALUE;
 
   private final Stream stream;
   private SilenceWatch silence; // armed for streams and bodies of unknown length
   private long lastUpstreamRead;
-  private long watchFrom = NONE; // committed during a read: the commit's time, until the watch is armed
   private boolean inUpstreamRead; // a message of the upstream's is being handled (its read completes after)
   private boolean headUnflushed; // the head was written during an upstream read, to go with what follows it
+  private boolean watchPending; // committed during a read: the watch is armed when the read is processed
 
   StreamPace(Stream stream) {
     this.stream = stream;
@@ -92,12 +82,12 @@ final class StreamPace implements Runnable {
     }
   }
 
-  /** The answer committed at {@code committedAt} is watched for silence: now, or after the read it came in. */
-  void watch(ChannelHandlerContext ctx, long committedAt) {
+  /** The committed answer is watched for silence: now, or once the read it came in is processed. */
+  void watch(ChannelHandlerContext ctx) {
     if (inUpstreamRead) {
-      watchFrom = committedAt;
+      watchPending = true;
     } else {
-      startWatch(ctx, committedAt);
+      startWatch(ctx);
     }
   }
 
@@ -124,11 +114,6 @@ final class StreamPace implements Runnable {
     stream.pauseUpstream();
   }
 
-  /** Whether a silence watch runs (for tests). */
-  boolean watching() {
-    return silence != null;
-  }
-
   /** A head written during an upstream read and not on the wire yet goes now (at most once per exchange). */
   private void flushHead(ChannelHandlerContext ctx) {
     if (headUnflushed) {
@@ -140,49 +125,18 @@ final class StreamPace implements Runnable {
   }
 
   private void startPendingWatch(ChannelHandlerContext ctx) {
-    if (watchFrom != NONE) {
-      long from = watchFrom;
-      watchFrom = NONE;
+    if (watchPending) {
+      watchPending = false;
       if (!stream.ended()) {
-        startWatch(ctx, from);
+        startWatch(ctx);
       }
     }
   }
 
-  /** Watches the stream's silence from {@code from} (its commit): heartbeats and the stream-idle timeout. */
-  private void startWatch(ChannelHandlerContext ctx, long from) {
-    silence = new SilenceWatch(ctx.channel().eventLoop()) {
-      @Override
-      long idleNanos() {
-        return stream.idleNanos();
-      }
-
-      @Override
-      long heartbeatNanos() {
-        return stream.heartbeatNanos();
-      }
-
-      @Override
-      boolean ended() {
-        return stream.ended();
-      }
-
-      @Override
-      boolean readingPaused() {
-        return stream.upstreamPaused();
-      }
-
-      @Override
-      void silentTooLong() {
-        stream.silentTooLong();
-      }
-
-      @Override
-      boolean ping() {
-        return stream.ping();
-      }
-    };
+  /** Watches the stream's silence from its commit: heartbeats and the stream-idle timeout. */
+  private void startWatch(ChannelHandlerContext ctx) {
+    silence = stream.silenceWatch(ctx.channel().eventLoop());
     silence.upstreamRead(lastUpstreamRead);
-    silence.start(from);
+    silence.start(stream.committedAt());
   }
 }
