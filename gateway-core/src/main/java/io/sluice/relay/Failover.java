@@ -3,8 +3,8 @@ package io.sluice.relay;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import io.sluice.exchange.Exchange;
+import io.sluice.http.ErrorKind;
 import io.sluice.telemetry.GenAiNames;
-import io.sluice.translate.TranslatedError;
 import java.time.Duration;
 
 /**
@@ -35,31 +35,30 @@ final class Failover {
   /** The model the serving upstream was asked for (an alias's target model). */
   static final AsciiString SERVED_BY_MODEL = AsciiString.cached("x-sluice-model");
 
-  /** What the call does for a target: make its attempt, drop its answer, or refuse the request. */
+  /** What the call does for a target: make its attempt, or drop its answer. */
   interface Owner {
     /** An attempt at {@code target}, not started yet: the call sends its request and relays its answer. */
     UpstreamAttempt attempt(Target target);
 
     /** The current attempt failed before content ({@code reason}) and is torn down: its answer, if any, is dropped. */
     void dropAnswer(String reason);
-
-    /** No target can take the request (a field its API cannot carry): the client gets this answer. */
-    void refuse(TranslatedError refusal);
   }
 
   private Targets targets; // null after the commit
   private final Exchange exchange;
   private final Owner owner;
+  private final RelayEnd end; // where the exchange ends when no target is left
   private Target target; // the current attempt's; null after the commit
   private UpstreamAttempt attempt; // the current one
   private boolean held; // another target is left: the answer waits for its first content
   private boolean watching; // the first-event deadline is set on the attempt's connection
   private boolean ended;
 
-  Failover(Targets targets, Exchange exchange, Owner owner) {
+  Failover(Targets targets, Exchange exchange, Owner owner, RelayEnd end) {
     this.targets = targets;
     this.exchange = exchange;
     this.owner = owner;
+    this.end = end;
   }
 
   /** The current attempt's target (null after the commit). */
@@ -83,12 +82,24 @@ final class Failover {
         exchange.failedOver();
         next();
       } else {
-        owner.refuse(target.refused());
+        end.refuse(target.refused());
       }
       return;
     }
     attempt = owner.attempt(target);
     attempt.start();
+  }
+
+  /**
+   * The current attempt failed before its answer could start ({@code reason}): while another target
+   * is left, the next one tries; else the client gets this error response.
+   */
+  void failed(String reason, ErrorKind kind, String message) {
+    if (held) {
+      moveOn(reason);
+    } else {
+      end.fail(kind, message);
+    }
   }
 
   /**

@@ -11,7 +11,6 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.sluice.config.SseConfig;
 import io.sluice.exchange.ClientLeg;
 import io.sluice.exchange.Exchange;
 import io.sluice.exchange.Moment;
@@ -19,7 +18,6 @@ import io.sluice.http.ErrorKind;
 import io.sluice.http.HeadFacts;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.sse.SseFramer;
-import io.sluice.translate.TranslatedError;
 import io.sluice.upstream.UpstreamHandler;
 import io.sluice.usage.UsageTracker;
 import java.time.Duration;
@@ -50,10 +48,8 @@ import org.slf4j.LoggerFactory;
  * only, and every upstream read is flushed as soon as it is processed, so no event ever waits for
  * a later one. Other bodies are relayed chunk by chunk the same way.
  *
- * <p>Failover: the exchange has {@link Targets} — one for a plain route, an alias's plan for a
- * request naming a model alias. While another target is left, the answer is held back and a
- * failure before content moves on to the next target without the client seeing a byte of the
- * failed attempt ({@link Failover}). The last target's answer is relayed as it comes.
+ * <p>Failover: while another of the exchange's {@link Targets} is left, the answer is held back
+ * and a failure before content moves on to the next target ({@link Failover}).
  *
  * <p>Failure: before any response byte, connect failures and resets are retried by the
  * {@link UpstreamAttempt}; what this call cannot recover from ends the exchange ({@link RelayEnd}:
@@ -82,11 +78,11 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   public ProxyCall(ClientLeg client, Exchange exchange, Targets targets, Duration routeTimeout, GatewayMetrics metrics) {
     this.clientCtx = client.context();
     this.exchange = exchange;
-    this.failover = new Failover(targets, exchange, this);
     this.routeTimeout = routeTimeout;
     this.metrics = metrics;
     this.pace = new StreamPace(this);
     this.end = new RelayEnd(this, client, exchange, metrics);
+    this.failover = new Failover(targets, exchange, this, end);
   }
 
   /** Starts the first attempt. */
@@ -132,20 +128,12 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
 
   @Override
   public void failed(ErrorKind kind, String message) { // no endpoint of this target left
-    if (held()) {
-      failover.moveOn(kind == ErrorKind.NO_HEALTHY_UPSTREAM ? "no_healthy_upstream" : "connect_error");
-    } else {
-      end.fail(kind, message);
-    }
+    failover.failed(kind == ErrorKind.NO_HEALTHY_UPSTREAM ? "no_healthy_upstream" : "connect_error", kind, message);
   }
 
   @Override
   public void firstByteTimeout() {
-    if (held()) {
-      failover.moveOn("first_byte_timeout");
-    } else {
-      end.fail(ErrorKind.UPSTREAM_TIMEOUT, attempt.firstByteTimeoutMessage(""));
-    }
+    failover.failed("first_byte_timeout", ErrorKind.UPSTREAM_TIMEOUT, attempt.firstByteTimeoutMessage(""));
   }
 
   // ---- upstream events ------------------------------------------------------------------------
@@ -199,11 +187,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     ResponseHead head = ResponseHead.of(response, request, exchange.requestId());
     ResponseHead.dropCopied(response.headers()); // memory per held stream
     end.answered(head.keepAlive());
-    body = new BodyRelay(clientCtx, head, exchange, request.usage(), request.watch(), metrics, pace, request.settle());
+    body = request.relay(clientCtx, head, exchange, metrics, pace);
     this.head = head;
-    if (request.translation() != null) {
-      body.translate(request.translation(), request.translated());
-    }
     if (held() && status / 100 == 2 && (head.sse() || head.json())) {
       failover.holdUntilContent(body, head.sse(), this::commit);
       return;
@@ -225,7 +210,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     HttpHeaders h = head.head().headers();
     failover.commit(h);
     failover = null;
-    if (head.sse() && !end.streamCommitted(request.sessions(), status, h, body, this::stopGeneration)) {
+    if (head.sse() && !end.streamCommitted(request.sessions(), status, h, body, attempt)) {
       return; // a long poll: the client got its 202; the stream fills the session
     }
     end.client().prepareResponseHeaders(status, h);
@@ -318,12 +303,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
       // The request reached the endpoint, which may be generating already: not retried on
       // another endpoint — but another target, while nothing reached the client, takes it.
       // The decoder's complaint stays in the log and the endpoint's health, like its address.
-      String message = attempt.protocolError("sent an invalid HTTP response", reason);
-      if (held()) {
-        failover.moveOn("protocol_error");
-      } else {
-        end.fail(ErrorKind.UPSTREAM_FAILED, message);
-      }
+      failover.failed("protocol_error", ErrorKind.UPSTREAM_FAILED,
+          attempt.protocolError("sent an invalid HTTP response", reason));
       return;
     }
     log.debug("upstream {} sent an {}", attempt.endpoint(), reason);
@@ -365,15 +346,6 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     if (!end.ended()) {
       body.askToReconnect();
     }
-  }
-
-  /** The session was deleted by its owner, or removed from the store: stop generating. */
-  private void stopGeneration(ErrorKind why) {
-    if (end.ended()) {
-      return;
-    }
-    attempt.cancel();
-    end.failMidStream(body, why, SessionTap.stopMessage(why));
   }
 
   /** The client went away: stop the generation (closing the upstream connection cancels it). */
@@ -421,11 +393,6 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
 
   // ---- endings --------------------------------------------------------------------------------
 
-  @Override
-  public void refuse(TranslatedError refusal) {
-    end.refuse(refusal);
-  }
-
   /** Whether another target is left: a failure before content moves on, the answer is held. */
   private boolean held() {
     return failover != null && failover.held();
@@ -465,47 +432,8 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     return exchange.at(Moment.OUT_RESP_HEADERS_SENT);
   }
 
-  /**
-   * The committed stream's silence watch: asks this call (one reference per stream, no bound
-   * lambdas); the attempt and body are the commit's, as no other follows it.
-   */
   @Override
   public SilenceWatch silenceWatch(EventLoop loop) {
-    return new SilenceWatch(loop) {
-      @Override
-      long idleNanos() {
-        return attempt.upstream().config().streamIdleTimeout().toNanos();
-      }
-
-      @Override
-      long heartbeatNanos() {
-        SseConfig sse = request.sse();
-        return body.sse() && sse.heartbeats() ? sse.heartbeat().toNanos() : 0;
-      }
-
-      @Override
-      boolean ended() {
-        return end.ended();
-      }
-
-      @Override
-      boolean readingPaused() {
-        return attempt.readingPaused();
-      }
-
-      @Override
-      void silentTooLong() {
-        attempt.record("timeout");
-        attempt.drop();
-        attempt.end(null);
-        end.failMidStream(body, ErrorKind.UPSTREAM_TIMEOUT, "the upstream sent nothing for "
-            + attempt.upstream().config().streamIdleTimeout().toMillis() + "ms");
-      }
-
-      @Override
-      boolean ping() {
-        return body.ping();
-      }
-    };
+    return new StreamSilence(loop, attempt, body, request.sse(), end);
   }
 }

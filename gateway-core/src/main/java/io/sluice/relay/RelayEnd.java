@@ -19,7 +19,6 @@ import io.sluice.session.SessionPlan;
 import io.sluice.translate.TranslatedError;
 import io.sluice.translate.UntranslatableFieldException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 
 /**
  * How one relayed exchange ends for its client: once, whichever way comes first, with the outcome
@@ -82,16 +81,17 @@ final class RelayEnd {
    * Returns false when the client leaves at once (a long poll: it got its 202; the stream fills the
    * session) and the head is not sent.
    *
-   * @param stop run on the client's loop when the session is deleted or removed: stop generating
+   * @param attempt the upstream attempt that generates the stream (stopped when the session is
+   *     deleted or removed)
    */
-  boolean streamCommitted(SessionPlan plan, int status, HttpHeaders head, BodyRelay body, Consumer<ErrorKind> stop) {
+  boolean streamCommitted(SessionPlan plan, int status, HttpHeaders head, BodyRelay body, UpstreamAttempt attempt) {
     exchange.streaming(true);
     activeStreams = metrics.activeStreams(exchange.routeName(), plan != null && plan.longPoll() ? "long-poll" : "sse");
     activeStreams.incrementAndGet();
     if (plan == null || status / 100 != 2) {
       return true;
     }
-    session = new SessionHandover(plan, client.context(), body, this::ended, stop);
+    session = new SessionHandover(plan, client.context(), body, this::ended, why -> stopGeneration(attempt, body, why));
     client = session.start(plan, head, client, exchange.requestId());
     return body.attached();
   }
@@ -112,6 +112,15 @@ final class RelayEnd {
   /** The client left a session's stream: {@code later} ends the exchange when the generation ends. */
   void continueWithout(ClientLeg later) {
     client = session.continueWithout(later);
+  }
+
+  /** The session was deleted by its owner, or removed from the store: the generation stops. */
+  private void stopGeneration(UpstreamAttempt attempt, BodyRelay body, ErrorKind why) {
+    if (done) {
+      return;
+    }
+    attempt.cancel();
+    failMidStream(body, why, SessionTap.stopMessage(why));
   }
 
   /** The body went out whole: a clean end. */

@@ -94,7 +94,7 @@ class RelayEndTest {
   @Test
   void committedStreamCountsAsActiveUntilItsEnd() {
     HttpHeaders head = new DefaultHttpHeaders();
-    assertThat(end.streamCommitted(null, 200, head, null, why -> { })).isTrue();
+    assertThat(end.streamCommitted(null, 200, head, null, null)).isTrue();
     assertThat(exchange.streaming()).isTrue();
     assertThat(metrics.activeStreams("chat", "sse").get()).isEqualTo(1);
     assertThat(end.outlivesClient()).as("no session").isFalse();
