@@ -10,8 +10,9 @@ import java.time.Duration;
 /**
  * The held/commit step of one exchange across its {@link Targets}: which target is tried now,
  * whether its answer is still held back (another target is left), the first-event timer of a held
- * stream, rejecting an attempt that failed before content and moving on to the next target, and
- * the commit that makes the current target the one that serves (the head names it).
+ * stream, rejecting an attempt that failed before content and moving on to the next target (or,
+ * with none left, ending the exchange with the error: {@link RelayEnd}), and the commit that makes
+ * the current target the one that serves (the head names it).
  *
  * <p>It exists apart from {@link ProxyCall} so that the relay of one attempt reads straight: the
  * call asks {@link #held()} where a failure could still move on; moving on tears the attempt down

@@ -382,7 +382,10 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     failNow(ErrorKind.UPSTREAM_TIMEOUT, "the route's timeout of " + routeTimeout.toMillis() + "ms was reached");
   }
 
-  /** Ends the exchange as fits where the answer is: mid-stream once it reached the client, else an error response. */
+  /**
+   * Ends the exchange as fits where the answer is: mid-stream once it started and is no longer held
+   * back ({@code event: error}, or an abort), else with an error response.
+   */
   private void failNow(ErrorKind kind, String message) {
     if (responseStarted && !held()) {
       end.failMidStream(body, kind, message);
@@ -391,12 +394,12 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
     }
   }
 
-  // ---- endings --------------------------------------------------------------------------------
-
   /** Whether another target is left: a failure before content moves on, the answer is held. */
   private boolean held() {
     return failover != null && failover.held();
   }
+
+  // ---- the end, as RelayEnd asks it ------------------------------------------------------------
 
   @Override
   public void letGo() {
