@@ -1,12 +1,15 @@
 package io.sluice.relay;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
 import io.sluice.config.HeaderOps;
 import io.sluice.config.SseConfig;
+import io.sluice.exchange.Exchange;
+import io.sluice.observe.GatewayMetrics;
 import io.sluice.session.SessionPlan;
 import io.sluice.translate.TranslatedRequest;
 import io.sluice.translate.Translation;
@@ -91,6 +94,19 @@ public final class ForwardRequest {
       UsageTracker usage, SessionPlan sessions, StreamWatch watch, long gzipMinSize) {
     this(method, pathAndQuery, headers, body, clientKeepAlive, clientVersion, responseHeaders, sse, usage, sessions,
         watch, gzipMinSize, null, null, null);
+  }
+
+  /**
+   * The relay of an answer with {@code head} to this request: counted in its usage, told to the
+   * route's stream and usage hooks, and translated when the answer's API is not the client's.
+   */
+  BodyRelay relay(ChannelHandlerContext ctx, ResponseHead head, Exchange exchange, GatewayMetrics metrics,
+      Runnable pauseUpstream) {
+    BodyRelay relay = new BodyRelay(ctx, head, exchange, usage, watch, metrics, pauseUpstream, settle);
+    if (translation != null) {
+      relay.translate(translation, translated);
+    }
+    return relay;
   }
 
   /**

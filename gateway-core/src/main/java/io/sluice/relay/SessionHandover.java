@@ -14,8 +14,9 @@ import java.util.function.Consumer;
  * handed to it when the client leaves (a long poll at once, a reader that disconnects or is asked
  * to reconnect later), and taken from the client when a resume displaces it.
  *
- * <p>It exists apart from {@link ProxyCall} because only a route with sessions has one: the call
- * holds it or null, and asks it whether the generation outlives the client.
+ * <p>It exists apart from {@link ProxyCall} because only a route with sessions has one: the
+ * exchange's end ({@link RelayEnd}) holds it or null, ends it with the exchange, and asks it
+ * whether the generation outlives the client.
  *
  * <p>Threading: the client channel's event loop; the session's callbacks (displaced, stop) are
  * run on that loop by {@link SessionTap}.

@@ -13,23 +13,26 @@ import io.netty.util.TimerTask;
  * <p>Threading: runs on the stream's event loop (the wheel only hands the check back to it).
  *
  * <p>Memory: the stream is asked through this class's abstract methods (the relay makes an
- * anonymous subclass), and the watch is itself the wheel's task and the loop's: a held stream
- * keeps no callback objects for it (four lambdas, the wheel task and the check were ~120 B per
- * stream; gateway-server/docs/memory.md).
+ * anonymous subclass), its timeouts included (they are its route's and upstream's, read when the
+ * watch re-arms, not copied per stream), and the watch is itself the wheel's task and the loop's:
+ * a held stream keeps no callback objects for it (four lambdas, the wheel task and the check were
+ * ~120 B per stream; gateway-server/docs/memory.md).
  */
 abstract class SilenceWatch implements TimerTask, Runnable {
   private final EventLoop loop;
-  private final long idleNanos;
-  private final long heartbeatNanos; // 0: no heartbeats
   private Timeout timeout;
   private long lastUpstreamRead;
   private long lastClientEvent; // the last event or ping the client got
 
-  SilenceWatch(EventLoop loop, long idleNanos, long heartbeatNanos) {
+  SilenceWatch(EventLoop loop) {
     this.loop = loop;
-    this.idleNanos = idleNanos;
-    this.heartbeatNanos = heartbeatNanos;
   }
+
+  /** The stream-idle timeout: the stream ends after this much silence of the upstream. */
+  abstract long idleNanos();
+
+  /** The heartbeat interval; 0 for no heartbeats. */
+  abstract long heartbeatNanos();
 
   /** Whether the stream ended (the watch stops). */
   abstract boolean ended();
@@ -81,7 +84,8 @@ abstract class SilenceWatch implements TimerTask, Runnable {
 
   /** Nanoseconds until the next heartbeat or idle deadline, whichever comes first. */
   private long nextCheck(long now) {
-    long idleLeft = idleNanos - (now - lastUpstreamRead);
+    long idleLeft = idleNanos() - (now - lastUpstreamRead);
+    long heartbeatNanos = heartbeatNanos();
     if (heartbeatNanos > 0) {
       return Math.min(idleLeft, heartbeatNanos - (now - Math.max(lastUpstreamRead, lastClientEvent)));
     }
@@ -98,10 +102,11 @@ abstract class SilenceWatch implements TimerTask, Runnable {
       arm(now);
       return;
     }
-    if (now - lastUpstreamRead >= idleNanos) {
+    if (now - lastUpstreamRead >= idleNanos()) {
       silentTooLong();
       return;
     }
+    long heartbeatNanos = heartbeatNanos();
     if (heartbeatNanos > 0 && now - Math.max(lastUpstreamRead, lastClientEvent) >= heartbeatNanos && ping()) {
       lastClientEvent = now;
     }
