@@ -14,6 +14,7 @@ import io.sluice.sse.SseFramer;
 import io.sluice.translate.StreamTranslator;
 import io.sluice.translate.TranslatedRequest;
 import io.sluice.translate.Translation;
+import io.sluice.upstream.FramedChunk;
 import io.sluice.usage.UsageTracker;
 
 /**
@@ -87,11 +88,14 @@ final class BodyRelay implements HeldAnswer.Outlet {
 
   /**
    * Relays one read of the body (taking a reference of its own); returns why the stream must
-   * stop now (a stream watch), else null.
+   * stop now (a stream watch), else null. {@code asItCame}: the upstream chunk these bytes came in
+   * whole, framing intact (null if not), which the writer may pass on as it came.
    */
-  StreamWatch.Stop relay(ByteBuf bytes) {
+  StreamWatch.Stop relay(ByteBuf bytes, FramedChunk asItCame) {
     if (framer != null) {
+      writer.relaying(asItCame, bytes);
       framer.feed(bytes.retain(), sink);
+      writer.relaying(null, null);
       return stop;
     }
     if (jsonBody != null) {

@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.sluice.exchange.Exchange;
 import io.sluice.server.PipelineNames;
+import io.sluice.upstream.FramedChunk;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -23,6 +24,10 @@ import java.nio.charset.StandardCharsets;
  * an HTTP chunk of its own hands the relay one event at a time). The relay calls {@link #flush}
  * when the read is processed, so no event ever waits for a later one: the bytes and their timing
  * are the upstream's, only the chunk framing differs.
+ *
+ * <p>One upstream chunk per read (a paced stream: each event a chunk of its own, each in a read of
+ * its own): when that read's bytes all go out unchanged, the upstream's chunk itself is written —
+ * a slice of the read buffer, its size line and CRLF included ({@link #relaying}).
  *
  * <p>Chunk framing: to an HTTP/1.1 client the gathered chunk carries its own framing — the size
  * line written into room kept at the front of the buffer, the closing CRLF after the bytes — and is
@@ -57,6 +62,11 @@ final class EventWriter {
   private ByteBuf runBuffer;
   private int runFrom;
   private int runTo;
+  /** The upstream chunk the bytes being relayed came in whole (see {@link #relaying}), else null; and those bytes. */
+  private FramedChunk chunk;
+  private ByteBuf chunkBytes;
+  private int chunkFrom;
+  private int chunkTo;
   private boolean attached = true;
 
   /**
@@ -73,6 +83,24 @@ final class EventWriter {
     // Looked up once per response; an HTTP/2 stream's pipeline has no such codec.
     this.framedOut = coalesce && chunked ? ctx.pipeline().context(PipelineNames.HTTP_CODEC) : null;
     this.gzip = gzip ? new GzipStream(ctx.alloc()) : null;
+  }
+
+  /**
+   * The bytes of an upstream read about to be relayed, and the upstream chunk they came in whole
+   * (null: not one whole chunk); {@code relaying(null, null)} when they are done. When exactly these
+   * bytes then go out unchanged as one run, with nothing gathered before them, the upstream's chunk
+   * is written as it came, past the codec: no buffer, no copy, no size line of our own.
+   */
+  void relaying(FramedChunk chunk, ByteBuf bytes) {
+    if (chunk == null || framedOut == null || gzip != null) {
+      this.chunk = null;
+      this.chunkBytes = null;
+      return;
+    }
+    this.chunk = chunk;
+    chunkBytes = bytes;
+    chunkFrom = bytes.readerIndex();
+    chunkTo = bytes.writerIndex();
   }
 
   /** Whether the client still reads what is written. */
@@ -111,6 +139,15 @@ final class EventWriter {
       int length = runTo - runFrom;
       exchange.addBytesOut(length);
       if (coalesce && length < COALESCE_BYTES) {
+        if (run == chunkBytes && runFrom == chunkFrom && runTo == chunkTo && coalesced == null) {
+          // The read's bytes are one upstream chunk, all going out as they came: so does the chunk.
+          ByteBuf whole = chunk.retainedChunk();
+          chunk = null;
+          chunkBytes = null;
+          framedOut.write(whole, ctx.voidPromise());
+          written();
+          return;
+        }
         // A small run joins the chunk of this socket read: an upstream that sends each event as
         // an HTTP chunk of its own gives one run per event, and a chunk per event costs the
         // client's pipeline three outbound messages (size line, bytes, CRLF) where a copy of a
@@ -243,6 +280,8 @@ final class EventWriter {
   /** Frees what an unfinished body held: gathered bytes that will not be written, the zlib state. */
   void release() {
     runBuffer = null; // not ours: the caller's buffer
+    chunk = null;
+    chunkBytes = null;
     if (coalesced != null) {
       coalesced.release();
       coalesced = null;

@@ -18,6 +18,7 @@ import io.sluice.http.ErrorKind;
 import io.sluice.http.HeadFacts;
 import io.sluice.observe.GatewayMetrics;
 import io.sluice.sse.SseFramer;
+import io.sluice.upstream.FramedChunk;
 import io.sluice.upstream.UpstreamHandler;
 import io.sluice.usage.UsageTracker;
 import java.time.Duration;
@@ -227,7 +228,7 @@ public final class ProxyCall implements UpstreamHandler.Listener, ClientRelay, U
   private void onContent(HttpContent content) {
     ByteBuf bytes = content.content();
     boolean last = content instanceof LastHttpContent;
-    StreamWatch.Stop stop = bytes.isReadable() ? body.relay(bytes) : null;
+    StreamWatch.Stop stop = bytes.isReadable() ? body.relay(bytes, content instanceof FramedChunk c ? c : null) : null;
     content.release();
     if (body.rejected() != null) {
       attempt.end(null);

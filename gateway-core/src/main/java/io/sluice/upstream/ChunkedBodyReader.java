@@ -74,6 +74,18 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
   private ChannelHandlerContext codec;
   // Since the last read-complete the codec was given nothing: its read-complete would only pass on.
   private boolean bodyOnly;
+  // This handler's own context: reads are requested from it, past the codec (UpstreamHandler#read).
+  private ChannelHandlerContext self;
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    self = ctx;
+  }
+
+  /** This handler's context once it is in a pipeline, else null. */
+  ChannelHandlerContext context() {
+    return self;
+  }
 
   /** Called by {@link UpstreamHandler} for each message the codec (or this handler) passes on. */
   void seen(HttpObject msg) {
@@ -165,6 +177,10 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
   private boolean body(ChannelHandlerContext ctx, ByteBuf in) {
     int end = in.writerIndex();
     int i = in.readerIndex();
+    int readStart = i;
+    // The read starts at a size line: if it holds exactly that one chunk, its framing is intact.
+    boolean atLine = chunkLeft == 0 && delimiter == 0 && sizeLine == null;
+    int lines = 0;
     dataStart = -1;
     while (i < end) {
       if (chunkLeft > 0) {
@@ -177,7 +193,7 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
       }
       if (delimiter > 0) {
         if (in.getByte(i) != (delimiter == 2 ? '\r' : '\n')) {
-          passData(ctx, in);
+          passData(ctx, in, -1);
           return fail(ctx, in);
         }
         delimiter--;
@@ -187,7 +203,7 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
       int lf = in.indexOf(i, end, (byte) '\n');
       if (lf < 0) {
         if (!keepSizeLine(in, i, end)) {
-          passData(ctx, in);
+          passData(ctx, in, -1);
           return handBack(ctx, in, i);
         }
         i = end;
@@ -203,7 +219,7 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
         size = chunkSize(sizeLine, sizeLine.readerIndex(), sizeLine.writerIndex() - 1);
       }
       if (size <= 0) { // the last chunk (0), or a line left to the codec (-1)
-        passData(ctx, in);
+        passData(ctx, in, -1);
         return handBack(ctx, in, lineStart);
       }
       if (sizeLine != null) {
@@ -211,10 +227,12 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
         sizeLine = null;
       }
       chunkLeft = size;
+      lines += plainLine ? 1 : 2; // a line with an extension is not passed on as it came
       i = lf + 1;
     }
     in.readerIndex(end);
-    passData(ctx, in);
+    boolean oneChunk = atLine && lines == 1 && chunkLeft == 0 && delimiter == 0;
+    passData(ctx, in, oneChunk ? readStart : -1);
     return false;
   }
 
@@ -273,6 +291,7 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
     hex.value = 0;
     int stop = buf.forEachByte(from, lf - from, hex);
     int digitsEnd = stop < 0 ? lf : stop;
+    plainLine = digitsEnd == lf - 1; // digits, then the line's end
     if (digitsEnd == from || hex.value > Integer.MAX_VALUE) {
       return -1;
     }
@@ -286,6 +305,8 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
   }
 
   private final HexDigits hex = new HexDigits();
+  // The last size line read was hex digits and CRLF only (no extension, no white space).
+  private boolean plainLine;
 
   /** Accumulates hex digits; stops at the first other byte (or past {@code Integer.MAX_VALUE}). */
   private static final class HexDigits implements ByteProcessor {
@@ -327,12 +348,19 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** Passes this read's body bytes gathered so far on as one {@link HttpContent}. */
-  private void passData(ChannelHandlerContext ctx, ByteBuf in) {
+  /**
+   * Passes this read's body bytes gathered so far on as one {@link HttpContent}: a {@link
+   * FramedChunk} when they are the one whole chunk of this read, starting at {@code chunkStart}
+   * (else -1), whose framing is still around them.
+   */
+  private void passData(ChannelHandlerContext ctx, ByteBuf in, int chunkStart) {
     if (dataStart < 0) {
       return;
     }
     ByteBuf content = joined != null ? joined : in.retainedSlice(dataStart, dataEnd - dataStart);
+    HttpContent message = chunkStart >= 0 && joined == null
+        ? new FramedChunk(content, in, chunkStart, dataEnd + 2 - chunkStart)
+        : new DefaultHttpContent(content);
     dataStart = -1;
     joined = null;
     // Past the codec: its decoder would only pass an HttpContent on (it decodes ByteBufs), at the
@@ -341,7 +369,7 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
     if (codec == null) {
       codec = ctx.pipeline().context(HttpClientCodec.class);
     }
-    (codec != null ? codec : ctx).fireChannelRead(new DefaultHttpContent(content));
+    (codec != null ? codec : ctx).fireChannelRead(message);
   }
 
   /** Gives the codec (the next handler) a message of its own to decode or pass on. */

@@ -19,6 +19,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.exchange.Exchange;
 import io.sluice.server.PipelineNames;
+import io.sluice.upstream.FramedChunk;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -120,6 +121,70 @@ class EventWriterFramingTest {
     writer.flush();
     read.release();
     assertThat(wire()).containsExactly("19\r\ndata: a\n\ndata: b\n\n: own\n\n\r\n");
+  }
+
+  /** An upstream read holding exactly one chunk, {@code chunk}; the chunk's data as content. */
+  private static FramedChunk upstreamChunk(String chunk) {
+    ByteBuf read = text(chunk);
+    int dataFrom = chunk.indexOf("\r\n") + 2;
+    ByteBuf data = read.retainedSlice(dataFrom, chunk.length() - 2 - dataFrom);
+    FramedChunk framed = new FramedChunk(data, read, 0, chunk.length());
+    read.release(); // the content keeps it, as the chunked-body reader's slice does
+    return framed;
+  }
+
+  /** Relays one upstream read the way BodyRelay does: events in place, then the read's end. */
+  private static void relay(EventWriter writer, FramedChunk read, int... eventLengths) {
+    ByteBuf bytes = read.content();
+    writer.relaying(read, bytes);
+    int at = bytes.readerIndex();
+    for (int length : eventLengths) {
+      writer.writeInPlace(bytes, at, length);
+      at += length;
+    }
+    writer.endOfRead();
+    writer.relaying(null, null);
+    read.release();
+  }
+
+  @Test
+  void aReadOfOneUpstreamChunkGoesOutAsThatChunk() {
+    EventWriter writer = writer(false, true);
+    FramedChunk read = upstreamChunk("12\r\ndata: a\n\ndata: b\n\n\r\n");
+    ByteBuf memory = read.content().unwrap();
+    relay(writer, read, 9, 9);
+    assertThat(memory.refCnt()).as("the chunk written is a slice of the upstream's read, no copy").isEqualTo(1);
+    writer.flush();
+    // Not the gateway's own digits: the upstream's size line goes with its chunk (still one chunk).
+    relay(writer, upstreamChunk("009\r\ndata: c\n\n\r\n"), 9);
+    writer.flush();
+    writer.end();
+    assertThat(wire()).containsExactly("12\r\ndata: a\n\ndata: b\n\n\r\n", "009\r\ndata: c\n\n\r\n", "0\r\n\r\n");
+    assertThat(memory.refCnt()).as("released once written").isZero();
+    assertThat(exchange.bytesOut()).as("body bytes, not framing").isEqualTo(27);
+  }
+
+  @Test
+  void aReadNotAllRelayedAsItCameIsFramedByTheGateway() {
+    EventWriter writer = writer(false, true);
+    // The second event is not relayed (the usage chunk the client did not ask for).
+    relay(writer, upstreamChunk("12\r\ndata: a\n\ndata: b\n\n\r\n"), 9);
+    writer.flush();
+    // Something the gateway wrote first in this read (a stamped event, a heartbeat) goes first.
+    writer.write(text(": own\n\n"));
+    relay(writer, upstreamChunk("9\r\ndata: c\n\n\r\n"), 9);
+    writer.flush();
+    assertThat(wire()).containsExactly("9\r\ndata: a\n\n\r\n", "10\r\n: own\n\ndata: c\n\n\r\n");
+  }
+
+  @Test
+  void aGzippedStreamDoesNotPassChunksOn() {
+    EventWriter writer = writer(true, true);
+    relay(writer, upstreamChunk("9\r\ndata: a\n\n\r\n"), 9);
+    writer.flush();
+    List<String> out = wire();
+    assertThat(out).hasSize(1);
+    assertThat(out.get(0)).doesNotContain("data: a");
   }
 
   @Test

@@ -160,12 +160,36 @@ class ChunkedBodyReaderTest {
     assertEquals(2, read.contents(), "the second read's chunk, then the third read's two as one");
   }
 
-  private record Decoded(String transcript, int contents) {}
+  @Test
+  void aReadOfOneWholeChunkComesWithItsFraming() {
+    String first = chunk("data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n");
+    String second = chunk("data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n");
+    String third = chunk("data: c\n\n");
+    String extension = "9;x=1\r\ndata: d\n\n\r\n";
+    String upper = "00A\r\ndata: ee\n\n\r\n";
+    String wire = SSE_HEAD + first + second + third + extension + upper + "0\r\n\r\n";
+    int a = SSE_HEAD.length();
+    int b = a + first.length();
+    int c = b + second.length();
+    int d = c + third.length() + extension.length();
+    int e = d + upper.length();
+    byte[] bytes = wire.getBytes(StandardCharsets.ISO_8859_1);
+    Decoded read = decode(true, new String[] {"GET"}, bytes, new int[] {a, b, c, d, e});
+    assertEquals(decode(false, new String[] {"GET"}, bytes, new int[0]).transcript(), read.transcript());
+    assertEquals(4, read.contents(), "first, second, third with the extension's chunk, upper");
+    assertEquals(3, read.framed(), "a read of one plain chunk (upper-case digits and leading zeros too);"
+        + " not two chunks, not a size line with an extension");
+    Decoded cutInside = decode(true, new String[] {"GET"}, bytes, new int[] {a, b - 1, c + 1});
+    assertEquals(0, cutInside.framed(), "no read holds one whole chunk from its size line on");
+  }
+
+  private record Decoded(String transcript, int contents, int framed) {}
 
   private static Decoded decode(boolean withReader, String[] methods, byte[] wire, int[] cuts) {
     StringBuilder out = new StringBuilder();
     ByteBuf body = Unpooled.buffer();
     int[] contents = {0};
+    int[] framedChunks = {0};
     UpstreamHandler.Listener listener = new UpstreamHandler.Listener() {
       @Override
       public void onUpstreamMessage(HttpObject msg) {
@@ -175,6 +199,20 @@ class ChunkedBodyReaderTest {
           }
           if (msg instanceof HttpResponse r) {
             out.append("HEAD ").append(r.status().code()).append(' ').append(r.headers().entries()).append('\n');
+          }
+          if (msg instanceof FramedChunk framed) {
+            // Wherever the reads are cut: a framed chunk is exactly one chunk of these bytes.
+            ByteBuf whole = framed.retainedChunk();
+            String data = framed.content().toString(StandardCharsets.ISO_8859_1);
+            String chunk = whole.toString(StandardCharsets.ISO_8859_1);
+            whole.release();
+            int lineEnd = chunk.indexOf("\r\n");
+            if (lineEnd < 1 || !chunk.substring(0, lineEnd).matches("[0-9a-fA-F]+")
+                || Integer.parseInt(chunk.substring(0, lineEnd), 16) != framed.content().readableBytes()
+                || !chunk.equals(chunk.substring(0, lineEnd) + "\r\n" + data + "\r\n")) {
+              out.append("BAD FRAME ").append(chunk).append('\n');
+            }
+            framedChunks[0]++;
           }
           if (msg instanceof HttpContent content) {
             if (content.content().isReadable()) {
@@ -234,6 +272,6 @@ class ChunkedBodyReaderTest {
     while ((left = ch.readInbound()) != null) {
       ReferenceCountUtil.release(left);
     }
-    return new Decoded(out.toString(), contents[0]);
+    return new Decoded(out.toString(), contents[0], framedChunks[0]);
   }
 }

@@ -55,6 +55,30 @@ class UpstreamHandlerTest {
     public void onUpstreamClosed(Throwable cause) {}
   };
 
+  /** Counts the read requests that pass it (an outbound handler's {@code read}). */
+  private static final class ReadCounter extends ChannelOutboundHandlerAdapter {
+    int reads;
+
+    @Override
+    public void read(ChannelHandlerContext ctx) {
+      reads++;
+      ctx.read();
+    }
+  }
+
+  @Test
+  void aReadRequestGoesPastTheCodecFromTheBodyReader() {
+    ReadCounter beforeReader = new ReadCounter(); // where TLS would be: still sees every read
+    ReadCounter codec = new ReadCounter(); // stands for the codec, which only passes reads on
+    ChunkedBodyReader reader = new ChunkedBodyReader();
+    EmbeddedChannel c = new EmbeddedChannel();
+    c.pipeline().addLast(beforeReader, reader, codec, new UpstreamHandler(IDLE, reader));
+    c.read(); // as Netty's auto-read does after each read: from the pipeline's tail
+    assertEquals(1, beforeReader.reads, "the read reaches the transport");
+    assertEquals(0, codec.reads, "and skips the codec");
+    c.finishAndReleaseAll();
+  }
+
   @Test
   void aConnectionInUseKeepsNoTimer() {
     handler.attach(LISTENER);
