@@ -154,6 +154,7 @@ public final class Main {
    * @param configFile null when the config did not come from a file (the demo)
    */
   static int serve(GatewayConfig config, Path configFile, ConfigLoader loader) throws Exception {
+    CountDownLatch stop = stopSignal();
     Sluice sluice;
     try {
       sluice = Sluice.start(config, configFile, loader);
@@ -165,7 +166,7 @@ public final class Main {
       sluice.watchConfig(RELOAD_DEBOUNCE);
       sun.misc.Signal.handle(new sun.misc.Signal("HUP"), s -> sluice.reload());
     }
-    awaitStopSignal();
+    stop.await();
     Logger log = LoggerFactory.getLogger(Main.class);
     log.info("stop signal received");
     sluice.drain();
@@ -178,22 +179,26 @@ public final class Main {
   static final Duration RELOAD_DEBOUNCE = Duration.ofMillis(300);
 
   /**
-   * Blocks until SIGTERM or SIGINT. The signals are handled here rather than by shutdown hooks
-   * so the process can drain in order and exit 0 (the JVM's default for SIGTERM is 143).
+   * From now on SIGTERM and SIGINT count the returned latch down. The signals are handled here
+   * rather than by shutdown hooks so the process can drain in order and exit 0 (the JVM's default
+   * for SIGTERM is 143). Installed before the server starts: a stop sent as soon as it is ready —
+   * an orchestrator's, a test's — found no handler yet on a loaded machine and ended the process
+   * with 143 instead of a drain; one sent during the start now drains right after it.
    */
-  static void awaitStopSignal() throws InterruptedException {
+  static CountDownLatch stopSignal() {
     CountDownLatch stop = new CountDownLatch(1);
     sun.misc.Signal.handle(new sun.misc.Signal("TERM"), s -> stop.countDown());
     sun.misc.Signal.handle(new sun.misc.Signal("INT"), s -> stop.countDown());
-    stop.await();
+    return stop;
   }
 
   private static int runMock(int port) throws InterruptedException {
     Logger log = LoggerFactory.getLogger(Main.class);
+    CountDownLatch stop = stopSignal();
     MockModelServer mock = MockModelServer.start("0.0.0.0", port, MockModelServer.Options.DEFAULTS);
     log.info("mock model server on http://0.0.0.0:{} (POST /v1/chat/completions, GET /v1/models, GET /health)",
         mock.port());
-    awaitStopSignal();
+    stop.await();
     mock.close();
     return OK;
   }

@@ -114,6 +114,22 @@ class CommandLineIT {
   }
 
   @Test
+  void aSigtermDuringTheStartDrainsOnceStartedAndExits0() throws Exception {
+    Path config = write("ok.yaml", """
+        listeners: [ { name: public, host: 127.0.0.1, port: 0 } ]
+        admin: { port: 0 }
+        upstreams: [ { name: u, endpoints: [ { url: "http://127.0.0.1:9" } ] } ]
+        routes: [ { name: r, match: { path-prefix: / }, upstream: u } ]
+        """);
+    try (GatewayProcess p = GatewayProcess.start(List.of(), "--config", config.toString())) {
+      // The listener is up, the start is not done: an orchestrator's stop can come this early.
+      p.awaitLine("listener 'public' on");
+      p.terminate();
+      assertThat(p.awaitExit()).as("a drain, not the JVM's default for SIGTERM (143)").isEqualTo(0);
+    }
+  }
+
+  @Test
   void versionIsTheProjectVersionOfTheBuild() throws Exception {
     String projectVersion = System.getProperty("sluice.project.version");
     assertThat(projectVersion).as("failsafe passes ${project.version}").isNotBlank().doesNotContain("${");

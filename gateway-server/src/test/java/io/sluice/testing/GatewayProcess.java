@@ -103,6 +103,18 @@ public final class GatewayProcess implements AutoCloseable {
     return this;
   }
 
+  /** Waits (up to 30 s) for a line of output containing {@code text}, which may come before ready. */
+  public GatewayProcess awaitLine(String text) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (output.stream().noneMatch(l -> l.contains(text))) {
+      if (System.nanoTime() - deadline > 0 || !process.isAlive()) {
+        throw new AssertionError("no line with '" + text + "':\n" + String.join("\n", output));
+      }
+      Thread.sleep(5);
+    }
+    return this;
+  }
+
   public int port() {
     return port;
   }
