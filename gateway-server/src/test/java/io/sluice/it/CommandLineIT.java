@@ -92,14 +92,19 @@ class CommandLineIT {
     }
   }
 
-  @Test
-  void sigtermStopsTheGatewayWithExitCode0() throws Exception {
-    Path config = write("ok.yaml", """
+  /** A config that serves: a listener and the admin port on free ports, one route. */
+  private Path servingConfig() throws Exception {
+    return write("ok.yaml", """
         listeners: [ { name: public, host: 127.0.0.1, port: 0 } ]
         admin: { port: 0 }
         upstreams: [ { name: u, endpoints: [ { url: "http://127.0.0.1:9" } ] } ]
         routes: [ { name: r, match: { path-prefix: / }, upstream: u } ]
         """);
+  }
+
+  @Test
+  void sigtermStopsTheGatewayWithExitCode0() throws Exception {
+    Path config = servingConfig();
     try (GatewayProcess p = GatewayProcess.start(List.of(), "--config", config.toString(), "--log-format", "json")) {
       p.awaitReady();
       HttpResponse<String> health = HttpClient.newHttpClient().send(
@@ -115,12 +120,7 @@ class CommandLineIT {
 
   @Test
   void aSigtermDuringTheStartDrainsOnceStartedAndExits0() throws Exception {
-    Path config = write("ok.yaml", """
-        listeners: [ { name: public, host: 127.0.0.1, port: 0 } ]
-        admin: { port: 0 }
-        upstreams: [ { name: u, endpoints: [ { url: "http://127.0.0.1:9" } ] } ]
-        routes: [ { name: r, match: { path-prefix: / }, upstream: u } ]
-        """);
+    Path config = servingConfig();
     try (GatewayProcess p = GatewayProcess.start(List.of(), "--config", config.toString())) {
       // The listener is up, the start is not done: an orchestrator's stop can come this early.
       p.awaitLine("listener 'public' on");
