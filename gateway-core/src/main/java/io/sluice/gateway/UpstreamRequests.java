@@ -145,7 +145,8 @@ final class UpstreamRequests {
     info.prompt().readFrom(request::body); // the request's body, even once a rewrite replaced it
     exchange.genAi(GenAiNames.request(api, info.model()));
     if (info.rewritten()) {
-      request.replaceBody(Unpooled.wrappedBuffer(info.rewrittenBody()));
+      // in a pooled direct buffer, not on the heap: it is kept to the exchange's end (RequestInfo)
+      request.replaceBody(info.rewrittenBuffer(request.body().alloc()));
     }
     return info;
   }
