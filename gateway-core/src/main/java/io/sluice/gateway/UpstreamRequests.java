@@ -110,6 +110,9 @@ final class UpstreamRequests {
         // the upstream's events carry the full counts: followed before they are translated
         ? new UsageTracker(translation.upstream(), translated.streamed(), false, model, info.prompt())
         : new UsageTracker(api, info.stream(), info.dropUsageChunk(), model, info.prompt());
+    if (usage != null) {
+      usage.offHeap(request.alloc()); // its text lives as long as the stream: released by the exchange's ending
+    }
     HttpHeaders headers = headers(upstream, body.readableBytes());
     if (translation != null) {
       headers.remove(HttpHeaderNames.ACCEPT_ENCODING); // the answer is parsed to be translated: identity
