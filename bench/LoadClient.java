@@ -19,6 +19,8 @@
 //   --gzip      sends Accept-Encoding: gzip and inflates the responses (HttpContentDecompressor)
 //               before events are counted, so events and TTFT are those of the decoded stream
 //   --header    an extra request header, e.g. "Authorization: Bearer <jwt>" (repeatable)
+//   --prompt-bytes N  the user message is N bytes of English-like prose (fixed seed) instead of the
+//               one-line default, for real prompt sizes (a system prompt and history: 2-50 KB)
 //   --report-every S  (throughput, latency) also prints one JSON line per S-second window from the
 //               start of the load ("phase":"window", before the usual result line): requests/s
 //               and the proxy's CPU per window, to watch a fresh JVM warm up (bench/run's warmup)
@@ -90,6 +92,7 @@ public final class LoadClient {
   static int concurrency = 64;
   static double durationSec = 10;
   static int tokens = 100;
+  static int promptBytes = 0; // 0: the short default message; else a user message of this many bytes
   static int intervalMs = 0;
   static double holdSec = 10;
   static int ramp = 256; // held/latency: connections being opened at once
@@ -157,8 +160,9 @@ public final class LoadClient {
               ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_1_1))
           .build();
     }
+    String content = promptBytes > 0 ? promptText(promptBytes) : "Tell me a story about a river.";
     String body = "{\"model\":\"sluice-mock-1\",\"stream\":true,\"max_tokens\":" + tokens
-        + ",\"messages\":[{\"role\":\"user\",\"content\":\"Tell me a story about a river.\"}]}";
+        + ",\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}]}";
     byte[] bodyBytes = body.getBytes(StandardCharsets.UTF_8);
     String head = "POST " + path + " HTTP/1.1\r\n"
         + "Host: " + host + ":" + port + "\r\n"
@@ -293,6 +297,7 @@ public final class LoadClient {
         case "--concurrency", "-c" -> concurrency = Integer.parseInt(v);
         case "--duration" -> durationSec = Double.parseDouble(v);
         case "--tokens" -> tokens = Integer.parseInt(v);
+        case "--prompt-bytes" -> promptBytes = Integer.parseInt(v);
         case "--interval-ms" -> intervalMs = Integer.parseInt(v);
         case "--hold" -> holdSec = Double.parseDouble(v);
         case "--ramp" -> ramp = Integer.parseInt(v);
@@ -304,7 +309,7 @@ public final class LoadClient {
         case "--report-every" -> reportEverySec = Double.parseDouble(v);
         case "--help", "-h" -> {
           System.out.println("usage: LoadClient --mode throughput|latency|held --url URL [--concurrency N]"
-              + " [--duration S] [--warmup S] [--tokens T] [--interval-ms I] [--hold S] [--ramp N]"
+              + " [--duration S] [--warmup S] [--tokens T] [--prompt-bytes N] [--interval-ms I] [--hold S] [--ramp N]"
               + " [--cpu-pids PID,PID] [--proxy-core N] [--clk-tck HZ] [--label L] [--tls] [--gzip]"
               + " [--header 'Name: value'] [--report-every S]");
           System.exit(0);
@@ -514,6 +519,42 @@ public final class LoadClient {
     }
   }
 
+  /**
+   * A user message of exactly {@code n} bytes of English-like prose (ASCII, nothing to escape in
+   * JSON): sentences of common words drawn with a fixed seed, so every run sends the same text and
+   * the tokenizer sees words, spaces and punctuation in realistic proportions (~4-5 bytes a token),
+   * as a system prompt or a chat history would have.
+   */
+  static String promptText(int n) {
+    String[] words = ("the a of to and in is it that for on with as was at by this be from or an are "
+        + "not have but what all were when we there can your which their said if do will each about how up "
+        + "out them then she many some so these would other into has more her two like him see time could "
+        + "river water story people city model answer question summary report customer order account "
+        + "please explain describe following context document section table previous message assistant "
+        + "user request result value should must before after between during without within").split(" ");
+    java.util.Random random = new java.util.Random(42);
+    StringBuilder b = new StringBuilder(n + 16);
+    boolean sentenceStart = true;
+    int inSentence = 0;
+    while (b.length() < n) {
+      String w = words[random.nextInt(words.length)];
+      if (sentenceStart) {
+        w = Character.toUpperCase(w.charAt(0)) + w.substring(1);
+      }
+      b.append(w);
+      inSentence++;
+      sentenceStart = inSentence > 6 && random.nextInt(8) == 0;
+      if (sentenceStart) {
+        b.append(random.nextInt(5) == 0 ? "? " : ". ");
+        inSentence = 0;
+      } else {
+        b.append(random.nextInt(12) == 0 ? ", " : " ");
+      }
+    }
+    b.setLength(n);
+    return b.toString();
+  }
+
   // ---- results ----
 
   static Map<String, Object> base() {
@@ -525,6 +566,9 @@ public final class LoadClient {
     r.put("target", host + ":" + port);
     r.put("concurrency", concurrency);
     r.put("tokens", tokens);
+    if (promptBytes > 0) {
+      r.put("prompt_bytes", promptBytes);
+    }
     r.put("interval_ms", intervalMs);
     return r;
   }

@@ -109,6 +109,14 @@ final class Dispatch implements ClientRelay, ExchangeEnding.UsageSource {
     return usage == null || usage.usageReady();
   }
 
+  @Override
+  public void release() {
+    UsageTracker usage = proxy == null ? null : proxy.usage();
+    if (usage != null) {
+      usage.release();
+    }
+  }
+
   /** Now, or once the tokenizer has loaded: {@link UsageTracker#whenUsageReady}. */
   @Override
   public void whenUsageReady(Executor loop, Runnable task) {

@@ -47,6 +47,10 @@ final class ExchangeEnding implements Runnable {
     default boolean usageReady() {
       return false;
     }
+
+    /** The usage was taken: what was kept to estimate it is freed ({@code UsageTracker#release}). */
+    default void release() {
+    }
   }
 
   /** Where the exchange's token usage is read at its end. */
@@ -64,9 +68,18 @@ final class ExchangeEnding implements Runnable {
     if (usage == null) {
       end(end, null);
     } else if (usage.usageReady()) {
-      end(end, usage.usage()); // the usual case: at once, without a task for later
+      endAndRelease(end); // the usual case: at once, without a task for later
     } else {
-      usage.whenUsageReady(loop, () -> end(end, usage.usage()));
+      usage.whenUsageReady(loop, () -> endAndRelease(end));
+    }
+  }
+
+  /** Ends with the usage, then frees what was kept to estimate it (pooled memory: on every path). */
+  private void endAndRelease(long end) {
+    try {
+      end(end, usage.usage());
+    } finally {
+      usage.release();
     }
   }
 

@@ -34,6 +34,11 @@ final class IncomingRequest {
     this.alloc = alloc;
   }
 
+  /** The client connection's allocator (pooled, direct). */
+  ByteBufAllocator alloc() {
+    return alloc;
+  }
+
   /** The request's head; null once the head of the upstream's answer was sent ({@link #answerCommitted}). */
   HttpRequest head() {
     return head;

@@ -110,6 +110,9 @@ final class UpstreamRequests {
         // the upstream's events carry the full counts: followed before they are translated
         ? new UsageTracker(translation.upstream(), translated.streamed(), false, model, info.prompt())
         : new UsageTracker(api, info.stream(), info.dropUsageChunk(), model, info.prompt());
+    if (usage != null) {
+      usage.offHeap(request.alloc()); // its text lives as long as the stream: released by the exchange's ending
+    }
     HttpHeaders headers = headers(upstream, body.readableBytes());
     if (translation != null) {
       headers.remove(HttpHeaderNames.ACCEPT_ENCODING); // the answer is parsed to be translated: identity
@@ -145,7 +148,8 @@ final class UpstreamRequests {
     info.prompt().readFrom(request::body); // the request's body, even once a rewrite replaced it
     exchange.genAi(GenAiNames.request(api, info.model()));
     if (info.rewritten()) {
-      request.replaceBody(Unpooled.wrappedBuffer(info.rewrittenBody()));
+      // in a pooled direct buffer, not on the heap: it is kept to the exchange's end (RequestInfo)
+      request.replaceBody(info.rewrittenBuffer(request.body().alloc()));
     }
     return info;
   }

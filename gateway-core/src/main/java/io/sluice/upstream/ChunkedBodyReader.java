@@ -57,7 +57,10 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
   }
 
   private Mode mode = Mode.HEAD;
-  private HttpResponse head; // the codec's last head whose body has not ended, else null
+  // The codec's last head whose body has not ended, until next() has read its framing from it; else
+  // null. Not kept for the body: nothing after that decision reads it, and a stream's body can last
+  // minutes.
+  private HttpResponse head;
   private boolean codecContent; // the codec produced body content after that head
   private boolean upgraded;
 
@@ -158,7 +161,9 @@ final class ChunkedBodyReader extends ChannelInboundHandlerAdapter {
     if (head == null) {
       return Mode.HEAD; // no head, or a head with its (empty) body: an interim 1xx, a HEAD's answer, a 204
     }
-    return exact && !codecContent && HttpUtil.isTransferEncodingChunked(head) ? Mode.BODY : Mode.CODEC;
+    boolean chunked = HttpUtil.isTransferEncodingChunked(head);
+    head = null; // read: the body's end is told by its last content (seen), not by the head
+    return exact && !codecContent && chunked ? Mode.BODY : Mode.CODEC;
   }
 
   /** The index just past the first CRLF CRLF in {@code in}, or -1. */

@@ -3,6 +3,10 @@ package io.sluice.usage;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.netty.util.concurrent.FastThreadLocal;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +23,14 @@ import java.util.Arrays;
  * <p>Why string bodies can be concatenated: an escape never spans two strings, so the bodies of
  * several JSON strings laid end to end are one valid body, which one decode turns into their text.
  *
+ * <p>Where the bytes are kept: in the stream's own buffer, made with its first settled piece. Given
+ * an allocator ({@link #offHeap}), that is a pooled direct buffer: it lives as long as the stream
+ * (the text may be needed at its end), so on the heap every young collection during the stream
+ * would copy it (~2.3 ms per MB at the paced load, gateway-server/docs/memory.md), while a pooled
+ * buffer costs the collector its small wrapper only. It is then released by {@link #release}
+ * (the tracker's, at the exchange's end); text that comes after is not kept. Without an
+ * allocator, a heap buffer the collector frees (a text used outside an exchange, as in tests).
+ *
  * <p>Threading: not thread-safe; one per tracker, used on its thread only (the thread's stage
  * holds its latest bytes).
  */
@@ -27,10 +39,15 @@ final class GeneratedText {
 
   /** Made at the first decode: a stream whose usage arrives before 8 KiB of text never needs it. */
   private TextTokenCounter counter;
-  /** {@code "} then escaped string bodies; allocated with the first piece. */
-  private byte[] escaped;
-  private int length;
+  /** Where the stream's own buffer comes from: direct when set ({@link #offHeap}), else the heap. */
+  private ByteBufAllocator alloc;
+  /**
+   * {@code "} then escaped string bodies (its writer index is their end); made with the first
+   * settled piece, with one byte of room kept for the closing quote.
+   */
+  private ByteBuf escaped;
   private boolean hasEscapes;
+  private boolean released; // release() ran: nothing more is kept
 
   /**
    * The thread's array for the text of one stream at a time. Why: a stream's text was appended to
@@ -63,10 +80,35 @@ final class GeneratedText {
   /** The thread's stage while it holds this text's latest bytes (then {@code stage.owner == this}), else null. */
   private Stage stage;
 
+  /** The stream's own bytes go to a direct buffer from {@code alloc}, which {@link #release} frees. */
+  void offHeap(ByteBufAllocator alloc) {
+    this.alloc = alloc;
+  }
+
+  /**
+   * Frees the stream's own buffer and gives up the thread's stage; what is appended after is not
+   * kept (the exchange has ended: its usage was taken). Idempotent.
+   */
+  void release() {
+    released = true;
+    Stage s = stage;
+    if (s != null) {
+      stage = null;
+      s.owner = null;
+      s.length = 0;
+      s.hasEscapes = false;
+    }
+    ByteBuf b = escaped;
+    if (b != null) {
+      escaped = null;
+      b.release();
+    }
+  }
+
   /** A JSON string body {@code b[from, to)} as it appeared in the event (escapes not decoded). */
   void appendEscaped(byte[] b, int from, int to) {
     int n = to - from;
-    if (n <= 0) {
+    if (n <= 0 || released) {
       return;
     }
     if (n >= MAX_STAGED_PIECE) {
@@ -90,7 +132,7 @@ final class GeneratedText {
       s.hasEscapes |= JsonBytes.hasEscape(b, from, to);
     }
     // decoded past FLUSH_AT bytes, counting the opening quote, as when every byte went to its own array
-    int held = (escaped == null ? 1 : length) + (stage == null ? 0 : stage.length);
+    int held = (escaped == null ? 1 : escaped.writerIndex()) + (stage == null ? 0 : stage.length);
     if (held > TextTokenCounter.FLUSH_AT) {
       decode();
     }
@@ -104,26 +146,25 @@ final class GeneratedText {
     }
     stage = null;
     s.owner = null;
-    if (s.length > 0) {
+    if (s.length > 0 && !released) {
       appendOwn(s.bytes, 0, s.length, s.hasEscapes);
     }
     s.length = 0;
     s.hasEscapes = false;
   }
 
-  /** Appends to the text's own array: {@code "} then the bodies, one byte of room kept for the closing quote. */
+  /** Appends to the text's own buffer: {@code "} then the bodies, one byte of room kept for the closing quote. */
   private void appendOwn(byte[] b, int from, int to, boolean escapes) {
     int n = to - from;
-    if (escaped == null) {
+    ByteBuf own = escaped;
+    if (own == null) {
       // Sized for what comes in: a stream's text usually arrives here in one piece (see Stage).
-      escaped = new byte[Math.max(64, n + 2)];
-      escaped[0] = '"';
-      length = 1;
-    } else if (escaped.length < length + n + 1) {
-      escaped = Arrays.copyOf(escaped, Math.max(length + n + 1, escaped.length * 2));
+      int size = Math.max(64, n + 2);
+      own = escaped = alloc != null ? alloc.directBuffer(size) : Unpooled.buffer(size);
+      own.writeByte('"');
     }
-    System.arraycopy(b, from, escaped, length, n);
-    length += n;
+    own.ensureWritable(n + 1); // grows by doubling (pooled: within the pool, no heap object)
+    own.writeBytes(b, from, n);
     hasEscapes |= escapes;
   }
 
@@ -151,20 +192,23 @@ final class GeneratedText {
   /** Moves the escaped bytes held (its own and staged) into the counter as text. */
   private void decode() {
     settle();
-    if (escaped == null || length <= 1) {
+    ByteBuf own = escaped;
+    if (own == null || own.writerIndex() <= 1) {
       return;
     }
+    int length = own.writerIndex();
     String text;
     if (!hasEscapes) {
-      text = new String(escaped, 1, length - 1, StandardCharsets.UTF_8);
+      text = own.toString(1, length - 1, StandardCharsets.UTF_8);
     } else {
-      escaped[length] = '"'; // room kept by appendEscaped
-      text = unescape(escaped, length + 1);
+      own.writeByte('"'); // room kept by appendOwn
+      text = unescape(ByteBufUtil.getBytes(own, 0, length + 1), length + 1);
     }
-    length = 1;
+    own.writerIndex(1);
     hasEscapes = false;
-    if (escaped.length > 4 * TextTokenCounter.FLUSH_AT) {
+    if (own.capacity() > 4 * TextTokenCounter.FLUSH_AT) {
       escaped = null; // one huge delta grew it: not kept for the rest of the stream
+      own.release();
     }
     counter().append(text);
   }

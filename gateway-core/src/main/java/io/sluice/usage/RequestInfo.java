@@ -1,5 +1,8 @@
 package io.sluice.usage;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
 /**
  * What {@link RequestRewriter} learned from a JSON request body, and the body to send upstream.
  *
@@ -28,6 +31,19 @@ public record RequestInfo(boolean stream, String model, long maxOutputTokens, bo
   /** True when the body was rewritten ({@link #rewrittenBody} is to be sent). */
   public boolean rewritten() {
     return rewrittenBody != null;
+  }
+
+  /**
+   * The rewritten body in a new direct buffer from {@code alloc} (the channel's pooled allocator),
+   * owned by the caller. Why not a heap buffer: the request's body is kept until the exchange ends,
+   * for the prompt estimate ({@link PromptEstimate}), so it survives every young collection during
+   * the stream and each one copies it; a pooled direct buffer costs the collector only its small
+   * wrapper (gateway-server/docs/memory.md). A direct buffer is also what the socket write wants:
+   * Netty copies a heap buffer into one before writing it.
+   */
+  public ByteBuf rewrittenBuffer(ByteBufAllocator alloc) {
+    ByteBuf out = alloc.directBuffer(rewrittenBody.length, rewrittenBody.length);
+    return out.writeBytes(rewrittenBody);
   }
 
   /** The bytes to send upstream: the rewritten body, or {@code original} itself (same instance). */

@@ -71,7 +71,8 @@ public final class RequestRewriter {
   /**
    * As {@link #inspect(Api, byte[])} for a body held in a buffer; reads it without copying (the
    * buffer's indexes and reference count are untouched). When {@link RequestInfo#rewritten()}, send
-   * {@code Unpooled.wrappedBuffer(info.rewrittenBody())} instead of the buffer. The prompt estimate
+   * {@link RequestInfo#rewrittenBuffer info.rewrittenBuffer(alloc)} instead of the buffer (kept
+   * off the heap: the estimate may read it at the exchange's end). The prompt estimate
    * reads the buffer when it is first asked for ({@link PromptEstimate}): point it at wherever the
    * body lives by then ({@link PromptEstimate#readFrom}), or ask while this buffer is alive.
    */

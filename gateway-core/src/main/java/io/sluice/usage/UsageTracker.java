@@ -1,6 +1,7 @@
 package io.sluice.usage;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.sluice.config.RouteConfig.Api;
 import io.sluice.sse.SseEvent;
 import io.sluice.sse.SseFields;
@@ -62,7 +63,9 @@ import java.util.function.LongSupplier;
  *
  * <p><b>What it keeps.</b> The figures the upstream reported (each replaces an earlier one), the
  * response's model, the generated text, and the request's model and prompt estimate to fall back
- * on; {@link #usage()} settles them into a {@link Usage}.
+ * on; {@link #usage()} settles them into a {@link Usage}. The generated text is kept for the
+ * stream's whole life; a tracker told {@link #offHeap} keeps it in a pooled direct buffer (no copy
+ * by each young collection) and must be {@link #release released} when the exchange ends.
  */
 public final class UsageTracker {
   /** Non-streamed bodies are parsed up to this size; beyond it usage is estimated. */
@@ -127,6 +130,25 @@ public final class UsageTracker {
     if (streamed && api != Api.PASSTHROUGH) {
       events = new EventClassifier(this, api, dropUsageChunk && api == Api.OPENAI_CHAT);
     }
+  }
+
+  /**
+   * Keeps the generated text (for the output estimate) in pooled direct memory from {@code alloc}
+   * rather than on the heap: the caller then calls {@link #release} when the exchange ends, on
+   * every path. Before the first event.
+   */
+  public UsageTracker offHeap(ByteBufAllocator alloc) {
+    output.offHeap(alloc);
+    return this;
+  }
+
+  /**
+   * The exchange has ended and its usage was taken: the text kept for the estimate is freed, and
+   * text that still comes (events already read when the client left) is not kept. {@link #usage()}
+   * still answers, from what was counted. Idempotent; for every tracker, on its event loop.
+   */
+  public void release() {
+    output.release();
   }
 
   /** For tests: every event goes to the parser, as a reference for what the bytes fast path reads. */

@@ -147,6 +147,56 @@ class ExchangeEndingTest {
     assertThat(calls).containsExactly("meter", "done:meter:200");
   }
 
+  /**
+   * What the usage kept to estimate it (the answer's text in pooled memory) is freed once the
+   * ending has read it, exactly once: at once for the usual ending, and only after the usage was
+   * read for one that waited for the tokenizer.
+   */
+  @Test
+  void releasesWhatTheUsageKeptOnceTheEndingHasReadIt() throws Exception {
+    for (boolean waits : new boolean[] {false, true}) {
+      calls.clear();
+      Exchange exchange = new Exchange("0123456789abcdef0123456789abcdef", "10.0.0.7", "POST", "/v1/chat",
+          System.nanoTime());
+      List<String> source = new ArrayList<>();
+      List<Runnable> waiting = new ArrayList<>();
+      ExchangeEnding ending = new ExchangeEnding(gateway.context, exchange, Runnable::run);
+      ending.admission(admitted(exchange));
+      ending.usage(new ExchangeEnding.UsageSource() {
+        @Override
+        public Usage usage() {
+          source.add("usage");
+          return new Usage(7, 3, 0, 0, "gpt-x", true);
+        }
+
+        @Override
+        public boolean usageReady() {
+          return !waits;
+        }
+
+        @Override
+        public void whenUsageReady(Executor executor, Runnable task) {
+          waiting.add(() -> executor.execute(task));
+        }
+
+        @Override
+        public void release() {
+          source.add("release");
+        }
+      });
+      exchange.status(200);
+
+      ending.run();
+      ending.run();
+      if (waits) {
+        assertThat(source).as("nothing freed before the usage was read").isEmpty();
+        waiting.get(0).run();
+      }
+      assertThat(source).as(waits ? "after the wait" : "at once").containsExactly("usage", "release");
+      assertThat(calls).containsExactly("meter", "done:meter:200");
+    }
+  }
+
   private static ExchangeEnding.UsageSource reported(Usage usage) {
     return new ExchangeEnding.UsageSource() {
       @Override

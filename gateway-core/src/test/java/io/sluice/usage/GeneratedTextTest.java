@@ -3,6 +3,10 @@ package io.sluice.usage;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.buffer.AbstractByteBufAllocator;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -80,6 +84,111 @@ class GeneratedTextTest {
     assertThat(tokensA).isGreaterThan(1000);
     assertThat(a.tokens()).isEqualTo(tokensA);
     assertThat(b.tokens()).isEqualTo(tokensB);
+  }
+
+  /** Kept off the heap: the same count as on the heap, however the streams interleave and grow. */
+  @Test
+  void offHeapTextCountsTheSameAsOnTheHeap() {
+    Random random = new Random(11);
+    GeneratedText heapA = new GeneratedText();
+    GeneratedText heapB = new GeneratedText();
+    GeneratedText directA = offHeap(new Counting());
+    GeneratedText directB = offHeap(new Counting());
+    try {
+      for (int i = 0; i < 4000; i++) {
+        String piece = random.nextInt(300) == 0 ? " long".repeat(1000) : PIECES[random.nextInt(PIECES.length)];
+        boolean toA = random.nextBoolean();
+        append(toA ? directA : directB, piece);
+        append(toA ? heapA : heapB, piece);
+        if (i % 1000 == 999) {
+          assertThat(directA.tokens()).isEqualTo(heapA.tokens()); // a read midway, then more text
+        }
+      }
+      assertThat(directA.tokens()).isGreaterThan(1000).isEqualTo(heapA.tokens());
+      assertThat(directB.tokens()).isEqualTo(heapB.tokens());
+    } finally {
+      directA.release();
+      directB.release();
+    }
+  }
+
+  /**
+   * Released (the exchange ended): its direct buffer is freed whether its latest bytes were in the
+   * thread's stage or its own buffer, the stage is free for the next stream, and text that still
+   * comes is not kept (no buffer made after the release: nothing left to free).
+   */
+  @Test
+  void releaseFreesTheBufferAndKeepsNothingAfter() {
+    Counting alloc = new Counting();
+    GeneratedText a = offHeap(alloc);
+    GeneratedText b = offHeap(alloc);
+    append(a, "Hello");
+    append(b, " world"); // takes the stage: a's bytes move to a's own buffer
+    append(a, " again"); // takes it back: b's move to b's
+    assertThat(alloc.made).hasSize(2);
+    assertThat(alloc.made).allSatisfy(buf -> assertThat(buf.isDirect()).isTrue());
+    long countedA = a.tokens();
+    a.release();
+    b.release();
+    assertThat(alloc.made).allSatisfy(buf -> assertThat(buf.refCnt()).isZero());
+    a.release(); // idempotent
+    append(a, " late");
+    append(b, " late");
+    GeneratedText c = offHeap(alloc);
+    append(c, "next");
+    append(a, " later"); // a released text does not take the stage either: c's bytes stay there
+    assertThat(a.tokens()).as("what was counted before the release").isEqualTo(countedA);
+    assertThat(c.tokens()).isEqualTo(TokenEstimator.count("next"));
+    assertThat(alloc.made).hasSize(3); // c's, at its read: the released texts made none
+    c.release();
+    assertThat(alloc.made).allSatisfy(buf -> assertThat(buf.refCnt()).isZero());
+  }
+
+  /** Released while its only bytes are in the stage: no buffer was made, and the stage is free again. */
+  @Test
+  void releaseWhileStagedMakesNoBuffer() {
+    Counting alloc = new Counting();
+    GeneratedText a = offHeap(alloc);
+    append(a, "staged only");
+    a.release();
+    GeneratedText b = offHeap(alloc);
+    append(b, "next"); // takes the stage: a had released it, nothing of a's moves
+    assertThat(alloc.made).isEmpty();
+    assertThat(b.tokens()).isEqualTo(TokenEstimator.count("next"));
+    b.release();
+    assertThat(alloc.made).allSatisfy(buf -> assertThat(buf.refCnt()).isZero());
+  }
+
+  private static GeneratedText offHeap(ByteBufAllocator alloc) {
+    GeneratedText text = new GeneratedText();
+    text.offHeap(alloc);
+    return text;
+  }
+
+  /** The pooled allocator, remembering the direct buffers it made. */
+  private static final class Counting extends AbstractByteBufAllocator {
+    final List<ByteBuf> made = new ArrayList<>();
+
+    Counting() {
+      super(true);
+    }
+
+    @Override
+    protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+      throw new AssertionError("the text is kept off the heap");
+    }
+
+    @Override
+    protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+      ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(initialCapacity, maxCapacity);
+      made.add(b);
+      return b;
+    }
+
+    @Override
+    public boolean isDirectBufferPooled() {
+      return true;
+    }
   }
 
   private static String unescape(CharSequence body) {

@@ -254,6 +254,20 @@ class RequestRewriterTest {
   }
 
   @Test
+  void rewrittenBuffer_isADirectBufferFromTheAllocator_withTheRewrittenBytes() {
+    RequestInfo info = RequestRewriter.inspect(Api.OPENAI_CHAT, bytes(BODIES.get(1)));
+    ByteBuf out = info.rewrittenBuffer(PooledByteBufAllocator.DEFAULT);
+    try {
+      assertThat(out.isDirect()).isTrue(); // off the heap: kept for the estimate, never copied by a young collection
+      assertThat(out.alloc()).isSameAs(PooledByteBufAllocator.DEFAULT);
+      assertThat(out.refCnt()).isEqualTo(1);
+      assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo(text(info.rewrittenBody()));
+    } finally {
+      out.release();
+    }
+  }
+
+  @Test
   void bufferHeldBodies_rewrittenAsExpected() {
     assertThat(text(RequestRewriter.inspect(Api.OPENAI_CHAT, Unpooled.copiedBuffer(bytes(BODIES.get(1))))
         .rewrittenBody())).isEqualTo("{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[]}");
