@@ -19,6 +19,11 @@ for r in rows:
         elif isinstance(v, str):
             texts[(r.get("scenario"), r.get("target"), k)] = v
 VARIANTS = ["plugins", "tls", "gzip", "alias", "translate"]
+# The Netty floor (bench/NettyFloor.java, target "floor"): an extra column and "Sluice ÷ floor" only
+# when it ran, so that a table without it is what it always was.
+FLOOR = any(k[1] == "floor" for k in values)
+if FLOOR:
+    TARGETS = TARGETS + ["floor"]
 ran = {v for v in VARIANTS if any(k[0] in (f"{v}:throughput", f"{v}:latency") for k in values)}
 
 
@@ -50,7 +55,8 @@ lines = []
 out = lines.append
 out(f"Sluice benchmark, {meta.get('date', '?')}: {meta.get('nproc', '?')} cores, {meta.get('cpu', '?')}, "
     f"Linux {meta.get('kernel', '?')}; {meta.get('java', '?')}; nginx {meta.get('nginx', '?')}, "
-    f"HAProxy {meta.get('haproxy', '?')}, Sluice {meta.get('sluice', '?')}. "
+    f"HAProxy {meta.get('haproxy', '?')}, Sluice {meta.get('sluice', '?')}"
+    f"{', Netty floor (Netty ' + meta.get('netty', '?') + ')' if FLOOR else ''}. "
     f"Proxy on core 0, load + mock on core 1. Medians of {meta.get('runs', '?')} runs"
     f"{' (--quick)' if meta.get('quick') else ''}.")
 out("")
@@ -60,6 +66,10 @@ if any(k[0] == "burst" for k in values):
         "(x-mock-burst: true, flushed per 64 events): many events per upstream read")
 out(f"- latency: {meta.get('lat', '?')}")
 out(f"- held: {meta.get('held_streams', '?')} streams (ulimit -n {meta.get('ulimit_n', '?')}), one token per 10 s")
+if FLOOR:
+    out("- Netty floor: bench/NettyFloor.java on Sluice's JVM and flags, a TCP relay that parses nothing (one upstream "
+        "connection per client connection, bytes piped both ways on one epoll event loop, pooled buffers, a flush per "
+        "read): what the transport alone costs; Sluice's own work is the difference. Not in the variants")
 if ran:
     out(f"- variants ({', '.join(v for v in VARIANTS if v in ran)}): the same throughput and latency loads, "
         f"{meta.get('var', '?')}; direct is plain HTTP in every variant and is left out of their throughput runs")
@@ -82,8 +92,13 @@ if "gzip" in ran:
     out("- gzip: the client sends Accept-Encoding: gzip and inflates; nginx gzip_comp_level 6 and Sluice level 6 (zlib), "
         "HAProxy libslz (no levels); bytes per event = HTTP bytes received (chunk framing and headers included) ÷ events")
 out("")
-out("| metric | direct | nginx | HAProxy | Sluice | Sluice ÷ nginx | Sluice ÷ HAProxy | HAProxy ÷ nginx | Sluice ÷ direct |")
-out("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+if FLOOR:
+    out("| metric | direct | nginx | HAProxy | Sluice | Netty floor | Sluice ÷ nginx | Sluice ÷ HAProxy | HAProxy ÷ nginx "
+        "| Sluice ÷ direct | Sluice ÷ floor |")
+    out("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+else:
+    out("| metric | direct | nginx | HAProxy | Sluice | Sluice ÷ nginx | Sluice ÷ HAProxy | HAProxy ÷ nginx | Sluice ÷ direct |")
+    out("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def row(name, scenario, key, digits=1, direct=True, lower_better=False, fn=None):
@@ -93,7 +108,8 @@ def row(name, scenario, key, digits=1, direct=True, lower_better=False, fn=None)
         v["direct"] = None
     out(f"| {name} | " + " | ".join(fmt(v[t], digits) for t in TARGETS)
         + f" | {ratio(v['sluice'], v['nginx'])} | {ratio(v['sluice'], v['haproxy'])}"
-        + f" | {ratio(v['haproxy'], v['nginx'])} | {ratio(v['sluice'], v['direct'])} |")
+        + f" | {ratio(v['haproxy'], v['nginx'])} | {ratio(v['sluice'], v['direct'])} |"
+        + (f" {ratio(v['sluice'], v['floor'])} |" if FLOOR else ""))
     return v
 
 
@@ -149,10 +165,10 @@ def variant_rows(v):
 var = {v: variant_rows(v) for v in VARIANTS if v in ran}
 startup = med("startup", "sluice", "startup_ms")
 out(f"| **Sluice start → first 200 (ms), on the proxy core, median of {len(values.get(('startup', 'sluice', 'startup_ms'), []))}** "
-    f"| – | – | – | {fmt(startup, 0)} | – | – | – | – |")
+    f"| – | – | – | {fmt(startup, 0)} | – | – | – | –{' | – | –' if FLOOR else ''} |")
 startup_all = med("startup", "sluice", "startup_all_cores_ms")
 out(f"| Sluice start → first 200 (ms), all {meta.get('nproc', '?')} cores "
-    f"| – | – | – | {fmt(startup_all, 0)} | – | – | – | – |")
+    f"| – | – | – | {fmt(startup_all, 0)} | – | – | – | –{' | – | –' if FLOOR else ''} |")
 # Other processes on the proxy's core (a build, an editor): the worst run of each target.
 all_scen = ["throughput", "burst", "latency"] + [f"{v}:{m}" for v in VARIANTS for m in ("throughput", "latency")]
 others = {t: max((x for sc in all_scen for x in values.get((sc, t, "proxy_core_others"), [])), default=None)
@@ -174,7 +190,7 @@ if any(jit_share(t) for t in TARGETS):
 errs = {t: sum(sum(values.get((s, t, "errors"), [])) for s in
               ["throughput", "burst", "latency", "held"] + [f"{v}:{m}" for v in VARIANTS for m in ("throughput", "latency")])
         for t in TARGETS}
-out("| errors (all runs) | " + " | ".join(str(int(errs[t])) for t in TARGETS) + " | | | | |")
+out("| errors (all runs) | " + " | ".join(str(int(errs[t])) for t in TARGETS) + " | | | | |" + (" |" if FLOOR else ""))
 out("")
 out("Targets of issue 3 (ratios against peers of the same run):")
 out("")
@@ -226,6 +242,23 @@ if "plugins" in var:
         out(f"  (ai-token-ratelimit counted {counted:,.0f} tokens for the consumer during the run: it was really counting)")
 else:
     out("- plugins on (≥ 0.8 × nginx): not run (--scenarios plugins)")
+if FLOOR:
+    # Per event (or request) a proxy's CPU is the transport's (the floor's: Netty and the JVM) plus
+    # its own work; the floor measured in the same interleaved runs splits Sluice's figure so.
+    def split(name, per, figures, unit_name):
+        us = {t: 1e6 / figures[t] if figures.get(t) else None for t in ("nginx", "haproxy", "sluice", "floor")}
+        if us["sluice"] is None or us["floor"] is None:
+            return f"- {name}, against the Netty floor: not measured"
+        own = us["sluice"] - us["floor"]
+        mine = (f"+ {own:.1f} {unit_name} its own work ({100 * own / us['sluice']:.0f} % of it)" if own >= 0
+                else f"− {-own:.1f} {unit_name} (below the floor)")
+        return (f"- {name}, against the Netty floor (reported, no target): proxy CPU per {per} Sluice "
+                f"{us['sluice']:.1f} {unit_name} = the floor's {us['floor']:.1f} {unit_name} (Netty + JVM) {mine}; "
+                f"nginx {fmt(us['nginx'])} {unit_name}, HAProxy {fmt(us['haproxy'])} {unit_name}")
+    for name, per, figures in (("plain relay", "request", rpc), ("burst", "request", brpc),
+                               ("paced", "event", lepc)):
+        if figures.get("floor") is not None:
+            out(split(name, per, figures, "µs"))
 out(verdict_le_added("added TTFT p50 ≤ nginx's", a50["sluice"], a50["nginx"]))
 out(verdict_le_added("added TTFT p99 ≤ nginx's", a99["sluice"], a99["nginx"]))
 out(verdict_le_added("added inter-token gap p99 ≤ nginx's", g99["sluice"], g99["nginx"]))
