@@ -253,8 +253,9 @@ if FLOOR:
         mine = (f"+ {own:.1f} {unit_name} its own work ({100 * own / us['sluice']:.0f} % of it)" if own >= 0
                 else f"− {-own:.1f} {unit_name} (below the floor)")
         return (f"- {name}, against the Netty floor (reported, no target): proxy CPU per {per} Sluice "
-                f"{us['sluice']:.1f} {unit_name} = the floor's {us['floor']:.1f} {unit_name} (Netty + JVM) {mine}; "
-                f"nginx {fmt(us['nginx'])} {unit_name}, HAProxy {fmt(us['haproxy'])} {unit_name}")
+                f"{us['sluice']:.1f} {unit_name} = the floor's {us['floor']:.1f} {unit_name} (Netty + JVM) {mine}"
+                + "".join(f"; {n} {us[t]:.1f} {unit_name}" for t, n in (("nginx", "nginx"), ("haproxy", "HAProxy"))
+                          if us[t] is not None))
     for name, per, figures in (("plain relay", "request", rpc), ("burst", "request", brpc),
                                ("paced", "event", lepc)):
         if figures.get("floor") is not None:
