@@ -21,12 +21,21 @@ import io.netty.channel.socket.SocketChannel;
  * buffer, a pipeline pass, an outbound-buffer entry, a write), against which nginx's and Sluice's
  * figures can be read: Sluice's HTTP, SSE and usage work is the difference between it and this.
  *
+ * <p>bench/run's target {@code floor} ({@code --only nginx,sluice,floor}) compiles and starts it
+ * as Sluice is started, on core 0 with Sluice's java, {@code docker/jvm.options} and
+ * {@code SLUICE_JVM_FLAGS}, {@code MALLOC_ARENA_MAX=2}, and the JIT warm-up Sluice gets; by hand:
+ *
  * <pre>
- *   javac -cp gateway-server/target/gateway.jar -d /tmp/floor bench/NettyFloor.java
- *   taskset -c 0 java @docker/jvm.options -cp gateway-server/target/gateway.jar:/tmp/floor NettyFloor LISTEN_PORT UPSTREAM_PORT
+ *   javac -nowarn -cp gateway-server/target/gateway.jar -d /tmp/floor bench/NettyFloor.java
+ *   MALLOC_ARENA_MAX=2 taskset -c 0 java @docker/jvm.options -Xshare:off \
+ *     -cp gateway-server/target/gateway.jar:/tmp/floor NettyFloor LISTEN_PORT UPSTREAM_PORT
  * </pre>
  *
- * Not a product: no HTTP (a client connection is one upstream connection, its requests and
+ * <p>{@code -Xshare:off}: the jar's AppCDS archive, which {@code docker/jvm.options} maps, is recorded
+ * for {@code -jar gateway.jar} only. Ready when {@code GET /v1/models} through it answers (relayed
+ * to the mock like any request).
+ *
+ * <p>Not a product: no HTTP (a client connection is one upstream connection, its requests and
  * answers piped byte for byte — the mock's keep-alive makes that a valid HTTP relay), no timeouts.
  */
 public final class NettyFloor {
