@@ -1,5 +1,6 @@
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -39,15 +40,23 @@ import io.netty.channel.socket.SocketChannel;
  * answers piped byte for byte — the mock's keep-alive makes that a valid HTTP relay), no timeouts.
  */
 public final class NettyFloor {
+  /**
+   * Sluice's allocator (its {@code Transport.ALLOCATOR}), not Netty 4.2's default adaptive one, so
+   * that the floor's buffers cost what Sluice's do and only the work on them differs.
+   */
+  private static final PooledByteBufAllocator ALLOCATOR = PooledByteBufAllocator.DEFAULT;
+
   public static void main(String[] args) throws Exception {
     int listen = Integer.parseInt(args[0]);
     int upstreamPort = Integer.parseInt(args[1]);
     EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     Bootstrap upstream = new Bootstrap().group(loop).channel(EpollSocketChannel.class)
-        .option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.AUTO_READ, false);
+        .option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.AUTO_READ, false)
+        .option(ChannelOption.ALLOCATOR, ALLOCATOR);
     new ServerBootstrap().group(loop).channel(EpollServerSocketChannel.class)
         .option(ChannelOption.SO_BACKLOG, 4096)
         .childOption(ChannelOption.TCP_NODELAY, true).childOption(ChannelOption.AUTO_READ, false)
+        .childOption(ChannelOption.ALLOCATOR, ALLOCATOR)
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel client) {
